@@ -1,0 +1,17 @@
+//! dialtone: watches a VoIP line and says whose fault it is when it stops working.
+//!
+//! The flow is one direction only (see the README's architecture sketch):
+//! probes do I/O and return an [`observation::Snapshot`]; [`diagnosis::diagnose`] turns it into
+//! a [`verdict::Verdict`] with reasons, without I/O or a clock; the [`monitor`] owns the state
+//! and applies hysteresis; the CLI (and later the tray, notifications and dashboard) only
+//! present what the monitor publishes.
+
+pub mod cli;
+pub mod config;
+pub mod diagnosis;
+pub mod locale;
+pub mod monitor;
+pub mod observation;
+pub mod probe;
+pub mod secret;
+pub mod verdict;

@@ -1,0 +1,367 @@
+//! What the probes saw in one round of checks: plain data, no judgement.
+//!
+//! A probe never fails with "the server did not answer": that is an observation, recorded here.
+//! Diagnosis reads these structs; it does no I/O of its own.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Everything one round of probes observed, lowest layer first.
+///
+/// A layer is `None` when it was not probed this round (not configured, or not due).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// When the round started.
+    pub taken_at: DateTime<Utc>,
+    /// This computer's interfaces and default route.
+    pub device: DeviceObservation,
+    /// The default gateway (router).
+    pub home_network: Option<GatewayObservation>,
+    /// DNS and the internet anchors.
+    pub internet: Option<InternetObservation>,
+    /// The SIP registrar, probed with OPTIONS.
+    pub provider: Option<ProviderObservation>,
+    /// The authenticated REGISTER query (rare; may be older than `taken_at`).
+    pub account: Option<AccountObservation>,
+}
+
+/// This computer's network state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceObservation {
+    /// Up, non-loopback interfaces that have at least one address.
+    pub interfaces: Vec<Interface>,
+    /// The default route, if the routing table has one.
+    pub default_route: Option<DefaultRoute>,
+}
+
+/// One usable network interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    /// Kernel name, e.g. `wlan0`.
+    pub name: String,
+    /// Its addresses (link-local ones included).
+    pub addresses: Vec<IpAddr>,
+}
+
+/// The route packets to the internet take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultRoute {
+    /// The interface the route leaves through.
+    pub interface: String,
+    /// The next hop; `None` for a point-to-point link (e.g. a VPN or PPP device).
+    pub gateway: Option<IpAddr>,
+}
+
+/// How an attempt to reach a host ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Reach {
+    /// The host answered. A refused TCP connection counts: only a live host sends a reset.
+    Answered {
+        /// How it answered.
+        method: ReachMethod,
+        /// Round-trip time of that answer.
+        rtt: Duration,
+    },
+    /// Nothing came back before the deadline.
+    Timeout {
+        /// How long we waited.
+        after: Duration,
+    },
+    /// The local stack or a router said the host cannot be reached (no route, unreachable).
+    Unreachable {
+        /// The operating system's words.
+        detail: String,
+    },
+}
+
+impl Reach {
+    /// Whether the host answered.
+    pub fn answered(&self) -> bool {
+        matches!(self, Reach::Answered { .. })
+    }
+
+    /// The round-trip time, when it answered.
+    pub fn rtt(&self) -> Option<Duration> {
+        match self {
+            Reach::Answered { rtt, .. } => Some(*rtt),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of answer that proved a host alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReachMethod {
+    /// An ICMP echo reply.
+    IcmpEcho,
+    /// A completed TCP handshake.
+    TcpConnect,
+    /// A TCP reset (connection refused): the host is up, the port closed.
+    TcpRefused,
+    /// An HTTP response with this status.
+    Http(u16),
+}
+
+/// Whether the gateway was found in the routing table or set by the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewaySource {
+    /// Read from the routing table.
+    Detected,
+    /// From the config file or `--gateway`.
+    Configured,
+}
+
+/// The router check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayObservation {
+    /// The gateway's address; `None` when none is known (no default route, none configured).
+    pub address: Option<IpAddr>,
+    /// Where the address came from.
+    pub source: GatewaySource,
+    /// The outcome; `None` when there was no address to try.
+    pub reach: Option<Reach>,
+}
+
+/// The internet check: one DNS lookup and N anchors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternetObservation {
+    /// The DNS lookup of a well-known name; `None` when disabled (`--dns-name none`).
+    pub dns: Option<DnsObservation>,
+    /// One entry per configured anchor.
+    pub anchors: Vec<AnchorObservation>,
+}
+
+/// One DNS lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsObservation {
+    /// The name looked up.
+    pub name: String,
+    /// What came back.
+    pub outcome: DnsOutcome,
+}
+
+/// The result of a DNS lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum DnsOutcome {
+    /// Addresses (or records) came back.
+    Resolved {
+        /// The addresses found (empty for record types other than A/AAAA).
+        addresses: Vec<IpAddr>,
+        /// How long the lookup took.
+        rtt: Duration,
+    },
+    /// The server answered that the name has no such records (NXDOMAIN or NODATA).
+    NotFound {
+        /// The resolver's words.
+        detail: String,
+    },
+    /// The server answered with an error (SERVFAIL, REFUSED) or the lookup could not be sent.
+    Failed {
+        /// The resolver's words.
+        detail: String,
+    },
+    /// No answer before the deadline.
+    Timeout {
+        /// How long we waited.
+        after: Duration,
+    },
+}
+
+/// One internet anchor (an independent, well-known host).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnchorObservation {
+    /// `host:port` as configured.
+    pub target: String,
+    /// The outcome.
+    pub reach: Reach,
+}
+
+/// SIP transport protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// SIP over UDP (RFC 3261 §18, with retransmissions).
+    Udp,
+    /// SIP over TCP.
+    Tcp,
+    /// SIP over TLS (`sips:` or `transport=tls`).
+    Tls,
+}
+
+impl Transport {
+    /// The lowercase token used in SIP URIs and Via headers' parameters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        }
+    }
+}
+
+/// One concrete place to send SIP to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SipTarget {
+    /// The transport to use.
+    pub transport: Transport,
+    /// Address and port.
+    pub address: SocketAddr,
+    /// The host name it came from (used for TLS server-name checks and in evidence).
+    pub host: String,
+}
+
+/// How the registrar's name became targets (RFC 3263).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Resolution {
+    /// Targets to try, in order.
+    Resolved {
+        /// The targets.
+        targets: Vec<SipTarget>,
+        /// The records that produced them, e.g. `["NAPTR", "SRV", "A"]` or `["literal"]`.
+        path: Vec<String>,
+        /// Time spent resolving.
+        rtt: Duration,
+    },
+    /// The name could not be turned into any target.
+    Failed {
+        /// The last lookup's outcome.
+        outcome: DnsOutcome,
+        /// The name that failed (the registrar host, or an SRV target).
+        name: String,
+    },
+}
+
+/// The provider check: resolution plus OPTIONS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderObservation {
+    /// The registrar as configured (`sip:…` URI or bare domain).
+    pub registrar: String,
+    /// The provider's display name, when known from the catalog or config.
+    pub provider_name: Option<String>,
+    /// Name resolution.
+    pub resolution: Resolution,
+    /// One exchange per target tried, in order; stops at the first target that answers.
+    pub exchanges: Vec<SipExchange>,
+}
+
+/// One SIP request/response transaction (including retransmissions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SipExchange {
+    /// `OPTIONS` or `REGISTER`.
+    pub method: String,
+    /// Where it went.
+    pub target: SipTarget,
+    /// How it ended.
+    pub outcome: SipOutcome,
+    /// How many times the request was sent (1 = no retransmission).
+    pub transmissions: u32,
+    /// Messages received but ignored: garbage, oversized, or not matching the request
+    /// (wrong branch, Call-ID, CSeq or source). Spoofing shows up here.
+    pub ignored: u32,
+    /// From first send to the final outcome.
+    pub elapsed: Duration,
+}
+
+/// How a SIP transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum SipOutcome {
+    /// A final response arrived. Any response proves the server alive.
+    Response {
+        /// Status code, e.g. 200, 401, 503.
+        code: u16,
+        /// Reason phrase as sent.
+        reason: String,
+        /// Time from the first transmission to this response.
+        rtt: Duration,
+        /// The `Retry-After` value in seconds, when present.
+        retry_after: Option<u32>,
+    },
+    /// We gave up waiting (RFC 3261 treats this as a local 408).
+    Timeout,
+    /// The transport failed (refused, unreachable, reset, TLS handshake failure, a stream that
+    /// broke framing); RFC 3261 §8.1.3.1 treats this as a local 503.
+    TransportFailed {
+        /// What kind of failure.
+        kind: TransportFailure,
+        /// The operating system's or TLS library's words.
+        detail: String,
+    },
+}
+
+/// Categories of transport failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportFailure {
+    /// TCP reset on connect, or ICMP port unreachable on UDP.
+    Refused,
+    /// No route / host or network unreachable.
+    Unreachable,
+    /// The connection was closed or reset mid-transaction.
+    Closed,
+    /// The TLS handshake or certificate check failed.
+    Tls,
+    /// The peer sent bytes that are not SIP on a stream (framing lost).
+    Protocol,
+}
+
+/// A registration binding reported by the registrar (a phone or router on this line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binding {
+    /// The Contact URI.
+    pub contact: String,
+    /// Seconds until it expires, when the registrar said.
+    pub expires: Option<u32>,
+}
+
+/// The authenticated REGISTER query (no Contact: it lists bindings and adds none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountObservation {
+    /// When this query ran (account checks are rare, so it may predate the snapshot).
+    pub checked_at: DateTime<Utc>,
+    /// The account's address-of-record, e.g. `sip:alice@example.net`.
+    pub aor: String,
+    /// What the registrar said.
+    pub outcome: AccountOutcome,
+    /// The last transaction of the query (after the digest challenge), when one ran.
+    pub exchange: Option<SipExchange>,
+}
+
+/// The result of a REGISTER query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum AccountOutcome {
+    /// 200 OK: the credentials work; these are the current bindings (possibly none).
+    Accepted {
+        /// Current bindings.
+        bindings: Vec<Binding>,
+    },
+    /// The registrar rejected the credentials (403, or 401 again after we answered the challenge).
+    Rejected {
+        /// The status code.
+        code: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+    /// Not sent: an earlier rejection stands, and retrying could lock the account out.
+    Suspended {
+        /// When the rejection happened.
+        since: DateTime<Utc>,
+        /// Its status code.
+        code: u16,
+    },
+    /// The registrar's challenge uses something we cannot answer (e.g. an unknown algorithm).
+    UnsupportedChallenge {
+        /// What was offered.
+        detail: String,
+    },
+    /// No final answer to the query: see `exchange` (timeout, transport failure, 5xx).
+    NoAnswer,
+}

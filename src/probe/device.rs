@@ -1,0 +1,1 @@
+//! TODO(skeleton): the device probe.
