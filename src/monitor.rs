@@ -70,3 +70,90 @@ pub struct VerdictChanged {
     /// The diagnosis that confirmed it.
     pub diagnosis: Diagnosis,
 }
+
+use crate::probe::Prober;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A cheap, cloneable view of the monitor for presenters.
+#[derive(Clone)]
+pub struct MonitorHandle {
+    status: watch::Receiver<Status>,
+    changes: broadcast::Sender<VerdictChanged>,
+    checks: broadcast::Sender<Diagnosis>,
+    commands: tokio::sync::mpsc::Sender<Command>,
+}
+
+/// Requests presenters may send to the monitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    /// Check every layer now (menu "Check now", CLI, dashboard).
+    CheckNow,
+    /// The network changed or the machine woke up: results from before are stale.
+    NetworkChanged,
+}
+
+impl MonitorHandle {
+    /// The current confirmed status.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every status update (confirmed verdict and latest raw check).
+    pub fn watch_status(&self) -> watch::Receiver<Status> {
+        self.status.clone()
+    }
+
+    /// Confirmed verdict changes, one message per change.
+    pub fn subscribe(&self) -> broadcast::Receiver<VerdictChanged> {
+        self.changes.subscribe()
+    }
+
+    /// Every raw check's diagnosis (for the history store).
+    pub fn subscribe_checks(&self) -> broadcast::Receiver<Diagnosis> {
+        self.checks.subscribe()
+    }
+
+    /// Asks for an immediate check of every layer (including the account when credentials are
+    /// configured and not suspended). Returns at once.
+    pub fn check_now(&self) {
+        let _ = self.commands.try_send(Command::CheckNow);
+    }
+
+    /// Tells the monitor the network changed or the machine woke: re-check at once and do not
+    /// alert on results taken before.
+    pub fn network_changed(&self) {
+        let _ = self.commands.try_send(Command::NetworkChanged);
+    }
+}
+
+/// Starts the monitor on the current tokio runtime. It runs until `shutdown` is cancelled.
+pub fn spawn<P: Prober>(
+    prober: P,
+    schedule: Schedule,
+    thresholds: Thresholds,
+    shutdown: CancellationToken,
+) -> (MonitorHandle, JoinHandle<()>) {
+    let _ = (prober, schedule, shutdown);
+    let (_status_tx, status_rx) = watch::channel(Status {
+        verdict: Verdict::Unknown,
+        since: Utc::now(),
+        diagnosis: None,
+        latest: None,
+        thresholds,
+    });
+    let (changes, _) = broadcast::channel(64);
+    let (checks, _) = broadcast::channel(64);
+    let (commands, _rx) = tokio::sync::mpsc::channel(8);
+    let handle = MonitorHandle {
+        status: status_rx,
+        changes,
+        checks,
+        commands,
+    };
+    (
+        handle,
+        tokio::spawn(async { todo!("monitor loop: engine team") }),
+    )
+}

@@ -1,4 +1,5 @@
-//! The command line: `dialtone check|watch`, the headless faces of the engine.
+//! The command line: `dialtone` (the tray agent) and `dialtone check|watch|log|providers`, the
+//! headless faces of the same engine.
 
 use std::process::ExitCode;
 

@@ -1,0 +1,1 @@
+//! TODO(skeleton): the agent's local IPC endpoint.
