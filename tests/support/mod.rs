@@ -1,0 +1,10 @@
+//! Shared support for dialtone's integration tests: a real kamailio registrar, network
+//! namespaces for fault injection, and a DNS server inside them.
+//!
+//! Each integration test file pulls this in with `mod support;` and uses only the parts it
+//! needs, so unused items are expected per test binary.
+#![allow(dead_code)]
+
+pub mod kamailio;
+pub mod netns;
+pub mod sip;
