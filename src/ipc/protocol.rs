@@ -1,0 +1,537 @@
+//! The agent's IPC wire format: versioned, typed JSON messages, one JSON object per line.
+//!
+//! A client sends [`ClientMessage`] lines (`{"id":1,"request":{"type":"status"}}`); the agent
+//! answers each with one [`ServerMessage`] line carrying the same `id`, either a
+//! `{"kind":"reply",...}` or a `{"kind":"error",...}`. After a [`Request::Subscribe`] the agent
+//! also sends `{"kind":"event",...}` lines on that connection whenever the status changes.
+//!
+//! These are wire types of their own (not the engine's internals) wherever the engine's types
+//! might change shape, so the dashboard and the agent only have to agree on this file. The
+//! monitor's [`Status`] and [`VerdictChanged`] are carried as they are: they are already the
+//! shared, serialisable contract.
+
+use crate::locale::Lang;
+use crate::monitor::{Status, VerdictChanged};
+use crate::observation::Transport;
+use crate::secret::Secret;
+use crate::verdict::Verdict;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The protocol version. Bumped on any incompatible change; the agent refuses other versions.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The longest line (request or reply, without the newline) either side accepts, in bytes.
+/// Anything longer is answered with [`ErrorReply::TooLarge`] and skipped.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// The most history a client may ask for at once, in hours (one week).
+pub const MAX_HISTORY_HOURS: u32 = 7 * 24;
+
+/// One line from a client: a request and the id its reply will carry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientMessage {
+    /// Chosen by the client; echoed in the reply so replies and events can be told apart.
+    pub id: u64,
+    /// What is asked.
+    pub request: Request,
+}
+
+/// Everything a client may ask the agent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Introduces the client and its protocol version; answered with [`Response::Hello`], or
+    /// [`ErrorReply::VersionMismatch`] when the versions differ.
+    Hello {
+        /// The client's [`PROTOCOL_VERSION`].
+        version: u32,
+    },
+    /// The current status ([`Response::Status`]).
+    Status,
+    /// Checks and outages of the last `hours` hours ([`Response::History`]).
+    History {
+        /// How far back, 1..=[`MAX_HISTORY_HOURS`].
+        hours: u32,
+    },
+    /// Check every layer now ([`Response::CheckStarted`]; the result arrives as an event).
+    CheckNow,
+    /// The current settings ([`Response::Settings`]). Never includes the password.
+    GetSettings,
+    /// Replaces the settings ([`Response::Settings`] with what was stored).
+    SetSettings {
+        /// The new settings; `password_stored` is ignored.
+        settings: Settings,
+    },
+    /// Stores the SIP password in the OS keyring ([`Response::PasswordStored`]). The password
+    /// is never sent back by any request.
+    SetPassword {
+        /// The password.
+        #[serde(with = "secret_wire")]
+        password: Secret,
+    },
+    /// The provider's official channels ([`Response::Channels`]).
+    Channels,
+    /// Opens the dashboard window (or leaves the open one as it is) ([`Response::Done`]).
+    OpenDashboard,
+    /// Pauses notifications for `minutes` minutes; 0 resumes them ([`Response::Status`]).
+    PauseAlerts {
+        /// How long, at most one day.
+        minutes: u32,
+    },
+    /// Turns this connection into an event stream ([`Response::Subscribed`], then
+    /// [`ServerMessage::Event`] lines). Requests may still be sent on it.
+    Subscribe,
+}
+
+impl Request {
+    /// The request's wire name, for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Hello { .. } => "hello",
+            Request::Status => "status",
+            Request::History { .. } => "history",
+            Request::CheckNow => "check_now",
+            Request::GetSettings => "get_settings",
+            Request::SetSettings { .. } => "set_settings",
+            Request::SetPassword { .. } => "set_password",
+            Request::Channels => "channels",
+            Request::OpenDashboard => "open_dashboard",
+            Request::PauseAlerts { .. } => "pause_alerts",
+            Request::Subscribe => "subscribe",
+        }
+    }
+}
+
+/// The successful answer to one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to [`Request::Hello`].
+    Hello {
+        /// The agent's [`PROTOCOL_VERSION`].
+        version: u32,
+        /// The agent's program version (`CARGO_PKG_VERSION`).
+        agent: String,
+    },
+    /// Answer to [`Request::Status`] and [`Request::PauseAlerts`].
+    Status {
+        /// The status.
+        status: AgentStatus,
+    },
+    /// Answer to [`Request::History`].
+    History {
+        /// The history.
+        history: HistoryReply,
+    },
+    /// Answer to [`Request::CheckNow`]: the check was queued.
+    CheckStarted,
+    /// Answer to [`Request::GetSettings`] and [`Request::SetSettings`].
+    Settings {
+        /// The settings now in force.
+        settings: Settings,
+    },
+    /// Answer to [`Request::SetPassword`].
+    PasswordStored,
+    /// Answer to [`Request::Channels`].
+    Channels {
+        /// The channels.
+        channels: ChannelsReply,
+    },
+    /// Answer to requests that only need an acknowledgement ([`Request::OpenDashboard`]).
+    Done,
+    /// Answer to [`Request::Subscribe`], with the status at the moment of subscribing.
+    Subscribed {
+        /// The status now; later changes arrive as events.
+        status: AgentStatus,
+    },
+}
+
+/// One line from the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// A successful reply to the request with this id.
+    Reply {
+        /// The request's id.
+        id: u64,
+        /// The answer.
+        response: Response,
+    },
+    /// A failed request; `id` is `None` when the line could not be read as a request at all.
+    Error {
+        /// The request's id, when it could be parsed.
+        id: Option<u64>,
+        /// What went wrong.
+        error: ErrorReply,
+    },
+    /// Something happened (only on subscribed connections).
+    Event {
+        /// What happened.
+        event: Event,
+    },
+}
+
+/// What subscribers are told, as it happens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The status changed: a check finished, the confirmed verdict moved, settings changed, or
+    /// alerts were paused.
+    Status(AgentStatus),
+    /// The confirmed verdict changed (sent in addition to the status event that carries it).
+    Changed(VerdictChanged),
+}
+
+/// Why a request failed. Typed, so that the dashboard can word each case in the user's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ErrorReply {
+    /// The line was not valid JSON or not a known request.
+    #[error("malformed request: {detail}")]
+    Malformed {
+        /// The parser's words.
+        detail: String,
+    },
+    /// The line was longer than [`MAX_LINE`].
+    #[error("request longer than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The client speaks another protocol version.
+    #[error("protocol version {client} is not supported by this agent (it speaks {agent})")]
+    VersionMismatch {
+        /// The agent's version.
+        agent: u32,
+        /// The client's version.
+        client: u32,
+    },
+    /// A request's values are out of range or inconsistent.
+    #[error("invalid value for {field}: {detail}")]
+    Invalid {
+        /// The offending field, e.g. `settings.account.registrar`.
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A part of the agent that this request needs is not available (e.g. the history store).
+    #[error("{what} is not available: {detail}")]
+    Unavailable {
+        /// Which part.
+        what: String,
+        /// Why.
+        detail: String,
+    },
+    /// The OS keyring refused to store the password.
+    #[error("the keyring could not store the password: {detail}")]
+    Keyring {
+        /// The keyring's words (never the password).
+        detail: String,
+    },
+    /// The settings could not be written.
+    #[error("the settings could not be saved: {detail}")]
+    Storage {
+        /// What failed.
+        detail: String,
+    },
+    /// The dashboard could not be started.
+    #[error("the dashboard could not be started: {detail}")]
+    Dashboard {
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// The status as presenters outside the agent see it: the monitor's status plus what the agent
+/// adds (set up or not, alerts paused, the provider).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentStatus {
+    /// The monitor's confirmed status and latest check.
+    pub status: Status,
+    /// Whether a provider or registrar is configured. `false` on first run: the tray says
+    /// "not set up" and the dashboard shows the setup.
+    pub configured: bool,
+    /// Notifications are paused until then.
+    pub alerts_paused_until: Option<DateTime<Utc>>,
+    /// The provider, when known.
+    pub provider: Option<ProviderInfo>,
+    /// The language the agent presents in.
+    pub lang: Lang,
+}
+
+/// A provider as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderInfo {
+    /// Catalog id (e.g. `1und1`); `None` for a registrar not in the catalog.
+    pub id: Option<String>,
+    /// Display name (e.g. `1&1`).
+    pub name: String,
+}
+
+/// The user's settings as the dashboard edits them. The password is never part of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The provider's catalog id, when chosen.
+    pub provider: Option<String>,
+    /// The SIP account; `None` to check only what needs no account.
+    pub account: Option<AccountSettings>,
+    /// Seconds between checks while the line is healthy.
+    pub interval_secs: u64,
+    /// Seconds between checks while a change is being confirmed or the line is down.
+    pub recheck_secs: u64,
+    /// Seconds between authenticated REGISTER queries.
+    pub account_interval_secs: u64,
+    /// Whether to show desktop notifications on confirmed changes.
+    pub notifications: bool,
+    /// The language; `None` follows the system locale.
+    pub language: Option<Lang>,
+    /// Whether the agent starts when the user logs in.
+    pub start_at_login: bool,
+    /// Read-only: whether a password is stored in the keyring for the account.
+    pub password_stored: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let schedule = crate::monitor::Schedule::default();
+        Settings {
+            provider: None,
+            account: None,
+            interval_secs: schedule.interval_secs,
+            recheck_secs: schedule.recheck_secs,
+            account_interval_secs: schedule.account_interval_secs,
+            notifications: true,
+            language: None,
+            start_at_login: false,
+            password_stored: false,
+        }
+    }
+}
+
+/// The SIP account as the dashboard edits it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountSettings {
+    /// `sip:host[:port][;transport=…]`, `sips:host` or a bare domain.
+    pub registrar: String,
+    /// The SIP user name; with it the REGISTER query runs too.
+    pub user: Option<String>,
+    /// The digest user name, when it differs from `user`.
+    pub auth_user: Option<String>,
+    /// The SIP domain of the address-of-record, when it differs from the registrar's host.
+    pub domain: Option<String>,
+    /// A forced transport instead of RFC 3263's choice.
+    pub transport: Option<Transport>,
+}
+
+/// The answer to [`Request::History`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HistoryReply {
+    /// `false` when the agent has no history store (nothing recorded yet is `true` + empty).
+    pub available: bool,
+    /// The window asked for, in hours.
+    pub hours: u32,
+    /// One point per check, oldest first.
+    pub points: Vec<HistoryPoint>,
+    /// Outage episodes that overlap the window, oldest first.
+    pub outages: Vec<OutageView>,
+}
+
+/// One recorded check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// When the check ran.
+    pub at: DateTime<Utc>,
+    /// Its raw verdict.
+    pub verdict: Verdict,
+    /// The SIP round-trip time, when measured.
+    pub sip_rtt_ms: Option<f64>,
+}
+
+/// One outage episode (a confirmed non-working verdict and how long it lasted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutageView {
+    /// The verdict during the episode.
+    pub verdict: Verdict,
+    /// When it was confirmed.
+    pub start: DateTime<Utc>,
+    /// When it ended; `None` while it lasts.
+    pub end: Option<DateTime<Utc>>,
+}
+
+/// The answer to [`Request::Channels`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChannelsReply {
+    /// `false` when the provider catalog is not available in this agent.
+    pub available: bool,
+    /// The provider the channels belong to; `None` when no provider is chosen.
+    pub provider: Option<ProviderInfo>,
+    /// Its channels in the catalog's order.
+    pub channels: Vec<ChannelView>,
+}
+
+/// What kind of place a channel is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// An X/Twitter account.
+    X,
+    /// A Mastodon account.
+    Mastodon,
+    /// An official status page.
+    StatusPage,
+    /// A blog or news page.
+    Blog,
+    /// A support hotline (`tel:` URL).
+    Hotline,
+    /// The provider's website or help pages.
+    Website,
+    /// A crowd-sourced outage page run by a third party (labelled as such).
+    Crowd,
+}
+
+/// One official (or crowd) channel of a provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelView {
+    /// Its kind.
+    pub kind: ChannelKind,
+    /// Its label, e.g. `@1und1` or `allestoerungen.de`.
+    pub label: String,
+    /// An `https:` or `tel:` URL from the catalog or the user's settings.
+    pub url: String,
+}
+
+/// Serialises a [`Secret`] as a plain JSON string on the wire (the socket is private to the
+/// user); its `Debug` stays redacted everywhere else.
+mod secret_wire {
+    use crate::secret::Secret;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(secret.expose())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+        String::deserialize(deserializer).map(Secret::new)
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChannelKind::X => "x",
+            ChannelKind::Mastodon => "mastodon",
+            ChannelKind::StatusPage => "status_page",
+            ChannelKind::Blog => "blog",
+            ChannelKind::Hotline => "hotline",
+            ChannelKind::Website => "website",
+            ChannelKind::Crowd => "crowd",
+        })
+    }
+}
+
+/// Parses one client line into a message, mapping failures to the reply the client gets.
+///
+/// Returns the id too when the line was JSON with a numeric `id` but not a valid request, so
+/// the error reply can still be matched by the client.
+pub fn parse_client_line(line: &[u8]) -> Result<ClientMessage, (Option<u64>, ErrorReply)> {
+    if line.len() > MAX_LINE {
+        return Err((None, ErrorReply::TooLarge { limit: MAX_LINE }));
+    }
+    serde_json::from_slice::<ClientMessage>(line).map_err(|err| {
+        let id = serde_json::from_slice::<serde_json::Value>(line)
+            .ok()
+            .and_then(|value| value.get("id").and_then(serde_json::Value::as_u64));
+        (
+            id,
+            ErrorReply::Malformed {
+                detail: err.to_string(),
+            },
+        )
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_have_a_stable_wire_form() {
+        let msg = ClientMessage {
+            id: 7,
+            request: Request::History { hours: 24 },
+        };
+        assert_eq!(
+            serde_json::to_string(&msg).unwrap(),
+            r#"{"id":7,"request":{"type":"history","hours":24}}"#
+        );
+        let parsed = parse_client_line(br#"{"id":1,"request":{"type":"check_now"}}"#).unwrap();
+        assert!(matches!(parsed.request, Request::CheckNow));
+    }
+
+    #[test]
+    fn malformed_lines_keep_their_id_when_possible() {
+        let (id, err) = parse_client_line(br#"{"id":5,"request":{"type":"fly"}}"#).unwrap_err();
+        assert_eq!(id, Some(5));
+        assert!(matches!(err, ErrorReply::Malformed { .. }));
+        let (id, _) = parse_client_line(b"not json").unwrap_err();
+        assert_eq!(id, None);
+        let big = vec![b'x'; MAX_LINE + 1];
+        assert_eq!(
+            parse_client_line(&big).unwrap_err().1,
+            ErrorReply::TooLarge { limit: MAX_LINE }
+        );
+    }
+
+    #[test]
+    fn the_password_travels_but_never_prints() {
+        let msg = ClientMessage {
+            id: 1,
+            request: Request::SetPassword {
+                password: Secret::new("hunter2"),
+            },
+        };
+        let json = serde_json::to_string(&msg).unwrap();
+        let back = parse_client_line(json.as_bytes()).unwrap();
+        let debug = format!("{back:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        match back.request {
+            Request::SetPassword { password } => assert_eq!(password.expose(), "hunter2"),
+            other => panic!("wrong request {other:?}"),
+        }
+    }
+
+    #[test]
+    fn settings_never_carry_a_password_field() {
+        let json = serde_json::to_value(Settings::default()).unwrap();
+        let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        assert!(!keys
+            .iter()
+            .any(|k| k.contains("password") && k != "password_stored"));
+        // And a client that tries to smuggle one in is told so.
+        let err = parse_client_line(
+            br#"{"id":2,"request":{"type":"set_settings","settings":{"password":"x"}}}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(err.1, ErrorReply::Malformed { .. }));
+    }
+
+    #[test]
+    fn errors_and_events_round_trip() {
+        let msg = ServerMessage::Error {
+            id: None,
+            error: ErrorReply::TooLarge { limit: MAX_LINE },
+        };
+        let json = serde_json::to_string(&msg).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"error","id":null,"error":{"code":"too_large","limit":65536}}"#
+        );
+        assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), msg);
+    }
+}
