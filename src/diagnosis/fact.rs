@@ -1,0 +1,817 @@
+//! The evidence vocabulary of a diagnosis: structured facts, worded in English or German.
+//!
+//! Facts carry numbers (milliseconds, counts, codes) rather than sentences so that the CLI's
+//! JSON stays machine-readable and every presenter can word them in the user's language.
+
+use crate::locale::Lang;
+use crate::observation::{DnsOutcome, ReachMethod, SipTarget, Transport, TransportFailure};
+use crate::verdict::Layer;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// One piece of evidence. Structured, so that every presenter can word it in German or English.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum Fact {
+    /// The layer was not checked, with why (free text, for cases no other fact describes).
+    NotChecked {
+        /// Why not.
+        why: String,
+    },
+    /// The layer was not checked because a lower layer failed first: its result would mean
+    /// nothing.
+    LowerLayerFailed {
+        /// The lower layer that failed.
+        layer: Layer,
+    },
+    /// This round did not probe the layer (not configured, or not due).
+    NotProbed {
+        /// The layer.
+        layer: Layer,
+    },
+    /// No network interface is up with an address (loopback aside).
+    NoInterface,
+    /// Interfaces that are up and have an address.
+    InterfacesUp {
+        /// Their kernel names.
+        names: Vec<String>,
+    },
+    /// The routing table has no default route.
+    NoDefaultRoute,
+    /// The default route.
+    DefaultRoute {
+        /// The interface it leaves through.
+        interface: String,
+        /// The next hop, absent on point-to-point links.
+        gateway: Option<IpAddr>,
+    },
+    /// No gateway address is known (point-to-point link, or none configured).
+    NoGateway,
+    /// The router answered.
+    GatewayAnswered {
+        /// Its address.
+        address: IpAddr,
+        /// How it answered.
+        method: ReachMethod,
+        /// Round-trip time in milliseconds.
+        rtt_ms: f64,
+    },
+    /// The router did not answer in time.
+    GatewayTimeout {
+        /// Its address.
+        address: IpAddr,
+        /// How long we waited, in milliseconds.
+        after_ms: f64,
+    },
+    /// The local stack said the router cannot be reached.
+    GatewayUnreachable {
+        /// Its address.
+        address: IpAddr,
+        /// The operating system's words.
+        detail: String,
+    },
+    /// How many internet anchors answered.
+    AnchorsAnswered {
+        /// How many answered.
+        answered: usize,
+        /// How many were tried.
+        total: usize,
+        /// How many must answer for the internet to count as up.
+        required: usize,
+    },
+    /// One anchor did not answer in time.
+    AnchorTimeout {
+        /// `host:port` as configured.
+        target: String,
+        /// How long we waited, in milliseconds.
+        after_ms: f64,
+    },
+    /// One anchor could not be reached (no route, unreachable).
+    AnchorUnreachable {
+        /// `host:port` as configured.
+        target: String,
+        /// The operating system's words.
+        detail: String,
+    },
+    /// A DNS lookup and its result.
+    Dns {
+        /// The name looked up.
+        name: String,
+        /// What came back.
+        result: DnsResult,
+    },
+    /// The registrar's name became SIP targets (RFC 3263).
+    RegistrarResolved {
+        /// The registrar as configured.
+        registrar: String,
+        /// The record types that produced the targets, e.g. `["NAPTR", "SRV", "A"]`.
+        path: Vec<String>,
+        /// How many targets came out.
+        targets: usize,
+        /// Time spent resolving, in milliseconds.
+        rtt_ms: f64,
+    },
+    /// A SIP request got a final response.
+    SipResponse {
+        /// `OPTIONS` or `REGISTER`.
+        method: String,
+        /// Where it went.
+        target: TargetRef,
+        /// Status code.
+        code: u16,
+        /// Reason phrase as sent.
+        reason: String,
+        /// Round-trip time in milliseconds.
+        rtt_ms: f64,
+        /// How many times the request was sent.
+        transmissions: u32,
+        /// The server's `Retry-After`, in seconds.
+        retry_after: Option<u32>,
+    },
+    /// We gave up waiting for a SIP response (a local timeout, not something the server said).
+    SipTimeout {
+        /// `OPTIONS` or `REGISTER`.
+        method: String,
+        /// Where it went.
+        target: TargetRef,
+        /// How many times the request was sent.
+        transmissions: u32,
+        /// How long we waited in total, in milliseconds.
+        elapsed_ms: f64,
+    },
+    /// The transport failed before a SIP response came back.
+    SipTransportFailed {
+        /// `OPTIONS` or `REGISTER`.
+        method: String,
+        /// Where it went.
+        target: TargetRef,
+        /// What kind of failure.
+        kind: TransportFailure,
+        /// The operating system's or TLS library's words.
+        detail: String,
+    },
+    /// The registrar resolved, but no SIP request was sent.
+    NoSipTarget {
+        /// The registrar as configured.
+        registrar: String,
+    },
+    /// Messages that arrived but did not belong to our request (garbage, spoofed, stray).
+    StrayMessages {
+        /// How many.
+        count: u32,
+    },
+    /// A measurement over its threshold.
+    OverThreshold {
+        /// What was measured.
+        measure: Measure,
+        /// The value.
+        value: f64,
+        /// The threshold it exceeded.
+        limit: f64,
+    },
+    /// The provider accepted the login.
+    LoginAccepted {
+        /// The account's address-of-record.
+        aor: String,
+        /// How many phones/routers are registered.
+        bindings: usize,
+    },
+    /// A phone or router registered on the line.
+    Registered {
+        /// Its Contact URI.
+        contact: String,
+        /// Seconds until the registration expires, when the registrar said.
+        expires: Option<u32>,
+    },
+    /// No phone or router is registered on the line.
+    NoBinding,
+    /// The provider rejected the login.
+    LoginRejected {
+        /// Status code (403, or 401 after we answered the challenge).
+        code: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+    /// Account checks are paused after a rejected login, so that retries cannot lock the account.
+    AccountSuspended {
+        /// When the login was rejected.
+        since: DateTime<Utc>,
+        /// The status code of that rejection.
+        code: u16,
+    },
+    /// The provider's login challenge uses a method dialtone cannot answer.
+    UnsupportedChallenge {
+        /// What was offered.
+        detail: String,
+    },
+    /// The REGISTER query got no final answer (see the accompanying SIP fact).
+    AccountNoAnswer,
+}
+
+/// A SIP target, as shown in evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRef {
+    /// The host name it came from.
+    pub host: String,
+    /// The transport.
+    pub transport: Transport,
+    /// Address and port.
+    pub address: SocketAddr,
+}
+
+impl From<&SipTarget> for TargetRef {
+    fn from(target: &SipTarget) -> Self {
+        TargetRef {
+            host: target.host.clone(),
+            transport: target.transport,
+            address: target.address,
+        }
+    }
+}
+
+/// The result of a DNS lookup, as shown in evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DnsResult {
+    /// Addresses or records came back.
+    Resolved {
+        /// How many addresses.
+        addresses: usize,
+        /// How long the lookup took, in milliseconds.
+        rtt_ms: f64,
+    },
+    /// The name does not exist (NXDOMAIN or NODATA).
+    NotFound {
+        /// The resolver's words.
+        detail: String,
+    },
+    /// The server answered with an error, or the lookup could not be sent.
+    Failed {
+        /// The resolver's words.
+        detail: String,
+    },
+    /// No answer before the deadline.
+    Timeout {
+        /// How long we waited, in milliseconds.
+        after_ms: f64,
+    },
+}
+
+impl From<&DnsOutcome> for DnsResult {
+    fn from(outcome: &DnsOutcome) -> Self {
+        match outcome {
+            DnsOutcome::Resolved { addresses, rtt } => DnsResult::Resolved {
+                addresses: addresses.len(),
+                rtt_ms: millis(*rtt),
+            },
+            DnsOutcome::NotFound { detail } => DnsResult::NotFound {
+                detail: detail.clone(),
+            },
+            DnsOutcome::Failed { detail } => DnsResult::Failed {
+                detail: detail.clone(),
+            },
+            DnsOutcome::Timeout { after } => DnsResult::Timeout {
+                after_ms: millis(*after),
+            },
+        }
+    }
+}
+
+/// What an [`Fact::OverThreshold`] measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// The router's round-trip time, ms.
+    GatewayRtt,
+    /// The fastest anchor's round-trip time, ms.
+    AnchorRtt,
+    /// The DNS lookup time, ms.
+    DnsRtt,
+    /// The SIP round-trip time, ms.
+    SipRtt,
+    /// Retransmissions one SIP request needed (count).
+    Retransmissions,
+    /// Stray or spoofed messages ignored during one request (count).
+    StrayMessages,
+}
+
+/// A duration in milliseconds, with sub-millisecond precision kept for loopback measurements.
+pub(crate) fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// "35 ms", "2.4 ms" or "8.0 s" / "8,0 s": the way a person reads a latency.
+fn duration_words(ms: f64, lang: Lang) -> String {
+    let text = if ms >= 1000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
+    };
+    match lang {
+        Lang::En => text,
+        Lang::De => text.replace('.', ","),
+    }
+}
+
+/// A layer's name in the user's words, for "not checked" evidence.
+pub fn layer_words(layer: Layer, lang: Lang) -> &'static str {
+    match layer {
+        Layer::Device => lang.pick("this computer", "dieser Computer"),
+        Layer::HomeNetwork => lang.pick("the home network", "das Heimnetz"),
+        Layer::Internet => lang.pick("the internet access", "der Internetzugang"),
+        Layer::Provider => lang.pick("the provider", "der Anbieter"),
+        Layer::Account => lang.pick("the account", "das Konto"),
+    }
+}
+
+fn method_words(method: ReachMethod, lang: Lang) -> String {
+    match method {
+        ReachMethod::IcmpEcho => lang.pick("ping", "Ping").to_string(),
+        ReachMethod::TcpConnect => lang.pick("TCP connect", "TCP-Verbindung").to_string(),
+        ReachMethod::TcpRefused => lang
+            .pick("TCP reset, port closed", "TCP-Reset, Port geschlossen")
+            .to_string(),
+        ReachMethod::Http(code) => format!("HTTP {code}"),
+    }
+}
+
+fn failure_words(kind: TransportFailure, lang: Lang) -> &'static str {
+    match kind {
+        TransportFailure::Refused => lang.pick("connection refused", "Verbindung abgelehnt"),
+        TransportFailure::Unreachable => lang.pick("unreachable", "nicht erreichbar"),
+        TransportFailure::Closed => lang.pick(
+            "connection closed before an answer",
+            "Verbindung vor der Antwort geschlossen",
+        ),
+        TransportFailure::Tls => lang.pick("TLS handshake failed", "TLS-Aufbau fehlgeschlagen"),
+        TransportFailure::Protocol => lang.pick(
+            "the server sent something that is not SIP",
+            "der Server sendete etwas, das kein SIP ist",
+        ),
+    }
+}
+
+impl TargetRef {
+    /// "sip.1und1.de (udp 212.227.0.1:5060)".
+    fn words(&self) -> String {
+        if self.host == self.address.ip().to_string() {
+            format!("{} ({})", self.address, self.transport.as_str())
+        } else {
+            format!(
+                "{} ({} {})",
+                self.host,
+                self.transport.as_str(),
+                self.address
+            )
+        }
+    }
+}
+
+impl Fact {
+    /// This fact in words.
+    pub fn render(&self, lang: Lang) -> String {
+        let de = lang == Lang::De;
+        let t = |ms: f64| duration_words(ms, lang);
+        match self {
+            Fact::NotChecked { why } => {
+                format!("{}: {why}", lang.pick("not checked", "nicht geprüft"))
+            }
+            Fact::LowerLayerFailed { layer } => {
+                let who = layer_words(*layer, lang);
+                if de {
+                    format!("nicht geprüft: {who} funktioniert schon nicht")
+                } else {
+                    format!("not checked: {who} already fails")
+                }
+            }
+            Fact::NotProbed { layer } => match layer {
+                Layer::Account => lang
+                    .pick(
+                        "not checked: no account credentials configured",
+                        "nicht geprüft: keine Zugangsdaten eingerichtet",
+                    )
+                    .to_string(),
+                Layer::HomeNetwork => lang
+                    .pick(
+                        "not checked: the router check is switched off",
+                        "nicht geprüft: die Router-Prüfung ist abgeschaltet",
+                    )
+                    .to_string(),
+                Layer::Provider => lang
+                    .pick(
+                        "not checked: no SIP registrar configured",
+                        "nicht geprüft: kein SIP-Registrar eingerichtet",
+                    )
+                    .to_string(),
+                Layer::Internet => lang
+                    .pick(
+                        "not checked: no internet anchors configured",
+                        "nicht geprüft: keine Internet-Ankerpunkte eingerichtet",
+                    )
+                    .to_string(),
+                Layer::Device => lang
+                    .pick("not checked this round", "in dieser Runde nicht geprüft")
+                    .to_string(),
+            },
+            Fact::NoInterface => lang
+                .pick(
+                    "no network interface is up with an address (Wi-Fi off? cable unplugged?)",
+                    "keine Netzwerkschnittstelle ist aktiv und hat eine Adresse (WLAN aus? Kabel gezogen?)",
+                )
+                .to_string(),
+            Fact::InterfacesUp { names } => {
+                let list = names.join(", ");
+                if de {
+                    format!("aktive Schnittstelle(n): {list}")
+                } else {
+                    format!("interface(s) up: {list}")
+                }
+            }
+            Fact::NoDefaultRoute => lang
+                .pick(
+                    "no default route: this computer does not know the way to the internet",
+                    "keine Standardroute: dieser Computer kennt keinen Weg ins Internet",
+                )
+                .to_string(),
+            Fact::DefaultRoute { interface, gateway } => match (gateway, de) {
+                (Some(gw), false) => format!("default route via {gw} on {interface}"),
+                (Some(gw), true) => format!("Standardroute über {gw} auf {interface}"),
+                (None, false) => format!("default route on {interface} (point-to-point)"),
+                (None, true) => format!("Standardroute auf {interface} (Punkt-zu-Punkt)"),
+            },
+            Fact::NoGateway => lang
+                .pick(
+                    "no router address known (point-to-point link)",
+                    "keine Router-Adresse bekannt (Punkt-zu-Punkt-Verbindung)",
+                )
+                .to_string(),
+            Fact::GatewayAnswered {
+                address,
+                method,
+                rtt_ms,
+            } => {
+                let how = method_words(*method, lang);
+                if de {
+                    format!("Router {address} antwortete in {} ({how})", t(*rtt_ms))
+                } else {
+                    format!("router {address} answered in {} ({how})", t(*rtt_ms))
+                }
+            }
+            Fact::GatewayTimeout { address, after_ms } => {
+                if de {
+                    format!("Router {address}: keine Antwort innerhalb von {}", t(*after_ms))
+                } else {
+                    format!("router {address}: no answer within {}", t(*after_ms))
+                }
+            }
+            Fact::GatewayUnreachable { address, detail } => {
+                if de {
+                    format!("Router {address} nicht erreichbar ({detail})")
+                } else {
+                    format!("router {address} unreachable ({detail})")
+                }
+            }
+            Fact::AnchorsAnswered {
+                answered,
+                total,
+                required,
+            } => {
+                if de {
+                    format!(
+                        "{answered}/{total} Internet-Ankerpunkte antworteten (mindestens {required} nötig)"
+                    )
+                } else {
+                    format!("{answered}/{total} internet anchors answered ({required} needed)")
+                }
+            }
+            Fact::AnchorTimeout { target, after_ms } => {
+                if de {
+                    format!(
+                        "Ankerpunkt {target}: keine Antwort innerhalb von {}",
+                        t(*after_ms)
+                    )
+                } else {
+                    format!("anchor {target}: no answer within {}", t(*after_ms))
+                }
+            }
+            Fact::AnchorUnreachable { target, detail } => {
+                if de {
+                    format!("Ankerpunkt {target} nicht erreichbar ({detail})")
+                } else {
+                    format!("anchor {target} unreachable ({detail})")
+                }
+            }
+            Fact::Dns { name, result } => match (result, de) {
+                (DnsResult::Resolved { addresses, rtt_ms }, false) => {
+                    format!("DNS: {name} resolved in {} ({addresses} address(es))", t(*rtt_ms))
+                }
+                (DnsResult::Resolved { addresses, rtt_ms }, true) => {
+                    format!("DNS: {name} aufgelöst in {} ({addresses} Adresse(n))", t(*rtt_ms))
+                }
+                (DnsResult::NotFound { detail }, false) => {
+                    format!("DNS: {name} not found ({detail})")
+                }
+                (DnsResult::NotFound { detail }, true) => {
+                    format!("DNS: {name} nicht gefunden ({detail})")
+                }
+                (DnsResult::Failed { detail }, false) => {
+                    format!("DNS: lookup of {name} failed ({detail})")
+                }
+                (DnsResult::Failed { detail }, true) => {
+                    format!("DNS: Abfrage von {name} fehlgeschlagen ({detail})")
+                }
+                (DnsResult::Timeout { after_ms }, false) => {
+                    format!("DNS: no answer for {name} within {}", t(*after_ms))
+                }
+                (DnsResult::Timeout { after_ms }, true) => {
+                    format!("DNS: keine Antwort für {name} innerhalb von {}", t(*after_ms))
+                }
+            },
+            Fact::RegistrarResolved {
+                registrar,
+                path,
+                targets,
+                rtt_ms,
+            } => {
+                let via = path.join(" → ");
+                if de {
+                    format!(
+                        "{registrar} aufgelöst über {via}: {targets} Ziel(e) in {}",
+                        t(*rtt_ms)
+                    )
+                } else {
+                    format!(
+                        "{registrar} resolved via {via}: {targets} target(s) in {}",
+                        t(*rtt_ms)
+                    )
+                }
+            }
+            Fact::SipResponse {
+                method,
+                target,
+                code,
+                reason,
+                rtt_ms,
+                transmissions,
+                retry_after,
+            } => {
+                let to = target.words();
+                let retry = match (retry_after, de) {
+                    (Some(secs), false) => format!(" (retry after {secs} s)"),
+                    (Some(secs), true) => format!(" (erneut versuchen nach {secs} s)"),
+                    (None, _) => String::new(),
+                };
+                let sent = match (*transmissions > 1, de) {
+                    (true, false) => format!(", after {transmissions} transmissions"),
+                    (true, true) => format!(", nach {transmissions} Sendungen"),
+                    (false, _) => String::new(),
+                };
+                let rtt = t(*rtt_ms);
+                if *code >= 500 {
+                    if de {
+                        format!(
+                            "{method} an {to}: der Server antwortete {code} {reason}{retry} nach {rtt}{sent}"
+                        )
+                    } else {
+                        format!(
+                            "{method} to {to}: the server answered {code} {reason}{retry} after {rtt}{sent}"
+                        )
+                    }
+                } else if de {
+                    format!("{method} an {to}: {code} {reason} in {rtt}{sent}")
+                } else {
+                    format!("{method} to {to}: {code} {reason} in {rtt}{sent}")
+                }
+            }
+            Fact::SipTimeout {
+                method,
+                target,
+                transmissions,
+                elapsed_ms,
+            } => {
+                let to = target.words();
+                if de {
+                    format!(
+                        "{method} an {to}: keine Antwort nach {transmissions} Sendungen in {}",
+                        t(*elapsed_ms)
+                    )
+                } else {
+                    format!(
+                        "{method} to {to}: no answer after {transmissions} transmissions over {}",
+                        t(*elapsed_ms)
+                    )
+                }
+            }
+            Fact::SipTransportFailed {
+                method,
+                target,
+                kind,
+                detail,
+            } => {
+                let to = target.words();
+                let what = failure_words(*kind, lang);
+                if de {
+                    format!("{method} an {to}: {what} ({detail})")
+                } else {
+                    format!("{method} to {to}: {what} ({detail})")
+                }
+            }
+            Fact::NoSipTarget { registrar } => {
+                if de {
+                    format!("{registrar}: kein Ziel, an das SIP gesendet werden konnte")
+                } else {
+                    format!("{registrar}: no target to send SIP to")
+                }
+            }
+            Fact::StrayMessages { count } => {
+                if de {
+                    format!("{count} fremde oder gefälschte Nachricht(en) verworfen")
+                } else {
+                    format!("{count} stray or spoofed message(s) ignored")
+                }
+            }
+            Fact::OverThreshold {
+                measure,
+                value,
+                limit,
+            } => {
+                let (what_en, what_de, is_time) = match measure {
+                    Measure::GatewayRtt => ("router round-trip", "Router-Laufzeit", true),
+                    Measure::AnchorRtt => {
+                        ("fastest anchor round-trip", "schnellste Anker-Laufzeit", true)
+                    }
+                    Measure::DnsRtt => ("DNS lookup time", "DNS-Antwortzeit", true),
+                    Measure::SipRtt => ("SIP round-trip", "SIP-Laufzeit", true),
+                    Measure::Retransmissions => {
+                        ("SIP retransmissions", "SIP-Wiederholungen", false)
+                    }
+                    Measure::StrayMessages => {
+                        ("stray SIP messages", "fremde SIP-Nachrichten", false)
+                    }
+                };
+                let (v, l) = if is_time {
+                    (t(*value), t(*limit))
+                } else {
+                    (format!("{value:.0}"), format!("{limit:.0}"))
+                };
+                if de {
+                    format!("{what_de} {v} liegt über der Schwelle von {l}")
+                } else {
+                    format!("{what_en} {v} is over the threshold of {l}")
+                }
+            }
+            Fact::LoginAccepted { aor, bindings } => {
+                if de {
+                    format!(
+                        "der Anbieter akzeptierte die Anmeldung für {aor}; {bindings} Gerät(e) registriert"
+                    )
+                } else {
+                    format!(
+                        "the provider accepted the login for {aor}; {bindings} device(s) registered"
+                    )
+                }
+            }
+            Fact::Registered { contact, expires } => match (expires, de) {
+                (Some(secs), false) => format!("registered: {contact} (expires in {secs} s)"),
+                (Some(secs), true) => format!("registriert: {contact} (läuft ab in {secs} s)"),
+                (None, false) => format!("registered: {contact}"),
+                (None, true) => format!("registriert: {contact}"),
+            },
+            Fact::NoBinding => lang
+                .pick(
+                    "no phone or router is registered on this line",
+                    "kein Telefon und kein Router ist an diesem Anschluss angemeldet",
+                )
+                .to_string(),
+            Fact::LoginRejected { code, reason } => {
+                if de {
+                    format!("der Anbieter lehnte die Anmeldung ab ({code} {reason})")
+                } else {
+                    format!("the provider rejected the login ({code} {reason})")
+                }
+            }
+            Fact::AccountSuspended { since, code } => {
+                let when = since.format("%Y-%m-%d %H:%M UTC");
+                if de {
+                    format!(
+                        "Kontoprüfung pausiert nach abgelehnter Anmeldung ({code}, {when}), bis das Passwort geändert wird"
+                    )
+                } else {
+                    format!(
+                        "account checks paused after a rejected login ({code}, {when}) until the password is changed"
+                    )
+                }
+            }
+            Fact::UnsupportedChallenge { detail } => {
+                if de {
+                    format!("der Anbieter verlangt ein Anmeldeverfahren, das dialtone nicht beherrscht ({detail})")
+                } else {
+                    format!("the provider asks for a login method dialtone does not support ({detail})")
+                }
+            }
+            Fact::AccountNoAnswer => lang
+                .pick(
+                    "the login check (REGISTER query) got no final answer",
+                    "die Anmeldeprüfung (REGISTER-Abfrage) bekam keine endgültige Antwort",
+                )
+                .to_string(),
+        }
+    }
+
+    /// Whether this fact describes something wrong (rather than something that worked).
+    ///
+    /// Presenters use it to pick the one-line reason of a failing layer.
+    pub fn is_problem(&self) -> bool {
+        match self {
+            Fact::NoInterface
+            | Fact::NoDefaultRoute
+            | Fact::GatewayTimeout { .. }
+            | Fact::GatewayUnreachable { .. }
+            | Fact::AnchorTimeout { .. }
+            | Fact::AnchorUnreachable { .. }
+            | Fact::SipTimeout { .. }
+            | Fact::SipTransportFailed { .. }
+            | Fact::NoSipTarget { .. }
+            | Fact::OverThreshold { .. }
+            | Fact::NoBinding
+            | Fact::LoginRejected { .. }
+            | Fact::AccountSuspended { .. }
+            | Fact::UnsupportedChallenge { .. }
+            | Fact::AccountNoAnswer => true,
+            Fact::Dns { result, .. } => !matches!(result, DnsResult::Resolved { .. }),
+            Fact::SipResponse { code, .. } => *code >= 500,
+            Fact::AnchorsAnswered {
+                answered, required, ..
+            } => answered < required,
+            Fact::NotChecked { .. }
+            | Fact::LowerLayerFailed { .. }
+            | Fact::NotProbed { .. }
+            | Fact::InterfacesUp { .. }
+            | Fact::DefaultRoute { .. }
+            | Fact::NoGateway
+            | Fact::GatewayAnswered { .. }
+            | Fact::RegistrarResolved { .. }
+            | Fact::StrayMessages { .. }
+            | Fact::LoginAccepted { .. }
+            | Fact::Registered { .. } => false,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally_in_both_languages() {
+        assert_eq!(duration_words(8000.0, Lang::En), "8.0 s");
+        assert_eq!(duration_words(8000.0, Lang::De), "8,0 s");
+        assert_eq!(duration_words(35.4, Lang::En), "35 ms");
+        assert_eq!(duration_words(2.44, Lang::De), "2,4 ms");
+    }
+
+    #[test]
+    fn facts_round_trip_through_json_with_a_tag() {
+        let fact = Fact::SipTimeout {
+            method: "OPTIONS".into(),
+            target: TargetRef {
+                host: "sip.1und1.de".into(),
+                transport: Transport::Udp,
+                address: "212.227.0.1:5060".parse().unwrap(),
+            },
+            transmissions: 7,
+            elapsed_ms: 8000.0,
+        };
+        let json = serde_json::to_value(&fact).unwrap();
+        assert_eq!(json["fact"], "sip_timeout");
+        assert_eq!(json["target"]["transport"], "udp");
+        let back: Fact = serde_json::from_value(json).unwrap();
+        assert_eq!(back, fact);
+        assert_eq!(
+            fact.render(Lang::En),
+            "OPTIONS to sip.1und1.de (udp 212.227.0.1:5060): no answer after 7 transmissions over 8.0 s"
+        );
+        assert_eq!(
+            fact.render(Lang::De),
+            "OPTIONS an sip.1und1.de (udp 212.227.0.1:5060): keine Antwort nach 7 Sendungen in 8,0 s"
+        );
+    }
+
+    #[test]
+    fn german_decimal_comma_does_not_touch_addresses() {
+        let fact = Fact::GatewayAnswered {
+            address: "192.168.1.1".parse().unwrap(),
+            method: ReachMethod::IcmpEcho,
+            rtt_ms: 2.5,
+        };
+        assert_eq!(
+            fact.render(Lang::De),
+            "Router 192.168.1.1 antwortete in 2,5 ms (Ping)"
+        );
+    }
+}

@@ -1,0 +1,723 @@
+//! Turns one [`Snapshot`] into a [`Diagnosis`]: a pure function, no I/O, no clock.
+//!
+//! The rule is the one a careful person follows: check the layers from the bottom up and blame
+//! the lowest one that fails, because a dead router makes the provider look dead too.
+//!
+//! Decisions worth knowing (the scenario fixtures in `tests/fixtures/scenarios/` pin each one):
+//! - The internet layer fails when fewer than `min_anchors` anchors answer (or fewer than all of
+//!   them when fewer are configured), and also when the DNS lookup of the test name fails or
+//!   times out while the anchors answer: with the ISP's resolver down nothing works for the user,
+//!   so that is their internet access, not the provider. A lookup that answers "no such name"
+//!   proves the resolver works, so it only degrades the layer (the test name is probably wrong).
+//! - The provider layer fails when the registrar's name does not resolve, when no target gives
+//!   a SIP response (timeout or transport failure: *we* gave up), or when the server itself
+//!   answers 5xx/6xx (*it* said so). Any other response (200, 401, 403, 404, 405, 483 ...) proves
+//!   the server alive. Stray or spoofed datagrams are evidence; only
+//!   [`Thresholds::stray_messages`] or more of them degrade the layer.
+//! - The account layer: a rejected login, a suspended check, an unsupported challenge and (with
+//!   `expect_binding`) a missing binding are account problems. A REGISTER query that got no
+//!   final answer while OPTIONS did only degrades the line (often rate limiting), unless the
+//!   server answered it 5xx/6xx: then the provider's registration service is out, the verdict
+//!   is a provider outage and the failing layer the account.
+//! - A round without a provider check (none configured) cannot say the line works: when nothing
+//!   failed below, the verdict is unknown.
+
+mod fact;
+
+pub use fact::{layer_words, DnsResult, Fact, Measure, TargetRef};
+
+use crate::locale::Lang;
+use crate::observation::{
+    AccountObservation, AccountOutcome, Binding, DeviceObservation, DnsOutcome, GatewayObservation,
+    InternetObservation, ProviderObservation, Reach, Resolution, SipExchange, SipOutcome, Snapshot,
+};
+use crate::verdict::{Layer, LayerStatus, Verdict};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What counts as good enough. Every field has a default that suits a home line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// SIP round-trip time above which the provider layer is degraded, in milliseconds.
+    pub sip_rtt_ms: u64,
+    /// Gateway round-trip time above which the home network is degraded, in milliseconds.
+    pub gateway_rtt_ms: u64,
+    /// Anchor round-trip time above which the internet is degraded, in milliseconds.
+    pub anchor_rtt_ms: u64,
+    /// How many anchors must answer for the internet to count as up.
+    pub min_anchors: usize,
+    /// Retransmissions of one SIP request that are tolerated; more degrade the provider layer
+    /// (a sign of packet loss). With the default of 1, a request sent three times degrades.
+    pub retransmissions: u32,
+    /// Stray or spoofed SIP messages during one check at or above which the provider layer is
+    /// degraded (fewer are only reported as evidence).
+    pub stray_messages: u32,
+    /// Whether a line with no registered phone/router is an account problem.
+    pub expect_binding: bool,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            sip_rtt_ms: 500,
+            gateway_rtt_ms: 200,
+            anchor_rtt_ms: 800,
+            min_anchors: 2,
+            retransmissions: 1,
+            stray_messages: 10,
+            expect_binding: true,
+        }
+    }
+}
+
+/// The answer to "does my line work, and if not, whose fault is it?".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The lowest layer that failed; when none failed, the lowest that degraded.
+    pub failing_layer: Option<Layer>,
+    /// Each layer's result, lowest first (always all five).
+    pub layers: Vec<LayerReport>,
+    /// The account's bindings, when the REGISTER query succeeded.
+    pub bindings: Option<Vec<Binding>>,
+    /// The provider's display name, when known.
+    pub provider_name: Option<String>,
+    /// When the observations were taken.
+    pub checked_at: DateTime<Utc>,
+}
+
+/// One layer's result with the evidence for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerReport {
+    /// The layer.
+    pub layer: Layer,
+    /// How it fared.
+    pub status: LayerStatus,
+    /// What was seen, as structured facts a presenter renders in the user's language.
+    pub evidence: Vec<Fact>,
+    /// The layer's main latency, when measured.
+    pub latency_ms: Option<f64>,
+}
+
+/// One layer judged on its own, before the bottom-up rule is applied.
+struct Assessment {
+    status: LayerStatus,
+    evidence: Vec<Fact>,
+    latency_ms: Option<f64>,
+    /// The verdict this layer's failure stands for.
+    verdict_if_failed: Verdict,
+}
+
+impl Assessment {
+    fn new(verdict_if_failed: Verdict) -> Self {
+        Assessment {
+            status: LayerStatus::Ok,
+            evidence: Vec::new(),
+            latency_ms: None,
+            verdict_if_failed,
+        }
+    }
+
+    fn not_probed(layer: Layer, verdict_if_failed: Verdict) -> Self {
+        Assessment {
+            status: LayerStatus::Skipped,
+            evidence: vec![Fact::NotProbed { layer }],
+            latency_ms: None,
+            verdict_if_failed,
+        }
+    }
+
+    fn fail(&mut self) {
+        self.status = LayerStatus::Failed;
+    }
+
+    /// Marks the layer degraded unless it already failed.
+    fn degrade(&mut self) {
+        if self.status == LayerStatus::Ok {
+            self.status = LayerStatus::Degraded;
+        }
+    }
+
+    /// Records a measurement and degrades the layer when it is over its limit (at the limit is
+    /// still fine).
+    fn check_limit(&mut self, measure: Measure, value: f64, limit: f64) {
+        if value > limit {
+            self.evidence.push(Fact::OverThreshold {
+                measure,
+                value,
+                limit,
+            });
+            self.degrade();
+        }
+    }
+}
+
+/// Diagnoses one snapshot. Pure: the same input always gives the same output.
+pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
+    let assessments = [
+        (Layer::Device, assess_device(&snapshot.device)),
+        (
+            Layer::HomeNetwork,
+            assess_gateway(snapshot.home_network.as_ref(), thresholds),
+        ),
+        (
+            Layer::Internet,
+            assess_internet(snapshot.internet.as_ref(), thresholds),
+        ),
+        (
+            Layer::Provider,
+            assess_provider(snapshot.provider.as_ref(), thresholds),
+        ),
+        (
+            Layer::Account,
+            assess_account(snapshot.account.as_ref(), thresholds),
+        ),
+    ];
+
+    let mut verdict = None;
+    let mut failing_layer = None;
+    let mut lowest_degraded = None;
+    let mut layers = Vec::with_capacity(assessments.len());
+    for (layer, assessment) in assessments {
+        if let Some(failed) = failing_layer {
+            // A lower layer failed: this one's result would mean nothing. Its observations stay
+            // as evidence (a timed-out OPTIONS next to a dead router is still worth seeing).
+            let mut evidence = vec![Fact::LowerLayerFailed { layer: failed }];
+            evidence.extend(
+                assessment
+                    .evidence
+                    .into_iter()
+                    .filter(|fact| !matches!(fact, Fact::NotProbed { .. })),
+            );
+            layers.push(LayerReport {
+                layer,
+                status: LayerStatus::Skipped,
+                evidence,
+                latency_ms: None,
+            });
+            continue;
+        }
+        match assessment.status {
+            LayerStatus::Failed => {
+                failing_layer = Some(layer);
+                verdict = Some(assessment.verdict_if_failed);
+            }
+            LayerStatus::Degraded if lowest_degraded.is_none() => lowest_degraded = Some(layer),
+            _ => {}
+        }
+        layers.push(LayerReport {
+            layer,
+            status: assessment.status,
+            evidence: assessment.evidence,
+            latency_ms: assessment.latency_ms,
+        });
+    }
+
+    let provider_checked = snapshot.provider.is_some();
+    let verdict = match (verdict, lowest_degraded) {
+        (Some(verdict), _) => verdict,
+        // Without a provider check nobody can say the phone line works.
+        (None, _) if !provider_checked => Verdict::Unknown,
+        (None, Some(_)) => Verdict::Degraded,
+        (None, None) => Verdict::Healthy,
+    };
+    let failing_layer = failing_layer.or(lowest_degraded);
+
+    let bindings = match snapshot.account.as_ref().map(|a| &a.outcome) {
+        Some(AccountOutcome::Accepted { bindings }) => Some(bindings.clone()),
+        _ => None,
+    };
+
+    Diagnosis {
+        verdict,
+        failing_layer,
+        layers,
+        bindings,
+        provider_name: snapshot
+            .provider
+            .as_ref()
+            .and_then(|p| p.provider_name.clone()),
+        checked_at: snapshot.taken_at,
+    }
+}
+
+fn assess_device(device: &DeviceObservation) -> Assessment {
+    let mut a = Assessment::new(Verdict::LocalProblem);
+    if device.interfaces.is_empty() {
+        a.evidence.push(Fact::NoInterface);
+        a.fail();
+    } else {
+        a.evidence.push(Fact::InterfacesUp {
+            names: device.interfaces.iter().map(|i| i.name.clone()).collect(),
+        });
+    }
+    match &device.default_route {
+        Some(route) => a.evidence.push(Fact::DefaultRoute {
+            interface: route.interface.clone(),
+            gateway: route.gateway,
+        }),
+        None => {
+            a.evidence.push(Fact::NoDefaultRoute);
+            a.fail();
+        }
+    }
+    a
+}
+
+fn assess_gateway(gateway: Option<&GatewayObservation>, th: &Thresholds) -> Assessment {
+    let verdict = Verdict::LocalProblem;
+    let Some(gateway) = gateway else {
+        return Assessment::not_probed(Layer::HomeNetwork, verdict);
+    };
+    let Some(address) = gateway.address else {
+        // A point-to-point link has no router to ask; the device layer already covers the
+        // route itself.
+        let mut a = Assessment::new(verdict);
+        a.status = LayerStatus::Skipped;
+        a.evidence.push(Fact::NoGateway);
+        return a;
+    };
+    let mut a = Assessment::new(verdict);
+    match &gateway.reach {
+        None => return Assessment::not_probed(Layer::HomeNetwork, verdict),
+        Some(Reach::Answered { method, rtt }) => {
+            let rtt_ms = fact::millis(*rtt);
+            a.latency_ms = Some(rtt_ms);
+            a.evidence.push(Fact::GatewayAnswered {
+                address,
+                method: *method,
+                rtt_ms,
+            });
+            a.check_limit(Measure::GatewayRtt, rtt_ms, th.gateway_rtt_ms as f64);
+        }
+        Some(Reach::Timeout { after }) => {
+            a.evidence.push(Fact::GatewayTimeout {
+                address,
+                after_ms: fact::millis(*after),
+            });
+            a.fail();
+        }
+        Some(Reach::Unreachable { detail }) => {
+            a.evidence.push(Fact::GatewayUnreachable {
+                address,
+                detail: detail.clone(),
+            });
+            a.fail();
+        }
+    }
+    a
+}
+
+fn assess_internet(internet: Option<&InternetObservation>, th: &Thresholds) -> Assessment {
+    let verdict = Verdict::InternetDown;
+    let Some(internet) = internet else {
+        return Assessment::not_probed(Layer::Internet, verdict);
+    };
+    if internet.anchors.is_empty() && internet.dns.is_none() {
+        return Assessment::not_probed(Layer::Internet, verdict);
+    }
+    let mut a = Assessment::new(verdict);
+
+    if !internet.anchors.is_empty() {
+        let total = internet.anchors.len();
+        let required = th.min_anchors.min(total);
+        let answered = internet
+            .anchors
+            .iter()
+            .filter(|x| x.reach.answered())
+            .count();
+        a.evidence.push(Fact::AnchorsAnswered {
+            answered,
+            total,
+            required,
+        });
+        for anchor in &internet.anchors {
+            match &anchor.reach {
+                Reach::Answered { .. } => {}
+                Reach::Timeout { after } => a.evidence.push(Fact::AnchorTimeout {
+                    target: anchor.target.clone(),
+                    after_ms: fact::millis(*after),
+                }),
+                Reach::Unreachable { detail } => a.evidence.push(Fact::AnchorUnreachable {
+                    target: anchor.target.clone(),
+                    detail: detail.clone(),
+                }),
+            }
+        }
+        if answered < required {
+            a.fail();
+        } else if answered < total {
+            // Enough anchors answer, but one of several does not: a partial outage or loss.
+            a.degrade();
+        }
+        let best = internet
+            .anchors
+            .iter()
+            .filter_map(|x| x.reach.rtt())
+            .min()
+            .map(fact::millis);
+        if let Some(best) = best {
+            a.latency_ms = Some(best);
+            a.check_limit(Measure::AnchorRtt, best, th.anchor_rtt_ms as f64);
+        }
+    }
+
+    if let Some(dns) = &internet.dns {
+        a.evidence.push(Fact::Dns {
+            name: dns.name.clone(),
+            result: DnsResult::from(&dns.outcome),
+        });
+        match &dns.outcome {
+            DnsOutcome::Resolved { rtt, .. } => {
+                let rtt_ms = fact::millis(*rtt);
+                if a.latency_ms.is_none() {
+                    a.latency_ms = Some(rtt_ms);
+                }
+                a.check_limit(Measure::DnsRtt, rtt_ms, th.anchor_rtt_ms as f64);
+            }
+            // The resolver answered, so it works; the test name is what is wrong.
+            DnsOutcome::NotFound { .. } => a.degrade(),
+            DnsOutcome::Failed { .. } | DnsOutcome::Timeout { .. } => a.fail(),
+        }
+    }
+    a
+}
+
+/// The evidence one SIP transaction leaves.
+fn exchange_fact(exchange: &SipExchange) -> Fact {
+    let target = TargetRef::from(&exchange.target);
+    let method = exchange.method.clone();
+    match &exchange.outcome {
+        SipOutcome::Response {
+            code,
+            reason,
+            rtt,
+            retry_after,
+        } => Fact::SipResponse {
+            method,
+            target,
+            code: *code,
+            reason: reason.clone(),
+            rtt_ms: fact::millis(*rtt),
+            transmissions: exchange.transmissions,
+            retry_after: *retry_after,
+        },
+        SipOutcome::Timeout => Fact::SipTimeout {
+            method,
+            target,
+            transmissions: exchange.transmissions,
+            elapsed_ms: fact::millis(exchange.elapsed),
+        },
+        SipOutcome::TransportFailed { kind, detail } => Fact::SipTransportFailed {
+            method,
+            target,
+            kind: *kind,
+            detail: detail.clone(),
+        },
+    }
+}
+
+/// The response code of an exchange, when the server sent one.
+fn response_code(exchange: &SipExchange) -> Option<u16> {
+    match exchange.outcome {
+        SipOutcome::Response { code, .. } => Some(code),
+        _ => None,
+    }
+}
+
+fn assess_provider(provider: Option<&ProviderObservation>, th: &Thresholds) -> Assessment {
+    let verdict = Verdict::ProviderOutage;
+    let Some(provider) = provider else {
+        return Assessment::not_probed(Layer::Provider, verdict);
+    };
+    let mut a = Assessment::new(verdict);
+    match &provider.resolution {
+        Resolution::Failed { outcome, name } => {
+            a.evidence.push(Fact::Dns {
+                name: name.clone(),
+                result: DnsResult::from(outcome),
+            });
+            a.fail();
+        }
+        Resolution::Resolved { targets, path, rtt } => {
+            a.evidence.push(Fact::RegistrarResolved {
+                registrar: provider.registrar.clone(),
+                path: path.clone(),
+                targets: targets.len(),
+                rtt_ms: fact::millis(*rtt),
+            });
+        }
+    }
+    if a.status == LayerStatus::Failed {
+        return a;
+    }
+    if provider.exchanges.is_empty() {
+        a.evidence.push(Fact::NoSipTarget {
+            registrar: provider.registrar.clone(),
+        });
+        a.fail();
+        return a;
+    }
+    a.evidence
+        .extend(provider.exchanges.iter().map(exchange_fact));
+
+    // Any response below 500 proves the service alive; a 5xx/6xx means the server itself says
+    // it cannot serve; no response at all means we gave up.
+    let alive = provider
+        .exchanges
+        .iter()
+        .find(|x| response_code(x).is_some_and(|code| code < 500));
+    let judged = alive.or_else(|| {
+        provider
+            .exchanges
+            .iter()
+            .find(|x| response_code(x).is_some())
+    });
+    if let Some(exchange) = judged {
+        if let SipOutcome::Response { rtt, .. } = exchange.outcome {
+            a.latency_ms = Some(fact::millis(rtt));
+        }
+    }
+    let Some(exchange) = alive else {
+        a.fail();
+        return a;
+    };
+    if let Some(rtt_ms) = a.latency_ms {
+        a.check_limit(Measure::SipRtt, rtt_ms, th.sip_rtt_ms as f64);
+    }
+    let retransmissions = exchange.transmissions.saturating_sub(1);
+    a.check_limit(
+        Measure::Retransmissions,
+        f64::from(retransmissions),
+        f64::from(th.retransmissions),
+    );
+    let stray: u32 = provider.exchanges.iter().map(|x| x.ignored).sum();
+    if stray > 0 {
+        a.evidence.push(Fact::StrayMessages { count: stray });
+        if stray >= th.stray_messages {
+            a.evidence.push(Fact::OverThreshold {
+                measure: Measure::StrayMessages,
+                value: f64::from(stray),
+                limit: f64::from(th.stray_messages),
+            });
+            a.degrade();
+        }
+    }
+    a
+}
+
+fn assess_account(account: Option<&AccountObservation>, th: &Thresholds) -> Assessment {
+    let Some(account) = account else {
+        return Assessment::not_probed(Layer::Account, Verdict::AccountProblem);
+    };
+    let mut a = Assessment::new(Verdict::AccountProblem);
+    if let Some(exchange) = &account.exchange {
+        if let SipOutcome::Response { rtt, .. } = exchange.outcome {
+            a.latency_ms = Some(fact::millis(rtt));
+        }
+    }
+    match &account.outcome {
+        AccountOutcome::Accepted { bindings } => {
+            a.evidence.push(Fact::LoginAccepted {
+                aor: account.aor.clone(),
+                bindings: bindings.len(),
+            });
+            a.evidence.extend(bindings.iter().map(|b| Fact::Registered {
+                contact: b.contact.clone(),
+                expires: b.expires,
+            }));
+            if bindings.is_empty() {
+                a.evidence.push(Fact::NoBinding);
+                if th.expect_binding {
+                    a.fail();
+                }
+            }
+        }
+        AccountOutcome::Rejected { code, reason } => {
+            a.evidence.push(Fact::LoginRejected {
+                code: *code,
+                reason: reason.clone(),
+            });
+            a.fail();
+        }
+        AccountOutcome::Suspended { since, code } => {
+            a.evidence.push(Fact::AccountSuspended {
+                since: *since,
+                code: *code,
+            });
+            a.fail();
+        }
+        AccountOutcome::UnsupportedChallenge { detail } => {
+            a.evidence.push(Fact::UnsupportedChallenge {
+                detail: detail.clone(),
+            });
+            a.fail();
+        }
+        AccountOutcome::NoAnswer => {
+            a.evidence.push(Fact::AccountNoAnswer);
+            match &account.exchange {
+                Some(exchange) => {
+                    a.evidence.push(exchange_fact(exchange));
+                    if response_code(exchange).is_some_and(|code| code >= 500) {
+                        // The registrar itself refuses registrations: phones cannot register.
+                        a.verdict_if_failed = Verdict::ProviderOutage;
+                        a.fail();
+                    } else {
+                        a.degrade();
+                    }
+                }
+                None => a.degrade(),
+            }
+        }
+    }
+    a
+}
+
+impl Diagnosis {
+    /// One sentence for the user, in their words ("Your line works.").
+    pub fn summary(&self, lang: Lang) -> String {
+        let de = lang == Lang::De;
+        let name = self.provider_name.as_deref();
+        match self.verdict {
+            Verdict::Healthy => lang
+                .pick("Your line works.", "Ihr Anschluss funktioniert.")
+                .to_string(),
+            Verdict::Degraded => lang
+                .pick(
+                    "Your line works, but it is slow or losing packets.",
+                    "Ihr Anschluss funktioniert, ist aber langsam oder verliert Pakete.",
+                )
+                .to_string(),
+            Verdict::ProviderOutage => {
+                let server_said = self
+                    .failing_report()
+                    .is_some_and(|r| r.evidence.iter().any(|f| matches!(f, Fact::SipResponse { code, .. } if *code >= 500)));
+                match (de, name, server_said) {
+                    (false, Some(p), false) => {
+                        format!("Your internet works, but {p}'s telephony is not answering.")
+                    }
+                    (false, Some(p), true) => {
+                        format!("Your internet works, but {p}'s telephony reports a failure.")
+                    }
+                    (false, None, false) => {
+                        "Your internet works, but your provider's telephony is not answering."
+                            .to_string()
+                    }
+                    (false, None, true) => {
+                        "Your internet works, but your provider's telephony reports a failure."
+                            .to_string()
+                    }
+                    (true, Some(p), false) => {
+                        format!("Ihr Internet funktioniert, aber die Telefonie von {p} antwortet nicht.")
+                    }
+                    (true, Some(p), true) => {
+                        format!("Ihr Internet funktioniert, aber die Telefonie von {p} meldet eine Störung.")
+                    }
+                    (true, None, false) => {
+                        "Ihr Internet funktioniert, aber die Telefonie Ihres Anbieters antwortet nicht."
+                            .to_string()
+                    }
+                    (true, None, true) => {
+                        "Ihr Internet funktioniert, aber die Telefonie Ihres Anbieters meldet eine Störung."
+                            .to_string()
+                    }
+                }
+            }
+            Verdict::AccountProblem => {
+                let facts = self
+                    .failing_report()
+                    .map(|r| r.evidence.as_slice())
+                    .unwrap_or_default();
+                let not_registered = facts.iter().any(|f| matches!(f, Fact::NoBinding));
+                let unsupported = facts
+                    .iter()
+                    .any(|f| matches!(f, Fact::UnsupportedChallenge { .. }));
+                match (de, not_registered, unsupported, name) {
+                    (false, true, _, Some(p)) => {
+                        format!("No phone or router is registered on your {p} line.")
+                    }
+                    (false, true, _, None) => {
+                        "No phone or router is registered on your line.".to_string()
+                    }
+                    (true, true, _, Some(p)) => {
+                        format!("An Ihrem {p}-Anschluss ist kein Telefon und kein Router angemeldet.")
+                    }
+                    (true, true, _, None) => {
+                        "An Ihrem Anschluss ist kein Telefon und kein Router angemeldet.".to_string()
+                    }
+                    (false, false, true, p) => format!(
+                        "{} asks for a login method dialtone does not support.",
+                        p.unwrap_or("Your provider")
+                    ),
+                    (true, false, true, p) => format!(
+                        "{} verlangt ein Anmeldeverfahren, das dialtone nicht beherrscht.",
+                        p.unwrap_or("Ihr Anbieter")
+                    ),
+                    (false, false, false, p) => {
+                        format!("{} rejects the login.", p.unwrap_or("Your provider"))
+                    }
+                    (true, false, false, p) => {
+                        format!("{} lehnt die Anmeldung ab.", p.unwrap_or("Ihr Anbieter"))
+                    }
+                }
+            }
+            Verdict::InternetDown => {
+                let router_ok = self.layer(Layer::HomeNetwork).is_some_and(|r| {
+                    matches!(r.status, LayerStatus::Ok | LayerStatus::Degraded)
+                });
+                match (de, router_ok) {
+                    (false, true) => "Your router is reachable but the internet is not: your internet access is down.",
+                    (false, false) => "The internet is not reachable: your internet access is down.",
+                    (true, true) => "Ihr Router ist erreichbar, das Internet aber nicht: Ihr Internetzugang ist gestört.",
+                    (true, false) => "Das Internet ist nicht erreichbar: Ihr Internetzugang ist gestört.",
+                }
+                .to_string()
+            }
+            Verdict::LocalProblem => lang
+                .pick(
+                    "This computer or your home network has no connection: check Wi-Fi, cable and router.",
+                    "Dieser Computer oder Ihr Heimnetz hat keine Verbindung: prüfen Sie WLAN, Kabel und Router.",
+                )
+                .to_string(),
+            Verdict::Unknown => {
+                let provider_unconfigured = self.layer(Layer::Provider).is_some_and(|r| {
+                    r.evidence.contains(&Fact::NotProbed {
+                        layer: Layer::Provider,
+                    })
+                });
+                if provider_unconfigured {
+                    lang.pick(
+                        "Your connection works, but the phone line was not checked: no SIP registrar is configured.",
+                        "Ihre Verbindung funktioniert, aber der Telefonanschluss wurde nicht geprüft: kein SIP-Registrar eingerichtet.",
+                    )
+                } else {
+                    lang.pick("Not checked yet.", "Noch nicht geprüft.")
+                }
+                .to_string()
+            }
+        }
+    }
+
+    /// The failing (or degraded) layer's one-line reason, e.g. for the tray menu; `None` when
+    /// every layer is fine.
+    pub fn reason(&self, lang: Lang) -> Option<String> {
+        let report = self.failing_report()?;
+        let fact = report
+            .evidence
+            .iter()
+            .find(|f| f.is_problem())
+            .or_else(|| report.evidence.first())?;
+        Some(fact.render(lang))
+    }
+
+    /// The report of one layer.
+    pub fn layer(&self, layer: Layer) -> Option<&LayerReport> {
+        self.layers.iter().find(|report| report.layer == layer)
+    }
+
+    fn failing_report(&self) -> Option<&LayerReport> {
+        self.failing_layer.and_then(|layer| self.layer(layer))
+    }
+}

@@ -1,0 +1,550 @@
+//! Table-driven diagnosis tests: every `tests/fixtures/scenarios/*.toml` describes one snapshot
+//! (in a compact form: defaults describe a healthy line, a fixture states only what differs)
+//! and the verdict, layer statuses and evidence `diagnose` must give for it.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use dialtone::diagnosis::{diagnose, Thresholds};
+use dialtone::locale::Lang;
+use dialtone::observation::*;
+use dialtone::verdict::{Layer, LayerStatus, Verdict};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scenario {
+    description: String,
+    #[serde(default)]
+    thresholds: Thresholds,
+    #[serde(default)]
+    device: DeviceSpec,
+    #[serde(default)]
+    gateway: GatewaySpec,
+    #[serde(default)]
+    internet: InternetSpec,
+    #[serde(default)]
+    provider: ProviderSpec,
+    account: Option<AccountSpec>,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct DeviceSpec {
+    interfaces: Vec<String>,
+    default_route: bool,
+}
+
+impl Default for DeviceSpec {
+    fn default() -> Self {
+        DeviceSpec {
+            interfaces: vec!["eth0".into()],
+            default_route: true,
+        }
+    }
+}
+
+/// `reach`: answered | timeout | unreachable | no_address | not_probed.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct GatewaySpec {
+    reach: String,
+    rtt_ms: f64,
+}
+
+impl Default for GatewaySpec {
+    fn default() -> Self {
+        GatewaySpec {
+            reach: "answered".into(),
+            rtt_ms: 2.0,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct AnchorSpec {
+    /// answered | timeout | unreachable
+    reach: String,
+    rtt_ms: f64,
+}
+
+impl Default for AnchorSpec {
+    fn default() -> Self {
+        AnchorSpec {
+            reach: "answered".into(),
+            rtt_ms: 20.0,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct InternetSpec {
+    probed: bool,
+    anchors: Vec<AnchorSpec>,
+    /// resolved | not_found | failed | timeout | none
+    dns: String,
+    dns_name: String,
+    dns_rtt_ms: f64,
+}
+
+impl Default for InternetSpec {
+    fn default() -> Self {
+        InternetSpec {
+            probed: true,
+            anchors: vec![AnchorSpec::default(), AnchorSpec::default()],
+            dns: "resolved".into(),
+            dns_name: "example.com".into(),
+            dns_rtt_ms: 15.0,
+        }
+    }
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(default, deny_unknown_fields)]
+struct ExchangeSpec {
+    method: String,
+    transport: String,
+    address: String,
+    /// response | timeout | refused | unreachable | closed | tls | protocol
+    outcome: String,
+    code: u16,
+    reason: String,
+    rtt_ms: f64,
+    retry_after: Option<u32>,
+    transmissions: u32,
+    ignored: u32,
+    elapsed_ms: f64,
+}
+
+impl Default for ExchangeSpec {
+    fn default() -> Self {
+        ExchangeSpec {
+            method: "OPTIONS".into(),
+            transport: "udp".into(),
+            address: "192.0.2.10:5060".into(),
+            outcome: "response".into(),
+            code: 200,
+            reason: "OK".into(),
+            rtt_ms: 40.0,
+            retry_after: None,
+            transmissions: 1,
+            ignored: 0,
+            elapsed_ms: 40.0,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ProviderSpec {
+    probed: bool,
+    registrar: String,
+    host: String,
+    name: Option<String>,
+    /// resolved | not_found | failed | timeout
+    resolution: String,
+    exchanges: Vec<ExchangeSpec>,
+}
+
+impl Default for ProviderSpec {
+    fn default() -> Self {
+        ProviderSpec {
+            probed: true,
+            registrar: "sip:sip.example.net".into(),
+            host: "sip.example.net".into(),
+            name: None,
+            resolution: "resolved".into(),
+            exchanges: vec![ExchangeSpec::default()],
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountSpec {
+    /// accepted | rejected | suspended | unsupported | no_answer
+    result: String,
+    #[serde(default)]
+    bindings: Vec<String>,
+    #[serde(default)]
+    code: u16,
+    #[serde(default)]
+    reason: String,
+    exchange: Option<ExchangeSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    verdict: Verdict,
+    failing_layer: Option<Layer>,
+    layers: BTreeMap<Layer, LayerStatus>,
+    #[serde(default)]
+    evidence_en: BTreeMap<Layer, Vec<String>>,
+    #[serde(default)]
+    evidence_de: BTreeMap<Layer, Vec<String>>,
+    /// Substrings the rendered evidence of a layer must NOT contain (in English).
+    #[serde(default)]
+    absent_en: BTreeMap<Layer, Vec<String>>,
+    summary_en: Option<String>,
+    summary_de: Option<String>,
+    reason_en: Option<String>,
+    reason_de: Option<String>,
+    #[serde(default)]
+    latency_ms: BTreeMap<Layer, f64>,
+}
+
+fn ms(value: f64) -> Duration {
+    Duration::from_secs_f64(value / 1000.0)
+}
+
+fn taken_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
+}
+
+fn transport(name: &str) -> Transport {
+    match name {
+        "udp" => Transport::Udp,
+        "tcp" => Transport::Tcp,
+        "tls" => Transport::Tls,
+        other => panic!("unknown transport {other:?}"),
+    }
+}
+
+fn dns_outcome(kind: &str, rtt_ms: f64) -> DnsOutcome {
+    match kind {
+        "resolved" => DnsOutcome::Resolved {
+            addresses: vec!["192.0.2.1".parse().unwrap()],
+            rtt: ms(rtt_ms),
+        },
+        "not_found" => DnsOutcome::NotFound {
+            detail: "NXDOMAIN".into(),
+        },
+        "failed" => DnsOutcome::Failed {
+            detail: "SERVFAIL".into(),
+        },
+        "timeout" => DnsOutcome::Timeout {
+            after: Duration::from_secs(3),
+        },
+        other => panic!("unknown dns outcome {other:?}"),
+    }
+}
+
+fn exchange(spec: &ExchangeSpec, host: &str) -> SipExchange {
+    let failure = |kind| SipOutcome::TransportFailed {
+        kind,
+        detail: "os error".into(),
+    };
+    let outcome = match spec.outcome.as_str() {
+        "response" => SipOutcome::Response {
+            code: spec.code,
+            reason: spec.reason.clone(),
+            rtt: ms(spec.rtt_ms),
+            retry_after: spec.retry_after,
+        },
+        "timeout" => SipOutcome::Timeout,
+        "refused" => failure(TransportFailure::Refused),
+        "unreachable" => failure(TransportFailure::Unreachable),
+        "closed" => failure(TransportFailure::Closed),
+        "tls" => failure(TransportFailure::Tls),
+        "protocol" => failure(TransportFailure::Protocol),
+        other => panic!("unknown sip outcome {other:?}"),
+    };
+    SipExchange {
+        method: spec.method.clone(),
+        target: SipTarget {
+            transport: transport(&spec.transport),
+            address: spec.address.parse().expect("exchange address"),
+            host: host.to_string(),
+        },
+        outcome,
+        transmissions: spec.transmissions,
+        ignored: spec.ignored,
+        elapsed: ms(spec.elapsed_ms),
+    }
+}
+
+impl Scenario {
+    fn snapshot(&self) -> Snapshot {
+        let gateway_ip: std::net::IpAddr = "192.168.1.1".parse().unwrap();
+        let device = DeviceObservation {
+            interfaces: self
+                .device
+                .interfaces
+                .iter()
+                .map(|name| Interface {
+                    name: name.clone(),
+                    addresses: vec!["192.168.1.10".parse().unwrap()],
+                })
+                .collect(),
+            default_route: self.device.default_route.then(|| DefaultRoute {
+                interface: self
+                    .device
+                    .interfaces
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "eth0".into()),
+                gateway: Some(gateway_ip),
+            }),
+        };
+        let home_network = match self.gateway.reach.as_str() {
+            "not_probed" => None,
+            "no_address" => Some(GatewayObservation {
+                address: None,
+                source: GatewaySource::Detected,
+                reach: None,
+            }),
+            reach => Some(GatewayObservation {
+                address: Some(gateway_ip),
+                source: GatewaySource::Detected,
+                reach: Some(reach_of(reach, self.gateway.rtt_ms)),
+            }),
+        };
+        let internet = self.internet.probed.then(|| InternetObservation {
+            dns: (self.internet.dns != "none").then(|| DnsObservation {
+                name: self.internet.dns_name.clone(),
+                outcome: dns_outcome(&self.internet.dns, self.internet.dns_rtt_ms),
+            }),
+            anchors: self
+                .internet
+                .anchors
+                .iter()
+                .enumerate()
+                .map(|(i, a)| AnchorObservation {
+                    target: format!("198.51.100.{}:443", i + 1),
+                    reach: reach_of(&a.reach, a.rtt_ms),
+                })
+                .collect(),
+        });
+        let p = &self.provider;
+        let provider = p.probed.then(|| ProviderObservation {
+            registrar: p.registrar.clone(),
+            provider_name: p.name.clone(),
+            resolution: match p.resolution.as_str() {
+                "resolved" => Resolution::Resolved {
+                    targets: p
+                        .exchanges
+                        .iter()
+                        .map(|x| exchange(x, &p.host).target)
+                        .collect(),
+                    path: vec!["NAPTR".into(), "SRV".into(), "A".into()],
+                    rtt: ms(12.0),
+                },
+                other => Resolution::Failed {
+                    outcome: dns_outcome(other, 0.0),
+                    name: p.host.clone(),
+                },
+            },
+            exchanges: if p.resolution == "resolved" {
+                p.exchanges.iter().map(|x| exchange(x, &p.host)).collect()
+            } else {
+                vec![]
+            },
+        });
+        let account = self.account.as_ref().map(|a| AccountObservation {
+            checked_at: taken_at(),
+            aor: "sip:alice@sip.example.net".into(),
+            outcome: match a.result.as_str() {
+                "accepted" => AccountOutcome::Accepted {
+                    bindings: a
+                        .bindings
+                        .iter()
+                        .map(|contact| Binding {
+                            contact: contact.clone(),
+                            expires: Some(300),
+                        })
+                        .collect(),
+                },
+                "rejected" => AccountOutcome::Rejected {
+                    code: a.code,
+                    reason: a.reason.clone(),
+                },
+                "suspended" => AccountOutcome::Suspended {
+                    since: Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0).unwrap(),
+                    code: a.code,
+                },
+                "unsupported" => AccountOutcome::UnsupportedChallenge {
+                    detail: a.reason.clone(),
+                },
+                "no_answer" => AccountOutcome::NoAnswer,
+                other => panic!("unknown account result {other:?}"),
+            },
+            exchange: a.exchange.as_ref().map(|x| exchange(x, &p.host)),
+        });
+        Snapshot {
+            taken_at: taken_at(),
+            device,
+            home_network,
+            internet,
+            provider,
+            account,
+        }
+    }
+}
+
+fn reach_of(kind: &str, rtt_ms: f64) -> Reach {
+    match kind {
+        "answered" => Reach::Answered {
+            method: ReachMethod::TcpConnect,
+            rtt: ms(rtt_ms),
+        },
+        "timeout" => Reach::Timeout {
+            after: Duration::from_secs(2),
+        },
+        "unreachable" => Reach::Unreachable {
+            detail: "No route to host".into(),
+        },
+        other => panic!("unknown reach {other:?}"),
+    }
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no scenario fixtures in {}: the table is empty",
+        dir.display()
+    );
+    files
+}
+
+/// Checks one fixture; returns every mismatch rather than stopping at the first.
+fn check(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let scenario: Scenario =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: bad fixture: {e}", path.display()));
+    let diagnosis = diagnose(&scenario.snapshot(), &scenario.thresholds);
+    let expect = &scenario.expect;
+    let mut errors = Vec::new();
+    let rendered = |layer: Layer, lang: Lang| -> Vec<String> {
+        diagnosis
+            .layer(layer)
+            .map(|r| r.evidence.iter().map(|f| f.render(lang)).collect())
+            .unwrap_or_default()
+    };
+
+    if diagnosis.verdict != expect.verdict {
+        errors.push(format!(
+            "verdict {} (expected {})",
+            diagnosis.verdict, expect.verdict
+        ));
+    }
+    if diagnosis.failing_layer != expect.failing_layer {
+        errors.push(format!(
+            "failing layer {:?} (expected {:?})",
+            diagnosis.failing_layer, expect.failing_layer
+        ));
+    }
+    assert_eq!(diagnosis.layers.len(), 5, "always five layers");
+    for layer in Layer::ALL {
+        let want = expect
+            .layers
+            .get(&layer)
+            .unwrap_or_else(|| panic!("{}: expect.layers lacks {layer}", path.display()));
+        let got = diagnosis.layer(layer).map(|r| r.status);
+        if got != Some(*want) {
+            errors.push(format!(
+                "{layer}: status {got:?} (expected {want:?}); evidence: {:?}",
+                rendered(layer, Lang::En)
+            ));
+        }
+    }
+    for (lang, table) in [
+        (Lang::En, &expect.evidence_en),
+        (Lang::De, &expect.evidence_de),
+    ] {
+        for (layer, needles) in table {
+            let texts = rendered(*layer, lang);
+            for needle in needles {
+                if !texts.iter().any(|t| t.contains(needle.as_str())) {
+                    errors.push(format!(
+                        "{layer} evidence ({lang:?}) lacks {needle:?}; it is {texts:?}"
+                    ));
+                }
+            }
+        }
+    }
+    for (layer, needles) in &expect.absent_en {
+        let texts = rendered(*layer, Lang::En);
+        for needle in needles {
+            if texts.iter().any(|t| t.contains(needle.as_str())) {
+                errors.push(format!("{layer} evidence has {needle:?}: {texts:?}"));
+            }
+        }
+    }
+    let mut text_check = |what: &str, got: Option<String>, want: &Option<String>| {
+        if let Some(want) = want {
+            if !got.as_deref().is_some_and(|g| g.contains(want.as_str())) {
+                errors.push(format!(
+                    "{what} is {got:?}, expected it to contain {want:?}"
+                ));
+            }
+        }
+    };
+    text_check(
+        "summary (en)",
+        Some(diagnosis.summary(Lang::En)),
+        &expect.summary_en,
+    );
+    text_check(
+        "summary (de)",
+        Some(diagnosis.summary(Lang::De)),
+        &expect.summary_de,
+    );
+    text_check("reason (en)", diagnosis.reason(Lang::En), &expect.reason_en);
+    text_check("reason (de)", diagnosis.reason(Lang::De), &expect.reason_de);
+    for (layer, want) in &expect.latency_ms {
+        let got = diagnosis.layer(*layer).and_then(|r| r.latency_ms);
+        if !got.is_some_and(|g| (g - want).abs() < 0.01) {
+            errors.push(format!("{layer}: latency {got:?} ms (expected {want})"));
+        }
+    }
+    // Every verdict other than healthy/unknown names a layer, and its reason is non-empty.
+    if !matches!(diagnosis.verdict, Verdict::Healthy | Verdict::Unknown)
+        && diagnosis.reason(Lang::En).is_none()
+    {
+        errors.push("a non-healthy verdict without a reason".into());
+    }
+    // The diagnosis survives JSON (it is what the CLI and the IPC carry).
+    let json = serde_json::to_string(&diagnosis).unwrap();
+    let back: dialtone::diagnosis::Diagnosis = serde_json::from_str(&json).unwrap();
+    if back != diagnosis {
+        errors.push("diagnosis does not round-trip through JSON".into());
+    }
+    errors
+        .into_iter()
+        .map(|e| format!("{} ({}): {e}", path.display(), scenario.description))
+        .collect()
+}
+
+#[test]
+fn every_scenario_gives_its_expected_diagnosis() {
+    let failures: Vec<String> = fixtures().iter().flat_map(|p| check(p)).collect();
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn the_table_covers_every_verdict() {
+    let mut seen = std::collections::BTreeSet::new();
+    for path in fixtures() {
+        let scenario: Scenario = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        seen.insert(scenario.expect.verdict.as_str());
+    }
+    for verdict in Verdict::ALL {
+        assert!(
+            seen.contains(verdict.as_str()),
+            "no scenario expects {verdict}"
+        );
+    }
+}
