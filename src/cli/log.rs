@@ -1,0 +1,1 @@
+//! `dialtone log`: lists outage episodes, records fault reports, exports the outage log.
