@@ -1,0 +1,80 @@
+//! The unauthenticated liveness check: SIP OPTIONS to the registrar (any response proves it alive).
+
+use super::message::{self, RequestSpec, TransactionId};
+use super::transport::Connection;
+use super::{SipError, SipSettings};
+use crate::observation::{SipExchange, SipOutcome, SipTarget, Transport};
+
+/// Sends one OPTIONS to `target` (with UDP retransmissions) and records how it went.
+///
+/// A timeout, a refused connection or an error response is an observation in the returned
+/// [`SipExchange`]; `Err` only when the probe could not run (socket bind failed, a TLS server
+/// name or CA file that cannot be used).
+pub async fn options(target: &SipTarget, settings: &SipSettings) -> Result<SipExchange, SipError> {
+    let mut connection = match Connection::open(target, settings).await? {
+        Ok(connection) => connection,
+        Err(failed) => return Ok(exchange(target, failed)),
+    };
+    let host = message::uri_host(&target.host);
+    let request_uri = match target.transport {
+        Transport::Udp => format!("sip:{host}:{}", target.address.port()),
+        other => format!(
+            "sip:{host}:{};transport={}",
+            target.address.port(),
+            other.as_str()
+        ),
+    };
+    let id = TransactionId {
+        branch: message::new_branch(),
+        call_id: message::random_token(),
+        cseq: 1,
+        method: "OPTIONS".into(),
+    };
+    let tag = message::random_token();
+    let spec = RequestSpec {
+        method: rsip::Method::Options,
+        request_uri,
+        from_uri: format!("sip:dialtone@{host}"),
+        to_uri: format!("sip:{host}"),
+        from_tag: &tag,
+        id: &id,
+        extra: vec![("Accept".into(), "application/sdp".into())],
+    };
+    let request = message::build_request(&spec, target, connection.local).map_err(|e| {
+        SipError::BadTarget {
+            peer: target.address,
+            detail: format!("cannot build a request to {:?}: {e}", target.host),
+        }
+    })?;
+    let result = connection.transact(&request, &id, settings).await;
+    Ok(exchange(connection.target(), result))
+}
+
+fn exchange(target: &SipTarget, result: super::transport::TransactionResult) -> SipExchange {
+    SipExchange {
+        method: "OPTIONS".into(),
+        target: target.clone(),
+        outcome: result.outcome,
+        transmissions: result.transmissions,
+        ignored: result.ignored,
+        elapsed: result.elapsed,
+    }
+}
+
+/// Tries `targets` in order (RFC 3263: the next one when a target fails) and stops at the first
+/// that gives any SIP response. Returns one exchange per target tried.
+pub async fn options_first_answer(
+    targets: &[SipTarget],
+    settings: &SipSettings,
+) -> Result<Vec<SipExchange>, SipError> {
+    let mut exchanges = Vec::new();
+    for target in targets {
+        let exchange = options(target, settings).await?;
+        let answered = matches!(exchange.outcome, SipOutcome::Response { .. });
+        exchanges.push(exchange);
+        if answered {
+            break;
+        }
+    }
+    Ok(exchanges)
+}

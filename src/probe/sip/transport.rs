@@ -1,0 +1,492 @@
+//! Carrying one SIP transaction over UDP (with RFC 3261 §17.1.2 retransmissions), TCP or TLS,
+//! and accepting only the response that belongs to it.
+
+use super::message::{self, find_header_end, SipResponse, TransactionId};
+use super::{SipError, SipSettings};
+use crate::observation::{SipOutcome, SipTarget, Transport, TransportFailure};
+use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::time::{sleep_until, timeout, Instant};
+
+/// A byte stream SIP can run over (plain TCP or TLS).
+trait SipStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> SipStream for T {}
+
+/// An open path to one target, reused for every transaction of a probe (e.g. both REGISTERs).
+pub(crate) struct Connection {
+    kind: ConnectionKind,
+    /// Our own address on it (the Via sent-by).
+    pub local: SocketAddr,
+    target: SipTarget,
+}
+
+enum ConnectionKind {
+    Udp(UdpSocket),
+    Stream {
+        stream: Box<dyn SipStream>,
+        /// Bytes read but not yet consumed (the start of the next message).
+        buffer: Vec<u8>,
+    },
+}
+
+/// How a transaction ended, with the response when one came.
+#[derive(Debug)]
+pub(crate) struct TransactionResult {
+    /// The outcome as recorded in the exchange.
+    pub outcome: SipOutcome,
+    /// The final response, when the outcome is [`SipOutcome::Response`].
+    pub response: Option<SipResponse>,
+    /// Times the request was sent.
+    pub transmissions: u32,
+    /// Messages received and ignored.
+    pub ignored: u32,
+    /// From first send to the end.
+    pub elapsed: Duration,
+}
+
+impl TransactionResult {
+    fn failed(kind: TransportFailure, detail: String, elapsed: Duration) -> TransactionResult {
+        TransactionResult {
+            outcome: SipOutcome::TransportFailed { kind, detail },
+            response: None,
+            transmissions: 0,
+            ignored: 0,
+            elapsed,
+        }
+    }
+}
+
+fn failure_kind(err: &io::Error) -> TransportFailure {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused => TransportFailure::Refused,
+        io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
+            TransportFailure::Unreachable
+        }
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => TransportFailure::Closed,
+        _ => match err.raw_os_error() {
+            // ENETUNREACH / EHOSTUNREACH on platforms where std maps them to `Other`.
+            Some(101) | Some(113) => TransportFailure::Unreachable,
+            _ => TransportFailure::Closed,
+        },
+    }
+}
+
+/// Builds the TLS client configuration: webpki roots plus the optional extra CA file.
+fn tls_config(settings: &SipSettings) -> Result<Arc<rustls::ClientConfig>, SipError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &settings.extra_ca {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<_, _>>())
+            .map_err(|e| SipError::ExtraCa {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+        if certs.is_empty() {
+            return Err(SipError::ExtraCa {
+                path: path.clone(),
+                detail: "no certificate in the file".into(),
+            });
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| SipError::ExtraCa {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SipError::Tls {
+            detail: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+impl Connection {
+    /// Opens a path to `target`. `Ok(Err(result))` is a transport failure to record (refused,
+    /// unreachable, TLS), `Err` means the probe could not run at all (e.g. bind failed).
+    pub(crate) async fn open(
+        target: &SipTarget,
+        settings: &SipSettings,
+    ) -> Result<Result<Connection, TransactionResult>, SipError> {
+        let started = Instant::now();
+        match target.transport {
+            Transport::Udp => {
+                let bind: SocketAddr = if target.address.is_ipv4() {
+                    ([0, 0, 0, 0], 0).into()
+                } else {
+                    (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+                };
+                let socket = UdpSocket::bind(bind).await.map_err(|e| SipError::Bind {
+                    peer: target.address,
+                    detail: e.to_string(),
+                })?;
+                // A connected socket hears ICMP port-unreachable (ECONNREFUSED) and the kernel
+                // drops datagrams from any other source, so a spoofed source never reaches us.
+                if let Err(e) = socket.connect(target.address).await {
+                    return Ok(Err(TransactionResult::failed(
+                        failure_kind(&e),
+                        e.to_string(),
+                        started.elapsed(),
+                    )));
+                }
+                let local = socket.local_addr().map_err(|e| SipError::Bind {
+                    peer: target.address,
+                    detail: e.to_string(),
+                })?;
+                Ok(Ok(Connection {
+                    kind: ConnectionKind::Udp(socket),
+                    local,
+                    target: target.clone(),
+                }))
+            }
+            Transport::Tcp | Transport::Tls => {
+                let tls = if target.transport == Transport::Tls {
+                    Some(tls_config(settings)?)
+                } else {
+                    None
+                };
+                let tcp = match timeout(settings.timeout, TcpStream::connect(target.address)).await
+                {
+                    Err(_) => {
+                        return Ok(Err(TransactionResult {
+                            outcome: SipOutcome::Timeout,
+                            ..TransactionResult::failed(
+                                TransportFailure::Closed,
+                                String::new(),
+                                started.elapsed(),
+                            )
+                        }))
+                    }
+                    Ok(Err(e)) => {
+                        return Ok(Err(TransactionResult::failed(
+                            failure_kind(&e),
+                            e.to_string(),
+                            started.elapsed(),
+                        )))
+                    }
+                    Ok(Ok(tcp)) => tcp,
+                };
+                let _ = tcp.set_nodelay(true);
+                let local = tcp.local_addr().map_err(|e| SipError::Bind {
+                    peer: target.address,
+                    detail: e.to_string(),
+                })?;
+                let stream: Box<dyn SipStream> = match tls {
+                    None => Box::new(tcp),
+                    Some(config) => {
+                        let name = ServerName::try_from(target.host.clone()).map_err(|e| {
+                            SipError::BadTarget {
+                                peer: target.address,
+                                detail: format!("TLS server name {:?}: {e}", target.host),
+                            }
+                        })?;
+                        let connector = tokio_rustls::TlsConnector::from(config);
+                        let remaining = settings.timeout.saturating_sub(started.elapsed());
+                        match timeout(remaining, connector.connect(name, tcp)).await {
+                            Err(_) => {
+                                return Ok(Err(TransactionResult {
+                                    outcome: SipOutcome::Timeout,
+                                    ..TransactionResult::failed(
+                                        TransportFailure::Tls,
+                                        String::new(),
+                                        started.elapsed(),
+                                    )
+                                }))
+                            }
+                            Ok(Err(e)) => {
+                                return Ok(Err(TransactionResult::failed(
+                                    TransportFailure::Tls,
+                                    e.to_string(),
+                                    started.elapsed(),
+                                )))
+                            }
+                            Ok(Ok(tls)) => Box::new(tls),
+                        }
+                    }
+                };
+                Ok(Ok(Connection {
+                    kind: ConnectionKind::Stream {
+                        stream,
+                        buffer: Vec::new(),
+                    },
+                    local,
+                    target: target.clone(),
+                }))
+            }
+        }
+    }
+
+    /// Sends `request` and waits for the final response that matches `id`, within
+    /// `settings.timeout`.
+    pub(crate) async fn transact(
+        &mut self,
+        request: &[u8],
+        id: &TransactionId,
+        settings: &SipSettings,
+    ) -> TransactionResult {
+        match &mut self.kind {
+            ConnectionKind::Udp(socket) => udp_transact(socket, request, id, settings).await,
+            ConnectionKind::Stream { stream, buffer } => {
+                stream_transact(stream, buffer, request, id, settings).await
+            }
+        }
+    }
+
+    /// The target this connection goes to.
+    pub(crate) fn target(&self) -> &SipTarget {
+        &self.target
+    }
+}
+
+async fn udp_transact(
+    socket: &UdpSocket,
+    request: &[u8],
+    id: &TransactionId,
+    settings: &SipSettings,
+) -> TransactionResult {
+    let started = Instant::now();
+    let deadline = started + settings.timeout;
+    let mut result = TransactionResult {
+        outcome: SipOutcome::Timeout,
+        response: None,
+        transmissions: 0,
+        ignored: 0,
+        elapsed: Duration::ZERO,
+    };
+    // One byte more than the largest datagram, so nothing is silently truncated.
+    let mut buf = vec![0u8; 65_536];
+    let mut interval = settings.t1;
+    let mut next_send = started;
+    let mut provisional = false;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            result.outcome = SipOutcome::Timeout;
+            break;
+        }
+        if now >= next_send {
+            match socket.send(request).await {
+                Ok(_) => result.transmissions += 1,
+                Err(e) => {
+                    result.outcome = SipOutcome::TransportFailed {
+                        kind: failure_kind(&e),
+                        detail: e.to_string(),
+                    };
+                    break;
+                }
+            }
+            // Timer E (§17.1.2.2): doubles up to T2; after a provisional response it is T2.
+            next_send = now + interval;
+            interval = if provisional {
+                settings.t2
+            } else {
+                (interval * 2).min(settings.t2)
+            };
+        }
+        tokio::select! {
+            received = socket.recv(&mut buf) => match received {
+                Err(e) => {
+                    result.outcome = SipOutcome::TransportFailed {
+                        kind: failure_kind(&e),
+                        detail: e.to_string(),
+                    };
+                    break;
+                }
+                Ok(n) => match message::parse_response(&buf[..n]) {
+                    Ok(response) if response.matches(id) => {
+                        if response.code < 200 {
+                            if !provisional {
+                                provisional = true;
+                                interval = settings.t2;
+                                next_send = Instant::now() + settings.t2;
+                            }
+                            continue;
+                        }
+                        result.outcome = SipOutcome::Response {
+                            code: response.code,
+                            reason: response.reason.clone(),
+                            rtt: started.elapsed(),
+                            retry_after: response.retry_after(),
+                        };
+                        result.response = Some(response);
+                        break;
+                    }
+                    Ok(_) | Err(_) => {
+                        tracing::debug!(bytes = n, "ignored a datagram that is not our response");
+                        result.ignored += 1;
+                    }
+                },
+            },
+            _ = sleep_until(next_send.min(deadline)) => {}
+        }
+    }
+    result.elapsed = started.elapsed();
+    result
+}
+
+/// What reading one framed message from a stream gave.
+enum Framed {
+    Message(Vec<u8>),
+    Failed(TransportFailure, String),
+}
+
+/// Reads one SIP message from `stream`: headers up to CRLFCRLF, then Content-Length bytes.
+async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> Framed {
+    let mut chunk = [0u8; 8192];
+    loop {
+        // Keep-alive CRLFs between messages (RFC 5626 §3.5.1) are not part of any message.
+        let skip = buffer
+            .iter()
+            .take_while(|b| **b == b'\r' || **b == b'\n')
+            .count();
+        buffer.drain(..skip);
+        let prefix = b"SIP/2.0 ";
+        let n = buffer.len().min(prefix.len());
+        if buffer[..n] != prefix[..n] {
+            return Framed::Failed(
+                TransportFailure::Protocol,
+                "the peer sent bytes that are not a SIP response".into(),
+            );
+        }
+        if let Some(end) = find_header_end(buffer) {
+            if end > message::MAX_HEADER_BYTES {
+                return Framed::Failed(
+                    TransportFailure::Protocol,
+                    format!(
+                        "header section larger than {} bytes",
+                        message::MAX_HEADER_BYTES
+                    ),
+                );
+            }
+            let head = String::from_utf8_lossy(&buffer[..end]);
+            let length = match content_length(&head) {
+                Some(Ok(len)) if len <= message::MAX_BODY_BYTES => len,
+                Some(Ok(len)) => {
+                    return Framed::Failed(
+                        TransportFailure::Protocol,
+                        format!("Content-Length {len} exceeds the limit"),
+                    )
+                }
+                Some(Err(())) => {
+                    return Framed::Failed(
+                        TransportFailure::Protocol,
+                        "unreadable Content-Length".into(),
+                    )
+                }
+                // RFC 3261 §20.14 makes it mandatory on streams; treat a missing one as 0.
+                None => 0,
+            };
+            let total = end + 4 + length;
+            if buffer.len() >= total {
+                let rest = buffer.split_off(total);
+                let message = std::mem::replace(buffer, rest);
+                return Framed::Message(message);
+            }
+        } else if buffer.len() > message::MAX_HEADER_BYTES {
+            return Framed::Failed(
+                TransportFailure::Protocol,
+                format!(
+                    "header section larger than {} bytes",
+                    message::MAX_HEADER_BYTES
+                ),
+            );
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) => {
+                return Framed::Failed(
+                    TransportFailure::Closed,
+                    "the peer closed the connection".into(),
+                )
+            }
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Err(e) => return Framed::Failed(failure_kind(&e), e.to_string()),
+        }
+    }
+}
+
+/// The Content-Length of a header section: `None` when absent, `Err` when unreadable.
+fn content_length(head: &str) -> Option<Result<usize, ()>> {
+    head.split("\r\n").skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        let name = name.trim();
+        (name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l"))
+            .then(|| value.trim().parse::<usize>().map_err(|_| ()))
+    })
+}
+
+async fn stream_transact(
+    stream: &mut Box<dyn SipStream>,
+    buffer: &mut Vec<u8>,
+    request: &[u8],
+    id: &TransactionId,
+    settings: &SipSettings,
+) -> TransactionResult {
+    let started = Instant::now();
+    let mut result = TransactionResult {
+        outcome: SipOutcome::Timeout,
+        response: None,
+        transmissions: 1,
+        ignored: 0,
+        elapsed: Duration::ZERO,
+    };
+    let work = async {
+        if let Err(e) = async {
+            stream.write_all(request).await?;
+            stream.flush().await
+        }
+        .await
+        {
+            return SipOutcome::TransportFailed {
+                kind: failure_kind(&e),
+                detail: e.to_string(),
+            };
+        }
+        loop {
+            match read_framed(stream, buffer).await {
+                Framed::Failed(kind, detail) => {
+                    return SipOutcome::TransportFailed { kind, detail };
+                }
+                Framed::Message(bytes) => match message::parse_response(&bytes) {
+                    Err(e) => {
+                        // The frame looked like SIP but is not: we cannot trust the framing.
+                        return SipOutcome::TransportFailed {
+                            kind: TransportFailure::Protocol,
+                            detail: e.to_string(),
+                        };
+                    }
+                    Ok(response) if response.matches(id) && response.code >= 200 => {
+                        let outcome = SipOutcome::Response {
+                            code: response.code,
+                            reason: response.reason.clone(),
+                            rtt: started.elapsed(),
+                            retry_after: response.retry_after(),
+                        };
+                        result.response = Some(response);
+                        return outcome;
+                    }
+                    Ok(response) if response.matches(id) => {} // provisional: keep waiting
+                    Ok(_) => result.ignored += 1,
+                },
+            }
+        }
+    };
+    let outcome = timeout(settings.timeout, work)
+        .await
+        .unwrap_or(SipOutcome::Timeout);
+    result.outcome = outcome;
+    result.elapsed = started.elapsed();
+    result
+}

@@ -1,0 +1,450 @@
+//! OPTIONS against scripted peers that misbehave in ways a real registrar will not: garbage,
+//! oversized headers, mismatched or spoofed responses, loss, silence, 503 and provisional replies.
+//!
+//! Every test runs under an overall tokio timeout so a hang fails instead of blocking the suite.
+#![allow(clippy::unwrap_used)]
+
+use dialtone::observation::{SipExchange, SipOutcome, SipTarget, Transport, TransportFailure};
+use dialtone::probe::sip::{options, options_first_answer, SipSettings};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+
+/// Upper bound on any single test; far above the probe timeouts used here.
+const GUARD: Duration = Duration::from_secs(15);
+
+fn settings(timeout_ms: u64) -> SipSettings {
+    SipSettings {
+        timeout: Duration::from_millis(timeout_ms),
+        ..SipSettings::default()
+    }
+}
+
+fn target(transport: Transport, address: SocketAddr) -> SipTarget {
+    SipTarget {
+        transport,
+        address,
+        host: "127.0.0.1".into(),
+    }
+}
+
+/// The value of header `name` in a request we received.
+fn header<'a>(request: &'a str, name: &str) -> &'a str {
+    request
+        .split("\r\n")
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+        .unwrap_or_else(|| panic!("request has no {name}: {request}"))
+}
+
+/// A response to `request` echoing its Via, From, To, Call-ID and CSeq, with `extra` headers.
+fn reply(request: &[u8], status: &str, extra: &str) -> Vec<u8> {
+    let request = std::str::from_utf8(request).expect("our request is UTF-8");
+    format!(
+        "SIP/2.0 {status}\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=srv\r\nCall-ID: {}\r\nCSeq: {}\r\n{extra}Content-Length: 0\r\n\r\n",
+        header(request, "via"),
+        header(request, "from"),
+        header(request, "to"),
+        header(request, "call-id"),
+        header(request, "cseq"),
+    )
+    .into_bytes()
+}
+
+/// Starts a UDP peer on loopback; `script` is called with each request (1-based count) and
+/// returns datagrams to send back from the same socket.
+async fn udp_peer<F>(mut script: F) -> SocketAddr
+where
+    F: FnMut(u32, &[u8]) -> Vec<Vec<u8>> + Send + 'static,
+{
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        let mut count = 0;
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            count += 1;
+            for datagram in script(count, &buf[..n]) {
+                let _ = socket.send_to(&datagram, from).await;
+            }
+        }
+    });
+    addr
+}
+
+async fn probe(t: SipTarget, s: SipSettings) -> SipExchange {
+    tokio::time::timeout(GUARD, options(&t, &s))
+        .await
+        .expect("probe exceeded the guard time")
+        .expect("probe could run")
+}
+
+fn code_of(exchange: &SipExchange) -> Option<u16> {
+    match &exchange.outcome {
+        SipOutcome::Response { code, .. } => Some(*code),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn udp_garbage_only_is_ignored_and_times_out() {
+    let addr = udp_peer(|_, _| vec![b"\x00\xffnot sip at all\r\n\r\n".to_vec()]).await;
+    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    assert_eq!(ex.outcome, SipOutcome::Timeout);
+    // Sent at 0, 0.5 s and 1.5 s; every answer was garbage.
+    assert_eq!(ex.transmissions, 3);
+    assert_eq!(ex.ignored, 3);
+    assert!(ex.elapsed >= Duration::from_millis(1_900) && ex.elapsed < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn udp_garbage_before_the_real_answer_is_skipped() {
+    let addr = udp_peer(|_, req| {
+        vec![
+            b"SIP/2.0 200 OK\nbare: lf\n\n".to_vec(),
+            vec![0xde, 0xad, 0xbe, 0xef],
+            reply(req, "200 OK", ""),
+        ]
+    })
+    .await;
+    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    assert_eq!(code_of(&ex), Some(200));
+    assert_eq!(ex.ignored, 2);
+    assert_eq!(ex.transmissions, 1);
+}
+
+#[tokio::test]
+async fn udp_oversized_header_is_ignored() {
+    let addr = udp_peer(|_, req| {
+        let padding = format!("X-Padding: {}\r\n", "a".repeat(60_000));
+        vec![
+            reply(req, "200 OK", &padding),
+            reply(req, "404 Not Here", ""),
+        ]
+    })
+    .await;
+    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    match &ex.outcome {
+        SipOutcome::Response { code, reason, .. } => {
+            assert_eq!((*code, reason.as_str()), (404, "Not Here"))
+        }
+        other => panic!("expected the 404, got {other:?}"),
+    }
+    assert_eq!(ex.ignored, 1);
+}
+
+#[tokio::test]
+async fn udp_mismatched_branch_call_id_and_cseq_are_ignored() {
+    let addr = udp_peer(|_, req| {
+        let good = String::from_utf8(reply(req, "200 OK", "")).unwrap();
+        let text = std::str::from_utf8(req).unwrap();
+        let branch = header(text, "via")
+            .split(';')
+            .find_map(|p| p.strip_prefix("branch="))
+            .unwrap()
+            .to_string();
+        let call_id = header(text, "call-id").to_string();
+        vec![
+            good.replace(&branch, "z9hG4bKforged").into_bytes(),
+            good.replace(&call_id, "someone-elses-call").into_bytes(),
+            good.replace("CSeq: 1 OPTIONS", "CSeq: 2 OPTIONS")
+                .into_bytes(),
+            good.replace("CSeq: 1 OPTIONS", "CSeq: 1 INVITE")
+                .into_bytes(),
+            good.into_bytes(),
+        ]
+    })
+    .await;
+    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    assert_eq!(code_of(&ex), Some(200));
+    assert_eq!(ex.ignored, 4);
+}
+
+#[tokio::test]
+async fn udp_response_from_another_port_is_not_accepted() {
+    // The peer answers correctly, but from a different socket (a spoofed source port). The
+    // probe's connected socket never accepts it: the kernel drops it before we see it, so it
+    // is not even counted, and the probe times out.
+    let spoofer = std::sync::Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let s2 = spoofer.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let _ = s2.send_to(&reply(&buf[..n], "200 OK", ""), from).await;
+        }
+    });
+    let ex = probe(target(Transport::Udp, addr), settings(1_200)).await;
+    assert_eq!(ex.outcome, SipOutcome::Timeout);
+    assert_eq!(ex.transmissions, 2);
+}
+
+#[tokio::test]
+async fn udp_spoofed_answer_first_then_the_real_one() {
+    let spoofer = std::sync::Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let _ = spoofer
+                .send_to(&reply(&buf[..n], "503 Spoofed", ""), from)
+                .await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = socket.send_to(&reply(&buf[..n], "200 OK", ""), from).await;
+        }
+    });
+    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    assert_eq!(code_of(&ex), Some(200));
+}
+
+#[tokio::test]
+async fn udp_loss_answer_only_to_the_third_transmission() {
+    let addr = udp_peer(|n, req| {
+        if n == 3 {
+            vec![reply(req, "200 OK", "")]
+        } else {
+            vec![]
+        }
+    })
+    .await;
+    let ex = probe(target(Transport::Udp, addr), settings(8_000)).await;
+    assert_eq!(code_of(&ex), Some(200));
+    assert_eq!(ex.transmissions, 3);
+    // Transmissions at 0, T1 = 0.5 s and 0.5 + 2·T1 = 1.5 s; the rtt counts from the first.
+    let SipOutcome::Response { rtt, .. } = ex.outcome else {
+        unreachable!()
+    };
+    assert!(
+        rtt >= Duration::from_millis(1_450) && rtt < Duration::from_millis(2_000),
+        "rtt {rtt:?}"
+    );
+}
+
+#[tokio::test]
+async fn udp_503_with_retry_after_is_a_response() {
+    let addr = udp_peer(|_, req| {
+        vec![reply(
+            req,
+            "503 Service Unavailable",
+            "Retry-After: 120 (maintenance)\r\n",
+        )]
+    })
+    .await;
+    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    match ex.outcome {
+        SipOutcome::Response {
+            code, retry_after, ..
+        } => assert_eq!((code, retry_after), (503, Some(120))),
+        other => panic!("expected 503, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn udp_trying_then_final_answer() {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+            return;
+        };
+        let req = buf[..n].to_vec();
+        let _ = socket.send_to(&reply(&req, "100 Trying", ""), from).await;
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        let _ = socket.send_to(&reply(&req, "200 OK", ""), from).await;
+    });
+    let ex = probe(target(Transport::Udp, addr), settings(4_000)).await;
+    assert_eq!(code_of(&ex), Some(200));
+    // After the 100 the retransmission interval is T2 (4 s): nothing was resent before the 200.
+    assert_eq!(ex.transmissions, 1);
+    assert_eq!(ex.ignored, 0);
+}
+
+#[tokio::test]
+async fn udp_closed_port_is_refused() {
+    let closed = UdpSocket::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let ex = probe(target(Transport::Udp, closed), settings(2_000)).await;
+    assert!(
+        matches!(
+            ex.outcome,
+            SipOutcome::TransportFailed {
+                kind: TransportFailure::Refused,
+                ..
+            }
+        ),
+        "{:?}",
+        ex.outcome
+    );
+    assert!(ex.elapsed < Duration::from_secs(1));
+}
+
+/// Starts a TCP peer that runs `script` on each accepted connection.
+async fn tcp_peer<F, Fut>(script: F) -> SocketAddr
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(script(stream));
+        }
+    });
+    addr
+}
+
+/// Reads one request (up to the blank line) from a stream.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !data.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+    data
+}
+
+fn failure(ex: &SipExchange) -> Option<TransportFailure> {
+    match ex.outcome {
+        SipOutcome::TransportFailed { kind, .. } => Some(kind),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn tcp_silent_peer_times_out_in_time() {
+    let addr = tcp_peer(|mut s| async move {
+        let _ = read_request(&mut s).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let ex = probe(target(Transport::Tcp, addr), settings(1_500)).await;
+    assert_eq!(ex.outcome, SipOutcome::Timeout);
+    assert_eq!(ex.transmissions, 1);
+    assert!(ex.elapsed >= Duration::from_millis(1_400) && ex.elapsed < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn tcp_garbage_is_a_protocol_failure() {
+    let addr = tcp_peer(|mut s| async move {
+        let _ = read_request(&mut s).await;
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let ex = probe(target(Transport::Tcp, addr), settings(3_000)).await;
+    assert_eq!(failure(&ex), Some(TransportFailure::Protocol), "{ex:?}");
+    assert!(ex.elapsed < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn tcp_endless_header_is_cut_off() {
+    let addr = tcp_peer(|mut s| async move {
+        let req = read_request(&mut s).await;
+        let head = reply(&req, "200 OK", "");
+        // The status line and the start of a header that never ends: 256 KiB, no blank line.
+        let _ = s.write_all(&head[..head.len() - 4]).await;
+        let _ = s.write_all(b"\r\nX-Flood: ").await;
+        for _ in 0..64 {
+            if s.write_all(&[b'a'; 4096]).await.is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let ex = probe(target(Transport::Tcp, addr), settings(3_000)).await;
+    assert_eq!(failure(&ex), Some(TransportFailure::Protocol), "{ex:?}");
+}
+
+#[tokio::test]
+async fn tcp_closed_port_is_refused() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let ex = probe(target(Transport::Tcp, closed), settings(2_000)).await;
+    assert_eq!(failure(&ex), Some(TransportFailure::Refused), "{ex:?}");
+}
+
+#[tokio::test]
+async fn tcp_peer_that_hangs_up_is_closed() {
+    let addr = tcp_peer(|mut s| async move {
+        let _ = read_request(&mut s).await;
+    })
+    .await;
+    let ex = probe(target(Transport::Tcp, addr), settings(2_000)).await;
+    assert_eq!(failure(&ex), Some(TransportFailure::Closed), "{ex:?}");
+}
+
+#[tokio::test]
+async fn tcp_frames_trying_stray_and_body_in_one_write() {
+    let addr = tcp_peer(|mut s| async move {
+        let req = read_request(&mut s).await;
+        let mut out = b"\r\n\r\n".to_vec(); // keep-alive CRLFs
+        out.extend(reply(&req, "100 Trying", ""));
+        let stray = String::from_utf8(reply(&req, "200 OK", ""))
+            .unwrap()
+            .replace("Call-ID: ", "Call-ID: x");
+        out.extend(stray.into_bytes());
+        let with_body = String::from_utf8(reply(&req, "200 OK", ""))
+            .unwrap()
+            .replace("Content-Length: 0\r\n\r\n", "l: 5\r\n\r\nhello");
+        out.extend(with_body.into_bytes());
+        let _ = s.write_all(&out).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let ex = probe(target(Transport::Tcp, addr), settings(2_000)).await;
+    assert_eq!(code_of(&ex), Some(200), "{ex:?}");
+    assert_eq!(ex.ignored, 1);
+}
+
+#[tokio::test]
+async fn tls_to_a_peer_that_is_not_tls_fails_as_tls() {
+    let addr = tcp_peer(|mut s| async move {
+        let _ = s.write_all(b"SIP/2.0 200 OK\r\n\r\n").await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let ex = probe(target(Transport::Tls, addr), settings(2_000)).await;
+    assert_eq!(failure(&ex), Some(TransportFailure::Tls), "{ex:?}");
+}
+
+#[tokio::test]
+async fn first_answer_moves_on_from_a_dead_target() {
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let live = udp_peer(|_, req| vec![reply(req, "405 Method Not Allowed", "")]).await;
+    let never = udp_peer(|_, _| panic!("the third target must not be tried")).await;
+    let targets = [
+        target(Transport::Tcp, dead),
+        target(Transport::Udp, live),
+        target(Transport::Udp, never),
+    ];
+    let exchanges = tokio::time::timeout(GUARD, options_first_answer(&targets, &settings(2_000)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exchanges.len(), 2);
+    assert_eq!(failure(&exchanges[0]), Some(TransportFailure::Refused));
+    assert_eq!(code_of(&exchanges[1]), Some(405));
+    assert_eq!(exchanges[1].target.address, live);
+}
