@@ -9,6 +9,7 @@ pub mod device;
 pub mod gateway;
 pub mod internet;
 pub mod line;
+pub mod locate;
 pub mod sip;
 
 use crate::observation::Snapshot;
