@@ -1,1 +1,181 @@
-//! TODO(skeleton): the gateway probe.
+//! The home-network probe: does the router answer?
+//!
+//! Two ways, raced: an ICMP echo through an unprivileged ping socket (Linux allows these
+//! to groups in `net.ipv4.ping_group_range`; elsewhere or when not allowed the attempt is
+//! silently skipped), and TCP connects to ports 53, 80 and 443, where a refused connection
+//! proves the router alive as well as a completed one: only a live host sends a reset. The
+//! first answer wins. Nothing here needs privileges or `unsafe`.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::{TcpStream, UdpSocket};
+
+use crate::observation::{GatewayObservation, GatewaySource, Reach, ReachMethod};
+
+/// Ports a home router typically listens on (DNS forwarder, web UI).
+pub const GATEWAY_PORTS: [u16; 3] = [53, 80, 443];
+
+/// Checks whether the gateway at `address` answers within `timeout`. No address → no reach.
+pub async fn probe(
+    address: Option<IpAddr>,
+    source: GatewaySource,
+    timeout: Duration,
+) -> GatewayObservation {
+    let reach = match address {
+        Some(ip) => Some(reach_host(ip, timeout).await),
+        None => None,
+    };
+    GatewayObservation {
+        address,
+        source,
+        reach,
+    }
+}
+
+/// Races an ICMP echo (when ping sockets are allowed) against TCP connects to
+/// [`GATEWAY_PORTS`]; the first answer wins.
+async fn reach_host(ip: IpAddr, timeout: Duration) -> Reach {
+    let addrs: Vec<SocketAddr> = GATEWAY_PORTS
+        .iter()
+        .map(|p| SocketAddr::new(ip, *p))
+        .collect();
+    let tcp = tcp_reach(&addrs, timeout);
+    let icmp = async {
+        match ping(ip, timeout).await {
+            Ok(reach) => reach,
+            // Not allowed here: leave the field to TCP by never finishing first.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::pin!(tcp, icmp);
+    tokio::select! {
+        r = &mut tcp => match r {
+            answered @ Reach::Answered { .. } => answered,
+            // TCP gave up or was told "unreachable"; an echo reply may still be on its way
+            // (routers that drop TCP to themselves but answer ping).
+            other => match tokio::time::timeout(timeout, &mut icmp).await {
+                Ok(answered @ Reach::Answered { .. }) => answered,
+                _ => other,
+            },
+        },
+        r = &mut icmp => match r {
+            answered @ Reach::Answered { .. } => answered,
+            _ => tcp.await,
+        },
+    }
+}
+
+/// Why an ICMP echo could not even be attempted.
+#[derive(Debug, thiserror::Error)]
+#[error("open an ICMP ping socket to {address}: {source}")]
+pub struct PingUnavailable {
+    /// The host we wanted to ping.
+    pub address: IpAddr,
+    /// The operating system's refusal (usually EACCES: not in `ping_group_range`).
+    #[source]
+    pub source: io::Error,
+}
+
+/// Sends one ICMP echo request to `ip` over an unprivileged ping socket and waits up to
+/// `timeout` for the reply. `Err` when the system does not allow ping sockets to this user.
+pub async fn ping(ip: IpAddr, timeout: Duration) -> Result<Reach, PingUnavailable> {
+    let unavailable = |source| PingUnavailable {
+        address: ip,
+        source,
+    };
+    let (domain, protocol, request, reply) = match ip {
+        IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4, 8u8, 0u8),
+        IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6, 128u8, 129u8),
+    };
+    let socket = Socket::new(domain, Type::DGRAM, Some(protocol)).map_err(unavailable)?;
+    socket.set_nonblocking(true).map_err(unavailable)?;
+    // A ping socket is a datagram socket: tokio's UdpSocket only issues send/recv on it.
+    let socket = UdpSocket::from_std(std::net::UdpSocket::from(socket)).map_err(unavailable)?;
+    let start = Instant::now();
+    if let Err(e) = socket.connect(SocketAddr::new(ip, 0)).await {
+        return Ok(io_reach(&e, timeout));
+    }
+    // The kernel fills in the identifier (the socket's "port") and the checksum.
+    let sequence: u16 = rand::random();
+    let [s0, s1] = sequence.to_be_bytes();
+    let packet = [
+        request, 0, 0, 0, 0, 0, s0, s1, b'd', b'i', b'a', b'l', b't', b'o', b'n', b'e',
+    ];
+    if let Err(e) = socket.send(&packet).await {
+        return Ok(io_reach(&e, timeout));
+    }
+    let wait = async {
+        let mut buf = [0u8; 1500];
+        loop {
+            match socket.recv(&mut buf).await {
+                Ok(n) if n >= 8 && buf[0] == reply && buf[6..8] == [s0, s1] => {
+                    return Reach::Answered {
+                        method: ReachMethod::IcmpEcho,
+                        rtt: start.elapsed(),
+                    }
+                }
+                // Someone else's reply or a stray packet: keep waiting.
+                Ok(_) => continue,
+                Err(e) => return io_reach(&e, timeout),
+            }
+        }
+    };
+    Ok(tokio::time::timeout(timeout, wait)
+        .await
+        .unwrap_or(Reach::Timeout { after: timeout }))
+}
+
+/// Connects to every address at once; the first answer (handshake or refusal) wins. When all
+/// attempts fail the first "unreachable" is reported; when time runs out first, a timeout.
+pub(crate) async fn tcp_reach(addrs: &[SocketAddr], timeout: Duration) -> Reach {
+    let start = Instant::now();
+    let mut attempts: FuturesUnordered<_> = addrs
+        .iter()
+        .map(|addr| async move { (TcpStream::connect(addr).await, *addr) })
+        .collect();
+    let mut unreachable: Option<String> = None;
+    let race = async {
+        while let Some((result, addr)) = attempts.next().await {
+            match result {
+                Ok(_) => {
+                    return Some(Reach::Answered {
+                        method: ReachMethod::TcpConnect,
+                        rtt: start.elapsed(),
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    return Some(Reach::Answered {
+                        method: ReachMethod::TcpRefused,
+                        rtt: start.elapsed(),
+                    })
+                }
+                Err(e) => {
+                    unreachable.get_or_insert_with(|| format!("connect to {addr}: {e}"));
+                }
+            }
+        }
+        None
+    };
+    let outcome = tokio::time::timeout(timeout, race).await;
+    match outcome {
+        Ok(Some(answered)) => answered,
+        Ok(None) => Reach::Unreachable {
+            detail: unreachable.unwrap_or_else(|| "no address to connect to".into()),
+        },
+        Err(_) => Reach::Timeout { after: timeout },
+    }
+}
+
+/// What an error from a send or receive says about the host.
+fn io_reach(e: &io::Error, timeout: Duration) -> Reach {
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Reach::Timeout { after: timeout },
+        _ => Reach::Unreachable {
+            detail: e.to_string(),
+        },
+    }
+}
