@@ -37,36 +37,44 @@ pub async fn probe(
 }
 
 /// Races an ICMP echo (when ping sockets are allowed) against TCP connects to
-/// [`GATEWAY_PORTS`]; the first answer wins.
+/// [`GATEWAY_PORTS`]; the first answer wins, and the whole check ends by `timeout`.
 async fn reach_host(ip: IpAddr, timeout: Duration) -> Reach {
     let addrs: Vec<SocketAddr> = GATEWAY_PORTS
         .iter()
         .map(|p| SocketAddr::new(ip, *p))
         .collect();
     let tcp = tcp_reach(&addrs, timeout);
-    let icmp = async {
-        match ping(ip, timeout).await {
-            Ok(reach) => reach,
-            // Not allowed here: leave the field to TCP by never finishing first.
-            Err(_) => std::future::pending().await,
+    // `None` when ping sockets are not allowed here: then TCP alone decides.
+    let icmp = async { ping(ip, timeout).await.ok() };
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(tcp, icmp, deadline);
+    let mut tcp_result: Option<Reach> = None;
+    let mut icmp_result: Option<Option<Reach>> = None;
+    // A failure of one method does not end the check: a router may drop TCP to itself but
+    // answer ping, or the other way round.
+    while tcp_result.is_none() || icmp_result.is_none() {
+        tokio::select! {
+            r = &mut tcp, if tcp_result.is_none() => {
+                if r.answered() {
+                    return r;
+                }
+                tcp_result = Some(r);
+            }
+            r = &mut icmp, if icmp_result.is_none() => {
+                if r.as_ref().is_some_and(Reach::answered) {
+                    return r.unwrap_or(Reach::Timeout { after: timeout });
+                }
+                icmp_result = Some(r);
+            }
+            _ = &mut deadline => break,
         }
-    };
-    tokio::pin!(tcp, icmp);
-    tokio::select! {
-        r = &mut tcp => match r {
-            answered @ Reach::Answered { .. } => answered,
-            // TCP gave up or was told "unreachable"; an echo reply may still be on its way
-            // (routers that drop TCP to themselves but answer ping).
-            other => match tokio::time::timeout(timeout, &mut icmp).await {
-                Ok(answered @ Reach::Answered { .. }) => answered,
-                _ => other,
-            },
-        },
-        r = &mut icmp => match r {
-            answered @ Reach::Answered { .. } => answered,
-            _ => tcp.await,
-        },
     }
+    // Neither answered: prefer an explicit "unreachable" over a plain timeout.
+    [tcp_result, icmp_result.flatten()]
+        .into_iter()
+        .flatten()
+        .find(|r| matches!(r, Reach::Unreachable { .. }))
+        .unwrap_or(Reach::Timeout { after: timeout })
 }
 
 /// Why an ICMP echo could not even be attempted.

@@ -220,9 +220,14 @@ async fn reach_anchor(anchor: &Anchor, resolver: &Resolver, timeout: Duration) -
         .map(|ip| SocketAddr::new(*ip, anchor.port))
         .collect();
     let remaining = timeout.saturating_sub(start.elapsed());
-    match &anchor.kind {
+    let reach = match &anchor.kind {
         AnchorKind::Tcp => tcp_reach(&sockets, remaining).await,
         AnchorKind::Http(url) => http_reach(url, &anchor.host, &sockets, remaining).await,
+    };
+    // Report the anchor's whole budget, not what was left of it after the DNS lookup.
+    match reach {
+        Reach::Timeout { .. } => Reach::Timeout { after: timeout },
+        other => other,
     }
 }
 
