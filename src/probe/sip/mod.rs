@@ -16,7 +16,7 @@
 //! Probe outcomes (timeouts, refusals, error responses) are observations; [`SipError`] is only for
 //! "could not run".
 
-// pub mod digest;
+pub mod digest;
 pub mod message;
 pub mod options;
 // pub mod register;
