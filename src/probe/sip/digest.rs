@@ -122,7 +122,7 @@ impl Challenge {
 
     /// The qop we would use: `auth` when offered, else `auth-int`; `Ok(None)` when the challenge
     /// offers no qop (RFC 2069 style); `Err` when it offers only tokens we do not know.
-    pub fn supported_qop(&self) -> Result<Option<Qop>, ()> {
+    pub fn supported_qop(&self) -> Result<Option<Qop>, Unsupported> {
         if self.qop.is_empty() {
             return Ok(None);
         }
@@ -132,7 +132,9 @@ impl Challenge {
         } else if has("auth-int") {
             Ok(Some(Qop::AuthInt))
         } else {
-            Err(())
+            Err(Unsupported {
+                detail: format!("qop {:?}", self.qop.join(",")),
+            })
         }
     }
 }
@@ -328,9 +330,12 @@ pub fn choose<'a>(header_values: impl IntoIterator<Item = &'a str>) -> Result<Ch
             ));
             continue;
         };
-        let Ok(qop) = challenge.supported_qop() else {
-            refused.push(format!("qop {:?}", challenge.qop.join(",")));
-            continue;
+        let qop = match challenge.supported_qop() {
+            Ok(qop) => qop,
+            Err(e) => {
+                refused.push(e.detail);
+                continue;
+            }
         };
         let rank = |c: &Chosen| {
             let q = match c.qop {
@@ -354,9 +359,7 @@ pub fn choose<'a>(header_values: impl IntoIterator<Item = &'a str>) -> Result<Ch
             "no challenge offered".into()
         } else {
             // Bounded: a hostile server may send many headers.
-            let mut d: String = refused.join("; ");
-            d.truncate(d.floor_char_boundary(300));
-            d
+            refused.join("; ").chars().take(300).collect()
         },
     })
 }
