@@ -140,7 +140,7 @@ async fn kamailio_over_tls_with_the_harness_ca() {
         extra_ca: Some(k.ca_cert_path()),
         ..sip(4_000)
     };
-    let obs = run(&prober, &[t.clone()], &settings).await;
+    let obs = run(&prober, std::slice::from_ref(&t), &settings).await;
     let AccountOutcome::Accepted { bindings } = &obs.outcome else {
         panic!("{obs:?}\n{}", k.log());
     };

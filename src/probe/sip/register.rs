@@ -144,6 +144,13 @@ impl AccountProber {
     /// Waits for any query already running. While suspended it sends nothing and returns
     /// [`AccountOutcome::Suspended`]. Timeouts, refusals and error responses are outcomes in
     /// the observation; `Err` only when the query cannot run (bad settings, socket, TLS setup).
+    ///
+    /// Outcomes: 2xx → `Accepted` with the listed bindings; 403, 404 (unknown AOR) or a second
+    /// 401/407 after our answer (one more answer is allowed when it says `stale=true`) →
+    /// `Rejected`, which suspends the prober; a challenge we cannot answer →
+    /// `UnsupportedChallenge`; no response, a transport failure or 5xx → the next target, and
+    /// `NoAnswer` when none is left; any other response (3xx, other 4xx, 6xx) → `NoAnswer` at
+    /// once. `exchange` is the last transaction sent.
     pub async fn query(
         &self,
         targets: &[SipTarget],
