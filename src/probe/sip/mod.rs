@@ -16,15 +16,15 @@
 //! Probe outcomes (timeouts, refusals, error responses) are observations; [`SipError`] is only for
 //! "could not run".
 
-// pub mod digest;
+pub mod digest;
 pub mod message;
 pub mod options;
-// pub mod register;
+pub mod register;
 pub mod transport;
 
 pub use message::{parse_response, ParseError, SipResponse};
 pub use options::{options, options_first_answer};
-// pub use register::{AccountProber, AccountSettings};
+pub use register::{AccountProber, AccountSettings};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,0 +1,796 @@
+//! The REGISTER query (`AccountProber`) against a real kamailio registrar over UDP, TCP and TLS,
+//! and against scripted UDP peers for challenges kamailio will not send.
+//!
+//! The scripted peers check our `Authorization` header with their own digest code (md-5 and
+//! sha2 directly), so a wrong hash in dialtone cannot be mirrored by the test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use dialtone::observation::{AccountOutcome, SipOutcome, SipTarget, Transport};
+use dialtone::probe::sip::{AccountProber, AccountSettings, SipSettings};
+use dialtone::secret::Secret;
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::kamailio::{Kamailio, KamailioOptions};
+use tokio::net::UdpSocket;
+
+/// Upper bound on any single query; far above the probe timeouts used here.
+const GUARD: Duration = Duration::from_secs(20);
+
+const PASSWORD: &str = "s3cret-pw";
+
+fn sip(timeout_ms: u64) -> SipSettings {
+    SipSettings {
+        timeout: Duration::from_millis(timeout_ms),
+        ..SipSettings::default()
+    }
+}
+
+fn target(transport: Transport, address: SocketAddr) -> SipTarget {
+    SipTarget {
+        transport,
+        address,
+        host: "127.0.0.1".into(),
+    }
+}
+
+fn account(user: &str, password: &str) -> AccountSettings {
+    AccountSettings {
+        aor: format!("sip:{user}@127.0.0.1"),
+        auth_user: user.into(),
+        password: Secret::new(password),
+    }
+}
+
+async fn run(
+    prober: &AccountProber,
+    targets: &[SipTarget],
+    s: &SipSettings,
+) -> dialtone::observation::AccountObservation {
+    tokio::time::timeout(GUARD, prober.query(targets, s))
+        .await
+        .expect("query exceeded the guard time")
+        .expect("query could run")
+}
+
+fn users() -> Vec<(String, String)> {
+    vec![
+        ("alice".into(), PASSWORD.into()),
+        ("bob".into(), "other-pw".into()),
+    ]
+}
+
+fn response_code(obs: &dialtone::observation::AccountObservation) -> Option<u16> {
+    match &obs.exchange.as_ref()?.outcome {
+        SipOutcome::Response { code, .. } => Some(*code),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real kamailio
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn kamailio_udp_right_password_without_binding_is_accepted_and_adds_none() {
+    let k = Kamailio::start(KamailioOptions {
+        users: users(),
+        ..Default::default()
+    });
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let t = target(Transport::Udp, SocketAddr::new(k.ip(), k.udp_port()));
+    let obs = run(&prober, &[t], &sip(4_000)).await;
+    assert_eq!(
+        obs.outcome,
+        AccountOutcome::Accepted { bindings: vec![] },
+        "{obs:?}\n{}",
+        k.log()
+    );
+    assert_eq!(obs.aor, "sip:alice@127.0.0.1");
+    assert_eq!(response_code(&obs), Some(200));
+    // The harness's own client confirms kamailio still holds no binding for alice.
+    let reply = k.query("alice", PASSWORD).unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.contacts().is_empty(), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn kamailio_lists_a_real_binding_over_udp_and_tcp_and_adds_none() {
+    let k = Kamailio::start(KamailioOptions {
+        users: users(),
+        ..Default::default()
+    });
+    let contact = k.register_contact("alice", PASSWORD, 300);
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    for t in [
+        target(Transport::Udp, SocketAddr::new(k.ip(), k.udp_port())),
+        target(Transport::Tcp, SocketAddr::new(k.ip(), k.tcp_port())),
+    ] {
+        let obs = run(&prober, std::slice::from_ref(&t), &sip(4_000)).await;
+        let AccountOutcome::Accepted { bindings } = &obs.outcome else {
+            panic!("{:?}: {obs:?}\n{}", t.transport, k.log());
+        };
+        assert_eq!(bindings.len(), 1, "{bindings:?}");
+        assert_eq!(bindings[0].contact, contact);
+        let expires = bindings[0].expires.expect("kamailio sends ;expires=");
+        assert!((250..=300).contains(&expires), "expires {expires}");
+        assert_eq!(obs.exchange.as_ref().unwrap().target, t);
+    }
+    let reply = k.query("alice", PASSWORD).unwrap();
+    assert_eq!(reply.contacts().len(), 1, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn kamailio_over_tls_with_the_harness_ca() {
+    let k = Kamailio::start(KamailioOptions {
+        users: users(),
+        tls: true,
+        ..Default::default()
+    });
+    let contact = k.register_contact("alice", PASSWORD, 120);
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let t = target(Transport::Tls, SocketAddr::new(k.ip(), k.tls_port()));
+    let settings = SipSettings {
+        extra_ca: Some(k.ca_cert_path()),
+        ..sip(4_000)
+    };
+    let obs = run(&prober, std::slice::from_ref(&t), &settings).await;
+    let AccountOutcome::Accepted { bindings } = &obs.outcome else {
+        panic!("{obs:?}\n{}", k.log());
+    };
+    assert_eq!(bindings.len(), 1);
+    assert_eq!(bindings[0].contact, contact);
+    // Without the CA the certificate is not trusted: a transport failure, not an answer.
+    let obs = run(&prober, &[t], &sip(4_000)).await;
+    assert_eq!(obs.outcome, AccountOutcome::NoAnswer);
+    assert!(
+        matches!(
+            obs.exchange.unwrap().outcome,
+            SipOutcome::TransportFailed { .. }
+        ),
+        "untrusted certificate must fail the handshake"
+    );
+}
+
+#[tokio::test]
+async fn kamailio_sha256_challenge_is_answered() {
+    let k = Kamailio::start(KamailioOptions {
+        users: users(),
+        digest_algorithm: Some("SHA-256".into()),
+        ..Default::default()
+    });
+    let prober = AccountProber::new(account("bob", "other-pw"));
+    let t = target(Transport::Udp, SocketAddr::new(k.ip(), k.udp_port()));
+    let obs = run(&prober, &[t], &sip(4_000)).await;
+    assert_eq!(
+        obs.outcome,
+        AccountOutcome::Accepted { bindings: vec![] },
+        "{obs:?}\n{}",
+        k.log()
+    );
+}
+
+/// A UDP relay in front of kamailio that counts the requests it forwards, so a test can prove
+/// how many REGISTERs actually left the prober.
+async fn counting_relay(upstream: SocketAddr) -> (SocketAddr, Arc<AtomicU32>) {
+    let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let back = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    back.connect(upstream).await.unwrap();
+    let addr = front.local_addr().unwrap();
+    let count = Arc::new(AtomicU32::new(0));
+    let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
+    let (f, b, c, cl) = (front.clone(), back.clone(), count.clone(), client.clone());
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, from)) = f.recv_from(&mut buf).await {
+            if buf[..n].starts_with(b"REGISTER ") {
+                c.fetch_add(1, Ordering::SeqCst);
+            }
+            *cl.lock().unwrap() = Some(from);
+            let _ = b.send(&buf[..n]).await;
+        }
+    });
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok(n) = back.recv(&mut buf).await {
+            let to = *client.lock().unwrap();
+            if let Some(to) = to {
+                let _ = front.send_to(&buf[..n], to).await;
+            }
+        }
+    });
+    (addr, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kamailio_wrong_password_is_rejected_then_suspended_without_sending() {
+    let k = Kamailio::start(KamailioOptions {
+        users: users(),
+        ..Default::default()
+    });
+    let (relay, count) = counting_relay(SocketAddr::new(k.ip(), k.udp_port())).await;
+    let t = [target(Transport::Udp, relay)];
+    let prober = AccountProber::new(account("alice", "wrong-pw"));
+    let obs = run(&prober, &t, &sip(4_000)).await;
+    assert_eq!(
+        obs.outcome,
+        AccountOutcome::Rejected {
+            code: 403,
+            reason: "Forbidden".into()
+        },
+        "{obs:?}\n{}",
+        k.log()
+    );
+    // The challenge and our one answer.
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+
+    let again = run(&prober, &t, &sip(4_000)).await;
+    let AccountOutcome::Suspended { since, code } = again.outcome else {
+        panic!("expected Suspended, got {again:?}");
+    };
+    assert_eq!((since, code), (obs.checked_at, 403));
+    assert_eq!(again.exchange, None);
+    // Give a stray datagram time to reach the relay before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "a suspended query sent REGISTER"
+    );
+
+    // Same credentials again: still suspended, still silent.
+    prober.set_account(account("alice", "wrong-pw")).await;
+    let again = run(&prober, &t, &sip(4_000)).await;
+    assert!(matches!(again.outcome, AccountOutcome::Suspended { .. }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+
+    // New credentials lift the suspension and are sent through the same relay.
+    prober.set_account(account("alice", PASSWORD)).await;
+    let fixed = run(&prober, &t, &sip(4_000)).await;
+    assert_eq!(fixed.outcome, AccountOutcome::Accepted { bindings: vec![] });
+    assert_eq!(count.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn kamailio_unknown_user_is_rejected() {
+    let k = Kamailio::start(KamailioOptions {
+        users: users(),
+        ..Default::default()
+    });
+    let prober = AccountProber::new(account("mallory", PASSWORD));
+    let t = target(Transport::Tcp, SocketAddr::new(k.ip(), k.tcp_port()));
+    let obs = run(&prober, &[t], &sip(4_000)).await;
+    assert!(
+        matches!(obs.outcome, AccountOutcome::Rejected { code: 403, .. }),
+        "{obs:?}"
+    );
+}
+
+#[tokio::test]
+async fn kamailio_stopped_is_no_answer_over_udp_and_tcp() {
+    let mut k = Kamailio::start(KamailioOptions {
+        users: users(),
+        ..Default::default()
+    });
+    let udp = target(Transport::Udp, SocketAddr::new(k.ip(), k.udp_port()));
+    let tcp = target(Transport::Tcp, SocketAddr::new(k.ip(), k.tcp_port()));
+    k.stop();
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    for t in [udp, tcp] {
+        let obs = run(&prober, std::slice::from_ref(&t), &sip(1_500)).await;
+        assert_eq!(obs.outcome, AccountOutcome::NoAnswer, "{obs:?}");
+        let ex = obs.exchange.expect("the failed exchange is recorded");
+        assert_eq!(ex.target, t);
+        assert_eq!(ex.method, "REGISTER");
+        assert!(
+            matches!(
+                ex.outcome,
+                SipOutcome::Timeout | SipOutcome::TransportFailed { .. }
+            ),
+            "{ex:?}"
+        );
+    }
+    // NoAnswer is no rejection: nothing is suspended.
+    assert_eq!(prober.suspended().await, None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scripted peers
+// ---------------------------------------------------------------------------------------------
+
+/// The value of header `name` in a message, if present.
+fn find_header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    message
+        .split("\r\n")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+}
+
+fn header<'a>(message: &'a str, name: &str) -> &'a str {
+    find_header(message, name).unwrap_or_else(|| panic!("no {name} in:\n{message}"))
+}
+
+/// A response to `request` echoing Via, From, To, Call-ID and CSeq, with `extra` headers.
+fn reply(request: &str, status: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "SIP/2.0 {status}\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=srv\r\nCall-ID: {}\r\nCSeq: {}\r\n{extra}Content-Length: 0\r\n\r\n",
+        header(request, "via"),
+        header(request, "from"),
+        header(request, "to"),
+        header(request, "call-id"),
+        header(request, "cseq"),
+    )
+    .into_bytes()
+}
+
+/// Parameters of a `Digest k=v, k="v"` value (our own parser, independent of dialtone's).
+fn digest_params(value: &str) -> HashMap<String, String> {
+    let body = value.strip_prefix("Digest ").expect("Digest scheme");
+    let mut out = HashMap::new();
+    let mut rest = body;
+    while !rest.trim().is_empty() {
+        let (k, after) = rest.split_once('=').expect("k=v");
+        let after = after.trim_start();
+        let (v, tail) = if let Some(q) = after.strip_prefix('"') {
+            let end = q.find('"').expect("closing quote");
+            (&q[..end], &q[end + 1..])
+        } else {
+            after.split_once(',').map_or((after, ""), |(v, t)| (v, t))
+        };
+        out.insert(k.trim().to_string(), v.trim().to_string());
+        rest = tail.trim_start_matches([',', ' ']);
+    }
+    out
+}
+
+/// Recomputes the digest response of `request`'s `auth_header` and compares everything the
+/// server can check. `Err` says what is wrong.
+fn check_digest(
+    request: &str,
+    auth_header: &str,
+    password: &str,
+    realm: &str,
+    nonce: &str,
+    algorithm: &str,
+) -> Result<(), String> {
+    let value = find_header(request, auth_header).ok_or(format!("no {auth_header}"))?;
+    let p = digest_params(value);
+    let get = |k: &str| p.get(k).cloned().ok_or(format!("no {k} in {value}"));
+    let uri = request
+        .split(' ')
+        .nth(1)
+        .ok_or("no request-URI")?
+        .to_string();
+    if get("uri")? != uri {
+        return Err(format!("uri {} != request-URI {uri}", get("uri")?));
+    }
+    for (k, want) in [("realm", realm), ("nonce", nonce), ("algorithm", algorithm)] {
+        if get(k)? != want {
+            return Err(format!("{k} is {} not {want}", get(k)?));
+        }
+    }
+    let h = |s: String| -> String {
+        if algorithm.starts_with("SHA-256") {
+            hex::encode(Sha256::digest(s.as_bytes()))
+        } else {
+            hex::encode(Md5::digest(s.as_bytes()))
+        }
+    };
+    let user = get("username")?;
+    let mut ha1 = h(format!("{user}:{realm}:{password}"));
+    if algorithm.ends_with("-sess") {
+        ha1 = h(format!("{ha1}:{nonce}:{}", get("cnonce")?));
+    }
+    let expected = match p.get("qop").map(String::as_str) {
+        None => h(format!("{ha1}:{nonce}:{}", h(format!("REGISTER:{uri}")))),
+        Some(qop) => {
+            let nc = get("nc")?;
+            if nc != "00000001" {
+                return Err(format!("nc {nc}"));
+            }
+            let ha2 = if qop == "auth-int" {
+                h(format!("REGISTER:{uri}:{}", h(String::new())))
+            } else {
+                h(format!("REGISTER:{uri}"))
+            };
+            h(format!("{ha1}:{nonce}:{nc}:{}:{qop}:{ha2}", get("cnonce")?))
+        }
+    };
+    if get("response")? != expected {
+        return Err(format!("response {} != {expected}", get("response")?));
+    }
+    Ok(())
+}
+
+/// A scripted UDP registrar. Every request is logged; `script` returns the datagrams to send.
+struct Peer {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Peer {
+    async fn start<F>(mut script: F) -> Peer
+    where
+        F: FnMut(&str) -> Vec<Vec<u8>> + Send + 'static,
+    {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let requests: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = requests.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                log.lock().unwrap().push(text.clone());
+                for datagram in script(&text) {
+                    let _ = socket.send_to(&datagram, from).await;
+                }
+            }
+        });
+        Peer { addr, requests }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    fn target(&self) -> SipTarget {
+        target(Transport::Udp, self.addr)
+    }
+}
+
+/// A registrar that challenges with `challenges` and answers 200 (with two bindings) to a
+/// correct answer for the challenge using `algorithm`, 403 with the mismatch otherwise.
+async fn verifying_peer(challenges: &'static [&'static str], algorithm: &'static str) -> Peer {
+    Peer::start(move |req| {
+        if find_header(req, "authorization").is_none() {
+            let extra: String = challenges
+                .iter()
+                .map(|c| format!("WWW-Authenticate: {c}\r\n"))
+                .collect();
+            return vec![reply(req, "401 Unauthorized", &extra)];
+        }
+        let nonce = if algorithm.starts_with("SHA") {
+            "sha-nonce"
+        } else {
+            "md5-nonce"
+        };
+        match check_digest(req, "authorization", PASSWORD, "test.realm", nonce, algorithm) {
+            Ok(()) => vec![reply(
+                req,
+                "200 OK",
+                "Contact: <sip:phone@192.0.2.9:5060>;expires=120, <sip:router@192.0.2.1;transport=tcp>\r\nExpires: 600\r\n",
+            )],
+            Err(why) => vec![reply(req, &format!("403 {why}"), "")],
+        }
+    })
+    .await
+}
+
+fn assert_accepted_with_two_bindings(obs: &dialtone::observation::AccountObservation) {
+    let AccountOutcome::Accepted { bindings } = &obs.outcome else {
+        panic!("not accepted: {obs:?}");
+    };
+    let got: Vec<_> = bindings
+        .iter()
+        .map(|b| (b.contact.as_str(), b.expires))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("sip:phone@192.0.2.9:5060", Some(120)),
+            ("sip:router@192.0.2.1;transport=tcp", Some(600)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn scripted_sha256_challenge_and_the_shape_of_both_requests() {
+    let peer = verifying_peer(
+        &["Digest realm=\"test.realm\", nonce=\"sha-nonce\", qop=\"auth\", algorithm=SHA-256, opaque=\"op 1\""],
+        "SHA-256",
+    )
+    .await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert_accepted_with_two_bindings(&obs);
+    let reqs = peer.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:#?}");
+    let uri = format!("sip:127.0.0.1:{}", peer.addr.port());
+    for (i, r) in reqs.iter().enumerate() {
+        assert!(r.starts_with(&format!("REGISTER {uri} SIP/2.0\r\n")), "{r}");
+        assert!(
+            find_header(r, "contact").is_none(),
+            "a query has no Contact:\n{r}"
+        );
+        assert!(find_header(r, "m").is_none());
+        assert!(find_header(r, "expires").is_none(), "{r}");
+        assert!(header(r, "from").starts_with("<sip:alice@127.0.0.1>;tag="));
+        assert_eq!(header(r, "to"), "<sip:alice@127.0.0.1>");
+        assert_eq!(header(r, "cseq"), format!("{} REGISTER", i + 1));
+        assert!(!r.contains(PASSWORD));
+    }
+    assert_eq!(header(&reqs[0], "call-id"), header(&reqs[1], "call-id"));
+    assert_eq!(header(&reqs[0], "from"), header(&reqs[1], "from"));
+    assert_ne!(
+        header(&reqs[0], "via"),
+        header(&reqs[1], "via"),
+        "new branch"
+    );
+    let auth = digest_params(header(&reqs[1], "authorization"));
+    assert_eq!(auth["opaque"], "op 1");
+    assert_eq!(auth["qop"], "auth");
+    assert!(!format!("{obs:?}").contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn scripted_md5_sess_challenge() {
+    let peer = verifying_peer(
+        &["Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\", algorithm=MD5-sess"],
+        "MD5-sess",
+    )
+    .await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert_accepted_with_two_bindings(&obs);
+}
+
+#[tokio::test]
+async fn scripted_rfc2069_challenge_without_qop() {
+    let peer = verifying_peer(&["Digest realm=\"test.realm\", nonce=\"md5-nonce\""], "MD5").await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert_accepted_with_two_bindings(&obs);
+    let auth = header(&peer.requests()[1], "authorization").to_string();
+    assert!(!auth.contains("nc=") && !auth.contains("qop="), "{auth}");
+}
+
+#[tokio::test]
+async fn scripted_auth_int_only_is_answered_with_the_empty_body_hash() {
+    let peer = verifying_peer(
+        &["Digest realm=\"test.realm\", nonce=\"sha-nonce\", qop=\"auth-int\", algorithm=SHA-256"],
+        "SHA-256",
+    )
+    .await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert_accepted_with_two_bindings(&obs);
+}
+
+#[tokio::test]
+async fn scripted_two_challenges_picks_sha256_whatever_the_order() {
+    const MD5: &str =
+        "Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\", algorithm=MD5";
+    const SHA: &str =
+        "Digest realm=\"test.realm\", nonce=\"sha-nonce\", qop=\"auth\", algorithm=SHA-256";
+    for challenges in [&[MD5, SHA], &[SHA, MD5]] {
+        let peer = verifying_peer(challenges, "SHA-256").await;
+        let prober = AccountProber::new(account("alice", PASSWORD));
+        let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+        assert_accepted_with_two_bindings(&obs);
+    }
+}
+
+#[tokio::test]
+async fn scripted_407_is_answered_with_proxy_authorization() {
+    let peer = Peer::start(|req| {
+        if find_header(req, "proxy-authorization").is_none() {
+            return vec![reply(
+                req,
+                "407 Proxy Authentication Required",
+                "Proxy-Authenticate: Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\"\r\n",
+            )];
+        }
+        match check_digest(req, "proxy-authorization", PASSWORD, "test.realm", "md5-nonce", "MD5") {
+            Ok(()) => vec![reply(req, "200 OK", "")],
+            Err(why) => vec![reply(req, &format!("403 {why}"), "")],
+        }
+    })
+    .await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert_eq!(obs.outcome, AccountOutcome::Accepted { bindings: vec![] });
+}
+
+/// A registrar that challenges every request, optionally with `stale=true` after an answer.
+async fn always_challenging_peer(stale: bool) -> Peer {
+    let n = AtomicU32::new(0);
+    Peer::start(move |req| {
+        let i = n.fetch_add(1, Ordering::SeqCst);
+        let stale = if stale && i > 0 { ", stale=true" } else { "" };
+        vec![reply(
+            req,
+            "401 Unauthorized",
+            &format!(
+                "WWW-Authenticate: Digest realm=\"test.realm\", nonce=\"n{i}\", qop=\"auth\"{stale}\r\n"
+            ),
+        )]
+    })
+    .await
+}
+
+#[tokio::test]
+async fn scripted_401_after_answer_is_rejected_and_then_suspended() {
+    let peer = always_challenging_peer(false).await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert_eq!(
+        obs.outcome,
+        AccountOutcome::Rejected {
+            code: 401,
+            reason: "Unauthorized".into()
+        }
+    );
+    assert_eq!(peer.requests().len(), 2);
+    let again = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert!(matches!(
+        again.outcome,
+        AccountOutcome::Suspended { code: 401, .. }
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(peer.requests().len(), 2, "suspended query sent something");
+    prober.reset().await;
+    let after_reset = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert!(matches!(
+        after_reset.outcome,
+        AccountOutcome::Rejected { .. }
+    ));
+    assert_eq!(peer.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn scripted_stale_nonce_gets_exactly_one_retry() {
+    let peer = always_challenging_peer(true).await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert!(matches!(
+        obs.outcome,
+        AccountOutcome::Rejected { code: 401, .. }
+    ));
+    let reqs = peer.requests();
+    // Challenge, answer, stale → answer with the new nonce, stale again → give up.
+    assert_eq!(reqs.len(), 3, "{reqs:#?}");
+    let nonce = |r: &str| digest_params(header(r, "authorization"))["nonce"].clone();
+    assert_eq!(
+        (nonce(&reqs[1]), nonce(&reqs[2])),
+        ("n0".into(), "n1".into())
+    );
+    assert_eq!(header(&reqs[2], "cseq"), "3 REGISTER");
+}
+
+#[tokio::test]
+async fn scripted_503_with_retry_after_is_no_answer_carrying_the_code() {
+    let peer = Peer::start(|req| vec![reply(req, "503 Maintenance", "Retry-After: 300\r\n")]).await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert_eq!(obs.outcome, AccountOutcome::NoAnswer);
+    match obs.exchange.unwrap().outcome {
+        SipOutcome::Response {
+            code,
+            reason,
+            retry_after,
+            ..
+        } => assert_eq!(
+            (code, reason.as_str(), retry_after),
+            (503, "Maintenance", Some(300))
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(prober.suspended().await, None);
+}
+
+#[tokio::test]
+async fn scripted_unsupported_or_garbage_challenges() {
+    for (challenge, needle) in [
+        (
+            "Digest realm=\"r\", nonce=\"n\", algorithm=SHA-512-256, qop=\"auth\"",
+            "SHA-512-256",
+        ),
+        ("Digest realm=\"r\", nonce=\"n\", algorithm=ROT13", "ROT13"),
+        (
+            "Digest realm=\"r\", nonce=\"n\", qop=\"auth-conf\"",
+            "auth-conf",
+        ),
+        ("Basic realm=\"r\"", "Basic"),
+        ("Digest realm=\"unterminated, nonce=n", "unterminated"),
+        ("Digest ,,=garbage", "malformed"),
+    ] {
+        let peer = Peer::start(move |req| {
+            vec![reply(
+                req,
+                "401 Unauthorized",
+                &format!("WWW-Authenticate: {challenge}\r\n"),
+            )]
+        })
+        .await;
+        let prober = AccountProber::new(account("alice", PASSWORD));
+        let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+        let AccountOutcome::UnsupportedChallenge { detail } = &obs.outcome else {
+            panic!("{challenge}: {obs:?}");
+        };
+        assert!(detail.contains(needle), "{challenge}: {detail}");
+        assert_eq!(
+            peer.requests().len(),
+            1,
+            "no answer to what we cannot answer"
+        );
+        assert_eq!(prober.suspended().await, None);
+    }
+    // A 401 with no challenge at all.
+    let peer = Peer::start(|req| vec![reply(req, "401 Unauthorized", "")]).await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert!(matches!(
+        obs.outcome,
+        AccountOutcome::UnsupportedChallenge { .. }
+    ));
+}
+
+#[tokio::test]
+async fn scripted_failover_to_the_next_target() {
+    // A TCP port nobody listens on: refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = target(Transport::Tcp, closed.local_addr().unwrap());
+    drop(closed);
+    let busy = Peer::start(|req| vec![reply(req, "503 Busy", "")]).await;
+    let good = verifying_peer(
+        &["Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\""],
+        "MD5",
+    )
+    .await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[dead, busy.target(), good.target()], &sip(3_000)).await;
+    assert_accepted_with_two_bindings(&obs);
+    assert_eq!(obs.exchange.unwrap().target, good.target());
+    assert_eq!(busy.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_queries_are_serialised() {
+    // The peer answers after a delay and records how many transactions overlap.
+    let in_flight = Arc::new(AtomicU32::new(0));
+    let max_seen = Arc::new(AtomicU32::new(0));
+    let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let addr = socket.local_addr().unwrap();
+    let (inf, max) = (in_flight.clone(), max_seen.clone());
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let (s, inf, max) = (socket.clone(), inf.clone(), max.clone());
+            tokio::spawn(async move {
+                let now = inf.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                inf.fetch_sub(1, Ordering::SeqCst);
+                let _ = s.send_to(&reply(&req, "200 OK", ""), from).await;
+            });
+        }
+    });
+    let prober = Arc::new(AccountProber::new(account("alice", PASSWORD)));
+    let t = vec![target(Transport::Udp, addr)];
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let (p, t) = (prober.clone(), t.clone());
+            tokio::spawn(async move { run(&p, &t, &sip(3_000)).await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(
+            task.await.unwrap().outcome,
+            AccountOutcome::Accepted { bindings: vec![] }
+        );
+    }
+    assert_eq!(max_seen.load(Ordering::SeqCst), 1, "queries overlapped");
+}
