@@ -286,7 +286,7 @@ pub fn spawn_with<P: Prober, C: Clock>(
 /// How a probe round ended.
 enum RoundEnd {
     /// The probes finished.
-    Done(crate::observation::Snapshot),
+    Done(Box<crate::observation::Snapshot>),
     /// The network changed meanwhile: the result would describe the old network.
     NetworkChanged,
     /// The monitor is shutting down.
@@ -374,7 +374,7 @@ impl<P: Prober, C: Clock> Engine<P, C> {
                         self.tracker.discard_streak();
                         continue;
                     }
-                    return Some((snapshot, started_at, started));
+                    return Some((*snapshot, started_at, started));
                 }
             }
         }
@@ -389,7 +389,7 @@ impl<P: Prober, C: Clock> Engine<P, C> {
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return RoundEnd::Shutdown,
-                snapshot = &mut probe => return RoundEnd::Done(snapshot),
+                snapshot = &mut probe => return RoundEnd::Done(Box::new(snapshot)),
                 () = self.requests.wake.notified() => {
                     if Requests::take(&self.requests.network_changed) {
                         return RoundEnd::NetworkChanged;

@@ -13,11 +13,16 @@
 //! - A raw `Unknown` ("nothing could be judged", e.g. no provider configured) is no evidence
 //!   either way: it is never confirmed, never raises an alarm, and ends any streak, because the
 //!   results around it are no longer consecutive.
-//! - When a streak reaches `confirmations` results, the verdict confirmed is the one of the
-//!   streak *nearest* to the current verdict (the least severe of a worsening streak, the most
-//!   severe of a recovering one). Each result of the streak proves at least that much change,
-//!   so one stray `LocalProblem` in a streak of `ProviderOutage`s cannot blame the home network,
-//!   and `InternetDown, Healthy` does not announce a full recovery on one good result.
+//! - When a streak reaches `confirmations` results, the verdict confirmed is the one every
+//!   result of the streak supports: the least severe of a worsening (or, from `Unknown`,
+//!   failing) streak, the most severe of a recovering (or working) one. Because diagnosis
+//!   blames the lowest failing layer, a more severe verdict implies the less severe ones (a
+//!   dead internet makes the provider unreachable too). So one stray `LocalProblem` among
+//!   `ProviderOutage`s cannot blame the home network, and `InternetDown, Healthy` does not
+//!   announce a full recovery on one good result.
+//! - Results of the streak after the last one with the confirmed verdict (the `InternetDown`
+//!   in `Degraded, InternetDown`) are not thrown away: they open the next streak, so the monitor
+//!   keeps re-checking fast and the worse verdict can be confirmed by one more result.
 //! - `since` of a confirmed verdict is the time of the first result of the streak that confirmed
 //!   it (when the trouble, or the recovery, was first seen), so a recovery's `from_since` gives
 //!   the outage's real length; `at` is when it was confirmed.
@@ -147,28 +152,22 @@ impl Tracker {
         self.confirm(side, now)
     }
 
-    /// Confirms the streak's verdict nearest to the current one and resets the streak.
+    /// Confirms the verdict the whole streak supports; results after it open the next streak.
     fn confirm(&mut self, side: Side, now: DateTime<Utc>) -> Option<VerdictChanged> {
-        let nearest = match side {
-            Side::Better => self
-                .streak
-                .iter()
-                .map(|e| e.diagnosis.verdict.severity())
-                .max(),
-            Side::Worse | Side::Working | Side::Failing => self
-                .streak
-                .iter()
-                .map(|e| e.diagnosis.verdict.severity())
-                .min(),
+        let severities = self.streak.iter().map(|e| e.diagnosis.verdict.severity());
+        let supported = match side {
+            Side::Better | Side::Working => severities.max(),
+            Side::Worse | Side::Failing => severities.min(),
         }?;
         let since = self.streak.first()?.at;
         // The latest result with the chosen verdict is the freshest evidence for it.
-        let entry = self
+        let index = self
             .streak
             .iter()
-            .rev()
-            .find(|e| e.diagnosis.verdict.severity() == nearest)?
-            .clone();
+            .rposition(|e| e.diagnosis.verdict.severity() == supported)?;
+        let mut streak = std::mem::take(&mut self.streak);
+        let beyond = streak.split_off(index + 1);
+        let entry = streak.pop()?;
         self.discard_streak();
         let change = VerdictChanged {
             from: self.confirmed,
@@ -180,6 +179,11 @@ impl Tracker {
         self.confirmed = entry.diagnosis.verdict;
         self.since = since;
         self.diagnosis = Some(entry.diagnosis);
+        // Fewer than `confirmations` results lie beyond the chosen one (it belongs to a full
+        // streak), so replaying them cannot confirm again.
+        for later in beyond {
+            let _ = self.observe(later.diagnosis, later.at, now);
+        }
         Some(change)
     }
 }
@@ -244,10 +248,31 @@ mod tests {
         );
         let mut tr = Tracker::new(2, t(0));
         run(&mut tr, &[Healthy, Healthy]);
+        assert_eq!(run(&mut tr, &[InternetDown, Degraded]), [Healthy, Degraded]);
+        assert!(!tr.is_pending(), "nothing lies beyond the Degraded result");
+    }
+
+    #[test]
+    fn results_beyond_the_confirmed_verdict_open_the_next_streak() {
+        let mut tr = Tracker::new(2, t(0));
+        run(&mut tr, &[Healthy, Healthy]);
+        assert_eq!(run(&mut tr, &[Degraded, InternetDown]), [Healthy, Degraded]);
+        assert!(tr.is_pending(), "the InternetDown result opens a streak");
+        assert_eq!(run(&mut tr, &[InternetDown]), [InternetDown]);
         assert_eq!(
-            run(&mut tr, &[Degraded, InternetDown, InternetDown]),
-            [Healthy, Degraded, Degraded],
-            "after Degraded is confirmed, InternetDown needs its own two results"
+            tr.since(),
+            t(20),
+            "since = the InternetDown that opened the streak"
+        );
+    }
+
+    #[test]
+    fn start_on_the_working_side_confirms_the_worst_working_result() {
+        let mut tr = Tracker::new(2, t(0));
+        assert_eq!(run(&mut tr, &[Degraded, Healthy]), [Unknown, Degraded]);
+        assert!(
+            tr.is_pending(),
+            "the Healthy result opens a recovery streak"
         );
     }
 
