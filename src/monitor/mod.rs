@@ -21,8 +21,10 @@
 //! - The authenticated REGISTER query (`ProbeScope::account`) runs on the first round, on every
 //!   [`MonitorHandle::check_now`], and otherwise when `account_interval_secs` have passed since
 //!   the last round that asked for it; never more often. Other rounds ask for no account check.
-//! - `check_now` runs a round at once; requests made while a round runs (any number of them)
-//!   are served by one round right after it, since its result predates them.
+//! - `check_now` runs a round at once. Any number of requests made while a round without the
+//!   account check runs are served by one full round right after it; requests made while a
+//!   full round (with the account check) runs are served by that round, whose result is only
+//!   seconds older than them, rather than by a second REGISTER.
 //! - `network_changed` (or a wake from sleep, detected when the wall clock moved more than
 //!   [`WAKE_JUMP`] beyond the monotonic clock across one wait or round) discards the open
 //!   streak and re-checks at once. A round in flight when the network changes is abandoned and
@@ -214,8 +216,9 @@ impl MonitorHandle {
     }
 
     /// Asks for an immediate check of every layer (including the account when credentials are
-    /// configured and not suspended). Returns at once; requests made while a round runs are
-    /// served together by one round after it.
+    /// configured and not suspended). Returns at once. Requests made while a full round runs
+    /// are served by it; requests made while a round without the account check runs are
+    /// served together by one full round after it.
     pub fn check_now(&self) {
         self.requests.raise(&self.requests.check_now);
     }
@@ -394,7 +397,12 @@ impl<P: Prober, C: Clock> Engine<P, C> {
                     if Requests::take(&self.requests.network_changed) {
                         return RoundEnd::NetworkChanged;
                     }
-                    // A check_now: its flag stays raised and is served after this round.
+                    if scope.account {
+                        // A full check is already running and answers the request; another
+                        // REGISTER seconds later would only add to the provider's rate limits.
+                        Requests::take(&self.requests.check_now);
+                    }
+                    // Otherwise the check_now flag stays raised and is served after this round.
                 }
             }
         }
