@@ -74,7 +74,8 @@ const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Schedule {
     /// Interval between checks while the confirmed verdict is healthy, in seconds.
     pub interval_secs: u64,
-    /// Interval while a change is being confirmed or the line is not healthy, in seconds.
+    /// Interval while a change is being confirmed, and during the first
+    /// [`FAST_RECOVERY_WINDOW`] of a confirmed outage, in seconds.
     pub recheck_secs: u64,
     /// Interval of the authenticated REGISTER query, in seconds.
     pub account_interval_secs: u64,
