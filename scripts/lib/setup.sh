@@ -1,5 +1,4 @@
-# Shared set-up for scripts/run and scripts/test: installs Debian packages that are missing.
-# Sourced, not run.
+# Shared set-up for scripts/run and scripts/test: installs what is missing. Sourced, not run.
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -17,8 +16,23 @@ apt_install() {
   fi
 }
 
-# What the tests talk to: a real registrar, a real SIP user agent, DNS, namespaces and nftables.
+# The Rust toolchain (rustup's stable) when cargo is missing, then the C toolchain crates need.
+install_build_deps() {
+  apt_install build-essential pkg-config ca-certificates curl
+  if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+      export PATH="$HOME/.cargo/bin:$PATH"
+    else
+      echo "== installing the Rust toolchain (rustup, stable)"
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
+      export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+  fi
+}
+
+# What the tests talk to: a real registrar (kamailio, with TLS), a real SIP user agent (sipsak),
+# a real DNS server (dnsmasq), network namespaces and nftables for fault injection.
 install_test_deps() {
-  apt_install build-essential pkg-config kamailio kamailio-tls-modules sipsak openssl \
-    iproute2 nftables dnsmasq-base
+  install_build_deps
+  apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base
 }

@@ -1,12 +1,289 @@
 //! The command line: `dialtone` (the tray agent) and `dialtone check|watch|log|providers`, the
 //! headless faces of the same engine.
+//!
+//! Exit codes (also in the README): 0 healthy, 10 degraded, 11 account problem, 12 provider
+//! outage, 13 internet down, 14 local problem, 15 unknown; 2 usage error (clap), 3 config error,
+//! 4 the check could not run.
 
 pub mod log;
+pub mod overrides;
+pub mod password;
 pub mod providers;
+pub mod report;
 
+use crate::diagnosis::{diagnose, Thresholds};
+use crate::locale::Lang;
+use crate::monitor::Schedule;
+use crate::probe::line::LineProber;
+use crate::probe::{ProbeScope, Prober};
+use crate::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use clap::{Parser, Subcommand};
+use overrides::{Overrides, SetupError};
+use report::{ChangeReport, Report};
+use std::io::Write;
 use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// dialtone: does my phone line work, and if not, whose fault is it?
+#[derive(Debug, Parser)]
+#[command(name = "dialtone", version, about, long_about = None)]
+pub struct Cli {
+    /// Language of the output (default: from LC_ALL / LC_MESSAGES / LANG).
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<LangArg>,
+    /// What to do; without a command dialtone watches the line (the tray agent comes later).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `--lang` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LangArg {
+    /// English.
+    En,
+    /// Deutsch.
+    De,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every layer once, print the diagnosis, exit with the verdict's code.
+    Check(CheckArgs),
+    /// Keep watching the line; print each confirmed change until Ctrl-C.
+    Watch(WatchArgs),
+    /// List the provider catalog.
+    Providers(providers::ProvidersArgs),
+    /// Store or remove the SIP password in the OS keyring.
+    Password(password::PasswordArgs),
+}
+
+/// Arguments of `dialtone check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Config file and per-run overrides.
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+/// Arguments of `dialtone watch`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WatchArgs {
+    /// Print one JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds between checks while the line is healthy (default 30).
+    #[arg(long, value_name = "SECS")]
+    pub interval: Option<u64>,
+    /// Seconds between re-checks while a change is being confirmed (default 5).
+    #[arg(long, value_name = "SECS")]
+    pub recheck: Option<u64>,
+    /// Consecutive results that confirm a change (default 2).
+    #[arg(long, value_name = "N")]
+    pub confirmations: Option<u32>,
+    /// Config file and per-run overrides.
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
 
 /// Parses the command line, runs the command, and maps its outcome to an exit code.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    init_logging();
+    let lang = match cli.lang {
+        Some(LangArg::De) => Lang::De,
+        Some(LangArg::En) => Lang::En,
+        None => Lang::from_env(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match cli.command {
+        Some(Command::Check(args)) => run_check(&args, lang, &mut stdout),
+        Some(Command::Watch(args)) => run_watch(&args, lang, &mut stdout),
+        None => run_watch(
+            &WatchArgs {
+                json: false,
+                interval: None,
+                recheck: None,
+                confirmations: None,
+                overrides: Overrides::default(),
+            },
+            lang,
+            &mut stdout,
+        ),
+        Some(Command::Providers(args)) => match providers::run(&args, lang, &mut stdout) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("dialtone: {e}");
+                e.exit_code()
+            }
+        },
+        Some(Command::Password(args)) => password::run(&args),
+    }
+}
+
+/// Logs go to stderr, warnings and up unless `RUST_LOG` says otherwise.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn setup_failed(e: &SetupError) -> ExitCode {
+    eprintln!("dialtone: {e}");
+    ExitCode::from(EXIT_CONFIG_ERROR)
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("dialtone: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
+    let (resolved, line) = match args.overrides.resolve() {
+        Ok(r) => r,
+        Err(e) => return setup_failed(&e),
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::from(EXIT_RUNTIME_ERROR);
+    };
+    let thresholds = resolved.config.thresholds.clone();
+    let diagnosis = rt.block_on(async move {
+        let prober = LineProber::new(line)?;
+        let snapshot = prober.probe(ProbeScope { account: true }).await;
+        Ok::<_, crate::probe::line::LineError>(diagnose(&snapshot, &thresholds))
+    });
+    let diagnosis = match diagnosis {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("dialtone: {e}");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        }
+    };
+    let report = Report::new(&diagnosis, lang);
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out))
+    } else {
+        report.write_text(lang, out)
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        eprintln!("dialtone: writing the result: {e}");
+        return ExitCode::from(EXIT_RUNTIME_ERROR);
+    }
+    ExitCode::from(diagnosis.verdict.exit_code())
+}
+
+fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
+    let (resolved, line) = match args.overrides.resolve() {
+        Ok(r) => r,
+        Err(e) => return setup_failed(&e),
+    };
+    let mut schedule = resolved.config.schedule.clone();
+    if let Some(interval) = args.interval {
+        schedule.interval_secs = interval.max(1);
+    }
+    if let Some(recheck) = args.recheck {
+        schedule.recheck_secs = recheck.max(1);
+    }
+    if let Some(n) = args.confirmations {
+        schedule.confirmations = n.max(1);
+    }
+    let Some(rt) = runtime() else {
+        return ExitCode::from(EXIT_RUNTIME_ERROR);
+    };
+    let thresholds: Thresholds = resolved.config.thresholds.clone();
+    rt.block_on(async move {
+        let prober = match LineProber::new(line) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("dialtone: {e}");
+                return ExitCode::from(EXIT_CONFIG_ERROR);
+            }
+        };
+        let shutdown = CancellationToken::new();
+        let (handle, task) = crate::monitor::spawn(prober, schedule_checked(schedule), thresholds, shutdown.clone());
+        let mut changes = handle.subscribe();
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        let mut terminate = terminate_signal();
+        loop {
+            tokio::select! {
+                _ = &mut ctrl_c => break,
+                _ = terminate.recv() => break,
+                change = changes.recv() => match change {
+                    Ok(change) => {
+                        let report = ChangeReport::new(&change, lang);
+                        let written = if args.json {
+                            serde_json::to_writer(&mut *out, &report)
+                                .map_err(std::io::Error::other)
+                                .and_then(|()| writeln!(out))
+                        } else {
+                            report.write_text(lang, out)
+                        };
+                        // A closed pipe (e.g. `| head`) ends the watch quietly.
+                        if written.and_then(|()| out.flush()).is_err() {
+                            break;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!("missed {n} changes");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+        shutdown.cancel();
+        let _ = task.await;
+        ExitCode::SUCCESS
+    })
+}
+
+fn schedule_checked(schedule: Schedule) -> Schedule {
+    Schedule {
+        recheck_secs: schedule.recheck_secs.min(schedule.interval_secs),
+        ..schedule
+    }
+}
+
+/// SIGTERM, so `watch` under a supervisor or a test harness stops as cleanly as on Ctrl-C.
+#[cfg(unix)]
+fn terminate_signal() -> SignalStream {
+    SignalStream(
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+    )
+}
+
+#[cfg(not(unix))]
+fn terminate_signal() -> SignalStream {
+    SignalStream(None)
+}
+
+/// A SIGTERM listener that never fires when it could not be installed.
+struct SignalStream(#[cfg(unix)] Option<tokio::signal::unix::Signal>, #[cfg(not(unix))] Option<()>);
+
+impl SignalStream {
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = self.0.as_mut() {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    }
 }

@@ -1,1 +1,271 @@
-//! TODO(skeleton): the line probe.
+//! The line prober: one round of every probe, bottom to top, assembled into a [`Snapshot`].
+//!
+//! This is the production [`Prober`]: it owns the DNS resolver and the account prober (so the
+//! REGISTER query's lockout guard lives as long as the monitor), and carries the last account
+//! observation forward on rounds that do not query the account, because the query is rare
+//! (every 15 minutes) while every round's diagnosis still needs to know the account's state.
+
+use super::internet::{self, InternetSettings};
+use super::locate::{self, RegistrarAddress, Resolver};
+use super::sip::{self, AccountProber, AccountSettings, SipSettings};
+use super::{device, gateway, ProbeScope, Prober};
+use crate::catalog::Catalog;
+use crate::config::{self, Config};
+use crate::observation::{
+    AccountObservation, GatewaySource, ProviderObservation, Resolution, SipExchange, SipOutcome,
+    Snapshot, Transport, TransportFailure,
+};
+use crate::secret::Secret;
+use chrono::Utc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Everything the probes need, resolved from the config file and the command line.
+#[derive(Debug, Clone)]
+pub struct LineSettings {
+    /// The registrar as the user wrote it (for evidence), with its parsed form.
+    pub registrar: Option<(String, RegistrarAddress)>,
+    /// A transport forced by the user instead of RFC 3263's choice.
+    pub transport: Option<Transport>,
+    /// The provider's display name, when known.
+    pub provider_name: Option<String>,
+    /// The account for the REGISTER query, when a user and a password are configured.
+    pub account: Option<AccountSettings>,
+    /// The router's address; `None` to take it from the routing table.
+    pub gateway: Option<IpAddr>,
+    /// Anchors and the DNS test name.
+    pub internet: InternetSettings,
+    /// The DNS server for every lookup; the system's when `None`.
+    pub dns_server: Option<SocketAddr>,
+    /// SIP timers, timeout and extra CA.
+    pub sip: SipSettings,
+    /// Timeout of the gateway check and of DNS lookups.
+    pub timeout: Duration,
+}
+
+/// Why the settings cannot form a line to probe.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    /// A value in the configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The system's DNS configuration could not be read.
+    #[error("setting up DNS: {0}")]
+    Resolver(String),
+}
+
+impl LineSettings {
+    /// Builds the settings from a validated config; `password` is used only with a user.
+    pub fn from_config(
+        config: &Config,
+        password: Option<Secret>,
+        catalog: &Catalog,
+    ) -> Result<LineSettings, LineError> {
+        let invalid = |key: &str, message: String| config::ConfigError::Invalid {
+            origin: "settings".into(),
+            key: key.into(),
+            message,
+        };
+        let timeout = Duration::from_secs_f64(config.timeout_secs.unwrap_or(8.0));
+        let mut registrar = None;
+        let mut transport = None;
+        let mut account = None;
+        let mut extra_ca = None;
+        if let Some(acc) = &config.account {
+            let parsed = locate::parse_registrar(&acc.registrar)
+                .map_err(|e| invalid("account.registrar", e.to_string()))?;
+            transport = acc.transport;
+            extra_ca = acc.ca_file.clone();
+            if let (Some(user), Some(password)) = (&acc.user, password) {
+                let domain = acc.domain.clone().unwrap_or_else(|| parsed.host.clone());
+                account = Some(AccountSettings {
+                    aor: format!("sip:{user}@{}", bracket_v6(&domain)),
+                    auth_user: acc.auth_user.clone().unwrap_or_else(|| user.clone()),
+                    password,
+                });
+            }
+            registrar = Some((acc.registrar.clone(), parsed));
+        }
+        let provider_name = config
+            .provider
+            .as_deref()
+            .and_then(|id| catalog.get(id))
+            .or_else(|| {
+                config
+                    .account
+                    .as_ref()
+                    .and_then(|a| catalog.find_by_domain(&a.registrar))
+            })
+            .map(|p| p.name.clone());
+        let gateway = config::parse_gateway(&config.network.gateway)
+            .map_err(|m| invalid("network.gateway", m))?;
+        let dns_server = match &config.network.dns_server {
+            Some(s) => Some(config::parse_dns_server(s).map_err(|m| invalid("network.dns_server", m))?),
+            None => None,
+        };
+        let internet = InternetSettings::from_config(&config.network, timeout)
+            .map_err(|e| invalid("network.anchors", e.to_string()))?;
+        Ok(LineSettings {
+            registrar,
+            transport,
+            provider_name,
+            account,
+            gateway,
+            internet,
+            dns_server,
+            sip: SipSettings {
+                timeout,
+                extra_ca,
+                ..SipSettings::default()
+            },
+            timeout,
+        })
+    }
+}
+
+/// The production prober. Cheap to share: the monitor holds it for the agent's lifetime.
+pub struct LineProber {
+    settings: LineSettings,
+    resolver: Resolver,
+    account: Option<AccountProber>,
+    /// The most recent REGISTER query, repeated in rounds that do not run one.
+    last_account: Mutex<Option<AccountObservation>>,
+}
+
+impl LineProber {
+    /// Sets up the resolver and the account prober.
+    pub fn new(settings: LineSettings) -> Result<LineProber, LineError> {
+        let resolver = match settings.dns_server {
+            Some(server) => Resolver::with_server(server, settings.timeout),
+            None => Resolver::system(settings.timeout),
+        }
+        .map_err(|e| LineError::Resolver(e.to_string()))?;
+        let account = settings.account.clone().map(AccountProber::new);
+        Ok(LineProber {
+            settings,
+            resolver,
+            account,
+            last_account: Mutex::new(None),
+        })
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &LineSettings {
+        &self.settings
+    }
+
+    async fn probe_provider(&self) -> Option<ProviderObservation> {
+        let (text, registrar) = self.settings.registrar.as_ref()?;
+        let resolution = self.resolver.locate(registrar, self.settings.transport).await;
+        let exchanges = match &resolution {
+            Resolution::Resolved { targets, .. } => {
+                match sip::options_first_answer(targets, &self.settings.sip).await {
+                    Ok(exchanges) => exchanges,
+                    Err(e) => {
+                        // The probe could not even send (no socket): that is this computer's
+                        // problem, recorded as a transport failure so the round still counts.
+                        tracing::warn!("OPTIONS probe could not run: {e}");
+                        targets
+                            .first()
+                            .map(|target| SipExchange {
+                                method: "OPTIONS".into(),
+                                target: target.clone(),
+                                outcome: SipOutcome::TransportFailed {
+                                    kind: TransportFailure::Unreachable,
+                                    detail: e.to_string(),
+                                },
+                                transmissions: 0,
+                                ignored: 0,
+                                elapsed: Duration::ZERO,
+                            })
+                            .into_iter()
+                            .collect()
+                    }
+                }
+            }
+            Resolution::Failed { .. } => Vec::new(),
+        };
+        Some(ProviderObservation {
+            registrar: text.clone(),
+            provider_name: self.settings.provider_name.clone(),
+            resolution,
+            exchanges,
+        })
+    }
+
+    async fn probe_account(
+        &self,
+        provider: Option<&ProviderObservation>,
+    ) -> Option<AccountObservation> {
+        let prober = self.account.as_ref()?;
+        let provider = provider?;
+        let Resolution::Resolved { targets, .. } = &provider.resolution else {
+            return None;
+        };
+        // Ask the target that just answered OPTIONS first: it is the one known to be alive.
+        let mut ordered = targets.clone();
+        if let Some(answered) = provider
+            .exchanges
+            .iter()
+            .find(|x| matches!(x.outcome, SipOutcome::Response { .. }))
+        {
+            ordered.retain(|t| t != &answered.target);
+            ordered.insert(0, answered.target.clone());
+        }
+        match prober.query(&ordered, &self.settings.sip).await {
+            Ok(observation) => Some(observation),
+            Err(e) => {
+                tracing::warn!("REGISTER query could not run: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Prober for LineProber {
+    async fn probe(&self, scope: ProbeScope) -> Snapshot {
+        let taken_at = Utc::now();
+        let device = device::probe();
+        let (gateway_address, source) = match self.settings.gateway {
+            Some(address) => (Some(address), GatewaySource::Configured),
+            None => (
+                device.default_route.as_ref().and_then(|r| r.gateway),
+                GatewaySource::Detected,
+            ),
+        };
+        let (home_network, internet, provider) = tokio::join!(
+            gateway::probe(gateway_address, source, self.settings.timeout),
+            internet::probe(&self.settings.internet, &self.resolver),
+            self.probe_provider(),
+        );
+        let account = if scope.account {
+            let fresh = self.probe_account(provider.as_ref()).await;
+            if let Some(observation) = &fresh {
+                if let Ok(mut last) = self.last_account.lock() {
+                    *last = Some(observation.clone());
+                }
+            }
+            fresh
+        } else {
+            self.last_account.lock().ok().and_then(|last| last.clone())
+        };
+        Snapshot {
+            taken_at,
+            device,
+            home_network: Some(home_network),
+            internet: Some(internet),
+            provider,
+            account,
+        }
+    }
+}
+
+/// `[v6]` for an IPv6 literal, the host unchanged otherwise (for use inside a SIP URI).
+fn bracket_v6(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}

@@ -1,0 +1,79 @@
+//! `dialtone password set|clear`: keeps the SIP password in the OS keyring, never in the config.
+
+use super::overrides::{keyring_account, Overrides};
+use crate::secret::{self, Secret};
+use crate::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use std::io::BufRead;
+use std::process::ExitCode;
+
+/// Arguments of `dialtone password`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PasswordArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: PasswordAction,
+    /// Config file and overrides (the account is `--user` at the registrar's domain).
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+/// `dialtone password` actions.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum PasswordAction {
+    /// Ask for the password (or read one line from stdin with `--stdin`) and store it.
+    Set {
+        /// Read the password from the first line of standard input instead of the terminal.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Remove the stored password.
+    Clear,
+}
+
+/// Runs `dialtone password`.
+pub fn run(args: &PasswordArgs) -> ExitCode {
+    let config = match args.overrides.resolve_config() {
+        Ok((config, _, _)) => config,
+        Err(e) => {
+            eprintln!("dialtone: {e}");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        }
+    };
+    let Some(account) = config.account.as_ref().and_then(keyring_account) else {
+        eprintln!("dialtone: no SIP account configured: set account.registrar and account.user (or pass --registrar and --user)");
+        return ExitCode::from(EXIT_CONFIG_ERROR);
+    };
+    let result = match args.action {
+        PasswordAction::Set { stdin } => read_password(stdin, &account)
+            .and_then(|password| secret::store_in_keyring(&account, &password).map_err(|e| e.to_string())),
+        PasswordAction::Clear => secret::delete_from_keyring(&account).map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => {
+            eprintln!("dialtone: keyring entry {}/{account} updated", secret::KEYRING_SERVICE);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("dialtone: {e}");
+            ExitCode::from(EXIT_RUNTIME_ERROR)
+        }
+    }
+}
+
+fn read_password(from_stdin: bool, account: &str) -> Result<Secret, String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the password from stdin: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        rpassword::prompt_password(format!("SIP password for {account}: "))
+            .map_err(|e| format!("reading the password from the terminal: {e}"))?
+    };
+    if password.is_empty() {
+        return Err("the password is empty; nothing stored".into());
+    }
+    Ok(Secret::new(password))
+}

@@ -1,0 +1,222 @@
+//! How a diagnosis is printed by `check` and `watch`: a JSON object for scripts, a few aligned
+//! lines for people. Both carry the same facts.
+
+use crate::diagnosis::{Diagnosis, Fact};
+use crate::locale::Lang;
+use crate::monitor::VerdictChanged;
+use crate::observation::Binding;
+use crate::verdict::{Layer, LayerStatus, Verdict};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// The JSON document `dialtone check --json` prints (and `watch --json` per change).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The verdict, snake_case.
+    pub verdict: Verdict,
+    /// One sentence for the user.
+    pub summary: String,
+    /// The failing (or degraded) layer's one-line reason.
+    pub reason: Option<String>,
+    /// The lowest failing (or degraded) layer.
+    pub failing_layer: Option<Layer>,
+    /// The provider's name, when known.
+    pub provider: Option<String>,
+    /// Every layer, lowest first.
+    pub layers: Vec<LayerLine>,
+    /// The account's current bindings, when the REGISTER query succeeded.
+    pub bindings: Option<Vec<Binding>>,
+    /// When the observations were taken (RFC 3339).
+    pub checked_at: DateTime<Utc>,
+    /// The exit code `check` ends with for this verdict.
+    pub exit_code: u8,
+}
+
+/// One layer in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerLine {
+    /// The layer.
+    pub layer: Layer,
+    /// ok, failed, degraded or skipped.
+    pub status: LayerStatus,
+    /// The evidence, worded in the chosen language.
+    pub evidence: Vec<String>,
+    /// The same evidence as structured facts.
+    pub facts: Vec<Fact>,
+    /// The layer's main latency, when measured.
+    pub latency_ms: Option<f64>,
+}
+
+impl Report {
+    /// Builds the report of `diagnosis`, worded in `lang`.
+    pub fn new(diagnosis: &Diagnosis, lang: Lang) -> Report {
+        Report {
+            verdict: diagnosis.verdict,
+            summary: diagnosis.summary(lang),
+            reason: diagnosis.reason(lang),
+            failing_layer: diagnosis.failing_layer,
+            provider: diagnosis.provider_name.clone(),
+            layers: diagnosis
+                .layers
+                .iter()
+                .map(|r| LayerLine {
+                    layer: r.layer,
+                    status: r.status,
+                    evidence: r.evidence.iter().map(|f| f.render(lang)).collect(),
+                    facts: r.evidence.clone(),
+                    latency_ms: r.latency_ms,
+                })
+                .collect(),
+            bindings: diagnosis.bindings.clone(),
+            checked_at: diagnosis.checked_at,
+            exit_code: diagnosis.verdict.exit_code(),
+        }
+    }
+
+    /// Writes the human-readable form.
+    pub fn write_text(&self, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{} {}", glyph(self.verdict), self.summary)?;
+        for line in &self.layers {
+            let latency = line
+                .latency_ms
+                .map(|ms| format!(" ({ms:.0} ms)"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {:<13} {:<9} {}{latency}",
+                layer_name(line.layer, lang),
+                status_word(line.status, lang),
+                line.evidence.join("; "),
+            )?;
+        }
+        if let Some(bindings) = &self.bindings {
+            if bindings.is_empty() {
+                writeln!(
+                    out,
+                    "  {}",
+                    lang.pick("registered: nothing", "angemeldet: nichts")
+                )?;
+            }
+            for binding in bindings {
+                let expires = binding
+                    .expires
+                    .map(|s| lang.pick(" (expires in ", " (läuft ab in ").to_string() + &format!("{s} s)"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "  {} {}{expires}",
+                    lang.pick("registered:", "angemeldet:"),
+                    binding.contact
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "  {} {} · verdict {} · exit {}",
+            lang.pick("checked", "geprüft"),
+            self.checked_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            self.verdict,
+            self.exit_code
+        )
+    }
+}
+
+/// The JSON object `watch --json` prints for each confirmed change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeReport {
+    /// Always `verdict_changed`.
+    pub event: &'static str,
+    /// The verdict before.
+    pub from: Verdict,
+    /// The verdict now.
+    pub to: Verdict,
+    /// When the previous verdict began.
+    pub from_since: DateTime<Utc>,
+    /// When the change was confirmed.
+    pub at: DateTime<Utc>,
+    /// How long the previous verdict lasted, in seconds.
+    pub lasted_secs: i64,
+    /// The diagnosis that confirmed the change.
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+impl ChangeReport {
+    /// Builds the report of one confirmed change.
+    pub fn new(change: &VerdictChanged, lang: Lang) -> ChangeReport {
+        ChangeReport {
+            event: "verdict_changed",
+            from: change.from,
+            to: change.to,
+            from_since: change.from_since,
+            at: change.at,
+            lasted_secs: (change.at - change.from_since).num_seconds().max(0),
+            report: Report::new(&change.diagnosis, lang),
+        }
+    }
+
+    /// One line for people: time, the change, the summary and the reason.
+    pub fn write_text(&self, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
+        let reason = self
+            .report
+            .reason
+            .as_ref()
+            .map(|r| format!(" — {r}"))
+            .unwrap_or_default();
+        let lasted = if self.from == Verdict::Unknown {
+            String::new()
+        } else {
+            format!(
+                " ({} {} {})",
+                self.from,
+                lang.pick("for", "seit"),
+                duration_words(self.lasted_secs)
+            )
+        };
+        writeln!(
+            out,
+            "{} {} {}{lasted}: {}{reason}",
+            self.at.format("%Y-%m-%d %H:%M:%S"),
+            glyph(self.to),
+            self.to,
+            self.report.summary
+        )
+    }
+}
+
+/// `1 h 5 min`, `3 min 20 s`, `12 s`.
+pub fn duration_words(secs: i64) -> String {
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s} s"),
+        (0, _) => format!("{m} min {s} s"),
+        _ => format!("{h} h {m} min"),
+    }
+}
+
+/// A text glyph per verdict, so the terminal never relies on colour alone.
+fn glyph(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Healthy => "✔",
+        Verdict::Degraded => "!",
+        Verdict::ProviderOutage => "✘",
+        Verdict::AccountProblem => "⚿",
+        Verdict::InternetDown => "✘",
+        Verdict::LocalProblem => "⌂",
+        Verdict::Unknown => "?",
+    }
+}
+
+fn layer_name(layer: Layer, lang: Lang) -> &'static str {
+    crate::diagnosis::layer_words(layer, lang)
+}
+
+fn status_word(status: LayerStatus, lang: Lang) -> &'static str {
+    match status {
+        LayerStatus::Ok => lang.pick("ok", "ok"),
+        LayerStatus::Failed => lang.pick("FAILED", "GESTÖRT"),
+        LayerStatus::Degraded => lang.pick("degraded", "langsam"),
+        LayerStatus::Skipped => lang.pick("skipped", "—"),
+    }
+}
