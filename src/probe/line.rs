@@ -101,7 +101,9 @@ impl LineSettings {
         let gateway = config::parse_gateway(&config.network.gateway)
             .map_err(|m| invalid("network.gateway", m))?;
         let dns_server = match &config.network.dns_server {
-            Some(s) => Some(config::parse_dns_server(s).map_err(|m| invalid("network.dns_server", m))?),
+            Some(s) => {
+                Some(config::parse_dns_server(s).map_err(|m| invalid("network.dns_server", m))?)
+            }
             None => None,
         };
         let internet = InternetSettings::from_config(&config.network, timeout)
@@ -157,7 +159,10 @@ impl LineProber {
 
     async fn probe_provider(&self) -> Option<ProviderObservation> {
         let (text, registrar) = self.settings.registrar.as_ref()?;
-        let resolution = self.resolver.locate(registrar, self.settings.transport).await;
+        let resolution = self
+            .resolver
+            .locate(registrar, self.settings.transport)
+            .await;
         let exchanges = match &resolution {
             Resolution::Resolved { targets, .. } => {
                 match sip::options_first_answer(targets, &self.settings.sip).await {
