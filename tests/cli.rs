@@ -74,7 +74,7 @@ fn dialtone(sub: &str, registrar: &str, anchors: &Anchors) -> Command {
     cmd
 }
 
-fn with_user(cmd: &mut Command, password_var: &str) -> &mut Command {
+fn with_user<'a>(cmd: &'a mut Command, password_var: &str) -> &'a mut Command {
     cmd.args(["--user", "alice", "--password-env", password_var])
 }
 
@@ -125,9 +125,7 @@ fn options_over_udp_tcp_and_tls_is_healthy() {
         assert_eq!(layer(&json, "internet")["status"], "ok");
         assert_eq!(layer(&json, "home_network")["status"], "ok");
         assert_eq!(layer(&json, "account")["status"], "skipped");
-        assert!(
-            chrono::DateTime::parse_from_rfc3339(json["checked_at"].as_str().unwrap()).is_ok()
-        );
+        assert!(chrono::DateTime::parse_from_rfc3339(json["checked_at"].as_str().unwrap()).is_ok());
         assert_eq!(json["layers"].as_array().unwrap().len(), 5);
     }
 }
@@ -136,10 +134,19 @@ fn options_over_udp_tcp_and_tls_is_healthy() {
 fn tls_without_trusting_the_certificate_is_a_provider_outage() {
     let k = kamailio(true);
     let anchors = Anchors::start();
-    let (json, out) = run_json(&mut dialtone("check", &k.registrar_uri(Transport::Tls), &anchors));
+    let (json, out) = run_json(&mut dialtone(
+        "check",
+        &k.registrar_uri(Transport::Tls),
+        &anchors,
+    ));
     assert_verdict(&json, &out, "provider_outage", 12);
-    let evidence = layer(&json, "provider")["evidence"].to_string().to_lowercase();
-    assert!(evidence.contains("tls") || evidence.contains("certificate"), "{evidence}");
+    let evidence = layer(&json, "provider")["evidence"]
+        .to_string()
+        .to_lowercase();
+    assert!(
+        evidence.contains("tls") || evidence.contains("certificate"),
+        "{evidence}"
+    );
 }
 
 #[test]
@@ -156,14 +163,20 @@ fn no_binding_is_an_account_problem_until_a_phone_registers() {
     assert_eq!(json["failing_layer"], "account");
     assert_eq!(json["bindings"], serde_json::json!([]));
     assert!(
-        json["summary"].as_str().unwrap().contains("No phone or router is registered"),
+        json["summary"]
+            .as_str()
+            .unwrap()
+            .contains("No phone or router is registered"),
         "{json:#}"
     );
 
     // With `--expect-binding no` the same line is healthy.
     let (json, out) = run_json(
-        with_user(&mut dialtone("check", &registrar, &anchors), "DIALTONE_TEST_PASSWORD")
-            .args(["--expect-binding", "no"]),
+        with_user(
+            &mut dialtone("check", &registrar, &anchors),
+            "DIALTONE_TEST_PASSWORD",
+        )
+        .args(["--expect-binding", "no"]),
     );
     assert_verdict(&json, &out, "healthy", 0);
 
@@ -199,11 +212,25 @@ fn wrong_password_is_an_account_problem_and_never_shown() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_verdict(&json, &out, "account_problem", 11);
     assert_eq!(layer(&json, "account")["status"], "failed");
-    assert!(layer(&json, "account")["evidence"].to_string().contains("403"), "{json:#}");
-    assert!(json["summary"].as_str().unwrap().contains("rejects the login"), "{json:#}");
+    assert!(
+        layer(&json, "account")["evidence"]
+            .to_string()
+            .contains("403"),
+        "{json:#}"
+    );
+    assert!(
+        json["summary"]
+            .as_str()
+            .unwrap()
+            .contains("rejects the login"),
+        "{json:#}"
+    );
     for stream in [&out.stdout, &out.stderr] {
         let text = String::from_utf8_lossy(stream);
-        assert!(!text.contains("not-the-password"), "password leaked: {text}");
+        assert!(
+            !text.contains("not-the-password"),
+            "password leaked: {text}"
+        );
     }
     // The text form and debug logging do not leak it either.
     let out = with_user(
@@ -235,11 +262,18 @@ fn stopped_registrar_with_working_internet_is_a_provider_outage() {
     assert_eq!(json["failing_layer"], "provider");
     assert_eq!(layer(&json, "internet")["status"], "ok");
     assert!(
-        json["summary"].as_str().unwrap().starts_with("Your internet works"),
+        json["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Your internet works"),
         "{json:#}"
     );
     // Bounded by the 2 s timeout (plus start-up), not by SIP's 32 s Timer F.
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Over TCP the closed port is refused at once.
     let (json, out) = run_json(&mut dialtone(
@@ -255,11 +289,21 @@ fn a_registrar_answering_503_is_a_provider_outage_with_the_servers_words() {
     let mut k = kamailio(false);
     k.set_reply_503(true);
     let anchors = Anchors::start();
-    let (json, out) = run_json(&mut dialtone("check", &k.registrar_uri(Transport::Udp), &anchors));
+    let (json, out) = run_json(&mut dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &anchors,
+    ));
     assert_verdict(&json, &out, "provider_outage", 12);
     let evidence = layer(&json, "provider")["evidence"].to_string();
     assert!(evidence.contains("503"), "{evidence}");
-    assert!(json["summary"].as_str().unwrap().contains("reports a failure"), "{json:#}");
+    assert!(
+        json["summary"]
+            .as_str()
+            .unwrap()
+            .contains("reports a failure"),
+        "{json:#}"
+    );
 }
 
 /// Drops outgoing TCP SYNs to the given loopback ports for as long as it lives (root only).
@@ -273,19 +317,28 @@ impl DropPorts {
             return None;
         }
         let table = format!("dialtone_cli_{}", std::process::id());
-        let ports = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+        let ports = ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         let script = format!(
-            "table inet {table} {{ chain out {{ type filter hook output priority 0; policy accept; \
-             ip daddr 127.0.0.1 tcp dport {{ {ports} }} drop; }} }}"
+            "table inet {table} {{\n chain anchors_out {{\n  type filter hook output priority 0; policy accept;\n  \
+             ip daddr 127.0.0.1 tcp dport {{ {ports} }} drop\n }}\n}}\n"
         );
-        let status = Command::new("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn().and_then(
-            |mut child| {
+        let status = Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
                 use std::io::Write;
                 child.stdin.take().unwrap().write_all(script.as_bytes())?;
                 child.wait()
-            },
+            });
+        assert!(
+            status.map(|s| s.success()).unwrap_or(false),
+            "nft failed for {script}"
         );
-        assert!(status.map(|s| s.success()).unwrap_or(false), "nft failed for {script}");
         Some(DropPorts { table })
     }
 }
@@ -306,7 +359,11 @@ fn anchors_down_is_internet_down() {
         eprintln!("skipped: needs root for nftables");
         return;
     };
-    let (json, out) = run_json(&mut dialtone("check", &k.registrar_uri(Transport::Udp), &anchors));
+    let (json, out) = run_json(&mut dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &anchors,
+    ));
     assert_verdict(&json, &out, "internet_down", 13);
     assert_eq!(json["failing_layer"], "internet");
     assert_eq!(layer(&json, "home_network")["status"], "ok");
@@ -317,7 +374,11 @@ fn anchors_down_is_internet_down() {
 fn config_errors_name_the_key_and_file_and_exit_3() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
-    std::fs::write(&path, "[account]\nregistrar = \"sip:127.0.0.1:5060\"\nregistar = \"x\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[account]\nregistrar = \"sip:127.0.0.1:5060\"\nregistar = \"x\"\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
         .args(["check", "--config"])
         .arg(&path)
@@ -333,7 +394,12 @@ fn config_errors_name_the_key_and_file_and_exit_3() {
         .arg(dir.path().join("none.toml"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
         .args(["check", "--no-such-flag"])
@@ -342,7 +408,13 @@ fn config_errors_name_the_key_and_file_and_exit_3() {
     assert_eq!(out.status.code(), Some(2), "usage errors are clap's 2");
 
     let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-        .args(["check", "--registrar", "sip:127.0.0.1:5060", "--user", "alice"])
+        .args([
+            "check",
+            "--registrar",
+            "sip:127.0.0.1:5060",
+            "--user",
+            "alice",
+        ])
         .args(["--password-env", "DIALTONE_SURELY_UNSET", "--config"])
         .arg(dir.path().join("none.toml"))
         .output()
@@ -390,7 +462,15 @@ fn watch_prints_each_confirmed_change() {
     let mut k = kamailio(false);
     let anchors = Anchors::start();
     let mut child = dialtone("watch", &k.registrar_uri(Transport::Udp), &anchors)
-        .args(["--json", "--interval", "1", "--recheck", "1", "--timeout", "1"])
+        .args([
+            "--json",
+            "--interval",
+            "1",
+            "--recheck",
+            "1",
+            "--timeout",
+            "1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -405,7 +485,9 @@ fn watch_prints_each_confirmed_change() {
         }
     });
     let next = |rx: &std::sync::mpsc::Receiver<String>| -> Value {
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("a change within 20 s");
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a change within 20 s");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
     };
     let first = next(&rx);
@@ -420,7 +502,11 @@ fn watch_prints_each_confirmed_change() {
     assert_eq!(second["to"], "provider_outage", "{second:#}");
     assert_eq!(second["verdict"], "provider_outage");
     // Two confirmations at a 1 s re-check with a 1 s timeout: well under 10 s.
-    assert!(stopped_at.elapsed() < Duration::from_secs(10), "{:?}", stopped_at.elapsed());
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        stopped_at.elapsed()
+    );
 
     k.start_again();
     let third = next(&rx);

@@ -217,8 +217,21 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             }
         };
         let shutdown = CancellationToken::new();
-        let (handle, task) = crate::monitor::spawn(prober, schedule_checked(schedule), thresholds, shutdown.clone());
+        let (handle, task) = crate::monitor::spawn(
+            prober,
+            schedule_checked(schedule),
+            thresholds,
+            shutdown.clone(),
+        );
         let mut changes = handle.subscribe();
+        // Interfaces or the default route changing (Wi-Fi roaming, cable, VPN) make the last
+        // results stale: the monitor re-checks at once instead of waiting for its next tick.
+        let watcher = crate::monitor::network::spawn_network_watcher(
+            handle.clone(),
+            crate::monitor::network::DEFAULT_POLL,
+            crate::probe::device::probe,
+            shutdown.clone(),
+        );
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
         let mut terminate = terminate_signal();
@@ -250,6 +263,7 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         }
         shutdown.cancel();
         let _ = task.await;
+        let _ = watcher.await;
         ExitCode::SUCCESS
     })
 }
@@ -264,9 +278,7 @@ fn schedule_checked(schedule: Schedule) -> Schedule {
 /// SIGTERM, so `watch` under a supervisor or a test harness stops as cleanly as on Ctrl-C.
 #[cfg(unix)]
 fn terminate_signal() -> SignalStream {
-    SignalStream(
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
-    )
+    SignalStream(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok())
 }
 
 #[cfg(not(unix))]
@@ -275,7 +287,10 @@ fn terminate_signal() -> SignalStream {
 }
 
 /// A SIGTERM listener that never fires when it could not be installed.
-struct SignalStream(#[cfg(unix)] Option<tokio::signal::unix::Signal>, #[cfg(not(unix))] Option<()>);
+struct SignalStream(
+    #[cfg(unix)] Option<tokio::signal::unix::Signal>,
+    #[cfg(not(unix))] Option<()>,
+);
 
 impl SignalStream {
     async fn recv(&mut self) {

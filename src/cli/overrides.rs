@@ -146,7 +146,10 @@ impl Overrides {
             let account = config.account.get_or_insert_with(AccountConfig::default);
             // A different registrar on the command line is a different line: the file's user
             // and password belong to the old one.
-            if account.registrar != *registrar && self.user.is_none() && !account.registrar.is_empty() {
+            if account.registrar != *registrar
+                && self.user.is_none()
+                && !account.registrar.is_empty()
+            {
                 account.user = None;
                 account.password_env = None;
             }
@@ -205,7 +208,9 @@ impl Overrides {
                 return Err(ConfigError::Invalid {
                     origin: path.display().to_string(),
                     key: "provider".into(),
-                    message: format!("{id:?} is not in the provider catalog (see `dialtone providers`)"),
+                    message: format!(
+                        "{id:?} is not in the provider catalog (see `dialtone providers`)"
+                    ),
                 }
                 .into());
             }
@@ -233,9 +238,11 @@ pub fn keyring_account(account: &AccountConfig) -> Option<String> {
     let user = account.user.as_ref()?;
     let domain = match &account.domain {
         Some(domain) => domain.clone(),
-        None => crate::probe::locate::parse_registrar(&account.registrar)
-            .ok()?
-            .host,
+        None => {
+            crate::probe::locate::parse_registrar(&account.registrar)
+                .ok()?
+                .host
+        }
     };
     Some(format!("{user}@{domain}"))
 }
@@ -246,7 +253,10 @@ fn password_for(
     account: &AccountConfig,
 ) -> Result<(Option<Secret>, Option<PasswordSource>), SecretError> {
     if let Some(var) = &account.password_env {
-        return Ok((Some(secret::from_env(var)?), Some(PasswordSource::Env(var.clone()))));
+        return Ok((
+            Some(secret::from_env(var)?),
+            Some(PasswordSource::Env(var.clone())),
+        ));
     }
     let Some(name) = keyring_account(account) else {
         return Ok((None, None));

@@ -44,13 +44,17 @@ pub fn run(args: &PasswordArgs) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG_ERROR);
     };
     let result = match args.action {
-        PasswordAction::Set { stdin } => read_password(stdin, &account)
-            .and_then(|password| secret::store_in_keyring(&account, &password).map_err(|e| e.to_string())),
+        PasswordAction::Set { stdin } => read_password(stdin, &account).and_then(|password| {
+            secret::store_in_keyring(&account, &password).map_err(|e| e.to_string())
+        }),
         PasswordAction::Clear => secret::delete_from_keyring(&account).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => {
-            eprintln!("dialtone: keyring entry {}/{account} updated", secret::KEYRING_SERVICE);
+            eprintln!(
+                "dialtone: keyring entry {}/{account} updated",
+                secret::KEYRING_SERVICE
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

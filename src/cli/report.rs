@@ -101,7 +101,10 @@ impl Report {
             for binding in bindings {
                 let expires = binding
                     .expires
-                    .map(|s| lang.pick(" (expires in ", " (läuft ab in ").to_string() + &format!("{s} s)"))
+                    .map(|s| {
+                        lang.pick(" (expires in ", " (läuft ab in ").to_string()
+                            + &format!("{s} s)")
+                    })
                     .unwrap_or_default();
                 writeln!(
                     out,
