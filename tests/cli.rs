@@ -529,3 +529,53 @@ fn watch_prints_each_confirmed_change() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_registrar_domain_is_located_by_naptr_and_srv_through_the_given_dns_server() {
+    let k = kamailio(false);
+    let anchors = Anchors::start();
+    let naptr_tcp = "--naptr-record=voip.test,10,50,s,SIP+D2T,,_sip._tcp.voip.test";
+    let srv_tcp = format!(
+        "--srv-host=_sip._tcp.voip.test,sip.voip.test,{},10,50",
+        k.tcp_port()
+    );
+    let host = "--host-record=sip.voip.test,127.0.0.1";
+    let dns = support::dns::Dnsmasq::start(&[
+        naptr_tcp,
+        &srv_tcp,
+        host,
+        "--host-record=example.test,127.0.0.9",
+    ]);
+    let server = dns.addr().to_string();
+
+    let (json, out) = run_json(
+        dialtone("check", "voip.test", &anchors)
+            .args(["--dns-server", &server])
+            .args(["--dns-name", "example.test"]),
+    );
+    assert_verdict(&json, &out, "healthy", 0);
+    let provider = layer(&json, "provider");
+    let facts = provider["facts"].to_string();
+    assert!(
+        facts.contains("NAPTR") && facts.contains("SRV"),
+        "{provider:#}"
+    );
+    assert!(
+        provider["evidence"].to_string().contains("TCP") || facts.contains("tcp"),
+        "{provider:#}"
+    );
+    let internet = layer(&json, "internet");
+    assert_eq!(internet["status"], "ok", "{internet:#}");
+
+    // The registrar's name is gone while other names still resolve: the provider's DNS is
+    // out, not the internet.
+    let (json, out) = run_json(
+        dialtone("check", "gone.voip.test", &anchors)
+            .args(["--dns-server", &server])
+            .args(["--dns-name", "example.test"]),
+    );
+    assert_verdict(&json, &out, "provider_outage", 12);
+    assert_eq!(layer(&json, "internet")["status"], "ok");
+    let evidence = layer(&json, "provider")["evidence"].to_string();
+    assert!(evidence.contains("gone.voip.test"), "{evidence}");
+}

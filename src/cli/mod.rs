@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 /// dialtone: does my phone line work, and if not, whose fault is it?
 #[derive(Debug, Parser)]
-#[command(name = "dialtone", version, about, long_about = None)]
+#[command(name = "dialtone", version, about, long_about = None, args_override_self = true)]
 pub struct Cli {
     /// Language of the output (default: from LC_ALL / LC_MESSAGES / LANG).
     #[arg(long, global = true, value_enum)]
