@@ -77,15 +77,19 @@ impl Report {
     /// Writes the human-readable form.
     pub fn write_text(&self, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{} {}", glyph(self.verdict), self.summary)?;
+        // The evidence already carries the latencies; the columns only need aligning.
+        let width = self
+            .layers
+            .iter()
+            .map(|l| layer_name(l.layer, lang).chars().count())
+            .max()
+            .unwrap_or(0);
         for line in &self.layers {
-            let latency = line
-                .latency_ms
-                .map(|ms| format!(" ({ms:.0} ms)"))
-                .unwrap_or_default();
+            let name = layer_name(line.layer, lang);
+            let pad = " ".repeat(width - name.chars().count());
             writeln!(
                 out,
-                "  {:<13} {:<9} {}{latency}",
-                layer_name(line.layer, lang),
+                "  {name}{pad}  {:<8} {}",
                 status_word(line.status, lang),
                 line.evidence.join("; "),
             )?;
