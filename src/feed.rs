@@ -450,7 +450,10 @@ pub fn parse(
     };
     match parsed {
         Ok(mut snapshot) => {
-            snapshot.posts.sort_by(|a, b| b.published.cmp(&a.published));
+            // Latest first; `None` sorts below every date, so undated posts come last.
+            snapshot
+                .posts
+                .sort_by_key(|p| std::cmp::Reverse(p.published));
             snapshot.posts.truncate(max_posts);
             Ok(snapshot)
         }

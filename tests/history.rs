@@ -152,3 +152,459 @@ fn history_store_opens_an_outage_from_a_monitor_sequence() {
     assert_eq!(episodes[0].end, Some(t0 + TimeDelta::minutes(7)));
     assert_eq!(episodes[0].failing_layer, Some(Layer::Provider));
 }
+
+mod export {
+    use super::*;
+    use chrono_tz::Europe::Berlin;
+    use dialtone::cli::log::{execute, parse_time, LogArgs, LogCommand, ReportArgs};
+    use dialtone::diagnosis::{Fact, TargetRef};
+    use dialtone::feed::StatusPost;
+    use dialtone::history::{Episode, Evidence, FaultReport, SeenStatusPost};
+    use dialtone::locale::Lang;
+    use dialtone::monitor::VerdictChanged;
+    use dialtone::observation::Transport;
+    use dialtone::outage_log::{per_day, write_csv, write_html, ExportOptions};
+
+    fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Berlin
+            .with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn layers(failing: Layer, facts: Vec<Fact>) -> Vec<LayerReport> {
+        Layer::ALL
+            .iter()
+            .map(|&layer| LayerReport {
+                layer,
+                status: match layer.cmp(&failing) {
+                    std::cmp::Ordering::Less => LayerStatus::Ok,
+                    std::cmp::Ordering::Equal => LayerStatus::Failed,
+                    std::cmp::Ordering::Greater => LayerStatus::Skipped,
+                },
+                evidence: if layer == failing {
+                    facts.clone()
+                } else {
+                    vec![]
+                },
+                latency_ms: None,
+            })
+            .collect()
+    }
+
+    fn sip_timeout() -> Fact {
+        Fact::SipTimeout {
+            method: "OPTIONS".into(),
+            target: TargetRef {
+                host: "sip.example-provider.de".into(),
+                transport: Transport::Udp,
+                address: "192.0.2.10:5060".parse().unwrap(),
+            },
+            transmissions: 7,
+            elapsed_ms: 32000.0,
+        }
+    }
+
+    /// Four episodes covering the cases: a multi-day provider outage with a hostile note, a
+    /// local problem (listed, not counted), an outage across the spring DST change, and one
+    /// still open.
+    fn episodes() -> Vec<Episode> {
+        vec![
+            Episode {
+                id: 1,
+                start: berlin(2026, 3, 2, 9, 45),
+                end: Some(berlin(2026, 3, 5, 14, 10)),
+                verdict: Verdict::ProviderOutage,
+                failing_layer: Some(Layer::Provider),
+                verdicts: vec![Verdict::ProviderOutage],
+                evidence: Evidence::Layers {
+                    layers: layers(Layer::Provider, vec![sip_timeout()]),
+                },
+                reports: vec![FaultReport {
+                    reported_at: berlin(2026, 3, 2, 10, 5),
+                    channel: "Hotline".into(),
+                    ticket: Some("A-1234".into()),
+                    note: Some(
+                        "<script>alert(\"x\")</script> & 'Kein Freizeichen', Zeile 2".into(),
+                    ),
+                }],
+                status_posts: vec![SeenStatusPost {
+                    feed_url: "https://status.example-provider.de".into(),
+                    post: StatusPost {
+                        title: "Störung Telefonie <b>".into(),
+                        published: Some(berlin(2026, 3, 2, 9, 52)),
+                        link: Some(
+                            "https://status.example-provider.de/incidents/1?a=1&b=\"2\"".into(),
+                        ),
+                    },
+                    seen_at: berlin(2026, 3, 2, 9, 54),
+                }],
+            },
+            Episode {
+                id: 2,
+                start: berlin(2026, 3, 7, 20, 0),
+                end: Some(berlin(2026, 3, 7, 20, 30)),
+                verdict: Verdict::LocalProblem,
+                failing_layer: Some(Layer::HomeNetwork),
+                verdicts: vec![Verdict::LocalProblem],
+                evidence: Evidence::Layers {
+                    layers: layers(Layer::HomeNetwork, vec![Fact::NoGateway]),
+                },
+                reports: vec![],
+                status_posts: vec![],
+            },
+            Episode {
+                id: 3,
+                start: berlin(2026, 3, 28, 23, 30),
+                end: Some(berlin(2026, 3, 29, 4, 0)),
+                verdict: Verdict::InternetDown,
+                failing_layer: Some(Layer::Internet),
+                verdicts: vec![Verdict::InternetDown, Verdict::ProviderOutage],
+                evidence: Evidence::Unreadable {
+                    json: "{\"from\":\"a newer dialtone\"}".into(),
+                },
+                reports: vec![],
+                status_posts: vec![],
+            },
+            Episode {
+                id: 4,
+                start: berlin(2026, 4, 1, 8, 0),
+                end: None,
+                verdict: Verdict::AccountProblem,
+                failing_layer: Some(Layer::Account),
+                verdicts: vec![Verdict::AccountProblem],
+                evidence: Evidence::Layers { layers: vec![] },
+                reports: vec![FaultReport {
+                    reported_at: berlin(2026, 4, 1, 9, 0),
+                    channel: "Kontaktformular".into(),
+                    ticket: Some("=HYPERLINK(\"http://evil\")".into()),
+                    note: None,
+                }],
+                status_posts: vec![],
+            },
+        ]
+    }
+
+    fn options(lang: Lang) -> ExportOptions<'static, chrono_tz::Tz> {
+        ExportOptions {
+            lang,
+            tz: &Berlin,
+            tz_name: "Europe/Berlin",
+            generated_at: berlin(2026, 4, 2, 12, 0),
+            provider: Some("Beispiel & Co"),
+        }
+    }
+
+    /// Compares with the golden file; `DIALTONE_BLESS=1` rewrites it (then review the diff).
+    fn golden(name: &str, actual: &[u8]) {
+        let path = format!(
+            "{}/tests/fixtures/export/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        if std::env::var_os("DIALTONE_BLESS").is_some() {
+            std::fs::create_dir_all(format!(
+                "{}/tests/fixtures/export",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (run with DIALTONE_BLESS=1)"));
+        assert!(
+            expected == actual,
+            "{name} differs from the golden file:\n{}",
+            String::from_utf8_lossy(actual)
+        );
+    }
+
+    #[test]
+    fn history_export_csv_golden_en_and_de() {
+        for (lang, name) in [
+            (Lang::En, "outage_log.en.csv"),
+            (Lang::De, "outage_log.de.csv"),
+        ] {
+            let mut out = Vec::new();
+            write_csv(&episodes(), &options(lang), &mut out).unwrap();
+            golden(name, &out);
+            // Machine check on top of the golden file: one row per episode, parseable.
+            let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(out.as_slice())
+                .records()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(rows.len(), 4);
+            assert_eq!(&rows[0][1], "2026-03-02T08:45:00Z");
+            assert_eq!(&rows[0][3], "2026-03-02 09:45:00 +01:00");
+            assert_eq!(&rows[0][5], (76 * 3600 + 25 * 60).to_string());
+            // Across the DST change: 23:30 CET to 04:00 CEST is 3.5 hours, not 4.5.
+            assert_eq!(&rows[2][5], (3 * 3600 + 30 * 60).to_string());
+            assert_eq!(&rows[2][4], "2026-03-29 04:00:00 +02:00");
+            assert_eq!(&rows[3][2], "", "an open episode has no end");
+            assert_eq!(&rows[0][13], "A-1234");
+            assert_eq!(
+                &rows[3][13], "'=HYPERLINK(\"http://evil\")",
+                "no formula injection"
+            );
+        }
+    }
+
+    #[test]
+    fn history_export_html_golden_en_and_de_escapes_user_text() {
+        for (lang, name) in [
+            (Lang::En, "outage_log.en.html"),
+            (Lang::De, "outage_log.de.html"),
+        ] {
+            let mut out = Vec::new();
+            write_html(&episodes(), &options(lang), &mut out).unwrap();
+            golden(name, &out);
+            let html = String::from_utf8(out).unwrap();
+            assert!(!html.contains("<script>"), "user text must be escaped");
+            assert!(!html.contains("<b>"));
+            assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Kein Freizeichen&#39;"));
+            assert!(html.contains("Beispiel &amp; Co"));
+            assert!(html.contains("a=1&amp;b=&quot;2&quot;"));
+            assert!(html.contains(lang.pick("not legal advice", "keine Rechtsberatung")));
+        }
+    }
+
+    #[test]
+    fn history_per_day_counts_split_at_local_midnight_and_skip_local_problems() {
+        let days = per_day(&episodes(), &Berlin, berlin(2026, 4, 2, 12, 0));
+        let summary: Vec<_> = days
+            .iter()
+            .map(|d| {
+                (
+                    d.date.to_string(),
+                    d.outage.num_minutes(),
+                    d.whole_day,
+                    d.days_after_report,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("2026-03-02".into(), 14 * 60 + 15, false, Some(0)),
+                ("2026-03-03".into(), 24 * 60, true, Some(1)),
+                ("2026-03-04".into(), 24 * 60, true, Some(2)),
+                ("2026-03-05".into(), 14 * 60 + 10, false, Some(3)),
+                // 7 March (local problem) is not counted.
+                ("2026-03-28".into(), 30, false, None),
+                // 29 March has 23 hours; 00:00–04:00 CEST is 3 hours of it.
+                ("2026-03-29".into(), 3 * 60, false, None),
+                ("2026-04-01".into(), 16 * 60, false, Some(0)),
+                ("2026-04-02".into(), 12 * 60, false, Some(1)),
+            ]
+        );
+    }
+
+    fn list_args(db: &std::path::Path) -> LogArgs {
+        LogArgs {
+            command: None,
+            since: None,
+            db: Some(db.to_path_buf()),
+            export: None,
+            output: None,
+        }
+    }
+
+    #[test]
+    fn history_log_command_lists_reports_and_exports_an_outage() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite3");
+        let t0 = berlin(2026, 3, 2, 9, 45);
+        {
+            let mut history = History::open(&db).unwrap();
+            let mut down = diagnosis(Verdict::ProviderOutage, t0);
+            down.failing_layer = Some(Layer::Provider);
+            down.layers = layers(Layer::Provider, vec![sip_timeout()]);
+            for (from, to, at, d) in [
+                (Verdict::Healthy, Verdict::ProviderOutage, t0, down),
+                (
+                    Verdict::ProviderOutage,
+                    Verdict::Healthy,
+                    t0 + TimeDelta::minutes(95),
+                    diagnosis(Verdict::Healthy, t0),
+                ),
+            ] {
+                history
+                    .record_change(&VerdictChanged {
+                        from,
+                        to,
+                        from_since: at,
+                        at,
+                        diagnosis: d,
+                    })
+                    .unwrap();
+            }
+        }
+        let now = berlin(2026, 3, 3, 12, 0);
+        let report = LogArgs {
+            command: Some(LogCommand::Report(ReportArgs {
+                episode: 1,
+                at: Some("2026-03-02 10:05".into()),
+                channel: "Hotline".into(),
+                ticket: Some("A-1234".into()),
+                note: None,
+                db: Some(db.clone()),
+            })),
+            ..list_args(&db)
+        };
+        let mut out = Vec::new();
+        let code = execute(&report, Lang::En, &Berlin, "Europe/Berlin", now, &mut out).unwrap();
+        assert_eq!(code, std::process::ExitCode::SUCCESS);
+
+        let mut out = Vec::new();
+        execute(
+            &list_args(&db),
+            Lang::De,
+            &Berlin,
+            "Europe/Berlin",
+            now,
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "#1  2026-03-02 09:45 – 2026-03-02 11:20  (1:35:00)  Störung beim Anbieter · VoIP-Anbieter\n    \
+             gemeldet 2026-03-02 10:05 über Hotline, Ticket A-1234\n(Ortszeit: Europe/Berlin)\n"
+        );
+
+        let csv_path = dir.path().join("log.csv");
+        let export = LogArgs {
+            export: Some(dialtone::cli::log::ExportFormat::Csv),
+            output: Some(csv_path.clone()),
+            ..list_args(&db)
+        };
+        execute(
+            &export,
+            Lang::En,
+            &Berlin,
+            "Europe/Berlin",
+            now,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        let csv_text = std::fs::read_to_string(&csv_path).unwrap();
+        assert!(
+            csv_text.contains("2026-03-02T08:45:00Z,2026-03-02T10:20:00Z,"),
+            "{csv_text}"
+        );
+        assert!(
+            csv_text.contains(",5700,1:35:00,provider outage,VoIP provider,"),
+            "{csv_text}"
+        );
+
+        // --since after the episode ended leaves it out.
+        let later = LogArgs {
+            since: Some("2026-03-03".into()),
+            ..list_args(&db)
+        };
+        let mut out = Vec::new();
+        execute(&later, Lang::En, &Berlin, "Europe/Berlin", now, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "No outages recorded.\n");
+
+        // A report for a missing episode is a clear error with the config exit code.
+        let LogArgs {
+            command: Some(LogCommand::Report(mut bad)),
+            ..
+        } = report
+        else {
+            unreachable!()
+        };
+        bad.episode = 42;
+        let bad = LogArgs {
+            command: Some(LogCommand::Report(bad)),
+            ..list_args(&db)
+        };
+        let err = execute(
+            &bad,
+            Lang::En,
+            &Berlin,
+            "Europe/Berlin",
+            now,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("no outage episode #42"), "{err}");
+        assert_eq!(err.exit_code(), std::process::ExitCode::from(3));
+    }
+
+    #[test]
+    fn history_log_times_are_local_rfc3339_or_refused() {
+        assert_eq!(
+            parse_time("at", "2026-03-02 10:05", &Berlin).unwrap(),
+            berlin(2026, 3, 2, 10, 5)
+        );
+        assert_eq!(
+            parse_time("at", "2026-03-02T10:05", &Berlin).unwrap(),
+            berlin(2026, 3, 2, 10, 5)
+        );
+        assert_eq!(
+            parse_time("since", "2026-03-02", &Berlin).unwrap(),
+            berlin(2026, 3, 2, 0, 0)
+        );
+        assert_eq!(
+            parse_time("at", "2026-03-02T10:05:00Z", &Berlin).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 2, 10, 5, 0).unwrap()
+        );
+        let skipped = parse_time("at", "2026-03-29 02:30", &Berlin).unwrap_err();
+        assert!(skipped.to_string().contains("DST"), "{skipped}");
+        let garbage = parse_time("at", "yesterday", &Berlin).unwrap_err();
+        assert!(
+            garbage.to_string().starts_with("--at \"yesterday\""),
+            "{garbage}"
+        );
+    }
+
+    #[test]
+    fn history_log_args_parse_with_clap() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            command: Top,
+        }
+        #[derive(clap::Subcommand)]
+        enum Top {
+            Log(LogArgs),
+        }
+        let Top::Log(args) = Cli::try_parse_from([
+            "dialtone",
+            "log",
+            "--since",
+            "2026-03-01",
+            "--export",
+            "html",
+            "--output",
+            "r.html",
+        ])
+        .unwrap()
+        .command;
+        assert_eq!(args.since.as_deref(), Some("2026-03-01"));
+        assert!(
+            Cli::try_parse_from(["dialtone", "log", "--export", "csv"]).is_err(),
+            "--export needs --output"
+        );
+        let Top::Log(args) = Cli::try_parse_from([
+            "dialtone",
+            "log",
+            "report",
+            "--episode",
+            "3",
+            "--at",
+            "2026-03-02 10:05",
+            "--channel",
+            "Hotline",
+            "--ticket",
+            "A-1",
+        ])
+        .unwrap()
+        .command;
+        assert!(matches!(
+            args.command,
+            Some(LogCommand::Report(ReportArgs { episode: 3, .. }))
+        ));
+    }
+}
