@@ -608,3 +608,132 @@ mod export {
         ));
     }
 }
+
+/// Figures for the closing note, not a check: `cargo test --test history -- --ignored
+/// --nocapture history_measure`. Uses /dev/shm when present so that 100k fsyncs do not take
+/// minutes; the file's size does not depend on where it lives.
+#[test]
+#[ignore = "measurement; prints figures"]
+fn history_measure_row_size_and_export_time() {
+    use dialtone::diagnosis::Fact;
+    use dialtone::history::FaultReport;
+    use dialtone::locale::Lang;
+    use dialtone::monitor::VerdictChanged;
+    use dialtone::outage_log::{write_csv, write_html, ExportOptions};
+    use std::time::Instant;
+
+    let base = std::path::Path::new("/dev/shm");
+    let dir = if base.is_dir() {
+        tempfile::tempdir_in(base).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let db = dir.path().join("measure.sqlite3");
+    let rows = 100_000;
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    {
+        let history = History::open(&db).unwrap();
+        let started = Instant::now();
+        for n in 0..rows {
+            // The usual shape: healthy, every layer measured, SIP 200 with an RTT.
+            let mut d = diagnosis(Verdict::Healthy, t0 + TimeDelta::seconds(30 * n));
+            d.layers[3].latency_ms = Some(20.0 + (n % 50) as f64 / 3.0);
+            d.layers[3].evidence = vec![Fact::SipResponse {
+                method: "OPTIONS".into(),
+                target: dialtone::diagnosis::TargetRef {
+                    host: "sip.example.net".into(),
+                    transport: dialtone::observation::Transport::Udp,
+                    address: "192.0.2.5:5060".parse().unwrap(),
+                },
+                code: 200,
+                reason: "OK".into(),
+                rtt_ms: 21.0,
+                transmissions: 1,
+                retry_after: None,
+            }];
+            history.record_check(&d).unwrap();
+        }
+        println!(
+            "inserted {rows} checks (one committed, fsynced transaction each) in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    // Dropping the last connection checkpoints the WAL into the main file and removes it.
+    let bytes = std::fs::metadata(&db).unwrap().len();
+    let per_row = bytes as f64 / rows as f64;
+    let month_rows = 30 * 24 * 3600 / 30;
+    println!(
+        "file {bytes} bytes for {rows} checks = {per_row:.1} bytes/check (row + index); 30 days at 30 s = {month_rows} checks ≈ {:.1} MB",
+        per_row * month_rows as f64 / 1e6
+    );
+
+    let mut history = History::open(&dir.path().join("episodes.sqlite3")).unwrap();
+    let episodes = 2_000;
+    for n in 0..episodes {
+        let start = t0 + TimeDelta::minutes(n * 262); // spread over a year
+        let mut down = diagnosis(Verdict::ProviderOutage, start);
+        down.failing_layer = Some(Layer::Provider);
+        down.layers[3].status = LayerStatus::Failed;
+        for (from, to, at, d) in [
+            (Verdict::Healthy, Verdict::ProviderOutage, start, down),
+            (
+                Verdict::ProviderOutage,
+                Verdict::Healthy,
+                start + TimeDelta::minutes(20 + n % 90),
+                diagnosis(Verdict::Healthy, start),
+            ),
+        ] {
+            let effect = history
+                .record_change(&VerdictChanged {
+                    from,
+                    to,
+                    from_since: at,
+                    at,
+                    diagnosis: d,
+                })
+                .unwrap();
+            if n % 4 == 0 && to == Verdict::ProviderOutage {
+                let report = FaultReport {
+                    reported_at: at + TimeDelta::minutes(5),
+                    channel: "Hotline".into(),
+                    ticket: Some(format!("T-{n}")),
+                    note: Some("kein Freizeichen".into()),
+                };
+                history
+                    .attach_report(effect.episode_id().unwrap(), &report)
+                    .unwrap();
+            }
+        }
+    }
+    let tz = chrono_tz::Europe::Berlin;
+    let now = t0 + TimeDelta::days(366);
+    let started = Instant::now();
+    let loaded = history.episodes(DateTime::<Utc>::MIN_UTC).unwrap();
+    let load = started.elapsed();
+    assert_eq!(loaded.len(), episodes as usize);
+    for lang in [Lang::En, Lang::De] {
+        let options = ExportOptions {
+            lang,
+            tz: &tz,
+            tz_name: "Europe/Berlin",
+            generated_at: now,
+            provider: None,
+        };
+        let started = Instant::now();
+        let mut csv = Vec::new();
+        write_csv(&loaded, &options, &mut csv).unwrap();
+        let csv_time = started.elapsed();
+        let started = Instant::now();
+        let mut html = Vec::new();
+        write_html(&loaded, &options, &mut html).unwrap();
+        let html_time = started.elapsed();
+        println!(
+            "{lang:?}: {episodes} episodes: load {:.0} ms, CSV {:.0} ms ({} KB), HTML {:.0} ms ({} KB)",
+            load.as_secs_f64() * 1e3,
+            csv_time.as_secs_f64() * 1e3,
+            csv.len() / 1024,
+            html_time.as_secs_f64() * 1e3,
+            html.len() / 1024
+        );
+    }
+}

@@ -62,6 +62,9 @@ CREATE INDEX verdict_changes_at ON verdict_changes(at);
     Migration {
         description: "fault reports and provider status posts per episode",
         sql: "
+-- Loading an episode lists its verdict changes; without this every load scans them all.
+CREATE INDEX verdict_changes_episode ON verdict_changes(episode_id);
+
 CREATE TABLE fault_reports (
     id INTEGER PRIMARY KEY,
     episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
