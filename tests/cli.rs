@@ -461,7 +461,11 @@ fn a_config_file_drives_the_check() {
 fn watch_prints_each_confirmed_change() {
     let mut k = kamailio(false);
     let anchors = Anchors::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite3");
     let mut child = dialtone("watch", &k.registrar_uri(Transport::Udp), &anchors)
+        .arg("--db")
+        .arg(&db)
         .args([
             "--json",
             "--interval",
@@ -528,6 +532,48 @@ fn watch_prints_each_confirmed_change() {
         assert!(Instant::now() < deadline, "watch did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
+
+    // The outage is one episode in the history, with the provider as the failing layer and
+    // the duration `watch` reported.
+    let csv_path = dir.path().join("outages.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(["--lang", "en", "log", "--db"])
+        .arg(&db)
+        .args(["--export", "csv", "--output"])
+        .arg(&csv_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(rows[0].contains("VoIP provider"), "{csv}");
+    let fields: Vec<&str> = rows[0].split(',').collect();
+    let duration: i64 = fields[5].parse().unwrap();
+    let reported = third["lasted_secs"].as_i64().unwrap();
+    assert!(
+        (duration - reported).abs() <= 1,
+        "csv {duration} s, watch said {reported} s"
+    );
+    let start = chrono::DateTime::parse_from_rfc3339(fields[1]).unwrap();
+    let began = chrono::DateTime::parse_from_rfc3339(second["since"].as_str().unwrap()).unwrap();
+    assert!(
+        (start - began).num_milliseconds().abs() < 1000,
+        "episode starts {start}, the outage began {began}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(["--lang", "en", "log", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.to_lowercase().contains("provider"), "{listing}");
 }
 
 #[test]

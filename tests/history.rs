@@ -141,6 +141,7 @@ fn history_store_opens_an_outage_from_a_monitor_sequence() {
                 from,
                 to,
                 from_since: at,
+                since: at,
                 at,
                 diagnosis: d,
             })
@@ -432,6 +433,7 @@ mod export {
                         from,
                         to,
                         from_since: at,
+                        since: at,
                         at,
                         diagnosis: d,
                     })
@@ -688,6 +690,7 @@ fn history_measure_row_size_and_export_time() {
                     from,
                     to,
                     from_since: at,
+                    since: at,
                     at,
                     diagnosis: d,
                 })

@@ -56,6 +56,8 @@ pub enum Command {
     Providers(providers::ProvidersArgs),
     /// Store or remove the SIP password in the OS keyring.
     Password(password::PasswordArgs),
+    /// List outage episodes, record fault reports, export the outage log (CSV, HTML).
+    Log(log::LogArgs),
 }
 
 /// Arguments of `dialtone check`.
@@ -84,6 +86,13 @@ pub struct WatchArgs {
     /// Consecutive results that confirm a change (default 2).
     #[arg(long, value_name = "N")]
     pub confirmations: Option<u32>,
+    /// The history database checks and outages are recorded in (default: history.sqlite3 in
+    /// the XDG data dir).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<std::path::PathBuf>,
+    /// Do not record checks and outages.
+    #[arg(long)]
+    pub no_history: bool,
     /// Config file and per-run overrides.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -108,6 +117,8 @@ pub fn main() -> ExitCode {
                 interval: None,
                 recheck: None,
                 confirmations: None,
+                db: None,
+                no_history: false,
                 overrides: Overrides::default(),
             },
             lang,
@@ -121,6 +132,7 @@ pub fn main() -> ExitCode {
             }
         },
         Some(Command::Password(args)) => password::run(&args),
+        Some(Command::Log(args)) => log::run(&args, lang, &mut stdout),
     }
 }
 
@@ -224,6 +236,14 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             shutdown.clone(),
         );
         let mut changes = handle.subscribe();
+        let recorder = open_history(args).map(|history| {
+            crate::history::recorder::spawn_recorder(
+                &handle,
+                history,
+                crate::history::Retention::default(),
+                shutdown.clone(),
+            )
+        });
         // Interfaces or the default route changing (Wi-Fi roaming, cable, VPN) make the last
         // results stale: the monitor re-checks at once instead of waiting for its next tick.
         let watcher = crate::monitor::network::spawn_network_watcher(
@@ -264,8 +284,29 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         shutdown.cancel();
         let _ = task.await;
         let _ = watcher.await;
+        if let Some(recorder) = recorder {
+            let _ = recorder.await;
+        }
         ExitCode::SUCCESS
     })
+}
+
+/// The history store for `watch`; without one the watch still runs (and says why once).
+fn open_history(args: &WatchArgs) -> Option<crate::history::History> {
+    if args.no_history {
+        return None;
+    }
+    let opened = match &args.db {
+        Some(path) => crate::history::History::open(path),
+        None => crate::history::History::open_default(),
+    };
+    match opened {
+        Ok(history) => Some(history),
+        Err(e) => {
+            eprintln!("dialtone: {e}; checks and outages are not recorded");
+            None
+        }
+    }
 }
 
 fn schedule_checked(schedule: Schedule) -> Schedule {

@@ -142,7 +142,10 @@ pub struct ChangeReport {
     pub from_since: DateTime<Utc>,
     /// When the change was confirmed.
     pub at: DateTime<Utc>,
-    /// How long the previous verdict lasted, in seconds.
+    /// When the new verdict began (its first check).
+    pub since: DateTime<Utc>,
+    /// How long the previous verdict lasted, in seconds (from its first check to the new
+    /// verdict's first check).
     pub lasted_secs: i64,
     /// The diagnosis that confirmed the change.
     #[serde(flatten)]
@@ -158,7 +161,8 @@ impl ChangeReport {
             to: change.to,
             from_since: change.from_since,
             at: change.at,
-            lasted_secs: (change.at - change.from_since).num_seconds().max(0),
+            since: change.since,
+            lasted_secs: (change.since - change.from_since).num_seconds().max(0),
             report: Report::new(&change.diagnosis, lang),
         }
     }

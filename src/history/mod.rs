@@ -26,6 +26,7 @@
 //! Raw checks are pruned after 30 days by default; episodes, their fault reports and status
 //! posts are kept forever unless a retention is configured ([`Retention`]).
 
+pub mod recorder;
 mod schema;
 
 pub use schema::{current_version, Migration, MIGRATIONS};
@@ -532,6 +533,9 @@ impl History {
             .optional()
             .map_err(&fail)?;
         let at = ms(change.at);
+        // Episodes run from the first failing check to the first good one, not between the
+        // confirmations: that is when the line really stopped and came back.
+        let since = ms(change.since);
         let effect = if is_outage(change.to) {
             match open {
                 Some(id) => EpisodeEffect::Continued(id),
@@ -542,7 +546,7 @@ impl History {
                         "INSERT INTO episodes (start, end, verdict, failing_layer, evidence)
                          VALUES (?1, NULL, ?2, ?3, ?4)",
                         params![
-                            at,
+                            since,
                             change.to.as_str(),
                             change.diagnosis.failing_layer.map(Layer::as_str),
                             evidence
@@ -560,7 +564,7 @@ impl History {
                     // that jumped back must not produce a negative duration.
                     tx.execute(
                         "UPDATE episodes SET end = MAX(start, ?1) WHERE end IS NULL",
-                        params![at],
+                        params![since],
                     )
                     .map_err(&fail)?;
                     EpisodeEffect::Closed(id)

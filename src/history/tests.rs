@@ -67,6 +67,7 @@ fn change(from: Verdict, to: Verdict, at: DateTime<Utc>) -> VerdictChanged {
         from,
         to,
         from_since: at - TimeDelta::minutes(5),
+        since: at,
         at,
         diagnosis: diagnosis(to, failing, at),
     }

@@ -135,6 +135,9 @@ pub struct VerdictChanged {
     pub to: Verdict,
     /// When the old verdict began (so a recovery can say how long the outage lasted).
     pub from_since: DateTime<Utc>,
+    /// When the new verdict began: the first check of the run that confirmed it. An outage
+    /// lasts from the opening change's `since` to the recovering change's `since`.
+    pub since: DateTime<Utc>,
     /// When the change was confirmed.
     pub at: DateTime<Utc>,
     /// The diagnosis that confirmed it.

@@ -173,6 +173,7 @@ impl Tracker {
             from: self.confirmed,
             to: entry.diagnosis.verdict,
             from_since: self.since,
+            since,
             at: now,
             diagnosis: entry.diagnosis.clone(),
         };
