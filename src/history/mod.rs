@@ -287,6 +287,8 @@ impl Episode {
     /// The dashboard's view of it.
     pub fn to_view(&self) -> OutageView {
         OutageView {
+            id: self.id,
+            failing_layer: self.failing_layer,
             verdict: self.verdict,
             start: self.start,
             end: self.end,

@@ -398,6 +398,8 @@ fn history_reply_carries_points_and_overlapping_outages() {
     assert_eq!(
         reply.outages,
         vec![OutageView {
+            id: reply.outages[0].id,
+            failing_layer: Some(Layer::Provider),
             verdict: Verdict::ProviderOutage,
             start: now - TimeDelta::hours(26),
             end: Some(now - TimeDelta::hours(20)),

@@ -7,8 +7,8 @@
 
 use super::framing::{self, Frame};
 use super::protocol::{
-    AgentStatus, ChannelsReply, ClientMessage, ErrorReply, Event, HistoryReply, Request, Response,
-    ServerMessage, Settings, PROTOCOL_VERSION,
+    AgentStatus, ChannelsReply, ClientMessage, ErrorReply, Event, FeedsReply, HistoryReply,
+    Request, Response, ServerMessage, Settings, PROTOCOL_VERSION,
 };
 use crate::secret::Secret;
 use std::collections::VecDeque;
@@ -284,6 +284,14 @@ impl Client {
             _ => Err(ClientError::Unexpected {
                 request: "channels",
             }),
+        }
+    }
+
+    /// The latest posts of the provider's status feeds.
+    pub async fn feeds(&mut self) -> Result<FeedsReply, ClientError> {
+        match self.request(Request::Feeds).await? {
+            Response::Feeds { feeds } => Ok(feeds),
+            _ => Err(ClientError::Unexpected { request: "feeds" }),
         }
     }
 

@@ -74,6 +74,8 @@ pub enum Request {
     },
     /// The provider's official channels ([`Response::Channels`]).
     Channels,
+    /// The latest posts of the provider's official status feeds ([`Response::Feeds`]).
+    Feeds,
     /// Opens the dashboard window (or leaves the open one as it is) ([`Response::Done`]).
     OpenDashboard,
     /// Pauses notifications for `minutes` minutes; 0 resumes them ([`Response::Status`]).
@@ -98,6 +100,7 @@ impl Request {
             Request::SetSettings { .. } => "set_settings",
             Request::SetPassword { .. } => "set_password",
             Request::Channels => "channels",
+            Request::Feeds => "feeds",
             Request::OpenDashboard => "open_dashboard",
             Request::PauseAlerts { .. } => "pause_alerts",
             Request::Subscribe => "subscribe",
@@ -139,6 +142,11 @@ pub enum Response {
     Channels {
         /// The channels.
         channels: ChannelsReply,
+    },
+    /// Answer to [`Request::Feeds`].
+    Feeds {
+        /// The feeds and their latest posts.
+        feeds: FeedsReply,
     },
     /// Answer to requests that only need an acknowledgement ([`Request::OpenDashboard`]).
     Done,
@@ -355,12 +363,55 @@ pub struct HistoryPoint {
 /// One outage episode (a confirmed non-working verdict and how long it lasted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutageView {
+    /// The episode's id in the history (for attaching a fault report).
+    #[serde(default)]
+    pub id: i64,
+    /// The layer that failed.
+    #[serde(default)]
+    pub failing_layer: Option<crate::verdict::Layer>,
     /// The verdict during the episode.
     pub verdict: Verdict,
     /// When it was confirmed.
     pub start: DateTime<Utc>,
     /// When it ended; `None` while it lasts.
     pub end: Option<DateTime<Utc>>,
+}
+
+/// The answer to [`Request::Feeds`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FeedsReply {
+    /// `false` when the agent polls no feeds (no provider chosen, or it has none).
+    pub available: bool,
+    /// One entry per feed of the provider, in the catalog's order.
+    pub feeds: Vec<FeedView>,
+}
+
+/// One official status feed as last polled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedView {
+    /// The feed's URL (from the catalog or the user's settings).
+    pub url: String,
+    /// `statuspage`, `rss` or `atom`.
+    pub kind: String,
+    /// When it was last fetched successfully; `None` before the first success.
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// Why the last fetch failed (worded for the user), when it did.
+    pub problem: Option<String>,
+    /// A Statuspage's overall indicator (`none`, `minor`, `major`, `critical`), when it has one.
+    pub indicator: Option<String>,
+    /// The latest posts, newest first.
+    pub posts: Vec<PostView>,
+}
+
+/// One post of a status feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostView {
+    /// Its title, e.g. "Störung Telefonie".
+    pub title: String,
+    /// When it was published, when the feed says.
+    pub published: Option<DateTime<Utc>>,
+    /// An `https:` link to it, when it has one.
+    pub link: Option<String>,
 }
 
 /// The answer to [`Request::Channels`].
