@@ -516,9 +516,11 @@ async fn account_query_on_round_one_every_15_minutes_and_on_check_now() {
     let prober = Scripted::instant(&[Verdict::Healthy]);
     let run = start(&prober, Schedule::default());
     let mut checks = run.handle.subscribe_checks();
-    // Rounds at 0, 5, 35, 65, 95: ask for a check right after the one at 95.
-    until(&prober, 95).await;
-    while prober.calls().len() < 5 {
+    // Round 1 confirms healthy at once, so rounds run at 0, 30, 60, 90: ask for a check right
+    // after the one at 90 (off the 900 s grid of round 1, so the account rounds after it show
+    // that the 15 minutes count from the last account round).
+    until(&prober, 90).await;
+    while prober.calls().len() < 4 {
         checks.recv().await.unwrap();
     }
     run.handle.check_now();
@@ -529,8 +531,8 @@ async fn account_query_on_round_one_every_15_minutes_and_on_check_now() {
         .filter(|c| c.scope.account)
         .map(|c| c.at.as_secs())
         .collect();
-    // Round 1; the check_now round at 95; then 900 s after the last account round, each time.
-    assert_eq!(accounts, [0, 95, 995, 1895]);
+    // Round 1; the check_now round at 90; then 900 s after the last account round, each time.
+    assert_eq!(accounts, [0, 90, 990, 1890]);
     assert!(
         prober.calls().len() > 60,
         "the other rounds ran without the account"
@@ -545,10 +547,10 @@ async fn check_now_coalesces_and_rounds_never_overlap() {
         takes: Duration::from_secs(10),
     }]);
     let run = start(&prober, Schedule::default());
-    // Rounds 0-10 and 10-20 (the re-check is overdue when the first ends); next due at 40.
+    // Round 0-10 confirms healthy at once (nothing pending): the next is due at 30.
     until(&prober, 25).await;
     for _ in 0..3 {
-        run.handle.check_now(); // idle: one full round at once
+        run.handle.check_now(); // idle: one full round at once, instead of the one due at 30
     }
     until(&prober, 30).await;
     for _ in 0..3 {
@@ -560,8 +562,8 @@ async fn check_now_coalesces_and_rounds_never_overlap() {
         run.handle.check_now(); // during a round without the account: one full round after it
     }
     until(&prober, 100).await;
-    assert_eq!(prober.starts(), [0, 10, 25, 55, 65, 95]);
-    assert_eq!(prober.accounts(), [true, false, true, false, true, false]);
+    assert_eq!(prober.starts(), [0, 25, 55, 65, 95]);
+    assert_eq!(prober.accounts(), [true, true, false, true, false]);
     assert_eq!(prober.0.max_active.load(Ordering::SeqCst), 1);
     run.stop().await;
 }
@@ -622,7 +624,8 @@ async fn outage_is_rechecked_fast_for_five_minutes_then_at_the_normal_pace() {
     let prober = Scripted::instant(&[Verdict::ProviderOutage]);
     let run = start(&prober, Schedule::default());
     until(&prober, 400).await;
-    // Confirmed at 5; every 5 s while within the window after it; then every 30 s.
+    // Failures from the start still need two results: confirmed at 5; every 5 s while within
+    // the window after it; then every 30 s.
     let window_end = 5 + FAST_RECOVERY_WINDOW.as_secs();
     let mut want: Vec<u64> = (0..=window_end).step_by(5).collect();
     want.extend([window_end + 30, window_end + 60, window_end + 90]);
@@ -650,8 +653,10 @@ async fn network_watcher_reports_a_changed_fingerprint() {
         },
         run.shutdown.clone(),
     );
+    // Round 1 confirms healthy at once, so the next is due at 30; the change at 9 runs a round
+    // at once and the cadence continues from it.
     until(&prober, 50).await;
-    assert_eq!(prober.starts(), [0, 5, 9, 39]);
+    assert_eq!(prober.starts(), [0, 9, 39]);
     run.stop().await;
     watcher.await.unwrap();
 }

@@ -5,9 +5,13 @@
 //! REGISTER in flight is what gets accounts locked out).
 //!
 //! **Scheduling** (all intervals from [`Schedule`], at least 1 s each):
-//! - The first round runs at once. While a change is being confirmed (an open streak, see
-//!   [`tracker`]) the next round follows after `recheck_secs`; that includes the start, so the
-//!   first confirmed verdict appears after about `recheck_secs`, not `interval_secs`.
+//! - The first round runs at once. A first result showing the line working (healthy or
+//!   degraded) is confirmed by that round alone (see [`tracker`]), so "your line works" appears
+//!   as soon as the first round ends and, nothing being pending, the next round follows after
+//!   `interval_secs`. While a change is being confirmed (an open streak) the next round follows
+//!   after `recheck_secs`; that includes a start on a failing line, whose failure needs
+//!   `confirmations` results, so a broken line is reported after about `recheck_secs`, not
+//!   `interval_secs`.
 //! - While the confirmed verdict is an outage (not healthy/degraded, not unknown), rounds also
 //!   run every `recheck_secs`, so a recovery is seen within seconds, but only for the first
 //!   [`FAST_RECOVERY_WINDOW`] after the outage was confirmed. Most outages a user sits through

@@ -15,7 +15,7 @@
 //!   results around it are no longer consecutive.
 //! - When a streak reaches `confirmations` results, the verdict confirmed is the one every
 //!   result of the streak supports: the least severe of a worsening (or, from `Unknown`,
-//!   failing) streak, the most severe of a recovering (or working) one. Because diagnosis
+//!   failing) streak, the most severe of a recovering one. Because diagnosis
 //!   blames the lowest failing layer, a more severe verdict implies the less severe ones (a
 //!   dead internet makes the provider unreachable too). So one stray `LocalProblem` among
 //!   `ProviderOutage`s cannot blame the home network, and `InternetDown, Healthy` does not
@@ -23,6 +23,12 @@
 //! - Results of the streak after the last one with the confirmed verdict (the `InternetDown`
 //!   in `Degraded, InternetDown`) are not thrown away: they open the next streak, so the monitor
 //!   keeps re-checking fast and the worse verdict can be confirmed by one more result.
+//! - Exception: from the initial `Unknown`, the first *working* result (healthy or degraded) is
+//!   confirmed at once, as a streak of one (the user sees "your line works" within a second of
+//!   starting; nothing alarming is claimed). Failing results from `Unknown` still need
+//!   `confirmations` of them, so a failing result followed by a working one confirms the
+//!   working one, with `since` = that working result. Once a verdict is confirmed the
+//!   confirmed verdict is never `Unknown` again, so every later change needs `confirmations`.
 //! - `since` of a confirmed verdict is the time of the first result of the streak that confirmed
 //!   it (when the trouble, or the recovery, was first seen), so a recovery's `from_since` gives
 //!   the outage's real length; `at` is when it was confirmed.
@@ -146,7 +152,15 @@ impl Tracker {
             self.side = Some(side);
         }
         self.streak.push(Entry { diagnosis, at });
-        if self.streak.len() < self.confirmations {
+        // From the initial `Unknown`, a working line is shown at once: there is no alarm to be
+        // wrong about, and a user who just started dialtone wants an answer within a second.
+        // Failures still need their confirmations.
+        let needed = if side == Side::Working {
+            1
+        } else {
+            self.confirmations
+        };
+        if self.streak.len() < needed {
             return None;
         }
         self.confirm(side, now)
@@ -226,17 +240,65 @@ mod tests {
     use Verdict::*;
 
     #[test]
-    fn start_needs_two_results_on_the_same_side() {
+    fn start_confirms_a_working_result_at_once_and_a_failing_one_after_two() {
+        let working = Verdict::ALL.into_iter().filter(|v| v.is_working());
+        for verdict in working {
+            let mut tr = Tracker::new(2, t(0));
+            let change = tr.observe(diag(verdict), t(10), t(11));
+            let change = change.unwrap_or_else(|| panic!("{verdict} confirms at once"));
+            assert_eq!((change.from, change.to), (Unknown, verdict));
+            assert_eq!(change.from_since, t(0), "unknown since the start");
+            assert_eq!(change.since, t(10), "since = at of the working result");
+            assert_eq!(change.at, t(11));
+            assert_eq!((tr.confirmed(), tr.since()), (verdict, t(10)));
+            assert_eq!(tr.diagnosis().map(|d| d.verdict), Some(verdict));
+            assert!(!tr.is_pending(), "nothing left to confirm");
+        }
+        let failing = Verdict::ALL
+            .into_iter()
+            .filter(|v| !v.is_working() && *v != Unknown);
+        for verdict in failing {
+            let mut tr = Tracker::new(2, t(0));
+            assert!(
+                tr.observe(diag(verdict), t(10), t(11)).is_none(),
+                "one {verdict} result does not confirm"
+            );
+            assert_eq!(tr.confirmed(), Unknown);
+            assert!(tr.is_pending(), "the {verdict} result opens a streak");
+            let change = tr.observe(diag(verdict), t(20), t(21));
+            let change = change.unwrap_or_else(|| panic!("two {verdict} results confirm"));
+            assert_eq!((change.from, change.to), (Unknown, verdict));
+            assert_eq!(change.from_since, t(0));
+            assert_eq!(change.since, t(10), "since = first result of the streak");
+            assert_eq!(change.at, t(21));
+            assert_eq!(tr.confirmed(), verdict);
+        }
+    }
+
+    #[test]
+    fn start_failure_then_working_result_confirms_the_working_one_at_once() {
         let mut tr = Tracker::new(2, t(0));
         assert_eq!(
             run(&mut tr, &[ProviderOutage, Healthy, Healthy]),
-            [Unknown, Unknown, Healthy]
+            [Unknown, Healthy, Healthy]
         );
         assert_eq!(
             tr.since(),
             t(20),
-            "since = first result of the confirming streak"
+            "since = the working result, not the failure before it"
         );
+        assert!(!tr.is_pending());
+    }
+
+    #[test]
+    fn start_failure_streak_is_broken_by_a_raw_unknown() {
+        let mut tr = Tracker::new(2, t(0));
+        assert_eq!(
+            run(&mut tr, &[ProviderOutage, Unknown, ProviderOutage]),
+            [Unknown, Unknown, Unknown]
+        );
+        assert_eq!(run(&mut tr, &[ProviderOutage]), [ProviderOutage]);
+        assert_eq!(tr.since(), t(30), "since = the failure after the unknown");
     }
 
     #[test]
@@ -268,12 +330,19 @@ mod tests {
     }
 
     #[test]
-    fn start_on_the_working_side_confirms_the_worst_working_result() {
+    fn after_a_start_confirmed_at_once_changes_need_the_usual_confirmations() {
         let mut tr = Tracker::new(2, t(0));
-        assert_eq!(run(&mut tr, &[Degraded, Healthy]), [Unknown, Degraded]);
+        assert_eq!(run(&mut tr, &[Degraded, Healthy]), [Degraded, Degraded]);
         assert!(
             tr.is_pending(),
             "the Healthy result opens a recovery streak"
+        );
+        assert_eq!(run(&mut tr, &[Healthy]), [Healthy]);
+        assert_eq!(tr.since(), t(20), "since = the first Healthy of the streak");
+        let mut tr = Tracker::new(2, t(0));
+        assert_eq!(
+            run(&mut tr, &[Healthy, ProviderOutage, ProviderOutage]),
+            [Healthy, Healthy, ProviderOutage]
         );
     }
 
