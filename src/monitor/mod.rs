@@ -83,7 +83,8 @@ pub struct Schedule {
     pub recheck_secs: u64,
     /// Interval of the authenticated REGISTER query, in seconds.
     pub account_interval_secs: u64,
-    /// Consecutive results needed to confirm a change (worse or better).
+    /// Consecutive results needed to confirm a change (worse or better). Exception: the first
+    /// working result after start is shown at once.
     pub confirmations: u32,
 }
 
