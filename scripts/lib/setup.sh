@@ -34,5 +34,6 @@ install_build_deps() {
 # a real DNS server (dnsmasq), network namespaces and nftables for fault injection.
 install_test_deps() {
   install_build_deps
-  apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base
+  # procps: sysctl, which turns on forwarding inside the fault suite's router namespaces.
+  apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base procps
 }

@@ -484,7 +484,12 @@ fn assess_provider(provider: Option<&ProviderObservation>, th: &Thresholds) -> A
         a.fail();
         return a;
     };
-    if let Some(rtt_ms) = a.latency_ms {
+    // Latency is judged only on an unambiguous sample (Karn's rule). The round trip counts
+    // from the first transmission, so after a retransmission it includes the T1 (500 ms)
+    // wait and says nothing about the path: one lost datagram, which the retransmission
+    // threshold below tolerates, would otherwise degrade the line through this check anyway.
+    // Loss is what the retransmission count measures.
+    if let (Some(rtt_ms), true) = (a.latency_ms, exchange.transmissions <= 1) {
         a.check_limit(Measure::SipRtt, rtt_ms, th.sip_rtt_ms as f64);
     }
     let retransmissions = exchange.transmissions.saturating_sub(1);

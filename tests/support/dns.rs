@@ -28,6 +28,7 @@ pub struct Dnsmasq {
     port: u16,
     netns: Option<String>,
     dir: tempfile::TempDir,
+    restarts: u32,
 }
 
 impl Dnsmasq {
@@ -47,41 +48,72 @@ impl Dnsmasq {
             port: 0,
             netns: netns.map(str::to_string),
             dir: tempfile::tempdir().expect("temp dir for dnsmasq"),
+            restarts: 0,
         };
         let mut last_log = String::new();
         // A free port can be taken by someone else between our probe and dnsmasq's bind: retry.
         for attempt in 0..3 {
             dns.port = free_port(netns, ip);
-            let log_path = dns.dir.path().join(format!("dnsmasq.{attempt}.log"));
-            let log = fs::File::create(&log_path).expect("create dnsmasq log");
-            let mut cmd = command_in(netns, "/usr/sbin/dnsmasq");
-            cmd.args([
-                "-k",
-                "--no-resolv",
-                "--no-hosts",
-                "--no-poll",
-                "--conf-file=/dev/null",
-                "--bind-interfaces",
-                "--pid-file=",
-                "--user=root",
-                "--log-queries",
-                "--log-facility=-",
-                "--local=/test/",
-            ])
-            .arg(format!("--listen-address={ip}"))
-            .arg(format!("--port={}", dns.port))
-            .args(records)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-            dns.child = Some(cmd.spawn().expect("spawn /usr/sbin/dnsmasq"));
-            if dns.wait_ready(Duration::from_secs(5)) {
-                return dns;
+            match dns.spawn_on_port(&format!("{attempt}"), records) {
+                Ok(()) => return dns,
+                Err(log) => last_log = log,
             }
-            dns.kill();
-            last_log = fs::read_to_string(&log_path).unwrap_or_default();
         }
         panic!("dnsmasq did not come up:\n{last_log}");
+    }
+
+    /// Restarts the server on the same address and port with a new set of records: a client
+    /// configured with this server sees the zone change (e.g. a record vanish) without any
+    /// change on its side. Panics with dnsmasq's log when it does not come back.
+    pub fn restart_with(&mut self, records: &[&str]) {
+        self.kill();
+        self.restarts += 1;
+        let mut last_log = String::new();
+        // The port was ours a moment ago; a short retry covers the socket still closing.
+        for attempt in 0..5 {
+            match self.spawn_on_port(&format!("r{}.{attempt}", self.restarts), records) {
+                Ok(()) => return,
+                Err(log) => last_log = log,
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "dnsmasq did not come back on port {}:\n{last_log}",
+            self.port
+        );
+    }
+
+    /// Spawns dnsmasq on `self.port` and waits until it answers; on failure returns its log,
+    /// with the process gone.
+    fn spawn_on_port(&mut self, tag: &str, records: &[&str]) -> Result<(), String> {
+        let log_path = self.dir.path().join(format!("dnsmasq.{tag}.log"));
+        let log = fs::File::create(&log_path).expect("create dnsmasq log");
+        let mut cmd = command_in(self.netns.as_deref(), "/usr/sbin/dnsmasq");
+        cmd.args([
+            "-k",
+            "--no-resolv",
+            "--no-hosts",
+            "--no-poll",
+            "--conf-file=/dev/null",
+            "--bind-interfaces",
+            "--pid-file=",
+            "--user=root",
+            "--log-queries",
+            "--log-facility=-",
+            "--local=/test/",
+        ])
+        .arg(format!("--listen-address={}", self.ip))
+        .arg(format!("--port={}", self.port))
+        .args(records)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+        self.child = Some(cmd.spawn().expect("spawn /usr/sbin/dnsmasq"));
+        if self.wait_ready(Duration::from_secs(5)) {
+            return Ok(());
+        }
+        self.kill();
+        Err(fs::read_to_string(&log_path).unwrap_or_default())
     }
 
     /// Where it listens (UDP and TCP).
