@@ -448,3 +448,31 @@ async fn first_answer_moves_on_from_a_dead_target() {
     assert_eq!(code_of(&exchanges[1]), Some(405));
     assert_eq!(exchanges[1].target.address, live);
 }
+
+#[tokio::test]
+async fn silent_targets_share_one_budget() {
+    // Three registrars that swallow every datagram: the round must end after about one
+    // timeout, not one timeout per target (which would double the time to confirm an outage).
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(udp_peer(|_, _| Vec::new()).await);
+    }
+    let targets: Vec<SipTarget> = silent.iter().map(|a| target(Transport::Udp, *a)).collect();
+    let started = std::time::Instant::now();
+    let exchanges = tokio::time::timeout(GUARD, options_first_answer(&targets, &settings(1_500)))
+        .await
+        .unwrap()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2_600), "took {took:?}");
+    assert!(took >= Duration::from_millis(1_400), "took {took:?}");
+    assert!(
+        !exchanges.is_empty() && exchanges.len() <= 2,
+        "{exchanges:?}"
+    );
+    assert!(exchanges
+        .iter()
+        .all(|x| matches!(x.outcome, SipOutcome::Timeout)));
+    // The first target had the whole budget, so it was retransmitted (at 0 and 0.5 s).
+    assert!(exchanges[0].transmissions >= 2, "{:?}", exchanges[0]);
+}

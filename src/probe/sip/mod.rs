@@ -48,7 +48,7 @@ pub struct SipSettings {
 impl Default for SipSettings {
     fn default() -> Self {
         SipSettings {
-            timeout: Duration::from_secs(8),
+            timeout: Duration::from_secs(5),
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             extra_ca: None,

@@ -63,13 +63,28 @@ fn exchange(target: &SipTarget, result: super::transport::TransactionResult) -> 
 
 /// Tries `targets` in order (RFC 3263: the next one when a target fails) and stops at the first
 /// that gives any SIP response. Returns one exchange per target tried.
+///
+/// All targets share one budget of [`SipSettings::timeout`]: a registrar that drops packets
+/// silently would otherwise cost the full timeout once per SRV target (three targets, 24 s at
+/// the default), which doubles the time to confirm an outage. Fast failures (refused,
+/// unreachable) leave the rest of the budget to the next target; a target is only tried while
+/// at least one retransmission interval (T1) of the budget is left.
 pub async fn options_first_answer(
     targets: &[SipTarget],
     settings: &SipSettings,
 ) -> Result<Vec<SipExchange>, SipError> {
+    let deadline = tokio::time::Instant::now() + settings.timeout;
     let mut exchanges = Vec::new();
     for target in targets {
-        let exchange = options(target, settings).await?;
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !exchanges.is_empty() && remaining < settings.t1 {
+            break;
+        }
+        let budget = SipSettings {
+            timeout: remaining.max(settings.t1),
+            ..settings.clone()
+        };
+        let exchange = options(target, &budget).await?;
         let answered = matches!(exchange.outcome, SipOutcome::Response { .. });
         exchanges.push(exchange);
         if answered {
