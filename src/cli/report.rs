@@ -162,7 +162,9 @@ impl ChangeReport {
             from_since: change.from_since,
             at: change.at,
             since: change.since,
-            lasted_secs: (change.since - change.from_since).num_seconds().max(0),
+            // Rounded, not truncated: 4.9 s of outage is "5 s".
+            lasted_secs: ((change.since - change.from_since).num_milliseconds().max(0) + 500)
+                / 1000,
             report: Report::new(&change.diagnosis, lang),
         }
     }
