@@ -51,7 +51,9 @@ export function renderTimeline(container, history, now = Date.now()) {
     const ms = start + h * 3600 * 1000;
     svg.append(el("line", { x1: x(ms), x2: x(ms), y1: TOP, y2: BAND_Y + BAND_H, stroke: "#e3e3e3" }));
     const label = new Date(ms).toTimeString().slice(0, 5);
-    svg.append(el("text", { x: x(ms), y: H - 4, "text-anchor": "middle", class: "axis" }, label));
+    // The last label ends at the edge instead of being cut in half.
+    const anchor = h === 0 ? "start" : h + 6 > history.hours ? "end" : "middle";
+    svg.append(el("text", { x: x(ms), y: H - 4, "text-anchor": anchor, class: "axis" }, label));
   }
 
   for (const run of runs(history.points, now)) {

@@ -352,6 +352,20 @@ fn children(pid: u32) -> Vec<u32> {
     out
 }
 
+/// The proportional set size of `pid` and its descendants, in kB (shared pages counted once
+/// across the tree, so this is what the window really costs).
+fn tree_pss_kb(pid: u32) -> u64 {
+    let pss = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0);
+    pss + children(pid).into_iter().map(tree_pss_kb).sum::<u64>()
+}
+
 /// The dashboard process among the descendants of WebKitWebDriver.
 fn find_dashboard(root: u32, binary: &Path) -> Option<u32> {
     for child in children(root) {
@@ -519,6 +533,7 @@ fn dashboard_end_to_end() {
     let anchors: Vec<TcpListener> = (0..2)
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
+    let anchor_addr = anchors[0].local_addr().unwrap().to_string();
     let anchor_list = anchors
         .iter()
         .map(|a| format!("\"{}\"", a.local_addr().unwrap()))
@@ -530,7 +545,9 @@ fn dashboard_end_to_end() {
     );
     let config = Config::parse(&config_text, Path::new("e2e.toml")).unwrap();
     let catalog = Catalog::builtin().unwrap();
-    let settings = LineSettings::from_config(&config, None, &catalog).unwrap();
+    let mut settings = LineSettings::from_config(&config, None, &catalog).unwrap();
+    // What the agent does with a catalog provider: the diagnosis names it in its sentences.
+    settings.provider_name = Some("Test registrar".into());
     let schedule = Schedule {
         interval_secs: 2,
         recheck_secs: 1,
@@ -618,6 +635,46 @@ fn dashboard_end_to_end() {
             ])
             .await;
 
+        // The language switches live, evidence included (rendered by the engine in both).
+        let german = driver
+            .js(r#"const s = document.getElementById('ui-lang'); s.value = 'de';
+                   s.dispatchEvent(new Event('change'));
+                   return [document.getElementById('verdict-text').textContent,
+                           document.getElementById('summary').textContent,
+                           document.querySelector('#layer-provider .layer-status').textContent];"#)
+            .await;
+        assert_eq!(german[0], "Störung beim Anbieter", "{german}");
+        assert!(german[1].as_str().unwrap().starts_with("Ihr Internet funktioniert"), "{german}");
+        assert_eq!(german[2], "gestört", "{german}");
+        driver
+            .js("const s = document.getElementById('ui-lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); return 0;")
+            .await;
+
+        // The CSP is in force in the real webview: an injected inline script does not run,
+        // and the page cannot connect anywhere but Tauri's IPC (tried against a loopback
+        // anchor, so nothing leaves the machine even if the policy were missing).
+        let csp = driver
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": format!(r#"const done = arguments[arguments.length - 1];
+                    const violated = [];
+                    document.addEventListener('securitypolicyviolation', (e) => violated.push(e.effectiveDirective));
+                    const s = document.createElement('script');
+                    s.textContent = 'window.__inlineRan = true';
+                    document.body.append(s);
+                    const finish = (fetched) => setTimeout(
+                        () => done({{inline: !!window.__inlineRan, fetched, violated}}), 100);
+                    fetch('http://{anchor_addr}/').then(() => finish(true), () => finish(false));"#),
+                    "args": []})),
+            )
+            .await;
+        assert_eq!(
+            csp,
+            json!({"inline": false, "fetched": false, "violated": ["script-src-elem", "connect-src"]}),
+            "CSP not enforced: {csp}"
+        );
+
         // 3. The agent (its IPC endpoint) restarts: "reconnecting", then back with the state.
         ipc.stop().await;
         let dom = wait_for(
@@ -657,12 +714,12 @@ fn dashboard_end_to_end() {
         // 5. Closing the window ends the dashboard process (and its WebKit helpers).
         let app = find_dashboard(driver_proc.pid(), &binary).expect("the dashboard process");
         let rss_mb = tree_rss_kb(app) as f64 / 1024.0;
-        eprintln!("dashboard RSS with its WebKit processes, window open: {rss_mb:.0} MB");
-        std::fs::write(
-            artefacts.join("dashboard-rss.txt"),
-            format!("{rss_mb:.0} MB\n"),
-        )
-        .unwrap();
+        let pss_mb = tree_pss_kb(app) as f64 / 1024.0;
+        let figures = format!(
+            "dashboard + WebKit processes, window open (debug build): RSS {rss_mb:.0} MB, PSS {pss_mb:.0} MB\n"
+        );
+        eprint!("{figures}");
+        std::fs::write(artefacts.join("dashboard-memory.txt"), figures).unwrap();
         driver.cmd(reqwest::Method::DELETE, "/window", None).await;
         let deadline = Instant::now() + Duration::from_secs(15);
         while Path::new(&format!("/proc/{app}")).exists()
