@@ -164,3 +164,40 @@ fn layers(diagnosis: Option<&Diagnosis>) -> Vec<LayerView> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dialtone::diagnosis::Thresholds;
+    use dialtone::monitor::Status;
+
+    fn agent(latest: Option<Diagnosis>) -> AgentStatus {
+        AgentStatus {
+            status: Status {
+                verdict: Verdict::Unknown,
+                since: Utc::now(),
+                diagnosis: None,
+                latest,
+                thresholds: Thresholds::default(),
+            },
+            configured: false,
+            alerts_paused_until: None,
+            provider: None,
+            lang: Lang::De,
+        }
+    }
+
+    #[test]
+    fn before_the_first_check_every_layer_is_unchecked_and_said_so() {
+        let view = StatusView::new(&agent(None));
+        assert_eq!(view.summary.en, "Not checked yet.");
+        assert_eq!(view.summary.de, "Noch nicht geprüft.");
+        assert_eq!(view.layers.len(), 5);
+        assert!(view
+            .layers
+            .iter()
+            .all(|l| l.status == LayerStatus::Skipped && l.evidence.en.is_empty()));
+        assert_eq!(view.pending, None);
+        assert!(!view.configured);
+    }
+}
