@@ -456,6 +456,14 @@ impl WebDriver {
     }
 
     async fn screenshot(&self, paths: &[&Path]) {
+        // Let WebKit paint what the DOM already shows: a snapshot right after a change can
+        // still hold the previous frame.
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => done(0), 50)));", "args": []})),
+        )
+        .await;
         let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().expect("screenshot as base64"))
@@ -501,6 +509,25 @@ async fn wait_for(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("the window never showed {what} within {limit:?}; last: {last:#}");
+}
+
+/// Polls `script` until its result satisfies `want`, for up to 10 s.
+async fn poll_js(
+    driver: &WebDriver,
+    what: &str,
+    script: &str,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        last = driver.js(script).await;
+        if want(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the window never showed {what}; last: {last:#}");
 }
 
 fn lower_layers_ok(dom: &Value) -> bool {
@@ -709,6 +736,43 @@ fn dashboard_end_to_end() {
             d["verdict"] == "healthy" && d["chain"]["provider"] == "ok"
         })
         .await;
+
+        // The outage is in the Outages view as one ended episode, blamed on the provider.
+        driver
+            .js("document.querySelector('button.nav[data-view=outages]').click(); return 0;")
+            .await;
+        let rows = poll_js(
+            &driver,
+            "the outage log",
+            r#"return [...document.querySelectorAll('#outages-body tr')].map(tr =>
+                   [...tr.children].map(td => td.textContent));"#,
+            |rows| rows.as_array().is_some_and(|r| r.len() == 1 && r[0][1] != "ongoing"),
+        )
+        .await;
+        assert!(rows[0][3].as_str().unwrap().contains("Provider outage"), "{rows}");
+        assert_eq!(rows[0][4], "Provider", "{rows}");
+        driver.screenshot(&[&artefacts.join("dashboard-outages.png")]).await;
+
+        // Settings: the agent's values in the form; the password field never shows one.
+        driver
+            .js("document.querySelector('button.nav[data-view=settings]').click(); return 0;")
+            .await;
+        let form = poll_js(
+            &driver,
+            "the settings form",
+            r#"return {interval: document.getElementById('set-interval').value,
+                       pwType: document.getElementById('set-password').type,
+                       pwValue: document.getElementById('set-password').value,
+                       pwState: document.getElementById('password-state').textContent,
+                       providers: document.querySelectorAll('#set-provider option').length};"#,
+            |f| f["interval"] == "30",
+        )
+        .await;
+        assert_eq!(form["pwType"], "password", "{form}");
+        assert_eq!(form["pwValue"], "", "{form}");
+        assert_eq!(form["pwState"], "No password stored.", "{form}");
+        assert!(form["providers"].as_u64().unwrap() > 3, "the catalog picker: {form}");
+        driver.screenshot(&[&artefacts.join("dashboard-settings.png")]).await;
 
         // 5. Closing the window ends the dashboard process (and its WebKit helpers).
         let app = find_dashboard(driver_proc.pid(), &binary).expect("the dashboard process");
