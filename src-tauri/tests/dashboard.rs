@@ -41,6 +41,7 @@ use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::kamailio::{Kamailio, KamailioOptions};
@@ -55,14 +56,18 @@ struct MonitorAgent {
     monitor: MonitorHandle,
     events: broadcast::Sender<Event>,
     points: Mutex<Vec<HistoryPoint>>,
+    /// `false` plays the first run: no provider or registrar chosen yet.
+    configured: AtomicBool,
+    /// What the window stored with `set_settings`.
+    settings: Mutex<Settings>,
     outages: Mutex<Vec<OutageView>>,
 }
 
 impl MonitorAgent {
-    fn agent_status(status: Status) -> AgentStatus {
+    fn agent_status(&self, status: Status) -> AgentStatus {
         AgentStatus {
             status,
-            configured: true,
+            configured: self.configured.load(Ordering::SeqCst),
             alerts_paused_until: None,
             provider: Some(ProviderInfo {
                 id: None,
@@ -79,6 +84,8 @@ impl MonitorAgent {
             monitor: monitor.clone(),
             events: broadcast::channel(64).0,
             points: Mutex::new(Vec::new()),
+            configured: AtomicBool::new(true),
+            settings: Mutex::new(Settings::default()),
             outages: Mutex::new(Vec::new()),
         });
         let mut statuses = monitor.watch_status();
@@ -91,9 +98,7 @@ impl MonitorAgent {
                     changed = statuses.changed() => if changed.is_err() { return },
                 }
                 let status = statuses.borrow_and_update().clone();
-                let _ = a
-                    .events
-                    .send(Event::Status(MonitorAgent::agent_status(status)));
+                let _ = a.events.send(Event::Status(a.agent_status(status)));
             }
         });
         let mut changes = monitor.subscribe();
@@ -147,7 +152,7 @@ impl Handler for MonitorAgent {
     async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
         match request {
             Request::Status => Ok(Response::Status {
-                status: MonitorAgent::agent_status(self.monitor.status()),
+                status: self.agent_status(self.monitor.status()),
             }),
             Request::History { hours } => {
                 let from = Utc::now() - chrono::Duration::hours(i64::from(hours));
@@ -172,8 +177,17 @@ impl Handler for MonitorAgent {
                 Ok(Response::CheckStarted)
             }
             Request::GetSettings => Ok(Response::Settings {
-                settings: Settings::default(),
+                settings: self.settings.lock().unwrap().clone(),
             }),
+            Request::SetSettings { settings } => {
+                let configured = settings.provider.is_some() || settings.account.is_some();
+                *self.settings.lock().unwrap() = settings.clone();
+                self.configured.store(configured, Ordering::SeqCst);
+                let _ = self
+                    .events
+                    .send(Event::Status(self.agent_status(self.monitor.status())));
+                Ok(Response::Settings { settings })
+            }
             Request::Channels => Ok(Response::Channels {
                 channels: ChannelsReply {
                     available: true,
@@ -200,7 +214,7 @@ impl Handler for MonitorAgent {
 
     fn subscribe(&self) -> (AgentStatus, broadcast::Receiver<Event>) {
         (
-            MonitorAgent::agent_status(self.monitor.status()),
+            self.agent_status(self.monitor.status()),
             self.events.subscribe(),
         )
     }
@@ -736,6 +750,64 @@ fn dashboard_end_to_end() {
             d["verdict"] == "healthy" && d["chain"]["provider"] == "ok"
         })
         .await;
+
+        // "Check now" reaches the agent and says so.
+        driver
+            .js("document.getElementById('check-now').click(); return 0;")
+            .await;
+        poll_js(
+            &driver,
+            "the check-now notice",
+            "return document.getElementById('message').textContent;",
+            |m| m == "Checking every layer…",
+        )
+        .await;
+
+        // First run: an agent without settings makes the window open on the setup; choosing
+        // the provider by its registrar's domain sets it up.
+        ipc.agent.configured.store(false, Ordering::SeqCst);
+        driver
+            .js("setTimeout(() => location.reload(), 0); return 0;")
+            .await;
+        poll_js(
+            &driver,
+            "the first-run setup",
+            r#"return {setup: !document.getElementById('view-setup').hidden,
+                       words: document.getElementById('verdict-text').textContent};"#,
+            |v| v["setup"] == true && v["words"] == "Not set up yet",
+        )
+        .await;
+        driver
+            .js(r#"const r = document.getElementById('setup-registrar'); r.value = 'sip.1und1.de';
+                   r.dispatchEvent(new Event('change')); return 0;"#)
+            .await;
+        poll_js(
+            &driver,
+            "the detected provider",
+            "return document.getElementById('setup-detected').textContent;",
+            |t| t.as_str().is_some_and(|t| t.starts_with("Detected: 1")),
+        )
+        .await;
+        driver.screenshot(&[&artefacts.join("dashboard-setup.png")]).await;
+        driver
+            .js("document.getElementById('setup-form').requestSubmit(); return 0;")
+            .await;
+        poll_js(
+            &driver,
+            "the status view after the setup",
+            r#"return {status: !document.getElementById('view-status').hidden,
+                       words: document.getElementById('verdict-text').textContent};"#,
+            |v| v["status"] == true && v["words"] == "Line works",
+        )
+        .await;
+        {
+            let stored = ipc.agent.settings.lock().unwrap();
+            assert_eq!(stored.provider.as_deref(), Some("1und1"));
+            assert_eq!(
+                stored.account.as_ref().map(|a| a.registrar.as_str()),
+                Some("sip.1und1.de")
+            );
+        }
 
         // The outage is in the Outages view as one ended episode, blamed on the provider.
         driver
