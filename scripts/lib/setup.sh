@@ -16,9 +16,12 @@ apt_install() {
   fi
 }
 
-# The Rust toolchain (rustup's stable) when cargo is missing, then the C toolchain crates need.
+# The Rust toolchain (rustup's stable) when cargo is missing, then the C toolchain crates need,
+# and the GTK/WebKit development files of the Tauri dashboard (src-tauri/): scripts/run builds
+# it too, so that "Open dashboard" works on a fresh machine.
 install_build_deps() {
-  apt_install build-essential pkg-config ca-certificates curl
+  apt_install build-essential pkg-config ca-certificates curl file \
+    libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   if ! command -v cargo >/dev/null 2>&1; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then
       export PATH="$HOME/.cargo/bin:$PATH"
@@ -36,4 +39,7 @@ install_test_deps() {
   install_build_deps
   # procps: sysctl, which turns on forwarding inside the fault suite's router namespaces.
   apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base procps
+  # The dashboard's end-to-end test: a virtual X display and WebKit's WebDriver (the test
+  # talks to WebKitWebDriver directly, so tauri-driver is not needed).
+  apt_install xvfb xauth dbus-x11 webkit2gtk-driver
 }

@@ -1,0 +1,69 @@
+//! The dashboard's link to the agent: where its socket is, and one connection per request.
+//!
+//! A fresh connection per command (a handshake costs well under a millisecond on a local
+//! socket) means an agent restart never leaves a half-dead connection behind in the dashboard:
+//! the next click simply reaches the new agent. The event stream has its own long-lived
+//! connection ([`crate::events`]).
+
+use crate::error::CommandError;
+use dialtone::ipc::client::Client;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Shared by every command: the socket path and whether the event stream is connected.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    socket: PathBuf,
+    connected: Arc<AtomicBool>,
+}
+
+impl Agent {
+    /// The agent at `socket`.
+    pub fn new(socket: PathBuf) -> Agent {
+        Agent {
+            socket,
+            connected: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The agent at the default socket ([`dialtone::ipc::socket_path`], honouring
+    /// `DIALTONE_SOCKET`).
+    pub fn from_env() -> Result<Agent, dialtone::ipc::IpcError> {
+        Ok(Agent::new(dialtone::ipc::socket_path()?))
+    }
+
+    /// The socket path.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Whether the event stream is currently connected (set by [`crate::events`]).
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    /// Records the event stream's state.
+    pub fn set_connected(&self, connected: bool) {
+        self.connected.store(connected, Ordering::SeqCst);
+    }
+
+    /// Connects for one request named `request`.
+    pub async fn connect(&self, request: &str) -> Result<Client, CommandError> {
+        Client::connect(&self.socket)
+            .await
+            .map_err(|e| CommandError::from_client(request, &self.socket, e))
+    }
+
+    /// Runs one request on a fresh connection and maps its error.
+    pub async fn call<T, F, Fut>(&self, request: &str, f: F) -> Result<T, CommandError>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, dialtone::ipc::client::ClientError>>,
+    {
+        let client = self.connect(request).await?;
+        f(client)
+            .await
+            .map_err(|e| CommandError::from_client(request, &self.socket, e))
+    }
+}

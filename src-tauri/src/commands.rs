@@ -1,0 +1,295 @@
+//! The commands the window invokes. Each is one request to the agent (or a read of the local
+//! provider catalog), with its input validated first and a typed [`CommandError`] back.
+
+use crate::agent::Agent;
+use crate::error::CommandError;
+use crate::events::Connection;
+use crate::links;
+use crate::view::StatusView;
+use dialtone::catalog::Catalog;
+use dialtone::ipc::protocol::{
+    ChannelsReply, FeedsReply, HistoryReply, Settings, MAX_HISTORY_HOURS,
+};
+use dialtone::locale::Lang;
+use dialtone::secret::Secret;
+use serde::Serialize;
+use tauri::State;
+
+/// The longest password accepted (SIP passwords are short; this bounds hostile input).
+pub const MAX_PASSWORD: usize = 256;
+
+/// The current status, rendered.
+#[tauri::command]
+pub async fn status(agent: State<'_, Agent>) -> Result<StatusView, CommandError> {
+    let status = agent
+        .call("status", |mut c| async move { c.status().await })
+        .await?;
+    Ok(StatusView::new(&status))
+}
+
+/// Checks and outages of the last `hours` hours (1 to a week).
+#[tauri::command]
+pub async fn history(agent: State<'_, Agent>, hours: u32) -> Result<HistoryReply, CommandError> {
+    if !(1..=MAX_HISTORY_HOURS).contains(&hours) {
+        return Err(CommandError::invalid(
+            "hours",
+            format!("must be 1 to {MAX_HISTORY_HOURS}"),
+        ));
+    }
+    agent
+        .call("history", |mut c| async move { c.history(hours).await })
+        .await
+}
+
+/// Asks for a check of every layer now; the result arrives as a status event.
+#[tauri::command]
+pub async fn check_now(agent: State<'_, Agent>) -> Result<(), CommandError> {
+    agent
+        .call("check_now", |mut c| async move { c.check_now().await })
+        .await
+}
+
+/// The settings (never the password; `password_stored` says whether one is kept).
+#[tauri::command]
+pub async fn settings(agent: State<'_, Agent>) -> Result<Settings, CommandError> {
+    agent
+        .call("get_settings", |mut c| async move { c.settings().await })
+        .await
+}
+
+/// Validates and stores the settings; returns what the agent stored.
+#[tauri::command]
+pub async fn save_settings(
+    agent: State<'_, Agent>,
+    settings: Settings,
+) -> Result<Settings, CommandError> {
+    let settings = validate_settings(settings)?;
+    agent
+        .call("set_settings", |mut c| async move {
+            c.set_settings(settings).await
+        })
+        .await
+}
+
+/// Hands the SIP password to the agent for the keyring. It is never returned, shown or logged.
+#[tauri::command]
+pub async fn set_password(agent: State<'_, Agent>, password: String) -> Result<(), CommandError> {
+    let password = validate_password(password)?;
+    agent
+        .call("set_password", |mut c| async move {
+            c.set_password(password).await
+        })
+        .await
+}
+
+/// The provider's channels.
+#[tauri::command]
+pub async fn channels(agent: State<'_, Agent>) -> Result<ChannelsReply, CommandError> {
+    agent
+        .call("channels", |mut c| async move { c.channels().await })
+        .await
+}
+
+/// The latest posts of the provider's official status feeds.
+#[tauri::command]
+pub async fn feeds(agent: State<'_, Agent>) -> Result<FeedsReply, CommandError> {
+    agent
+        .call("feeds", |mut c| async move { c.feeds().await })
+        .await
+}
+
+/// Opens a channel (or feed post) link in the system browser / dialler, after checking it is
+/// https/tel **and** one the agent listed right now.
+#[tauri::command]
+pub async fn open_channel(agent: State<'_, Agent>, url: String) -> Result<(), CommandError> {
+    let allowed = allowed_links(&agent).await?;
+    let url = links::validate(&url, allowed.iter().map(String::as_str))?;
+    // The opener crate's plain function, not its plugin: the window gets no opener command of
+    // its own, every link goes through this check.
+    tauri_plugin_opener::open_url(&url, None::<&str>).map_err(|e| CommandError::Open {
+        url: url.clone(),
+        detail: e.to_string(),
+    })
+}
+
+/// Every link the agent lists: channels and the posts of the official feeds.
+pub async fn allowed_links(agent: &Agent) -> Result<Vec<String>, CommandError> {
+    let (channels, feeds) = agent
+        .call("channels", |mut c| async move {
+            let channels = c.channels().await?;
+            let feeds = c.feeds().await?;
+            Ok((channels, feeds))
+        })
+        .await?;
+    Ok(channels
+        .channels
+        .into_iter()
+        .map(|ch| ch.url)
+        .chain(
+            feeds
+                .feeds
+                .into_iter()
+                .flat_map(|f| f.posts.into_iter().filter_map(|p| p.link)),
+        )
+        .collect())
+}
+
+/// Pauses notifications for `minutes` (0 resumes); returns the new status.
+#[tauri::command]
+pub async fn pause_alerts(
+    agent: State<'_, Agent>,
+    minutes: u32,
+) -> Result<StatusView, CommandError> {
+    if minutes > 24 * 60 {
+        return Err(CommandError::invalid("minutes", "at most one day"));
+    }
+    let status = agent
+        .call("pause_alerts", |mut c| async move {
+            c.pause_alerts(minutes).await
+        })
+        .await?;
+    Ok(StatusView::new(&status))
+}
+
+/// A provider for the settings picker.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProviderChoice {
+    /// Catalog id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Country, when national.
+    pub country: Option<String>,
+}
+
+/// The provider catalog (built-in plus the user's own file), for the picker.
+#[tauri::command]
+pub fn providers() -> Result<Vec<ProviderChoice>, CommandError> {
+    let catalog = load_catalog()?;
+    let mut list: Vec<_> = catalog.providers().iter().map(choice).collect();
+    list.sort_by_key(|p| p.name.to_lowercase());
+    Ok(list)
+}
+
+/// The provider a registrar (`sip.1und1.de`, `sip:host:port`, ...) belongs to, if known.
+#[tauri::command]
+pub fn detect_provider(registrar: String) -> Result<Option<ProviderChoice>, CommandError> {
+    if registrar.len() > 512 {
+        return Err(CommandError::invalid("registrar", "too long"));
+    }
+    let catalog = load_catalog()?;
+    Ok(catalog.find_by_domain(registrar.trim()).map(choice))
+}
+
+/// The system's language (the window's default until the user picks one).
+#[tauri::command]
+pub fn system_lang() -> Lang {
+    Lang::from_env()
+}
+
+/// Whether the event stream is connected (for a window that loads after the first event).
+#[tauri::command]
+pub fn connection(agent: State<'_, Agent>) -> Connection {
+    if agent.is_connected() {
+        Connection::Connected
+    } else {
+        Connection::Reconnecting
+    }
+}
+
+fn load_catalog() -> Result<Catalog, CommandError> {
+    let user_file = dialtone::catalog::user_file_path();
+    Catalog::load(user_file.as_deref()).map_err(|e| CommandError::Catalog {
+        detail: e.to_string(),
+    })
+}
+
+fn choice(p: &dialtone::catalog::Provider) -> ProviderChoice {
+    ProviderChoice {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        country: p.country.clone(),
+    }
+}
+
+/// Checks what the form can get wrong before the agent sees it (the agent validates again).
+pub fn validate_settings(mut settings: Settings) -> Result<Settings, CommandError> {
+    if !(5..=3600).contains(&settings.interval_secs) {
+        return Err(CommandError::invalid(
+            "interval_secs",
+            "must be 5 to 3600 seconds",
+        ));
+    }
+    if !(1..=settings.interval_secs).contains(&settings.recheck_secs) {
+        return Err(CommandError::invalid(
+            "recheck_secs",
+            "must be 1 second to the normal interval",
+        ));
+    }
+    if !(60..=86_400).contains(&settings.account_interval_secs) {
+        return Err(CommandError::invalid(
+            "account_interval_secs",
+            "must be 60 to 86400 seconds",
+        ));
+    }
+    if let Some(id) = &settings.provider {
+        if id.is_empty() || id.len() > 64 {
+            return Err(CommandError::invalid("provider", "not a catalog id"));
+        }
+    }
+    if let Some(account) = settings.account.as_mut() {
+        account.registrar = account.registrar.trim().to_string();
+        if account.registrar.is_empty() {
+            return Err(CommandError::invalid(
+                "account.registrar",
+                "enter the registrar, e.g. sip.example.net",
+            ));
+        }
+        if account.registrar.len() > 255 || account.registrar.chars().any(char::is_whitespace) {
+            return Err(CommandError::invalid(
+                "account.registrar",
+                "not a host name or SIP URI",
+            ));
+        }
+        for (field, value) in [
+            ("account.user", &mut account.user),
+            ("account.auth_user", &mut account.auth_user),
+            ("account.domain", &mut account.domain),
+        ] {
+            // An emptied form field means "not set", not an empty user name.
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                *value = None;
+            }
+            if let Some(v) = value.as_mut() {
+                *v = v.trim().to_string();
+                if v.len() > 255 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(CommandError::invalid(
+                        field,
+                        "no spaces, at most 255 characters",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(settings)
+}
+
+/// Accepts a password for the keyring: non-empty, bounded, one line.
+pub fn validate_password(password: String) -> Result<Secret, CommandError> {
+    if password.is_empty() {
+        return Err(CommandError::invalid("password", "empty"));
+    }
+    if password.len() > MAX_PASSWORD {
+        return Err(CommandError::invalid(
+            "password",
+            format!("longer than {MAX_PASSWORD} bytes"),
+        ));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(CommandError::invalid(
+            "password",
+            "contains control characters",
+        ));
+    }
+    Ok(Secret::new(password))
+}

@@ -1,0 +1,131 @@
+//! `dialtone-dashboard`: the on-demand window of dialtone. It shows why the line does or does
+//! not work (the layer chain with evidence, the verdict and since when, a 24 h timeline, the
+//! provider's channels and official posts, the outage log) and edits the settings.
+//!
+//! It holds no state of its own: every command is one request to the running agent over its
+//! IPC socket ([`agent`]), and a background task forwards the agent's event stream to the
+//! window ([`events`]), reconnecting when the agent restarts. The process ends when its window
+//! closes, so the webview's memory is given back at once (DESIGN.md §2).
+
+pub mod agent;
+pub mod command_names;
+pub mod commands;
+pub mod error;
+pub mod events;
+pub mod links;
+pub mod view;
+
+use agent::Agent;
+use events::{Backoff, Outgoing, Sink, CHANGED_EVENT, CONNECTION_EVENT, STATUS_EVENT};
+use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime, WindowEvent};
+use tokio_util::sync::CancellationToken;
+
+/// Stops the event pump when the app exits (kept in Tauri's state).
+struct PumpStop(CancellationToken);
+
+/// Starts the dashboard against the agent at the default socket; returns when its window has
+/// closed (the process then exits).
+pub fn run() {
+    init_logging();
+    let agent = match Agent::from_env() {
+        Ok(agent) => agent,
+        Err(e) => {
+            eprintln!("dialtone-dashboard: {e}");
+            std::process::exit(3);
+        }
+    };
+    let app = match run_app(tauri::Builder::default(), agent, Backoff::default()).build(context()) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("dialtone-dashboard: cannot open the window: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(on_run_event);
+}
+
+/// The app's context: `tauri.conf.json`, the embedded `ui/`, and the capabilities (ACL),
+/// for the real runtime and for tests on the mock runtime alike.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// Configures `builder` (the real runtime, or Tauri's mock runtime in tests): the agent link,
+/// the commands and the event pump.
+pub fn run_app<R: Runtime>(
+    builder: tauri::Builder<R>,
+    agent: Agent,
+    backoff: Backoff,
+) -> tauri::Builder<R> {
+    builder
+        .manage(agent)
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::history,
+            commands::check_now,
+            commands::settings,
+            commands::save_settings,
+            commands::set_password,
+            commands::channels,
+            commands::feeds,
+            commands::providers,
+            commands::detect_provider,
+            commands::open_channel,
+            commands::pause_alerts,
+            commands::system_lang,
+            commands::connection,
+        ])
+        .setup(move |app| {
+            let stop = CancellationToken::new();
+            app.manage(PumpStop(stop.clone()));
+            let agent = app.state::<Agent>().inner().clone();
+            let sink = WindowSink(app.handle().clone());
+            tauri::async_runtime::spawn(events::pump(agent, sink, backoff, stop));
+            Ok(())
+        })
+}
+
+/// Ends the process with its window, and stops the pump on exit.
+pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
+    match event {
+        // One window: once it is gone there is nothing left to show. Exiting explicitly (not
+        // only via the last-window rule) keeps that true should a second window ever appear.
+        RunEvent::WindowEvent {
+            event: WindowEvent::Destroyed,
+            ..
+        } => app.exit(0),
+        RunEvent::Exit => {
+            if let Some(stop) = app.try_state::<PumpStop>() {
+                stop.0.cancel();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Emits the pump's output as Tauri events to the window.
+struct WindowSink<R: Runtime>(AppHandle<R>);
+
+impl<R: Runtime> Sink for WindowSink<R> {
+    fn send(&self, message: Outgoing) -> bool {
+        let sent = match message {
+            Outgoing::Status(view) => self.0.emit(STATUS_EVENT, view),
+            Outgoing::Changed(view) => self.0.emit(CHANGED_EVENT, view),
+            Outgoing::Connection(state) => self.0.emit(CONNECTION_EVENT, state),
+        };
+        if let Err(e) = &sent {
+            tracing::warn!(error = %e, "cannot emit to the window");
+        }
+        sent.is_ok()
+    }
+}
+
+/// Logs go to stderr, warnings and up unless `RUST_LOG` says otherwise.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

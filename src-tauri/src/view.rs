@@ -1,0 +1,203 @@
+//! What the window shows, rendered in both languages by the engine's own wording.
+//!
+//! Layer names and other fixed labels come from the UI's dictionary (`ui/i18n.js`). The agent
+//! sends structured facts; this module words them with [`Fact::render`],
+//! [`Diagnosis::summary`] and [`Diagnosis::reason`] for English **and** German at once, so the
+//! UI switches language live without another round trip and never words evidence itself
+//! (one vocabulary for CLI, tray and dashboard).
+
+use chrono::{DateTime, Utc};
+use dialtone::diagnosis::{Diagnosis, Fact};
+use dialtone::ipc::protocol::{AgentStatus, ProviderInfo};
+use dialtone::locale::Lang;
+use dialtone::monitor::VerdictChanged;
+use dialtone::verdict::{Layer, LayerStatus, Verdict};
+use serde::Serialize;
+
+/// The same text in both languages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bilingual<T> {
+    /// English.
+    pub en: T,
+    /// German.
+    pub de: T,
+}
+
+impl<T> Bilingual<T> {
+    /// Renders `f` once per language.
+    pub fn render(f: impl Fn(Lang) -> T) -> Bilingual<T> {
+        Bilingual {
+            en: f(Lang::En),
+            de: f(Lang::De),
+        }
+    }
+}
+
+/// One piece of evidence, worded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceView {
+    /// The sentence.
+    pub text: String,
+    /// Whether it is a problem (the UI marks it).
+    pub problem: bool,
+}
+
+/// One layer of the chain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerView {
+    /// Which layer.
+    pub layer: Layer,
+    /// How it fared in the diagnosis shown.
+    pub status: LayerStatus,
+    /// Its main latency, when measured.
+    pub latency_ms: Option<f64>,
+    /// The evidence, worded.
+    pub evidence: Bilingual<Vec<EvidenceView>>,
+}
+
+/// The status as the window shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusView {
+    /// The confirmed verdict.
+    pub verdict: Verdict,
+    /// Since when it holds.
+    pub since: DateTime<Utc>,
+    /// `false` on first run: the window opens on the setup.
+    pub configured: bool,
+    /// The provider, when known.
+    pub provider: Option<ProviderInfo>,
+    /// Notifications paused until then.
+    pub alerts_paused_until: Option<DateTime<Utc>>,
+    /// The agent's language (the window's default when the user has not picked one).
+    pub lang: Lang,
+    /// When the diagnosis shown was taken.
+    pub checked_at: Option<DateTime<Utc>>,
+    /// The latest raw verdict when it differs from the confirmed one (a change being
+    /// confirmed), so the UI can say "being re-checked" instead of hiding it.
+    pub pending: Option<Verdict>,
+    /// One sentence: what is going on.
+    pub summary: Bilingual<String>,
+    /// The failing layer's one-line reason.
+    pub reason: Bilingual<Option<String>>,
+    /// The five layers, lowest first.
+    pub layers: Vec<LayerView>,
+}
+
+/// A confirmed change, for the window's live update.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeView {
+    /// Before.
+    pub from: Verdict,
+    /// Now.
+    pub to: Verdict,
+    /// When the new verdict began.
+    pub since: DateTime<Utc>,
+    /// What it means.
+    pub summary: Bilingual<String>,
+}
+
+impl StatusView {
+    /// Renders the agent's status. The chain shows the diagnosis that confirmed the verdict
+    /// (so chain and verdict never contradict each other), or the latest check before the
+    /// first confirmation.
+    pub fn new(agent: &AgentStatus) -> StatusView {
+        let status = &agent.status;
+        let shown = status.diagnosis.as_ref().or(status.latest.as_ref());
+        let pending = status
+            .latest
+            .as_ref()
+            .map(|d| d.verdict)
+            .filter(|v| *v != status.verdict);
+        StatusView {
+            verdict: status.verdict,
+            since: status.since,
+            configured: agent.configured,
+            provider: agent.provider.clone(),
+            alerts_paused_until: agent.alerts_paused_until,
+            lang: agent.lang,
+            checked_at: shown.map(|d| d.checked_at),
+            pending,
+            summary: Bilingual::render(|lang| match shown {
+                Some(d) => d.summary(lang),
+                None => lang
+                    .pick("Not checked yet.", "Noch nicht geprüft.")
+                    .to_string(),
+            }),
+            reason: Bilingual::render(|lang| shown.and_then(|d| d.reason(lang))),
+            layers: layers(shown),
+        }
+    }
+}
+
+impl ChangeView {
+    /// Renders a confirmed change.
+    pub fn new(change: &VerdictChanged) -> ChangeView {
+        ChangeView {
+            from: change.from,
+            to: change.to,
+            since: change.since,
+            summary: Bilingual::render(|lang| change.diagnosis.summary(lang)),
+        }
+    }
+}
+
+fn layers(diagnosis: Option<&Diagnosis>) -> Vec<LayerView> {
+    Layer::ALL
+        .iter()
+        .map(|&layer| {
+            let report = diagnosis.and_then(|d| d.layer(layer));
+            let facts: &[Fact] = report.map(|r| r.evidence.as_slice()).unwrap_or_default();
+            LayerView {
+                layer,
+                status: report.map_or(LayerStatus::Skipped, |r| r.status),
+                latency_ms: report.and_then(|r| r.latency_ms),
+                evidence: Bilingual::render(|lang| {
+                    facts
+                        .iter()
+                        .map(|f| EvidenceView {
+                            text: f.render(lang),
+                            problem: f.is_problem(),
+                        })
+                        .collect()
+                }),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dialtone::diagnosis::Thresholds;
+    use dialtone::monitor::Status;
+
+    fn agent(latest: Option<Diagnosis>) -> AgentStatus {
+        AgentStatus {
+            status: Status {
+                verdict: Verdict::Unknown,
+                since: Utc::now(),
+                diagnosis: None,
+                latest,
+                thresholds: Thresholds::default(),
+            },
+            configured: false,
+            alerts_paused_until: None,
+            provider: None,
+            lang: Lang::De,
+        }
+    }
+
+    #[test]
+    fn before_the_first_check_every_layer_is_unchecked_and_said_so() {
+        let view = StatusView::new(&agent(None));
+        assert_eq!(view.summary.en, "Not checked yet.");
+        assert_eq!(view.summary.de, "Noch nicht geprüft.");
+        assert_eq!(view.layers.len(), 5);
+        assert!(view
+            .layers
+            .iter()
+            .all(|l| l.status == LayerStatus::Skipped && l.evidence.en.is_empty()));
+        assert_eq!(view.pending, None);
+        assert!(!view.configured);
+    }
+}

@@ -1,0 +1,424 @@
+//! The dashboard's commands on Tauri's mock runtime, with the app's real context (config and
+//! capabilities), against a fixture agent behind the real IPC server: round trips, typed
+//! errors, input and link validation, the ACL, and the event pump's reconnect logic.
+
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
+
+mod common;
+
+use common::RunningAgent;
+use dialtone_dashboard::agent::Agent;
+use dialtone_dashboard::events::{self, Backoff, Connection, Outgoing, Sink};
+use serde_json::{json, Value};
+use std::sync::mpsc;
+use std::time::Duration;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewWindow};
+use tokio_util::sync::CancellationToken;
+
+/// The mock app wired to `agent`, and its main window.
+fn app(agent: &RunningAgent) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = dialtone_dashboard::run_app(
+        mock_builder(),
+        Agent::new(agent.path().to_path_buf()),
+        Backoff::default(),
+    )
+    .build(dialtone_dashboard::context())
+    .unwrap();
+    let window = main_window(&app);
+    (app, window)
+}
+
+/// The window the capability grants to ("main"); the mock runtime does not open the config's
+/// windows by itself, so it is opened here under the same label.
+fn main_window(app: &App<MockRuntime>) -> WebviewWindow<MockRuntime> {
+    app.get_webview_window("main").unwrap_or_else(|| {
+        tauri::WebviewWindowBuilder::new(app, "main", tauri::WebviewUrl::default())
+            .build()
+            .unwrap()
+    })
+}
+
+/// Invokes `cmd` as the window's JS would; `Ok(json)` or the command's error as JSON.
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    tauri::test::get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+/// Runs `f` with a started fixture agent and the mock app; the agent's server runs on
+/// Tauri's async runtime while the test thread blocks on IPC responses.
+fn with_app(f: impl FnOnce(&mut RunningAgent, &WebviewWindow<MockRuntime>)) {
+    let mut agent = tauri::async_runtime::block_on(RunningAgent::start());
+    let (_app, window) = app(&agent);
+    f(&mut agent, &window);
+    tauri::async_runtime::block_on(agent.stop());
+}
+
+#[test]
+fn status_is_rendered_in_both_languages() {
+    with_app(|_agent, window| {
+        let view = invoke(window, "status", json!({})).unwrap();
+        assert_eq!(view["verdict"], "healthy");
+        assert_eq!(view["configured"], true);
+        assert_eq!(view["summary"]["en"], "Your line works.");
+        assert_eq!(view["summary"]["de"], "Ihr Anschluss funktioniert.");
+        let layers = view["layers"].as_array().unwrap();
+        let names: Vec<_> = layers
+            .iter()
+            .map(|l| l["layer"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["device", "home_network", "internet", "provider", "account"]
+        );
+        let provider = &layers[3];
+        assert_eq!(provider["status"], "ok");
+        let en = provider["evidence"]["en"][0]["text"].as_str().unwrap();
+        let de = provider["evidence"]["de"][0]["text"].as_str().unwrap();
+        assert!(en.contains("200"), "{en}");
+        assert_ne!(en, de, "evidence is worded per language");
+    });
+}
+
+#[test]
+fn an_outage_shows_the_failing_layer_and_its_reason() {
+    with_app(|agent, window| {
+        agent
+            .handler
+            .set_verdict(dialtone::verdict::Verdict::ProviderOutage);
+        let view = invoke(window, "status", json!({})).unwrap();
+        assert_eq!(view["verdict"], "provider_outage");
+        assert_eq!(view["layers"][3]["status"], "failed");
+        assert_eq!(view["layers"][3]["evidence"]["en"][0]["problem"], true);
+        let summary = view["summary"]["en"].as_str().unwrap();
+        assert!(summary.contains("Example Telecom"), "{summary}");
+        assert!(view["reason"]["de"].as_str().is_some());
+    });
+}
+
+#[test]
+fn history_check_now_channels_feeds_and_pause_round_trip() {
+    with_app(|agent, window| {
+        let history = invoke(window, "history", json!({"hours": 24})).unwrap();
+        assert_eq!(history["hours"], 24);
+        assert_eq!(history["points"].as_array().unwrap().len(), 48);
+        assert_eq!(history["outages"][0]["failing_layer"], "provider");
+
+        assert_eq!(invoke(window, "check_now", json!({})).unwrap(), Value::Null);
+        assert_eq!(agent.handler.seen.lock().unwrap().checks, 1);
+
+        let channels = invoke(window, "channels", json!({})).unwrap();
+        assert_eq!(channels["provider"]["name"], "Example Telecom");
+        assert_eq!(channels["channels"].as_array().unwrap().len(), 3);
+
+        let feeds = invoke(window, "feeds", json!({})).unwrap();
+        let title = feeds["feeds"][0]["posts"][0]["title"].as_str().unwrap();
+        // Passed through as data: the UI sets it with textContent, never as HTML.
+        assert!(title.contains("<script>"), "{title}");
+
+        let paused = invoke(window, "pause_alerts", json!({"minutes": 60})).unwrap();
+        assert!(paused["alerts_paused_until"].is_string());
+    });
+}
+
+#[test]
+fn out_of_range_input_is_refused_before_the_agent_sees_it() {
+    with_app(|agent, window| {
+        for hours in [0, 169, 100_000] {
+            let err = invoke(window, "history", json!({ "hours": hours })).unwrap_err();
+            assert_eq!(err["kind"], "invalid", "{err}");
+            assert_eq!(err["field"], "hours");
+        }
+        let err = invoke(window, "pause_alerts", json!({"minutes": 10_000})).unwrap_err();
+        assert_eq!(err["kind"], "invalid");
+        // Not a number at all: Tauri's own argument check refuses it.
+        assert!(invoke(window, "history", json!({"hours": "all"})).is_err());
+        assert_eq!(agent.handler.seen.lock().unwrap().checks, 0);
+    });
+}
+
+#[test]
+fn settings_round_trip_and_typed_errors_reach_the_ui() {
+    with_app(|agent, window| {
+        let mut settings = invoke(window, "settings", json!({})).unwrap();
+        assert_eq!(settings["password_stored"], false);
+        settings["provider"] = json!("1und1");
+        settings["account"] = json!({"registrar": "  sip.1und1.de ", "user": "", "auth_user": null,
+            "domain": null, "transport": null});
+        let stored = invoke(window, "save_settings", json!({ "settings": settings })).unwrap();
+        assert_eq!(stored["provider"], "1und1");
+        // Trimmed, and an emptied user field means "no user".
+        assert_eq!(stored["account"]["registrar"], "sip.1und1.de");
+        assert_eq!(stored["account"]["user"], Value::Null);
+        assert_eq!(
+            agent
+                .handler
+                .seen
+                .lock()
+                .unwrap()
+                .settings
+                .as_ref()
+                .unwrap()
+                .provider
+                .as_deref(),
+            Some("1und1")
+        );
+
+        // The dashboard's own checks.
+        let mut bad = stored.clone();
+        bad["interval_secs"] = json!(1);
+        let err = invoke(window, "save_settings", json!({ "settings": bad })).unwrap_err();
+        assert_eq!(
+            (err["kind"].as_str(), err["field"].as_str()),
+            (Some("invalid"), Some("interval_secs"))
+        );
+        let mut bad = stored.clone();
+        bad["account"]["registrar"] = json!("sip.example.net; rm -rf");
+        let err = invoke(window, "save_settings", json!({ "settings": bad })).unwrap_err();
+        assert_eq!(err["field"], "account.registrar");
+        // A password smuggled into the settings is refused by the wire type itself.
+        let mut bad = stored.clone();
+        bad["password"] = json!("hunter2");
+        assert!(invoke(window, "save_settings", json!({ "settings": bad })).is_err());
+
+        // The agent's own refusal arrives typed, with its field.
+        let mut refused = stored.clone();
+        refused["interval_secs"] = json!(3600);
+        let err = invoke(window, "save_settings", json!({ "settings": refused })).unwrap_err();
+        assert_eq!(err["kind"], "agent");
+        assert_eq!(err["error"]["code"], "invalid");
+        assert_eq!(err["error"]["field"], "settings.interval_secs");
+    });
+}
+
+#[test]
+fn the_password_goes_to_the_agent_and_never_comes_back() {
+    with_app(|agent, window| {
+        for bad in ["", "line\nbreak", &"x".repeat(300)] {
+            let err = invoke(window, "set_password", json!({ "password": bad })).unwrap_err();
+            assert_eq!(err["kind"], "invalid");
+            assert!(!err.to_string().contains("line\nbreak"));
+        }
+        let ok = invoke(window, "set_password", json!({"password": "correct horse"})).unwrap();
+        assert_eq!(ok, Value::Null);
+        assert!(agent.handler.seen.lock().unwrap().password_ok);
+        let err = invoke(window, "set_password", json!({"password": "wrong horse"})).unwrap_err();
+        assert_eq!(err["error"]["code"], "keyring");
+        assert!(!err.to_string().contains("wrong horse"), "{err}");
+        let settings = invoke(window, "settings", json!({})).unwrap();
+        assert!(!settings.to_string().contains("horse"), "{settings}");
+    });
+}
+
+#[test]
+fn only_listed_https_and_tel_links_are_opened() {
+    with_app(|_agent, window| {
+        for hostile in [
+            "https://evil.example/",
+            "http://x.com/exampletel",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "https://x.com/exampletel?redirect=https://evil.example",
+            "https://x.com@evil.example/exampletel",
+            "tel:+49800123456;ext=1",
+        ] {
+            let err = invoke(window, "open_channel", json!({ "url": hostile })).unwrap_err();
+            assert_eq!(err["kind"], "link_refused", "{hostile}: {err}");
+        }
+        // Listed links pass validation; actually opening them would start a browser, so the
+        // positive case is covered by `links::validate` itself against the agent's list.
+        let listed = tauri::async_runtime::block_on(dialtone_dashboard::commands::allowed_links(
+            &Agent::new(_agent.path().to_path_buf()),
+        ))
+        .unwrap();
+        assert!(listed.contains(&"https://x.com/exampletel".to_string()));
+        assert!(listed.contains(&"tel:+49800123456".to_string()));
+        assert!(listed.contains(&"https://status.example.net/incidents/42".to_string()));
+        for url in &listed {
+            dialtone_dashboard::links::validate(url, listed.iter().map(String::as_str)).unwrap();
+        }
+    });
+}
+
+#[test]
+fn catalog_picker_and_detection_work_without_the_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::new(dir.path().join("nobody-here.sock"));
+    let app = dialtone_dashboard::run_app(mock_builder(), agent, Backoff::default())
+        .build(dialtone_dashboard::context())
+        .unwrap();
+    let window = main_window(&app);
+    let providers = invoke(&window, "providers", json!({})).unwrap();
+    assert!(providers
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == "1und1"));
+    let found = invoke(
+        &window,
+        "detect_provider",
+        json!({"registrar": "sip.1und1.de"}),
+    )
+    .unwrap();
+    assert_eq!(found["id"], "1und1");
+    let none = invoke(
+        &window,
+        "detect_provider",
+        json!({"registrar": "sip.nowhere.invalid"}),
+    )
+    .unwrap();
+    assert_eq!(none, Value::Null);
+    let lang = invoke(&window, "system_lang", json!({})).unwrap();
+    assert!(lang == "en" || lang == "de");
+
+    // And with no agent the requests fail typed, naming the socket.
+    let err = invoke(&window, "status", json!({})).unwrap_err();
+    assert_eq!(err["kind"], "agent_unreachable");
+    assert!(err["socket"]
+        .as_str()
+        .unwrap()
+        .ends_with("nobody-here.sock"));
+    assert_eq!(
+        invoke(&window, "connection", json!({})).unwrap(),
+        "reconnecting"
+    );
+}
+
+#[test]
+fn the_window_may_not_call_plugins_it_was_not_granted() {
+    with_app(|_agent, window| {
+        // The opener plugin is not registered and no capability grants it; shell and fs do
+        // not exist in this app at all.
+        for cmd in [
+            "plugin:opener|open_url",
+            "plugin:shell|execute",
+            "plugin:fs|read_file",
+        ] {
+            let result = invoke(
+                window,
+                cmd,
+                json!({"url": "https://evil.example/", "path": "/etc/passwd"}),
+            );
+            assert!(result.is_err(), "{cmd} answered {result:?}");
+        }
+    });
+}
+
+#[test]
+fn the_commands_are_granted_to_the_dashboard_window_only() {
+    let agent = tauri::async_runtime::block_on(RunningAgent::start());
+    let (app, main) = app(&agent);
+    assert!(invoke(&main, "status", json!({})).is_ok());
+    // Same app, same commands, a window the capability does not name: refused by the ACL,
+    // which shows the app manifest's per-command permissions are in force.
+    let other = tauri::WebviewWindowBuilder::new(&app, "other", tauri::WebviewUrl::default())
+        .build()
+        .unwrap();
+    let err = invoke(&other, "status", json!({})).unwrap_err();
+    assert!(err.to_string().contains("not allowed"), "{err}");
+}
+
+/// A sink that forwards to a channel, so the pump's output can be awaited.
+struct ChannelSink(mpsc::Sender<Outgoing>);
+
+impl Sink for ChannelSink {
+    fn send(&self, message: Outgoing) -> bool {
+        self.0.send(message).is_ok()
+    }
+}
+
+/// The next message that satisfies `want`, within `limit`.
+fn next_matching(
+    rx: &mpsc::Receiver<Outgoing>,
+    limit: Duration,
+    want: impl Fn(&Outgoing) -> bool,
+) -> Outgoing {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(m) if want(&m) => return m,
+            Ok(_) => {}
+            Err(e) => panic!("no matching message within {limit:?}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn the_event_pump_reports_reconnecting_and_recovers_after_an_agent_restart() {
+    let mut agent = tauri::async_runtime::block_on(RunningAgent::start());
+    let link = Agent::new(agent.path().to_path_buf());
+    let (tx, rx) = mpsc::channel();
+    let stop = CancellationToken::new();
+    let backoff = Backoff {
+        first: Duration::from_millis(50),
+        max: Duration::from_millis(400),
+    };
+    tauri::async_runtime::spawn(events::pump(
+        link.clone(),
+        ChannelSink(tx),
+        backoff,
+        stop.clone(),
+    ));
+    let is = |c: Connection| move |m: &Outgoing| *m == Outgoing::Connection(c);
+    next_matching(&rx, Duration::from_secs(5), is(Connection::Connected));
+    next_matching(&rx, Duration::from_secs(5), |m| {
+        matches!(m, Outgoing::Status(_))
+    });
+    assert!(link.is_connected());
+
+    // Live events flow.
+    agent
+        .handler
+        .set_verdict(dialtone::verdict::Verdict::ProviderOutage);
+    match next_matching(&rx, Duration::from_secs(5), |m| {
+        matches!(m, Outgoing::Changed(_))
+    }) {
+        Outgoing::Changed(change) => {
+            assert_eq!(change.to, dialtone::verdict::Verdict::ProviderOutage)
+        }
+        _ => unreachable!(),
+    }
+
+    // The agent goes away: "reconnecting", once.
+    tauri::async_runtime::block_on(agent.stop());
+    next_matching(&rx, Duration::from_secs(5), is(Connection::Reconnecting));
+    assert!(!link.is_connected());
+    std::thread::sleep(Duration::from_millis(900));
+    let repeated = rx
+        .try_iter()
+        .filter(|m| *m == Outgoing::Connection(Connection::Reconnecting))
+        .count();
+    assert_eq!(
+        repeated, 0,
+        "the banner is announced once per outage, not per retry"
+    );
+
+    // It comes back on the same socket: the pump re-subscribes and sends the status at once.
+    tauri::async_runtime::block_on(agent.restart());
+    next_matching(&rx, Duration::from_secs(5), is(Connection::Connected));
+    match next_matching(&rx, Duration::from_secs(5), |m| {
+        matches!(m, Outgoing::Status(_))
+    }) {
+        Outgoing::Status(view) => {
+            assert_eq!(view.verdict, dialtone::verdict::Verdict::ProviderOutage)
+        }
+        _ => unreachable!(),
+    }
+    assert!(link.is_connected());
+    stop.cancel();
+    tauri::async_runtime::block_on(agent.stop());
+}

@@ -1,0 +1,876 @@
+//! The dashboard end to end: the real `dialtone-dashboard` binary in a real WebKit window,
+//! driven over WebDriver, connected to a real engine.
+//!
+//! The agent binary is written elsewhere, so the test's agent is the engine itself in this
+//! process: kamailio (the shared `tests/support` harness), a [`LineProber`] against it (gateway
+//! 127.0.0.1, internet anchors = loopback listeners owned by the test, no DNS name, 1 s
+//! re-checks), the monitor, and a small IPC [`Handler`] over that monitor behind the real IPC
+//! server. The test starts its own Xvfb (a free display number) and talks to WebKitWebDriver
+//! directly (`TAURI_WEBVIEW_AUTOMATION=true` in the app's environment) over plain HTTP.
+//!
+//! One test function runs the whole sequence, because WebKit allows one automation session at
+//! a time: the chain shows healthy; kamailio stops and the window shows the provider outage
+//! live; the IPC server goes away and comes back, and the window says "reconnecting" and
+//! recovers; kamailio returns and the line is healthy again; closing the window ends the
+//! dashboard process. Screenshots go to `target/e2e/` and `docs/screenshots/dashboard.png`.
+//! Every helper process is stopped with SIGTERM (SIGKILL on WebKitWebDriver orphans it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed assertion
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use base64::Engine as _;
+use chrono::Utc;
+use dialtone::catalog::Catalog;
+use dialtone::config::Config;
+use dialtone::diagnosis::Thresholds;
+use dialtone::ipc::protocol::{
+    AgentStatus, ChannelKind, ChannelView, ChannelsReply, ErrorReply, Event, FeedsReply,
+    HistoryPoint, HistoryReply, OutageView, ProviderInfo, Request, Response, Settings,
+};
+use dialtone::ipc::server::{Handler, Server};
+use dialtone::locale::Lang;
+use dialtone::monitor::{MonitorHandle, Schedule, Status};
+use dialtone::observation::Transport;
+use dialtone::probe::line::{LineProber, LineSettings};
+use dialtone::verdict::{Layer, Verdict};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::kamailio::{Kamailio, KamailioOptions};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+// ---------- the test's agent: the engine behind the real IPC server ----------
+
+/// A small but real agent: status and events from the monitor, history recorded in memory
+/// from its checks and changes, check now, channels.
+struct MonitorAgent {
+    monitor: MonitorHandle,
+    events: broadcast::Sender<Event>,
+    points: Mutex<Vec<HistoryPoint>>,
+    /// `false` plays the first run: no provider or registrar chosen yet.
+    configured: AtomicBool,
+    /// What the window stored with `set_settings`.
+    settings: Mutex<Settings>,
+    outages: Mutex<Vec<OutageView>>,
+}
+
+impl MonitorAgent {
+    fn agent_status(&self, status: Status) -> AgentStatus {
+        AgentStatus {
+            status,
+            configured: self.configured.load(Ordering::SeqCst),
+            alerts_paused_until: None,
+            provider: Some(ProviderInfo {
+                id: None,
+                name: "Test registrar".into(),
+            }),
+            lang: Lang::En,
+        }
+    }
+
+    /// Starts the forwarders: status updates and changes to subscribers, checks and episodes
+    /// into the history.
+    fn spawn(monitor: MonitorHandle, shutdown: CancellationToken) -> Arc<MonitorAgent> {
+        let agent = Arc::new(MonitorAgent {
+            monitor: monitor.clone(),
+            events: broadcast::channel(64).0,
+            points: Mutex::new(Vec::new()),
+            configured: AtomicBool::new(true),
+            settings: Mutex::new(Settings::default()),
+            outages: Mutex::new(Vec::new()),
+        });
+        let mut statuses = monitor.watch_status();
+        let a = agent.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    changed = statuses.changed() => if changed.is_err() { return },
+                }
+                let status = statuses.borrow_and_update().clone();
+                let _ = a.events.send(Event::Status(a.agent_status(status)));
+            }
+        });
+        let mut changes = monitor.subscribe();
+        let a = agent.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                let change = tokio::select! {
+                    () = stop.cancelled() => return,
+                    change = changes.recv() => match change { Ok(c) => c, Err(_) => return },
+                };
+                {
+                    let mut outages = a.outages.lock().unwrap();
+                    if let Some(open) = outages.last_mut().filter(|o| o.end.is_none()) {
+                        open.end = Some(change.since);
+                    }
+                    if !change.to.is_working() && change.to != Verdict::Unknown {
+                        let id = outages.len() as i64 + 1;
+                        outages.push(OutageView {
+                            id,
+                            failing_layer: change.diagnosis.failing_layer,
+                            verdict: change.to,
+                            start: change.since,
+                            end: None,
+                        });
+                    }
+                }
+                let _ = a.events.send(Event::Changed(change));
+            }
+        });
+        let mut checks = monitor.subscribe_checks();
+        let a = agent.clone();
+        tokio::spawn(async move {
+            loop {
+                let check = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    check = checks.recv() => match check { Ok(c) => c, Err(_) => return },
+                };
+                a.points.lock().unwrap().push(HistoryPoint {
+                    at: check.checked_at,
+                    verdict: check.verdict,
+                    sip_rtt_ms: check.layer(Layer::Provider).and_then(|r| r.latency_ms),
+                });
+            }
+        });
+        agent
+    }
+}
+
+impl Handler for MonitorAgent {
+    async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
+        match request {
+            Request::Status => Ok(Response::Status {
+                status: self.agent_status(self.monitor.status()),
+            }),
+            Request::History { hours } => {
+                let from = Utc::now() - chrono::Duration::hours(i64::from(hours));
+                Ok(Response::History {
+                    history: HistoryReply {
+                        available: true,
+                        hours,
+                        points: self
+                            .points
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .filter(|p| p.at >= from)
+                            .cloned()
+                            .collect(),
+                        outages: self.outages.lock().unwrap().clone(),
+                    },
+                })
+            }
+            Request::CheckNow => {
+                self.monitor.check_now();
+                Ok(Response::CheckStarted)
+            }
+            Request::GetSettings => Ok(Response::Settings {
+                settings: self.settings.lock().unwrap().clone(),
+            }),
+            Request::SetSettings { settings } => {
+                let configured = settings.provider.is_some() || settings.account.is_some();
+                *self.settings.lock().unwrap() = settings.clone();
+                self.configured.store(configured, Ordering::SeqCst);
+                let _ = self
+                    .events
+                    .send(Event::Status(self.agent_status(self.monitor.status())));
+                Ok(Response::Settings { settings })
+            }
+            Request::Channels => Ok(Response::Channels {
+                channels: ChannelsReply {
+                    available: true,
+                    provider: Some(ProviderInfo {
+                        id: None,
+                        name: "Test registrar".into(),
+                    }),
+                    channels: vec![ChannelView {
+                        kind: ChannelKind::StatusPage,
+                        label: "status.example.net".into(),
+                        url: "https://status.example.net/".into(),
+                    }],
+                },
+            }),
+            Request::Feeds => Ok(Response::Feeds {
+                feeds: FeedsReply::default(),
+            }),
+            other => Err(ErrorReply::Unavailable {
+                what: other.name().into(),
+                detail: "not part of the end-to-end agent".into(),
+            }),
+        }
+    }
+
+    fn subscribe(&self) -> (AgentStatus, broadcast::Receiver<Event>) {
+        (
+            self.agent_status(self.monitor.status()),
+            self.events.subscribe(),
+        )
+    }
+}
+
+/// The IPC server over the agent, stoppable and restartable on the same socket.
+struct Ipc {
+    path: PathBuf,
+    agent: Arc<MonitorAgent>,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Ipc {
+    async fn start(path: PathBuf, agent: Arc<MonitorAgent>) -> Ipc {
+        let mut ipc = Ipc {
+            path,
+            agent,
+            stop: CancellationToken::new(),
+            task: None,
+        };
+        ipc.serve().await;
+        ipc
+    }
+
+    async fn serve(&mut self) {
+        let server = Server::bind(&self.path).await.expect("bind the IPC socket");
+        self.stop = CancellationToken::new();
+        self.task = Some(tokio::spawn(
+            server.serve(self.agent.clone(), self.stop.clone()),
+        ));
+    }
+
+    async fn stop(&mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+}
+
+// ---------- helper processes ----------
+
+/// A child stopped with SIGTERM (then waited for) when dropped, also on a failed assertion.
+struct Terminated {
+    name: &'static str,
+    child: Child,
+}
+
+impl Terminated {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Terminated {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("{} did not exit within 10 s of SIGTERM", self.name);
+    }
+}
+
+/// Starts Xvfb on a free display; returns it and the display name.
+fn start_xvfb(logs: &Path) -> (Terminated, String) {
+    for n in 90..190 {
+        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            || Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        {
+            continue;
+        }
+        let log = std::fs::File::create(logs.join("xvfb.log")).unwrap();
+        let child = Command::new("Xvfb")
+            .args([
+                &format!(":{n}"),
+                "-screen",
+                "0",
+                "1280x1000x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("Xvfb (package xvfb) must be installed");
+        let mut xvfb = Terminated {
+            name: "Xvfb",
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                return (xvfb, format!(":{n}"));
+            }
+            if let Ok(Some(_)) = xvfb.child.try_wait() {
+                break; // lost a race for this display: try the next one
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("no free X display for Xvfb");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The resident memory of `pid` and its descendants, in kB (the dashboard plus WebKit's web
+/// and network processes).
+fn tree_rss_kb(pid: u32) -> u64 {
+    let rss = |p: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{p}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+            })
+            .unwrap_or(0)
+    };
+    rss(pid) + children(pid).into_iter().map(tree_rss_kb).sum::<u64>()
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+            out.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// The proportional set size of `pid` and its descendants, in kB (shared pages counted once
+/// across the tree, so this is what the window really costs).
+fn tree_pss_kb(pid: u32) -> u64 {
+    let pss = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0);
+    pss + children(pid).into_iter().map(tree_pss_kb).sum::<u64>()
+}
+
+/// The dashboard process among the descendants of WebKitWebDriver.
+fn find_dashboard(root: u32, binary: &Path) -> Option<u32> {
+    for child in children(root) {
+        if std::fs::read_link(format!("/proc/{child}/exe")).is_ok_and(|exe| exe == binary) {
+            return Some(child);
+        }
+        if let Some(found) = find_dashboard(child, binary) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+// ---------- WebDriver over plain HTTP ----------
+
+struct WebDriver {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+}
+
+impl WebDriver {
+    async fn wait_ready(http: &reqwest::Client, base: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await {
+                if let Ok(v) = r.json::<Value>().await {
+                    if v["value"]["ready"] == true {
+                        return;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("WebKitWebDriver at {base} never became ready");
+    }
+
+    /// Creates the session (starting the dashboard), retrying: creation fails now and then
+    /// under load (DESKTOP-NOTES).
+    async fn session(base: String, binary: &Path) -> WebDriver {
+        let http = reqwest::Client::new();
+        WebDriver::wait_ready(&http, &base).await;
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "webkitgtk:browserOptions": {"binary": binary, "args": []}
+        }}});
+        let mut last = String::new();
+        for _ in 0..5 {
+            match http
+                .post(format!("{base}/session"))
+                .json(&caps)
+                .send()
+                .await
+            {
+                Ok(r) => {
+                    let v: Value = r.json().await.unwrap_or(Value::Null);
+                    if let Some(id) = v["value"]["sessionId"].as_str() {
+                        return WebDriver {
+                            http,
+                            base,
+                            session: id.to_string(),
+                        };
+                    }
+                    last = v.to_string();
+                }
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        panic!("no WebDriver session: {last}");
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        v["value"].clone()
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    async fn screenshot(&self, paths: &[&Path]) {
+        // Let WebKit paint what the DOM already shows: a snapshot right after a change can
+        // still hold the previous frame.
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => done(0), 50)));", "args": []})),
+        )
+        .await;
+        let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().expect("screenshot as base64"))
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        for path in paths {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &png).unwrap();
+        }
+    }
+}
+
+/// What the window shows, read from the DOM.
+const READ_DOM: &str = r#"
+const chain = {};
+for (const li of document.querySelectorAll('#chain > li')) chain[li.dataset.layer] = li.dataset.status;
+return {
+  verdict: document.getElementById('verdict-card').dataset.verdict,
+  words: document.getElementById('verdict-text').textContent,
+  summary: document.getElementById('summary').textContent,
+  banner: !document.getElementById('reconnecting').hidden,
+  bannerText: document.getElementById('reconnecting').textContent,
+  connection: document.body.dataset.connection || null,
+  timeline: document.querySelectorAll('#timeline svg rect').length,
+  channels: document.querySelectorAll('#channels button').length,
+  chain,
+};"#;
+
+/// Polls the DOM until `want` holds, for up to `limit`; panics with the last state otherwise.
+async fn wait_for(
+    driver: &WebDriver,
+    what: &str,
+    limit: Duration,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + limit;
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        last = driver.js(READ_DOM).await;
+        if want(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the window never showed {what} within {limit:?}; last: {last:#}");
+}
+
+/// Polls `script` until its result satisfies `want`, for up to 10 s.
+async fn poll_js(
+    driver: &WebDriver,
+    what: &str,
+    script: &str,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        last = driver.js(script).await;
+        if want(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the window never showed {what}; last: {last:#}");
+}
+
+fn lower_layers_ok(dom: &Value) -> bool {
+    ["device", "home_network", "internet"]
+        .iter()
+        .all(|l| dom["chain"][l] == "ok")
+}
+
+#[test]
+fn dashboard_end_to_end() {
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_dialtone-dashboard"));
+    let target = binary
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "target"))
+        .expect("binary under target/")
+        .to_path_buf();
+    let artefacts = target.join("e2e");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // The line: kamailio, two anchors, the router at 127.0.0.1.
+    let mut kamailio = Kamailio::start(KamailioOptions::default());
+    let anchors: Vec<TcpListener> = (0..2)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let anchor_addr = anchors[0].local_addr().unwrap().to_string();
+    let anchor_list = anchors
+        .iter()
+        .map(|a| format!("\"{}\"", a.local_addr().unwrap()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let config_text = format!(
+        "timeout_secs = 2\n[account]\nregistrar = \"{}\"\n[network]\nanchors = [{anchor_list}]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n",
+        kamailio.registrar_uri(Transport::Udp)
+    );
+    let config = Config::parse(&config_text, Path::new("e2e.toml")).unwrap();
+    let catalog = Catalog::builtin().unwrap();
+    let mut settings = LineSettings::from_config(&config, None, &catalog).unwrap();
+    // What the agent does with a catalog provider: the diagnosis names it in its sentences.
+    settings.provider_name = Some("Test registrar".into());
+    let schedule = Schedule {
+        interval_secs: 2,
+        recheck_secs: 1,
+        account_interval_secs: 900,
+        confirmations: 2,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
+    let shutdown = CancellationToken::new();
+    let mut ipc = rt.block_on(async {
+        let prober = LineProber::new(settings).unwrap();
+        let (monitor, _task) =
+            dialtone::monitor::spawn(prober, schedule, Thresholds::default(), shutdown.clone());
+        let agent = MonitorAgent::spawn(monitor, shutdown.clone());
+        Ipc::start(socket.clone(), agent).await
+    });
+
+    // The display and the driver. The app inherits the driver's environment.
+    let (_xvfb, display) = start_xvfb(&artefacts);
+    let port = free_port();
+    let driver_log = std::fs::File::create(artefacts.join("webkitwebdriver.log")).unwrap();
+    let driver_proc = Terminated {
+        name: "WebKitWebDriver",
+        child: Command::new("WebKitWebDriver")
+            .arg(format!("--port={port}"))
+            .env("DISPLAY", &display)
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("DIALTONE_SOCKET", &socket)
+            .env("LC_ALL", "C.UTF-8")
+            .env("LANG", "C.UTF-8")
+            .env("NO_AT_BRIDGE", "1")
+            .env("GDK_BACKEND", "x11")
+            .stdin(Stdio::null())
+            .stdout(driver_log.try_clone().unwrap())
+            .stderr(driver_log)
+            .spawn()
+            .expect("WebKitWebDriver (package webkit2gtk-driver) must be installed"),
+    };
+
+    rt.block_on(async {
+        let driver = WebDriver::session(format!("http://127.0.0.1:{port}"), &binary).await;
+
+        // 1. Healthy, with every lower layer ticked, live from the agent.
+        let dom = wait_for(&driver, "a healthy line", Duration::from_secs(30), |d| {
+            d["verdict"] == "healthy" && d["chain"]["provider"] == "ok" && lower_layers_ok(d)
+        })
+        .await;
+        assert_eq!(dom["words"], "Line works", "{dom:#}");
+        assert_eq!(dom["banner"], false);
+        assert_eq!(dom["channels"], 1, "the provider's channel as a button");
+        let title = driver.cmd(reqwest::Method::GET, "/title", None).await;
+        assert_eq!(title, "dialtone");
+        driver
+            .screenshot(&[&artefacts.join("dashboard-healthy.png")])
+            .await;
+
+        // 2. The registrar goes away: the provider outage appears without any click.
+        kamailio.stop();
+        let dom = wait_for(
+            &driver,
+            "the provider outage",
+            Duration::from_secs(30),
+            |d| d["verdict"] == "provider_outage" && d["chain"]["provider"] == "failed",
+        )
+        .await;
+        assert_eq!(dom["words"], "Provider outage", "{dom:#}");
+        assert!(
+            lower_layers_ok(&dom),
+            "blame stays with the provider: {dom:#}"
+        );
+        assert!(
+            dom["summary"].as_str().unwrap().contains("Test registrar"),
+            "{dom:#}"
+        );
+        // The timeline is drawn once the history is reloaded on the change.
+        wait_for(&driver, "a timeline", Duration::from_secs(10), |d| {
+            d["timeline"].as_u64().unwrap_or(0) >= 2
+        })
+        .await;
+        driver
+            .screenshot(&[
+                &artefacts.join("dashboard.png"),
+                &docs.join("dashboard.png"),
+            ])
+            .await;
+
+        // The language switches live, evidence included (rendered by the engine in both).
+        let german = driver
+            .js(r#"const s = document.getElementById('ui-lang'); s.value = 'de';
+                   s.dispatchEvent(new Event('change'));
+                   return [document.getElementById('verdict-text').textContent,
+                           document.getElementById('summary').textContent,
+                           document.querySelector('#layer-provider .layer-status').textContent];"#)
+            .await;
+        assert_eq!(german[0], "Störung beim Anbieter", "{german}");
+        assert!(german[1].as_str().unwrap().starts_with("Ihr Internet funktioniert"), "{german}");
+        assert_eq!(german[2], "gestört", "{german}");
+        driver
+            .js("const s = document.getElementById('ui-lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); return 0;")
+            .await;
+
+        // The CSP is in force in the real webview: an injected inline script does not run,
+        // and the page cannot connect anywhere but Tauri's IPC (tried against a loopback
+        // anchor, so nothing leaves the machine even if the policy were missing).
+        let csp = driver
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": format!(r#"const done = arguments[arguments.length - 1];
+                    const violated = [];
+                    document.addEventListener('securitypolicyviolation', (e) => violated.push(e.effectiveDirective));
+                    const s = document.createElement('script');
+                    s.textContent = 'window.__inlineRan = true';
+                    document.body.append(s);
+                    const finish = (fetched) => setTimeout(
+                        () => done({{inline: !!window.__inlineRan, fetched, violated}}), 100);
+                    fetch('http://{anchor_addr}/').then(() => finish(true), () => finish(false));"#),
+                    "args": []})),
+            )
+            .await;
+        assert_eq!(
+            csp,
+            json!({"inline": false, "fetched": false, "violated": ["script-src-elem", "connect-src"]}),
+            "CSP not enforced: {csp}"
+        );
+
+        // 3. The agent (its IPC endpoint) restarts: "reconnecting", then back with the state.
+        ipc.stop().await;
+        let dom = wait_for(
+            &driver,
+            "the reconnecting banner",
+            Duration::from_secs(10),
+            |d| d["banner"] == true && d["connection"] == "reconnecting",
+        )
+        .await;
+        assert!(
+            dom["bannerText"].as_str().unwrap().contains("reconnecting"),
+            "{dom:#}"
+        );
+        driver
+            .screenshot(&[&artefacts.join("dashboard-reconnecting.png")])
+            .await;
+        ipc.serve().await;
+        wait_for(
+            &driver,
+            "the recovered link",
+            Duration::from_secs(15),
+            |d| {
+                d["banner"] == false
+                    && d["connection"] == "connected"
+                    && d["verdict"] == "provider_outage"
+            },
+        )
+        .await;
+
+        // 4. The registrar is back: healthy again, live.
+        tokio::task::block_in_place(|| kamailio.start_again());
+        wait_for(&driver, "the recovery", Duration::from_secs(30), |d| {
+            d["verdict"] == "healthy" && d["chain"]["provider"] == "ok"
+        })
+        .await;
+
+        // "Check now" reaches the agent and says so.
+        driver
+            .js("document.getElementById('check-now').click(); return 0;")
+            .await;
+        poll_js(
+            &driver,
+            "the check-now notice",
+            "return document.getElementById('message').textContent;",
+            |m| m == "Checking every layer…",
+        )
+        .await;
+
+        // First run: an agent without settings makes the window open on the setup; choosing
+        // the provider by its registrar's domain sets it up.
+        ipc.agent.configured.store(false, Ordering::SeqCst);
+        driver
+            .js("setTimeout(() => location.reload(), 0); return 0;")
+            .await;
+        poll_js(
+            &driver,
+            "the first-run setup",
+            r#"return {setup: !document.getElementById('view-setup').hidden,
+                       words: document.getElementById('verdict-text').textContent};"#,
+            |v| v["setup"] == true && v["words"] == "Not set up yet",
+        )
+        .await;
+        driver
+            .js(r#"const r = document.getElementById('setup-registrar'); r.value = 'sip.1und1.de';
+                   r.dispatchEvent(new Event('change')); return 0;"#)
+            .await;
+        poll_js(
+            &driver,
+            "the detected provider",
+            "return document.getElementById('setup-detected').textContent;",
+            |t| t.as_str().is_some_and(|t| t.starts_with("Detected: 1")),
+        )
+        .await;
+        driver.screenshot(&[&artefacts.join("dashboard-setup.png")]).await;
+        driver
+            .js("document.getElementById('setup-form').requestSubmit(); return 0;")
+            .await;
+        poll_js(
+            &driver,
+            "the status view after the setup",
+            r#"return {status: !document.getElementById('view-status').hidden,
+                       words: document.getElementById('verdict-text').textContent};"#,
+            |v| v["status"] == true && v["words"] == "Line works",
+        )
+        .await;
+        {
+            let stored = ipc.agent.settings.lock().unwrap();
+            assert_eq!(stored.provider.as_deref(), Some("1und1"));
+            assert_eq!(
+                stored.account.as_ref().map(|a| a.registrar.as_str()),
+                Some("sip.1und1.de")
+            );
+        }
+
+        // The outage is in the Outages view as one ended episode, blamed on the provider.
+        driver
+            .js("document.querySelector('button.nav[data-view=outages]').click(); return 0;")
+            .await;
+        let rows = poll_js(
+            &driver,
+            "the outage log",
+            r#"return [...document.querySelectorAll('#outages-body tr')].map(tr =>
+                   [...tr.children].map(td => td.textContent));"#,
+            |rows| rows.as_array().is_some_and(|r| r.len() == 1 && r[0][1] != "ongoing"),
+        )
+        .await;
+        assert!(rows[0][3].as_str().unwrap().contains("Provider outage"), "{rows}");
+        assert_eq!(rows[0][4], "Provider", "{rows}");
+        driver.screenshot(&[&artefacts.join("dashboard-outages.png")]).await;
+
+        // Settings: the agent's values in the form; the password field never shows one.
+        driver
+            .js("document.querySelector('button.nav[data-view=settings]').click(); return 0;")
+            .await;
+        let form = poll_js(
+            &driver,
+            "the settings form",
+            r#"return {interval: document.getElementById('set-interval').value,
+                       pwType: document.getElementById('set-password').type,
+                       pwValue: document.getElementById('set-password').value,
+                       pwState: document.getElementById('password-state').textContent,
+                       providers: document.querySelectorAll('#set-provider option').length};"#,
+            |f| f["interval"] == "30",
+        )
+        .await;
+        assert_eq!(form["pwType"], "password", "{form}");
+        assert_eq!(form["pwValue"], "", "{form}");
+        assert_eq!(form["pwState"], "No password stored.", "{form}");
+        assert!(form["providers"].as_u64().unwrap() > 3, "the catalog picker: {form}");
+        driver.screenshot(&[&artefacts.join("dashboard-settings.png")]).await;
+
+        // 5. Closing the window ends the dashboard process (and its WebKit helpers).
+        let app = find_dashboard(driver_proc.pid(), &binary).expect("the dashboard process");
+        let rss_mb = tree_rss_kb(app) as f64 / 1024.0;
+        let pss_mb = tree_pss_kb(app) as f64 / 1024.0;
+        let figures = format!(
+            "dashboard + WebKit processes, window open (debug build): RSS {rss_mb:.0} MB, PSS {pss_mb:.0} MB\n"
+        );
+        eprint!("{figures}");
+        std::fs::write(artefacts.join("dashboard-memory.txt"), figures).unwrap();
+        driver.cmd(reqwest::Method::DELETE, "/window", None).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Path::new(&format!("/proc/{app}")).exists()
+            && std::fs::read_to_string(format!("/proc/{app}/stat"))
+                .is_ok_and(|s| !s.contains(") Z "))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the dashboard (pid {app}) still runs 15 s after its window closed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = driver.cmd(reqwest::Method::DELETE, "", None).await;
+        ipc.stop().await;
+    });
+    shutdown.cancel();
+    drop(driver_proc);
+    drop(anchors);
+}

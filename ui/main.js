@@ -1,0 +1,414 @@
+// The dashboard's window. Every piece of data comes from the agent through the dashboard's
+// commands; this file only renders it and sends the user's clicks back. Text from outside
+// (feed titles, evidence, provider names) is only ever set with textContent, never as HTML.
+
+import { t, setLang, lang, ago, when, VERDICT_GLYPH, LAYER_GLYPH } from "./i18n.js";
+import { renderTimeline } from "./timeline.js";
+
+const tauri = window.__TAURI__;
+const invoke = (cmd, args) => tauri.core.invoke(cmd, args);
+const $ = (id) => document.getElementById(id);
+
+// The last things the agent sent, kept only to re-render on a language switch.
+let lastStatus = null;
+let lastHistory = null;
+let lastOutages = null;
+let lastChannels = null;
+let lastFeeds = null;
+let loadedSettings = null;
+let providers = [];
+
+// ---------- small helpers ----------
+
+function node(tag, props = {}, children = []) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "dataset") Object.assign(e.dataset, v);
+    else e[k] = v;
+  }
+  e.append(...children);
+  return e;
+}
+
+function errorText(err) {
+  if (!err || typeof err !== "object") return t("error.unknown", { detail: String(err) });
+  switch (err.kind) {
+    case "agent_unreachable": return t("error.agent_unreachable");
+    case "connection": return t("error.connection");
+    case "invalid": return t("error.invalid", { field: err.field, detail: err.detail });
+    case "link_refused": return t("error.link_refused");
+    case "open": return t("error.open", { detail: err.detail });
+    case "catalog": return t("error.catalog", { detail: err.detail });
+    case "agent": {
+      const e = err.error || {};
+      if (e.code === "invalid") return t("error.invalid", { field: e.field, detail: e.detail });
+      return t("error.agent", { detail: e.detail || e.code || "" });
+    }
+    default: return t("error.unknown", { detail: JSON.stringify(err) });
+  }
+}
+
+function showError(err) {
+  const box = $("error");
+  box.textContent = errorText(err);
+  box.hidden = false;
+}
+
+function showMessage(key) {
+  $("error").hidden = true;
+  const box = $("message");
+  box.textContent = t(key);
+  box.hidden = false;
+  clearTimeout(showMessage.timer);
+  showMessage.timer = setTimeout(() => { box.hidden = true; }, 4000);
+}
+
+async function call(cmd, args) {
+  try {
+    return await invoke(cmd, args);
+  } catch (err) {
+    showError(err);
+    throw err;
+  }
+}
+
+// ---------- language ----------
+
+function applyStaticStrings() {
+  for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+  $("ui-lang").value = lang();
+}
+
+function switchLang(l) {
+  setLang(l);
+  applyStaticStrings();
+  rerender();
+}
+
+function rerender() {
+  if (lastStatus) renderStatus(lastStatus);
+  if (lastHistory) renderTimeline($("timeline"), lastHistory);
+  if (lastOutages) renderOutages(lastOutages);
+  if (lastChannels) renderChannels(lastChannels);
+  if (lastFeeds) renderFeeds(lastFeeds);
+  fillProviderSelects();
+  if (loadedSettings) renderPasswordState(loadedSettings);
+}
+
+// ---------- status ----------
+
+function renderStatus(view) {
+  lastStatus = view;
+  const l = lang();
+  const card = $("verdict-card");
+  card.dataset.verdict = view.verdict;
+  $("verdict-glyph").textContent = VERDICT_GLYPH[view.verdict] || "?";
+  $("verdict-text").textContent = view.configured ? t("verdict." + view.verdict) : t("not_set_up");
+  $("summary").textContent = view.summary[l];
+  $("reason").textContent = view.reason[l] || "";
+  const since = Date.parse(view.since);
+  $("since").textContent = t("since", { time: when(view.since), ago: ago(Date.now() - since) })
+    + (view.checked_at ? " · " + t("checked_at", { time: when(view.checked_at) }) : "");
+  const pending = $("pending");
+  pending.hidden = !view.pending;
+  pending.textContent = view.pending ? t("pending", { verdict: t("verdict." + view.pending) }) : "";
+
+  const chain = $("chain");
+  chain.replaceChildren(...view.layers.map((layer) => {
+    const evidence = layer.evidence[l].map((f) =>
+      node("li", { textContent: f.text, className: f.problem ? "problem" : "" }));
+    return node("li", { id: "layer-" + layer.layer, dataset: { status: layer.status, layer: layer.layer } }, [
+      node("div", { className: "layer-head" }, [
+        node("span", { className: "layer-glyph", textContent: LAYER_GLYPH[layer.status] || "?", ariaHidden: "true" }),
+        node("span", { className: "layer-name", textContent: t("layer." + layer.layer) }),
+      ]),
+      node("div", { className: "layer-status", textContent: t("layer_status." + layer.status)
+        + (typeof layer.latency_ms === "number" ? ` · ${Math.round(layer.latency_ms)} ms` : "") }),
+      node("ul", {}, evidence),
+    ]);
+  }));
+
+  // First run opens on the setup, once: after that the user may look around freely.
+  if (!view.configured && !setupOffered) {
+    setupOffered = true;
+    showView("setup");
+  }
+}
+
+// ---------- history, outages ----------
+
+async function loadHistory() {
+  try {
+    lastHistory = await invoke("history", { hours: 24 });
+    renderTimeline($("timeline"), lastHistory);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function loadOutages() {
+  try {
+    const week = await invoke("history", { hours: 168 });
+    renderOutages(week.outages);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function renderOutages(outages) {
+  lastOutages = outages;
+  $("outages-none").hidden = outages.length > 0;
+  $("outages-table").hidden = outages.length === 0;
+  const now = Date.now();
+  $("outages-body").replaceChildren(...[...outages].reverse().map((o) => {
+    const end = o.end ? Date.parse(o.end) : now;
+    return node("tr", { dataset: { verdict: o.verdict } }, [
+      node("td", { textContent: when(o.start) }),
+      node("td", { textContent: o.end ? when(o.end) : t("ongoing") }),
+      node("td", { textContent: ago(end - Date.parse(o.start)) }),
+      node("td", { textContent: `${VERDICT_GLYPH[o.verdict] || "?"} ${t("verdict." + o.verdict)}` }),
+      node("td", { textContent: o.failing_layer ? t("layer." + o.failing_layer) : "–" }),
+    ]);
+  }));
+}
+
+// ---------- channels, feeds ----------
+
+async function openLink(url) {
+  try {
+    await invoke("open_channel", { url });
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function renderChannels(reply) {
+  lastChannels = reply;
+  const name = reply.provider ? reply.provider.name : "";
+  $("channels-title").textContent = t("channels", { provider: name || t("provider") });
+  const box = $("channels");
+  if (!reply.provider || reply.channels.length === 0) {
+    box.replaceChildren(node("p", { textContent: t("channels_none") }));
+    return;
+  }
+  box.replaceChildren(...reply.channels.map((ch) => {
+    const label = `${t("channel_kind." + ch.kind)}: ${ch.label}`;
+    const b = node("button", { type: "button", textContent: label, className: ch.kind === "crowd" ? "crowd" : "" });
+    b.addEventListener("click", () => openLink(ch.url));
+    return b;
+  }));
+}
+
+function renderFeeds(reply) {
+  lastFeeds = reply;
+  const box = $("feeds");
+  if (!reply.available || reply.feeds.length === 0) {
+    box.replaceChildren(node("p", { textContent: t("feeds_none") }));
+    return;
+  }
+  box.replaceChildren(...reply.feeds.map((feed) => {
+    const parts = [];
+    if (feed.problem) parts.push(node("p", { className: "muted", textContent: t("feed_problem", { url: feed.url, problem: feed.problem }) }));
+    if (feed.posts.length === 0 && !feed.problem) parts.push(node("p", { className: "muted", textContent: t("feed_empty", { url: feed.url }) }));
+    parts.push(node("ul", {}, feed.posts.slice(0, 5).map((post) => {
+      const items = [node("span", { textContent: (post.published ? when(post.published) + " — " : "") + post.title })];
+      if (post.link) {
+        const b = node("button", { type: "button", textContent: t("open_post") });
+        b.addEventListener("click", () => openLink(post.link));
+        items.push(" ", b);
+      }
+      return node("li", {}, items);
+    })));
+    return node("article", {}, parts);
+  }));
+}
+
+async function loadChannelsAndFeeds() {
+  try {
+    renderChannels(await invoke("channels"));
+    renderFeeds(await invoke("feeds"));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---------- settings and setup ----------
+
+function fillProviderSelects() {
+  for (const id of ["set-provider", "setup-provider"]) {
+    const select = $(id);
+    const value = select.value;
+    select.replaceChildren(
+      node("option", { value: "", textContent: t("provider_none") }),
+      ...providers.map((p) => node("option", { value: p.id, textContent: p.name + (p.country ? ` (${p.country})` : "") })),
+    );
+    select.value = value;
+  }
+}
+
+function renderPasswordState(settings) {
+  $("password-state").textContent = settings.password_stored ? t("password_stored") : t("password_not_stored");
+}
+
+function renderSettings(s) {
+  loadedSettings = s;
+  $("set-provider").value = s.provider || "";
+  $("set-registrar").value = s.account ? s.account.registrar : "";
+  $("set-user").value = (s.account && s.account.user) || "";
+  $("set-password").value = "";
+  $("set-interval").value = s.interval_secs;
+  $("set-recheck").value = s.recheck_secs;
+  $("set-account-interval").value = s.account_interval_secs;
+  $("set-notifications").checked = s.notifications;
+  $("set-start-at-login").checked = s.start_at_login;
+  $("set-language").value = s.language || "";
+  renderPasswordState(s);
+}
+
+async function loadSettings() {
+  try {
+    renderSettings(await invoke("settings"));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function accountFrom(registrar, user, previous) {
+  const r = registrar.trim();
+  if (!r) return null;
+  return { ...(previous || {}), registrar: r, user: user.trim() || null };
+}
+
+async function detect(inputId, outputId, selectId) {
+  const registrar = $(inputId).value.trim();
+  const out = $(outputId);
+  if (!registrar) { out.textContent = ""; return; }
+  try {
+    const found = await invoke("detect_provider", { registrar });
+    if (found) {
+      out.textContent = t("detected", { name: found.name });
+      if (!$(selectId).value) $(selectId).value = found.id;
+    } else {
+      out.textContent = t("not_detected");
+    }
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function saveSettingsForm(event) {
+  event.preventDefault();
+  const base = loadedSettings || {};
+  const settings = {
+    ...base,
+    provider: $("set-provider").value || null,
+    account: accountFrom($("set-registrar").value, $("set-user").value, base.account),
+    interval_secs: Number($("set-interval").value),
+    recheck_secs: Number($("set-recheck").value),
+    account_interval_secs: Number($("set-account-interval").value),
+    notifications: $("set-notifications").checked,
+    start_at_login: $("set-start-at-login").checked,
+    language: $("set-language").value || null,
+  };
+  try {
+    renderSettings(await call("save_settings", { settings }));
+    if ($("set-password").value) await storePassword("set-password");
+    if (loadedSettings.language) switchLang(loadedSettings.language);
+    showMessage("saved");
+    loadChannelsAndFeeds();
+  } catch (_) { /* shown by call() */ }
+}
+
+async function storePassword(inputId) {
+  const input = $(inputId);
+  const password = input.value;
+  if (!password) return;
+  try {
+    await call("set_password", { password });
+    input.value = "";
+    showMessage("password_saved");
+    await loadSettings();
+  } catch (_) { /* shown by call() */ }
+}
+
+let setupOffered = false;
+
+async function submitSetup(event) {
+  event.preventDefault();
+  const base = loadedSettings || (await call("settings"));
+  const settings = {
+    ...base,
+    provider: $("setup-provider").value || null,
+    account: accountFrom($("setup-registrar").value, $("setup-user").value, base.account),
+  };
+  try {
+    renderSettings(await call("save_settings", { settings }));
+    if ($("setup-password").value) await storePassword("setup-password");
+    showView("status");
+    loadChannelsAndFeeds();
+  } catch (_) { /* shown by call() */ }
+}
+
+// ---------- views ----------
+
+function showView(name) {
+  for (const v of ["setup", "status", "outages", "settings"]) $("view-" + v).hidden = v !== name;
+  for (const b of document.querySelectorAll("button.nav")) b.setAttribute("aria-pressed", String(b.dataset.view === name));
+  if (name === "outages") loadOutages();
+  if (name === "settings") loadSettings();
+}
+
+// ---------- live link ----------
+
+function setConnected(connected) {
+  $("reconnecting").hidden = connected;
+  document.body.dataset.connection = connected ? "connected" : "reconnecting";
+}
+
+async function refreshAll() {
+  try {
+    renderStatus(await invoke("status"));
+    $("error").hidden = true;
+  } catch (err) {
+    showError(err);
+  }
+  await Promise.all([loadHistory(), loadChannelsAndFeeds()]);
+}
+
+async function start() {
+  setLang(await invoke("system_lang").catch(() => "en"));
+  applyStaticStrings();
+
+  $("ui-lang").addEventListener("change", (e) => switchLang(e.target.value));
+  for (const b of document.querySelectorAll("button.nav")) b.addEventListener("click", () => showView(b.dataset.view));
+  $("check-now").addEventListener("click", async () => {
+    try { await call("check_now"); showMessage("check_started"); } catch (_) { /* shown */ }
+  });
+  $("settings-form").addEventListener("submit", saveSettingsForm);
+  $("setup-form").addEventListener("submit", submitSetup);
+  $("store-password").addEventListener("click", () => storePassword("set-password"));
+  $("set-registrar").addEventListener("change", () => detect("set-registrar", "set-detected", "set-provider"));
+  $("setup-registrar").addEventListener("change", () => detect("setup-registrar", "setup-detected", "setup-provider"));
+
+  await tauri.event.listen("agent:status", (e) => renderStatus(e.payload));
+  await tauri.event.listen("agent:changed", () => { loadHistory(); loadChannelsAndFeeds(); if (!$("view-outages").hidden) loadOutages(); });
+  await tauri.event.listen("agent:connection", (e) => {
+    const connected = e.payload === "connected";
+    setConnected(connected);
+    if (connected) refreshAll();
+  });
+
+  providers = await invoke("providers").catch((err) => { showError(err); return []; });
+  fillProviderSelects();
+  try {
+    const settings = await invoke("settings");
+    renderSettings(settings);
+    if (settings.language) switchLang(settings.language);
+  } catch (_) { /* the agent may be down: the banner says so */ }
+  setConnected((await invoke("connection")) === "connected");
+  await refreshAll();
+  // "since … (12 min)" ages while the window is open.
+  setInterval(() => { if (lastStatus) renderStatus(lastStatus); }, 30000);
+}
+
+start();
