@@ -14,6 +14,7 @@ pub mod diagnosis;
 pub mod feed;
 pub mod history;
 pub mod ipc;
+pub mod link;
 pub mod locale;
 pub mod monitor;
 pub mod notice;

@@ -1,0 +1,177 @@
+//! Links the agent opens in the system browser (or phone app, for `tel:`): only `https` URLs
+//! and hotline `tel:` numbers, and only those that come from the provider catalog or the
+//! user's own settings.
+//!
+//! A status feed, a notification server or a D-Bus peer can put text in front of us; none of it
+//! may become a command line or a `file:`/`javascript:` URL. [`checked`] is the one gate, a pure
+//! function; [`open`] runs the opener only on what it let through.
+
+use crate::catalog;
+use std::process::{Command, Stdio};
+
+/// Environment variable naming the program that opens links (default `xdg-open`); tests point
+/// it at a script that records the URL.
+pub const OPENER_ENV: &str = "DIALTONE_OPENER";
+
+/// A link that passed [`checked`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link(String);
+
+impl Link {
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a link was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The URL is not among the catalog's or the user's links.
+    #[error(
+        "refused to open {url:?}: it is not a link from the provider catalog or your settings"
+    )]
+    NotAllowed {
+        /// The URL (shown to help debug a catalog entry; it is not a secret).
+        url: String,
+    },
+    /// The URL is not https (or a `tel:` number), or is malformed.
+    #[error("refused to open {url:?}: {detail}")]
+    Unsafe {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The opener program could not be started.
+    #[error("opening {url} with {opener}: {detail}")]
+    Opener {
+        /// The URL.
+        url: String,
+        /// The program.
+        opener: String,
+        /// The OS error.
+        detail: String,
+    },
+}
+
+/// Lets `url` through when it is exactly one of `allowed` (the catalog's and the user's links)
+/// and is either a well-formed https URL without credentials or a `tel:` number.
+pub fn checked<'a>(
+    url: &str,
+    allowed: impl IntoIterator<Item = &'a str>,
+) -> Result<Link, LinkError> {
+    let unsafe_ = |detail: String| LinkError::Unsafe {
+        url: url.to_string(),
+        detail,
+    };
+    // Control characters and whitespace never belong in a link; refusing them outright also
+    // rules out argument and header tricks in whatever handles the URL after us.
+    if url.is_empty() || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(unsafe_(
+            "it is empty or contains spaces or control characters".into(),
+        ));
+    }
+    if let Some(number) = url.strip_prefix("tel:") {
+        let shape_ok = number.starts_with('+')
+            && number.len() > 4
+            && number[1..].chars().all(|c| c.is_ascii_digit() || c == '-');
+        if !shape_ok {
+            return Err(unsafe_(
+                "a tel: link must be an international number".into(),
+            ));
+        }
+    } else {
+        let parsed = catalog::check_https(url).map_err(unsafe_)?;
+        // `Url` normalises (lower-cases the host, resolves `..`): compare what the browser will
+        // see, so an allowed entry cannot be smuggled past in another spelling and vice versa.
+        if parsed.as_str() != url && parsed.as_str() != format!("{url}/") {
+            return Err(unsafe_("it is not in canonical form".into()));
+        }
+    }
+    if !allowed.into_iter().any(|a| a == url) {
+        return Err(LinkError::NotAllowed {
+            url: url.to_string(),
+        });
+    }
+    Ok(Link(url.to_string()))
+}
+
+/// Opens a checked link with `$DIALTONE_OPENER` or `xdg-open`, without waiting for it (a
+/// browser start must never hold the tray or the notifier). The opener's own failure is its
+/// business: it reports to the user itself.
+pub fn open(link: &Link) -> Result<(), LinkError> {
+    let opener = std::env::var(OPENER_ENV)
+        .ok()
+        .filter(|o| !o.is_empty())
+        .unwrap_or_else(|| "xdg-open".to_string());
+    let mut child = Command::new(&opener)
+        .arg(link.as_str())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| LinkError::Opener {
+            url: link.as_str().to_string(),
+            opener: opener.clone(),
+            detail: e.to_string(),
+        })?;
+    // Reap it in the background so no zombie stays behind.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALLOWED: [&str; 4] = [
+        "https://x.com/1und1",
+        "https://status.example.net/",
+        "tel:+49721-9600",
+        "https://allestoerungen.de/stoerung/1und1/",
+    ];
+
+    #[test]
+    fn catalog_links_pass() {
+        for url in ALLOWED {
+            assert_eq!(checked(url, ALLOWED).map(|l| l.0), Ok(url.to_string()));
+        }
+    }
+
+    #[test]
+    fn hostile_links_are_refused() {
+        let hostile = [
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "http://x.com/1und1",
+            "data:text/html,<script>alert(1)</script>",
+            "https://user:pw@x.com/1und1",
+            "https://x.com/1und1 --new-window",
+            "https://x.com/1und1\n",
+            "-https://x.com/1und1",
+            "--help",
+            "tel:+49721;phone-context=evil",
+            "tel:0800 123",
+            "tel:",
+            "https://X.COM/1und1",
+            "https://x.com/a/../1und1",
+            "https://evil.example/",
+            "https:x.com/1und1",
+            "",
+        ];
+        for url in hostile {
+            assert!(checked(url, ALLOWED).is_err(), "{url:?} passed");
+        }
+    }
+
+    #[test]
+    fn a_safe_url_outside_the_catalog_is_refused() {
+        assert_eq!(
+            checked("https://example.org/", ALLOWED),
+            Err(LinkError::NotAllowed {
+                url: "https://example.org/".into()
+            })
+        );
+    }
+}
