@@ -258,9 +258,10 @@ mod tests {
                         .chunks_exact(4)
                         .filter(|p| p[0] == r && p[1] == g && p[2] == b && p[3] == 0xff)
                         .count();
-                    // The disc is most of the icon: a quarter of the pixels at least, even at 16 px.
+                    // The disc is most of the icon: a fifth of the pixels at least, even at 16 px where the
+                    // globe glyph takes much of it.
                     assert!(
-                        fill * 4 >= (size * size) as usize,
+                        fill * 5 >= (size * size) as usize,
                         "{} {size} {panel:?}: {fill} fill pixels",
                         id.name()
                     );
