@@ -7,6 +7,7 @@
 //! monitor publishes.
 
 pub mod agent;
+pub mod autostart;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -31,7 +31,7 @@ pub struct Cli {
     /// Language of the output (default: from LC_ALL / LC_MESSAGES / LANG).
     #[arg(long, global = true, value_enum)]
     pub lang: Option<LangArg>,
-    /// What to do; without a command dialtone watches the line (the tray agent comes later).
+    /// What to do; without a command dialtone runs the tray agent.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -48,6 +48,8 @@ pub enum LangArg {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the tray agent (what `dialtone` alone does), with per-run overrides.
+    Agent(crate::agent::AgentArgs),
     /// Check every layer once, print the diagnosis, exit with the verdict's code.
     Check(CheckArgs),
     /// Keep watching the line; print each confirmed change until Ctrl-C.
@@ -102,28 +104,17 @@ pub struct WatchArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let lang = match cli.lang {
-        Some(LangArg::De) => Lang::De,
-        Some(LangArg::En) => Lang::En,
-        None => Lang::from_env(),
-    };
+    let lang_flag = cli.lang.map(|l| match l {
+        LangArg::De => Lang::De,
+        LangArg::En => Lang::En,
+    });
+    let lang = lang_flag.unwrap_or_else(Lang::from_env);
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Some(Command::Check(args)) => run_check(&args, lang, &mut stdout),
         Some(Command::Watch(args)) => run_watch(&args, lang, &mut stdout),
-        None => run_watch(
-            &WatchArgs {
-                json: false,
-                interval: None,
-                recheck: None,
-                confirmations: None,
-                db: None,
-                no_history: false,
-                overrides: Overrides::default(),
-            },
-            lang,
-            &mut stdout,
-        ),
+        None => crate::agent::run(&crate::agent::AgentArgs::default(), lang_flag),
+        Some(Command::Agent(args)) => crate::agent::run(&args, lang_flag),
         Some(Command::Providers(args)) => match providers::run(&args, lang, &mut stdout) {
             Ok(code) => code,
             Err(e) => {
@@ -318,23 +309,23 @@ fn schedule_checked(schedule: Schedule) -> Schedule {
 
 /// SIGTERM, so `watch` under a supervisor or a test harness stops as cleanly as on Ctrl-C.
 #[cfg(unix)]
-fn terminate_signal() -> SignalStream {
+pub(crate) fn terminate_signal() -> SignalStream {
     SignalStream(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok())
 }
 
 #[cfg(not(unix))]
-fn terminate_signal() -> SignalStream {
+pub(crate) fn terminate_signal() -> SignalStream {
     SignalStream(None)
 }
 
 /// A SIGTERM listener that never fires when it could not be installed.
-struct SignalStream(
+pub(crate) struct SignalStream(
     #[cfg(unix)] Option<tokio::signal::unix::Signal>,
     #[cfg(not(unix))] Option<()>,
 );
 
 impl SignalStream {
-    async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         if let Some(signal) = self.0.as_mut() {
             signal.recv().await;

@@ -174,25 +174,29 @@ pub fn elapsed(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A channel's menu label: what kind of place it is, so a crowd page is never mistaken for the
-/// provider's own word.
+/// How the English catalog marks a crowd page; replaced by the user's language in menus.
+const CROWD_SUFFIX_EN: &str = "(crowd reports, not official)";
+
+/// A channel's menu label: the catalog's own label (it already says where it leads, e.g.
+/// "1&1 on X (@1und1)"), and for a crowd page always the marker in the user's language, so a
+/// crowd page is never mistaken for the provider's own word.
 pub fn channel_label(channel: &ChannelView, lang: Lang) -> String {
-    let label = &channel.label;
-    match (channel.kind, lang) {
-        (ChannelKind::X, Lang::En) => format!("{label} on X"),
-        (ChannelKind::X, Lang::De) => format!("{label} auf X"),
-        (ChannelKind::Mastodon, Lang::En) => format!("{label} on Mastodon"),
-        (ChannelKind::Mastodon, Lang::De) => format!("{label} auf Mastodon"),
-        (ChannelKind::StatusPage, Lang::En) => format!("Status page ({label})"),
-        (ChannelKind::StatusPage, Lang::De) => format!("Statusseite ({label})"),
-        (ChannelKind::Blog, Lang::En) => format!("News: {label}"),
-        (ChannelKind::Blog, Lang::De) => format!("Neuigkeiten: {label}"),
-        (ChannelKind::Hotline, Lang::En) => format!("Call the hotline {label}"),
-        (ChannelKind::Hotline, Lang::De) => format!("Hotline anrufen: {label}"),
-        (ChannelKind::Website, Lang::En) => format!("Website: {label}"),
-        (ChannelKind::Website, Lang::De) => format!("Website: {label}"),
-        (ChannelKind::Crowd, Lang::En) => format!("{label} (crowd reports, not official)"),
-        (ChannelKind::Crowd, Lang::De) => format!("{label} (Crowd-Meldungen, nicht offiziell)"),
+    let label = channel.label.trim();
+    match channel.kind {
+        ChannelKind::Crowd => {
+            let base = label
+                .strip_suffix(CROWD_SUFFIX_EN)
+                .unwrap_or(label)
+                .trim_end();
+            let marker = lang.pick(CROWD_SUFFIX_EN, "(Crowd-Meldungen, nicht offiziell)");
+            format!("{base} {marker}")
+        }
+        ChannelKind::X
+        | ChannelKind::Mastodon
+        | ChannelKind::StatusPage
+        | ChannelKind::Blog
+        | ChannelKind::Hotline
+        | ChannelKind::Website => label.to_string(),
     }
 }
 

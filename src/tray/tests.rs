@@ -60,17 +60,17 @@ fn channels() -> Vec<ChannelView> {
     vec![
         ChannelView {
             kind: ChannelKind::X,
-            label: "@1und1".into(),
+            label: "1&1 on X (@1und1)".into(),
             url: "https://x.com/1und1".into(),
         },
         ChannelView {
             kind: ChannelKind::Hotline,
-            label: "0721 9600".into(),
+            label: "Hotline 0721 9600".into(),
             url: "tel:+49721-9600".into(),
         },
         ChannelView {
             kind: ChannelKind::Crowd,
-            label: "allestörungen.de".into(),
+            label: "allestörungen.de: 1&1 (crowd reports, not official)".into(),
             url: "https://allestoerungen.de/stoerung/1und1/".into(),
         },
     ]
@@ -119,7 +119,7 @@ fn healthy_line_in_english() {
             "[Line works — checked 12 s ago]",
             "---",
             "Check now",
-            "1&1's channels > @1und1 on X | Call the hotline 0721 9600 | allestörungen.de (crowd reports, not official)",
+            "1&1's channels > 1&1 on X (@1und1) | Hotline 0721 9600 | allestörungen.de: 1&1 (crowd reports, not official)",
             "Open dashboard",
             "Pause alerts for 1 hour",
             "Start at login (false)",
@@ -155,7 +155,7 @@ fn provider_outage_in_german_names_the_reason() {
             format!("[{reason}]"),
             "---".into(),
             "Jetzt prüfen".into(),
-            "Kanäle von 1&1 > @1und1 auf X | Hotline anrufen: 0721 9600 | allestörungen.de (Crowd-Meldungen, nicht offiziell)".into(),
+            "Kanäle von 1&1 > 1&1 on X (@1und1) | Hotline 0721 9600 | allestörungen.de: 1&1 (Crowd-Meldungen, nicht offiziell)".into(),
             "Dashboard öffnen".into(),
             "Meldungen fortsetzen (pausiert bis 11:50)".into(),
             "Beim Anmelden starten (true)".into(),
@@ -242,6 +242,19 @@ fn elapsed_rounds_down_in_units() {
 #[test]
 fn crowd_channels_are_labelled_as_crowd() {
     let crowd = &channels()[2];
-    assert!(channel_label(crowd, Lang::En).contains("not official"));
-    assert!(channel_label(crowd, Lang::De).contains("nicht offiziell"));
+    assert_eq!(
+        channel_label(crowd, Lang::En),
+        "allestörungen.de: 1&1 (crowd reports, not official)"
+    );
+    assert_eq!(
+        channel_label(crowd, Lang::De),
+        "allestörungen.de: 1&1 (Crowd-Meldungen, nicht offiziell)"
+    );
+    // A user's own crowd entry without the marker still gets it.
+    let mut own = crowd.clone();
+    own.label = "downdetector".into();
+    assert_eq!(
+        channel_label(&own, Lang::En),
+        "downdetector (crowd reports, not official)"
+    );
 }

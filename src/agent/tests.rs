@@ -1,0 +1,1 @@
+//! Handler-level tests of the agent (filled below).
