@@ -97,7 +97,11 @@ async fn settings_round_trip_through_the_file_without_a_password() {
     assert_eq!(get(&f.agent).await, wanted);
     let status = f.agent.agent_status();
     assert!(status.configured);
-    assert_eq!(status.lang, Lang::En, "--lang beats the settings for this run");
+    assert_eq!(
+        status.lang,
+        Lang::En,
+        "--lang beats the settings for this run"
+    );
     assert_eq!(status.provider.unwrap().name, "1&1");
     // The file holds the settings, and the flags of this run stay out of it.
     let text = std::fs::read_to_string(f.dir.path().join("config.toml")).unwrap();
@@ -187,16 +191,26 @@ async fn requests_out_of_range_are_refused() {
     for request in [
         Request::History { hours: 0 },
         Request::History { hours: 10_000 },
-        Request::PauseAlerts { minutes: 24 * 60 + 1 },
+        Request::PauseAlerts {
+            minutes: 24 * 60 + 1,
+        },
     ] {
         let name = request.name();
         assert!(
-            matches!(f.agent.handle(request).await, Err(ErrorReply::Invalid { .. })),
+            matches!(
+                f.agent.handle(request).await,
+                Err(ErrorReply::Invalid { .. })
+            ),
             "{name}"
         );
     }
     // No history store: an honest "not available", not an error.
-    match f.agent.handle(Request::History { hours: 24 }).await.unwrap() {
+    match f
+        .agent
+        .handle(Request::History { hours: 24 })
+        .await
+        .unwrap()
+    {
         Response::History { history } => assert!(!history.available),
         other => panic!("{other:?}"),
     }
