@@ -204,6 +204,8 @@ struct Item {
     id: i64,
     label: String,
     enabled: bool,
+    /// `toggle-state` of a check item (1 ticked, 0 not).
+    toggle: Option<i64>,
     children: Vec<Item>,
 }
 
@@ -217,6 +219,7 @@ fn parse_item(v: &Value) -> Item {
             .unwrap_or_default()
             .to_string(),
         enabled: props["enabled"]["data"].as_bool().unwrap_or(true),
+        toggle: props["toggle-state"]["data"].as_i64(),
         children: v[2]
             .as_array()
             .map(|c| c.iter().map(|child| parse_item(&child["data"])).collect())
@@ -467,11 +470,151 @@ fn agent_end_to_end_on_a_private_desktop() {
     );
     assert!(stopped.elapsed() < Duration::from_secs(40));
 
+    // "Start at login" from the menu writes the XDG autostart entry and ticks the item.
+    let entry = dir.join("config/autostart/dialtone.desktop");
+    assert!(!entry.exists());
+    click(&desktop, &agent, "Start at login");
+    wait_until("the autostart entry", Duration::from_secs(5), || {
+        entry.exists()
+    });
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(
+        text.contains(&format!("Exec=\"{}\"\n", env!("CARGO_BIN_EXE_dialtone"))),
+        "{text}"
+    );
+    wait_until("the item ticked", Duration::from_secs(5), || {
+        find(&menu(&desktop, &agent), "Start at login").and_then(|i| i.toggle) == Some(1)
+    });
+
+    // Recovery: the outage's notification is replaced by one saying how long it lasted.
+    k.start_again();
+    wait_for_title(
+        &desktop,
+        &agent,
+        "dialtone: Line works",
+        Duration::from_secs(15),
+    );
+    wait_until("dunst got the recovery", Duration::from_secs(10), || {
+        desktop.dunst_history().contains("Your line works again")
+    });
+    let notify = desktop.notifications();
+    let calls: Vec<&str> = notify.split("member=Notify").skip(1).collect();
+    assert_eq!(calls.len(), 2, "{notify}");
+    assert!(
+        calls[1].contains("string \"Your line works again\""),
+        "{notify}"
+    );
+    assert!(calls[1].contains("string \"The outage lasted "), "{notify}");
+    // Notify(app_name, replaces_id, ...): the recovery replaces the outage's notification.
+    let replaces = |call: &str| -> u64 {
+        let line = call
+            .lines()
+            .find(|l| l.trim().starts_with("uint32 "))
+            .unwrap();
+        line.trim()["uint32 ".len()..].parse().unwrap()
+    };
+    assert_eq!(replaces(calls[0]), 0, "{notify}");
+    assert_ne!(replaces(calls[1]), 0, "{notify}");
+
+    // "Pause alerts for 1 hour": the next outage moves the tray but notifies nobody.
+    click(&desktop, &agent, "Pause alerts for 1 hour");
+    wait_until("the resume item", Duration::from_secs(5), || {
+        find(&menu(&desktop, &agent), "Resume alerts (paused until ").is_some()
+    });
+    k.stop();
+    click(&desktop, &agent, "Check now");
+    wait_for_title(
+        &desktop,
+        &agent,
+        "dialtone: 1&1 telephony is down",
+        Duration::from_secs(15),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        desktop.notifications().matches("member=Notify").count(),
+        2,
+        "paused alerts stay quiet"
+    );
+
     // SIGTERM: a clean exit, and the socket is gone.
     let status = agent.terminate();
     assert!(status.success(), "{status}; stderr:\n{}", agent.stderr());
     assert!(!agent.socket().exists());
     assert!(!agent.stderr().contains(secret));
+}
+
+#[test]
+fn first_run_shows_not_set_up_and_opens_the_dashboard_once() {
+    let desktop = Desktop::start(false);
+    let dir = desktop.dir().join("agent");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_script(
+        &dir.join("dashboard.sh"),
+        &format!(
+            "echo started >> '{}'",
+            dir.join("dashboard-started").display()
+        ),
+    );
+    let anchor = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    // No config file, no provider, no registrar: only the lower layers' test flags.
+    let err = std::fs::File::create(dir.join("agent.err")).unwrap();
+    let child = dialtone(Some(&desktop), &dir)
+        .arg("agent")
+        .args([
+            "--gateway",
+            "127.0.0.1",
+            "--dns-name",
+            "none",
+            "--anchor",
+            &anchor,
+        ])
+        .args([
+            "--interval",
+            "1",
+            "--recheck",
+            "1",
+            "--timeout",
+            "1",
+            "--lang",
+            "de",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let mut agent = Agent {
+        child,
+        dir: dir.clone(),
+    };
+    wait_for_title(
+        &desktop,
+        &agent,
+        "dialtone: Nicht eingerichtet",
+        Duration::from_secs(10),
+    );
+    assert!(colour_share(&desktop, &agent, IconId::Unknown) > 0.4);
+    assert!(labels(&menu(&desktop, &agent)).contains(&"Im Dashboard einrichten".to_string()));
+    wait_until(
+        "the dashboard opened for the setup",
+        Duration::from_secs(5),
+        || dir.join("dashboard-started").exists(),
+    );
+    // A few checks later it still opened only once.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("dashboard-started")).unwrap(),
+        "started\n"
+    );
+    assert!(
+        !dir.join("config/dialtone/config.toml").exists(),
+        "nothing written unasked"
+    );
+    assert!(agent.terminate().success());
 }
 
 #[test]
