@@ -31,8 +31,12 @@ install_build_deps() {
 }
 
 # What the tests talk to: a real registrar (kamailio, with TLS), a real SIP user agent (sipsak),
-# a real DNS server (dnsmasq), network namespaces and nftables for fault injection.
+# a real DNS server (dnsmasq), network namespaces and nftables for fault injection; for the tray
+# agent's end-to-end tests a private desktop: Xvfb, a D-Bus session bus (dbus-daemon,
+# dbus-monitor), dunst as the notification daemon (dunstctl), busctl (systemd) to read the tray
+# item, and xauth/dbus-x11/libnotify-bin for running the same by hand (xvfb-run, notify-send).
 install_test_deps() {
   install_build_deps
-  apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base
+  apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base \
+    xvfb xauth dbus dbus-x11 dunst libnotify-bin systemd
 }
