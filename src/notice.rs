@@ -217,7 +217,11 @@ fn worker(inbox: mpsc::Receiver<Job>) {
     let mut current: Option<u32> = None;
     let mut actions_supported: Option<bool> = None;
     let mut warned = false;
-    for job in inbox {
+    // A replaced notification keeps its id, so the threads waiting on the old and the new one
+    // would both see a click on it: only the newest may act.
+    let newest = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    for (generation, job) in (1u64..).zip(inbox) {
+        newest.store(generation, std::sync::atomic::Ordering::SeqCst);
         let supported = *actions_supported.get_or_insert_with(|| {
             notify_rust::get_capabilities()
                 .map(|caps| caps.iter().any(|c| c == "actions"))
@@ -250,12 +254,17 @@ fn worker(inbox: mpsc::Receiver<Job>) {
                 if supported && !job.notice.actions.is_empty() {
                     let actions = job.notice.actions.clone();
                     let allowed = job.allowed;
+                    let newest = newest.clone();
                     // Waiting for a click blocks until the notification closes: on a thread of
                     // its own, so the next change is shown meanwhile.
                     let _ = std::thread::Builder::new()
                         .name("dialtone-notify-action".into())
                         .spawn(move || {
-                            handle.wait_for_action(|key| on_action(key, &actions, &allowed));
+                            handle.wait_for_action(|key| {
+                                if newest.load(std::sync::atomic::Ordering::SeqCst) == generation {
+                                    on_action(key, &actions, &allowed);
+                                }
+                            });
                         });
                 }
             }

@@ -131,6 +131,8 @@ impl Desktop {
             .arg("--address")
             .arg(&self.address)
             .arg("interface='org.freedesktop.Notifications',member='Notify'")
+            // The daemon's replies carry the ids it gave the notifications.
+            .arg("type='method_return',sender='org.freedesktop.Notifications'")
             .stdout(log)
             .stderr(Stdio::null())
             .spawn()
@@ -174,14 +176,75 @@ impl Desktop {
         text
     }
 
-    /// dunst's own history (`dunstctl history`, JSON).
-    pub fn dunst_history(&self) -> String {
-        Command::new("dunstctl")
-            .arg("history")
-            .envs(self.env())
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
+    /// The ids the daemon returned for `Notify` calls, in order.
+    pub fn notification_ids(&self) -> Vec<u32> {
+        let log = self.notifications();
+        let mut ids = Vec::new();
+        // (sender, serial) of each Notify call, to match the daemon's replies to them.
+        let mut calls: Vec<(String, String)> = Vec::new();
+        let mut lines = log.lines().peekable();
+        while let Some(line) = lines.next() {
+            let field = |name: &str| {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(name))
+                    .map(|v| v.trim_end_matches(';').to_string())
+            };
+            if line.starts_with("method call") && line.contains("member=Notify") {
+                if let (Some(sender), Some(serial)) = (field("sender="), field("serial=")) {
+                    calls.push((sender, serial));
+                }
+            } else if line.starts_with("method return") {
+                let (Some(dest), Some(reply)) = (field("destination="), field("reply_serial="))
+                else {
+                    continue;
+                };
+                if calls.iter().any(|(s, n)| *s == dest && *n == reply) {
+                    if let Some(id) = lines
+                        .peek()
+                        .and_then(|l| l.trim().strip_prefix("uint32 "))
+                        .and_then(|v| v.parse().ok())
+                    {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        ids
+    }
+
+    /// How many notifications dunst holds, shown or in its history.
+    pub fn dunst_count(&self) -> u32 {
+        ["displayed", "history"]
+            .iter()
+            .map(|which| {
+                Command::new("dunstctl")
+                    .args(["count", which])
+                    .envs(self.env())
+                    .output()
+                    .ok()
+                    .and_then(|o| {
+                        String::from_utf8_lossy(&o.stdout)
+                            .trim()
+                            .parse::<u32>()
+                            .ok()
+                    })
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// Emits `ActionInvoked(id, key)` as the notification server does when a button is clicked.
+    pub fn invoke_action(&self, id: u32, key: &str) {
+        let _ = Command::new("dbus-send")
+            .arg(format!("--bus={}", self.address))
+            .args([
+                "--type=signal",
+                "/org/freedesktop/Notifications",
+                "org.freedesktop.Notifications.ActionInvoked",
+            ])
+            .arg(format!("uint32:{id}"))
+            .arg(format!("string:{key}"))
+            .status();
     }
 
     /// Runs `busctl --address=… --json=short ARGS`; `None` when it fails.
