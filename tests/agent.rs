@@ -72,7 +72,12 @@ impl Drop for Agent {
 /// The environment every `dialtone` process of one test shares: its files in `dir`, the
 /// private session's bus, and scripts standing in for the dashboard and the browser.
 fn dialtone(desktop: Option<&Desktop>, dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    dialtone_at(Path::new(env!("CARGO_BIN_EXE_dialtone")), desktop, dir)
+}
+
+/// [`dialtone`] with another build of the binary.
+fn dialtone_at(program: &Path, desktop: Option<&Desktop>, dir: &Path) -> Command {
+    let mut cmd = Command::new(program);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir)
@@ -742,5 +747,97 @@ fn the_agent_links_no_gtk_or_webkit() {
             !tree.lines().any(|l| l.contains(banned)),
             "{banned} in the agent's dependencies"
         );
+    }
+}
+
+/// Figures, not a timed test: launch → first verdict in the tray (with the default two
+/// confirmations and with one), and the idle agent's RSS, PSS and CPU over a minute.
+/// `cargo test --test agent -- --ignored --nocapture bench`; `DIALTONE_BENCH_BIN` picks
+/// another binary (e.g. `target/release/dialtone`).
+#[test]
+#[ignore = "benchmark: prints figures"]
+fn bench_agent_first_verdict_and_idle_footprint() {
+    let bin = std::env::var("DIALTONE_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_dialtone").to_string());
+    let idle_secs: u64 = std::env::var("DIALTONE_BENCH_IDLE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let desktop = Desktop::start(true);
+    let k = Kamailio::start(KamailioOptions::default());
+    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
+    let anchor_addr = anchor.local_addr().unwrap().to_string();
+    for (confirmations, idle) in [("2", false), ("1", true)] {
+        let dir = desktop.dir().join(format!("bench-{confirmations}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = std::fs::File::create(dir.join("agent.err")).unwrap();
+        let launched = Instant::now();
+        let child = dialtone_at(Path::new(&bin), Some(&desktop), &dir)
+            .arg("agent")
+            .args(["--config"])
+            .arg(dir.join("config.toml"))
+            .args(["--db"])
+            .arg(dir.join("history.sqlite3"))
+            .args([
+                "--provider",
+                "1und1",
+                "--registrar",
+                &k.registrar_uri(Transport::Udp),
+            ])
+            .args(["--gateway", "127.0.0.1", "--dns-name", "none"])
+            .args(["--anchor", &anchor_addr, "--anchor", &anchor_addr])
+            .args(["--confirmations", confirmations, "--lang", "en"])
+            .env("RUST_LOG", "dialtone=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        let mut agent = Agent { child, dir };
+        let took = wait_for_title(
+            &desktop,
+            &agent,
+            "dialtone: Line works",
+            Duration::from_secs(15),
+        );
+        eprintln!(
+            "bench: launch → healthy in the tray with {confirmations} confirmation(s): {:?} (since spawn: {:?})",
+            took,
+            launched.elapsed()
+        );
+        if idle {
+            let pid = agent.child.id();
+            let ticks = |pid: u32| -> u64 {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+                let rest = &stat[stat.rfind(')').unwrap() + 2..];
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+            };
+            let before = ticks(pid);
+            let t0 = Instant::now();
+            std::thread::sleep(Duration::from_secs(idle_secs));
+            let cpu = (ticks(pid) - before) as f64 / 100.0 / t0.elapsed().as_secs_f64() * 100.0;
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+            let rss = status
+                .lines()
+                .find(|l| l.starts_with("VmRSS"))
+                .unwrap()
+                .to_string();
+            let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+            let pss = rollup
+                .lines()
+                .find(|l| l.starts_with("Pss:"))
+                .unwrap()
+                .to_string();
+            let threads = status
+                .lines()
+                .find(|l| l.starts_with("Threads"))
+                .unwrap()
+                .to_string();
+            eprintln!(
+                "bench: idle {idle_secs} s: {rss}; {pss}; {threads}; CPU {cpu:.3} % of one core ({bin})"
+            );
+        }
+        assert!(agent.terminate().success());
     }
 }
