@@ -787,7 +787,6 @@ fn bench_agent_first_verdict_and_idle_footprint() {
             .args(["--gateway", "127.0.0.1", "--dns-name", "none"])
             .args(["--anchor", &anchor_addr, "--anchor", &anchor_addr])
             .args(["--confirmations", confirmations, "--lang", "en"])
-            .env("RUST_LOG", "dialtone=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(err)
