@@ -679,6 +679,22 @@ fn without_a_notification_daemon_the_tray_still_follows_the_line() {
     );
     let mut agent = agent;
     assert!(agent.child.try_wait().unwrap().is_none());
+    // The notifier runs on its own thread: its complaint may come a moment after the tray.
+    wait_until(
+        "the missing daemon reported",
+        Duration::from_secs(5),
+        || agent.stderr().contains("no desktop notifications"),
+    );
+    // The recovery is a second notice that cannot be shown: still only one complaint.
+    k.start_again();
+    wait_for_title(
+        &desktop,
+        &agent,
+        "dialtone: Line works",
+        Duration::from_secs(15),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(agent.child.try_wait().unwrap().is_none());
     let stderr = agent.stderr();
     assert_eq!(
         stderr.matches("no desktop notifications").count(),

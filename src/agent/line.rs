@@ -124,7 +124,8 @@ impl Line {
     /// Starts the monitor and its companions.
     pub fn spawn(agent: &Arc<Agent>, prepared: Prepared) -> Result<Line, AgentError> {
         let prober = LineProber::new(prepared.settings)?;
-        let token = CancellationToken::new();
+        // A child of the agent's token: a restart cancels only this generation, shutdown all.
+        let token = agent.shutdown.child_token();
         let config = prepared.config;
         let (handle, monitor) = crate::monitor::spawn(
             prober,

@@ -139,7 +139,11 @@ pub struct Agent {
     tray: Mutex<Option<TrayHost>>,
     notifier: Option<Notifier>,
     dashboard: dashboard::Dashboard,
+    /// "Quit" from the menu.
     quit: CancellationToken,
+    /// The one token that stops everything: each line generation and the IPC server run on
+    /// child tokens of it.
+    shutdown: CancellationToken,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -212,6 +216,7 @@ impl Agent {
             notifier,
             dashboard: dashboard::Dashboard::default(),
             quit: CancellationToken::new(),
+            shutdown: CancellationToken::new(),
             options,
         }))
     }
@@ -493,7 +498,7 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
         eprintln!("dialtone: {e}");
         return ExitCode::from(EXIT_CONFIG_ERROR);
     }
-    let shutdown = CancellationToken::new();
+    let shutdown = agent.shutdown.clone();
     let server_task =
         server.map(|server| tokio::spawn(server.serve(agent.clone(), shutdown.child_token())));
     let (actions_tx, mut actions) = tokio::sync::mpsc::unbounded_channel();
