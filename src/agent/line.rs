@@ -237,7 +237,7 @@ async fn poll_feeds(
     }
 }
 
-fn publish_feeds(agent: &Agent, poller: &FeedPoller) {
+pub(super) fn publish_feeds(agent: &Agent, poller: &FeedPoller) {
     let now = Instant::now();
     let views: Vec<FeedView> = poller
         .feeds()
@@ -286,7 +286,7 @@ fn publish_feeds(agent: &Agent, poller: &FeedPoller) {
 
 /// Attaches the changed feeds' posts to the open outage episode, if there is one: the
 /// provider's own words belong in the outage log a customer hands in.
-async fn record_posts(agent: &Agent, poller: &FeedPoller, changed: &[usize]) {
+pub(super) async fn record_posts(agent: &Agent, poller: &FeedPoller, changed: &[usize]) {
     let Some(history) = agent.history.clone() else {
         return;
     };

@@ -17,6 +17,10 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(false)
+}
+
+fn fixture_with(history: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let anchor = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let anchor_addr = anchor.local_addr().unwrap().to_string();
@@ -31,7 +35,8 @@ fn fixture() -> Fixture {
     };
     let agent = Agent::new(AgentOptions {
         args: AgentArgs {
-            no_history: true,
+            no_history: !history,
+            db: Some(dir.path().join("history.sqlite3")),
             overrides,
             ..AgentArgs::default()
         },
@@ -250,4 +255,106 @@ async fn a_dashboard_that_cannot_start_is_a_typed_error() {
         Err(ErrorReply::Dashboard { detail }) => assert!(detail.contains("no-such-dashboard")),
         other => panic!("{other:?}"),
     }
+}
+
+/// A loopback HTTP server answering every request with one RSS document.
+fn rss_server(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/feed.rss", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn feed_posts_reach_the_ipc_reply_and_the_open_outage() {
+    use crate::catalog::{Feed, FeedKind};
+    use crate::diagnosis::Diagnosis;
+    use crate::feed::{FeedPoller, FetchLimits};
+    use crate::verdict::{Layer, Verdict};
+    let f = fixture_with(true);
+    // An outage is open in the history, as the recorder would have left it.
+    let now = Utc::now();
+    let change = crate::monitor::VerdictChanged {
+        from: Verdict::Healthy,
+        to: Verdict::ProviderOutage,
+        from_since: now - chrono::TimeDelta::hours(1),
+        since: now,
+        at: now,
+        diagnosis: Diagnosis {
+            verdict: Verdict::ProviderOutage,
+            failing_layer: Some(Layer::Provider),
+            layers: Vec::new(),
+            bindings: None,
+            provider_name: None,
+            checked_at: now,
+        },
+    };
+    let episode = {
+        let history = f.agent.history.clone().unwrap();
+        let mut history = lock(&history);
+        history.record_change(&change).unwrap();
+        history.open_episode().unwrap().unwrap()
+    };
+    let url = rss_server(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>1&amp;1 Status</title>\
+         <item><title>Störung Telefonie</title><pubDate>Tue, 01 Dec 2026 08:52:00 GMT</pubDate></item>\
+         </channel></rss>",
+    );
+    let mut poller = FeedPoller::new(
+        vec![Feed {
+            kind: FeedKind::Rss,
+            url: url.clone(),
+            verified: true,
+        }],
+        // Tests only: the server is plain HTTP on 127.0.0.1.
+        FetchLimits {
+            allow_http_loopback: true,
+            ..FetchLimits::default()
+        },
+    );
+    let changed = poller
+        .poll_due(Verdict::ProviderOutage, std::time::Instant::now())
+        .await;
+    assert_eq!(changed, [0], "{:?}", poller.feeds()[0].error);
+    line::publish_feeds(&f.agent, &poller);
+    line::record_posts(&f.agent, &poller, &changed).await;
+    // Seen again on the next poll: stored once.
+    line::record_posts(&f.agent, &poller, &changed).await;
+
+    match f.agent.handle(Request::Feeds).await.unwrap() {
+        Response::Feeds { feeds } => {
+            assert!(feeds.available);
+            assert_eq!(feeds.feeds.len(), 1);
+            assert_eq!(feeds.feeds[0].url, url);
+            assert_eq!(feeds.feeds[0].kind, "rss");
+            assert_eq!(feeds.feeds[0].posts[0].title, "Störung Telefonie");
+            assert!(feeds.feeds[0].fetched_at.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        lock(&f.agent.state)
+            .latest_post
+            .as_ref()
+            .map(|p| p.title.as_str()),
+        Some("Störung Telefonie"),
+        "the notification quotes it"
+    );
+    let history = f.agent.history.clone().unwrap();
+    let stored = lock(&history).episode(episode).unwrap().status_posts;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].post.title, "Störung Telefonie");
+    assert_eq!(stored[0].feed_url, url);
 }
