@@ -26,7 +26,14 @@ use tokio_util::sync::CancellationToken;
 
 /// dialtone: does my phone line work, and if not, whose fault is it?
 #[derive(Debug, Parser)]
-#[command(name = "dialtone", version, about, long_about = None, args_override_self = true)]
+#[command(
+    name = "dialtone",
+    version,
+    about,
+    long_about = None,
+    args_override_self = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Language of the output (default: from LC_ALL / LC_MESSAGES / LANG).
     #[arg(long, global = true, value_enum)]
@@ -34,6 +41,10 @@ pub struct Cli {
     /// What to do; without a command dialtone runs the tray agent.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The agent's flags when no command is given (`dialtone --interval 10` is
+    /// `dialtone agent --interval 10`).
+    #[command(flatten)]
+    pub agent: crate::agent::AgentArgs,
 }
 
 /// `--lang` values.
@@ -113,7 +124,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Check(args)) => run_check(&args, lang, &mut stdout),
         Some(Command::Watch(args)) => run_watch(&args, lang, &mut stdout),
-        None => crate::agent::run(&crate::agent::AgentArgs::default(), lang_flag),
+        None => crate::agent::run(&cli.agent, lang_flag),
         Some(Command::Agent(args)) => crate::agent::run(&args, lang_flag),
         Some(Command::Providers(args)) => match providers::run(&args, lang, &mut stdout) {
             Ok(code) => code,
