@@ -31,8 +31,7 @@ use tokio_util::sync::CancellationToken;
     version,
     about,
     long_about = None,
-    args_override_self = true,
-    args_conflicts_with_subcommands = true
+    args_override_self = true
 )]
 pub struct Cli {
     /// Language of the output (default: from LC_ALL / LC_MESSAGES / LANG).
@@ -41,10 +40,18 @@ pub struct Cli {
     /// What to do; without a command dialtone runs the tray agent.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// The agent's flags when no command is given (`dialtone --interval 10` is
-    /// `dialtone agent --interval 10`).
-    #[command(flatten)]
-    pub agent: crate::agent::AgentArgs,
+}
+
+/// The agent's arguments for a bare `dialtone`: no flags, but the environment variables the
+/// flags read (`DIALTONE_CONFIG`), exactly as `dialtone agent` would see them.
+fn bare_agent_args() -> crate::agent::AgentArgs {
+    use clap::{Args, FromArgMatches};
+    let command = crate::agent::AgentArgs::augment_args(clap::Command::new("dialtone"));
+    command
+        .try_get_matches_from(["dialtone"])
+        .ok()
+        .and_then(|m| crate::agent::AgentArgs::from_arg_matches(&m).ok())
+        .unwrap_or_default()
 }
 
 /// `--lang` values.
@@ -124,7 +131,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Check(args)) => run_check(&args, lang, &mut stdout),
         Some(Command::Watch(args)) => run_watch(&args, lang, &mut stdout),
-        None => crate::agent::run(&cli.agent, lang_flag),
+        None => crate::agent::run(&bare_agent_args(), lang_flag),
         Some(Command::Agent(args)) => crate::agent::run(&args, lang_flag),
         Some(Command::Providers(args)) => match providers::run(&args, lang, &mut stdout) {
             Ok(code) => code,
@@ -343,5 +350,23 @@ impl SignalStream {
             return;
         }
         std::future::pending::<()>().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_start_reads_the_config_variable() {
+        // Read per call; no other test in this binary sets it.
+        std::env::set_var("DIALTONE_CONFIG", "/nonexistent/dialtone-test.toml");
+        let args = bare_agent_args();
+        std::env::remove_var("DIALTONE_CONFIG");
+        assert_eq!(
+            args.overrides.config.as_deref(),
+            Some(std::path::Path::new("/nonexistent/dialtone-test.toml"))
+        );
+        assert!(args.overrides.registrar.is_none());
     }
 }
