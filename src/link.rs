@@ -65,36 +65,43 @@ pub fn checked<'a>(
         url: url.to_string(),
         detail,
     };
-    // Control characters and whitespace never belong in a link; refusing them outright also
-    // rules out argument and header tricks in whatever handles the URL after us.
-    if url.is_empty() || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(unsafe_(
-            "it is empty or contains spaces or control characters".into(),
-        ));
+    if url.is_empty() || url.chars().any(char::is_control) {
+        return Err(unsafe_("it is empty or contains control characters".into()));
     }
-    if let Some(number) = url.strip_prefix("tel:") {
+    let opened = if let Some(number) = url.strip_prefix("tel:") {
+        // The catalog allows spaces for readability ("+49 721 9600"); the phone app gets the
+        // number without them (RFC 3966 has none).
         let shape_ok = number.starts_with('+')
-            && number.len() > 4
-            && number[1..].chars().all(|c| c.is_ascii_digit() || c == '-');
+            && number[1..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+            && number.chars().filter(char::is_ascii_digit).count() >= 4;
         if !shape_ok {
             return Err(unsafe_(
                 "a tel: link must be an international number".into(),
             ));
         }
+        url.replace(' ', "")
     } else {
+        // Whitespace never belongs in a web link; refusing it outright also rules out argument
+        // and header tricks in whatever handles the URL after us.
+        if url.chars().any(char::is_whitespace) {
+            return Err(unsafe_("it contains spaces".into()));
+        }
         let parsed = catalog::check_https(url).map_err(unsafe_)?;
         // `Url` normalises (lower-cases the host, resolves `..`): compare what the browser will
         // see, so an allowed entry cannot be smuggled past in another spelling and vice versa.
         if parsed.as_str() != url && parsed.as_str() != format!("{url}/") {
             return Err(unsafe_("it is not in canonical form".into()));
         }
-    }
+        url.to_string()
+    };
     if !allowed.into_iter().any(|a| a == url) {
         return Err(LinkError::NotAllowed {
             url: url.to_string(),
         });
     }
-    Ok(Link(url.to_string()))
+    Ok(Link(opened))
 }
 
 /// Opens a checked link with `$DIALTONE_OPENER` or `xdg-open`, without waiting for it (a
@@ -125,18 +132,24 @@ pub fn open(link: &Link) -> Result<(), LinkError> {
 mod tests {
     use super::*;
 
-    const ALLOWED: [&str; 4] = [
+    const ALLOWED: [&str; 5] = [
         "https://x.com/1und1",
         "https://status.example.net/",
         "tel:+49721-9600",
         "https://allestoerungen.de/stoerung/1und1/",
+        "tel:+49 800 123 456",
     ];
 
     #[test]
     fn catalog_links_pass() {
-        for url in ALLOWED {
+        for url in &ALLOWED[..4] {
             assert_eq!(checked(url, ALLOWED).map(|l| l.0), Ok(url.to_string()));
         }
+        // A hotline written with spaces is dialled without them.
+        assert_eq!(
+            checked("tel:+49 800 123 456", ALLOWED).map(|l| l.0),
+            Ok("tel:+49800123456".to_string())
+        );
     }
 
     #[test]
@@ -154,6 +167,9 @@ mod tests {
             "tel:+49721;phone-context=evil",
             "tel:0800 123",
             "tel:",
+            "tel:+49 800 123 456\n",
+            "tel:+1\u{7}23456",
+            "tel:+12",
             "https://X.COM/1und1",
             "https://x.com/a/../1und1",
             "https://evil.example/",

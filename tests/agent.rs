@@ -701,7 +701,18 @@ fn without_a_notification_daemon_the_tray_still_follows_the_line() {
         1,
         "said once: {stderr}"
     );
-    assert!(agent.terminate().success());
+    // "Quit" from the menu ends the agent cleanly, socket and all.
+    click(&desktop, &agent, "Quit");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = agent.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "Quit did not end the agent");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    assert!(!agent.socket().exists());
 }
 
 #[test]
