@@ -197,10 +197,13 @@ impl Agent {
                 .or(settings.language)
                 .unwrap_or_else(crate::locale::Lang::from_env);
         }
-        self.restart_line().await.map_err(|e| ErrorReply::Invalid {
-            field: "settings".into(),
-            detail: e.to_string(),
-        })?;
+        // The settings were checked above, so a failure here is the machine's, not the user's.
+        self.restart_line()
+            .await
+            .map_err(|e| ErrorReply::Unavailable {
+                what: "monitor".into(),
+                detail: e.to_string(),
+            })?;
         Ok(Response::Settings {
             settings: self.current_settings().await,
         })

@@ -87,6 +87,9 @@ pub enum AgentError {
     /// The line's probes could not be set up from the settings.
     #[error(transparent)]
     Line(#[from] crate::probe::line::LineError),
+    /// A blocking step (reading the keyring) died.
+    #[error("preparing the line monitor: {0}")]
+    Task(String),
 }
 
 /// What the agent presents besides the monitor's own status.
@@ -233,13 +236,7 @@ impl Agent {
         let catalog = self.catalog.clone();
         let prepared = tokio::task::spawn_blocking(move || line::prepare(&config, &catalog))
             .await
-            .map_err(|e| {
-                AgentError::Setup(SetupError::Config(crate::config::ConfigError::Invalid {
-                    origin: "agent".into(),
-                    key: ".".into(),
-                    message: e.to_string(),
-                }))
-            })??;
+            .map_err(|e| AgentError::Task(e.to_string()))??;
         let mut current = self.line.lock().await;
         if let Some(old) = current.take() {
             old.stop().await;
