@@ -27,6 +27,27 @@ pub struct Config {
     /// Per-probe timeout in seconds (a SIP transaction over UDP may use several retransmissions
     /// within it).
     pub timeout_secs: Option<f64>,
+    /// How the tray agent presents (notifications, language).
+    pub desktop: DesktopConfig,
+}
+
+/// The tray agent's presentation settings (`[desktop]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DesktopConfig {
+    /// Whether confirmed changes are shown as desktop notifications.
+    pub notifications: bool,
+    /// `en` or `de`; unset follows the system locale.
+    pub language: Option<crate::locale::Lang>,
+}
+
+impl Default for DesktopConfig {
+    fn default() -> Self {
+        DesktopConfig {
+            notifications: true,
+            language: None,
+        }
+    }
 }
 
 /// The SIP account. Only `registrar` is required; with a `user` the REGISTER query runs too.

@@ -7,6 +7,7 @@
 //! monitor publishes.
 
 pub mod agent;
+pub mod autostart;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod diagnosis;
 pub mod feed;
 pub mod history;
 pub mod ipc;
+pub mod link;
 pub mod locale;
 pub mod monitor;
 pub mod notice;

@@ -34,12 +34,16 @@ install_build_deps() {
 }
 
 # What the tests talk to: a real registrar (kamailio, with TLS), a real SIP user agent (sipsak),
-# a real DNS server (dnsmasq), network namespaces and nftables for fault injection.
+# a real DNS server (dnsmasq), network namespaces and nftables for fault injection; for the tray
+# agent's end-to-end tests a private desktop: Xvfb, a D-Bus session bus (dbus-daemon,
+# dbus-monitor), dunst as the notification daemon (dunstctl), busctl (systemd) to read the tray
+# item, and xauth/dbus-x11/libnotify-bin for running the same by hand (xvfb-run, notify-send).
 install_test_deps() {
   install_build_deps
   # procps: sysctl, which turns on forwarding inside the fault suite's router namespaces.
   apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base procps
-  # The dashboard's end-to-end test: a virtual X display and WebKit's WebDriver (the test
-  # talks to WebKitWebDriver directly, so tauri-driver is not needed).
-  apt_install xvfb xauth dbus-x11 webkit2gtk-driver
+  # The desktop tests: a virtual X display, a private D-Bus session with a real notification
+  # daemon (dunst) and busctl to read the tray off the bus, and WebKit's WebDriver for the
+  # dashboard (the test talks to WebKitWebDriver directly, so tauri-driver is not needed).
+  apt_install xvfb xauth dbus dbus-x11 dunst libnotify-bin systemd webkit2gtk-driver
 }

@@ -26,14 +26,32 @@ use tokio_util::sync::CancellationToken;
 
 /// dialtone: does my phone line work, and if not, whose fault is it?
 #[derive(Debug, Parser)]
-#[command(name = "dialtone", version, about, long_about = None, args_override_self = true)]
+#[command(
+    name = "dialtone",
+    version,
+    about,
+    long_about = None,
+    args_override_self = true
+)]
 pub struct Cli {
     /// Language of the output (default: from LC_ALL / LC_MESSAGES / LANG).
     #[arg(long, global = true, value_enum)]
     pub lang: Option<LangArg>,
-    /// What to do; without a command dialtone watches the line (the tray agent comes later).
+    /// What to do; without a command dialtone runs the tray agent.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The agent's arguments for a bare `dialtone`: no flags, but the environment variables the
+/// flags read (`DIALTONE_CONFIG`), exactly as `dialtone agent` would see them.
+fn bare_agent_args() -> crate::agent::AgentArgs {
+    use clap::{Args, FromArgMatches};
+    let command = crate::agent::AgentArgs::augment_args(clap::Command::new("dialtone"));
+    command
+        .try_get_matches_from(["dialtone"])
+        .ok()
+        .and_then(|m| crate::agent::AgentArgs::from_arg_matches(&m).ok())
+        .unwrap_or_default()
 }
 
 /// `--lang` values.
@@ -48,6 +66,8 @@ pub enum LangArg {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the tray agent (what `dialtone` alone does), with per-run overrides.
+    Agent(crate::agent::AgentArgs),
     /// Check every layer once, print the diagnosis, exit with the verdict's code.
     Check(CheckArgs),
     /// Keep watching the line; print each confirmed change until Ctrl-C.
@@ -102,28 +122,17 @@ pub struct WatchArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let lang = match cli.lang {
-        Some(LangArg::De) => Lang::De,
-        Some(LangArg::En) => Lang::En,
-        None => Lang::from_env(),
-    };
+    let lang_flag = cli.lang.map(|l| match l {
+        LangArg::De => Lang::De,
+        LangArg::En => Lang::En,
+    });
+    let lang = lang_flag.unwrap_or_else(Lang::from_env);
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Some(Command::Check(args)) => run_check(&args, lang, &mut stdout),
         Some(Command::Watch(args)) => run_watch(&args, lang, &mut stdout),
-        None => run_watch(
-            &WatchArgs {
-                json: false,
-                interval: None,
-                recheck: None,
-                confirmations: None,
-                db: None,
-                no_history: false,
-                overrides: Overrides::default(),
-            },
-            lang,
-            &mut stdout,
-        ),
+        None => crate::agent::run(&bare_agent_args(), lang_flag),
+        Some(Command::Agent(args)) => crate::agent::run(&args, lang_flag),
         Some(Command::Providers(args)) => match providers::run(&args, lang, &mut stdout) {
             Ok(code) => code,
             Err(e) => {
@@ -318,28 +327,46 @@ fn schedule_checked(schedule: Schedule) -> Schedule {
 
 /// SIGTERM, so `watch` under a supervisor or a test harness stops as cleanly as on Ctrl-C.
 #[cfg(unix)]
-fn terminate_signal() -> SignalStream {
+pub(crate) fn terminate_signal() -> SignalStream {
     SignalStream(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok())
 }
 
 #[cfg(not(unix))]
-fn terminate_signal() -> SignalStream {
+pub(crate) fn terminate_signal() -> SignalStream {
     SignalStream(None)
 }
 
 /// A SIGTERM listener that never fires when it could not be installed.
-struct SignalStream(
+pub(crate) struct SignalStream(
     #[cfg(unix)] Option<tokio::signal::unix::Signal>,
     #[cfg(not(unix))] Option<()>,
 );
 
 impl SignalStream {
-    async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         if let Some(signal) = self.0.as_mut() {
             signal.recv().await;
             return;
         }
         std::future::pending::<()>().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_start_reads_the_config_variable() {
+        // Read per call; no other test in this binary sets it.
+        std::env::set_var("DIALTONE_CONFIG", "/nonexistent/dialtone-test.toml");
+        let args = bare_agent_args();
+        std::env::remove_var("DIALTONE_CONFIG");
+        assert_eq!(
+            args.overrides.config.as_deref(),
+            Some(std::path::Path::new("/nonexistent/dialtone-test.toml"))
+        );
+        assert!(args.overrides.registrar.is_none());
     }
 }

@@ -249,7 +249,7 @@ pub fn keyring_account(account: &AccountConfig) -> Option<String> {
 
 /// Finds the password: the named environment variable if one is configured (it must be set),
 /// else the OS keyring. No keyring service is not an error: the account check is then skipped.
-fn password_for(
+pub fn password_for(
     account: &AccountConfig,
 ) -> Result<(Option<Secret>, Option<PasswordSource>), SecretError> {
     if let Some(var) = &account.password_env {

@@ -26,9 +26,17 @@ pub fn probe() -> DeviceObservation {
         .list()
         .iter()
         .filter(|(name, _)| is_usable(name))
-        .map(|(name, data)| Interface {
-            name: name.clone(),
-            addresses: data.ip_networks().iter().map(|n| n.addr).collect(),
+        .map(|(name, data)| {
+            let mut addresses: Vec<_> = data.ip_networks().iter().map(|n| n.addr).collect();
+            // sysinfo collects them from a HashSet, so their order changes from one call to the
+            // next; the network watcher compares observations, and an unsorted list made it see
+            // a "network change" on about every other poll, abandoning rounds in flight.
+            addresses.sort_unstable();
+            addresses.dedup();
+            Interface {
+                name: name.clone(),
+                addresses,
+            }
         })
         .filter(|i| i.addresses.iter().any(|a| !a.is_loopback()))
         .collect();
@@ -170,6 +178,22 @@ fn hex_u128(s: &str) -> Option<u128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_come_in_a_stable_order() {
+        // The network watcher compares whole observations: the same network must look the
+        // same on every call.
+        let first = probe();
+        for interface in &first.interfaces {
+            assert!(
+                interface.addresses.windows(2).all(|w| w[0] < w[1]),
+                "{interface:?}"
+            );
+        }
+        for _ in 0..20 {
+            assert_eq!(probe().interfaces, first.interfaces);
+        }
+    }
 
     const HEADER: &str =
         "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT";

@@ -6,6 +6,7 @@
 //! needs, so unused items are expected per test binary.
 #![allow(dead_code)]
 
+pub mod desktop;
 pub mod dns;
 pub mod kamailio;
 pub mod lab;

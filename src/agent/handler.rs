@@ -1,0 +1,357 @@
+//! The agent's answers to IPC requests: every request is served from the monitor, the history,
+//! the catalog, the config and the feeds. Settings are validated before anything is saved; the
+//! password goes to the keyring and never comes back.
+
+use super::{lock, Agent};
+use crate::catalog;
+use crate::cli::overrides::keyring_account;
+use crate::config::{AccountConfig, Config, ConfigError};
+use crate::ipc::protocol::{
+    AccountSettings, ChannelKind, ChannelView, ChannelsReply, ErrorReply, Event, HistoryReply,
+    ProviderInfo, Request, Response, Settings, MAX_HISTORY_HOURS,
+};
+use crate::ipc::server::Handler;
+use crate::secret::Secret;
+use chrono::{TimeDelta, Utc};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// The longest pause a client may ask for (one day).
+const MAX_PAUSE_MINUTES: u32 = 24 * 60;
+
+/// A catalog channel as the wire carries it.
+pub fn channel_view(channel: &catalog::Channel) -> ChannelView {
+    ChannelView {
+        kind: match channel.kind {
+            catalog::ChannelKind::X => ChannelKind::X,
+            catalog::ChannelKind::Mastodon => ChannelKind::Mastodon,
+            catalog::ChannelKind::StatusPage => ChannelKind::StatusPage,
+            catalog::ChannelKind::Blog => ChannelKind::Blog,
+            catalog::ChannelKind::Hotline => ChannelKind::Hotline,
+            catalog::ChannelKind::Website => ChannelKind::Website,
+            catalog::ChannelKind::Crowd => ChannelKind::Crowd,
+        },
+        label: channel.label.clone(),
+        url: channel.url.clone(),
+    }
+}
+
+/// The settings a config stands for (`password_stored` is filled in by the caller).
+pub fn settings_from(config: &Config, start_at_login: bool) -> Settings {
+    Settings {
+        provider: config.provider.clone(),
+        account: config.account.as_ref().map(|a| AccountSettings {
+            registrar: a.registrar.clone(),
+            user: a.user.clone(),
+            auth_user: a.auth_user.clone(),
+            domain: a.domain.clone(),
+            transport: a.transport,
+        }),
+        interval_secs: config.schedule.interval_secs,
+        recheck_secs: config.schedule.recheck_secs,
+        account_interval_secs: config.schedule.account_interval_secs,
+        notifications: config.desktop.notifications,
+        language: config.desktop.language,
+        start_at_login,
+        password_stored: false,
+    }
+}
+
+/// Writes `settings` into `config`, keeping what the settings do not cover (the password's
+/// environment variable and CA file of the same registrar, the network, thresholds).
+pub fn apply_settings(config: &mut Config, settings: &Settings) {
+    config.provider = settings.provider.clone();
+    config.account = settings.account.as_ref().map(|a| {
+        let old = config
+            .account
+            .as_ref()
+            .filter(|old| old.registrar == a.registrar);
+        AccountConfig {
+            registrar: a.registrar.trim().to_string(),
+            user: a.user.clone().filter(|u| !u.is_empty()),
+            auth_user: a.auth_user.clone().filter(|u| !u.is_empty()),
+            domain: a.domain.clone().filter(|d| !d.is_empty()),
+            transport: a.transport,
+            password_env: old.and_then(|o| o.password_env.clone()),
+            ca_file: old.and_then(|o| o.ca_file.clone()),
+        }
+    });
+    config.schedule.interval_secs = settings.interval_secs;
+    config.schedule.recheck_secs = settings.recheck_secs;
+    config.schedule.account_interval_secs = settings.account_interval_secs;
+    config.desktop.notifications = settings.notifications;
+    config.desktop.language = settings.language;
+}
+
+/// Maps a config key to the settings field the dashboard shows.
+fn settings_field(key: &str) -> String {
+    let field = match key {
+        "schedule.interval_secs" => "interval_secs",
+        "schedule.recheck_secs" => "recheck_secs",
+        "schedule.account_interval_secs" => "account_interval_secs",
+        k => return format!("settings.{k}"),
+    };
+    format!("settings.{field}")
+}
+
+/// Checks settings as the config validation does, plus what only the agent knows (the
+/// catalog), and words failures as typed replies naming the field.
+pub fn validate_settings(
+    settings: &Settings,
+    base: &Config,
+    catalog: &catalog::Catalog,
+) -> Result<Config, ErrorReply> {
+    if let Some(id) = &settings.provider {
+        if catalog.get(id).is_none() {
+            return Err(ErrorReply::Invalid {
+                field: "settings.provider".into(),
+                detail: format!("{id:?} is not in the provider catalog"),
+            });
+        }
+    }
+    let mut config = base.clone();
+    apply_settings(&mut config, settings);
+    config.validate("settings").map_err(|e| match e {
+        ConfigError::Invalid { key, message, .. } | ConfigError::Parse { key, message, .. } => {
+            ErrorReply::Invalid {
+                field: settings_field(&key),
+                detail: message,
+            }
+        }
+        other => ErrorReply::Invalid {
+            field: "settings".into(),
+            detail: other.to_string(),
+        },
+    })?;
+    Ok(config)
+}
+
+impl Agent {
+    /// The settings now in force, with whether a password is stored (a keyring lookup).
+    async fn current_settings(&self) -> Settings {
+        let config = lock(&self.state).config.clone();
+        let mut settings = settings_from(&config, crate::autostart::is_enabled());
+        let account = config.account.clone();
+        settings.password_stored = tokio::task::spawn_blocking(move || {
+            let Some(account) = account else {
+                return false;
+            };
+            if account.password_env.is_some() {
+                return true;
+            }
+            keyring_account(&account)
+                .is_some_and(|name| matches!(crate::secret::from_keyring(&name), Ok(Some(_))))
+        })
+        .await
+        .unwrap_or(false);
+        settings
+    }
+
+    async fn set_settings(self: &Arc<Self>, settings: Settings) -> Result<Response, ErrorReply> {
+        // The file keeps the user's settings only; the command line's flags stay on top for
+        // this run (a test's loopback anchors, a one-off registrar).
+        let path = self.config_path.clone();
+        let file = tokio::task::spawn_blocking(move || Config::load(&path))
+            .await
+            .map_err(|e| ErrorReply::Storage {
+                detail: e.to_string(),
+            })?
+            .map_err(|e| ErrorReply::Storage {
+                detail: e.to_string(),
+            })?
+            .unwrap_or_default();
+        let to_save = validate_settings(&settings, &file, &self.catalog)?;
+        let mut in_force = to_save.clone();
+        self.options.args.overrides.apply(&mut in_force);
+        self.options.args.apply_schedule(&mut in_force);
+        let checked = validate_settings(&settings, &in_force, &self.catalog)?;
+        crate::probe::line::LineSettings::from_config(
+            &super::line::effective_config(&checked, &self.catalog),
+            None,
+            &self.catalog,
+        )
+        .map_err(|e| ErrorReply::Invalid {
+            field: "settings.account".into(),
+            detail: e.to_string(),
+        })?;
+        let path = self.config_path.clone();
+        tokio::task::spawn_blocking(move || to_save.save(&path))
+            .await
+            .map_err(|e| ErrorReply::Storage {
+                detail: e.to_string(),
+            })?
+            .map_err(|e| ErrorReply::Storage {
+                detail: e.to_string(),
+            })?;
+        if settings.start_at_login != crate::autostart::is_enabled() {
+            crate::autostart::set(settings.start_at_login).map_err(|e| ErrorReply::Storage {
+                detail: e.to_string(),
+            })?;
+        }
+        {
+            let mut state = lock(&self.state);
+            state.config = in_force;
+            state.lang = self
+                .options
+                .lang_flag
+                .or(settings.language)
+                .unwrap_or_else(crate::locale::Lang::from_env);
+        }
+        // The settings were checked above, so a failure here is the machine's, not the user's.
+        self.restart_line()
+            .await
+            .map_err(|e| ErrorReply::Unavailable {
+                what: "monitor".into(),
+                detail: e.to_string(),
+            })?;
+        Ok(Response::Settings {
+            settings: self.current_settings().await,
+        })
+    }
+
+    async fn set_password(self: &Arc<Self>, password: Secret) -> Result<Response, ErrorReply> {
+        if password.expose().is_empty() || password.expose().contains('\0') {
+            return Err(ErrorReply::Invalid {
+                field: "password".into(),
+                detail: "must not be empty".into(),
+            });
+        }
+        let account = lock(&self.state).config.account.clone();
+        let Some(name) = account.as_ref().and_then(keyring_account) else {
+            return Err(ErrorReply::Invalid {
+                field: "password".into(),
+                detail: "set the account's registrar and user name first".into(),
+            });
+        };
+        tokio::task::spawn_blocking(move || crate::secret::store_in_keyring(&name, &password))
+            .await
+            .map_err(|e| ErrorReply::Keyring {
+                detail: e.to_string(),
+            })?
+            // SecretError names the keyring entry and the keyring's words, never the password.
+            .map_err(|e| ErrorReply::Keyring {
+                detail: e.to_string(),
+            })?;
+        // The REGISTER query starts (or resumes after a lockout) with the new password.
+        if let Err(e) = self.restart_line().await {
+            tracing::warn!("restarting the monitor after a new password: {e}");
+        }
+        Ok(Response::PasswordStored)
+    }
+
+    async fn history(&self, hours: u32) -> Result<Response, ErrorReply> {
+        if !(1..=MAX_HISTORY_HOURS).contains(&hours) {
+            return Err(ErrorReply::Invalid {
+                field: "hours".into(),
+                detail: format!("{hours} is not between 1 and {MAX_HISTORY_HOURS}"),
+            });
+        }
+        let Some(history) = self.history.clone() else {
+            return Ok(Response::History {
+                history: HistoryReply {
+                    available: false,
+                    hours,
+                    ..HistoryReply::default()
+                },
+            });
+        };
+        let reply = tokio::task::spawn_blocking(move || lock(&history).history_reply(hours))
+            .await
+            .map_err(|e| ErrorReply::Unavailable {
+                what: "history".into(),
+                detail: e.to_string(),
+            })?
+            .map_err(|e| ErrorReply::Unavailable {
+                what: "history".into(),
+                detail: e.to_string(),
+            })?;
+        Ok(Response::History { history: reply })
+    }
+}
+
+impl Handler for Agent {
+    async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
+        // The server holds the agent in an `Arc`; restarts need one of their own.
+        let this = self.self_arc();
+        match request {
+            Request::Hello { .. } | Request::Subscribe => Err(ErrorReply::Invalid {
+                field: "request".into(),
+                detail: "answered by the server".into(),
+            }),
+            Request::Status => Ok(Response::Status {
+                status: self.agent_status(),
+            }),
+            Request::History { hours } => self.history(hours).await,
+            Request::CheckNow => match &lock(&self.state).handle {
+                Some(handle) => {
+                    handle.check_now();
+                    Ok(Response::CheckStarted)
+                }
+                None => Err(ErrorReply::Unavailable {
+                    what: "monitor".into(),
+                    detail: "not running".into(),
+                }),
+            },
+            Request::GetSettings => Ok(Response::Settings {
+                settings: self.current_settings().await,
+            }),
+            Request::SetSettings { settings } => match this {
+                Some(this) => this.set_settings(settings).await,
+                None => Err(shutting_down()),
+            },
+            Request::SetPassword { password } => match this {
+                Some(this) => this.set_password(password).await,
+                None => Err(shutting_down()),
+            },
+            Request::Channels => {
+                let provider = lock(&self.state).provider.as_ref().map(|p| ProviderInfo {
+                    id: Some(p.id.clone()),
+                    name: p.name.clone(),
+                });
+                Ok(Response::Channels {
+                    channels: ChannelsReply {
+                        available: true,
+                        provider,
+                        channels: self.channels(),
+                    },
+                })
+            }
+            Request::Feeds => Ok(Response::Feeds {
+                feeds: lock(&self.state).feeds.clone(),
+            }),
+            Request::OpenDashboard => self.open_dashboard().map(|()| Response::Done),
+            Request::PauseAlerts { minutes } => {
+                if minutes > MAX_PAUSE_MINUTES {
+                    return Err(ErrorReply::Invalid {
+                        field: "minutes".into(),
+                        detail: format!("{minutes} is more than a day ({MAX_PAUSE_MINUTES})"),
+                    });
+                }
+                let until =
+                    (minutes > 0).then(|| Utc::now() + TimeDelta::minutes(i64::from(minutes)));
+                self.pause_alerts(until);
+                Ok(Response::Status {
+                    status: self.agent_status(),
+                })
+            }
+        }
+    }
+
+    fn subscribe(
+        &self,
+    ) -> (
+        crate::ipc::protocol::AgentStatus,
+        broadcast::Receiver<Event>,
+    ) {
+        // Subscribe first, so no event between the snapshot and the receiver is lost.
+        let events = self.events.subscribe();
+        (self.agent_status(), events)
+    }
+}
+
+fn shutting_down() -> ErrorReply {
+    ErrorReply::Unavailable {
+        what: "agent".into(),
+        detail: "shutting down".into(),
+    }
+}

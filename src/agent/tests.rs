@@ -1,0 +1,360 @@
+//! Handler-level tests of the agent: settings are validated, saved and read back without ever
+//! carrying a password; bad values get typed errors naming the field and change nothing.
+//!
+//! The monitor these agents start probes loopback only (gateway and anchors on 127.0.0.1, no
+//! DNS name). The keyring is never written here: `SetPassword` is tested end to end against a
+//! child agent on a private bus (tests/agent.rs), so a developer's own keyring stays untouched.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::ipc::protocol::{AccountSettings, ErrorReply, Request, Response, Settings};
+use crate::ipc::server::Handler;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    agent: Arc<Agent>,
+    _anchor: std::net::TcpListener,
+}
+
+fn fixture() -> Fixture {
+    fixture_with(false)
+}
+
+fn fixture_with(history: bool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let anchor_addr = anchor.local_addr().unwrap().to_string();
+    let overrides = Overrides {
+        config: Some(dir.path().join("config.toml")),
+        anchors: vec![anchor_addr.clone(), anchor_addr],
+        gateway: Some("127.0.0.1".into()),
+        dns_name: Some("none".into()),
+        timeout: Some(0.5),
+        catalog: Some(dir.path().join("no-user-catalog.toml")),
+        ..Overrides::default()
+    };
+    let agent = Agent::new(AgentOptions {
+        args: AgentArgs {
+            no_history: !history,
+            db: Some(dir.path().join("history.sqlite3")),
+            overrides,
+            ..AgentArgs::default()
+        },
+        lang_flag: Some(Lang::En),
+        socket: dir.path().join("agent.sock"),
+        notifications: false,
+    })
+    .unwrap();
+    Fixture {
+        dir,
+        agent,
+        _anchor: anchor,
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        provider: Some("1und1".into()),
+        account: Some(AccountSettings {
+            registrar: "sip:127.0.0.1:9;transport=udp".into(),
+            user: Some("alice".into()),
+            ..AccountSettings::default()
+        }),
+        interval_secs: 60,
+        recheck_secs: 3,
+        account_interval_secs: 600,
+        notifications: false,
+        language: Some(Lang::De),
+        // Left as it is: the test must not add or remove the developer's own autostart entry.
+        start_at_login: crate::autostart::is_enabled(),
+        password_stored: false,
+    }
+}
+
+async fn get(agent: &Agent) -> Settings {
+    match agent.handle(Request::GetSettings).await.unwrap() {
+        Response::Settings { settings } => settings,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn settings_round_trip_through_the_file_without_a_password() {
+    let f = fixture();
+    f.agent.restart_line().await.unwrap();
+    assert!(!f.agent.agent_status().configured, "first run");
+    let wanted = settings();
+    let reply = f
+        .agent
+        .handle(Request::SetSettings {
+            settings: Settings {
+                // A client cannot claim a stored password.
+                password_stored: true,
+                ..wanted.clone()
+            },
+        })
+        .await
+        .unwrap();
+    let Response::Settings { settings: stored } = reply else {
+        panic!("{reply:?}");
+    };
+    assert_eq!(stored, wanted);
+    assert_eq!(get(&f.agent).await, wanted);
+    let status = f.agent.agent_status();
+    assert!(status.configured);
+    assert_eq!(
+        status.lang,
+        Lang::En,
+        "--lang beats the settings for this run"
+    );
+    assert_eq!(status.provider.unwrap().name, "1&1");
+    // The file holds the settings, and the flags of this run stay out of it.
+    let text = std::fs::read_to_string(f.dir.path().join("config.toml")).unwrap();
+    let saved = Config::parse(&text, Path::new("config.toml")).unwrap();
+    assert_eq!(saved.provider.as_deref(), Some("1und1"));
+    assert_eq!(saved.account.unwrap().user.as_deref(), Some("alice"));
+    assert_eq!(saved.schedule.interval_secs, 60);
+    assert_eq!(saved.desktop.language, Some(Lang::De));
+    assert!(!saved.desktop.notifications);
+    assert_eq!(saved.network, crate::config::NetworkConfig::default());
+    assert!(!text.contains("password"), "{text}");
+    // A new Agent reading the file sees the same settings (what a restart would do).
+    f.agent.stop_line().await;
+}
+
+#[tokio::test]
+async fn bad_settings_get_typed_errors_and_change_nothing() {
+    let f = fixture();
+    f.agent.restart_line().await.unwrap();
+    let cases: Vec<(Settings, &str)> = vec![
+        (
+            Settings {
+                provider: Some("no-such-provider".into()),
+                ..settings()
+            },
+            "settings.provider",
+        ),
+        (
+            Settings {
+                account: Some(AccountSettings {
+                    registrar: " ".into(),
+                    ..AccountSettings::default()
+                }),
+                ..settings()
+            },
+            "settings.account.registrar",
+        ),
+        (
+            Settings {
+                account: Some(AccountSettings {
+                    registrar: "sip:127.0.0.1:9".into(),
+                    user: Some("al ice".into()),
+                    ..AccountSettings::default()
+                }),
+                ..settings()
+            },
+            "settings.account.user",
+        ),
+        (
+            Settings {
+                recheck_secs: 120,
+                ..settings()
+            },
+            "settings.recheck_secs",
+        ),
+        (
+            Settings {
+                account_interval_secs: 5,
+                ..settings()
+            },
+            "settings.account_interval_secs",
+        ),
+        (
+            Settings {
+                interval_secs: 0,
+                recheck_secs: 0,
+                ..settings()
+            },
+            "settings.interval_secs",
+        ),
+    ];
+    for (bad, field) in cases {
+        match f.agent.handle(Request::SetSettings { settings: bad }).await {
+            Err(ErrorReply::Invalid { field: got, .. }) => assert_eq!(got, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert!(!f.dir.path().join("config.toml").exists(), "nothing saved");
+    assert!(!f.agent.agent_status().configured);
+    f.agent.stop_line().await;
+}
+
+#[tokio::test]
+async fn requests_out_of_range_are_refused() {
+    let f = fixture();
+    f.agent.restart_line().await.unwrap();
+    for request in [
+        Request::History { hours: 0 },
+        Request::History { hours: 10_000 },
+        Request::PauseAlerts {
+            minutes: 24 * 60 + 1,
+        },
+    ] {
+        let name = request.name();
+        assert!(
+            matches!(
+                f.agent.handle(request).await,
+                Err(ErrorReply::Invalid { .. })
+            ),
+            "{name}"
+        );
+    }
+    // No history store: an honest "not available", not an error.
+    match f
+        .agent
+        .handle(Request::History { hours: 24 })
+        .await
+        .unwrap()
+    {
+        Response::History { history } => assert!(!history.available),
+        other => panic!("{other:?}"),
+    }
+    // Pausing and resuming show in the status.
+    let Response::Status { status } = f
+        .agent
+        .handle(Request::PauseAlerts { minutes: 60 })
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(status.alerts_paused_until.is_some());
+    let Response::Status { status } = f
+        .agent
+        .handle(Request::PauseAlerts { minutes: 0 })
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(status.alerts_paused_until.is_none());
+    f.agent.stop_line().await;
+}
+
+#[tokio::test]
+async fn a_dashboard_that_cannot_start_is_a_typed_error() {
+    let f = fixture();
+    // The variable is read per call; no other test in this binary starts a dashboard.
+    std::env::set_var(
+        dashboard::DASHBOARD_ENV,
+        f.dir.path().join("no-such-dashboard"),
+    );
+    let result = f.agent.handle(Request::OpenDashboard).await;
+    std::env::remove_var(dashboard::DASHBOARD_ENV);
+    match result {
+        Err(ErrorReply::Dashboard { detail }) => assert!(detail.contains("no-such-dashboard")),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A loopback HTTP server answering every request with one RSS document.
+fn rss_server(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/feed.rss", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn feed_posts_reach_the_ipc_reply_and_the_open_outage() {
+    use crate::catalog::{Feed, FeedKind};
+    use crate::diagnosis::Diagnosis;
+    use crate::feed::{FeedPoller, FetchLimits};
+    use crate::verdict::{Layer, Verdict};
+    let f = fixture_with(true);
+    // An outage is open in the history, as the recorder would have left it.
+    let now = Utc::now();
+    let change = crate::monitor::VerdictChanged {
+        from: Verdict::Healthy,
+        to: Verdict::ProviderOutage,
+        from_since: now - chrono::TimeDelta::hours(1),
+        since: now,
+        at: now,
+        diagnosis: Diagnosis {
+            verdict: Verdict::ProviderOutage,
+            failing_layer: Some(Layer::Provider),
+            layers: Vec::new(),
+            bindings: None,
+            provider_name: None,
+            checked_at: now,
+        },
+    };
+    let episode = {
+        let history = f.agent.history.clone().unwrap();
+        let mut history = lock(&history);
+        history.record_change(&change).unwrap();
+        history.open_episode().unwrap().unwrap()
+    };
+    let url = rss_server(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>1&amp;1 Status</title>\
+         <item><title>Störung Telefonie</title><pubDate>Tue, 01 Dec 2026 08:52:00 GMT</pubDate></item>\
+         </channel></rss>",
+    );
+    let mut poller = FeedPoller::new(
+        vec![Feed {
+            kind: FeedKind::Rss,
+            url: url.clone(),
+            verified: true,
+        }],
+        // Tests only: the server is plain HTTP on 127.0.0.1.
+        FetchLimits {
+            allow_http_loopback: true,
+            ..FetchLimits::default()
+        },
+    );
+    let changed = poller
+        .poll_due(Verdict::ProviderOutage, std::time::Instant::now())
+        .await;
+    assert_eq!(changed, [0], "{:?}", poller.feeds()[0].error);
+    line::publish_feeds(&f.agent, &poller);
+    line::record_posts(&f.agent, &poller, &changed).await;
+    // Seen again on the next poll: stored once.
+    line::record_posts(&f.agent, &poller, &changed).await;
+
+    match f.agent.handle(Request::Feeds).await.unwrap() {
+        Response::Feeds { feeds } => {
+            assert!(feeds.available);
+            assert_eq!(feeds.feeds.len(), 1);
+            assert_eq!(feeds.feeds[0].url, url);
+            assert_eq!(feeds.feeds[0].kind, "rss");
+            assert_eq!(feeds.feeds[0].posts[0].title, "Störung Telefonie");
+            assert!(feeds.feeds[0].fetched_at.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        lock(&f.agent.state)
+            .latest_post
+            .as_ref()
+            .map(|p| p.title.as_str()),
+        Some("Störung Telefonie"),
+        "the notification quotes it"
+    );
+    let history = f.agent.history.clone().unwrap();
+    let stored = lock(&history).episode(episode).unwrap().status_posts;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].post.title, "Störung Telefonie");
+    assert_eq!(stored[0].feed_url, url);
+}

@@ -1,0 +1,109 @@
+//! "Start at login": the XDG autostart entry `$XDG_CONFIG_HOME/autostart/dialtone.desktop`.
+//!
+//! Written by hand rather than through the `auto-launch` crate: that crate ignores
+//! `XDG_CONFIG_HOME` on Linux (it builds `~/.config` from the home directory), which is both
+//! wrong for users who move their config and unusable for tests that keep every file in a
+//! temp dir; the file itself is six lines.
+
+use std::path::{Path, PathBuf};
+
+/// The entry's file name.
+pub const FILE_NAME: &str = "dialtone.desktop";
+
+/// Why the entry could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum AutostartError {
+    /// No home or config directory is known.
+    #[error("no config directory for the autostart entry (set HOME or XDG_CONFIG_HOME)")]
+    NoConfigDir,
+    /// Writing or removing the entry failed.
+    #[error("{op} the autostart entry {}: {source}", path.display())]
+    Io {
+        /// `writing` or `removing`.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Where the entry lives.
+pub fn entry_path() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|d| d.config_dir().join("autostart").join(FILE_NAME))
+}
+
+/// Whether the entry exists (and is not disabled with `Hidden=true`).
+pub fn is_enabled() -> bool {
+    entry_path()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .is_some_and(|text| !text.lines().any(|l| l.trim() == "Hidden=true"))
+}
+
+/// The entry's text for the agent at `exe`.
+pub fn desktop_entry(exe: &Path) -> String {
+    format!(
+        "[Desktop Entry]\nType=Application\nName=dialtone\nComment=Watches your VoIP line\nExec={}\nTerminal=false\nX-GNOME-Autostart-enabled=true\n",
+        exec_quote(&exe.to_string_lossy())
+    )
+}
+
+/// Quotes a path for `Exec=` (Desktop Entry spec: double quotes, with `"`, `` ` ``, `$` and
+/// `\` escaped; `%` doubled because it starts field codes).
+fn exec_quote(path: &str) -> String {
+    let mut out = String::from("\"");
+    for c in path.chars() {
+        match c {
+            '"' | '`' | '$' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '%' => out.push_str("%%"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Creates (for the running executable) or removes the entry.
+pub fn set(enabled: bool) -> Result<(), AutostartError> {
+    let path = entry_path().ok_or(AutostartError::NoConfigDir)?;
+    if enabled {
+        let io = |source| AutostartError::Io {
+            op: "writing",
+            path: path.clone(),
+            source,
+        };
+        let exe = std::env::current_exe().map_err(io)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(&path, desktop_entry(&exe)).map_err(io)
+    } else {
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(AutostartError::Io {
+                op: "removing",
+                path,
+                source,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_paths_are_quoted() {
+        let entry = desktop_entry(Path::new("/opt/my apps/dial$tone%1"));
+        assert!(
+            entry.contains("Exec=\"/opt/my apps/dial\\$tone%%1\"\n"),
+            "{entry}"
+        );
+        assert!(entry.starts_with("[Desktop Entry]\nType=Application\n"));
+    }
+}

@@ -1,0 +1,250 @@
+//! Puts a [`TrayModel`] on the desktop: a StatusNotifierItem through the tray-icon crate's
+//! `ksni` backend (pure Rust D-Bus, no GTK).
+//!
+//! tray-icon's menu types are not `Send`, so one thread of its own owns the tray and applies
+//! each new model; menu clicks come back as [`MenuAction`]s on a tokio channel.
+
+use super::icon::{self, IconId, Panel, TRAY_SIZE};
+use super::model::{MenuAction, MenuEntry, TrayModel};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use tray_icon::menu::{
+    CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu,
+};
+use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
+
+/// The StatusNotifierWatcher's bus name: no owner means no tray host shows our item.
+pub const WATCHER: &str = "org.kde.StatusNotifierWatcher";
+
+/// Why the tray could not be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum TrayError {
+    /// tray-icon could not register the item (typically: no session bus).
+    #[error("registering the tray icon on the session bus: {0}")]
+    Register(String),
+    /// An icon did not decode.
+    #[error(transparent)]
+    Icon(#[from] icon::IconError),
+    /// The tray thread could not be started or died.
+    #[error("the tray thread: {0}")]
+    Thread(String),
+}
+
+enum Command {
+    Show(Box<TrayModel>),
+    Stop,
+}
+
+/// The running tray. Dropping it removes the item from the bus.
+pub struct TrayHost {
+    commands: mpsc::Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TrayHost {
+    /// Registers the tray item showing `model`; clicks are sent to `actions`.
+    pub fn spawn(
+        model: TrayModel,
+        panel: Panel,
+        actions: tokio::sync::mpsc::UnboundedSender<MenuAction>,
+    ) -> Result<TrayHost, TrayError> {
+        MenuEvent::set_event_handler(Some(move |event: MenuEvent| {
+            match MenuAction::from_id(event.id.as_ref()) {
+                Some(action) => {
+                    let _ = actions.send(action);
+                }
+                None => tracing::debug!(id = ?event.id, "tray: click on an unknown item"),
+            }
+        }));
+        let (commands, inbox) = mpsc::channel::<Command>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), TrayError>>();
+        let thread = std::thread::Builder::new()
+            .name("dialtone-tray".into())
+            .spawn(move || {
+                let mut shown = match Shown::new(&model, panel) {
+                    Ok(shown) => {
+                        let _ = ready_tx.send(Ok(()));
+                        shown
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                for command in inbox {
+                    match command {
+                        Command::Show(model) => shown.apply(&model, panel),
+                        Command::Stop => break,
+                    }
+                }
+            })
+            .map_err(|e| TrayError::Thread(e.to_string()))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(TrayHost {
+                commands,
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => Err(TrayError::Thread("it ended before the tray was up".into())),
+        }
+    }
+
+    /// Shows a new model (only what changed is sent to the bus).
+    pub fn show(&self, model: TrayModel) {
+        let _ = self.commands.send(Command::Show(Box::new(model)));
+    }
+}
+
+impl Drop for TrayHost {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        MenuEvent::set_event_handler(None::<fn(MenuEvent)>);
+    }
+}
+
+/// The tray as it is on the bus, so each update sends only what changed.
+struct Shown {
+    tray: TrayIcon,
+    icon: IconId,
+    model: TrayModel,
+}
+
+impl Shown {
+    fn new(model: &TrayModel, panel: Panel) -> Result<Shown, TrayError> {
+        let tray = TrayIconBuilder::new()
+            .with_id("dialtone")
+            .with_icon(tray_icon_for(model.icon, panel)?)
+            .with_tooltip(&model.tooltip)
+            .with_title(&model.title)
+            .with_menu(Box::new(build_menu(&model.menu)))
+            .build()
+            .map_err(|e| TrayError::Register(e.to_string()))?;
+        Ok(Shown {
+            tray,
+            icon: model.icon,
+            model: model.clone(),
+        })
+    }
+
+    fn apply(&mut self, model: &TrayModel, panel: Panel) {
+        // The icon changes only with the confirmed verdict (never animated).
+        if model.icon != self.icon {
+            match tray_icon_for(model.icon, panel) {
+                Ok(icon) => {
+                    if let Err(e) = self.tray.set_icon(Some(icon)) {
+                        tracing::warn!("tray: setting the icon: {e}");
+                    }
+                    self.icon = model.icon;
+                }
+                Err(e) => tracing::warn!("tray: {e}"),
+            }
+        }
+        if model.tooltip != self.model.tooltip {
+            let _ = self.tray.set_tooltip(Some(&model.tooltip));
+        }
+        if model.title != self.model.title {
+            self.tray.set_title(Some(&model.title));
+        }
+        if model.menu != self.model.menu {
+            self.tray.set_menu(Some(Box::new(build_menu(&model.menu))));
+        }
+        self.model = model.clone();
+    }
+}
+
+fn tray_icon_for(id: IconId, panel: Panel) -> Result<Icon, TrayError> {
+    let rgba = icon::rgba(id, TRAY_SIZE, panel)?;
+    Icon::from_rgba(rgba.pixels, rgba.size, rgba.size).map_err(|e| {
+        TrayError::Icon(icon::IconError::Decode {
+            name: id.name(),
+            detail: e.to_string(),
+        })
+    })
+}
+
+/// muda reads `&` as a mnemonic marker: "1&1" would show as "1_1". `&&` is a literal `&`.
+fn label(text: &str) -> String {
+    text.replace('&', "&&")
+}
+
+enum Built {
+    Item(MenuItem),
+    Check(CheckMenuItem),
+    Sub(Submenu),
+    Separator(PredefinedMenuItem),
+}
+
+impl Built {
+    fn item(&self) -> &dyn IsMenuItem {
+        match self {
+            Built::Item(i) => i,
+            Built::Check(i) => i,
+            Built::Sub(i) => i,
+            Built::Separator(i) => i,
+        }
+    }
+}
+
+fn build(entry: &MenuEntry) -> Built {
+    match entry {
+        MenuEntry::Label(text) => Built::Item(MenuItem::new(label(text), false, None)),
+        MenuEntry::Action { action, text } => {
+            Built::Item(MenuItem::with_id(action.id(), label(text), true, None))
+        }
+        MenuEntry::Check {
+            action,
+            text,
+            checked,
+        } => Built::Check(CheckMenuItem::with_id(
+            action.id(),
+            label(text),
+            true,
+            *checked,
+            None,
+        )),
+        MenuEntry::Submenu { text, entries } => {
+            let sub = Submenu::new(label(text), true);
+            for child in entries.iter().map(build) {
+                if let Err(e) = sub.append(child.item()) {
+                    tracing::warn!("tray: building the menu: {e}");
+                }
+            }
+            Built::Sub(sub)
+        }
+        MenuEntry::Separator => Built::Separator(PredefinedMenuItem::separator()),
+    }
+}
+
+fn build_menu(entries: &[MenuEntry]) -> Menu {
+    let menu = Menu::new();
+    for built in entries.iter().map(build) {
+        if let Err(e) = menu.append(built.item()) {
+            tracing::warn!("tray: building the menu: {e}");
+        }
+    }
+    menu
+}
+
+/// Whether a tray host (a StatusNotifierWatcher) is on the session bus. Blocking.
+pub fn host_present() -> Result<bool, String> {
+    let connection = zbus::blocking::Connection::session().map_err(|e| e.to_string())?;
+    let dbus = zbus::blocking::fdo::DBusProxy::new(&connection).map_err(|e| e.to_string())?;
+    let name = zbus::names::BusName::try_from(WATCHER).map_err(|e| e.to_string())?;
+    dbus.name_has_owner(name).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ampersands_survive_the_mnemonic_parser() {
+        assert_eq!(label("1&1's channels"), "1&&1's channels");
+    }
+}

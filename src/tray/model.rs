@@ -1,0 +1,309 @@
+//! What the tray shows, as plain data: [`tray_model`] turns the agent's status into the icon,
+//! tooltip, title and menu. Pure (no I/O, no clock): the time is passed in, so tests pin it.
+
+use super::icon::IconId;
+use crate::ipc::protocol::{ChannelKind, ChannelView};
+use crate::locale::Lang;
+use crate::monitor::Status;
+use crate::verdict::Verdict;
+use chrono::{DateTime, FixedOffset, Utc};
+
+/// Everything the tray shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrayModel {
+    /// The icon (changes only with the confirmed verdict).
+    pub icon: IconId,
+    /// The tooltip: the verdict in words and since when.
+    pub tooltip: String,
+    /// The title (some hosts show it next to the icon).
+    pub title: String,
+    /// The menu, top to bottom.
+    pub menu: Vec<MenuEntry>,
+}
+
+/// One menu entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MenuEntry {
+    /// Text only (status line, reason): shown disabled.
+    Label(String),
+    /// A clickable item.
+    Action {
+        /// What clicking does.
+        action: MenuAction,
+        /// The label.
+        text: String,
+    },
+    /// A check item.
+    Check {
+        /// What clicking does.
+        action: MenuAction,
+        /// The label.
+        text: String,
+        /// Whether it is ticked.
+        checked: bool,
+    },
+    /// A submenu.
+    Submenu {
+        /// The label.
+        text: String,
+        /// Its entries.
+        entries: Vec<MenuEntry>,
+    },
+    /// A separator line.
+    Separator,
+}
+
+/// What a menu click asks the agent to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MenuAction {
+    /// Check every layer now.
+    CheckNow,
+    /// Open the provider's channel with this index in [`TrayContext::channels`].
+    OpenChannel(usize),
+    /// Start the dashboard.
+    OpenDashboard,
+    /// Pause notifications for an hour.
+    PauseAlerts,
+    /// Resume notifications.
+    ResumeAlerts,
+    /// Toggle the XDG autostart entry.
+    ToggleStartAtLogin,
+    /// Stop the agent.
+    Quit,
+}
+
+impl MenuAction {
+    /// The menu item id this action travels under.
+    pub fn id(self) -> String {
+        match self {
+            MenuAction::CheckNow => "check_now".into(),
+            MenuAction::OpenChannel(i) => format!("channel:{i}"),
+            MenuAction::OpenDashboard => "open_dashboard".into(),
+            MenuAction::PauseAlerts => "pause_alerts".into(),
+            MenuAction::ResumeAlerts => "resume_alerts".into(),
+            MenuAction::ToggleStartAtLogin => "start_at_login".into(),
+            MenuAction::Quit => "quit".into(),
+        }
+    }
+
+    /// The action behind a menu item id; `None` for ids we did not make.
+    pub fn from_id(id: &str) -> Option<MenuAction> {
+        Some(match id {
+            "check_now" => MenuAction::CheckNow,
+            "open_dashboard" => MenuAction::OpenDashboard,
+            "pause_alerts" => MenuAction::PauseAlerts,
+            "resume_alerts" => MenuAction::ResumeAlerts,
+            "start_at_login" => MenuAction::ToggleStartAtLogin,
+            "quit" => MenuAction::Quit,
+            other => MenuAction::OpenChannel(other.strip_prefix("channel:")?.parse().ok()?),
+        })
+    }
+}
+
+/// What the tray needs besides the monitor's status.
+#[derive(Debug, Clone, Copy)]
+pub struct TrayContext<'a> {
+    /// Whether a provider or registrar is configured (first run: `false`).
+    pub configured: bool,
+    /// The provider's display name, when known.
+    pub provider: Option<&'a str>,
+    /// The provider's channels (catalog order).
+    pub channels: &'a [ChannelView],
+    /// Notifications are paused until then.
+    pub alerts_paused_until: Option<DateTime<Utc>>,
+    /// Whether the autostart entry exists.
+    pub start_at_login: bool,
+    /// The user's UTC offset, for "since 09:12".
+    pub offset: FixedOffset,
+}
+
+/// The verdict in a few words, for the title, tooltip and status line.
+pub fn verdict_words(verdict: Verdict, provider: Option<&str>, lang: Lang) -> String {
+    let de = lang == Lang::De;
+    match (verdict, de) {
+        (Verdict::Healthy, false) => "Line works".into(),
+        (Verdict::Healthy, true) => "Anschluss funktioniert".into(),
+        (Verdict::Degraded, false) => "Line works, but slow".into(),
+        (Verdict::Degraded, true) => "Anschluss funktioniert, aber langsam".into(),
+        (Verdict::ProviderOutage, false) => match provider {
+            Some(p) => format!("{p} telephony is down"),
+            None => "Provider's telephony is down".into(),
+        },
+        (Verdict::ProviderOutage, true) => match provider {
+            Some(p) => format!("Telefonie von {p} gestört"),
+            None => "Telefonie des Anbieters gestört".into(),
+        },
+        (Verdict::AccountProblem, false) => "Login or registration problem".into(),
+        (Verdict::AccountProblem, true) => "Problem mit Anmeldung oder Registrierung".into(),
+        (Verdict::InternetDown, false) => "Internet is down".into(),
+        (Verdict::InternetDown, true) => "Internet gestört".into(),
+        (Verdict::LocalProblem, false) => "No connection on this computer or home network".into(),
+        (Verdict::LocalProblem, true) => {
+            "Keine Verbindung an diesem Computer oder im Heimnetz".into()
+        }
+        (Verdict::Unknown, false) => "Not checked yet".into(),
+        (Verdict::Unknown, true) => "Noch nicht geprüft".into(),
+    }
+}
+
+/// "09:12" today, else "3 Dec 09:12" / "03.12. 09:12".
+pub fn clock_time(
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    offset: FixedOffset,
+    lang: Lang,
+) -> String {
+    let local = at.with_timezone(&offset);
+    if local.date_naive() == now.with_timezone(&offset).date_naive() {
+        local.format("%H:%M").to_string()
+    } else {
+        match lang {
+            Lang::En => local.format("%-d %b %H:%M").to_string(),
+            Lang::De => local.format("%d.%m. %H:%M").to_string(),
+        }
+    }
+}
+
+/// "12 s", "5 min", "3 h" (the same in both languages).
+pub fn elapsed(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - from).num_seconds().max(0);
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        _ => format!("{} h", secs / 3600),
+    }
+}
+
+/// How the English catalog marks a crowd page; replaced by the user's language in menus.
+const CROWD_SUFFIX_EN: &str = "(crowd reports, not official)";
+
+/// A channel's menu label: the catalog's own label (it already says where it leads, e.g.
+/// "1&1 on X (@1und1)"), and for a crowd page always the marker in the user's language, so a
+/// crowd page is never mistaken for the provider's own word.
+pub fn channel_label(channel: &ChannelView, lang: Lang) -> String {
+    let label = channel.label.trim();
+    match channel.kind {
+        ChannelKind::Crowd => {
+            let base = label
+                .strip_suffix(CROWD_SUFFIX_EN)
+                .unwrap_or(label)
+                .trim_end();
+            let marker = lang.pick(CROWD_SUFFIX_EN, "(Crowd-Meldungen, nicht offiziell)");
+            format!("{base} {marker}")
+        }
+        ChannelKind::X
+        | ChannelKind::Mastodon
+        | ChannelKind::StatusPage
+        | ChannelKind::Blog
+        | ChannelKind::Hotline
+        | ChannelKind::Website => label.to_string(),
+    }
+}
+
+/// The tray for this status.
+pub fn tray_model(
+    status: &Status,
+    ctx: &TrayContext<'_>,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> TrayModel {
+    let t = |en: &str, de: &str| lang.pick(en, de).to_string();
+    let words = if ctx.configured {
+        verdict_words(status.verdict, ctx.provider, lang)
+    } else {
+        t("Not set up", "Nicht eingerichtet")
+    };
+    let since = clock_time(status.since, now, ctx.offset, lang);
+    let tooltip = if !ctx.configured {
+        t(
+            "Not set up: choose your provider in the dashboard.",
+            "Nicht eingerichtet: wählen Sie Ihren Anbieter im Dashboard.",
+        )
+    } else if status.verdict == Verdict::Unknown {
+        words.clone()
+    } else {
+        match lang {
+            Lang::En => format!("{words} since {since}"),
+            Lang::De => format!("{words} seit {since}"),
+        }
+    };
+    let checked = status.latest.as_ref().map(|d| elapsed(d.checked_at, now));
+    let status_line = match (&checked, lang) {
+        (Some(ago), Lang::En) => format!("{words} — checked {ago} ago"),
+        (Some(ago), Lang::De) => format!("{words} — vor {ago} geprüft"),
+        (None, _) => words.clone(),
+    };
+    let mut menu = vec![MenuEntry::Label(status_line)];
+    let reason = (ctx.configured && !status.verdict.is_working())
+        .then(|| status.diagnosis.as_ref().and_then(|d| d.reason(lang)))
+        .flatten();
+    if let Some(reason) = reason {
+        menu.push(MenuEntry::Label(reason));
+    }
+    menu.push(MenuEntry::Separator);
+    menu.push(MenuEntry::Action {
+        action: MenuAction::CheckNow,
+        text: t("Check now", "Jetzt prüfen"),
+    });
+    if !ctx.channels.is_empty() {
+        let text = match (ctx.provider, lang) {
+            (Some(p), Lang::En) => format!("{p}'s channels"),
+            (Some(p), Lang::De) => format!("Kanäle von {p}"),
+            (None, _) => t("Provider's channels", "Kanäle des Anbieters"),
+        };
+        let entries = ctx
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| MenuEntry::Action {
+                action: MenuAction::OpenChannel(i),
+                text: channel_label(c, lang),
+            })
+            .collect();
+        menu.push(MenuEntry::Submenu { text, entries });
+    }
+    menu.push(MenuEntry::Action {
+        action: MenuAction::OpenDashboard,
+        text: if ctx.configured {
+            t("Open dashboard", "Dashboard öffnen")
+        } else {
+            t("Set up in the dashboard", "Im Dashboard einrichten")
+        },
+    });
+    match ctx.alerts_paused_until.filter(|until| *until > now) {
+        Some(until) => {
+            let at = clock_time(until, now, ctx.offset, lang);
+            menu.push(MenuEntry::Action {
+                action: MenuAction::ResumeAlerts,
+                text: match lang {
+                    Lang::En => format!("Resume alerts (paused until {at})"),
+                    Lang::De => format!("Meldungen fortsetzen (pausiert bis {at})"),
+                },
+            });
+        }
+        None => menu.push(MenuEntry::Action {
+            action: MenuAction::PauseAlerts,
+            text: t("Pause alerts for 1 hour", "Meldungen 1 Stunde pausieren"),
+        }),
+    }
+    menu.push(MenuEntry::Check {
+        action: MenuAction::ToggleStartAtLogin,
+        text: t("Start at login", "Beim Anmelden starten"),
+        checked: ctx.start_at_login,
+    });
+    menu.push(MenuEntry::Separator);
+    menu.push(MenuEntry::Action {
+        action: MenuAction::Quit,
+        text: t("Quit", "Beenden"),
+    });
+    TrayModel {
+        icon: if ctx.configured {
+            IconId::for_verdict(status.verdict)
+        } else {
+            IconId::Unknown
+        },
+        title: format!("dialtone: {words}"),
+        tooltip,
+        menu,
+    }
+}

@@ -1,0 +1,260 @@
+//! Table tests of the tray model: verdict → icon, tooltip, menu, in both languages.
+#![allow(clippy::unwrap_used)]
+
+use super::model::{channel_label, elapsed};
+use super::*;
+use crate::diagnosis::Fact;
+use crate::diagnosis::{Diagnosis, LayerReport, Thresholds};
+use crate::ipc::protocol::{ChannelKind, ChannelView};
+use crate::locale::Lang;
+use crate::monitor::Status;
+use crate::verdict::{Layer, LayerStatus, Verdict};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+
+fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, h, m, s).unwrap()
+}
+
+fn diagnosis(
+    verdict: Verdict,
+    failing: Option<(Layer, Fact)>,
+    checked_at: DateTime<Utc>,
+) -> Diagnosis {
+    let layers = Layer::ALL
+        .iter()
+        .map(|&layer| {
+            let failed = failing.as_ref().filter(|(l, _)| *l == layer);
+            LayerReport {
+                layer,
+                status: if failed.is_some() {
+                    LayerStatus::Failed
+                } else {
+                    LayerStatus::Ok
+                },
+                evidence: failed.map(|(_, f)| vec![f.clone()]).unwrap_or_default(),
+                latency_ms: None,
+            }
+        })
+        .collect();
+    Diagnosis {
+        verdict,
+        failing_layer: failing.as_ref().map(|(l, _)| *l),
+        layers,
+        bindings: None,
+        provider_name: Some("1&1".into()),
+        checked_at,
+    }
+}
+
+fn status(verdict: Verdict, since: DateTime<Utc>, d: Option<Diagnosis>) -> Status {
+    Status {
+        verdict,
+        since,
+        diagnosis: d.clone(),
+        latest: d,
+        thresholds: Thresholds::default(),
+    }
+}
+
+fn channels() -> Vec<ChannelView> {
+    vec![
+        ChannelView {
+            kind: ChannelKind::X,
+            label: "1&1 on X (@1und1)".into(),
+            url: "https://x.com/1und1".into(),
+        },
+        ChannelView {
+            kind: ChannelKind::Hotline,
+            label: "Hotline 0721 9600".into(),
+            url: "tel:+49721-9600".into(),
+        },
+        ChannelView {
+            kind: ChannelKind::Crowd,
+            label: "allestörungen.de: 1&1 (crowd reports, not official)".into(),
+            url: "https://allestoerungen.de/stoerung/1und1/".into(),
+        },
+    ]
+}
+
+fn ctx(channels: &[ChannelView]) -> TrayContext<'_> {
+    TrayContext {
+        configured: true,
+        provider: Some("1&1"),
+        channels,
+        alerts_paused_until: None,
+        start_at_login: false,
+        offset: FixedOffset::east_opt(3600).unwrap(),
+    }
+}
+
+fn labels(menu: &[MenuEntry]) -> Vec<String> {
+    menu.iter()
+        .map(|e| match e {
+            MenuEntry::Label(t) => format!("[{t}]"),
+            MenuEntry::Action { text, .. } => text.clone(),
+            MenuEntry::Check { text, checked, .. } => format!("{text} ({checked})"),
+            MenuEntry::Submenu { text, entries } => {
+                format!("{text} > {}", labels(entries).join(" | "))
+            }
+            MenuEntry::Separator => "---".into(),
+        })
+        .collect()
+}
+
+#[test]
+fn healthy_line_in_english() {
+    let ch = channels();
+    let s = status(
+        Verdict::Healthy,
+        at(8, 12, 0),
+        Some(diagnosis(Verdict::Healthy, None, at(9, 0, 0))),
+    );
+    let m = tray_model(&s, &ctx(&ch), Lang::En, at(9, 0, 12));
+    assert_eq!(m.icon, IconId::Healthy);
+    assert_eq!(m.tooltip, "Line works since 09:12");
+    assert_eq!(m.title, "dialtone: Line works");
+    assert_eq!(
+        labels(&m.menu),
+        [
+            "[Line works — checked 12 s ago]",
+            "---",
+            "Check now",
+            "1&1's channels > 1&1 on X (@1und1) | Hotline 0721 9600 | allestörungen.de: 1&1 (crowd reports, not official)",
+            "Open dashboard",
+            "Pause alerts for 1 hour",
+            "Start at login (false)",
+            "---",
+            "Quit",
+        ]
+    );
+}
+
+#[test]
+fn provider_outage_in_german_names_the_reason() {
+    let ch = channels();
+    let fact = Fact::NoSipTarget {
+        registrar: "sip.1und1.de".into(),
+    };
+    let d = diagnosis(
+        Verdict::ProviderOutage,
+        Some((Layer::Provider, fact)),
+        at(9, 52, 0),
+    );
+    let reason = d.reason(Lang::De).unwrap();
+    let s = status(Verdict::ProviderOutage, at(9, 50, 0), Some(d));
+    let mut c = ctx(&ch);
+    c.alerts_paused_until = Some(at(10, 50, 0));
+    c.start_at_login = true;
+    let m = tray_model(&s, &c, Lang::De, at(9, 54, 0));
+    assert_eq!(m.icon, IconId::ProviderOutage);
+    assert_eq!(m.tooltip, "Telefonie von 1&1 gestört seit 10:50");
+    assert_eq!(
+        labels(&m.menu),
+        [
+            "[Telefonie von 1&1 gestört — vor 2 min geprüft]".to_string(),
+            format!("[{reason}]"),
+            "---".into(),
+            "Jetzt prüfen".into(),
+            "Kanäle von 1&1 > 1&1 on X (@1und1) | Hotline 0721 9600 | allestörungen.de: 1&1 (Crowd-Meldungen, nicht offiziell)".into(),
+            "Dashboard öffnen".into(),
+            "Meldungen fortsetzen (pausiert bis 11:50)".into(),
+            "Beim Anmelden starten (true)".into(),
+            "---".into(),
+            "Beenden".into(),
+        ]
+    );
+}
+
+#[test]
+fn every_verdict_has_its_icon_and_words() {
+    let ch = channels();
+    for verdict in Verdict::ALL {
+        let s = status(verdict, at(9, 0, 0), None);
+        for lang in [Lang::En, Lang::De] {
+            let m = tray_model(&s, &ctx(&ch), lang, at(9, 0, 5));
+            assert_eq!(m.icon, IconId::for_verdict(verdict));
+            assert!(m.title.len() > "dialtone: ".len(), "{verdict} {lang:?}");
+            assert!(!m.menu.is_empty());
+        }
+    }
+    let words: std::collections::HashSet<_> = Verdict::ALL
+        .into_iter()
+        .map(|v| model::verdict_words(v, Some("1&1"), Lang::De))
+        .collect();
+    assert_eq!(words.len(), Verdict::ALL.len());
+}
+
+#[test]
+fn first_run_says_not_set_up() {
+    let s = status(Verdict::Unknown, at(9, 0, 0), None);
+    let mut c = ctx(&[]);
+    c.configured = false;
+    c.provider = None;
+    let en = tray_model(&s, &c, Lang::En, at(9, 0, 1));
+    let de = tray_model(&s, &c, Lang::De, at(9, 0, 1));
+    assert_eq!(en.icon, IconId::Unknown);
+    assert_eq!(en.title, "dialtone: Not set up");
+    assert_eq!(de.title, "dialtone: Nicht eingerichtet");
+    assert!(labels(&de.menu).contains(&"Im Dashboard einrichten".to_string()));
+    assert!(!labels(&en.menu).iter().any(|l| l.contains("channels")));
+}
+
+#[test]
+fn an_older_since_shows_the_date() {
+    let s = status(
+        Verdict::InternetDown,
+        at(9, 0, 0) - chrono::TimeDelta::days(2),
+        None,
+    );
+    let m = tray_model(&s, &ctx(&[]), Lang::De, at(9, 0, 0));
+    assert_eq!(m.tooltip, "Internet gestört seit 29.11. 10:00");
+    let m = tray_model(&s, &ctx(&[]), Lang::En, at(9, 0, 0));
+    assert_eq!(m.tooltip, "Internet is down since 29 Nov 10:00");
+}
+
+#[test]
+fn menu_ids_round_trip_and_foreign_ids_are_ignored() {
+    for action in [
+        MenuAction::CheckNow,
+        MenuAction::OpenChannel(3),
+        MenuAction::OpenDashboard,
+        MenuAction::PauseAlerts,
+        MenuAction::ResumeAlerts,
+        MenuAction::ToggleStartAtLogin,
+        MenuAction::Quit,
+    ] {
+        assert_eq!(MenuAction::from_id(&action.id()), Some(action));
+    }
+    for foreign in ["", "channel:", "channel:-1", "channel:x", "7", "quit "] {
+        assert_eq!(MenuAction::from_id(foreign), None, "{foreign:?}");
+    }
+}
+
+#[test]
+fn elapsed_rounds_down_in_units() {
+    assert_eq!(elapsed(at(9, 0, 0), at(9, 0, 59)), "59 s");
+    assert_eq!(elapsed(at(9, 0, 0), at(9, 5, 1)), "5 min");
+    assert_eq!(elapsed(at(9, 0, 0), at(12, 0, 0)), "3 h");
+    // A clock step backwards never shows a negative age.
+    assert_eq!(elapsed(at(9, 0, 5), at(9, 0, 0)), "0 s");
+}
+
+#[test]
+fn crowd_channels_are_labelled_as_crowd() {
+    let crowd = &channels()[2];
+    assert_eq!(
+        channel_label(crowd, Lang::En),
+        "allestörungen.de: 1&1 (crowd reports, not official)"
+    );
+    assert_eq!(
+        channel_label(crowd, Lang::De),
+        "allestörungen.de: 1&1 (Crowd-Meldungen, nicht offiziell)"
+    );
+    // A user's own crowd entry without the marker still gets it.
+    let mut own = crowd.clone();
+    own.label = "downdetector".into();
+    assert_eq!(
+        channel_label(&own, Lang::En),
+        "downdetector (crowd reports, not official)"
+    );
+}

@@ -1,0 +1,207 @@
+//! The tray icons' generator and its check: renders every verdict's icon (a coloured disc with a
+//! rim for the panel and a glyph) with tiny-skia at every tray size.
+//!
+//! `DIALTONE_WRITE_ICONS=1 cargo test --test icons` writes them into `icons/`; a plain run
+//! fails when a committed PNG differs from what this file renders, so the icons stay
+//! reproducible from source.
+#![allow(clippy::unwrap_used)]
+
+use dialtone::tray::icon::{file_name, IconId, Panel, SIZES};
+use std::path::PathBuf;
+use tiny_skia::{
+    Color, FillRule, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Stroke, Transform,
+};
+
+/// Everything is drawn on a 32 × 32 grid and scaled.
+const GRID: f32 = 32.0;
+
+fn paint(rgb: [u8; 3]) -> Paint<'static> {
+    let mut p = Paint::default();
+    p.set_color(Color::from_rgba8(rgb[0], rgb[1], rgb[2], 0xff));
+    p.anti_alias = true;
+    p
+}
+
+fn stroke(width: f32) -> Stroke {
+    Stroke {
+        width,
+        line_cap: LineCap::Round,
+        line_join: LineJoin::Round,
+        ..Stroke::default()
+    }
+}
+
+fn circle(cx: f32, cy: f32, r: f32) -> tiny_skia::Path {
+    PathBuilder::from_circle(cx, cy, r).unwrap()
+}
+
+fn polyline(points: &[(f32, f32)], close: bool) -> tiny_skia::Path {
+    let mut pb = PathBuilder::new();
+    pb.move_to(points[0].0, points[0].1);
+    for &(x, y) in &points[1..] {
+        pb.line_to(x, y);
+    }
+    if close {
+        pb.close();
+    }
+    pb.finish().unwrap()
+}
+
+fn render(id: IconId, size: u32, panel: Panel) -> Vec<u8> {
+    let mut pixmap = Pixmap::new(size, size).unwrap();
+    let t = Transform::from_scale(size as f32 / GRID, size as f32 / GRID);
+    let rim = panel.rim();
+    let fill = paint(id.colour());
+    let glyph = paint(id.glyph_colour());
+    // The rim first, the disc inside it: a 1.5-unit ring that contrasts with the panel.
+    pixmap.fill_path(
+        &circle(16.0, 16.0, 15.5),
+        &paint([rim[0], rim[1], rim[2]]),
+        FillRule::Winding,
+        t,
+        None,
+    );
+    pixmap.fill_path(&circle(16.0, 16.0, 14.0), &fill, FillRule::Winding, t, None);
+    let line = stroke(3.2);
+    match id {
+        IconId::Healthy => {
+            let path = polyline(&[(9.0, 16.5), (14.0, 21.5), (23.0, 11.0)], false);
+            pixmap.stroke_path(&path, &glyph, &line, t, None);
+        }
+        IconId::Degraded => {
+            pixmap.stroke_path(
+                &polyline(&[(16.0, 8.0), (16.0, 18.0)], false),
+                &glyph,
+                &line,
+                t,
+                None,
+            );
+            pixmap.fill_path(&circle(16.0, 23.5, 2.0), &glyph, FillRule::Winding, t, None);
+        }
+        IconId::ProviderOutage => {
+            pixmap.stroke_path(
+                &polyline(&[(10.5, 10.5), (21.5, 21.5)], false),
+                &glyph,
+                &line,
+                t,
+                None,
+            );
+            pixmap.stroke_path(
+                &polyline(&[(21.5, 10.5), (10.5, 21.5)], false),
+                &glyph,
+                &line,
+                t,
+                None,
+            );
+        }
+        IconId::AccountProblem => {
+            // A key: a ring for the bow, a shaft, two teeth.
+            pixmap.stroke_path(&circle(11.5, 16.0, 3.6), &glyph, &stroke(2.6), t, None);
+            pixmap.stroke_path(
+                &polyline(&[(15.0, 16.0), (24.0, 16.0)], false),
+                &glyph,
+                &stroke(2.6),
+                t,
+                None,
+            );
+            pixmap.stroke_path(
+                &polyline(&[(21.0, 16.0), (21.0, 20.0)], false),
+                &glyph,
+                &stroke(2.2),
+                t,
+                None,
+            );
+            pixmap.stroke_path(
+                &polyline(&[(24.0, 16.0), (24.0, 19.0)], false),
+                &glyph,
+                &stroke(2.2),
+                t,
+                None,
+            );
+        }
+        IconId::InternetDown => {
+            // A globe (outline, equator, meridian) cut by a diagonal crack in the disc colour.
+            let thin = stroke(1.8);
+            pixmap.stroke_path(&circle(16.0, 16.0, 8.0), &glyph, &thin, t, None);
+            pixmap.stroke_path(
+                &polyline(&[(8.0, 16.0), (24.0, 16.0)], false),
+                &glyph,
+                &thin,
+                t,
+                None,
+            );
+            let mut pb = PathBuilder::new();
+            pb.push_oval(tiny_skia::Rect::from_xywh(12.5, 8.0, 7.0, 16.0).unwrap());
+            pixmap.stroke_path(&pb.finish().unwrap(), &glyph, &thin, t, None);
+            pixmap.stroke_path(
+                &polyline(
+                    &[(9.0, 25.0), (15.0, 17.0), (17.5, 18.5), (23.0, 7.0)],
+                    false,
+                ),
+                &fill,
+                &stroke(2.6),
+                t,
+                None,
+            );
+        }
+        IconId::LocalProblem => {
+            let house = polyline(
+                &[
+                    (16.0, 8.0),
+                    (24.5, 15.5),
+                    (22.0, 15.5),
+                    (22.0, 23.5),
+                    (10.0, 23.5),
+                    (10.0, 15.5),
+                    (7.5, 15.5),
+                ],
+                true,
+            );
+            pixmap.fill_path(&house, &glyph, FillRule::Winding, t, None);
+            // The door, in the disc colour.
+            pixmap.fill_path(
+                &PathBuilder::from_rect(tiny_skia::Rect::from_xywh(14.2, 18.0, 3.6, 5.5).unwrap()),
+                &fill,
+                FillRule::Winding,
+                t,
+                None,
+            );
+        }
+        IconId::Unknown => {
+            let mut pb = PathBuilder::new();
+            pb.move_to(11.5, 12.5);
+            pb.cubic_to(11.5, 6.5, 20.5, 6.5, 20.5, 12.0);
+            pb.cubic_to(20.5, 15.5, 16.0, 15.5, 16.0, 19.0);
+            pixmap.stroke_path(&pb.finish().unwrap(), &glyph, &stroke(3.0), t, None);
+            pixmap.fill_path(&circle(16.0, 24.0, 2.0), &glyph, FillRule::Winding, t, None);
+        }
+    }
+    pixmap.encode_png().unwrap()
+}
+
+fn icons_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("icons")
+}
+
+#[test]
+fn committed_icons_match_the_generator() {
+    let write = std::env::var_os("DIALTONE_WRITE_ICONS").is_some();
+    let mut stale = Vec::new();
+    for id in IconId::ALL {
+        for panel in Panel::ALL {
+            for size in SIZES {
+                let png = render(id, size, panel);
+                let path = icons_dir().join(file_name(id, size, panel));
+                if write {
+                    std::fs::write(&path, &png).unwrap();
+                } else if std::fs::read(&path).ok().as_deref() != Some(png.as_slice()) {
+                    stale.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "icons differ from the generator (run DIALTONE_WRITE_ICONS=1 cargo test --test icons): {stale:?}"
+    );
+}

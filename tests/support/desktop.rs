@@ -1,0 +1,286 @@
+//! A private desktop session for GUI tests: Xvfb, a D-Bus session bus of the test's own (no
+//! service activation, so nothing starts unless the test starts it), optionally dunst as the
+//! notification daemon, and a `dbus-monitor` that records every `Notify` call.
+//!
+//! The bus address and `DISPLAY` are handed only to the child processes (see
+//! [`Desktop::env`]); the test process itself never joins the bus.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running private session; everything is stopped when it is dropped.
+pub struct Desktop {
+    dir: tempfile::TempDir,
+    address: String,
+    display: Option<String>,
+    children: Vec<Child>,
+}
+
+const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=@BUS@</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
+
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not come up within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Desktop {
+    /// Starts the bus, and with `notifications` also Xvfb, dunst and the Notify recorder.
+    pub fn start(notifications: bool) -> Desktop {
+        let dir = tempfile::Builder::new()
+            .prefix("dialtone-desktop-")
+            .tempdir()
+            .expect("temp dir");
+        let bus = dir.path().join("bus");
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            BUS_CONFIG.replace("@BUS@", &bus.display().to_string()),
+        )
+        .expect("bus config");
+        let address = format!("unix:path={}", bus.display());
+        let mut desktop = Desktop {
+            dir,
+            address,
+            display: None,
+            children: Vec::new(),
+        };
+        let daemon = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .arg("--nofork")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (package dbus)");
+        desktop.children.push(daemon);
+        wait_for("the private bus", Duration::from_secs(10), || {
+            desktop.busctl(&["list"]).is_some()
+        });
+        if notifications {
+            desktop.start_xvfb();
+            desktop.start_notify_recorder();
+            let dunst = Command::new("dunst")
+                .envs(desktop.env())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dunst");
+            desktop.children.push(dunst);
+            wait_for("dunst", Duration::from_secs(10), || {
+                desktop
+                    .busctl(&["list"])
+                    .is_some_and(|out| out.contains("org.freedesktop.Notifications"))
+            });
+        }
+        desktop
+    }
+
+    fn start_xvfb(&mut self) {
+        // `-displayfd` makes Xvfb pick a free display and tell us which: no guessing, no race
+        // with other test binaries.
+        let mut xvfb = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+                "640x480x24",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (package xvfb)");
+        let stdout = xvfb.stdout.take().expect("Xvfb stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("Xvfb announces its display");
+        self.display = Some(format!(":{}", line.trim()));
+        self.children.push(xvfb);
+    }
+
+    fn start_notify_recorder(&mut self) {
+        let log = std::fs::File::create(self.notify_log()).expect("notify log");
+        let monitor = Command::new("dbus-monitor")
+            .arg("--address")
+            .arg(&self.address)
+            .arg("interface='org.freedesktop.Notifications',member='Notify'")
+            // The daemon's replies carry the ids it gave the notifications.
+            .arg("type='method_return',sender='org.freedesktop.Notifications'")
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor");
+        self.children.push(monitor);
+        // dbus-monitor prints its own NameAcquired/NameLost signals once it is attached.
+        wait_for("dbus-monitor", Duration::from_secs(10), || {
+            std::fs::metadata(self.notify_log()).is_ok_and(|m| m.len() > 0)
+        });
+    }
+
+    /// The private bus's address.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The variables a child needs to join this session.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![("DBUS_SESSION_BUS_ADDRESS".to_string(), self.address.clone())];
+        if let Some(display) = &self.display {
+            env.push(("DISPLAY".to_string(), display.clone()));
+        }
+        env
+    }
+
+    /// A temp dir that lives as long as the session.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn notify_log(&self) -> PathBuf {
+        self.dir.path().join("notify.log")
+    }
+
+    /// Everything `Notify` was called with so far (dbus-monitor's text).
+    pub fn notifications(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut f) = std::fs::File::open(self.notify_log()) {
+            let _ = f.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// The ids the daemon returned for `Notify` calls, in order.
+    pub fn notification_ids(&self) -> Vec<u32> {
+        let log = self.notifications();
+        let mut ids = Vec::new();
+        // (sender, serial) of each Notify call, to match the daemon's replies to them.
+        let mut calls: Vec<(String, String)> = Vec::new();
+        let mut lines = log.lines().peekable();
+        while let Some(line) = lines.next() {
+            let field = |name: &str| {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(name))
+                    .map(|v| v.trim_end_matches(';').to_string())
+            };
+            if line.starts_with("method call") && line.contains("member=Notify") {
+                if let (Some(sender), Some(serial)) = (field("sender="), field("serial=")) {
+                    calls.push((sender, serial));
+                }
+            } else if line.starts_with("method return") {
+                let (Some(dest), Some(reply)) = (field("destination="), field("reply_serial="))
+                else {
+                    continue;
+                };
+                if calls.iter().any(|(s, n)| *s == dest && *n == reply) {
+                    if let Some(id) = lines
+                        .peek()
+                        .and_then(|l| l.trim().strip_prefix("uint32 "))
+                        .and_then(|v| v.parse().ok())
+                    {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        ids
+    }
+
+    /// How many notifications dunst holds, shown or in its history.
+    pub fn dunst_count(&self) -> u32 {
+        ["displayed", "history"]
+            .iter()
+            .map(|which| {
+                Command::new("dunstctl")
+                    .args(["count", which])
+                    .envs(self.env())
+                    .output()
+                    .ok()
+                    .and_then(|o| {
+                        String::from_utf8_lossy(&o.stdout)
+                            .trim()
+                            .parse::<u32>()
+                            .ok()
+                    })
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// Emits `ActionInvoked(id, key)` as the notification server does when a button is clicked.
+    pub fn invoke_action(&self, id: u32, key: &str) {
+        let _ = Command::new("dbus-send")
+            .arg(format!("--bus={}", self.address))
+            .args([
+                "--type=signal",
+                "/org/freedesktop/Notifications",
+                "org.freedesktop.Notifications.ActionInvoked",
+            ])
+            .arg(format!("uint32:{id}"))
+            .arg(format!("string:{key}"))
+            .status();
+    }
+
+    /// Runs `busctl --address=… --json=short ARGS`; `None` when it fails.
+    pub fn busctl(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("busctl")
+            .arg(format!("--address={}", self.address))
+            .arg("--json=short")
+            .arg("--")
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        // Newest first: the recorder and dunst before the bus and the X server they use.
+        for child in self.children.iter_mut().rev() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if let Ok(None) = child.try_wait() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
