@@ -17,17 +17,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed assertion
 
-/// The parts of the root package's test support this test needs (the rest, e.g. the namespace
-/// lab, refers to the `dialtone` binary, which this package does not build).
-mod support {
-    #![allow(dead_code)]
-    #[path = "../../../tests/support/kamailio.rs"]
-    pub mod kamailio;
-    #[path = "../../../tests/support/netns.rs"]
-    pub mod netns;
-    #[path = "../../../tests/support/sip.rs"]
-    pub mod sip;
-}
+mod support;
 
 use base64::Engine as _;
 use chrono::Utc;
