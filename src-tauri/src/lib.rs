@@ -20,6 +20,12 @@ use events::{Backoff, Outgoing, Sink, CHANGED_EVENT, CONNECTION_EVENT, STATUS_EV
 use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime, WindowEvent};
 use tokio_util::sync::CancellationToken;
 
+/// Environment variable that starts the dashboard with its window hidden: only for the
+/// footprint benchmark (`benches/desktop.rs`), which measures what the process costs without a
+/// visible window as the reference a single-process design would pay all day. A hidden
+/// window is never closed, so such a process runs until it is sent SIGTERM.
+pub const HIDDEN_ENV: &str = "DIALTONE_DASHBOARD_HIDDEN";
+
 /// Stops the event pump when the app exits (kept in Tauri's state).
 struct PumpStop(CancellationToken);
 
@@ -81,6 +87,11 @@ pub fn run_app<R: Runtime>(
             let agent = app.state::<Agent>().inner().clone();
             let sink = WindowSink(app.handle().clone());
             tauri::async_runtime::spawn(events::pump(agent, sink, backoff, stop));
+            if std::env::var_os(HIDDEN_ENV).is_some_and(|v| v == "1") {
+                for window in app.webview_windows().values() {
+                    window.hide()?;
+                }
+            }
             Ok(())
         })
 }
