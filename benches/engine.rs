@@ -186,14 +186,14 @@ fn detection() {
         .collect();
     let rows: [(&str, &[String], f64, Failure, f64); 4] = [
         (
-            "default (30 s / 5 s / 8 s timeout)",
+            "default (30 s / 5 s / 5 s timeout)",
             &default,
             30.0,
             Failure::Kill,
             45.0,
         ),
         (
-            "default (30 s / 5 s / 8 s timeout)",
+            "default (30 s / 5 s / 5 s timeout)",
             &default,
             30.0,
             Failure::Drop,
@@ -277,7 +277,7 @@ fn false_alarms(quick: bool) {
     println!("### False alarms under 20 % random loss\n");
     println!(
         "{lines} lines watched in parallel, each in its own namespace lab, at default settings \
-         (30 s interval, 5 s re-check, 8 s timeout, 2 confirmations) for **{secs} s** \
+         (30 s interval, 5 s re-check, 5 s timeout, 2 confirmations) for **{secs} s** \
          ({}) of 20 % random loss in each direction on the provider's link (nftables \
          `numgen random mod 100 < 20 drop`), i.e. about {} probe rounds per line.\n",
         if quick {
