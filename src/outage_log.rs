@@ -15,6 +15,7 @@
 //! are listed with the episodes but not counted, because the diagnosis found the fault at home.
 
 use crate::history::{Episode, FaultReport};
+use crate::ipc::protocol::{EpisodeView, ExportFormat, PostView, ReportView, Worded};
 use crate::locale::Lang;
 use crate::verdict::{Layer, Verdict};
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
@@ -115,7 +116,9 @@ where
         .to_string()
 }
 
-fn evidence_text(episode: &Episode, lang: Lang) -> String {
+/// The failing layer's evidence of an episode in `lang`, as the CSV and the report word it
+/// (the stored JSON verbatim when this build cannot read it; empty without a failing layer).
+pub fn evidence_text(episode: &Episode, lang: Lang) -> String {
     match (&episode.evidence, episode.failing_layer) {
         (crate::history::Evidence::Unreadable { json }, _) => json.clone(),
         (evidence, Some(layer)) => evidence
@@ -126,6 +129,54 @@ fn evidence_text(episode: &Episode, lang: Lang) -> String {
             .join("; "),
         (_, None) => String::new(),
     }
+}
+
+/// An episode as the dashboard's Outages view shows it; an open one has lasted until `now`.
+pub fn episode_view(episode: &Episode, now: DateTime<Utc>) -> EpisodeView {
+    EpisodeView {
+        id: episode.id,
+        verdict: episode.verdict,
+        failing_layer: episode.failing_layer,
+        start: episode.start,
+        end: episode.end,
+        duration_secs: episode.duration(now).num_seconds(),
+        evidence: Worded {
+            en: evidence_text(episode, Lang::En),
+            de: evidence_text(episode, Lang::De),
+        },
+        reports: episode
+            .reports
+            .iter()
+            .map(|r| ReportView {
+                reported_at: r.reported_at,
+                channel: r.channel.clone(),
+                ticket: r.ticket.clone(),
+                note: r.note.clone(),
+            })
+            .collect(),
+        posts: episode
+            .status_posts
+            .iter()
+            .map(|seen| PostView {
+                title: seen.post.title.clone(),
+                published: seen.post.published,
+                link: seen.post.link.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The file name an export suggests: `dialtone-outages-<local date>.<ext>` (plain ASCII, no
+/// directory), e.g. `dialtone-outages-2026-03-02.html`.
+pub fn export_file_name<Tz: TimeZone>(format: ExportFormat, now: DateTime<Utc>, tz: &Tz) -> String
+where
+    Tz::Offset: Display,
+{
+    format!(
+        "dialtone-outages-{}.{}",
+        now.with_timezone(tz).format("%Y-%m-%d"),
+        format.extension()
+    )
 }
 
 fn reports_field(reports: &[FaultReport], f: impl Fn(&FaultReport) -> String) -> String {

@@ -566,6 +566,43 @@ fn watch_prints_each_confirmed_change() {
         "episode starts {start}, the outage began {began}"
     );
 
+    // The printable report says the same in both languages: one episode, the provider as
+    // the failing layer, the CSV's duration.
+    let hms = format!(
+        "{}:{:02}:{:02}",
+        duration / 3600,
+        duration / 60 % 60,
+        duration % 60
+    );
+    for (lang, layer, duration_label) in [
+        ("en", "VoIP provider", "Duration (h:mm:ss)"),
+        ("de", "VoIP-Anbieter", "Dauer (h:mm:ss)"),
+    ] {
+        let html_path = dir.path().join(format!("outages-{lang}.html"));
+        let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+            .args(["--lang", lang, "log", "--db"])
+            .arg(&db)
+            .args(["--export", "html", "--output"])
+            .arg(&html_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let html = std::fs::read_to_string(&html_path).unwrap();
+        assert_eq!(html.matches("<h3>Episode #").count(), 1, "{html}");
+        assert!(
+            html.contains(&format!("<td>{layer}</td>")),
+            "{lang}: no failing layer {layer:?} in {html}"
+        );
+        assert!(
+            html.contains(&format!("<th>{duration_label}</th><td>{hms}</td>")),
+            "{lang}: no duration {hms} in {html}"
+        );
+    }
+
     let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
         .args(["--lang", "en", "log", "--db"])
         .arg(&db)

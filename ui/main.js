@@ -13,6 +13,10 @@ const $ = (id) => document.getElementById(id);
 let lastStatus = null;
 let lastHistory = null;
 let lastOutages = null;
+// The episode whose details are shown (its id); the newest one until the user picks another.
+let selectedEpisode = null;
+// How far back the Outages view lists episodes (the exports always hold all of them).
+const OUTAGE_DAYS = 30;
 let lastChannels = null;
 let lastFeeds = null;
 let loadedSettings = null;
@@ -39,6 +43,7 @@ function errorText(err) {
     case "link_refused": return t("error.link_refused");
     case "open": return t("error.open", { detail: err.detail });
     case "catalog": return t("error.catalog", { detail: err.detail });
+    case "export": return t("error.export", { path: err.path, detail: err.detail });
     case "agent": {
       const e = err.error || {};
       if (e.code === "invalid") return t("error.invalid", { field: e.field, detail: e.detail });
@@ -89,6 +94,8 @@ function rerender() {
   if (lastStatus) renderStatus(lastStatus);
   if (lastHistory) renderTimeline($("timeline"), lastHistory);
   if (lastOutages) renderOutages(lastOutages);
+  const saved = $("export-result").dataset.path;
+  if (saved) $("export-result").textContent = t("export_saved", { path: saved });
   if (lastChannels) renderChannels(lastChannels);
   if (lastFeeds) renderFeeds(lastFeeds);
   fillProviderSelects();
@@ -148,28 +155,118 @@ async function loadHistory() {
 
 async function loadOutages() {
   try {
-    const week = await invoke("history", { hours: 168 });
-    renderOutages(week.outages);
+    renderOutages(await invoke("episodes", { days: OUTAGE_DAYS }));
   } catch (err) {
     showError(err);
   }
 }
 
-function renderOutages(outages) {
-  lastOutages = outages;
-  $("outages-none").hidden = outages.length > 0;
-  $("outages-table").hidden = outages.length === 0;
-  const now = Date.now();
-  $("outages-body").replaceChildren(...[...outages].reverse().map((o) => {
-    const end = o.end ? Date.parse(o.end) : now;
-    return node("tr", { dataset: { verdict: o.verdict } }, [
+/** Seconds as "H:MM:SS", hours not wrapped (the report's format). */
+function hms(secs) {
+  const s = Math.max(0, Math.floor(secs));
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+}
+
+/** Now as a datetime-local value ("2026-03-02T10:05") in local time. */
+function localNow() {
+  const d = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function renderOutages(reply) {
+  lastOutages = reply;
+  const episodes = reply.episodes || [];
+  $("outages-unavailable").hidden = reply.available;
+  $("outages-none").hidden = !reply.available || episodes.length > 0;
+  $("outages-truncated").hidden = !reply.truncated;
+  $("outages-table").hidden = episodes.length === 0;
+  if (!episodes.some((e) => e.id === selectedEpisode)) {
+    selectedEpisode = episodes.length ? episodes[episodes.length - 1].id : null;
+  }
+  $("outages-body").replaceChildren(...[...episodes].reverse().map((o) => {
+    const details = node("button", { type: "button", textContent: t("details") });
+    details.addEventListener("click", () => {
+      selectedEpisode = o.id;
+      renderOutages(lastOutages);
+      $("episode-details").scrollIntoView({ block: "nearest" });
+    });
+    const row = node("tr", { dataset: { verdict: o.verdict, episode: String(o.id) } }, [
       node("td", { textContent: when(o.start) }),
       node("td", { textContent: o.end ? when(o.end) : t("ongoing") }),
-      node("td", { textContent: ago(end - Date.parse(o.start)) }),
+      node("td", { textContent: hms(o.duration_secs) }),
       node("td", { textContent: `${VERDICT_GLYPH[o.verdict] || "?"} ${t("verdict." + o.verdict)}` }),
       node("td", { textContent: o.failing_layer ? t("layer." + o.failing_layer) : "–" }),
+      node("td", { textContent: o.reports.length ? when(o.reports[0].reported_at) : "–" }),
+      node("td", {}, [details]),
     ]);
+    row.setAttribute("aria-selected", String(o.id === selectedEpisode));
+    return row;
   }));
+  renderEpisode(episodes.find((e) => e.id === selectedEpisode));
+}
+
+function renderEpisode(e) {
+  const box = $("episode-details");
+  box.hidden = !e;
+  if (!e) return;
+  const l = lang();
+  $("episode-title").textContent = t("episode_title", { id: e.id, verdict: t("verdict." + e.verdict) });
+  const facts = [
+    ["episode_start", when(e.start)],
+    ["episode_end", e.end ? when(e.end) : t("ongoing")],
+    ["episode_duration", hms(e.duration_secs)],
+    ["episode_verdict", t("verdict." + e.verdict)],
+    ["episode_layer", e.failing_layer ? t("layer." + e.failing_layer) : "–"],
+  ];
+  if (e.evidence && e.evidence[l]) facts.push(["episode_evidence", e.evidence[l]]);
+  $("episode-facts").replaceChildren(...facts.flatMap(([key, value]) =>
+    [node("dt", { textContent: t(key) }), node("dd", { textContent: value })]));
+  $("episode-reports").replaceChildren(...(e.reports.length ? e.reports.map((r) => {
+    let text = t("report_line", { time: when(r.reported_at), channel: r.channel });
+    if (r.ticket) text += ", " + t("report_ticket_line", { ticket: r.ticket });
+    const items = [node("span", { textContent: text })];
+    if (r.note) items.push(node("br"), node("span", { className: "muted", textContent: r.note }));
+    return node("li", {}, items);
+  }) : [node("li", { className: "muted", textContent: t("episode_reports_none") })]));
+  $("episode-posts").replaceChildren(...(e.posts.length ? e.posts.map((p) =>
+    node("li", { textContent: (p.published ? when(p.published) + " — " : "") + p.title }))
+    : [node("li", { className: "muted", textContent: t("episode_posts_none") })]));
+  const at = $("report-at");
+  if (!at.value) at.value = localNow();
+  $("report-channels").replaceChildren(...["hotline", "web_form", "email", "chat", "letter"].map((k) =>
+    node("option", { value: t("report_channel_option." + k) })));
+}
+
+async function submitReport(event) {
+  event.preventDefault();
+  if (selectedEpisode === null) return;
+  const args = {
+    episode: selectedEpisode,
+    reportedAt: $("report-at").value,
+    channel: $("report-channel").value,
+    ticket: $("report-ticket").value.trim() || null,
+    note: $("report-note").value.trim() || null,
+  };
+  try {
+    await call("attach_report", args);
+    for (const id of ["report-at", "report-channel", "report-ticket", "report-note"]) $(id).value = "";
+    showMessage("report_saved");
+    await loadOutages();
+  } catch (_) { /* shown by call() */ }
+}
+
+async function exportLog(format) {
+  const result = $("export-result");
+  result.textContent = "";
+  try {
+    // The dashboard process picks the directory and a fresh file name; the window only
+    // learns where the file went.
+    const path = await call("export_log", { format, lang: lang() });
+    result.textContent = t("export_saved", { path });
+    result.dataset.path = path;
+  } catch (_) { /* shown by call() */ }
 }
 
 // ---------- channels, feeds ----------
@@ -386,6 +483,9 @@ async function start() {
   });
   $("settings-form").addEventListener("submit", saveSettingsForm);
   $("setup-form").addEventListener("submit", submitSetup);
+  $("report-form").addEventListener("submit", submitReport);
+  $("export-csv").addEventListener("click", () => exportLog("csv"));
+  $("export-html").addEventListener("click", () => exportLog("html"));
   $("store-password").addEventListener("click", () => storePassword("set-password"));
   $("set-registrar").addEventListener("change", () => detect("set-registrar", "set-detected", "set-provider"));
   $("setup-registrar").addEventListener("change", () => detect("setup-registrar", "setup-detected", "setup-provider"));

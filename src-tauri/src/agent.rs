@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Shared by every command: the socket path and whether the event stream is connected.
+/// Shared by every command: the socket path, whether the event stream is connected, and
+/// where exports of the outage log go.
 #[derive(Debug, Clone)]
 pub struct Agent {
     socket: PathBuf,
     connected: Arc<AtomicBool>,
+    export_dir: Option<PathBuf>,
 }
 
 impl Agent {
@@ -24,7 +26,28 @@ impl Agent {
         Agent {
             socket,
             connected: Arc::new(AtomicBool::new(false)),
+            export_dir: None,
         }
+    }
+
+    /// Writes exports into `dir` instead of the user's download directory (tests: the
+    /// developer's own Downloads stay untouched). Never set from the window.
+    pub fn with_export_dir(mut self, dir: PathBuf) -> Agent {
+        self.export_dir = Some(dir);
+        self
+    }
+
+    /// Where exports go: the directory set by [`Agent::with_export_dir`], else the user's
+    /// download directory, else the home directory.
+    pub fn export_dir(&self) -> Option<PathBuf> {
+        self.export_dir.clone().or_else(|| {
+            let dirs = directories::UserDirs::new()?;
+            Some(
+                dirs.download_dir()
+                    .unwrap_or_else(|| dirs.home_dir())
+                    .to_path_buf(),
+            )
+        })
     }
 
     /// The agent at the default socket ([`dialtone::ipc::socket_path`], honouring

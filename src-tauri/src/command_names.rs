@@ -17,4 +17,7 @@ pub const COMMANDS: &[&str] = &[
     "pause_alerts",
     "system_lang",
     "connection",
+    "episodes",
+    "attach_report",
+    "export_log",
 ];

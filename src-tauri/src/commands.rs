@@ -6,13 +6,17 @@ use crate::error::CommandError;
 use crate::events::Connection;
 use crate::links;
 use crate::view::StatusView;
+use dialtone::agent::handler::{validate_report, ReportInput};
 use dialtone::catalog::Catalog;
 use dialtone::ipc::protocol::{
-    ChannelsReply, FeedsReply, HistoryReply, Settings, MAX_HISTORY_HOURS,
+    ChannelsReply, EpisodesReply, ErrorReply, ExportFormat, FeedsReply, HistoryReply, Settings,
+    MAX_EPISODE_DAYS, MAX_HISTORY_HOURS,
 };
 use dialtone::locale::Lang;
 use dialtone::secret::Secret;
 use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use tauri::State;
 
 /// The longest password accepted (SIP passwords are short; this bounds hostile input).
@@ -149,6 +153,155 @@ pub async fn pause_alerts(
         })
         .await?;
     Ok(StatusView::new(&status))
+}
+
+/// Outage episodes of the last `days` days with their details, reports and status posts.
+#[tauri::command]
+pub async fn episodes(agent: State<'_, Agent>, days: u32) -> Result<EpisodesReply, CommandError> {
+    if !(1..=MAX_EPISODE_DAYS).contains(&days) {
+        return Err(CommandError::invalid(
+            "days",
+            format!("must be 1 to {MAX_EPISODE_DAYS}"),
+        ));
+    }
+    agent
+        .call("episodes", |mut c| async move { c.episodes(days).await })
+        .await
+}
+
+/// Attaches when and how the user reported the fault to an episode. `reported_at` is what the
+/// form's date-time field gives (local time, `2026-03-02T10:05`) or RFC 3339.
+#[tauri::command]
+pub async fn attach_report(
+    agent: State<'_, Agent>,
+    episode: i64,
+    reported_at: String,
+    channel: String,
+    ticket: Option<String>,
+    note: Option<String>,
+) -> Result<(), CommandError> {
+    let report = validate_report_form(episode, &reported_at, channel, ticket, note)?;
+    agent
+        .call("attach_report", |mut c| async move {
+            c.attach_report(
+                episode,
+                report.reported_at,
+                report.channel,
+                report.ticket,
+                report.note,
+            )
+            .await
+        })
+        .await
+}
+
+/// Checks the report form as the agent will (same rules, same field names), reading the time
+/// in the system's local zone as `dialtone log report --at` does.
+pub fn validate_report_form(
+    episode: i64,
+    reported_at: &str,
+    channel: String,
+    ticket: Option<String>,
+    note: Option<String>,
+) -> Result<dialtone::history::FaultReport, CommandError> {
+    // Bounded before parsing: the parser never sees a hostile megabyte.
+    if reported_at.len() > 64 {
+        return Err(CommandError::invalid("reported_at", "too long"));
+    }
+    let at = dialtone::cli::log::parse_time("reported_at", reported_at, &chrono::Local)
+        .map_err(|e| CommandError::invalid("reported_at", e.to_string()))?;
+    let input = ReportInput {
+        episode,
+        reported_at: at,
+        channel,
+        ticket,
+        note,
+    };
+    validate_report(&input, chrono::Utc::now()).map_err(|e| match e {
+        ErrorReply::Invalid { field, detail } => CommandError::Invalid { field, detail },
+        other => CommandError::invalid("report", other.to_string()),
+    })
+}
+
+/// Exports the whole outage log as `format` in `lang` into the user's download directory and
+/// returns the file's path. The window cannot choose the path: it gets no file system access.
+#[tauri::command]
+pub async fn export_log(
+    agent: State<'_, Agent>,
+    format: ExportFormat,
+    lang: Lang,
+) -> Result<String, CommandError> {
+    let (name, content) = agent
+        .call("export_log", |mut c| async move {
+            c.export_log(format, lang).await
+        })
+        .await?;
+    let dir = agent.export_dir().ok_or_else(|| CommandError::Export {
+        path: "~".into(),
+        detail: "no home directory".into(),
+    })?;
+    let name = safe_file_name(&name, format);
+    let path = tauri::async_runtime::spawn_blocking(move || write_unique(&dir, &name, &content))
+        .await
+        .map_err(|e| CommandError::Export {
+            path: String::new(),
+            detail: e.to_string(),
+        })??;
+    Ok(path.display().to_string())
+}
+
+/// The agent's suggested name if it is a plain file name of the right kind, else a default:
+/// whatever the agent sends, the file lands in the export directory and nowhere else.
+pub fn safe_file_name(name: &str, format: ExportFormat) -> String {
+    let ext = format!(".{}", format.extension());
+    let plain = !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain && name.ends_with(&ext) {
+        name.to_string()
+    } else {
+        format!("dialtone-outages{ext}")
+    }
+}
+
+/// Writes `content` to `dir/name`, or `name-2`, `name-3` ... when taken: an earlier export is
+/// never overwritten (`create_new`, so no race with another export either).
+pub fn write_unique(dir: &Path, name: &str, content: &str) -> Result<PathBuf, CommandError> {
+    let failed = |path: &Path, e: std::io::Error| CommandError::Export {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| failed(dir, e))?;
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    for n in 1..=1000 {
+        let candidate = match n {
+            1 => name.to_string(),
+            n if ext.is_empty() => format!("{stem}-{n}"),
+            n => format!("{stem}-{n}.{ext}"),
+        };
+        let path = dir.join(candidate);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                file.write_all(content.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| failed(&path, e))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(failed(&path, e)),
+        }
+    }
+    Err(CommandError::Export {
+        path: dir.join(name).display().to_string(),
+        detail: "1000 files of that name exist already".into(),
+    })
 }
 
 /// A provider for the settings picker.

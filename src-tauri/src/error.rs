@@ -68,6 +68,14 @@ pub enum CommandError {
         /// What failed.
         detail: String,
     },
+    /// An export of the outage log could not be written.
+    #[error("cannot write the outage log to {path}: {detail}")]
+    Export {
+        /// The file (or directory) tried.
+        path: String,
+        /// The OS's words.
+        detail: String,
+    },
 }
 
 impl CommandError {

@@ -80,6 +80,9 @@ pub fn run_app<R: Runtime>(
             commands::pause_alerts,
             commands::system_lang,
             commands::connection,
+            commands::episodes,
+            commands::attach_report,
+            commands::export_log,
         ])
         .setup(move |app| {
             let stop = CancellationToken::new();

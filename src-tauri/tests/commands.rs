@@ -1,6 +1,7 @@
 //! The dashboard's commands on Tauri's mock runtime, with the app's real context (config and
 //! capabilities), against a fixture agent behind the real IPC server: round trips, typed
-//! errors, input and link validation, the ACL, and the event pump's reconnect logic.
+//! errors, input and link validation, the ACL, the outage log (details, fault reports, exports
+//! written by the dashboard), and the event pump's reconnect logic.
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
 
@@ -22,13 +23,18 @@ use tokio_util::sync::CancellationToken;
 fn app(agent: &RunningAgent) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let app = dialtone_dashboard::run_app(
         mock_builder(),
-        Agent::new(agent.path().to_path_buf()),
+        Agent::new(agent.path().to_path_buf()).with_export_dir(downloads(agent)),
         Backoff::default(),
     )
     .build(dialtone_dashboard::context())
     .unwrap();
     let window = main_window(&app);
     (app, window)
+}
+
+/// Where the mock app writes exports: inside the fixture's temp dir, never the real Downloads.
+fn downloads(agent: &RunningAgent) -> std::path::PathBuf {
+    agent.dir.path().join("Downloads")
 }
 
 /// The window the capability grants to ("main"); the mock runtime does not open the config's
@@ -329,6 +335,162 @@ fn the_commands_are_granted_to_the_dashboard_window_only() {
         .unwrap();
     let err = invoke(&other, "status", json!({})).unwrap_err();
     assert!(err.to_string().contains("not allowed"), "{err}");
+}
+
+#[test]
+fn episodes_show_their_details_and_take_fault_reports() {
+    with_app(|agent, window| {
+        let reply = invoke(window, "episodes", json!({"days": 30})).unwrap();
+        assert_eq!(reply["available"], true);
+        let e = &reply["episodes"][0];
+        assert_eq!(e["id"], 1);
+        assert_eq!(e["failing_layer"], "provider");
+        assert_eq!(e["duration_secs"], 7200);
+        assert!(e["evidence"]["de"]
+            .as_str()
+            .unwrap()
+            .contains("keine Antwort"));
+        assert!(e["posts"][0]["title"].as_str().unwrap().contains("Störung"));
+        assert_eq!(e["reports"], json!([]));
+
+        // The form's local date-time is read in the system zone; blanks mean "not given".
+        let ok = invoke(
+            window,
+            "attach_report",
+            json!({"episode": 1, "reportedAt": "2020-03-02T10:05", "channel": " Hotline ",
+                   "ticket": "T-4711", "note": "  "}),
+        )
+        .unwrap();
+        assert_eq!(ok, Value::Null);
+        let reply = invoke(window, "episodes", json!({"days": 30})).unwrap();
+        let report = &reply["episodes"][0]["reports"][0];
+        assert_eq!(report["channel"], "Hotline");
+        assert_eq!(report["ticket"], "T-4711");
+        assert_eq!(report["note"], Value::Null);
+        let at: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(report["reported_at"].clone()).unwrap();
+        let local = at.with_timezone(&chrono::Local).naive_local();
+        assert_eq!(local.to_string(), "2020-03-02 10:05:00");
+
+        // Refused by the dashboard before the agent sees it, with the field named.
+        for (args, field) in [
+            (
+                json!({"episode": 1, "reportedAt": "yesterday", "channel": "hotline"}),
+                "reported_at",
+            ),
+            (
+                json!({"episode": 1, "reportedAt": "2099-01-01T00:00", "channel": "hotline"}),
+                "reported_at",
+            ),
+            (
+                json!({"episode": 1, "reportedAt": "2020-03-02", "channel": ""}),
+                "channel",
+            ),
+            (
+                json!({"episode": 1, "reportedAt": "2020-03-02", "channel": "x".repeat(101)}),
+                "channel",
+            ),
+            (
+                json!({"episode": 1, "reportedAt": "2020-03-02", "channel": "web", "note": "n".repeat(2001)}),
+                "note",
+            ),
+            (
+                json!({"episode": 0, "reportedAt": "2020-03-02", "channel": "web"}),
+                "episode",
+            ),
+        ] {
+            let err = invoke(window, "attach_report", args).unwrap_err();
+            assert_eq!(
+                (err["kind"].as_str(), err["field"].as_str()),
+                (Some("invalid"), Some(field)),
+                "{err}"
+            );
+        }
+        assert_eq!(agent.handler.seen.lock().unwrap().reports.len(), 1);
+        // A missing episode is the agent's to know: its typed refusal reaches the UI.
+        let err = invoke(
+            window,
+            "attach_report",
+            json!({"episode": 99, "reportedAt": "2020-03-02", "channel": "web"}),
+        )
+        .unwrap_err();
+        assert_eq!(err["kind"], "agent");
+        assert_eq!(err["error"]["field"], "episode");
+        for days in [0, 100_000] {
+            let err = invoke(window, "episodes", json!({ "days": days })).unwrap_err();
+            assert_eq!(err["field"], "days");
+        }
+    });
+}
+
+#[test]
+fn exports_are_written_to_the_download_directory_and_never_overwritten() {
+    with_app(|agent, window| {
+        let dir = downloads(agent);
+        let first = invoke(window, "export_log", json!({"format": "csv", "lang": "de"})).unwrap();
+        let first = std::path::PathBuf::from(first.as_str().unwrap());
+        assert_eq!(first, dir.join("dialtone-outages-2026-03-02.csv"));
+        assert_eq!(
+            std::fs::read_to_string(&first).unwrap(),
+            "episode,start\n1,x\n"
+        );
+        let second = invoke(window, "export_log", json!({"format": "csv", "lang": "de"})).unwrap();
+        assert_eq!(
+            second.as_str().unwrap(),
+            dir.join("dialtone-outages-2026-03-02-2.csv")
+                .to_str()
+                .unwrap()
+        );
+        assert!(first.exists(), "the first export is kept");
+
+        // The agent's hostile file name is not followed out of the directory.
+        let html = invoke(
+            window,
+            "export_log",
+            json!({"format": "html", "lang": "en"}),
+        )
+        .unwrap();
+        let html = std::path::PathBuf::from(html.as_str().unwrap());
+        assert_eq!(html.parent().unwrap(), dir);
+        assert_eq!(html.file_name().unwrap(), "dialtone-outages.html");
+        assert!(!agent
+            .dir
+            .path()
+            .parent()
+            .unwrap()
+            .join("escape.html")
+            .exists());
+        assert_eq!(
+            agent.handler.seen.lock().unwrap().exports,
+            [
+                (
+                    dialtone::ipc::protocol::ExportFormat::Csv,
+                    dialtone::locale::Lang::De
+                ),
+                (
+                    dialtone::ipc::protocol::ExportFormat::Csv,
+                    dialtone::locale::Lang::De
+                ),
+                (
+                    dialtone::ipc::protocol::ExportFormat::Html,
+                    dialtone::locale::Lang::En
+                ),
+            ]
+        );
+
+        // No path from the window: an extra argument is ignored, a bad format refused.
+        let path = invoke(
+            window,
+            "export_log",
+            json!({"format": "csv", "lang": "en", "path": "/tmp/x.csv"}),
+        )
+        .unwrap();
+        assert!(
+            path.as_str().unwrap().starts_with(dir.to_str().unwrap()),
+            "{path}"
+        );
+        assert!(invoke(window, "export_log", json!({"format": "pdf", "lang": "en"})).is_err());
+    });
 }
 
 /// A sink that forwards to a channel, so the pump's output can be awaited.

@@ -26,8 +26,9 @@ use dialtone::catalog::Catalog;
 use dialtone::config::Config;
 use dialtone::diagnosis::Thresholds;
 use dialtone::ipc::protocol::{
-    AgentStatus, ChannelKind, ChannelView, ChannelsReply, ErrorReply, Event, FeedsReply,
-    HistoryPoint, HistoryReply, OutageView, ProviderInfo, Request, Response, Settings,
+    AgentStatus, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply, ErrorReply,
+    Event, ExportFormat, FeedsReply, HistoryPoint, HistoryReply, OutageView, ProviderInfo,
+    ReportView, Request, Response, Settings, Worded,
 };
 use dialtone::ipc::server::{Handler, Server};
 use dialtone::locale::Lang;
@@ -61,6 +62,8 @@ struct MonitorAgent {
     /// What the window stored with `set_settings`.
     settings: Mutex<Settings>,
     outages: Mutex<Vec<OutageView>>,
+    /// Fault reports attached from the window, by episode id.
+    reports: Mutex<Vec<(i64, ReportView)>>,
 }
 
 impl MonitorAgent {
@@ -87,6 +90,7 @@ impl MonitorAgent {
             configured: AtomicBool::new(true),
             settings: Mutex::new(Settings::default()),
             outages: Mutex::new(Vec::new()),
+            reports: Mutex::new(Vec::new()),
         });
         let mut statuses = monitor.watch_status();
         let a = agent.clone();
@@ -148,6 +152,34 @@ impl MonitorAgent {
     }
 }
 
+impl MonitorAgent {
+    /// The recorded outages as the Outages view shows them, with their reports.
+    fn episodes(&self) -> Vec<EpisodeView> {
+        let now = Utc::now();
+        let reports = self.reports.lock().unwrap();
+        self.outages
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|o| EpisodeView {
+                id: o.id,
+                verdict: o.verdict,
+                failing_layer: o.failing_layer,
+                start: o.start,
+                end: o.end,
+                duration_secs: (o.end.unwrap_or(now) - o.start).num_seconds(),
+                evidence: Worded::default(),
+                reports: reports
+                    .iter()
+                    .filter(|(id, _)| *id == o.id)
+                    .map(|(_, r)| r.clone())
+                    .collect(),
+                posts: Vec::new(),
+            })
+            .collect()
+    }
+}
+
 impl Handler for MonitorAgent {
     async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
         match request {
@@ -205,6 +237,54 @@ impl Handler for MonitorAgent {
             Request::Feeds => Ok(Response::Feeds {
                 feeds: FeedsReply::default(),
             }),
+            Request::Episodes { days } => Ok(Response::Episodes {
+                episodes: EpisodesReply {
+                    available: true,
+                    days,
+                    episodes: self.episodes(),
+                    truncated: false,
+                },
+            }),
+            Request::AttachReport {
+                episode,
+                reported_at,
+                channel,
+                ticket,
+                note,
+            } => {
+                if !self.outages.lock().unwrap().iter().any(|o| o.id == episode) {
+                    return Err(ErrorReply::Invalid {
+                        field: "episode".into(),
+                        detail: format!("there is no outage episode #{episode}"),
+                    });
+                }
+                self.reports.lock().unwrap().push((
+                    episode,
+                    ReportView {
+                        reported_at,
+                        channel,
+                        ticket,
+                        note,
+                    },
+                ));
+                Ok(Response::Done)
+            }
+            // The real rendering (dialtone::outage_log) has its own golden tests; here the
+            // point is the file the dashboard writes, so one row per episode is enough.
+            Request::ExportLog {
+                format: ExportFormat::Csv,
+                ..
+            } => {
+                let mut content = String::from("episode,failing layer\n");
+                for e in self.episodes() {
+                    let layer = e.failing_layer.map_or("", |l| l.as_str());
+                    content.push_str(&format!("{},{layer}\n", e.id));
+                }
+                Ok(Response::Export {
+                    file_name: "dialtone-outages-e2e.csv".into(),
+                    content,
+                })
+            }
             other => Err(ErrorReply::Unavailable {
                 what: other.name().into(),
                 detail: "not part of the end-to-end agent".into(),
@@ -606,6 +686,18 @@ fn dashboard_end_to_end() {
         Ipc::start(socket.clone(), agent).await
     });
 
+    // Where the window's exports go (the XDG download dir of the app's environment).
+    let export_dir = artefacts.join("downloads");
+    let _ = std::fs::remove_dir_all(&export_dir);
+    std::fs::create_dir_all(&export_dir).unwrap();
+    let xdg_config = artefacts.join("xdg-config");
+    std::fs::create_dir_all(&xdg_config).unwrap();
+    std::fs::write(
+        xdg_config.join("user-dirs.dirs"),
+        format!("XDG_DOWNLOAD_DIR=\"{}\"\n", export_dir.display()),
+    )
+    .unwrap();
+
     // The display and the driver. The app inherits the driver's environment.
     let (_xvfb, display) = start_xvfb(&artefacts);
     let port = free_port();
@@ -621,6 +713,8 @@ fn dashboard_end_to_end() {
             .env("LANG", "C.UTF-8")
             .env("NO_AT_BRIDGE", "1")
             .env("GDK_BACKEND", "x11")
+            // The dashboard's exports land in a test directory, not the developer's Downloads.
+            .env("XDG_CONFIG_HOME", &xdg_config)
             .stdin(Stdio::null())
             .stdout(driver_log.try_clone().unwrap())
             .stderr(driver_log)
@@ -825,6 +919,40 @@ fn dashboard_end_to_end() {
         .await;
         assert!(rows[0][3].as_str().unwrap().contains("Provider outage"), "{rows}");
         assert_eq!(rows[0][4], "Provider", "{rows}");
+
+        // Attach a fault report in the form: it is listed with the episode.
+        driver
+            .js(r#"document.getElementById('report-at').value = '2026-03-02T10:05';
+                   document.getElementById('report-channel').value = 'Hotline';
+                   document.getElementById('report-ticket').value = 'T-4711';
+                   document.querySelector('#report-form button[type=submit]').click();
+                   return 0;"#)
+            .await;
+        let listed = poll_js(
+            &driver,
+            "the fault report in the episode's details",
+            "return document.getElementById('episode-reports').textContent;",
+            |text| text.as_str().is_some_and(|t| t.contains("T-4711")),
+        )
+        .await;
+        assert!(listed.as_str().unwrap().contains("Hotline"), "{listed}");
+        assert_eq!(ipc.agent.reports.lock().unwrap().len(), 1);
+
+        // Export CSV: the dashboard writes the file and the window says where.
+        driver
+            .js("document.getElementById('export-csv').click(); return 0;")
+            .await;
+        let saved = poll_js(
+            &driver,
+            "the export's path",
+            "return document.getElementById('export-result').dataset.path || '';",
+            |p| p.as_str().is_some_and(|p| !p.is_empty()),
+        )
+        .await;
+        let saved = PathBuf::from(saved.as_str().unwrap());
+        assert_eq!(saved, export_dir.join("dialtone-outages-e2e.csv"));
+        let csv = std::fs::read_to_string(&saved).unwrap();
+        assert_eq!(csv.lines().nth(1), Some("1,provider"), "{csv}");
         driver.screenshot(&[&artefacts.join("dashboard-outages.png")]).await;
 
         // Settings: the agent's values in the form; the password field never shows one.

@@ -142,6 +142,7 @@ fn everything_the_rust_side_sends_has_words() {
         "link_refused",
         "open",
         "catalog",
+        "export",
     ] {
         needed.push(format!("error.{kind}"));
     }

@@ -1,23 +1,207 @@
 //! The agent's answers to IPC requests: every request is served from the monitor, the history,
 //! the catalog, the config and the feeds. Settings are validated before anything is saved; the
-//! password goes to the keyring and never comes back.
+//! password goes to the keyring and never comes back. The outage log (episodes, fault reports,
+//! exports) is read from and written to the history, in the system's local time zone.
 
 use super::{lock, Agent};
 use crate::catalog;
 use crate::cli::overrides::keyring_account;
 use crate::config::{AccountConfig, Config, ConfigError};
+use crate::history::{FaultReport, History, HistoryError};
 use crate::ipc::protocol::{
-    AccountSettings, ChannelKind, ChannelView, ChannelsReply, ErrorReply, Event, HistoryReply,
-    ProviderInfo, Request, Response, Settings, MAX_HISTORY_HOURS,
+    AccountSettings, ChannelKind, ChannelView, ChannelsReply, EpisodesReply, ErrorReply, Event,
+    ExportFormat, HistoryReply, ProviderInfo, Request, Response, Settings, MAX_EPISODES,
+    MAX_EPISODE_DAYS, MAX_EXPORT_BYTES, MAX_HISTORY_HOURS, MAX_REPORTS_PER_EPISODE,
+    MAX_REPORT_CHANNEL, MAX_REPORT_NOTE, MAX_REPORT_TICKET,
 };
 use crate::ipc::server::Handler;
+use crate::locale::Lang;
+use crate::outage_log::{self, ExportOptions};
 use crate::secret::Secret;
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// The longest pause a client may ask for (one day).
 const MAX_PAUSE_MINUTES: u32 = 24 * 60;
+
+/// How far in the future a fault report may be dated: a little clock skew between the user's
+/// watch and this computer, not a report that has not happened yet.
+const MAX_REPORT_AHEAD: TimeDelta = TimeDelta::hours(1);
+
+/// A fault report as the user typed it.
+#[derive(Debug, Clone)]
+pub struct ReportInput {
+    /// The episode's id.
+    pub episode: i64,
+    /// When the provider received the report.
+    pub reported_at: DateTime<Utc>,
+    /// How it was reported.
+    pub channel: String,
+    /// The ticket number.
+    pub ticket: Option<String>,
+    /// The note.
+    pub note: Option<String>,
+}
+
+/// Trims one text field of a fault report and checks its length and characters; an empty
+/// optional field means "not given". Line breaks are allowed in the note only.
+fn report_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    required: bool,
+    multiline: bool,
+) -> Result<Option<String>, ErrorReply> {
+    let invalid = |detail: String| ErrorReply::Invalid {
+        field: field.into(),
+        detail,
+    };
+    let value = value.map(str::trim).filter(|v| !v.is_empty());
+    let Some(value) = value else {
+        return if required {
+            Err(invalid("must not be empty".into()))
+        } else {
+            Ok(None)
+        };
+    };
+    let chars = value.chars().count();
+    if chars > max {
+        return Err(invalid(format!("{chars} characters, at most {max}")));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+    {
+        return Err(invalid("contains control characters".into()));
+    }
+    Ok(Some(value.to_string()))
+}
+
+/// Checks a fault report the client sent, relative to `now`, and turns it into what the
+/// history stores. Whether the episode exists is checked by the history itself.
+pub fn validate_report(input: &ReportInput, now: DateTime<Utc>) -> Result<FaultReport, ErrorReply> {
+    if input.episode <= 0 {
+        return Err(ErrorReply::Invalid {
+            field: "episode".into(),
+            detail: format!("{} is not an episode id", input.episode),
+        });
+    }
+    if input.reported_at > now + MAX_REPORT_AHEAD {
+        return Err(ErrorReply::Invalid {
+            field: "reported_at".into(),
+            detail: "lies in the future".into(),
+        });
+    }
+    let channel = report_text(
+        "channel",
+        Some(&input.channel),
+        MAX_REPORT_CHANNEL,
+        true,
+        false,
+    )?
+    .unwrap_or_default();
+    Ok(FaultReport {
+        reported_at: input.reported_at,
+        channel,
+        ticket: report_text(
+            "ticket",
+            input.ticket.as_deref(),
+            MAX_REPORT_TICKET,
+            false,
+            false,
+        )?,
+        note: report_text("note", input.note.as_deref(), MAX_REPORT_NOTE, false, true)?,
+    })
+}
+
+/// The reply for a history failure: a missing episode is the client's mistake, the rest the
+/// store's.
+fn history_error(err: HistoryError) -> ErrorReply {
+    match err {
+        HistoryError::NoSuchEpisode { id, .. } => ErrorReply::Invalid {
+            field: "episode".into(),
+            detail: format!("there is no outage episode #{id}"),
+        },
+        other => ErrorReply::Unavailable {
+            what: "history".into(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// The episodes of the last `days` days before `now`, newest [`MAX_EPISODES`] at most.
+pub fn episodes_reply(
+    history: &History,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<EpisodesReply, HistoryError> {
+    let since = now - TimeDelta::days(i64::from(days));
+    let mut episodes = history.episodes(since)?;
+    let truncated = episodes.len() > MAX_EPISODES;
+    if truncated {
+        episodes.drain(..episodes.len() - MAX_EPISODES);
+    }
+    Ok(EpisodesReply {
+        available: true,
+        days,
+        episodes: episodes
+            .iter()
+            .map(|e| outage_log::episode_view(e, now))
+            .collect(),
+        truncated,
+    })
+}
+
+/// Renders the whole outage log as `format` in `lang` and the local time zone; refuses logs
+/// larger than [`MAX_EXPORT_BYTES`] (the CLI exports those).
+pub fn render_export(
+    history: &History,
+    format: ExportFormat,
+    lang: Lang,
+    provider: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Response, ErrorReply> {
+    let episodes = history
+        .episodes(DateTime::<Utc>::MIN_UTC)
+        .map_err(history_error)?;
+    let tz_name = crate::cli::log::local_zone_name();
+    let options = ExportOptions {
+        lang,
+        tz: &chrono::Local,
+        tz_name: &tz_name,
+        generated_at: now,
+        provider,
+    };
+    let mut out = Vec::new();
+    match format {
+        ExportFormat::Csv => outage_log::write_csv(&episodes, &options, &mut out),
+        ExportFormat::Html => outage_log::write_html(&episodes, &options, &mut out),
+    }
+    .map_err(|e| ErrorReply::Unavailable {
+        what: "export".into(),
+        detail: e.to_string(),
+    })?;
+    if out.len() > MAX_EXPORT_BYTES {
+        return Err(ErrorReply::Unavailable {
+            what: "export".into(),
+            detail: format!(
+                "the outage log is {} bytes, more than the {MAX_EXPORT_BYTES} the dashboard takes; \
+                 export it with `dialtone log --export {} --output FILE`",
+                out.len(),
+                format.extension()
+            ),
+        });
+    }
+    let content = String::from_utf8(out).map_err(|e| ErrorReply::Unavailable {
+        what: "export".into(),
+        detail: format!("the rendered outage log is not UTF-8: {e}"),
+    })?;
+    Ok(Response::Export {
+        file_name: outage_log::export_file_name(format, now, &chrono::Local),
+        content,
+    })
+}
 
 /// A catalog channel as the wire carries it.
 pub fn channel_view(channel: &catalog::Channel) -> ChannelView {
@@ -269,6 +453,73 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Runs `f` on the history in a blocking task; `None` when the agent keeps no history.
+    async fn with_history<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&History) -> Result<T, ErrorReply> + Send + 'static,
+    ) -> Option<Result<T, ErrorReply>> {
+        let history = self.history.clone()?;
+        Some(
+            tokio::task::spawn_blocking(move || f(&lock(&history)))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(ErrorReply::Unavailable {
+                        what: "history".into(),
+                        detail: e.to_string(),
+                    })
+                }),
+        )
+    }
+
+    async fn episodes(&self, days: u32) -> Result<Response, ErrorReply> {
+        if !(1..=MAX_EPISODE_DAYS).contains(&days) {
+            return Err(ErrorReply::Invalid {
+                field: "days".into(),
+                detail: format!("{days} is not between 1 and {MAX_EPISODE_DAYS}"),
+            });
+        }
+        let reply = self
+            .with_history(move |h| episodes_reply(h, days, Utc::now()).map_err(history_error))
+            .await
+            .unwrap_or_else(|| {
+                Ok(EpisodesReply {
+                    available: false,
+                    days,
+                    ..EpisodesReply::default()
+                })
+            })?;
+        Ok(Response::Episodes { episodes: reply })
+    }
+
+    async fn attach_report(&self, input: ReportInput) -> Result<Response, ErrorReply> {
+        let report = validate_report(&input, Utc::now())?;
+        let episode = input.episode;
+        self.with_history(move |h| {
+            let known = h.episode(episode).map_err(history_error)?;
+            if known.reports.len() >= MAX_REPORTS_PER_EPISODE {
+                return Err(ErrorReply::Invalid {
+                    field: "episode".into(),
+                    detail: format!(
+                        "episode #{episode} already has {MAX_REPORTS_PER_EPISODE} fault reports"
+                    ),
+                });
+            }
+            h.attach_report(episode, &report).map_err(history_error)
+        })
+        .await
+        .unwrap_or_else(|| Err(no_history()))?;
+        Ok(Response::Done)
+    }
+
+    async fn export_log(&self, format: ExportFormat, lang: Lang) -> Result<Response, ErrorReply> {
+        let provider = lock(&self.state).provider.as_ref().map(|p| p.name.clone());
+        self.with_history(move |h| render_export(h, format, lang, provider.as_deref(), Utc::now()))
+            .await
+            .unwrap_or_else(|| Err(no_history()))
+    }
+}
+
 impl Handler for Agent {
     async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
         // The server holds the agent in an `Arc`; restarts need one of their own.
@@ -282,6 +533,24 @@ impl Handler for Agent {
                 status: self.agent_status(),
             }),
             Request::History { hours } => self.history(hours).await,
+            Request::Episodes { days } => self.episodes(days).await,
+            Request::AttachReport {
+                episode,
+                reported_at,
+                channel,
+                ticket,
+                note,
+            } => {
+                self.attach_report(ReportInput {
+                    episode,
+                    reported_at,
+                    channel,
+                    ticket,
+                    note,
+                })
+                .await
+            }
+            Request::ExportLog { format, lang } => self.export_log(format, lang).await,
             Request::CheckNow => match &lock(&self.state).handle {
                 Some(handle) => {
                     handle.check_now();
@@ -346,6 +615,13 @@ impl Handler for Agent {
         // Subscribe first, so no event between the snapshot and the receiver is lost.
         let events = self.events.subscribe();
         (self.agent_status(), events)
+    }
+}
+
+fn no_history() -> ErrorReply {
+    ErrorReply::Unavailable {
+        what: "history".into(),
+        detail: "this agent keeps no history (started with --no-history, or the database could not be opened)".into(),
     }
 }
 

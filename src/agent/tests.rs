@@ -1,5 +1,6 @@
 //! Handler-level tests of the agent: settings are validated, saved and read back without ever
-//! carrying a password; bad values get typed errors naming the field and change nothing.
+//! carrying a password; bad values get typed errors naming the field and change nothing; the
+//! outage log's episodes, fault reports and exports are served from the history.
 //!
 //! The monitor these agents start probes loopback only (gateway and anchors on 127.0.0.1, no
 //! DNS name). The keyring is never written here: `SetPassword` is tested end to end against a
@@ -357,4 +358,221 @@ async fn feed_posts_reach_the_ipc_reply_and_the_open_outage() {
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(stored[0].post.title, "Störung Telefonie");
     assert_eq!(stored[0].feed_url, url);
+}
+
+/// Records a closed provider outage (an hour ago, 20 minutes long) in the fixture's history
+/// as the recorder would; returns its id.
+fn closed_outage(f: &Fixture) -> i64 {
+    use crate::diagnosis::Diagnosis;
+    use crate::verdict::{Layer, Verdict};
+    let start = Utc::now() - chrono::TimeDelta::hours(1);
+    let end = start + chrono::TimeDelta::minutes(20);
+    let change = |from, to, at| crate::monitor::VerdictChanged {
+        from,
+        to,
+        from_since: at - chrono::TimeDelta::hours(1),
+        since: at,
+        at,
+        diagnosis: Diagnosis {
+            verdict: to,
+            failing_layer: (to == Verdict::ProviderOutage).then_some(Layer::Provider),
+            layers: Vec::new(),
+            bindings: None,
+            provider_name: None,
+            checked_at: at,
+        },
+    };
+    let history = f.agent.history.clone().unwrap();
+    let mut history = lock(&history);
+    let opened = history
+        .record_change(&change(Verdict::Healthy, Verdict::ProviderOutage, start))
+        .unwrap();
+    history
+        .record_change(&change(Verdict::ProviderOutage, Verdict::Healthy, end))
+        .unwrap();
+    opened.episode_id().unwrap()
+}
+
+async fn episodes(agent: &Agent, days: u32) -> crate::ipc::protocol::EpisodesReply {
+    match agent.handle(Request::Episodes { days }).await.unwrap() {
+        Response::Episodes { episodes } => episodes,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn report(episode: i64, channel: &str) -> Request {
+    Request::AttachReport {
+        episode,
+        reported_at: Utc::now() - chrono::TimeDelta::minutes(50),
+        channel: channel.into(),
+        ticket: Some("  T-4711 ".into()),
+        note: Some("Hotline said: \"<b>known</b>\"\nline 2".into()),
+    }
+}
+
+#[tokio::test]
+async fn episodes_carry_their_details_and_take_fault_reports() {
+    let f = fixture_with(true);
+    let id = closed_outage(&f);
+    let reply = episodes(&f.agent, 7).await;
+    assert!(reply.available && !reply.truncated);
+    assert_eq!(reply.episodes.len(), 1, "{reply:?}");
+    let e = &reply.episodes[0];
+    assert_eq!(e.id, id);
+    assert_eq!(e.verdict, crate::verdict::Verdict::ProviderOutage);
+    assert_eq!(e.failing_layer, Some(crate::verdict::Layer::Provider));
+    assert_eq!(e.duration_secs, 20 * 60);
+    assert_eq!(e.end.unwrap() - e.start, chrono::TimeDelta::minutes(20));
+    assert!(e.reports.is_empty());
+
+    assert_eq!(
+        f.agent.handle(report(id, " hotline ")).await.unwrap(),
+        Response::Done
+    );
+    let e = episodes(&f.agent, 7).await.episodes.remove(0);
+    assert_eq!(e.reports.len(), 1);
+    assert_eq!(e.reports[0].channel, "hotline", "trimmed");
+    assert_eq!(e.reports[0].ticket.as_deref(), Some("T-4711"));
+    assert!(e.reports[0].note.as_deref().unwrap().contains("\nline 2"));
+
+    // The shortest window still holds an episode that ended within it; out-of-range windows
+    // are refused.
+    assert_eq!(episodes(&f.agent, 1).await.episodes.len(), 1);
+    for days in [0, crate::ipc::protocol::MAX_EPISODE_DAYS + 1] {
+        assert!(matches!(
+            f.agent.handle(Request::Episodes { days }).await,
+            Err(ErrorReply::Invalid { field, .. }) if field == "days"
+        ));
+    }
+}
+
+#[tokio::test]
+async fn bad_fault_reports_get_typed_errors_and_store_nothing() {
+    let f = fixture_with(true);
+    let id = closed_outage(&f);
+    let long = |n| "x".repeat(n);
+    let with = |edit: &dyn Fn(&mut Request)| {
+        let mut r = report(id, "hotline");
+        edit(&mut r);
+        r
+    };
+    let set = |field: &'static str, value: Option<String>| {
+        move |r: &mut Request| {
+            if let Request::AttachReport {
+                channel,
+                ticket,
+                note,
+                ..
+            } = r
+            {
+                match field {
+                    "channel" => *channel = value.clone().unwrap_or_default(),
+                    "ticket" => *ticket = value.clone(),
+                    _ => *note = value.clone(),
+                }
+            }
+        }
+    };
+    let cases: Vec<(Request, &str)> = vec![
+        (report(id + 100, "hotline"), "episode"),
+        (report(0, "hotline"), "episode"),
+        (with(&set("channel", Some("   ".into()))), "channel"),
+        (with(&set("channel", Some(long(101)))), "channel"),
+        (with(&set("channel", Some("hot\nline".into()))), "channel"),
+        (with(&set("ticket", Some(long(101)))), "ticket"),
+        (with(&set("ticket", Some("T\u{7}1".into()))), "ticket"),
+        (with(&set("note", Some(long(2001)))), "note"),
+        (
+            with(&|r: &mut Request| {
+                if let Request::AttachReport { reported_at, .. } = r {
+                    *reported_at = Utc::now() + chrono::TimeDelta::days(2);
+                }
+            }),
+            "reported_at",
+        ),
+    ];
+    for (request, field) in cases {
+        match f.agent.handle(request).await {
+            Err(ErrorReply::Invalid { field: got, detail }) => {
+                assert_eq!(got, field, "{detail}")
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    let e = episodes(&f.agent, 7).await.episodes.remove(0);
+    assert!(e.reports.is_empty(), "{:?}", e.reports);
+
+    // Bounded per episode.
+    for _ in 0..crate::ipc::protocol::MAX_REPORTS_PER_EPISODE {
+        f.agent.handle(report(id, "hotline")).await.unwrap();
+    }
+    assert!(matches!(
+        f.agent.handle(report(id, "hotline")).await,
+        Err(ErrorReply::Invalid { field, .. }) if field == "episode"
+    ));
+}
+
+#[tokio::test]
+async fn the_outage_log_exports_as_csv_and_html_in_both_languages() {
+    use crate::ipc::protocol::ExportFormat;
+    let f = fixture_with(true);
+    let id = closed_outage(&f);
+    f.agent
+        .handle(report(id, "<script>alert(1)</script>"))
+        .await
+        .unwrap();
+    let export = |format, lang| {
+        let agent = f.agent.clone();
+        async move {
+            match agent
+                .handle(Request::ExportLog { format, lang })
+                .await
+                .unwrap()
+            {
+                Response::Export { file_name, content } => (file_name, content),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let (name, csv) = export(ExportFormat::Csv, Lang::En).await;
+    assert!(
+        name.starts_with("dialtone-outages-") && name.ends_with(".csv"),
+        "{name}"
+    );
+    let rows: Vec<_> = csv.lines().collect();
+    assert!(rows[0].starts_with("episode,start (UTC)"), "{csv}");
+    assert!(rows[1].starts_with(&format!("{id},")), "{csv}");
+    assert!(
+        rows[1].contains(",1200,0:20:00,provider outage,VoIP provider"),
+        "{csv}"
+    );
+
+    let (name, html) = export(ExportFormat::Html, Lang::De).await;
+    assert!(name.ends_with(".html"), "{name}");
+    assert!(html.contains("<html lang=\"de\">"));
+    assert!(
+        html.contains("VoIP-Anbieter") && html.contains("0:20:00"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script>") && html.contains("&lt;script&gt;"),
+        "the user's text is escaped"
+    );
+    let (_, html) = export(ExportFormat::Html, Lang::En).await;
+    assert!(html.contains("VoIP provider") && html.contains("0:20:00"));
+
+    // Without a history store: typed, not an empty file that looks like "no outages".
+    let bare = fixture();
+    match bare
+        .agent
+        .handle(Request::ExportLog {
+            format: ExportFormat::Csv,
+            lang: Lang::En,
+        })
+        .await
+    {
+        Err(ErrorReply::Unavailable { what, .. }) => assert_eq!(what, "history"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!episodes(&bare.agent, 7).await.available);
 }

@@ -149,7 +149,7 @@ pub fn run(args: &LogArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
 
 /// The system zone's IANA name when it can be found (`TZ`, or the `/etc/localtime` link),
 /// else a plain "local time".
-fn local_zone_name() -> String {
+pub fn local_zone_name() -> String {
     if let Ok(tz) = std::env::var("TZ") {
         let tz = tz.trim_start_matches(':');
         if !tz.is_empty() {

@@ -7,10 +7,12 @@
 
 use super::framing::{self, Frame};
 use super::protocol::{
-    AgentStatus, ChannelsReply, ClientMessage, ErrorReply, Event, FeedsReply, HistoryReply,
-    Request, Response, ServerMessage, Settings, PROTOCOL_VERSION,
+    AgentStatus, ChannelsReply, ClientMessage, EpisodesReply, ErrorReply, Event, ExportFormat,
+    FeedsReply, HistoryReply, Request, Response, ServerMessage, Settings, PROTOCOL_VERSION,
 };
+use crate::locale::Lang;
 use crate::secret::Secret;
+use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -322,6 +324,54 @@ impl Client {
             Response::Subscribed { status } => Ok(status),
             _ => Err(ClientError::Unexpected {
                 request: "subscribe",
+            }),
+        }
+    }
+
+    /// Outage episodes of the last `days` days with their details.
+    pub async fn episodes(&mut self, days: u32) -> Result<EpisodesReply, ClientError> {
+        match self.request(Request::Episodes { days }).await? {
+            Response::Episodes { episodes } => Ok(episodes),
+            _ => Err(ClientError::Unexpected {
+                request: "episodes",
+            }),
+        }
+    }
+
+    /// Attaches a fault report to episode `episode`.
+    pub async fn attach_report(
+        &mut self,
+        episode: i64,
+        reported_at: DateTime<Utc>,
+        channel: String,
+        ticket: Option<String>,
+        note: Option<String>,
+    ) -> Result<(), ClientError> {
+        let request = Request::AttachReport {
+            episode,
+            reported_at,
+            channel,
+            ticket,
+            note,
+        };
+        match self.request(request).await? {
+            Response::Done => Ok(()),
+            _ => Err(ClientError::Unexpected {
+                request: "attach_report",
+            }),
+        }
+    }
+
+    /// The whole outage log rendered as `format` in `lang`: `(file_name, content)`.
+    pub async fn export_log(
+        &mut self,
+        format: ExportFormat,
+        lang: Lang,
+    ) -> Result<(String, String), ClientError> {
+        match self.request(Request::ExportLog { format, lang }).await? {
+            Response::Export { file_name, content } => Ok((file_name, content)),
+            _ => Err(ClientError::Unexpected {
+                request: "export_log",
             }),
         }
     }

@@ -29,6 +29,30 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// The most history a client may ask for at once, in hours (one week).
 pub const MAX_HISTORY_HOURS: u32 = 7 * 24;
 
+/// How far back [`Request::Episodes`] may reach, in days (ten years: episodes are kept forever
+/// by default, and a claim may concern an old one).
+pub const MAX_EPISODE_DAYS: u32 = 3660;
+
+/// The most episodes one [`Response::Episodes`] carries (the newest; `truncated` says so).
+/// Bounds the reply well below the client's line limit.
+pub const MAX_EPISODES: usize = 500;
+
+/// The longest fault-report channel ("hotline", "web form") accepted, in characters.
+pub const MAX_REPORT_CHANNEL: usize = 100;
+
+/// The longest ticket number accepted, in characters.
+pub const MAX_REPORT_TICKET: usize = 100;
+
+/// The longest fault-report note accepted, in characters.
+pub const MAX_REPORT_NOTE: usize = 2000;
+
+/// The most fault reports one episode may carry (bounds the episode list's size).
+pub const MAX_REPORTS_PER_EPISODE: usize = 20;
+
+/// The largest export [`Response::Export`] carries, in bytes. Larger logs are exported with
+/// `dialtone log --export`, which writes a file of any size.
+pub const MAX_EXPORT_BYTES: usize = 4 * 1024 * 1024;
+
 /// One line from a client: a request and the id its reply will carry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +110,53 @@ pub enum Request {
     /// Turns this connection into an event stream ([`Response::Subscribed`], then
     /// [`ServerMessage::Event`] lines). Requests may still be sent on it.
     Subscribe,
+    /// Outage episodes of the last `days` days with their details ([`Response::Episodes`]).
+    Episodes {
+        /// How far back, 1..=[`MAX_EPISODE_DAYS`].
+        days: u32,
+    },
+    /// Attaches when and how the user reported the fault to an episode ([`Response::Done`]).
+    AttachReport {
+        /// The episode's id.
+        episode: i64,
+        /// When the provider received the report.
+        reported_at: DateTime<Utc>,
+        /// How: hotline, web form, e-mail ... (1..=[`MAX_REPORT_CHANNEL`] characters).
+        channel: String,
+        /// The provider's ticket number (at most [`MAX_REPORT_TICKET`] characters).
+        #[serde(default)]
+        ticket: Option<String>,
+        /// Anything else worth keeping (at most [`MAX_REPORT_NOTE`] characters).
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// The whole outage log, rendered ([`Response::Export`]); the client writes the file.
+    ExportLog {
+        /// CSV or the printable HTML report.
+        format: ExportFormat,
+        /// The language of headers and words.
+        lang: Lang,
+    },
+}
+
+/// What [`Request::ExportLog`] renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// One row per episode (RFC 4180).
+    Csv,
+    /// The printable report with per-day counts and the TKG §58 facts.
+    Html,
+}
+
+impl ExportFormat {
+    /// The file extension (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Html => "html",
+        }
+    }
 }
 
 impl Request {
@@ -104,6 +175,9 @@ impl Request {
             Request::OpenDashboard => "open_dashboard",
             Request::PauseAlerts { .. } => "pause_alerts",
             Request::Subscribe => "subscribe",
+            Request::Episodes { .. } => "episodes",
+            Request::AttachReport { .. } => "attach_report",
+            Request::ExportLog { .. } => "export_log",
         }
     }
 }
@@ -154,6 +228,18 @@ pub enum Response {
     Subscribed {
         /// The status now; later changes arrive as events.
         status: AgentStatus,
+    },
+    /// Answer to [`Request::Episodes`].
+    Episodes {
+        /// The episodes.
+        episodes: EpisodesReply,
+    },
+    /// Answer to [`Request::ExportLog`].
+    Export {
+        /// A suggested file name (`dialtone-outages-2026-03-02.csv`); plain, no directory.
+        file_name: String,
+        /// The file's text (UTF-8), at most [`MAX_EXPORT_BYTES`].
+        content: String,
     },
 }
 
@@ -377,6 +463,64 @@ pub struct OutageView {
     pub end: Option<DateTime<Utc>>,
 }
 
+/// Text worded by the agent in both languages (the dashboard switches without asking again).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Worded {
+    /// English.
+    pub en: String,
+    /// German.
+    pub de: String,
+}
+
+/// The answer to [`Request::Episodes`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EpisodesReply {
+    /// `false` when the agent has no history store (nothing recorded yet is `true` + empty).
+    pub available: bool,
+    /// The window asked for, in days.
+    pub days: u32,
+    /// The episodes that overlap the window, oldest first.
+    pub episodes: Vec<EpisodeView>,
+    /// Whether older episodes were left out to stay within [`MAX_EPISODES`].
+    pub truncated: bool,
+}
+
+/// One outage episode with everything the Outages view shows about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeView {
+    /// Its id in the history (what [`Request::AttachReport`] takes).
+    pub id: i64,
+    /// The verdict it opened with.
+    pub verdict: Verdict,
+    /// The layer that failed.
+    pub failing_layer: Option<crate::verdict::Layer>,
+    /// When the outage was confirmed.
+    pub start: DateTime<Utc>,
+    /// When the recovery was confirmed; `None` while it lasts.
+    pub end: Option<DateTime<Utc>>,
+    /// How long it lasted, or has lasted so far, in seconds.
+    pub duration_secs: i64,
+    /// The failing layer's evidence as the report words it (empty when none was stored).
+    pub evidence: Worded,
+    /// The user's fault reports, earliest first.
+    pub reports: Vec<ReportView>,
+    /// Provider status posts seen while it lasted, in the order they were seen.
+    pub posts: Vec<PostView>,
+}
+
+/// One fault report the user attached to an episode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportView {
+    /// When the provider received the report.
+    pub reported_at: DateTime<Utc>,
+    /// How it was reported.
+    pub channel: String,
+    /// The provider's ticket number.
+    pub ticket: Option<String>,
+    /// The user's note.
+    pub note: Option<String>,
+}
+
 /// The answer to [`Request::Feeds`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FeedsReply {
@@ -570,6 +714,46 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err.1, ErrorReply::Malformed { .. }));
+    }
+
+    #[test]
+    fn outage_log_requests_have_a_stable_wire_form() {
+        let parsed = parse_client_line(
+            br#"{"id":3,"request":{"type":"attach_report","episode":4,"reported_at":"2026-03-02T09:05:00Z","channel":"hotline"}}"#,
+        )
+        .unwrap();
+        match parsed.request {
+            Request::AttachReport {
+                episode,
+                channel,
+                ticket,
+                note,
+                ..
+            } => {
+                assert_eq!((episode, channel.as_str()), (4, "hotline"));
+                assert_eq!(
+                    (ticket, note),
+                    (None, None),
+                    "optional fields may be left out"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let msg = ClientMessage {
+            id: 8,
+            request: Request::ExportLog {
+                format: ExportFormat::Html,
+                lang: Lang::De,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&msg).unwrap(),
+            r#"{"id":8,"request":{"type":"export_log","format":"html","lang":"de"}}"#
+        );
+        assert!(parse_client_line(
+            br#"{"id":9,"request":{"type":"export_log","format":"pdf","lang":"en"}}"#
+        )
+        .is_err());
     }
 
     #[test]

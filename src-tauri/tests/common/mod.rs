@@ -5,8 +5,9 @@
 use chrono::{Duration as ChronoDuration, Utc};
 use dialtone::diagnosis::{Diagnosis, Fact, LayerReport, TargetRef, Thresholds};
 use dialtone::ipc::protocol::{
-    AgentStatus, ChannelKind, ChannelView, ChannelsReply, ErrorReply, Event, FeedView, FeedsReply,
-    HistoryPoint, HistoryReply, OutageView, PostView, ProviderInfo, Request, Response, Settings,
+    AgentStatus, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply, ErrorReply,
+    Event, ExportFormat, FeedView, FeedsReply, HistoryPoint, HistoryReply, OutageView, PostView,
+    ProviderInfo, ReportView, Request, Response, Settings, Worded,
 };
 use dialtone::ipc::server::{Handler, Server};
 use dialtone::locale::Lang;
@@ -139,6 +140,33 @@ pub struct Seen {
     pub settings: Option<Settings>,
     /// Whether a password was stored (its value is checked, then forgotten).
     pub password_ok: bool,
+    /// Fault reports attached to episode 1 (the fixture's only episode).
+    pub reports: Vec<ReportView>,
+    /// Export requests.
+    pub exports: Vec<(ExportFormat, Lang)>,
+}
+
+/// The fixture's one episode: a provider outage that ended two hours ago after two hours.
+pub fn episode(reports: Vec<ReportView>) -> EpisodeView {
+    let end = Utc::now() - ChronoDuration::hours(2);
+    EpisodeView {
+        id: 1,
+        verdict: Verdict::ProviderOutage,
+        failing_layer: Some(Layer::Provider),
+        start: end - ChronoDuration::hours(2),
+        end: Some(end),
+        duration_secs: 2 * 3600,
+        evidence: Worded {
+            en: "OPTIONS to sip.example.net: no answer".into(),
+            de: "OPTIONS an sip.example.net: keine Antwort".into(),
+        },
+        reports,
+        posts: vec![PostView {
+            title: "Störung Telefonie <script>alert(1)</script>".into(),
+            published: Some(end - ChronoDuration::minutes(90)),
+            link: None,
+        }],
+    }
 }
 
 /// A protocol-complete agent answering from fixtures.
@@ -308,6 +336,49 @@ impl Handler for FixtureAgent {
                 status.alerts_paused_until =
                     (minutes > 0).then(|| now + ChronoDuration::minutes(i64::from(minutes)));
                 Ok(Response::Status { status })
+            }
+            Request::Episodes { days } => Ok(Response::Episodes {
+                episodes: EpisodesReply {
+                    available: true,
+                    days,
+                    episodes: vec![episode(self.seen.lock().unwrap().reports.clone())],
+                    truncated: false,
+                },
+            }),
+            Request::AttachReport {
+                episode,
+                reported_at,
+                channel,
+                ticket,
+                note,
+            } => {
+                if episode != 1 {
+                    return Err(ErrorReply::Invalid {
+                        field: "episode".into(),
+                        detail: format!("there is no outage episode #{episode}"),
+                    });
+                }
+                self.seen.lock().unwrap().reports.push(ReportView {
+                    reported_at,
+                    channel,
+                    ticket,
+                    note,
+                });
+                Ok(Response::Done)
+            }
+            Request::ExportLog { format, lang } => {
+                self.seen.lock().unwrap().exports.push((format, lang));
+                let (file_name, content) = match format {
+                    ExportFormat::Csv => {
+                        ("dialtone-outages-2026-03-02.csv", "episode,start\n1,x\n")
+                    }
+                    // A hostile name: the dashboard must not write outside its directory.
+                    ExportFormat::Html => ("../../escape.html", "<!DOCTYPE html><p>1</p>"),
+                };
+                Ok(Response::Export {
+                    file_name: file_name.into(),
+                    content: content.into(),
+                })
             }
             other => Err(ErrorReply::Unavailable {
                 what: other.name().into(),
