@@ -9,7 +9,8 @@
 //! directly (`TAURI_WEBVIEW_AUTOMATION=true` in the app's environment) over plain HTTP.
 //!
 //! One test function runs the whole sequence, because WebKit allows one automation session at
-//! a time: the chain shows healthy; kamailio stops and the window shows the provider outage
+//! a time: the chain shows healthy and the provider's posts fetched from a local RSS server are
+//! listed; kamailio stops and the window shows the provider outage
 //! live; the IPC server goes away and comes back, and the window says "reconnecting" and
 //! recovers; kamailio returns and the line is healthy again; closing the window ends the
 //! dashboard process. Screenshots go to `target/e2e/` (and, with `DIALTONE_UPDATE_SCREENSHOTS=1`,
@@ -64,6 +65,8 @@ struct MonitorAgent {
     outages: Mutex<Vec<OutageView>>,
     /// Fault reports attached from the window, by episode id.
     reports: Mutex<Vec<(i64, ReportView)>>,
+    /// The provider's status feeds as fetched (by the real feed code) from the test's server.
+    feeds: Mutex<FeedsReply>,
 }
 
 impl MonitorAgent {
@@ -91,6 +94,7 @@ impl MonitorAgent {
             settings: Mutex::new(Settings::default()),
             outages: Mutex::new(Vec::new()),
             reports: Mutex::new(Vec::new()),
+            feeds: Mutex::new(FeedsReply::default()),
         });
         let mut statuses = monitor.watch_status();
         let a = agent.clone();
@@ -235,7 +239,7 @@ impl Handler for MonitorAgent {
                 },
             }),
             Request::Feeds => Ok(Response::Feeds {
-                feeds: FeedsReply::default(),
+                feeds: self.feeds.lock().unwrap().clone(),
             }),
             Request::Episodes { days } => Ok(Response::Episodes {
                 episodes: EpisodesReply {
@@ -570,6 +574,64 @@ impl WebDriver {
     }
 }
 
+/// Serves `body` as an RSS feed on a loopback port for the rest of the test; returns its URL.
+fn serve_feed(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/feed.rss", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// Fetches the feed at `url` with the agent's feed code (plain http allowed for loopback only,
+/// as in the feed tests) and words it as the agent's `Feeds` reply does.
+async fn fetch_feed(url: &str) -> FeedsReply {
+    let feed = dialtone::catalog::Feed {
+        kind: dialtone::catalog::FeedKind::Rss,
+        url: url.to_string(),
+        verified: true,
+    };
+    let limits = dialtone::feed::FetchLimits {
+        allow_http_loopback: true,
+        ..dialtone::feed::FetchLimits::default()
+    };
+    let update = dialtone::feed::fetch(&feed, &dialtone::feed::FeedState::default(), &limits)
+        .await
+        .unwrap_or_else(|e| panic!("fetching the test feed: {e:?}"));
+    let dialtone::feed::FeedUpdate::Changed { snapshot, .. } = update else {
+        panic!("the first fetch of the test feed was not content");
+    };
+    FeedsReply {
+        available: true,
+        feeds: vec![dialtone::ipc::protocol::FeedView {
+            url: url.to_string(),
+            kind: "rss".into(),
+            fetched_at: Some(Utc::now()),
+            problem: None,
+            indicator: None,
+            posts: snapshot
+                .posts
+                .iter()
+                .map(|p| dialtone::ipc::protocol::PostView {
+                    title: p.title.clone(),
+                    published: p.published,
+                    link: p.link.clone(),
+                })
+                .collect(),
+        }],
+    }
+}
+
 /// What the window shows, read from the DOM.
 const READ_DOM: &str = r#"
 const chain = {};
@@ -583,6 +645,7 @@ return {
   connection: document.body.dataset.connection || null,
   timeline: document.querySelectorAll('#timeline svg rect').length,
   channels: document.querySelectorAll('#channels button').length,
+  feeds: document.getElementById('feeds').textContent,
   chain,
 };"#;
 
@@ -678,11 +741,14 @@ fn dashboard_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("agent.sock");
     let shutdown = CancellationToken::new();
+    // The provider's RSS feed, served by a local HTTP server and fetched by the real feed code.
+    let feed_url = serve_feed(include_str!("../../tests/fixtures/feeds/rss.xml"));
     let mut ipc = rt.block_on(async {
         let prober = LineProber::new(settings).unwrap();
         let (monitor, _task) =
             dialtone::monitor::spawn(prober, schedule, Thresholds::default(), shutdown.clone());
         let agent = MonitorAgent::spawn(monitor, shutdown.clone());
+        *agent.feeds.lock().unwrap() = fetch_feed(&feed_url).await;
         Ipc::start(socket.clone(), agent).await
     });
 
@@ -733,6 +799,13 @@ fn dashboard_end_to_end() {
         assert_eq!(dom["words"], "Line works", "{dom:#}");
         assert_eq!(dom["banner"], false);
         assert_eq!(dom["channels"], 1, "the provider's channel as a button");
+        // The provider's official posts, fetched from the local feed server, are listed.
+        let dom = wait_for(&driver, "the feed's posts", Duration::from_secs(10), |d| {
+            d["feeds"].as_str().is_some_and(|t| t.contains("Wartungsarbeiten"))
+        })
+        .await;
+        let feeds = dom["feeds"].as_str().unwrap_or_default();
+        assert!(feeds.contains("Störung"), "{feeds}");
         let title = driver.cmd(reqwest::Method::GET, "/title", None).await;
         assert_eq!(title, "dialtone");
         driver
