@@ -12,8 +12,8 @@ use super::{device, gateway, ProbeScope, Prober};
 use crate::catalog::Catalog;
 use crate::config::{self, Config};
 use crate::observation::{
-    AccountObservation, GatewaySource, ProviderObservation, Resolution, SipExchange, SipOutcome,
-    Snapshot, Transport, TransportFailure,
+    AccountObservation, AccountOutcome, GatewaySource, ProviderObservation, Resolution,
+    SipExchange, SipOutcome, Snapshot, Transport, TransportFailure,
 };
 use crate::secret::Secret;
 use chrono::Utc;
@@ -136,8 +136,49 @@ pub struct LineProber {
     settings: LineSettings,
     resolver: Resolver,
     account: Option<AccountProber>,
-    /// The most recent REGISTER query, repeated in rounds that do not run one.
-    last_account: Mutex<Option<AccountObservation>>,
+    /// The most recent REGISTER query, repeated in rounds that do not run one, with when it
+    /// ran and how many queries in a row got no final answer.
+    last_account: Mutex<AccountMemory>,
+}
+
+/// What the prober remembers of the REGISTER query between rounds.
+#[derive(Debug, Default)]
+struct AccountMemory {
+    observation: Option<AccountObservation>,
+    queried_at: Option<std::time::Instant>,
+    no_answer_streak: u32,
+}
+
+/// While the REGISTER query gets no final answer, it is repeated at most this often.
+const NO_ANSWER_REQUERY: Duration = Duration::from_secs(30);
+
+impl AccountMemory {
+    /// Whether this round must query although the schedule does not ask for it.
+    ///
+    /// A query that got no final answer is one sample, and carried forward it would repeat
+    /// itself in every round and confirm an outage on its own (seen under 20 % loss: one lost
+    /// exchange became a provider outage). So the round right after it asks again, and the
+    /// monitor's two confirmations then rest on two real answers; while the registrar stays
+    /// silent the query repeats at most every [`NO_ANSWER_REQUERY`].
+    fn requery_due(&self) -> bool {
+        match self.no_answer_streak {
+            0 => false,
+            1 => true,
+            _ => self
+                .queried_at
+                .is_none_or(|at| at.elapsed() >= NO_ANSWER_REQUERY),
+        }
+    }
+
+    fn remember(&mut self, observation: &AccountObservation) {
+        self.no_answer_streak = if matches!(observation.outcome, AccountOutcome::NoAnswer) {
+            self.no_answer_streak.saturating_add(1)
+        } else {
+            0
+        };
+        self.queried_at = Some(std::time::Instant::now());
+        self.observation = Some(observation.clone());
+    }
 }
 
 impl LineProber {
@@ -153,7 +194,7 @@ impl LineProber {
             settings,
             resolver,
             account,
-            last_account: Mutex::new(None),
+            last_account: Mutex::new(AccountMemory::default()),
         })
     }
 
@@ -249,16 +290,24 @@ impl Prober for LineProber {
             internet::probe(&self.settings.internet, &self.resolver),
             self.probe_provider(),
         );
-        let account = if scope.account {
+        let requery = self
+            .last_account
+            .lock()
+            .map(|memory| memory.requery_due())
+            .unwrap_or(false);
+        let account = if scope.account || requery {
             let fresh = self.probe_account(provider.as_ref()).await;
             if let Some(observation) = &fresh {
-                if let Ok(mut last) = self.last_account.lock() {
-                    *last = Some(observation.clone());
+                if let Ok(mut memory) = self.last_account.lock() {
+                    memory.remember(observation);
                 }
             }
             fresh
         } else {
-            self.last_account.lock().ok().and_then(|last| last.clone())
+            self.last_account
+                .lock()
+                .ok()
+                .and_then(|memory| memory.observation.clone())
         };
         Snapshot {
             taken_at,
@@ -277,5 +326,45 @@ fn bracket_v6(host: &str) -> String {
         format!("[{host}]")
     } else {
         host.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observation::Binding;
+
+    fn observation(outcome: AccountOutcome) -> AccountObservation {
+        AccountObservation {
+            checked_at: Utc::now(),
+            aor: "sip:alice@example.net".into(),
+            outcome,
+            exchange: None,
+        }
+    }
+
+    #[test]
+    fn a_query_without_answer_is_asked_again_not_carried_forward() {
+        let mut memory = AccountMemory::default();
+        assert!(!memory.requery_due(), "nothing known: the schedule decides");
+        memory.remember(&observation(AccountOutcome::Accepted {
+            bindings: vec![Binding {
+                contact: "sip:alice@192.0.2.7".into(),
+                expires: Some(300),
+            }],
+        }));
+        assert!(!memory.requery_due(), "an answer is carried forward");
+        memory.remember(&observation(AccountOutcome::NoAnswer));
+        assert!(memory.requery_due(), "the next round asks again");
+        memory.remember(&observation(AccountOutcome::NoAnswer));
+        assert!(
+            !memory.requery_due(),
+            "a registrar that stays silent is asked at most every 30 s"
+        );
+        memory.queried_at = std::time::Instant::now().checked_sub(NO_ANSWER_REQUERY);
+        assert!(memory.requery_due());
+        memory.remember(&observation(AccountOutcome::Accepted { bindings: vec![] }));
+        assert!(!memory.requery_due(), "an answer ends the re-asking");
+        assert_eq!(memory.no_answer_streak, 0);
     }
 }
