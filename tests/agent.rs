@@ -392,7 +392,8 @@ fn agent_end_to_end_on_a_private_desktop() {
     // A channel opens through the opener, with the catalog's URL.
     click(&desktop, &agent, "1&1 on X (@1und1)");
     wait_until("the opener called", Duration::from_secs(5), || {
-        dir.join("opened").exists()
+        // The opener script creates the file, then writes the URL: wait for the whole line.
+        std::fs::read_to_string(dir.join("opened")).is_ok_and(|t| t.ends_with('\n'))
     });
     assert_eq!(
         std::fs::read_to_string(dir.join("opened")).unwrap(),
@@ -493,7 +494,8 @@ fn agent_end_to_end_on_a_private_desktop() {
     wait_until("the button opened the link", Duration::from_secs(5), || {
         desktop.invoke_action(outage_id, "channel:0");
         std::thread::sleep(Duration::from_millis(200));
-        dir.join("opened").exists()
+        // The opener script creates the file, then writes the URL: wait for the whole line.
+        std::fs::read_to_string(dir.join("opened")).is_ok_and(|t| t.ends_with('\n'))
     });
     assert_eq!(
         std::fs::read_to_string(dir.join("opened")).unwrap(),

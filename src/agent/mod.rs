@@ -41,21 +41,9 @@ const PAUSE_FROM_MENU: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// Arguments of `dialtone agent` (also what `dialtone` alone runs with).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AgentArgs {
-    /// Seconds between checks while the line is healthy (default: the config's, 30).
-    #[arg(long, value_name = "SECS")]
-    pub interval: Option<u64>,
-    /// Seconds between re-checks while a change is being confirmed (default 5).
-    #[arg(long, value_name = "SECS")]
-    pub recheck: Option<u64>,
-    /// Consecutive results that confirm a change (default 2).
-    #[arg(long, value_name = "N")]
-    pub confirmations: Option<u32>,
-    /// The history database (default: history.sqlite3 in the XDG data dir).
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
-    /// Do not record checks and outages.
-    #[arg(long)]
-    pub no_history: bool,
+    /// Schedule and history flags, shared with `watch`.
+    #[command(flatten)]
+    pub monitor: crate::cli::overrides::MonitorArgs,
     /// Config file and per-run overrides.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -64,17 +52,7 @@ pub struct AgentArgs {
 impl AgentArgs {
     /// Applies the schedule flags on top of a config's schedule.
     fn apply_schedule(&self, config: &mut Config) {
-        let s = &mut config.schedule;
-        if let Some(v) = self.interval {
-            s.interval_secs = v.max(1);
-        }
-        if let Some(v) = self.recheck {
-            s.recheck_secs = v.max(1);
-        }
-        if let Some(v) = self.confirmations {
-            s.confirmations = v.max(1);
-        }
-        s.recheck_secs = s.recheck_secs.min(s.interval_secs);
+        self.monitor.apply_schedule(&mut config.schedule);
     }
 }
 
@@ -168,15 +146,7 @@ impl Agent {
             .or_else(crate::catalog::user_file_path);
         let catalog = Catalog::load(catalog_file.as_deref())
             .map_err(|e| AgentError::Setup(SetupError::Catalog(e)))?;
-        let history_path = if options.args.no_history {
-            None
-        } else {
-            options
-                .args
-                .db
-                .clone()
-                .or_else(crate::history::default_path)
-        };
+        let history_path = options.args.monitor.history_path();
         let history = history_path
             .as_deref()
             .and_then(|path| match History::open(path) {

@@ -36,10 +36,12 @@ fn fixture_with(history: bool) -> Fixture {
     };
     let agent = Agent::new(AgentOptions {
         args: AgentArgs {
-            no_history: !history,
-            db: Some(dir.path().join("history.sqlite3")),
+            monitor: crate::cli::overrides::MonitorArgs {
+                no_history: !history,
+                db: Some(dir.path().join("history.sqlite3")),
+                ..Default::default()
+            },
             overrides,
-            ..AgentArgs::default()
         },
         lang_flag: Some(Lang::En),
         socket: dir.path().join("agent.sock"),

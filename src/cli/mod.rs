@@ -13,7 +13,6 @@ pub mod report;
 
 use crate::diagnosis::{diagnose, Thresholds};
 use crate::locale::Lang;
-use crate::monitor::Schedule;
 use crate::probe::line::LineProber;
 use crate::probe::{ProbeScope, Prober};
 use crate::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
@@ -97,22 +96,9 @@ pub struct WatchArgs {
     /// Print one JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Seconds between checks while the line is healthy (default 30).
-    #[arg(long, value_name = "SECS")]
-    pub interval: Option<u64>,
-    /// Seconds between re-checks while a change is being confirmed (default 5).
-    #[arg(long, value_name = "SECS")]
-    pub recheck: Option<u64>,
-    /// Consecutive results that confirm a change (default 2).
-    #[arg(long, value_name = "N")]
-    pub confirmations: Option<u32>,
-    /// The history database checks and outages are recorded in (default: history.sqlite3 in
-    /// the XDG data dir).
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<std::path::PathBuf>,
-    /// Do not record checks and outages.
-    #[arg(long)]
-    pub no_history: bool,
+    /// Schedule and history flags, shared with the agent.
+    #[command(flatten)]
+    pub monitor: overrides::MonitorArgs,
     /// Config file and per-run overrides.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -216,15 +202,7 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         Err(e) => return setup_failed(&e),
     };
     let mut schedule = resolved.config.schedule.clone();
-    if let Some(interval) = args.interval {
-        schedule.interval_secs = interval.max(1);
-    }
-    if let Some(recheck) = args.recheck {
-        schedule.recheck_secs = recheck.max(1);
-    }
-    if let Some(n) = args.confirmations {
-        schedule.confirmations = n.max(1);
-    }
+    args.monitor.apply_schedule(&mut schedule);
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };
@@ -238,12 +216,7 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             }
         };
         let shutdown = CancellationToken::new();
-        let (handle, task) = crate::monitor::spawn(
-            prober,
-            schedule_checked(schedule),
-            thresholds,
-            shutdown.clone(),
-        );
+        let (handle, task) = crate::monitor::spawn(prober, schedule, thresholds, shutdown.clone());
         let mut changes = handle.subscribe();
         let recorder = open_history(args).map(|history| {
             crate::history::recorder::spawn_recorder(
@@ -302,26 +275,13 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
 
 /// The history store for `watch`; without one the watch still runs (and says why once).
 fn open_history(args: &WatchArgs) -> Option<crate::history::History> {
-    if args.no_history {
-        return None;
-    }
-    let opened = match &args.db {
-        Some(path) => crate::history::History::open(path),
-        None => crate::history::History::open_default(),
-    };
-    match opened {
+    let path = args.monitor.history_path()?;
+    match crate::history::History::open(&path) {
         Ok(history) => Some(history),
         Err(e) => {
             eprintln!("dialtone: {e}; checks and outages are not recorded");
             None
         }
-    }
-}
-
-fn schedule_checked(schedule: Schedule) -> Schedule {
-    Schedule {
-        recheck_secs: schedule.recheck_secs.min(schedule.interval_secs),
-        ..schedule
     }
 }
 

@@ -60,6 +60,54 @@ pub struct Overrides {
     pub catalog: Option<PathBuf>,
 }
 
+/// The flags of the commands that keep watching (`watch` and the agent): the schedule and the
+/// history store.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MonitorArgs {
+    /// Seconds between checks while the line is healthy (default: the config's, 30).
+    #[arg(long, value_name = "SECS")]
+    pub interval: Option<u64>,
+    /// Seconds between re-checks while a change is being confirmed (default 5).
+    #[arg(long, value_name = "SECS")]
+    pub recheck: Option<u64>,
+    /// Consecutive results that confirm a change (default 2).
+    #[arg(long, value_name = "N")]
+    pub confirmations: Option<u32>,
+    /// The history database checks and outages are recorded in (default: history.sqlite3 in
+    /// the XDG data dir).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Do not record checks and outages.
+    #[arg(long)]
+    pub no_history: bool,
+}
+
+impl MonitorArgs {
+    /// Applies the schedule flags on top of a config's schedule (never below 1 s or one
+    /// confirmation, and the re-check never slower than the interval).
+    pub fn apply_schedule(&self, schedule: &mut crate::monitor::Schedule) {
+        if let Some(v) = self.interval {
+            schedule.interval_secs = v.max(1);
+        }
+        if let Some(v) = self.recheck {
+            schedule.recheck_secs = v.max(1);
+        }
+        if let Some(v) = self.confirmations {
+            schedule.confirmations = v.max(1);
+        }
+        schedule.recheck_secs = schedule.recheck_secs.min(schedule.interval_secs);
+    }
+
+    /// The history file to record in: `None` with `--no-history`.
+    pub fn history_path(&self) -> Option<PathBuf> {
+        if self.no_history {
+            None
+        } else {
+            self.db.clone().or_else(crate::history::default_path)
+        }
+    }
+}
+
 /// `--transport` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TransportArg {
