@@ -87,42 +87,37 @@ pub fn from_env(var: &str) -> Result<Secret, SecretError> {
 ///
 /// Blocking (it talks D-Bus on Linux): call it from `spawn_blocking` inside async code.
 pub fn from_keyring(account: &str) -> Result<Option<Secret>, SecretError> {
-    let failed = |e: keyring::Error| SecretError::Keyring {
-        account: account.to_string(),
-        detail: e.to_string(),
-    };
-    let entry = keyring::Entry::new(KEYRING_SERVICE, account).map_err(failed)?;
-    match entry.get_password() {
+    match entry(account)?.get_password() {
         Ok(password) => Ok(Some(Secret::new(password))),
         Err(keyring::Error::NoEntry) => Ok(None),
-        Err(e) => Err(failed(e)),
+        Err(e) => Err(keyring_error(account, e)),
     }
 }
 
 /// Stores `password` for `account` in the OS keyring (replacing any earlier one).
 pub fn store_in_keyring(account: &str, password: &Secret) -> Result<(), SecretError> {
-    let failed = |e: keyring::Error| SecretError::Keyring {
-        account: account.to_string(),
-        detail: e.to_string(),
-    };
-    keyring::Entry::new(KEYRING_SERVICE, account)
-        .map_err(failed)?
+    entry(account)?
         .set_password(password.expose())
-        .map_err(failed)
+        .map_err(|e| keyring_error(account, e))
 }
 
 /// Removes the password stored for `account`; no entry is fine.
 pub fn delete_from_keyring(account: &str) -> Result<(), SecretError> {
-    let failed = |e: keyring::Error| SecretError::Keyring {
+    match entry(account)?.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(keyring_error(account, e)),
+    }
+}
+
+/// The keyring entry of `account` under [`KEYRING_SERVICE`].
+fn entry(account: &str) -> Result<keyring::Entry, SecretError> {
+    keyring::Entry::new(KEYRING_SERVICE, account).map_err(|e| keyring_error(account, e))
+}
+
+fn keyring_error(account: &str, e: keyring::Error) -> SecretError {
+    SecretError::Keyring {
         account: account.to_string(),
         detail: e.to_string(),
-    };
-    match keyring::Entry::new(KEYRING_SERVICE, account)
-        .map_err(failed)?
-        .delete_credential()
-    {
-        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-        Err(e) => Err(failed(e)),
     }
 }
 

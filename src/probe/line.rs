@@ -85,7 +85,7 @@ impl LineSettings {
             if let (Some(user), Some(password)) = (&acc.user, password) {
                 let domain = acc.domain.clone().unwrap_or_else(|| parsed.host.clone());
                 account = Some(AccountSettings {
-                    aor: format!("sip:{user}@{}", bracket_v6(&domain)),
+                    aor: format!("sip:{user}@{}", sip::message::uri_host(&domain)),
                     auth_user: acc.auth_user.clone().unwrap_or_else(|| user.clone()),
                     password,
                 });
@@ -317,15 +317,6 @@ impl Prober for LineProber {
             provider,
             account,
         }
-    }
-}
-
-/// `[v6]` for an IPv6 literal, the host unchanged otherwise (for use inside a SIP URI).
-fn bracket_v6(host: &str) -> String {
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
     }
 }
 
