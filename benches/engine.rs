@@ -250,11 +250,7 @@ fn false_alarms(quick: bool) {
                 let lab = Lab::start(LabOptions::default());
                 let mut w = lab.watch(&["--no-history"]);
                 w.wait_for("healthy", Duration::from_secs(60));
-                lab.nft(
-                    lab.provider(),
-                    "table inet dtloss {\n chain i { type filter hook input priority 0; iifname \"p0\" numgen random mod 100 < 20 drop; }\n \
-                     chain o { type filter hook output priority 0; oifname \"p0\" numgen random mod 100 < 20 drop; }\n}\n",
-                );
+                lab.set_loss(20);
                 w.collect_until(Instant::now() + Duration::from_secs(secs));
                 let changes: Vec<serde_json::Value> =
                     w.seen.iter().skip(1).map(|(_, j)| j.clone()).collect();

@@ -162,6 +162,9 @@ pub struct Lab {
     nets: Namespaces,
 }
 
+/// The nftables table that holds the provider link's loss rules.
+const LOSS_TABLE: &str = "dtloss";
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Runs `ip ARGS`, panicking with its stderr on failure (set-up must not half-succeed).
@@ -378,6 +381,30 @@ impl Lab {
     /// Deletes nftables table `inet NAME` in namespace `ns`.
     pub fn nft_delete(&self, ns: &str, table: &str) {
         exec_in(ns, "nft", &["delete", "table", "inet", table]);
+    }
+
+    /// Drops `percent` % of the packets crossing the provider's link, each way, at random
+    /// (nftables `numgen`; this kernel has no netem). Undo with [`Lab::clear_loss`].
+    ///
+    /// The loss is applied where the packets are forwarded, in `internet`, not on the
+    /// provider's own input and output hooks: a packet dropped by its sender's output hook
+    /// fails `sendto()` with EPERM, and kamailio answers a REGISTER whose 200 OK it could not
+    /// send with `500 Server error` (`sl_reply_error`). That is a server error no lossy line
+    /// in the field produces, and it made the account layer report an outage under loss.
+    pub fn set_loss(&self, percent: u32) {
+        self.nft(
+            self.internet(),
+            &format!(
+                "table inet {LOSS_TABLE} {{\n chain f {{ type filter hook forward priority 0;\n  \
+                 iifname \"i1\" numgen random mod 100 < {percent} drop\n  \
+                 oifname \"i1\" numgen random mod 100 < {percent} drop\n }}\n}}\n"
+            ),
+        );
+    }
+
+    /// Removes the loss [`Lab::set_loss`] put on the provider's link.
+    pub fn clear_loss(&self) {
+        self.nft_delete(self.internet(), LOSS_TABLE);
     }
 
     /// The anchors' addresses.

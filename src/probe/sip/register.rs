@@ -288,6 +288,13 @@ async fn query_target(
             tracing::debug!(peer = %target.address, outcome = ?ex.outcome, "REGISTER query: no answer");
             return Ok(TargetResult::Next(ex));
         };
+        tracing::debug!(
+            peer = %target.address,
+            code = response.code,
+            cseq,
+            transmissions = result.transmissions,
+            "REGISTER query: response"
+        );
         let rejected = |r: &SipResponse| AccountOutcome::Rejected {
             code: r.code,
             reason: r.reason.chars().take(200).collect(),
