@@ -23,5 +23,6 @@ pub mod observation;
 pub mod outage_log;
 pub mod probe;
 pub mod secret;
+pub mod tls;
 pub mod tray;
 pub mod verdict;

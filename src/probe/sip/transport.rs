@@ -103,8 +103,7 @@ fn tls_config(settings: &SipSettings) -> Result<Arc<rustls::ClientConfig>, SipEr
             })?;
         }
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| SipError::Tls {
             detail: e.to_string(),
