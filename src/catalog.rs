@@ -4,6 +4,7 @@
 //! (same format) replaces entries with the same `id` and adds new ones. Values that come only
 //! from secondary sources carry `verified = false`, so presenters never show a guess as a fact.
 
+use crate::locale::Lang;
 use crate::observation::Transport;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -150,8 +151,11 @@ impl fmt::Display for ChannelKind {
 pub struct Channel {
     /// What kind of channel.
     pub kind: ChannelKind,
-    /// What the user sees on the button.
+    /// What the user sees on the button (English, and the fallback for every language).
     pub label: String,
+    /// The label in German, when it differs ("1&1 auf X (@1und1)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_de: Option<String>,
     /// `https://...`, or `tel:+49...` for a hotline.
     pub url: String,
     /// Whether the link is confirmed.
@@ -160,6 +164,16 @@ pub struct Channel {
     /// A caveat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+impl Channel {
+    /// The label in `lang`: the German one when there is one, else the English.
+    pub fn label_in(&self, lang: Lang) -> &str {
+        match (lang, &self.label_de) {
+            (Lang::De, Some(de)) => de,
+            _ => &self.label,
+        }
+    }
 }
 
 /// The machine-readable feed formats dialtone polls.
@@ -467,6 +481,13 @@ fn validate_provider(provider: &Provider) -> Result<(), String> {
     for channel in &provider.channels {
         if channel.label.trim().is_empty() {
             return Err(format!("channel `{}` has an empty label", channel.url));
+        }
+        if channel
+            .label_de
+            .as_ref()
+            .is_some_and(|l| l.trim().is_empty())
+        {
+            return Err(format!("channel `{}` has an empty label_de", channel.url));
         }
         let checked = if channel.kind == ChannelKind::Hotline {
             check_tel(&channel.url)

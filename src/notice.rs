@@ -363,16 +363,19 @@ mod tests {
             ChannelView {
                 kind: ChannelKind::Crowd,
                 label: "allestörungen.de".into(),
+                label_de: None,
                 url: "https://allestoerungen.de/stoerung/1und1/".into(),
             },
             ChannelView {
                 kind: ChannelKind::X,
                 label: "@1und1".into(),
+                label_de: None,
                 url: "https://x.com/1und1".into(),
             },
             ChannelView {
                 kind: ChannelKind::StatusPage,
                 label: "status".into(),
+                label_de: None,
                 url: "https://status.example.net/".into(),
             },
         ]

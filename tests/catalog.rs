@@ -176,6 +176,31 @@ fn user_error(text: &str) -> String {
 }
 
 #[test]
+fn channels_on_x_and_crowd_pages_have_german_labels() {
+    let catalog = Catalog::builtin().expect("built-in catalog is valid");
+    let mut seen = 0;
+    for provider in catalog.providers() {
+        for channel in &provider.channels {
+            if matches!(channel.kind, ChannelKind::X | ChannelKind::Crowd) {
+                let de = channel.label_in(Lang::De);
+                assert_ne!(
+                    de, channel.label,
+                    "{}: {} has no German label",
+                    provider.id, channel.url
+                );
+                assert!(
+                    !de.contains(" on X") && !de.contains("crowd reports"),
+                    "{de}"
+                );
+                assert_eq!(channel.label_in(Lang::En), channel.label);
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 7, "only {seen} X/crowd channels");
+}
+
+#[test]
 fn broken_user_files_name_the_file_and_entry() {
     let msg = user_error(
         r#"[[provider]]
@@ -219,6 +244,14 @@ name = "x""#,
 
     let msg = user_error("[[provider]]\nid = \"x\"\nname = \"x\"\nsurprise = 1\n");
     assert!(msg.contains("surprise"), "{msg}");
+
+    let msg = user_error(
+        r#"[[provider]]
+id = "bad"
+name = "Bad"
+channels = [{ kind = "website", label = "Site", label_de = " ", url = "https://bad.example/" }]"#,
+    );
+    assert!(msg.contains("empty label_de"), "{msg}");
 
     let msg = user_error("this is = = not toml");
     assert!(msg.contains("parsing"), "{msg}");

@@ -289,7 +289,8 @@ function renderChannels(reply) {
     return;
   }
   box.replaceChildren(...reply.channels.map((ch) => {
-    const label = `${t("channel_kind." + ch.kind)}: ${ch.label}`;
+    const own = lang() === "de" && ch.label_de ? ch.label_de : ch.label;
+    const label = `${t("channel_kind." + ch.kind)}: ${own}`;
     const b = node("button", { type: "button", textContent: label, className: ch.kind === "crowd" ? "crowd" : "" });
     b.addEventListener("click", () => openLink(ch.url));
     return b;

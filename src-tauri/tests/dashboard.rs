@@ -234,6 +234,7 @@ impl Handler for MonitorAgent {
                     channels: vec![ChannelView {
                         kind: ChannelKind::StatusPage,
                         label: "status.example.net".into(),
+                        label_de: Some("Statusseite status.example.net".into()),
                         url: "https://status.example.net/".into(),
                     }],
                 },
@@ -850,11 +851,17 @@ fn dashboard_end_to_end() {
                    s.dispatchEvent(new Event('change'));
                    return [document.getElementById('verdict-text').textContent,
                            document.getElementById('summary').textContent,
-                           document.querySelector('#layer-provider .layer-status').textContent];"#)
+                           document.querySelector('#layer-provider .layer-status').textContent,
+                           document.querySelector('#channels button').textContent];"#)
             .await;
         assert_eq!(german[0], "Störung beim Anbieter", "{german}");
         assert!(german[1].as_str().unwrap().starts_with("Ihr Internet funktioniert"), "{german}");
         assert_eq!(german[2], "gestört", "{german}");
+        // The catalog's German channel label, not the English one.
+        assert!(
+            german[3].as_str().unwrap().ends_with(": Statusseite status.example.net"),
+            "{german}"
+        );
         driver
             .js("const s = document.getElementById('ui-lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); return 0;")
             .await;

@@ -216,6 +216,7 @@ pub fn channel_view(channel: &catalog::Channel) -> ChannelView {
             catalog::ChannelKind::Crowd => ChannelKind::Crowd,
         },
         label: channel.label.clone(),
+        label_de: channel.label_de.clone(),
         url: channel.url.clone(),
     }
 }

@@ -153,7 +153,7 @@ fn write_provider(
             out,
             "  [{}] {}: {}{}",
             channel.kind,
-            channel.label,
+            channel.label_in(lang),
             channel.url,
             mark(channel.verified)
         )?;

@@ -594,8 +594,11 @@ pub enum ChannelKind {
 pub struct ChannelView {
     /// Its kind.
     pub kind: ChannelKind,
-    /// Its label, e.g. `@1und1` or `allestoerungen.de`.
+    /// Its label, e.g. `@1und1` or `allestoerungen.de` (English, and the fallback).
     pub label: String,
+    /// Its German label, when the catalog has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_de: Option<String>,
     /// An `https:` or `tel:` URL from the catalog or the user's settings.
     pub url: String,
 }

@@ -176,19 +176,25 @@ pub fn elapsed(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 /// How the English catalog marks a crowd page; replaced by the user's language in menus.
 const CROWD_SUFFIX_EN: &str = "(crowd reports, not official)";
+/// The same marker in German.
+const CROWD_SUFFIX_DE: &str = "(Crowd-Meldungen, nicht offiziell)";
 
 /// A channel's menu label: the catalog's own label (it already says where it leads, e.g.
 /// "1&1 on X (@1und1)"), and for a crowd page always the marker in the user's language, so a
 /// crowd page is never mistaken for the provider's own word.
 pub fn channel_label(channel: &ChannelView, lang: Lang) -> String {
-    let label = channel.label.trim();
+    let label = match (lang, &channel.label_de) {
+        (Lang::De, Some(de)) => de.trim(),
+        _ => channel.label.trim(),
+    };
     match channel.kind {
         ChannelKind::Crowd => {
-            let base = label
-                .strip_suffix(CROWD_SUFFIX_EN)
+            let base = [CROWD_SUFFIX_EN, CROWD_SUFFIX_DE]
+                .iter()
+                .find_map(|suffix| label.strip_suffix(suffix))
                 .unwrap_or(label)
                 .trim_end();
-            let marker = lang.pick(CROWD_SUFFIX_EN, "(Crowd-Meldungen, nicht offiziell)");
+            let marker = lang.pick(CROWD_SUFFIX_EN, CROWD_SUFFIX_DE);
             format!("{base} {marker}")
         }
         ChannelKind::X

@@ -61,16 +61,19 @@ fn channels() -> Vec<ChannelView> {
         ChannelView {
             kind: ChannelKind::X,
             label: "1&1 on X (@1und1)".into(),
+            label_de: Some("1&1 auf X (@1und1)".into()),
             url: "https://x.com/1und1".into(),
         },
         ChannelView {
             kind: ChannelKind::Hotline,
             label: "Hotline 0721 9600".into(),
+            label_de: None,
             url: "tel:+49721-9600".into(),
         },
         ChannelView {
             kind: ChannelKind::Crowd,
             label: "allestörungen.de: 1&1 (crowd reports, not official)".into(),
+            label_de: None,
             url: "https://allestoerungen.de/stoerung/1und1/".into(),
         },
     ]
@@ -155,7 +158,7 @@ fn provider_outage_in_german_names_the_reason() {
             format!("[{reason}]"),
             "---".into(),
             "Jetzt prüfen".into(),
-            "Kanäle von 1&1 > 1&1 on X (@1und1) | Hotline 0721 9600 | allestörungen.de: 1&1 (Crowd-Meldungen, nicht offiziell)".into(),
+            "Kanäle von 1&1 > 1&1 auf X (@1und1) | Hotline 0721 9600 | allestörungen.de: 1&1 (Crowd-Meldungen, nicht offiziell)".into(),
             "Dashboard öffnen".into(),
             "Meldungen fortsetzen (pausiert bis 11:50)".into(),
             "Beim Anmelden starten (true)".into(),
@@ -257,4 +260,23 @@ fn crowd_channels_are_labelled_as_crowd() {
         channel_label(&own, Lang::En),
         "downdetector (crowd reports, not official)"
     );
+    // A German crowd label keeps one marker, in the user's language.
+    own.label_de = Some("Störungsmelder (Crowd-Meldungen, nicht offiziell)".into());
+    assert_eq!(
+        channel_label(&own, Lang::De),
+        "Störungsmelder (Crowd-Meldungen, nicht offiziell)"
+    );
+    assert_eq!(
+        channel_label(&own, Lang::En),
+        "downdetector (crowd reports, not official)"
+    );
+}
+
+#[test]
+fn channel_labels_follow_the_language_with_english_as_fallback() {
+    let all = channels();
+    assert_eq!(channel_label(&all[0], Lang::De), "1&1 auf X (@1und1)");
+    assert_eq!(channel_label(&all[0], Lang::En), "1&1 on X (@1und1)");
+    // No German label: the English one in both.
+    assert_eq!(channel_label(&all[1], Lang::De), "Hotline 0721 9600");
 }

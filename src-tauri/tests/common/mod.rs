@@ -116,16 +116,19 @@ pub fn channels() -> Vec<ChannelView> {
         ChannelView {
             kind: ChannelKind::X,
             label: "@exampletel".into(),
+            label_de: None,
             url: "https://x.com/exampletel".into(),
         },
         ChannelView {
             kind: ChannelKind::Hotline,
             label: "0800 123 456".into(),
+            label_de: None,
             url: "tel:+49800123456".into(),
         },
         ChannelView {
             kind: ChannelKind::Crowd,
             label: "outage reports (crowd)".into(),
+            label_de: None,
             url: "https://crowd.example/exampletel".into(),
         },
     ]
