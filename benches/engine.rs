@@ -275,7 +275,8 @@ fn false_alarms(quick: bool) {
         "{lines} lines watched in parallel, each in its own namespace lab, at default settings \
          (30 s interval, 5 s re-check, 5 s timeout, 2 confirmations) for **{secs} s** \
          ({}) of 20 % random loss in each direction on the provider's link (nftables \
-         `numgen random mod 100 < 20 drop`), i.e. about {} probe rounds per line.\n",
+         `numgen random mod 100 < 20 drop` where the `internet` namespace forwards to and from \
+         the provider, `Lab::set_loss`), i.e. about {} probe rounds per line.\n",
         if quick {
             "quick mode: 10 minutes; the full run is 1800 s"
         } else {
