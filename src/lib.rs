@@ -17,6 +17,7 @@ pub mod history;
 pub mod ipc;
 pub mod link;
 pub mod locale;
+pub mod logging;
 pub mod monitor;
 pub mod notice;
 pub mod observation;

@@ -32,7 +32,7 @@ struct PumpStop(CancellationToken);
 /// Starts the dashboard against the agent at the default socket; returns when its window has
 /// closed (the process then exits).
 pub fn run() {
-    init_logging();
+    dialtone::logging::init();
     let agent = match Agent::from_env() {
         Ok(agent) => agent,
         Err(e) => {
@@ -132,14 +132,4 @@ impl<R: Runtime> Sink for WindowSink<R> {
         }
         sent.is_ok()
     }
-}
-
-/// Logs go to stderr, warnings and up unless `RUST_LOG` says otherwise.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

@@ -107,7 +107,7 @@ pub struct WatchArgs {
 /// Parses the command line, runs the command, and maps its outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    crate::logging::init();
     let lang_flag = cli.lang.map(|l| match l {
         LangArg::De => Lang::De,
         LangArg::En => Lang::En,
@@ -131,24 +131,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, warnings and up unless `RUST_LOG` says otherwise.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 fn setup_failed(e: &SetupError) -> ExitCode {
     eprintln!("dialtone: {e}");
     ExitCode::from(EXIT_CONFIG_ERROR)
 }
 
+/// The runtime for `check` and `watch`: one thread. A line's probes are a few sockets and
+/// timers that wait almost all the time, so worker threads would only add their stacks and
+/// malloc arenas to an idle `watch` (its memory target is 10 MB); blocking work (the history
+/// writer) has its own thread.
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
