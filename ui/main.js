@@ -17,6 +17,8 @@ let lastOutages = null;
 let selectedEpisode = null;
 // How far back the Outages view lists episodes (the exports always hold all of them).
 const OUTAGE_DAYS = 30;
+/** How long "Pause notifications" silences them, as the tray's menu item does. */
+const PAUSE_MINUTES = 60;
 let lastChannels = null;
 let lastFeeds = null;
 let loadedSettings = null;
@@ -116,6 +118,13 @@ function renderStatus(view) {
   const since = Date.parse(view.since);
   $("since").textContent = t("since", { time: when(view.since), ago: ago(Date.now() - since) })
     + (view.checked_at ? " · " + t("checked_at", { time: when(view.checked_at) }) : "");
+  // The tray's "Pause 1 h" from here too: it silences notifications, the icon still follows.
+  const paused = !!view.alerts_paused_until && Date.parse(view.alerts_paused_until) > Date.now();
+  const pause = $("pause-alerts");
+  pause.dataset.paused = String(paused);
+  pause.textContent = paused
+    ? t("resume_alerts", { time: when(view.alerts_paused_until) })
+    : t("pause_alerts");
   const pending = $("pending");
   pending.hidden = !view.pending;
   pending.textContent = view.pending ? t("pending", { verdict: t("verdict." + view.pending) }) : "";
@@ -481,6 +490,10 @@ async function start() {
   for (const b of document.querySelectorAll("button.nav")) b.addEventListener("click", () => showView(b.dataset.view));
   $("check-now").addEventListener("click", async () => {
     try { await call("check_now"); showMessage("check_started"); } catch (_) { /* shown */ }
+  });
+  $("pause-alerts").addEventListener("click", async () => {
+    const minutes = $("pause-alerts").dataset.paused === "true" ? 0 : PAUSE_MINUTES;
+    try { renderStatus(await call("pause_alerts", { minutes })); } catch (_) { /* shown */ }
   });
   $("settings-form").addEventListener("submit", saveSettingsForm);
   $("setup-form").addEventListener("submit", submitSetup);

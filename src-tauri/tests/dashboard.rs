@@ -22,7 +22,7 @@
 mod support;
 
 use base64::Engine as _;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use dialtone::catalog::Catalog;
 use dialtone::config::Config;
 use dialtone::diagnosis::Thresholds;
@@ -67,6 +67,8 @@ struct MonitorAgent {
     reports: Mutex<Vec<(i64, ReportView)>>,
     /// The provider's status feeds as fetched (by the real feed code) from the test's server.
     feeds: Mutex<FeedsReply>,
+    /// Notifications paused until then (set by the window's pause button).
+    paused_until: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl MonitorAgent {
@@ -74,7 +76,7 @@ impl MonitorAgent {
         AgentStatus {
             status,
             configured: self.configured.load(Ordering::SeqCst),
-            alerts_paused_until: None,
+            alerts_paused_until: *self.paused_until.lock().unwrap(),
             provider: Some(ProviderInfo {
                 id: None,
                 name: "Test registrar".into(),
@@ -95,6 +97,7 @@ impl MonitorAgent {
             outages: Mutex::new(Vec::new()),
             reports: Mutex::new(Vec::new()),
             feeds: Mutex::new(FeedsReply::default()),
+            paused_until: Mutex::new(None),
         });
         let mut statuses = monitor.watch_status();
         let a = agent.clone();
@@ -211,6 +214,13 @@ impl Handler for MonitorAgent {
             Request::CheckNow => {
                 self.monitor.check_now();
                 Ok(Response::CheckStarted)
+            }
+            Request::PauseAlerts { minutes } => {
+                *self.paused_until.lock().unwrap() = (minutes > 0)
+                    .then(|| Utc::now() + chrono::Duration::minutes(i64::from(minutes)));
+                Ok(Response::Status {
+                    status: self.agent_status(self.monitor.status()),
+                })
             }
             Request::GetSettings => Ok(Response::Settings {
                 settings: self.settings.lock().unwrap().clone(),
@@ -938,6 +948,34 @@ fn dashboard_end_to_end() {
             |m| m == "Checking every layer…",
         )
         .await;
+
+        // The pause button silences notifications for an hour through the agent, says until
+        // when, and resumes them.
+        let pause = "const b = document.getElementById('pause-alerts'); \
+                     return {text: b.textContent, paused: b.dataset.paused};";
+        let before = driver.js(pause).await;
+        assert_eq!(before["text"], "Pause notifications for 1 h", "{before}");
+        driver
+            .js("document.getElementById('pause-alerts').click(); return 0;")
+            .await;
+        poll_js(&driver, "notifications paused", pause, |v| {
+            v["paused"] == "true"
+                && v["text"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Resume notifications (paused until "))
+        })
+        .await;
+        let until = ipc.agent.paused_until.lock().unwrap().expect("the agent was asked to pause");
+        let minutes = (until - Utc::now()).num_minutes();
+        assert!((58..=60).contains(&minutes), "paused for {minutes} min");
+        driver
+            .js("document.getElementById('pause-alerts').click(); return 0;")
+            .await;
+        poll_js(&driver, "notifications resumed", pause, |v| {
+            v["paused"] == "false" && v["text"] == "Pause notifications for 1 h"
+        })
+        .await;
+        assert!(ipc.agent.paused_until.lock().unwrap().is_none());
 
         // First run: an agent without settings makes the window open on the setup; choosing
         // the provider by its registrar's domain sets it up.
