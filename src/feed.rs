@@ -267,8 +267,7 @@ pub async fn fetch(feed: &Feed, state: &FeedState, limits: &FetchLimits) -> Feed
         problem: FeedProblem::BadUrl(e.to_string()),
     })?;
     permitted(&url, limits).map_err(|p| fail(&url, p))?;
-    crate::tls::install_default();
-    let mut builder = reqwest::Client::builder()
+    let mut builder = crate::tls::http_client_builder()
         // Redirects are followed by hand below, to check each hop's scheme and name the
         // offending Location in the status.
         .redirect(reqwest::redirect::Policy::none())

@@ -535,20 +535,7 @@ fn watch_prints_each_confirmed_change() {
 
     // The outage is one episode in the history, with the provider as the failing layer and
     // the duration `watch` reported.
-    let csv_path = dir.path().join("outages.csv");
-    let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-        .args(["--lang", "en", "log", "--db"])
-        .arg(&db)
-        .args(["--export", "csv", "--output"])
-        .arg(&csv_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let csv = support::export_log(&db, "csv", "en", &dir.path().join("outages.csv"));
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "{csv}");
     assert!(rows[0].contains("VoIP provider"), "{csv}");
@@ -579,19 +566,7 @@ fn watch_prints_each_confirmed_change() {
         ("de", "VoIP-Anbieter", "Dauer (h:mm:ss)"),
     ] {
         let html_path = dir.path().join(format!("outages-{lang}.html"));
-        let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-            .args(["--lang", lang, "log", "--db"])
-            .arg(&db)
-            .args(["--export", "html", "--output"])
-            .arg(&html_path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let html = std::fs::read_to_string(&html_path).unwrap();
+        let html = support::export_log(&db, "html", lang, &html_path);
         assert_eq!(html.matches("<h3>Episode #").count(), 1, "{html}");
         assert!(
             html.contains(&format!("<td>{layer}</td>")),

@@ -13,7 +13,6 @@
 mod support;
 
 use serde_json::Value;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use support::lab::{Lab, LabOptions, Watch, CLIENT_IP, DOMAIN, ROUTER_IP};
 use support::netns::is_root;
@@ -523,20 +522,7 @@ fn flap_run(lab: &Lab, secs: u64, args: &[&str]) -> (usize, usize, usize) {
         .iter()
         .filter(|j| j["to"] == "provider_outage")
         .count();
-    let csv = lab.dir().join("flap.csv");
-    let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-        .args(["--lang", "en", "log", "--db"])
-        .arg(&db)
-        .args(["--export", "csv", "--output"])
-        .arg(&csv)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(&csv).unwrap();
+    let text = support::export_log(&db, "csv", "en", &lab.dir().join("flap.csv"));
     let episodes = text.lines().skip(1).filter(|l| !l.is_empty()).count();
     println!(
         "flapping 10 s/10 s for {secs} s ({args:?}): {down_phases} down phases, {} changes, \

@@ -603,6 +603,16 @@ pub struct ChannelView {
     pub url: String,
 }
 
+impl ChannelView {
+    /// The label in `lang`: the German one when there is one, else the English.
+    pub fn label_in(&self, lang: Lang) -> &str {
+        match (lang, &self.label_de) {
+            (Lang::De, Some(de)) => de,
+            _ => &self.label,
+        }
+    }
+}
+
 /// Serialises a [`Secret`] as a plain JSON string on the wire (the socket is private to the
 /// user); its `Debug` stays redacted everywhere else.
 mod secret_wire {

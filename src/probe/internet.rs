@@ -240,8 +240,7 @@ async fn http_reach(
     let start = Instant::now();
     // Pin the host to the addresses our resolver found, and ignore proxy settings: the
     // question is whether *this* path to the anchor works.
-    crate::tls::install_default();
-    let client = reqwest::Client::builder()
+    let client = crate::tls::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .timeout(timeout)

@@ -183,10 +183,7 @@ const CROWD_SUFFIX_DE: &str = "(Crowd-Meldungen, nicht offiziell)";
 /// "1&1 on X (@1und1)"), and for a crowd page always the marker in the user's language, so a
 /// crowd page is never mistaken for the provider's own word.
 pub fn channel_label(channel: &ChannelView, lang: Lang) -> String {
-    let label = match (lang, &channel.label_de) {
-        (Lang::De, Some(de)) => de.trim(),
-        _ => channel.label.trim(),
-    };
+    let label = channel.label_in(lang).trim();
     match channel.kind {
         ChannelKind::Crowd => {
             let base = [CROWD_SUFFIX_EN, CROWD_SUFFIX_DE]
