@@ -12,11 +12,10 @@
 //! time (default 600, 60 with `--quick`).
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use dialtone_testkit as support;
 
-use dialtone::ipc::client::Client;
-use dialtone::observation::Transport;
+use dialtone_core::observation::Transport;
+use dialtone_ipc::client::Client;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::TcpListener;

@@ -8,10 +8,9 @@
 //! (what was run is printed with the figures). Needs root for the namespace lab.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use dialtone_testkit as support;
 
-use dialtone::observation::Transport;
+use dialtone_core::observation::Transport;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};

@@ -9,17 +9,16 @@
 //! Prints Markdown; exits non-zero when any verdict is wrong.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use dialtone_testkit as support;
 
-use dialtone::catalog::Catalog;
-use dialtone::config::{AccountConfig, Config};
-use dialtone::diagnosis::Thresholds;
 use dialtone::monitor::{self, MonitorHandle, Schedule};
-use dialtone::observation::Transport;
 use dialtone::probe::line::{LineProber, LineSettings};
 use dialtone::secret::Secret;
-use dialtone::verdict::{Layer, Verdict};
+use dialtone_core::catalog::Catalog;
+use dialtone_core::config::{AccountConfig, Config};
+use dialtone_core::diagnosis::Thresholds;
+use dialtone_core::observation::Transport;
+use dialtone_core::verdict::{Layer, Verdict};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 use support::kamailio::{Kamailio, KamailioOptions};

@@ -12,9 +12,9 @@
 //! `304 Not Modified` is [`FeedUpdate::Unchanged`]. [`FeedPoller`] polls hourly while the line is
 //! healthy and every two minutes while it is not ([`next_poll`]).
 
-use crate::catalog::{Feed, FeedKind};
-use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
+use dialtone_core::catalog::{Feed, FeedKind};
+use dialtone_core::verdict::Verdict;
 use reqwest::header::{
     HeaderMap, ACCEPT, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
     LOCATION,
@@ -30,42 +30,7 @@ pub const UNHEALTHY_INTERVAL: Duration = Duration::from_secs(120);
 /// The longest title kept, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 
-/// One post on a provider's status feed ("Störung Telefonie").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusPost {
-    /// The title, whitespace collapsed and length-capped.
-    pub title: String,
-    /// When it was published (or last updated, when the feed gives no publication date).
-    pub published: Option<DateTime<Utc>>,
-    /// A link to the post; only https links are kept.
-    pub link: Option<String>,
-}
-
-/// Statuspage's overall indicator (`status.indicator`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Indicator {
-    /// All systems operational.
-    None,
-    /// Minor problems.
-    Minor,
-    /// Major problems.
-    Major,
-    /// Critical problems.
-    Critical,
-    /// Maintenance in progress.
-    Maintenance,
-}
-
-/// One Statuspage component and its status as the page states it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComponentStatus {
-    /// The component's name ("Telefonie").
-    pub name: String,
-    /// `operational`, `degraded_performance`, `partial_outage`, `major_outage`,
-    /// `under_maintenance` (kept as the page sends it, cleaned and capped).
-    pub status: String,
-}
+pub use dialtone_core::status_post::{ComponentStatus, Indicator, StatusPost};
 
 /// What a feed says right now.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -487,7 +452,7 @@ fn clean(text: &str) -> String {
 
 /// Keeps a link only when it is a well-formed https URL.
 fn https_link(link: &str) -> Option<String> {
-    crate::catalog::check_https(link.trim())
+    dialtone_core::link::check_https(link.trim())
         .ok()
         .map(|u| u.to_string())
 }

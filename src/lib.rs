@@ -1,29 +1,30 @@
-//! dialtone: watches a VoIP line and says whose fault it is when it stops working.
+//! dialtone, the agent: watches a VoIP line and says whose fault it is when it stops working.
 //!
-//! The flow is one direction only (see the README's architecture sketch):
-//! probes do I/O and return an [`observation::Snapshot`]; [`diagnosis::diagnose`] turns it into
-//! a [`verdict::Verdict`] with reasons, without I/O or a clock; the [`monitor`] owns the state
-//! and applies hysteresis; the CLI, tray, notifications and dashboard only present what the
-//! monitor publishes.
+//! The flow is one direction only (see the README's architecture sketch): probes do I/O and
+//! return a [`dialtone_core::observation::Snapshot`]; the core's `diagnose` turns it into a
+//! verdict with reasons, without I/O or a clock; the [`monitor`] owns the state and applies
+//! hysteresis; the CLI, tray, notifications, history and (over [`dialtone_ipc`]) the dashboard
+//! only present what the monitor publishes. [`setup`] builds a line from the config and the
+//! flags for every face alike.
+//!
+//! What is public here is what the integration tests and benchmarks drive; the rest is the
+//! agent's own.
 
-pub mod agent;
-pub mod autostart;
+mod agent;
+mod autostart;
 pub mod catalog;
 pub mod cli;
 pub mod config;
-pub mod diagnosis;
 pub mod feed;
 pub mod history;
-pub mod ipc;
-pub mod link;
-pub mod locale;
-pub mod logging;
+mod link;
+mod logging;
 pub mod monitor;
-pub mod notice;
-pub mod observation;
+mod notice;
 pub mod outage_log;
 pub mod probe;
 pub mod secret;
-pub mod tls;
+pub mod setup;
+mod shutdown;
+mod tls;
 pub mod tray;
-pub mod verdict;

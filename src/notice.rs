@@ -6,13 +6,12 @@
 //! dialtone notification about the line at a time.
 
 use crate::feed::StatusPost;
-use crate::history::is_outage;
-use crate::ipc::protocol::{ChannelKind, ChannelView};
-use crate::locale::Lang;
 use crate::monitor::VerdictChanged;
 use crate::tray::model::{clock_time, verdict_words};
-use crate::verdict::Verdict;
 use chrono::{FixedOffset, TimeDelta};
+use dialtone_core::locale::Lang;
+use dialtone_core::verdict::Verdict;
+use dialtone_ipc::protocol::{ChannelKind, ChannelView};
 use std::sync::mpsc;
 
 /// What a notification is about.
@@ -93,7 +92,7 @@ pub fn notice(
         return None;
     }
     let name = provider.name.or(change.diagnosis.provider_name.as_deref());
-    if is_outage(from) && to.is_working() {
+    if from.is_outage() && to.is_working() {
         let lasted = duration_words(change.since - change.from_since, lang);
         let start = clock_time(change.from_since, change.since, offset, lang);
         let end = clock_time(change.since, change.since, offset, lang);
@@ -200,7 +199,7 @@ impl Notifier {
         match started {
             Ok(_) => Some(Notifier { jobs }),
             Err(e) => {
-                eprintln!("dialtone: cannot start the notification thread: {e}; no notifications");
+                tracing::warn!("cannot start the notification thread: {e}; no notifications");
                 None
             }
         }
@@ -270,7 +269,9 @@ fn worker(inbox: mpsc::Receiver<Job>) {
             }
             Err(e) => {
                 if !warned {
-                    eprintln!("dialtone: no desktop notifications ({e}); the tray still shows the line's state");
+                    tracing::warn!(
+                        "no desktop notifications ({e}); the tray still shows the line's state"
+                    );
                     warned = true;
                 }
                 // A daemon may come up later (login races): ask for its capabilities again then.
@@ -284,21 +285,16 @@ fn on_action(key: &str, actions: &[NoticeAction], allowed: &[String]) {
     let Some(action) = actions.iter().find(|a| a.key == key) else {
         return; // "__closed" and the default action
     };
-    match crate::link::checked(&action.url, allowed.iter().map(String::as_str))
-        .and_then(|link| crate::link::open(&link))
-    {
-        Ok(()) => {}
-        Err(e) => tracing::warn!("{e}"),
-    }
+    crate::link::open_if_allowed(&action.url, allowed);
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::diagnosis::{Diagnosis, Fact, LayerReport};
-    use crate::verdict::{Layer, LayerStatus};
     use chrono::{DateTime, TimeZone, Utc};
+    use dialtone_core::diagnosis::{Diagnosis, Fact, LayerReport};
+    use dialtone_core::verdict::{Layer, LayerStatus};
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0).unwrap()

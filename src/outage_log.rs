@@ -15,10 +15,10 @@
 //! are listed with the episodes but not counted, because the diagnosis found the fault at home.
 
 use crate::history::{Episode, FaultReport};
-use crate::ipc::protocol::{EpisodeView, ExportFormat, PostView, ReportView, Worded};
-use crate::locale::Lang;
-use crate::verdict::{Layer, Verdict};
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use dialtone_core::locale::Lang;
+use dialtone_core::verdict::{Layer, Verdict};
+use dialtone_ipc::protocol::ExportFormat;
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write as _};
 use std::io::Write;
@@ -131,39 +131,23 @@ pub fn evidence_text(episode: &Episode, lang: Lang) -> String {
     }
 }
 
-/// An episode as the dashboard's Outages view shows it; an open one has lasted until `now`.
-pub fn episode_view(episode: &Episode, now: DateTime<Utc>) -> EpisodeView {
-    EpisodeView {
-        id: episode.id,
-        verdict: episode.verdict,
-        failing_layer: episode.failing_layer,
-        start: episode.start,
-        end: episode.end,
-        duration_secs: episode.duration(now).num_seconds(),
-        evidence: Worded {
-            en: evidence_text(episode, Lang::En),
-            de: evidence_text(episode, Lang::De),
-        },
-        reports: episode
-            .reports
-            .iter()
-            .map(|r| ReportView {
-                reported_at: r.reported_at,
-                channel: r.channel.clone(),
-                ticket: r.ticket.clone(),
-                note: r.note.clone(),
-            })
-            .collect(),
-        posts: episode
-            .status_posts
-            .iter()
-            .map(|seen| PostView {
-                title: seen.post.title.clone(),
-                published: seen.post.published,
-                link: seen.post.link.clone(),
-            })
-            .collect(),
+/// The system zone's IANA name when it can be found (`TZ`, or the `/etc/localtime` link),
+/// else a plain "local time".
+pub fn local_zone_name() -> String {
+    if let Ok(tz) = std::env::var("TZ") {
+        let tz = tz.trim_start_matches(':');
+        if !tz.is_empty() {
+            return tz.to_string();
+        }
     }
+    std::fs::read_link("/etc/localtime")
+        .ok()
+        .and_then(|target| {
+            let text = target.to_string_lossy().into_owned();
+            text.split_once("zoneinfo/")
+                .map(|(_, name)| name.to_string())
+        })
+        .unwrap_or_else(|| "local time".to_string())
 }
 
 /// The file name an export suggests: `dialtone-outages-<local date>.<ext>` (plain ASCII, no

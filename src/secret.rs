@@ -1,35 +1,9 @@
-//! Where the SIP password comes from (OS keyring or an environment variable), and a wrapper
-//! that keeps it out of logs, output and errors.
+//! Where the SIP password comes from: the OS keyring or an environment variable. The
+//! password itself travels as a [`Secret`], which keeps it out of logs, output and errors.
 
 use std::fmt;
 
-/// A password that never prints itself.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a password.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The password itself, for the digest computation only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use dialtone_core::secret::Secret;
 
 /// The keyring service name dialtone stores passwords under.
 pub const KEYRING_SERVICE: &str = "dialtone";
@@ -124,13 +98,6 @@ fn keyring_error(account: &str, e: keyring::Error) -> SecretError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_secret_never_prints_itself() {
-        let s = Secret::new("hunter2");
-        assert!(!format!("{s:?} {s}").contains("hunter2"));
-        assert_eq!(s.expose(), "hunter2");
-    }
 
     #[test]
     fn env_errors_name_the_variable_only() {

@@ -5,11 +5,11 @@
 //! sha2 directly), so a wrong hash in dialtone cannot be mirrored by the test.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use dialtone_testkit as support;
 
-use dialtone::observation::{AccountOutcome, SipOutcome, SipTarget, Transport};
 use dialtone::probe::sip::{AccountProber, AccountSettings, SipSettings};
 use dialtone::secret::Secret;
+use dialtone_core::observation::{AccountOutcome, SipOutcome, SipTarget, Transport};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -52,7 +52,7 @@ async fn run(
     prober: &AccountProber,
     targets: &[SipTarget],
     s: &SipSettings,
-) -> dialtone::observation::AccountObservation {
+) -> dialtone_core::observation::AccountObservation {
     tokio::time::timeout(GUARD, prober.query(targets, s))
         .await
         .expect("query exceeded the guard time")
@@ -66,7 +66,7 @@ fn users() -> Vec<(String, String)> {
     ]
 }
 
-fn response_code(obs: &dialtone::observation::AccountObservation) -> Option<u16> {
+fn response_code(obs: &dialtone_core::observation::AccountObservation) -> Option<u16> {
     match &obs.exchange.as_ref()?.outcome {
         SipOutcome::Response { code, .. } => Some(*code),
         _ => None,
@@ -478,7 +478,7 @@ async fn verifying_peer(challenges: &'static [&'static str], algorithm: &'static
     .await
 }
 
-fn assert_accepted_with_two_bindings(obs: &dialtone::observation::AccountObservation) {
+fn assert_accepted_with_two_bindings(obs: &dialtone_core::observation::AccountObservation) {
     let AccountOutcome::Accepted { bindings } = &obs.outcome else {
         panic!("not accepted: {obs:?}");
     };

@@ -8,13 +8,13 @@
 //! confirmed at once or needs a second agreeing check `--recheck 1` s later.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use dialtone_testkit as support;
 
-use dialtone::ipc::client::Client;
-use dialtone::ipc::protocol::{ErrorReply, Event};
-use dialtone::observation::Transport;
 use dialtone::secret::Secret;
 use dialtone::tray::IconId;
+use dialtone_core::observation::Transport;
+use dialtone_ipc::client::Client;
+use dialtone_ipc::protocol::{ErrorReply, Event};
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -429,7 +429,7 @@ fn agent_end_to_end_on_a_private_desktop() {
         assert!(
             matches!(
                 result,
-                Err(dialtone::ipc::client::ClientError::Agent {
+                Err(dialtone_ipc::client::ClientError::Agent {
                     error: ErrorReply::Invalid { .. } | ErrorReply::Keyring { .. },
                     ..
                 })
@@ -738,7 +738,7 @@ fn without_a_session_bus_the_agent_monitors_and_serves_ipc() {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let status = client.status().await.unwrap();
-            if status.status.verdict == dialtone::verdict::Verdict::Healthy {
+            if status.status.verdict == dialtone_core::verdict::Verdict::Healthy {
                 assert!(status.configured);
                 break;
             }

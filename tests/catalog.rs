@@ -1,9 +1,9 @@
 //! The provider catalog: the shipped file is valid, lookups work, user files merge, and broken
 //! user files give errors that name the file and the entry.
 
-use dialtone::catalog::{Catalog, CatalogError, ChannelKind, Origin, BUILTIN_TOML};
 use dialtone::cli::providers::{run, ProvidersArgs};
-use dialtone::locale::Lang;
+use dialtone_core::catalog::{Catalog, CatalogError, ChannelKind, Origin, BUILTIN_TOML};
+use dialtone_core::locale::Lang;
 use std::collections::HashMap;
 
 #[test]
@@ -261,11 +261,11 @@ channels = [{ kind = "website", label = "Site", label_de = " ", url = "https://b
 fn missing_user_file_is_fine_unreadable_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let absent = dir.path().join("providers.toml");
-    let catalog = Catalog::load(Some(&absent)).expect("no file: built-in only");
+    let catalog = dialtone::catalog::load(Some(&absent)).expect("no file: built-in only");
     assert_eq!(catalog, Catalog::builtin().expect("valid"));
     // A directory where the file should be cannot be read.
     std::fs::create_dir(&absent).expect("mkdir");
-    let err = Catalog::load(Some(&absent)).expect_err("must fail");
+    let err = dialtone::catalog::load(Some(&absent)).expect_err("must fail");
     assert!(matches!(err, CatalogError::Read { .. }), "{err}");
 }
 

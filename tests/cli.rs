@@ -4,9 +4,9 @@
 //! 127.0.0.1; no traffic leaves loopback.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use dialtone_testkit as support;
 
-use dialtone::observation::Transport;
+use dialtone_core::observation::Transport;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

@@ -10,7 +10,7 @@
 //! loss, 5 minutes of flapping) run only with `DIALTONE_SOAK=1`.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use dialtone_testkit as support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};

@@ -1,12 +1,12 @@
 //! Proves the kamailio harness in `tests/support` does what other tests rely on, using
 //! sipsak and openssl (independent clients) rather than dialtone's own SIP code.
 
-mod support;
+use dialtone_testkit as support;
 
 use std::process::Command;
 use std::time::Duration;
 
-use dialtone::observation::Transport;
+use dialtone_core::observation::Transport;
 use support::kamailio::{Kamailio, KamailioOptions};
 
 fn alice() -> Vec<(String, String)> {

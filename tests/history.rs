@@ -3,9 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use dialtone::diagnosis::{Diagnosis, LayerReport};
 use dialtone::history::History;
-use dialtone::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_core::diagnosis::{Diagnosis, LayerReport};
+use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -113,7 +113,7 @@ fn history_survives_kill_9_mid_write() {
 #[test]
 fn history_store_opens_an_outage_from_a_monitor_sequence() {
     // The "kamailio stopped for a while, then started" shape as the monitor publishes it.
-    use dialtone::monitor::VerdictChanged;
+    use dialtone_core::schedule::VerdictChanged;
     let dir = tempfile::tempdir().unwrap();
     let mut history = History::open(&dir.path().join("h.sqlite3")).unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
@@ -158,13 +158,13 @@ mod export {
     use super::*;
     use chrono_tz::Europe::Berlin;
     use dialtone::cli::log::{execute, parse_time, LogArgs, LogCommand, ReportArgs};
-    use dialtone::diagnosis::{Fact, TargetRef};
     use dialtone::feed::StatusPost;
     use dialtone::history::{Episode, Evidence, FaultReport, SeenStatusPost};
-    use dialtone::locale::Lang;
-    use dialtone::monitor::VerdictChanged;
-    use dialtone::observation::Transport;
     use dialtone::outage_log::{per_day, write_csv, write_html, ExportOptions};
+    use dialtone_core::diagnosis::{Fact, TargetRef};
+    use dialtone_core::locale::Lang;
+    use dialtone_core::observation::Transport;
+    use dialtone_core::schedule::VerdictChanged;
 
     fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Berlin
@@ -475,7 +475,7 @@ mod export {
 
         let csv_path = dir.path().join("log.csv");
         let export = LogArgs {
-            export: Some(dialtone::cli::log::ExportFormat::Csv),
+            export: Some(dialtone_ipc::protocol::ExportFormat::Csv),
             output: Some(csv_path.clone()),
             ..list_args(&db)
         };
@@ -617,11 +617,11 @@ mod export {
 #[test]
 #[ignore = "measurement; prints figures"]
 fn history_measure_row_size_and_export_time() {
-    use dialtone::diagnosis::Fact;
     use dialtone::history::FaultReport;
-    use dialtone::locale::Lang;
-    use dialtone::monitor::VerdictChanged;
     use dialtone::outage_log::{write_csv, write_html, ExportOptions};
+    use dialtone_core::diagnosis::Fact;
+    use dialtone_core::locale::Lang;
+    use dialtone_core::schedule::VerdictChanged;
     use std::time::Instant;
 
     let base = std::path::Path::new("/dev/shm");
@@ -642,9 +642,9 @@ fn history_measure_row_size_and_export_time() {
             d.layers[3].latency_ms = Some(20.0 + (n % 50) as f64 / 3.0);
             d.layers[3].evidence = vec![Fact::SipResponse {
                 method: "OPTIONS".into(),
-                target: dialtone::diagnosis::TargetRef {
+                target: dialtone_core::diagnosis::TargetRef {
                     host: "sip.example.net".into(),
-                    transport: dialtone::observation::Transport::Udp,
+                    transport: dialtone_core::observation::Transport::Udp,
                     address: "192.0.2.5:5060".parse().unwrap(),
                 },
                 code: 200,

@@ -4,8 +4,8 @@
 //! Every test runs under an overall tokio timeout so a hang fails instead of blocking the suite.
 #![allow(clippy::unwrap_used)]
 
-use dialtone::observation::{SipExchange, SipOutcome, SipTarget, Transport, TransportFailure};
 use dialtone::probe::sip::{options, options_first_answer, SipSettings};
+use dialtone_core::observation::{SipExchange, SipOutcome, SipTarget, Transport, TransportFailure};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,16 +4,16 @@
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
 
 use chrono::Utc;
-use dialtone::diagnosis::Thresholds;
-use dialtone::ipc::client::{Client, ClientError};
-use dialtone::ipc::protocol::{
+use dialtone_core::diagnosis::Thresholds;
+use dialtone_core::locale::Lang;
+use dialtone_core::schedule::Status;
+use dialtone_core::verdict::Verdict;
+use dialtone_ipc::client::{Client, ClientError};
+use dialtone_ipc::protocol::{
     AgentStatus, ErrorReply, Event, Request, Response, ServerMessage, Settings, MAX_LINE,
 };
-use dialtone::ipc::server::{Handler, Server};
-use dialtone::ipc::IpcError;
-use dialtone::locale::Lang;
-use dialtone::monitor::Status;
-use dialtone::verdict::Verdict;
+use dialtone_ipc::server::{Handler, Server};
+use dialtone_ipc::IpcError;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -291,7 +291,7 @@ async fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
 /// Another user must not be able to talk to the agent, even if the file modes were loosened.
 #[tokio::test]
 async fn a_client_of_another_user_is_refused() {
-    if dialtone::ipc::current_uid() != 0 {
+    if dialtone_ipc::current_uid() != 0 {
         println!("SKIPPED: needs root to run a client as another user");
         return;
     }

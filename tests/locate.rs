@@ -1,13 +1,14 @@
 //! RFC 3263 server location and DNS outcomes against a real DNS server (dnsmasq on a free
 //! loopback port, one per test, serving only the records each test defines).
 
-mod support;
+use dialtone_testkit as support;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use dialtone::observation::{DnsOutcome, Resolution, SipTarget, Transport};
-use dialtone::probe::locate::{parse_registrar, Resolver};
+use dialtone::probe::locate::Resolver;
+use dialtone_core::address::parse_registrar;
+use dialtone_core::observation::{DnsOutcome, Resolution, SipTarget, Transport};
 use support::dns::Dnsmasq;
 
 const TIMEOUT: Duration = Duration::from_secs(2);

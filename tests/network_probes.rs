@@ -3,17 +3,20 @@
 //! and deleted here) for unroutable and silent hosts. No packet leaves for a real
 //! non-loopback address outside those namespaces.
 
-mod support;
+use dialtone_testkit as support;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use dialtone::observation::{DnsOutcome, GatewaySource, InternetObservation, Reach, ReachMethod};
-use dialtone::probe::internet::{parse_anchor, InternetSettings};
+use dialtone::probe::internet::InternetSettings;
 use dialtone::probe::locate::Resolver;
 use dialtone::probe::{device, gateway, internet};
+use dialtone_core::address::parse_anchor;
+use dialtone_core::observation::{
+    DnsOutcome, GatewaySource, InternetObservation, Reach, ReachMethod,
+};
 use support::dns::Dnsmasq;
 use support::netns::{is_root, run_in};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

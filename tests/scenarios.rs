@@ -4,10 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use dialtone::diagnosis::{diagnose, Thresholds};
-use dialtone::locale::Lang;
-use dialtone::observation::*;
-use dialtone::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_core::diagnosis::{diagnose, Thresholds};
+use dialtone_core::locale::Lang;
+use dialtone_core::observation::*;
+use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -518,7 +518,7 @@ fn check(path: &Path) -> Vec<String> {
     }
     // The diagnosis survives JSON (it is what the CLI and the IPC carry).
     let json = serde_json::to_string(&diagnosis).unwrap();
-    let back: dialtone::diagnosis::Diagnosis = serde_json::from_str(&json).unwrap();
+    let back: dialtone_core::diagnosis::Diagnosis = serde_json::from_str(&json).unwrap();
     if back != diagnosis {
         errors.push("diagnosis does not round-trip through JSON".into());
     }

@@ -6,7 +6,7 @@
 //! connection ([`crate::events`]).
 
 use crate::error::CommandError;
-use dialtone::ipc::client::Client;
+use dialtone_ipc::client::Client;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -50,10 +50,10 @@ impl Agent {
         })
     }
 
-    /// The agent at the default socket ([`dialtone::ipc::socket_path`], honouring
+    /// The agent at the default socket ([`dialtone_ipc::socket_path`], honouring
     /// `DIALTONE_SOCKET`).
-    pub fn from_env() -> Result<Agent, dialtone::ipc::IpcError> {
-        Ok(Agent::new(dialtone::ipc::socket_path()?))
+    pub fn from_env() -> Result<Agent, dialtone_ipc::IpcError> {
+        Ok(Agent::new(dialtone_ipc::socket_path()?))
     }
 
     /// The socket path.
@@ -82,7 +82,7 @@ impl Agent {
     pub async fn call<T, F, Fut>(&self, request: &str, f: F) -> Result<T, CommandError>
     where
         F: FnOnce(Client) -> Fut,
-        Fut: std::future::Future<Output = Result<T, dialtone::ipc::client::ClientError>>,
+        Fut: std::future::Future<Output = Result<T, dialtone_ipc::client::ClientError>>,
     {
         let client = self.connect(request).await?;
         f(client)

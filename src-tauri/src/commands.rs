@@ -6,14 +6,15 @@ use crate::error::CommandError;
 use crate::events::Connection;
 use crate::links;
 use crate::view::StatusView;
-use dialtone::agent::handler::{validate_report, ReportInput};
-use dialtone::catalog::Catalog;
-use dialtone::ipc::protocol::{
-    ChannelsReply, EpisodesReply, ErrorReply, ExportFormat, FeedsReply, HistoryReply, Settings,
-    MAX_EPISODE_DAYS, MAX_HISTORY_HOURS,
+use dialtone_core::catalog::{Catalog, USER_FILE_NAME};
+use dialtone_core::locale::Lang;
+use dialtone_core::outage::FaultReport;
+use dialtone_core::report::{self, ReportInput};
+use dialtone_core::secret::Secret;
+use dialtone_ipc::protocol::{
+    ChannelsReply, EpisodesReply, ExportFormat, FeedsReply, HistoryReply, Settings,
+    MAX_EPISODE_DAYS, MAX_HISTORY_HOURS, MAX_PAUSE_MINUTES,
 };
-use dialtone::locale::Lang;
-use dialtone::secret::Secret;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -144,7 +145,7 @@ pub async fn pause_alerts(
     agent: State<'_, Agent>,
     minutes: u32,
 ) -> Result<StatusView, CommandError> {
-    if minutes > 24 * 60 {
+    if minutes > MAX_PAUSE_MINUTES {
         return Err(CommandError::invalid("minutes", "at most one day"));
     }
     let status = agent
@@ -203,12 +204,12 @@ pub fn validate_report_form(
     channel: String,
     ticket: Option<String>,
     note: Option<String>,
-) -> Result<dialtone::history::FaultReport, CommandError> {
+) -> Result<FaultReport, CommandError> {
     // Bounded before parsing: the parser never sees a hostile megabyte.
     if reported_at.len() > 64 {
         return Err(CommandError::invalid("reported_at", "too long"));
     }
-    let at = dialtone::cli::log::parse_time("reported_at", reported_at, &chrono::Local)
+    let at = dialtone_core::time::parse_local(reported_at, &chrono::Local)
         .map_err(|e| CommandError::invalid("reported_at", e.to_string()))?;
     let input = ReportInput {
         episode,
@@ -217,10 +218,8 @@ pub fn validate_report_form(
         ticket,
         note,
     };
-    validate_report(&input, chrono::Utc::now()).map_err(|e| match e {
-        ErrorReply::Invalid { field, detail } => CommandError::Invalid { field, detail },
-        other => CommandError::invalid("report", other.to_string()),
-    })
+    report::validate(&input, chrono::Utc::now())
+        .map_err(|e| CommandError::invalid(e.field, e.detail))
 }
 
 /// Exports the whole outage log as `format` in `lang` into the user's download directory and
@@ -351,13 +350,17 @@ pub fn connection(agent: State<'_, Agent>) -> Connection {
 }
 
 fn load_catalog() -> Result<Catalog, CommandError> {
-    let user_file = dialtone::catalog::user_file_path();
-    Catalog::load(user_file.as_deref()).map_err(|e| CommandError::Catalog {
-        detail: e.to_string(),
+    // The same files the agent reads: the built-in catalog and the user's own.
+    let user_file = directories::ProjectDirs::from("", "", "dialtone")
+        .map(|dirs| dirs.config_dir().join(USER_FILE_NAME));
+    Catalog::load_with(user_file.as_deref(), |path| std::fs::read_to_string(path)).map_err(|e| {
+        CommandError::Catalog {
+            detail: e.to_string(),
+        }
     })
 }
 
-fn choice(p: &dialtone::catalog::Provider) -> ProviderChoice {
+fn choice(p: &dialtone_core::catalog::Provider) -> ProviderChoice {
     ProviderChoice {
         id: p.id.clone(),
         name: p.name.clone(),
@@ -365,31 +368,10 @@ fn choice(p: &dialtone::catalog::Provider) -> ProviderChoice {
     }
 }
 
-/// Checks what the form can get wrong before the agent sees it (the agent validates again).
+/// Tidies what a form leaves behind (spaces around values, emptied fields meaning "not set")
+/// and checks the settings with the rules config loading applies ([`Settings::validate`]), so
+/// whatever loads from a config file can be saved unchanged (the agent validates again).
 pub fn validate_settings(mut settings: Settings) -> Result<Settings, CommandError> {
-    if !(5..=3600).contains(&settings.interval_secs) {
-        return Err(CommandError::invalid(
-            "interval_secs",
-            "must be 5 to 3600 seconds",
-        ));
-    }
-    if !(1..=settings.interval_secs).contains(&settings.recheck_secs) {
-        return Err(CommandError::invalid(
-            "recheck_secs",
-            "must be 1 second to the normal interval",
-        ));
-    }
-    if !(60..=86_400).contains(&settings.account_interval_secs) {
-        return Err(CommandError::invalid(
-            "account_interval_secs",
-            "must be 60 to 86400 seconds",
-        ));
-    }
-    if let Some(id) = &settings.provider {
-        if id.is_empty() || id.len() > 64 {
-            return Err(CommandError::invalid("provider", "not a catalog id"));
-        }
-    }
     if let Some(account) = settings.account.as_mut() {
         account.registrar = account.registrar.trim().to_string();
         if account.registrar.is_empty() {
@@ -398,32 +380,20 @@ pub fn validate_settings(mut settings: Settings) -> Result<Settings, CommandErro
                 "enter the registrar, e.g. sip.example.net",
             ));
         }
-        if account.registrar.len() > 255 || account.registrar.chars().any(char::is_whitespace) {
-            return Err(CommandError::invalid(
-                "account.registrar",
-                "not a host name or SIP URI",
-            ));
-        }
-        for (field, value) in [
-            ("account.user", &mut account.user),
-            ("account.auth_user", &mut account.auth_user),
-            ("account.domain", &mut account.domain),
+        for value in [
+            &mut account.user,
+            &mut account.auth_user,
+            &mut account.domain,
         ] {
-            // An emptied form field means "not set", not an empty user name.
-            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                *value = None;
-            }
-            if let Some(v) = value.as_mut() {
-                *v = v.trim().to_string();
-                if v.len() > 255 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                    return Err(CommandError::invalid(
-                        field,
-                        "no spaces, at most 255 characters",
-                    ));
-                }
-            }
+            *value = value
+                .take()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty());
         }
     }
+    settings
+        .validate()
+        .map_err(|e| CommandError::invalid(&e.field, e.detail))?;
     Ok(settings)
 }
 

@@ -4,8 +4,8 @@
 //! instead of showing Rust's English; the `Display` text names the operation and the peer for
 //! logs.
 
-use dialtone::ipc::client::ClientError;
-use dialtone::ipc::protocol::ErrorReply;
+use dialtone_ipc::client::ClientError;
+use dialtone_ipc::protocol::ErrorReply;
 use serde::Serialize;
 
 /// Why a command failed.

@@ -6,8 +6,8 @@
 
 use crate::agent::Agent;
 use crate::view::{ChangeView, StatusView};
-use dialtone::ipc::client::Client;
-use dialtone::ipc::protocol::Event;
+use dialtone_ipc::client::Client;
+use dialtone_ipc::protocol::Event;
 use serde::Serialize;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -127,7 +127,7 @@ pub async fn pump(agent: Agent, sink: impl Sink, backoff: Backoff, stop: Cancell
 
 async fn subscribe(
     agent: &Agent,
-) -> Result<(Client, dialtone::ipc::protocol::AgentStatus), dialtone::ipc::client::ClientError> {
+) -> Result<(Client, dialtone_ipc::protocol::AgentStatus), dialtone_ipc::client::ClientError> {
     let mut client = Client::connect(agent.socket()).await?;
     let status = client.subscribe().await?;
     Ok((client, status))

@@ -8,6 +8,7 @@
 //! closes, so the webview's memory is given back at once (DESIGN.md §2).
 
 pub mod agent;
+#[macro_use]
 pub mod command_names;
 pub mod commands;
 pub mod error;
@@ -26,24 +27,44 @@ use tokio_util::sync::CancellationToken;
 /// window is never closed, so such a process runs until it is sent SIGTERM.
 pub const HIDDEN_ENV: &str = "DIALTONE_DASHBOARD_HIDDEN";
 
+/// The dashboard's own log: stderr, warnings and up unless `RUST_LOG` (a `target=level`
+/// list) asks for more.
+fn init_logging() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| spec.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::WARN));
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .try_init();
+}
+
 /// Stops the event pump when the app exits (kept in Tauri's state).
 struct PumpStop(CancellationToken);
 
 /// Starts the dashboard against the agent at the default socket; returns when its window has
 /// closed (the process then exits).
 pub fn run() {
-    dialtone::logging::init();
+    init_logging();
     let agent = match Agent::from_env() {
         Ok(agent) => agent,
         Err(e) => {
-            eprintln!("dialtone-dashboard: {e}");
+            tracing::error!("{e}");
             std::process::exit(3);
         }
     };
     let app = match run_app(tauri::Builder::default(), agent, Backoff::default()).build(context()) {
         Ok(app) => app,
         Err(e) => {
-            eprintln!("dialtone-dashboard: cannot open the window: {e}");
+            tracing::error!("cannot open the window: {e}");
             std::process::exit(1);
         }
     };
@@ -56,6 +77,13 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
     tauri::generate_context!()
 }
 
+/// Every command's handler, from the one list in [`command_names`].
+macro_rules! handlers {
+    ($($name:ident),*) => {
+        tauri::generate_handler![$(commands::$name),*]
+    };
+}
+
 /// Configures `builder` (the real runtime, or Tauri's mock runtime in tests): the agent link,
 /// the commands and the event pump.
 pub fn run_app<R: Runtime>(
@@ -65,25 +93,7 @@ pub fn run_app<R: Runtime>(
 ) -> tauri::Builder<R> {
     builder
         .manage(agent)
-        .invoke_handler(tauri::generate_handler![
-            commands::status,
-            commands::history,
-            commands::check_now,
-            commands::settings,
-            commands::save_settings,
-            commands::set_password,
-            commands::channels,
-            commands::feeds,
-            commands::providers,
-            commands::detect_provider,
-            commands::open_channel,
-            commands::pause_alerts,
-            commands::system_lang,
-            commands::connection,
-            commands::episodes,
-            commands::attach_report,
-            commands::export_log,
-        ])
+        .invoke_handler(with_dashboard_commands!(handlers))
         .setup(move |app| {
             let stop = CancellationToken::new();
             app.manage(PumpStop(stop.clone()));

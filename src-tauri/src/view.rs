@@ -7,31 +7,12 @@
 //! (one vocabulary for CLI, tray and dashboard).
 
 use chrono::{DateTime, Utc};
-use dialtone::diagnosis::{Diagnosis, Fact};
-use dialtone::ipc::protocol::{AgentStatus, ProviderInfo};
-use dialtone::locale::Lang;
-use dialtone::monitor::VerdictChanged;
-use dialtone::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_core::diagnosis::{Diagnosis, Fact};
+use dialtone_core::locale::Lang;
+use dialtone_core::schedule::VerdictChanged;
+use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_ipc::protocol::{AgentStatus, Bilingual, ProviderInfo};
 use serde::Serialize;
-
-/// The same text in both languages.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Bilingual<T> {
-    /// English.
-    pub en: T,
-    /// German.
-    pub de: T,
-}
-
-impl<T> Bilingual<T> {
-    /// Renders `f` once per language.
-    pub fn render(f: impl Fn(Lang) -> T) -> Bilingual<T> {
-        Bilingual {
-            en: f(Lang::En),
-            de: f(Lang::De),
-        }
-    }
-}
 
 /// One piece of evidence, worded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -168,8 +149,8 @@ fn layers(diagnosis: Option<&Diagnosis>) -> Vec<LayerView> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dialtone::diagnosis::Thresholds;
-    use dialtone::monitor::Status;
+    use dialtone_core::diagnosis::Thresholds;
+    use dialtone_core::schedule::Status;
 
     fn agent(latest: Option<Diagnosis>) -> AgentStatus {
         AgentStatus {

@@ -104,7 +104,7 @@ fn an_outage_shows_the_failing_layer_and_its_reason() {
     with_app(|agent, window| {
         agent
             .handler
-            .set_verdict(dialtone::verdict::Verdict::ProviderOutage);
+            .set_verdict(dialtone_core::verdict::Verdict::ProviderOutage);
         let view = invoke(window, "status", json!({})).unwrap();
         assert_eq!(view["verdict"], "provider_outage");
         assert_eq!(view["layers"][3]["status"], "failed");
@@ -464,16 +464,16 @@ fn exports_are_written_to_the_download_directory_and_never_overwritten() {
             agent.handler.seen.lock().unwrap().exports,
             [
                 (
-                    dialtone::ipc::protocol::ExportFormat::Csv,
-                    dialtone::locale::Lang::De
+                    dialtone_ipc::protocol::ExportFormat::Csv,
+                    dialtone_core::locale::Lang::De
                 ),
                 (
-                    dialtone::ipc::protocol::ExportFormat::Csv,
-                    dialtone::locale::Lang::De
+                    dialtone_ipc::protocol::ExportFormat::Csv,
+                    dialtone_core::locale::Lang::De
                 ),
                 (
-                    dialtone::ipc::protocol::ExportFormat::Html,
-                    dialtone::locale::Lang::En
+                    dialtone_ipc::protocol::ExportFormat::Html,
+                    dialtone_core::locale::Lang::En
                 ),
             ]
         );
@@ -545,12 +545,12 @@ fn the_event_pump_reports_reconnecting_and_recovers_after_an_agent_restart() {
     // Live events flow.
     agent
         .handler
-        .set_verdict(dialtone::verdict::Verdict::ProviderOutage);
+        .set_verdict(dialtone_core::verdict::Verdict::ProviderOutage);
     match next_matching(&rx, Duration::from_secs(5), |m| {
         matches!(m, Outgoing::Changed(_))
     }) {
         Outgoing::Changed(change) => {
-            assert_eq!(change.to, dialtone::verdict::Verdict::ProviderOutage)
+            assert_eq!(change.to, dialtone_core::verdict::Verdict::ProviderOutage)
         }
         _ => unreachable!(),
     }
@@ -576,7 +576,10 @@ fn the_event_pump_reports_reconnecting_and_recovers_after_an_agent_restart() {
         matches!(m, Outgoing::Status(_))
     }) {
         Outgoing::Status(view) => {
-            assert_eq!(view.verdict, dialtone::verdict::Verdict::ProviderOutage)
+            assert_eq!(
+                view.verdict,
+                dialtone_core::verdict::Verdict::ProviderOutage
+            )
         }
         _ => unreachable!(),
     }

@@ -19,24 +19,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed assertion
 
-mod support;
+use dialtone_testkit as support;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use dialtone::catalog::Catalog;
-use dialtone::config::Config;
-use dialtone::diagnosis::Thresholds;
-use dialtone::ipc::protocol::{
-    AgentStatus, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply, ErrorReply,
-    Event, ExportFormat, FeedsReply, HistoryPoint, HistoryReply, OutageView, ProviderInfo,
-    ReportView, Request, Response, Settings, Worded,
-};
-use dialtone::ipc::server::{Handler, Server};
-use dialtone::locale::Lang;
 use dialtone::monitor::{MonitorHandle, Schedule, Status};
-use dialtone::observation::Transport;
 use dialtone::probe::line::{LineProber, LineSettings};
-use dialtone::verdict::{Layer, Verdict};
+use dialtone_core::catalog::Catalog;
+use dialtone_core::config::Config;
+use dialtone_core::diagnosis::Thresholds;
+use dialtone_core::locale::Lang;
+use dialtone_core::observation::Transport;
+use dialtone_core::verdict::{Layer, Verdict};
+use dialtone_ipc::protocol::{
+    AgentStatus, Bilingual, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply,
+    ErrorReply, Event, ExportFormat, FeedsReply, HistoryPoint, HistoryReply, OutageView,
+    ProviderInfo, ReportView, Request, Response, Settings,
+};
+use dialtone_ipc::server::{Handler, Server};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
@@ -175,7 +175,7 @@ impl MonitorAgent {
                 start: o.start,
                 end: o.end,
                 duration_secs: (o.end.unwrap_or(now) - o.start).num_seconds(),
-                evidence: Worded::default(),
+                evidence: Bilingual::default(),
                 reports: reports
                     .iter()
                     .filter(|(id, _)| *id == o.id)
@@ -607,8 +607,8 @@ fn serve_feed(body: &'static str) -> String {
 /// Fetches the feed at `url` with the agent's feed code (plain http allowed for loopback only,
 /// as in the feed tests) and words it as the agent's `Feeds` reply does.
 async fn fetch_feed(url: &str) -> FeedsReply {
-    let feed = dialtone::catalog::Feed {
-        kind: dialtone::catalog::FeedKind::Rss,
+    let feed = dialtone_core::catalog::Feed {
+        kind: dialtone_core::catalog::FeedKind::Rss,
         url: url.to_string(),
         verified: true,
     };
@@ -624,7 +624,7 @@ async fn fetch_feed(url: &str) -> FeedsReply {
     };
     FeedsReply {
         available: true,
-        feeds: vec![dialtone::ipc::protocol::FeedView {
+        feeds: vec![dialtone_ipc::protocol::FeedView {
             url: url.to_string(),
             kind: "rss".into(),
             fetched_at: Some(Utc::now()),
@@ -633,7 +633,7 @@ async fn fetch_feed(url: &str) -> FeedsReply {
             posts: snapshot
                 .posts
                 .iter()
-                .map(|p| dialtone::ipc::protocol::PostView {
+                .map(|p| dialtone_ipc::protocol::PostView {
                     title: p.title.clone(),
                     published: p.published,
                     link: p.link.clone(),

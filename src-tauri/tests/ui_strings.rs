@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
 
-use dialtone::ipc::protocol::ChannelKind;
-use dialtone::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_ipc::protocol::ChannelKind;
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! Starts the dashboard (`dialtone-dashboard`, a separate Tauri process) on request, with the
 //! agent's socket in `DIALTONE_SOCKET`, and leaves a running one alone.
 
-use crate::ipc::protocol::ErrorReply;
-use crate::ipc::SOCKET_ENV;
+use dialtone_ipc::protocol::ErrorReply;
+use dialtone_ipc::SOCKET_ENV;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,7 +62,7 @@ impl Dashboard {
             Err(e) => {
                 let detail = format!("{}: {e}", program.display());
                 if !self.warned.swap(true, Ordering::SeqCst) {
-                    eprintln!("dialtone: cannot start the dashboard ({detail})");
+                    tracing::warn!("cannot start the dashboard ({detail})");
                 }
                 Err(ErrorReply::Dashboard { detail })
             }

@@ -3,116 +3,32 @@
 //! password goes to the keyring and never comes back. The outage log (episodes, fault reports,
 //! exports) is read from and written to the history, in the system's local time zone.
 
+use super::wire::{self, apply_settings, settings_from};
 use super::{lock, Agent};
-use crate::catalog;
-use crate::cli::overrides::keyring_account;
-use crate::config::{AccountConfig, Config, ConfigError};
-use crate::history::{FaultReport, History, HistoryError};
-use crate::ipc::protocol::{
-    AccountSettings, ChannelKind, ChannelView, ChannelsReply, EpisodesReply, ErrorReply, Event,
-    ExportFormat, HistoryReply, ProviderInfo, Request, Response, Settings, MAX_EPISODES,
-    MAX_EPISODE_DAYS, MAX_EXPORT_BYTES, MAX_HISTORY_HOURS, MAX_REPORTS_PER_EPISODE,
-    MAX_REPORT_CHANNEL, MAX_REPORT_NOTE, MAX_REPORT_TICKET,
-};
-use crate::ipc::server::Handler;
-use crate::locale::Lang;
+use crate::history::{History, HistoryError};
 use crate::outage_log::{self, ExportOptions};
 use crate::secret::Secret;
+use crate::setup::keyring_account;
 use chrono::{DateTime, TimeDelta, Utc};
+use dialtone_core::catalog;
+use dialtone_core::config::{Config, ConfigError};
+use dialtone_core::locale::Lang;
+use dialtone_core::report::{self, ReportError, ReportInput};
+use dialtone_ipc::protocol::{
+    ChannelsReply, EpisodesReply, ErrorReply, Event, ExportFormat, HistoryReply, ProviderInfo,
+    Request, Response, Settings, MAX_EPISODE_DAYS, MAX_EXPORT_BYTES, MAX_HISTORY_HOURS,
+    MAX_PAUSE_MINUTES, MAX_REPORTS_PER_EPISODE,
+};
+use dialtone_ipc::server::Handler;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
-/// The longest pause a client may ask for (one day).
-const MAX_PAUSE_MINUTES: u32 = 24 * 60;
-
-/// How far in the future a fault report may be dated: a little clock skew between the user's
-/// watch and this computer, not a report that has not happened yet.
-const MAX_REPORT_AHEAD: TimeDelta = TimeDelta::hours(1);
-
-/// A fault report as the user typed it.
-#[derive(Debug, Clone)]
-pub struct ReportInput {
-    /// The episode's id.
-    pub episode: i64,
-    /// When the provider received the report.
-    pub reported_at: DateTime<Utc>,
-    /// How it was reported.
-    pub channel: String,
-    /// The ticket number.
-    pub ticket: Option<String>,
-    /// The note.
-    pub note: Option<String>,
-}
-
-/// Trims one text field of a fault report and checks its length and characters; an empty
-/// optional field means "not given". Line breaks are allowed in the note only.
-fn report_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-    required: bool,
-    multiline: bool,
-) -> Result<Option<String>, ErrorReply> {
-    let invalid = |detail: String| ErrorReply::Invalid {
-        field: field.into(),
-        detail,
-    };
-    let value = value.map(str::trim).filter(|v| !v.is_empty());
-    let Some(value) = value else {
-        return if required {
-            Err(invalid("must not be empty".into()))
-        } else {
-            Ok(None)
-        };
-    };
-    let chars = value.chars().count();
-    if chars > max {
-        return Err(invalid(format!("{chars} characters, at most {max}")));
+/// The reply for an invalid fault report.
+fn report_error(e: ReportError) -> ErrorReply {
+    ErrorReply::Invalid {
+        field: e.field.into(),
+        detail: e.detail,
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
-    {
-        return Err(invalid("contains control characters".into()));
-    }
-    Ok(Some(value.to_string()))
-}
-
-/// Checks a fault report the client sent, relative to `now`, and turns it into what the
-/// history stores. Whether the episode exists is checked by the history itself.
-pub fn validate_report(input: &ReportInput, now: DateTime<Utc>) -> Result<FaultReport, ErrorReply> {
-    if input.episode <= 0 {
-        return Err(ErrorReply::Invalid {
-            field: "episode".into(),
-            detail: format!("{} is not an episode id", input.episode),
-        });
-    }
-    if input.reported_at > now + MAX_REPORT_AHEAD {
-        return Err(ErrorReply::Invalid {
-            field: "reported_at".into(),
-            detail: "lies in the future".into(),
-        });
-    }
-    let channel = report_text(
-        "channel",
-        Some(&input.channel),
-        MAX_REPORT_CHANNEL,
-        true,
-        false,
-    )?
-    .unwrap_or_default();
-    Ok(FaultReport {
-        reported_at: input.reported_at,
-        channel,
-        ticket: report_text(
-            "ticket",
-            input.ticket.as_deref(),
-            MAX_REPORT_TICKET,
-            false,
-            false,
-        )?,
-        note: report_text("note", input.note.as_deref(), MAX_REPORT_NOTE, false, true)?,
-    })
 }
 
 /// The reply for a history failure: a missing episode is the client's mistake, the rest the
@@ -130,29 +46,6 @@ fn history_error(err: HistoryError) -> ErrorReply {
     }
 }
 
-/// The episodes of the last `days` days before `now`, newest [`MAX_EPISODES`] at most.
-pub fn episodes_reply(
-    history: &History,
-    days: u32,
-    now: DateTime<Utc>,
-) -> Result<EpisodesReply, HistoryError> {
-    let since = now - TimeDelta::days(i64::from(days));
-    let mut episodes = history.episodes(since)?;
-    let truncated = episodes.len() > MAX_EPISODES;
-    if truncated {
-        episodes.drain(..episodes.len() - MAX_EPISODES);
-    }
-    Ok(EpisodesReply {
-        available: true,
-        days,
-        episodes: episodes
-            .iter()
-            .map(|e| outage_log::episode_view(e, now))
-            .collect(),
-        truncated,
-    })
-}
-
 /// Renders the whole outage log as `format` in `lang` and the local time zone; refuses logs
 /// larger than [`MAX_EXPORT_BYTES`] (the CLI exports those).
 pub fn render_export(
@@ -165,7 +58,7 @@ pub fn render_export(
     let episodes = history
         .episodes(DateTime::<Utc>::MIN_UTC)
         .map_err(history_error)?;
-    let tz_name = crate::cli::log::local_zone_name();
+    let tz_name = outage_log::local_zone_name();
     let options = ExportOptions {
         lang,
         tz: &chrono::Local,
@@ -201,71 +94,6 @@ pub fn render_export(
         file_name: outage_log::export_file_name(format, now, &chrono::Local),
         content,
     })
-}
-
-/// A catalog channel as the wire carries it.
-pub fn channel_view(channel: &catalog::Channel) -> ChannelView {
-    ChannelView {
-        kind: match channel.kind {
-            catalog::ChannelKind::X => ChannelKind::X,
-            catalog::ChannelKind::Mastodon => ChannelKind::Mastodon,
-            catalog::ChannelKind::StatusPage => ChannelKind::StatusPage,
-            catalog::ChannelKind::Blog => ChannelKind::Blog,
-            catalog::ChannelKind::Hotline => ChannelKind::Hotline,
-            catalog::ChannelKind::Website => ChannelKind::Website,
-            catalog::ChannelKind::Crowd => ChannelKind::Crowd,
-        },
-        label: channel.label.clone(),
-        label_de: channel.label_de.clone(),
-        url: channel.url.clone(),
-    }
-}
-
-/// The settings a config stands for (`password_stored` is filled in by the caller).
-pub fn settings_from(config: &Config, start_at_login: bool) -> Settings {
-    Settings {
-        provider: config.provider.clone(),
-        account: config.account.as_ref().map(|a| AccountSettings {
-            registrar: a.registrar.clone(),
-            user: a.user.clone(),
-            auth_user: a.auth_user.clone(),
-            domain: a.domain.clone(),
-            transport: a.transport,
-        }),
-        interval_secs: config.schedule.interval_secs,
-        recheck_secs: config.schedule.recheck_secs,
-        account_interval_secs: config.schedule.account_interval_secs,
-        notifications: config.desktop.notifications,
-        language: config.desktop.language,
-        start_at_login,
-        password_stored: false,
-    }
-}
-
-/// Writes `settings` into `config`, keeping what the settings do not cover (the password's
-/// environment variable and CA file of the same registrar, the network, thresholds).
-pub fn apply_settings(config: &mut Config, settings: &Settings) {
-    config.provider = settings.provider.clone();
-    config.account = settings.account.as_ref().map(|a| {
-        let old = config
-            .account
-            .as_ref()
-            .filter(|old| old.registrar == a.registrar);
-        AccountConfig {
-            registrar: a.registrar.trim().to_string(),
-            user: a.user.clone().filter(|u| !u.is_empty()),
-            auth_user: a.auth_user.clone().filter(|u| !u.is_empty()),
-            domain: a.domain.clone().filter(|d| !d.is_empty()),
-            transport: a.transport,
-            password_env: old.and_then(|o| o.password_env.clone()),
-            ca_file: old.and_then(|o| o.ca_file.clone()),
-        }
-    });
-    config.schedule.interval_secs = settings.interval_secs;
-    config.schedule.recheck_secs = settings.recheck_secs;
-    config.schedule.account_interval_secs = settings.account_interval_secs;
-    config.desktop.notifications = settings.notifications;
-    config.desktop.language = settings.language;
 }
 
 /// Maps a config key to the settings field the dashboard shows.
@@ -336,7 +164,7 @@ impl Agent {
         // The file keeps the user's settings only; the command line's flags stay on top for
         // this run (a test's loopback anchors, a one-off registrar).
         let path = self.config_path.clone();
-        let file = tokio::task::spawn_blocking(move || Config::load(&path))
+        let file = tokio::task::spawn_blocking(move || crate::config::load(&path))
             .await
             .map_err(|e| ErrorReply::Storage {
                 detail: e.to_string(),
@@ -351,7 +179,7 @@ impl Agent {
         self.options.args.apply_schedule(&mut in_force);
         let checked = validate_settings(&settings, &in_force, &self.catalog)?;
         crate::probe::line::LineSettings::from_config(
-            &super::line::effective_config(&checked, &self.catalog),
+            &crate::setup::effective_config(&checked, &self.catalog),
             None,
             &self.catalog,
         )
@@ -360,7 +188,7 @@ impl Agent {
             detail: e.to_string(),
         })?;
         let path = self.config_path.clone();
-        tokio::task::spawn_blocking(move || to_save.save(&path))
+        tokio::task::spawn_blocking(move || crate::config::save(&to_save, &path))
             .await
             .map_err(|e| ErrorReply::Storage {
                 detail: e.to_string(),
@@ -380,7 +208,7 @@ impl Agent {
                 .options
                 .lang_flag
                 .or(settings.language)
-                .unwrap_or_else(crate::locale::Lang::from_env);
+                .unwrap_or_else(dialtone_core::locale::Lang::from_env);
         }
         // The settings were checked above, so a failure here is the machine's, not the user's.
         self.restart_line()
@@ -440,16 +268,18 @@ impl Agent {
                 },
             });
         };
-        let reply = tokio::task::spawn_blocking(move || lock(&history).history_reply(hours))
-            .await
-            .map_err(|e| ErrorReply::Unavailable {
-                what: "history".into(),
-                detail: e.to_string(),
-            })?
-            .map_err(|e| ErrorReply::Unavailable {
-                what: "history".into(),
-                detail: e.to_string(),
-            })?;
+        let reply = tokio::task::spawn_blocking(move || {
+            wire::history_reply(&lock(&history), Utc::now(), hours)
+        })
+        .await
+        .map_err(|e| ErrorReply::Unavailable {
+            what: "history".into(),
+            detail: e.to_string(),
+        })?
+        .map_err(|e| ErrorReply::Unavailable {
+            what: "history".into(),
+            detail: e.to_string(),
+        })?;
         Ok(Response::History { history: reply })
     }
 }
@@ -481,7 +311,7 @@ impl Agent {
             });
         }
         let reply = self
-            .with_history(move |h| episodes_reply(h, days, Utc::now()).map_err(history_error))
+            .with_history(move |h| wire::episodes_reply(h, days, Utc::now()).map_err(history_error))
             .await
             .unwrap_or_else(|| {
                 Ok(EpisodesReply {
@@ -494,7 +324,7 @@ impl Agent {
     }
 
     async fn attach_report(&self, input: ReportInput) -> Result<Response, ErrorReply> {
-        let report = validate_report(&input, Utc::now())?;
+        let report = report::validate(&input, Utc::now()).map_err(report_error)?;
         let episode = input.episode;
         self.with_history(move |h| {
             let known = h.episode(episode).map_err(history_error)?;
@@ -610,7 +440,7 @@ impl Handler for Agent {
     fn subscribe(
         &self,
     ) -> (
-        crate::ipc::protocol::AgentStatus,
+        dialtone_ipc::protocol::AgentStatus,
         broadcast::Receiver<Event>,
     ) {
         // Subscribe first, so no event between the snapshot and the receiver is lost.

@@ -7,24 +7,25 @@
 //! tray and the IPC server stay up. One cancellation token stops everything on SIGTERM/SIGINT
 //! or "Quit", and the socket is removed on the way out.
 
-pub mod dashboard;
+mod dashboard;
 pub mod handler;
-pub mod line;
+mod line;
+pub mod wire;
 
-use crate::catalog::{Catalog, Provider};
-use crate::cli::overrides::{Overrides, SetupError};
-use crate::config::Config;
 use crate::feed::StatusPost;
 use crate::history::History;
-use crate::ipc::protocol::{AgentStatus, ChannelView, Event, FeedsReply, ProviderInfo};
-use crate::ipc::server::Server;
-use crate::ipc::IpcError;
-use crate::locale::Lang;
 use crate::monitor::{MonitorHandle, VerdictChanged};
 use crate::notice::{Notifier, ProviderRef};
+use crate::setup::{MonitorArgs, Overrides, SetupError};
 use crate::tray::{MenuAction, Panel, TrayContext, TrayHost};
-use crate::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use chrono::{DateTime, Offset, Utc};
+use dialtone_core::catalog::{Catalog, Provider};
+use dialtone_core::config::Config;
+use dialtone_core::locale::Lang;
+use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use dialtone_ipc::protocol::{AgentStatus, ChannelView, Event, FeedsReply, ProviderInfo};
+use dialtone_ipc::server::Server;
+use dialtone_ipc::IpcError;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,14 +37,15 @@ use tokio_util::sync::CancellationToken;
 const TRAY_REFRESH: Duration = Duration::from_secs(15);
 
 /// "Pause alerts for 1 hour".
-const PAUSE_FROM_MENU: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+const PAUSE_FROM_MENU: chrono::TimeDelta =
+    chrono::TimeDelta::minutes(dialtone_ipc::protocol::DEFAULT_PAUSE_MINUTES as i64);
 
 /// Arguments of `dialtone agent` (also what `dialtone` alone runs with).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AgentArgs {
     /// Schedule and history flags, shared with `watch`.
     #[command(flatten)]
-    pub monitor: crate::cli::overrides::MonitorArgs,
+    pub monitor: MonitorArgs,
     /// Config file and per-run overrides.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -62,9 +64,6 @@ pub enum AgentError {
     /// The config, a flag or the catalog is wrong.
     #[error(transparent)]
     Setup(#[from] SetupError),
-    /// The line's probes could not be set up from the settings.
-    #[error(transparent)]
-    Line(#[from] crate::probe::line::LineError),
     /// A blocking step (reading the keyring) died.
     #[error("preparing the line monitor: {0}")]
     Task(String),
@@ -138,13 +137,10 @@ impl Agent {
     pub fn new(options: AgentOptions) -> Result<Arc<Agent>, AgentError> {
         let (mut config, config_path, _from_file) = options.args.overrides.resolve_config()?;
         options.args.apply_schedule(&mut config);
-        let catalog_file = options
+        let catalog = options
             .args
             .overrides
-            .catalog
-            .clone()
-            .or_else(crate::catalog::user_file_path);
-        let catalog = Catalog::load(catalog_file.as_deref())
+            .catalog()
             .map_err(|e| AgentError::Setup(SetupError::Catalog(e)))?;
         let history_path = options.args.monitor.history_path();
         let history = history_path
@@ -152,7 +148,7 @@ impl Agent {
             .and_then(|path| match History::open(path) {
                 Ok(h) => Some(Arc::new(Mutex::new(h))),
                 Err(e) => {
-                    eprintln!("dialtone: {e}; checks and outages are not recorded");
+                    tracing::warn!("{e}; checks and outages are not recorded");
                     None
                 }
             });
@@ -204,9 +200,10 @@ impl Agent {
     pub async fn restart_line(self: &Arc<Self>) -> Result<(), AgentError> {
         let config = lock(&self.state).config.clone();
         let catalog = self.catalog.clone();
-        let prepared = tokio::task::spawn_blocking(move || line::prepare(&config, &catalog))
-            .await
-            .map_err(|e| AgentError::Task(e.to_string()))??;
+        let prepared =
+            tokio::task::spawn_blocking(move || crate::setup::prepare(&config, &catalog))
+                .await
+                .map_err(|e| AgentError::Task(e.to_string()))??;
         let mut current = self.line.lock().await;
         if let Some(old) = current.take() {
             old.stop().await;
@@ -242,7 +239,7 @@ impl Agent {
         let status = match &state.handle {
             Some(h) => h.status(),
             None => crate::monitor::Status {
-                verdict: crate::verdict::Verdict::Unknown,
+                verdict: dialtone_core::verdict::Verdict::Unknown,
                 since: Utc::now(),
                 diagnosis: None,
                 latest: None,
@@ -266,7 +263,7 @@ impl Agent {
         lock(&self.state)
             .provider
             .as_ref()
-            .map(|p| p.channels.iter().map(handler::channel_view).collect())
+            .map(|p| p.channels.iter().map(wire::channel_view).collect())
             .unwrap_or_default()
     }
 
@@ -344,7 +341,7 @@ impl Agent {
     }
 
     /// Starts the dashboard (or leaves a running one alone).
-    pub fn open_dashboard(&self) -> Result<(), crate::ipc::protocol::ErrorReply> {
+    pub fn open_dashboard(&self) -> Result<(), dialtone_ipc::protocol::ErrorReply> {
         self.dashboard.open(&self.options.socket)
     }
 
@@ -360,13 +357,7 @@ impl Agent {
                 let Some(channel) = self.channels().into_iter().nth(i) else {
                     return;
                 };
-                let allowed = self.allowed_links();
-                match crate::link::checked(&channel.url, allowed.iter().map(String::as_str))
-                    .and_then(|link| crate::link::open(&link))
-                {
-                    Ok(()) => {}
-                    Err(e) => tracing::warn!("{e}"),
-                }
+                crate::link::open_if_allowed(&channel.url, &self.allowed_links());
             }
             MenuAction::OpenDashboard => {
                 // A failure was already said once by the launcher; the menu has no reply.
@@ -377,7 +368,7 @@ impl Agent {
             MenuAction::ToggleStartAtLogin => {
                 let want = !crate::autostart::is_enabled();
                 if let Err(e) = crate::autostart::set(want) {
-                    eprintln!("dialtone: {e}");
+                    tracing::warn!("{e}");
                 }
                 self.status_changed();
             }
@@ -393,24 +384,24 @@ fn local_offset() -> chrono::FixedOffset {
 
 /// If an agent already answers at `socket`, asks it to open the dashboard; `true` then.
 async fn hand_over(socket: &Path) -> bool {
-    let Ok(mut client) = crate::ipc::client::Client::connect(socket).await else {
+    let Ok(mut client) = dialtone_ipc::client::Client::connect(socket).await else {
         return false;
     };
     match client.open_dashboard().await {
         Ok(()) => {
-            eprintln!("dialtone: the agent is already running; asked it to open the dashboard")
+            tracing::warn!("the agent is already running; asked it to open the dashboard")
         }
-        Err(e) => eprintln!("dialtone: the agent is already running, but: {e}"),
+        Err(e) => tracing::warn!("the agent is already running, but: {e}"),
     }
     true
 }
 
 /// Runs the agent until SIGTERM/SIGINT or "Quit".
 pub fn run(args: &AgentArgs, lang_flag: Option<Lang>) -> ExitCode {
-    let socket = match crate::ipc::socket_path() {
+    let socket = match dialtone_ipc::socket_path() {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("dialtone: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(EXIT_RUNTIME_ERROR);
         }
     };
@@ -421,7 +412,7 @@ pub fn run(args: &AgentArgs, lang_flag: Option<Lang>) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("dialtone: cannot start the async runtime: {e}");
+            tracing::error!("cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_RUNTIME_ERROR);
         }
     };
@@ -440,7 +431,7 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("dialtone: {e}; the dashboard cannot connect, monitoring goes on");
+            tracing::warn!("{e}; the dashboard cannot connect, monitoring goes on");
             None
         }
     };
@@ -453,16 +444,16 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
     let agent = match tokio::task::spawn_blocking(move || Agent::new(options)).await {
         Ok(Ok(agent)) => agent,
         Ok(Err(e)) => {
-            eprintln!("dialtone: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(EXIT_CONFIG_ERROR);
         }
         Err(e) => {
-            eprintln!("dialtone: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(EXIT_RUNTIME_ERROR);
         }
     };
     if let Err(e) = agent.restart_line().await {
-        eprintln!("dialtone: {e}");
+        tracing::error!("{e}");
         return ExitCode::from(EXIT_CONFIG_ERROR);
     }
     let shutdown = agent.shutdown.clone();
@@ -476,7 +467,7 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
     }
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    let mut terminate = crate::cli::terminate_signal();
+    let mut terminate = crate::shutdown::Terminate::listen();
     let mut refresh = tokio::time::interval(TRAY_REFRESH);
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -513,18 +504,17 @@ async fn start_tray(agent: &Arc<Agent>, actions: tokio::sync::mpsc::UnboundedSen
         Ok((host, Ok(tray))) => {
             match host {
                 Ok(true) => {}
-                Ok(false) => eprintln!(
-                    "dialtone: no tray host (StatusNotifierWatcher) on the session bus; the icon is registered and appears when one starts"
+                Ok(false) => tracing::warn!("no tray host (StatusNotifierWatcher) on the session bus; the icon is registered and appears when one starts"
                 ),
-                Err(e) => eprintln!("dialtone: cannot ask the session bus for a tray host: {e}"),
+                Err(e) => tracing::warn!("cannot ask the session bus for a tray host: {e}"),
             }
             *lock(&agent.tray) = Some(tray);
             agent.refresh_tray();
         }
-        Ok((_, Err(e))) => eprintln!(
-            "dialtone: no tray icon ({e}); monitoring, notifications and the dashboard still work"
+        Ok((_, Err(e))) => tracing::warn!(
+            "no tray icon ({e}); monitoring, notifications and the dashboard still work"
         ),
-        Err(e) => eprintln!("dialtone: no tray icon: {e}"),
+        Err(e) => tracing::warn!("no tray icon: {e}"),
     }
 }
 

@@ -8,8 +8,8 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::ipc::protocol::{AccountSettings, ErrorReply, Request, Response, Settings};
-use crate::ipc::server::Handler;
+use dialtone_ipc::protocol::{AccountSettings, ErrorReply, Request, Response, Settings};
+use dialtone_ipc::server::Handler;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -36,7 +36,7 @@ fn fixture_with(history: bool) -> Fixture {
     };
     let agent = Agent::new(AgentOptions {
         args: AgentArgs {
-            monitor: crate::cli::overrides::MonitorArgs {
+            monitor: crate::setup::MonitorArgs {
                 no_history: !history,
                 db: Some(dir.path().join("history.sqlite3")),
                 ..Default::default()
@@ -119,7 +119,10 @@ async fn settings_round_trip_through_the_file_without_a_password() {
     assert_eq!(saved.schedule.interval_secs, 60);
     assert_eq!(saved.desktop.language, Some(Lang::De));
     assert!(!saved.desktop.notifications);
-    assert_eq!(saved.network, crate::config::NetworkConfig::default());
+    assert_eq!(
+        saved.network,
+        dialtone_core::config::NetworkConfig::default()
+    );
     assert!(!text.contains("password"), "{text}");
     // A new Agent reading the file sees the same settings (what a restart would do).
     f.agent.stop_line().await;
@@ -282,10 +285,10 @@ fn rss_server(body: &'static str) -> String {
 
 #[tokio::test]
 async fn feed_posts_reach_the_ipc_reply_and_the_open_outage() {
-    use crate::catalog::{Feed, FeedKind};
-    use crate::diagnosis::Diagnosis;
     use crate::feed::{FeedPoller, FetchLimits};
-    use crate::verdict::{Layer, Verdict};
+    use dialtone_core::catalog::{Feed, FeedKind};
+    use dialtone_core::diagnosis::Diagnosis;
+    use dialtone_core::verdict::{Layer, Verdict};
     let f = fixture_with(true);
     // An outage is open in the history, as the recorder would have left it.
     let now = Utc::now();
@@ -365,8 +368,8 @@ async fn feed_posts_reach_the_ipc_reply_and_the_open_outage() {
 /// Records a closed provider outage (an hour ago, 20 minutes long) in the fixture's history
 /// as the recorder would; returns its id.
 fn closed_outage(f: &Fixture) -> i64 {
-    use crate::diagnosis::Diagnosis;
-    use crate::verdict::{Layer, Verdict};
+    use dialtone_core::diagnosis::Diagnosis;
+    use dialtone_core::verdict::{Layer, Verdict};
     let start = Utc::now() - chrono::TimeDelta::hours(1);
     let end = start + chrono::TimeDelta::minutes(20);
     let change = |from, to, at| crate::monitor::VerdictChanged {
@@ -395,7 +398,7 @@ fn closed_outage(f: &Fixture) -> i64 {
     opened.episode_id().unwrap()
 }
 
-async fn episodes(agent: &Agent, days: u32) -> crate::ipc::protocol::EpisodesReply {
+async fn episodes(agent: &Agent, days: u32) -> dialtone_ipc::protocol::EpisodesReply {
     match agent.handle(Request::Episodes { days }).await.unwrap() {
         Response::Episodes { episodes } => episodes,
         other => panic!("{other:?}"),
@@ -421,8 +424,11 @@ async fn episodes_carry_their_details_and_take_fault_reports() {
     assert_eq!(reply.episodes.len(), 1, "{reply:?}");
     let e = &reply.episodes[0];
     assert_eq!(e.id, id);
-    assert_eq!(e.verdict, crate::verdict::Verdict::ProviderOutage);
-    assert_eq!(e.failing_layer, Some(crate::verdict::Layer::Provider));
+    assert_eq!(e.verdict, dialtone_core::verdict::Verdict::ProviderOutage);
+    assert_eq!(
+        e.failing_layer,
+        Some(dialtone_core::verdict::Layer::Provider)
+    );
     assert_eq!(e.duration_secs, 20 * 60);
     assert_eq!(e.end.unwrap() - e.start, chrono::TimeDelta::minutes(20));
     assert!(e.reports.is_empty());
@@ -440,7 +446,7 @@ async fn episodes_carry_their_details_and_take_fault_reports() {
     // The shortest window still holds an episode that ended within it; out-of-range windows
     // are refused.
     assert_eq!(episodes(&f.agent, 1).await.episodes.len(), 1);
-    for days in [0, crate::ipc::protocol::MAX_EPISODE_DAYS + 1] {
+    for days in [0, dialtone_ipc::protocol::MAX_EPISODE_DAYS + 1] {
         assert!(matches!(
             f.agent.handle(Request::Episodes { days }).await,
             Err(ErrorReply::Invalid { field, .. }) if field == "days"
@@ -505,7 +511,7 @@ async fn bad_fault_reports_get_typed_errors_and_store_nothing() {
     assert!(e.reports.is_empty(), "{:?}", e.reports);
 
     // Bounded per episode.
-    for _ in 0..crate::ipc::protocol::MAX_REPORTS_PER_EPISODE {
+    for _ in 0..dialtone_ipc::protocol::MAX_REPORTS_PER_EPISODE {
         f.agent.handle(report(id, "hotline")).await.unwrap();
     }
     assert!(matches!(
@@ -516,7 +522,7 @@ async fn bad_fault_reports_get_typed_errors_and_store_nothing() {
 
 #[tokio::test]
 async fn the_outage_log_exports_as_csv_and_html_in_both_languages() {
-    use crate::ipc::protocol::ExportFormat;
+    use dialtone_ipc::protocol::ExportFormat;
     let f = fixture_with(true);
     let id = closed_outage(&f);
     f.agent

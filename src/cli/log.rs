@@ -7,10 +7,13 @@
 //! Dates and times the user types are local time (`2026-03-02`, `2026-03-02 10:05`) or
 //! RFC 3339 with an offset (`2026-03-02T10:05:00+01:00`).
 
-use crate::history::{FaultReport, History, HistoryError};
-use crate::locale::Lang;
+use crate::history::{History, HistoryError};
 use crate::outage_log::{self, ExportError, ExportOptions};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
+use dialtone_core::locale::Lang;
+use dialtone_core::report::{self, ReportError, ReportInput};
+use dialtone_core::time::{self, TimeError};
+use dialtone_ipc::protocol::ExportFormat;
 use std::fmt::Display;
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,8 +32,9 @@ pub struct LogArgs {
     /// The history database (default: history.sqlite3 in the data dir).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
-    /// Export instead of listing.
-    #[arg(long, value_enum, requires = "output")]
+    /// Export instead of listing: `csv` (one row per episode) or `html` (a printable report
+    /// with per-day outage counts and the TKG §58 facts).
+    #[arg(long, value_name = "csv|html", value_parser = export_format, requires = "output")]
     pub export: Option<ExportFormat>,
     /// The file to export to.
     #[arg(long, value_name = "FILE", requires = "export")]
@@ -67,13 +71,13 @@ pub struct ReportArgs {
     pub db: Option<PathBuf>,
 }
 
-/// Export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// One row per episode.
-    Csv,
-    /// A printable report with per-day outage counts and the TKG §58 facts.
-    Html,
+/// `--export` values, named as the wire names them.
+fn export_format(value: &str) -> Result<ExportFormat, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "csv" => Ok(ExportFormat::Csv),
+        "html" => Ok(ExportFormat::Html),
+        _ => Err(format!("{value:?} is not csv or html")),
+    }
 }
 
 /// Why `dialtone log` failed.
@@ -83,21 +87,16 @@ pub enum LogError {
     #[error(transparent)]
     History(#[from] HistoryError),
     /// A date or time flag could not be read.
-    #[error("--{flag} {value:?}: expected a local date (2026-03-02), a local time (2026-03-02 10:05) or RFC 3339 (2026-03-02T10:05:00+01:00){detail}")]
+    #[error("--{flag} {source}")]
     BadTime {
         /// The flag.
         flag: &'static str,
-        /// What was given.
-        value: String,
-        /// More detail (e.g. a time skipped by a DST change).
-        detail: &'static str,
+        /// What is wrong with its value.
+        source: TimeError,
     },
-    /// A text flag is empty.
-    #[error("--{flag} must not be empty")]
-    Empty {
-        /// The flag.
-        flag: &'static str,
-    },
+    /// A fault report's flag is unusable.
+    #[error("--{} {}", .0.field, .0.detail)]
+    Report(ReportError),
     /// The export file could not be written.
     #[error("exporting to {}: {source}", .path.display())]
     ExportFile {
@@ -126,90 +125,34 @@ impl LogError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             LogError::BadTime { .. }
-            | LogError::Empty { .. }
+            | LogError::Report(_)
             | LogError::History(HistoryError::NoSuchEpisode { .. }) => {
-                ExitCode::from(crate::verdict::EXIT_CONFIG_ERROR)
+                ExitCode::from(dialtone_core::verdict::EXIT_CONFIG_ERROR)
             }
-            _ => ExitCode::from(crate::verdict::EXIT_RUNTIME_ERROR),
+            _ => ExitCode::from(dialtone_core::verdict::EXIT_RUNTIME_ERROR),
         }
     }
 }
 
 /// Runs `dialtone log` in the system's local time zone, writing to `out`; errors go to stderr.
 pub fn run(args: &LogArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let zone = local_zone_name();
+    let zone = outage_log::local_zone_name();
     match execute(args, lang, &chrono::Local, &zone, Utc::now(), out) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("dialtone log: {err}");
+            tracing::error!("dialtone log: {err}");
             err.exit_code()
         }
     }
 }
 
-/// The system zone's IANA name when it can be found (`TZ`, or the `/etc/localtime` link),
-/// else a plain "local time".
-pub fn local_zone_name() -> String {
-    if let Ok(tz) = std::env::var("TZ") {
-        let tz = tz.trim_start_matches(':');
-        if !tz.is_empty() {
-            return tz.to_string();
-        }
-    }
-    std::fs::read_link("/etc/localtime")
-        .ok()
-        .and_then(|target| {
-            let text = target.to_string_lossy().into_owned();
-            text.split_once("zoneinfo/")
-                .map(|(_, name)| name.to_string())
-        })
-        .unwrap_or_else(|| "local time".to_string())
-}
-
-/// Parses a user's date or time: RFC 3339, or local `YYYY-MM-DD[ HH:MM[:SS]]` (also with `T`).
+/// Parses the date or time given to `--flag` (see [`dialtone_core::time::parse_local`]).
 pub fn parse_time<Tz: TimeZone>(
     flag: &'static str,
     value: &str,
     tz: &Tz,
 ) -> Result<DateTime<Utc>, LogError> {
-    let bad = |detail| LogError::BadTime {
-        flag,
-        value: value.to_string(),
-        detail,
-    };
-    let text = value.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let naive = [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-    .or_else(|| {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .ok()
-            .map(|d| d.and_time(chrono::NaiveTime::MIN))
-    })
-    .ok_or_else(|| bad(""))?;
-    // In the hour repeated when DST ends, take the earlier reading: a fault report is then
-    // dated no later than it happened.
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| bad(" (that local time does not exist: it is skipped by a DST change)"))
-}
-
-fn non_empty(flag: &'static str, value: &str) -> Result<String, LogError> {
-    let value = value.trim();
-    if value.is_empty() {
-        Err(LogError::Empty { flag })
-    } else {
-        Ok(value.to_string())
-    }
+    time::parse_local(value, tz).map_err(|source| LogError::BadTime { flag, source })
 }
 
 fn open(db: Option<&PathBuf>) -> Result<History, HistoryError> {
@@ -236,20 +179,14 @@ where
             Some(at) => parse_time("at", at, tz)?,
             None => now,
         };
-        let fault = FaultReport {
+        let input = ReportInput {
+            episode: report.episode,
             reported_at: at,
-            channel: non_empty("channel", &report.channel)?,
-            ticket: report
-                .ticket
-                .as_deref()
-                .map(|t| non_empty("ticket", t))
-                .transpose()?,
-            note: report
-                .note
-                .as_deref()
-                .map(|n| non_empty("note", n))
-                .transpose()?,
+            channel: report.channel.clone(),
+            ticket: report.ticket.clone(),
+            note: report.note.clone(),
         };
+        let fault = report::validate(&input, now).map_err(LogError::Report)?;
         let history = open(report.db.as_ref())?;
         history.attach_report(report.episode, &fault)?;
         writeln!(

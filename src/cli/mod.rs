@@ -6,18 +6,17 @@
 //! 4 the check could not run.
 
 pub mod log;
-pub mod overrides;
-pub mod password;
+mod password;
 pub mod providers;
-pub mod report;
+mod report;
 
-use crate::diagnosis::{diagnose, Thresholds};
-use crate::locale::Lang;
 use crate::probe::line::LineProber;
 use crate::probe::{ProbeScope, Prober};
-use crate::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use crate::setup::{MonitorArgs, Overrides, SetupError};
 use clap::{Parser, Subcommand};
-use overrides::{Overrides, SetupError};
+use dialtone_core::diagnosis::diagnose;
+use dialtone_core::locale::Lang;
+use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use report::{ChangeReport, Report};
 use std::io::Write;
 use std::process::ExitCode;
@@ -98,7 +97,7 @@ pub struct WatchArgs {
     pub json: bool,
     /// Schedule and history flags, shared with the agent.
     #[command(flatten)]
-    pub monitor: overrides::MonitorArgs,
+    pub monitor: MonitorArgs,
     /// Config file and per-run overrides.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -122,7 +121,7 @@ pub fn main() -> ExitCode {
         Some(Command::Providers(args)) => match providers::run(&args, lang, &mut stdout) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("dialtone: {e}");
+                tracing::error!("{e}");
                 e.exit_code()
             }
         },
@@ -132,7 +131,7 @@ pub fn main() -> ExitCode {
 }
 
 fn setup_failed(e: &SetupError) -> ExitCode {
-    eprintln!("dialtone: {e}");
+    tracing::error!("{e}");
     ExitCode::from(EXIT_CONFIG_ERROR)
 }
 
@@ -147,30 +146,30 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     {
         Ok(rt) => Some(rt),
         Err(e) => {
-            eprintln!("dialtone: cannot start the async runtime: {e}");
+            tracing::error!("cannot start the async runtime: {e}");
             None
         }
     }
 }
 
 fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let (resolved, line) = match args.overrides.resolve() {
-        Ok(r) => r,
+    let prepared = match args.overrides.resolve() {
+        Ok(p) => p,
         Err(e) => return setup_failed(&e),
     };
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };
-    let thresholds = resolved.config.thresholds.clone();
+    let thresholds = prepared.config.thresholds.clone();
     let diagnosis = rt.block_on(async move {
-        let prober = LineProber::new(line)?;
+        let prober = LineProber::new(prepared.settings)?;
         let snapshot = prober.probe(ProbeScope { account: true }).await;
         Ok::<_, crate::probe::line::LineError>(diagnose(&snapshot, &thresholds))
     });
     let diagnosis = match diagnosis {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("dialtone: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(EXIT_CONFIG_ERROR);
         }
     };
@@ -183,53 +182,37 @@ fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         report.write_text(lang, out)
     };
     if let Err(e) = written.and_then(|()| out.flush()) {
-        eprintln!("dialtone: writing the result: {e}");
+        tracing::error!("writing the result: {e}");
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     }
     ExitCode::from(diagnosis.verdict.exit_code())
 }
 
 fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let (resolved, line) = match args.overrides.resolve() {
-        Ok(r) => r,
+    let mut prepared = match args.overrides.resolve() {
+        Ok(p) => p,
         Err(e) => return setup_failed(&e),
     };
-    let mut schedule = resolved.config.schedule.clone();
-    args.monitor.apply_schedule(&mut schedule);
+    args.monitor.apply_schedule(&mut prepared.config.schedule);
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };
-    let thresholds: Thresholds = resolved.config.thresholds.clone();
+    let history = args.monitor.history_path();
     rt.block_on(async move {
-        let prober = match LineProber::new(line) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("dialtone: {e}");
-                return ExitCode::from(EXIT_CONFIG_ERROR);
-            }
-        };
         let shutdown = CancellationToken::new();
-        let (handle, task) = crate::monitor::spawn(prober, schedule, thresholds, shutdown.clone());
-        let mut changes = handle.subscribe();
-        let recorder = open_history(args).map(|history| {
-            crate::history::recorder::spawn_recorder(
-                &handle,
-                history,
-                crate::history::Retention::default(),
-                shutdown.clone(),
-            )
-        });
-        // Interfaces or the default route changing (Wi-Fi roaming, cable, VPN) make the last
-        // results stale: the monitor re-checks at once instead of waiting for its next tick.
-        let watcher = crate::monitor::network::spawn_network_watcher(
-            handle.clone(),
-            crate::monitor::network::DEFAULT_POLL,
-            crate::probe::device::probe,
-            shutdown.clone(),
-        );
+        let line =
+            match crate::setup::spawn_line(prepared, history.as_deref(), &shutdown, |_| Vec::new())
+            {
+                Ok(line) => line,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return ExitCode::from(EXIT_CONFIG_ERROR);
+                }
+            };
+        let mut changes = line.handle.subscribe();
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
-        let mut terminate = terminate_signal();
+        let mut terminate = crate::shutdown::Terminate::listen();
         loop {
             tokio::select! {
                 _ = &mut ctrl_c => break,
@@ -257,53 +240,12 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             }
         }
         shutdown.cancel();
-        let _ = task.await;
-        let _ = watcher.await;
-        if let Some(recorder) = recorder {
-            let _ = recorder.await;
+        // The recorder flushes on the way out.
+        for task in line.tasks {
+            let _ = task.await;
         }
         ExitCode::SUCCESS
     })
-}
-
-/// The history store for `watch`; without one the watch still runs (and says why once).
-fn open_history(args: &WatchArgs) -> Option<crate::history::History> {
-    let path = args.monitor.history_path()?;
-    match crate::history::History::open(&path) {
-        Ok(history) => Some(history),
-        Err(e) => {
-            eprintln!("dialtone: {e}; checks and outages are not recorded");
-            None
-        }
-    }
-}
-
-/// SIGTERM, so `watch` under a supervisor or a test harness stops as cleanly as on Ctrl-C.
-#[cfg(unix)]
-pub(crate) fn terminate_signal() -> SignalStream {
-    SignalStream(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok())
-}
-
-#[cfg(not(unix))]
-pub(crate) fn terminate_signal() -> SignalStream {
-    SignalStream(None)
-}
-
-/// A SIGTERM listener that never fires when it could not be installed.
-pub(crate) struct SignalStream(
-    #[cfg(unix)] Option<tokio::signal::unix::Signal>,
-    #[cfg(not(unix))] Option<()>,
-);
-
-impl SignalStream {
-    pub(crate) async fn recv(&mut self) {
-        #[cfg(unix)]
-        if let Some(signal) = self.0.as_mut() {
-            signal.recv().await;
-            return;
-        }
-        std::future::pending::<()>().await
-    }
 }
 
 #[cfg(test)]

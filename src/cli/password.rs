@@ -1,8 +1,8 @@
 //! `dialtone password set|clear`: keeps the SIP password in the OS keyring, never in the config.
 
-use super::overrides::{keyring_account, Overrides};
 use crate::secret::{self, Secret};
-use crate::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use crate::setup::{keyring_account, Overrides};
+use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -35,12 +35,12 @@ pub fn run(args: &PasswordArgs) -> ExitCode {
     let config = match args.overrides.resolve_config() {
         Ok((config, _, _)) => config,
         Err(e) => {
-            eprintln!("dialtone: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(EXIT_CONFIG_ERROR);
         }
     };
     let Some(account) = config.account.as_ref().and_then(keyring_account) else {
-        eprintln!("dialtone: no SIP account configured: set account.registrar and account.user (or pass --registrar and --user)");
+        tracing::error!("no SIP account configured: set account.registrar and account.user (or pass --registrar and --user)");
         return ExitCode::from(EXIT_CONFIG_ERROR);
     };
     let result = match args.action {
@@ -51,14 +51,15 @@ pub fn run(args: &PasswordArgs) -> ExitCode {
     };
     match result {
         Ok(()) => {
-            eprintln!(
-                "dialtone: keyring entry {}/{account} updated",
+            // The command's result, not a log line: on stdout.
+            println!(
+                "keyring entry {}/{account} updated",
                 secret::KEYRING_SERVICE
             );
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("dialtone: {e}");
+            tracing::error!("{e}");
             ExitCode::from(EXIT_RUNTIME_ERROR)
         }
     }

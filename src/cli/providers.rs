@@ -1,7 +1,7 @@
 //! `dialtone providers [--json]`: lists the provider catalog, with its unconfirmed values marked.
 
-use crate::catalog::{Catalog, CatalogError, Origin, Provider};
-use crate::locale::Lang;
+use dialtone_core::catalog::{Catalog, CatalogError, Origin, Provider};
+use dialtone_core::locale::Lang;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,8 +35,8 @@ impl ProvidersError {
     /// The exit code for this error (a broken catalog file is a configuration error).
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            ProvidersError::Catalog(_) => ExitCode::from(crate::verdict::EXIT_CONFIG_ERROR),
-            _ => ExitCode::from(crate::verdict::EXIT_RUNTIME_ERROR),
+            ProvidersError::Catalog(_) => ExitCode::from(dialtone_core::verdict::EXIT_CONFIG_ERROR),
+            _ => ExitCode::from(dialtone_core::verdict::EXIT_RUNTIME_ERROR),
         }
     }
 }
@@ -48,7 +48,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<ExitCode, ProvidersError> {
     let user_file = args.catalog.clone().or_else(crate::catalog::user_file_path);
-    let catalog = Catalog::load(user_file.as_deref())?;
+    let catalog = crate::catalog::load(user_file.as_deref())?;
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &catalog)?;
         writeln!(out)?;
@@ -163,9 +163,9 @@ fn write_provider(
             out,
             "  [{} feed] {}{}",
             match feed.kind {
-                crate::catalog::FeedKind::Statuspage => "statuspage",
-                crate::catalog::FeedKind::Rss => "rss",
-                crate::catalog::FeedKind::Atom => "atom",
+                dialtone_core::catalog::FeedKind::Statuspage => "statuspage",
+                dialtone_core::catalog::FeedKind::Rss => "rss",
+                dialtone_core::catalog::FeedKind::Atom => "atom",
             },
             feed.url,
             mark(feed.verified)

@@ -1,12 +1,12 @@
 //! How a diagnosis is printed by `check` and `watch`: a JSON object for scripts, a few aligned
 //! lines for people. Both carry the same facts.
 
-use crate::diagnosis::{Diagnosis, Fact};
-use crate::locale::Lang;
 use crate::monitor::VerdictChanged;
-use crate::observation::Binding;
-use crate::verdict::{Layer, LayerStatus, Verdict};
 use chrono::{DateTime, Utc};
+use dialtone_core::diagnosis::{Diagnosis, Fact};
+use dialtone_core::locale::Lang;
+use dialtone_core::observation::Binding;
+use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -222,7 +222,7 @@ fn glyph(verdict: Verdict) -> &'static str {
 }
 
 fn layer_name(layer: Layer, lang: Lang) -> &'static str {
-    crate::diagnosis::layer_words(layer, lang)
+    dialtone_core::diagnosis::layer_words(layer, lang)
 }
 
 fn status_word(status: LayerStatus, lang: Lang) -> &'static str {

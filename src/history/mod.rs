@@ -31,12 +31,12 @@ mod schema;
 
 pub use schema::{current_version, Migration, MIGRATIONS};
 
-use crate::diagnosis::{Diagnosis, Fact, LayerReport};
 use crate::feed::StatusPost;
-use crate::ipc::protocol::{HistoryPoint, HistoryReply, OutageView};
 use crate::monitor::VerdictChanged;
-use crate::verdict::{Layer, LayerStatus, Verdict};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
+use dialtone_core::diagnosis::{Diagnosis, Fact, LayerReport};
+use dialtone_core::record::CheckRecord;
+use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -200,106 +200,7 @@ impl EpisodeEffect {
     }
 }
 
-/// How and when the customer reported the fault to the provider (entered by the user).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FaultReport {
-    /// When the provider received the report (TKG §58 counts from here).
-    pub reported_at: DateTime<Utc>,
-    /// How: hotline, web form, e-mail, letter, chat ... (free text).
-    pub channel: String,
-    /// The provider's ticket number, when given.
-    pub ticket: Option<String>,
-    /// Anything else worth keeping.
-    pub note: Option<String>,
-}
-
-/// A provider status post seen while an episode was open.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeenStatusPost {
-    /// The feed it came from.
-    pub feed_url: String,
-    /// The post.
-    pub post: StatusPost,
-    /// When dialtone first saw it.
-    pub seen_at: DateTime<Utc>,
-}
-
-/// The evidence stored with an episode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Evidence {
-    /// The opening diagnosis' layer reports.
-    Layers {
-        /// One report per layer, lowest first.
-        layers: Vec<LayerReport>,
-    },
-    /// Stored JSON this build cannot read as layer reports (e.g. written by a newer dialtone
-    /// with facts this one does not know). Kept verbatim rather than failing the whole log.
-    Unreadable {
-        /// The stored text.
-        json: String,
-    },
-}
-
-impl Evidence {
-    /// The facts of one layer, when readable.
-    pub fn facts(&self, layer: Layer) -> &[Fact] {
-        match self {
-            Evidence::Layers { layers } => layers
-                .iter()
-                .find(|report| report.layer == layer)
-                .map(|report| report.evidence.as_slice())
-                .unwrap_or_default(),
-            Evidence::Unreadable { .. } => &[],
-        }
-    }
-}
-
-/// One outage episode with everything attached to it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Episode {
-    /// Its id (what `dialtone log report --episode` takes).
-    pub id: i64,
-    /// When the outage was confirmed.
-    pub start: DateTime<Utc>,
-    /// When the recovery was confirmed; `None` while it lasts.
-    pub end: Option<DateTime<Utc>>,
-    /// The verdict it opened with.
-    pub verdict: Verdict,
-    /// The failing layer it opened with.
-    pub failing_layer: Option<Layer>,
-    /// Every outage verdict confirmed during the episode, in order, starting with `verdict`.
-    pub verdicts: Vec<Verdict>,
-    /// The opening diagnosis' evidence.
-    pub evidence: Evidence,
-    /// The user's fault reports, earliest first.
-    pub reports: Vec<FaultReport>,
-    /// Provider status posts seen during the episode, in the order they were seen.
-    pub status_posts: Vec<SeenStatusPost>,
-}
-
-impl Episode {
-    /// How long it lasted, or has lasted until `now` when still open.
-    pub fn duration(&self, now: DateTime<Utc>) -> TimeDelta {
-        (self.end.unwrap_or(now) - self.start).max(TimeDelta::zero())
-    }
-
-    /// The dashboard's view of it.
-    pub fn to_view(&self) -> OutageView {
-        OutageView {
-            id: self.id,
-            failing_layer: self.failing_layer,
-            verdict: self.verdict,
-            start: self.start,
-            end: self.end,
-        }
-    }
-}
-
-/// Whether a verdict opens (or continues) an outage episode.
-pub fn is_outage(verdict: Verdict) -> bool {
-    !verdict.is_working() && verdict != Verdict::Unknown
-}
+pub use dialtone_core::outage::{Episode, Evidence, FaultReport, SeenStatusPost};
 
 /// The history database.
 pub struct History {
@@ -538,7 +439,7 @@ impl History {
         // Episodes run from the first failing check to the first good one, not between the
         // confirmations: that is when the line really stopped and came back.
         let since = ms(change.since);
-        let effect = if is_outage(change.to) {
+        let effect = if change.to.is_outage() {
             match open {
                 Some(id) => EpisodeEffect::Continued(id),
                 None => {
@@ -606,7 +507,7 @@ impl History {
     }
 
     /// Checks since `since`, oldest first, as the dashboard's timeline points.
-    pub fn points(&self, since: DateTime<Utc>) -> Result<Vec<HistoryPoint>, HistoryError> {
+    pub fn points(&self, since: DateTime<Utc>) -> Result<Vec<CheckRecord>, HistoryError> {
         const OP: &str = "reading checks";
         let rows = self
             .conn
@@ -626,7 +527,7 @@ impl History {
             .map_err(self.err(OP))?;
         rows.into_iter()
             .map(|(at, verdict, sip_rtt_ms)| {
-                Ok(HistoryPoint {
+                Ok(CheckRecord {
                     at: self.time(OP, "checks.at", at)?,
                     verdict: verdict_from(&verdict)
                         .ok_or_else(|| self.corrupt(OP, "checks.verdict", &verdict))?,
@@ -739,7 +640,7 @@ impl History {
         for name in changes {
             let v = verdict_from(&name)
                 .ok_or_else(|| self.corrupt(OP, "verdict_changes.to_verdict", &name))?;
-            if is_outage(v) && verdicts.last() != Some(&v) {
+            if v.is_outage() && verdicts.last() != Some(&v) {
                 verdicts.push(v);
             }
         }
@@ -939,26 +840,6 @@ impl History {
         };
         tx.commit().map_err(fail)?;
         Ok(Pruned { checks, episodes })
-    }
-
-    /// The dashboard's history for the last `hours` hours.
-    pub fn history_reply(&self, hours: u32) -> Result<HistoryReply, HistoryError> {
-        self.history_reply_at(Utc::now(), hours)
-    }
-
-    /// [`History::history_reply`] relative to a given `now` (for tests and replays).
-    pub fn history_reply_at(
-        &self,
-        now: DateTime<Utc>,
-        hours: u32,
-    ) -> Result<HistoryReply, HistoryError> {
-        let since = now - TimeDelta::hours(i64::from(hours));
-        Ok(HistoryReply {
-            available: true,
-            hours,
-            points: self.points(since)?,
-            outages: self.episodes(since)?.iter().map(Episode::to_view).collect(),
-        })
     }
 
     /// Runs `PRAGMA integrity_check` and returns its answer (`"ok"` when the file is sound).

@@ -3,9 +3,9 @@
 //! that run the probes.
 
 use super::{History, Retention};
-use crate::diagnosis::Diagnosis;
 use crate::monitor::{MonitorHandle, VerdictChanged};
 use chrono::Utc;
+use dialtone_core::diagnosis::Diagnosis;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::RecvError;

@@ -1,9 +1,10 @@
 //! Unit tests of the history store: round trips, the episode rules, retention, migrations.
 
 use super::*;
-use crate::diagnosis::TargetRef;
-use crate::observation::Transport;
-use chrono::TimeZone;
+use chrono::{TimeDelta, TimeZone};
+use dialtone_core::diagnosis::TargetRef;
+use dialtone_core::observation::Transport;
+use dialtone_ipc::protocol::{HistoryPoint, OutageView};
 
 fn t(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap()
@@ -391,7 +392,7 @@ fn history_reply_carries_points_and_overlapping_outages() {
             now - TimeDelta::hours(20),
         ))
         .unwrap();
-    let reply = history.history_reply_at(now, 24).unwrap();
+    let reply = crate::agent::wire::history_reply(&history, now, 24).unwrap();
     assert!(reply.available);
     assert_eq!(reply.hours, 24);
     assert_eq!(reply.points.len(), 1);

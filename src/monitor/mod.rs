@@ -44,13 +44,14 @@
 //! published at all.
 
 pub mod network;
-pub mod tracker;
 
-use crate::diagnosis::{diagnose, Diagnosis, Thresholds};
+pub use dialtone_core::schedule::{Schedule, Status, VerdictChanged};
+
 use crate::probe::{ProbeScope, Prober};
-use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use dialtone_core::diagnosis::{diagnose, Diagnosis, Thresholds};
+use dialtone_core::tracker::Tracker;
+use dialtone_core::verdict::Verdict;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,7 +59,6 @@ use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracker::Tracker;
 
 /// How long after an outage is confirmed the monitor keeps re-checking at `recheck_secs`.
 pub const FAST_RECOVERY_WINDOW: Duration = Duration::from_secs(5 * 60);
@@ -71,83 +71,6 @@ pub const WAKE_JUMP: Duration = Duration::from_secs(30);
 /// The shortest interval the monitor uses, whatever the schedule says: a zero interval would
 /// turn the monitor into a busy loop hammering the provider.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
-
-/// How often and how carefully to check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Schedule {
-    /// Interval between checks while the confirmed verdict is healthy, in seconds.
-    pub interval_secs: u64,
-    /// Interval while a change is being confirmed, and during the first
-    /// [`FAST_RECOVERY_WINDOW`] of a confirmed outage, in seconds.
-    pub recheck_secs: u64,
-    /// Interval of the authenticated REGISTER query, in seconds.
-    pub account_interval_secs: u64,
-    /// Consecutive results needed to confirm a change (worse or better). Exception: the first
-    /// working result after start is shown at once.
-    pub confirmations: u32,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Schedule {
-            interval_secs: 30,
-            recheck_secs: 5,
-            account_interval_secs: 15 * 60,
-            confirmations: 2,
-        }
-    }
-}
-
-impl Schedule {
-    /// The normal interval.
-    pub fn interval(&self) -> Duration {
-        Duration::from_secs(self.interval_secs)
-    }
-
-    /// The interval while confirming a change or recovering from an outage.
-    pub fn recheck(&self) -> Duration {
-        Duration::from_secs(self.recheck_secs)
-    }
-
-    /// The interval of the authenticated REGISTER query.
-    pub fn account_interval(&self) -> Duration {
-        Duration::from_secs(self.account_interval_secs)
-    }
-}
-
-/// The confirmed state of the line, as presenters show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Status {
-    /// The confirmed verdict (hysteresis applied).
-    pub verdict: Verdict,
-    /// Since when the confirmed verdict holds.
-    pub since: DateTime<Utc>,
-    /// The diagnosis that confirmed (or last re-confirmed) the verdict.
-    pub diagnosis: Option<Diagnosis>,
-    /// The most recent raw diagnosis, confirmed or not.
-    pub latest: Option<Diagnosis>,
-    /// Thresholds in force, for presenters that explain a degraded verdict.
-    pub thresholds: Thresholds,
-}
-
-/// A confirmed change of verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VerdictChanged {
-    /// The verdict before.
-    pub from: Verdict,
-    /// The verdict now.
-    pub to: Verdict,
-    /// When the old verdict began (so a recovery can say how long the outage lasted).
-    pub from_since: DateTime<Utc>,
-    /// When the new verdict began: the first check of the run that confirmed it. An outage
-    /// lasts from the opening change's `since` to the recovering change's `since`.
-    pub since: DateTime<Utc>,
-    /// When the change was confirmed.
-    pub at: DateTime<Utc>,
-    /// The diagnosis that confirmed it.
-    pub diagnosis: Diagnosis,
-}
 
 /// Where the monitor gets wall-clock time for `since` and `at` (and for wake detection).
 ///
@@ -298,7 +221,7 @@ pub fn spawn_with<P: Prober, C: Clock>(
 /// How a probe round ended.
 enum RoundEnd {
     /// The probes finished.
-    Done(Box<crate::observation::Snapshot>),
+    Done(Box<dialtone_core::observation::Snapshot>),
     /// The network changed meanwhile: the result would describe the old network.
     NetworkChanged,
     /// The monitor is shutting down.
@@ -367,7 +290,7 @@ impl<P: Prober, C: Clock> Engine<P, C> {
     async fn round_until_fresh(
         &mut self,
         scope: ProbeScope,
-    ) -> Option<(crate::observation::Snapshot, DateTime<Utc>, Instant)> {
+    ) -> Option<(dialtone_core::observation::Snapshot, DateTime<Utc>, Instant)> {
         loop {
             let started = Instant::now();
             let started_at = self.clock.now();
@@ -418,7 +341,11 @@ impl<P: Prober, C: Clock> Engine<P, C> {
     }
 
     /// Diagnoses a round's snapshot, applies hysteresis and publishes the results.
-    fn publish(&mut self, snapshot: crate::observation::Snapshot, started_at: DateTime<Utc>) {
+    fn publish(
+        &mut self,
+        snapshot: dialtone_core::observation::Snapshot,
+        started_at: DateTime<Utc>,
+    ) {
         let diagnosis = diagnose(&snapshot, &self.thresholds);
         let change = self
             .tracker

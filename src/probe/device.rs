@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::observation::{DefaultRoute, DeviceObservation, Interface};
+use dialtone_core::observation::{DefaultRoute, DeviceObservation, Interface};
 
 /// `IFF_UP` from `<linux/if.h>`: the administrator brought the interface up.
 const IFF_UP: u32 = 0x1;

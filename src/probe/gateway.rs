@@ -14,7 +14,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpStream, UdpSocket};
 
-use crate::observation::{GatewayObservation, GatewaySource, Reach, ReachMethod};
+use dialtone_core::observation::{GatewayObservation, GatewaySource, Reach, ReachMethod};
 
 /// Ports a home router typically listens on (DNS forwarder, web UI).
 pub const GATEWAY_PORTS: [u16; 3] = [53, 80, 443];

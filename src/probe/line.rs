@@ -6,17 +6,18 @@
 //! (every 15 minutes) while every round's diagnosis still needs to know the account's state.
 
 use super::internet::{self, InternetSettings};
-use super::locate::{self, RegistrarAddress, Resolver};
+use super::locate::Resolver;
 use super::sip::{self, AccountProber, AccountSettings, SipSettings};
 use super::{device, gateway, ProbeScope, Prober};
-use crate::catalog::Catalog;
-use crate::config::{self, Config};
-use crate::observation::{
+use chrono::Utc;
+use dialtone_core::address::{self, RegistrarAddress};
+use dialtone_core::catalog::Catalog;
+use dialtone_core::config::{self, Config};
+use dialtone_core::observation::{
     AccountObservation, AccountOutcome, GatewaySource, ProviderObservation, Resolution,
     SipExchange, SipOutcome, Snapshot, Transport, TransportFailure,
 };
-use crate::secret::Secret;
-use chrono::Utc;
+use dialtone_core::secret::Secret;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -78,7 +79,7 @@ impl LineSettings {
         let mut account = None;
         let mut extra_ca = None;
         if let Some(acc) = &config.account {
-            let parsed = locate::parse_registrar(&acc.registrar)
+            let parsed = address::parse_registrar(&acc.registrar)
                 .map_err(|e| invalid("account.registrar", e.to_string()))?;
             transport = acc.transport;
             extra_ca = acc.ca_file.clone();
@@ -103,16 +104,18 @@ impl LineSettings {
                     .and_then(|a| catalog.find_by_domain(&a.registrar))
             })
             .map(|p| p.name.clone());
-        let gateway = config::parse_gateway(&config.network.gateway)
-            .map_err(|m| invalid("network.gateway", m))?;
-        let dns_server = match &config.network.dns_server {
-            Some(s) => {
-                Some(config::parse_dns_server(s).map_err(|m| invalid("network.dns_server", m))?)
-            }
-            None => None,
+        // The one parse of the network values; config validation ran the same.
+        let network = config
+            .network
+            .parse()
+            .map_err(|e| invalid(&format!("network.{}", e.key), e.message))?;
+        let gateway = network.gateway;
+        let dns_server = network.dns_server;
+        let internet = InternetSettings {
+            anchors: network.anchors,
+            dns_name: network.dns_name,
+            timeout,
         };
-        let internet = InternetSettings::from_config(&config.network, timeout)
-            .map_err(|e| invalid("network.anchors", e.to_string()))?;
         Ok(LineSettings {
             registrar,
             transport,
@@ -323,7 +326,7 @@ impl Prober for LineProber {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observation::Binding;
+    use dialtone_core::observation::Binding;
 
     fn observation(outcome: AccountOutcome) -> AccountObservation {
         AccountObservation {

@@ -12,7 +12,7 @@ pub mod line;
 pub mod locate;
 pub mod sip;
 
-use crate::observation::Snapshot;
+use dialtone_core::observation::Snapshot;
 use std::future::Future;
 
 /// What one round should include beyond the cheap, unauthenticated checks.

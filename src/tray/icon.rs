@@ -5,7 +5,7 @@
 //! to regenerate; without it the test fails when a committed file differs from what the
 //! renderer makes) and compiled in here, so the agent never depends on files next to it.
 
-use crate::verdict::Verdict;
+use dialtone_core::verdict::Verdict;
 
 /// The tray sizes rendered, in pixels (square).
 pub const SIZES: [u32; 5] = [16, 22, 24, 32, 48];

@@ -2,11 +2,11 @@
 //! tooltip, title and menu. Pure (no I/O, no clock): the time is passed in, so tests pin it.
 
 use super::icon::IconId;
-use crate::ipc::protocol::{ChannelKind, ChannelView};
-use crate::locale::Lang;
 use crate::monitor::Status;
-use crate::verdict::Verdict;
 use chrono::{DateTime, FixedOffset, Utc};
+use dialtone_core::locale::Lang;
+use dialtone_core::verdict::Verdict;
+use dialtone_ipc::protocol::{ChannelKind, ChannelView};
 
 /// Everything the tray shows.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,13 +3,13 @@
 
 use super::model::{channel_label, elapsed};
 use super::*;
-use crate::diagnosis::Fact;
-use crate::diagnosis::{Diagnosis, LayerReport, Thresholds};
-use crate::ipc::protocol::{ChannelKind, ChannelView};
-use crate::locale::Lang;
 use crate::monitor::Status;
-use crate::verdict::{Layer, LayerStatus, Verdict};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use dialtone_core::diagnosis::Fact;
+use dialtone_core::diagnosis::{Diagnosis, LayerReport, Thresholds};
+use dialtone_core::locale::Lang;
+use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_ipc::protocol::{ChannelKind, ChannelView};
 
 fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, h, m, s).unwrap()

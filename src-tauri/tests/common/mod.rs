@@ -3,17 +3,17 @@
 #![allow(dead_code, clippy::unwrap_used)] // shared by several test binaries; a failed unwrap fails the test
 
 use chrono::{Duration as ChronoDuration, Utc};
-use dialtone::diagnosis::{Diagnosis, Fact, LayerReport, TargetRef, Thresholds};
-use dialtone::ipc::protocol::{
-    AgentStatus, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply, ErrorReply,
-    Event, ExportFormat, FeedView, FeedsReply, HistoryPoint, HistoryReply, OutageView, PostView,
-    ProviderInfo, ReportView, Request, Response, Settings, Worded,
-};
-use dialtone::ipc::server::{Handler, Server};
-use dialtone::locale::Lang;
 use dialtone::monitor::{Status, VerdictChanged};
-use dialtone::observation::{ReachMethod, Transport};
-use dialtone::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_core::diagnosis::{Diagnosis, Fact, LayerReport, TargetRef, Thresholds};
+use dialtone_core::locale::Lang;
+use dialtone_core::observation::{ReachMethod, Transport};
+use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_ipc::protocol::{
+    AgentStatus, Bilingual, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply,
+    ErrorReply, Event, ExportFormat, FeedView, FeedsReply, HistoryPoint, HistoryReply, OutageView,
+    PostView, ProviderInfo, ReportView, Request, Response, Settings,
+};
+use dialtone_ipc::server::{Handler, Server};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -159,7 +159,7 @@ pub fn episode(reports: Vec<ReportView>) -> EpisodeView {
         start: end - ChronoDuration::hours(2),
         end: Some(end),
         duration_secs: 2 * 3600,
-        evidence: Worded {
+        evidence: Bilingual {
             en: "OPTIONS to sip.example.net: no answer".into(),
             de: "OPTIONS an sip.example.net: keine Antwort".into(),
         },
@@ -238,7 +238,7 @@ impl Handler for FixtureAgent {
                 status: self.status(),
             }),
             Request::History { hours } => {
-                if hours == 0 || hours > dialtone::ipc::protocol::MAX_HISTORY_HOURS {
+                if hours == 0 || hours > dialtone_ipc::protocol::MAX_HISTORY_HOURS {
                     return Err(ErrorReply::Invalid {
                         field: "hours".into(),
                         detail: "out of range".into(),

@@ -5,7 +5,7 @@
 //! forms (`v:`, `i:`, `m:`) as unknown, fails on comma-separated Contact lists and has no typed
 //! Retry-After (see shared/SIP-NOTES.md). Everything here is pure: no I/O.
 
-use crate::observation::{Binding, SipTarget, Transport};
+use dialtone_core::observation::{Binding, SipTarget, Transport};
 use rand::RngExt;
 use std::net::{IpAddr, SocketAddr};
 

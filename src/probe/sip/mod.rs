@@ -1,7 +1,7 @@
 //! SIP probing of the registrar: OPTIONS liveness checks and the authenticated REGISTER query.
 //!
 //! Name resolution (RFC 3263) happens elsewhere; everything here takes concrete
-//! [`SipTarget`](crate::observation::SipTarget)s.
+//! [`SipTarget`](dialtone_core::observation::SipTarget)s.
 //!
 //! Public API (what `probe::line` uses):
 //! - [`options`] / [`options_first_answer`]: OPTIONS over UDP (RFC 3261 §17.1.2 retransmissions:

@@ -3,7 +3,7 @@
 use super::message::{self, RequestSpec, TransactionId};
 use super::transport::Connection;
 use super::{SipError, SipSettings};
-use crate::observation::{SipExchange, SipOutcome, SipTarget, Transport};
+use dialtone_core::observation::{SipExchange, SipOutcome, SipTarget, Transport};
 
 /// Sends one OPTIONS to `target` (with UDP retransmissions) and records how it went.
 ///

@@ -9,9 +9,11 @@ use super::digest::{self, DigestRequest};
 use super::message::{self, RequestSpec, SipResponse, TransactionId};
 use super::transport::{Connection, TransactionResult};
 use super::{SipError, SipSettings};
-use crate::observation::{AccountObservation, AccountOutcome, SipExchange, SipTarget, Transport};
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
+use dialtone_core::observation::{
+    AccountObservation, AccountOutcome, SipExchange, SipTarget, Transport,
+};
 use tokio::sync::Mutex;
 
 /// The account to query. `Debug` shows the password as `***`.

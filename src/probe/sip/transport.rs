@@ -3,7 +3,7 @@
 
 use super::message::{self, find_header_end, SipResponse, TransactionId};
 use super::{SipError, SipSettings};
-use crate::observation::{SipOutcome, SipTarget, Transport, TransportFailure};
+use dialtone_core::observation::{SipOutcome, SipTarget, Transport, TransportFailure};
 use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
 use std::io;
 use std::net::SocketAddr;

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dialtone::observation::Transport;
+use dialtone_core::observation::Transport;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
-use super::netns::{command_in, run_in};
-use super::sip;
+use crate::netns::{command_in, run_in};
+use crate::sip;
 
 const MODULES: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules/";
 

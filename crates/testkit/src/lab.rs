@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::dns::Dnsmasq;
-use super::kamailio::{Kamailio, KamailioOptions};
-use super::netns::run_in;
+use crate::dns::Dnsmasq;
+use crate::kamailio::{Kamailio, KamailioOptions};
+use crate::netns::run_in;
 
 /// The SIP user every lab's kamailio knows.
 pub const USER: &str = "alice";
@@ -418,23 +418,19 @@ impl Lab {
     /// [`PASSWORD`]; tests that want a wrong one override the variable).
     pub fn dialtone(&self, sub: &str) -> Command {
         let mut cmd = Command::new("ip");
-        cmd.args([
-            "netns",
-            "exec",
-            self.client(),
-            env!("CARGO_BIN_EXE_dialtone"),
-        ])
-        .args(["--lang", "en", sub, "--config"])
-        .arg(self.dir.path().join("no-config.toml"))
-        .args(["--registrar", DOMAIN, "--user", USER])
-        .args(["--password-env", "DIALTONE_LAB_PW", "--gateway", "auto"])
-        .args(["--dns-server", &self.dns.addr().to_string()])
-        .args(["--dns-name", DNS_NAME])
-        .env("DIALTONE_LAB_PW", PASSWORD)
-        .env("XDG_CONFIG_HOME", self.dir.path())
-        .env("XDG_DATA_HOME", self.dir.path())
-        .env("HOME", self.dir.path())
-        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+        cmd.args(["netns", "exec", self.client()])
+            .arg(crate::dialtone_bin())
+            .args(["--lang", "en", sub, "--config"])
+            .arg(self.dir.path().join("no-config.toml"))
+            .args(["--registrar", DOMAIN, "--user", USER])
+            .args(["--password-env", "DIALTONE_LAB_PW", "--gateway", "auto"])
+            .args(["--dns-server", &self.dns.addr().to_string()])
+            .args(["--dns-name", DNS_NAME])
+            .env("DIALTONE_LAB_PW", PASSWORD)
+            .env("XDG_CONFIG_HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path())
+            .env("HOME", self.dir.path())
+            .env_remove("DBUS_SESSION_BUS_ADDRESS");
         for a in &self.anchors.addrs {
             cmd.args(["--anchor", &a.to_string()]);
         }

@@ -116,6 +116,12 @@ impl Verdict {
         matches!(self, Verdict::Healthy | Verdict::Degraded)
     }
 
+    /// Whether this verdict opens (or continues) an outage episode: the line does not work and
+    /// dialtone knows why. The history, the outage log and the recovery notice all ask this.
+    pub fn is_outage(self) -> bool {
+        !self.is_working() && self != Verdict::Unknown
+    }
+
     /// Rank used by hysteresis: a higher rank is a worse state. `Unknown` ranks lowest
     /// because it is "no information", never an alarm.
     pub fn severity(self) -> u8 {

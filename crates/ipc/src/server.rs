@@ -4,12 +4,12 @@
 //! A bad line (not JSON, unknown request, too long) gets an error reply on that connection and
 //! nothing else happens: the agent and other connections never notice.
 
-use super::framing::{self, Frame};
-use super::protocol::{
+use crate::framing::{self, Frame};
+use crate::protocol::{
     parse_client_line, AgentStatus, ErrorReply, Event, Request, Response, ServerMessage, MAX_LINE,
     PROTOCOL_VERSION,
 };
-use super::{current_uid, prepare_dir, IpcError};
+use crate::{current_uid, prepare_dir, IpcError};
 use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -5,14 +5,14 @@
 //! live events and requests at once opens two: one turned into a [`Subscription`], one for
 //! requests.
 
-use super::framing::{self, Frame};
-use super::protocol::{
+use crate::framing::{self, Frame};
+use crate::protocol::{
     AgentStatus, ChannelsReply, ClientMessage, EpisodesReply, ErrorReply, Event, ExportFormat,
     FeedsReply, HistoryReply, Request, Response, ServerMessage, Settings, PROTOCOL_VERSION,
 };
-use crate::locale::Lang;
-use crate::secret::Secret;
 use chrono::{DateTime, Utc};
+use dialtone_core::locale::Lang;
+use dialtone_core::secret::Secret;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

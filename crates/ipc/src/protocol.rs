@@ -10,14 +10,14 @@
 //! monitor's [`Status`] and [`VerdictChanged`] are carried as they are: they are already the
 //! shared, serialisable contract.
 
-use crate::locale::Lang;
-use crate::monitor::{Status, VerdictChanged};
-use crate::observation::Transport;
-use crate::secret::Secret;
-use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
+use dialtone_core::config::AccountConfig;
+use dialtone_core::locale::Lang;
+use dialtone_core::observation::Transport;
+use dialtone_core::schedule::{Schedule, Status, VerdictChanged};
+use dialtone_core::secret::Secret;
+use dialtone_core::verdict::Verdict;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The protocol version. Bumped on any incompatible change; the agent refuses other versions.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -37,14 +37,14 @@ pub const MAX_EPISODE_DAYS: u32 = 3660;
 /// Bounds the reply well below the client's line limit.
 pub const MAX_EPISODES: usize = 500;
 
-/// The longest fault-report channel ("hotline", "web form") accepted, in characters.
-pub const MAX_REPORT_CHANNEL: usize = 100;
+/// The fault-report limits (channel, ticket, note), checked by [`dialtone_core::report`].
+pub use dialtone_core::report::{MAX_REPORT_CHANNEL, MAX_REPORT_NOTE, MAX_REPORT_TICKET};
 
-/// The longest ticket number accepted, in characters.
-pub const MAX_REPORT_TICKET: usize = 100;
+/// The longest pause [`Request::PauseAlerts`] may ask for: one day.
+pub const MAX_PAUSE_MINUTES: u32 = 24 * 60;
 
-/// The longest fault-report note accepted, in characters.
-pub const MAX_REPORT_NOTE: usize = 2000;
+/// The pause the tray's menu and the dashboard's button ask for: one hour.
+pub const DEFAULT_PAUSE_MINUTES: u32 = 60;
 
 /// The most fault reports one episode may carry (bounds the episode list's size).
 pub const MAX_REPORTS_PER_EPISODE: usize = 20;
@@ -391,7 +391,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        let schedule = crate::monitor::Schedule::default();
+        let schedule = Schedule::default();
         Settings {
             provider: None,
             account: None,
@@ -403,6 +403,64 @@ impl Default for Settings {
             start_at_login: false,
             password_stored: false,
         }
+    }
+}
+
+/// A settings field that cannot be saved, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {detail}")]
+pub struct SettingsError {
+    /// The field as the form names it (`interval_secs`, `account.registrar`).
+    pub field: String,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// The longest catalog id accepted.
+pub const MAX_PROVIDER_ID: usize = 64;
+
+impl Settings {
+    /// The schedule these settings stand for (the confirmations are not edited here).
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            interval_secs: self.interval_secs,
+            recheck_secs: self.recheck_secs,
+            account_interval_secs: self.account_interval_secs,
+            ..Schedule::default()
+        }
+    }
+
+    /// The account these settings stand for, as the config holds it.
+    pub fn account_config(&self) -> Option<AccountConfig> {
+        self.account.as_ref().map(|a| AccountConfig {
+            registrar: a.registrar.trim().to_string(),
+            user: a.user.clone().filter(|u| !u.is_empty()),
+            auth_user: a.auth_user.clone().filter(|u| !u.is_empty()),
+            domain: a.domain.clone().filter(|d| !d.is_empty()),
+            transport: a.transport,
+            ..AccountConfig::default()
+        })
+    }
+
+    /// Checks the values with the very rules config loading applies (the schedule's one range
+    /// table, the account's values), so whatever loads from a file can be saved unchanged
+    /// from the form, and the other way round.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |field: String, detail: String| SettingsError { field, detail };
+        if let Some(id) = &self.provider {
+            if id.is_empty() || id.len() > MAX_PROVIDER_ID {
+                return Err(invalid("provider".into(), "not a catalog id".into()));
+            }
+        }
+        self.schedule()
+            .validate()
+            .map_err(|e| invalid(e.key, e.message))?;
+        if let Some(account) = self.account_config() {
+            account
+                .validate()
+                .map_err(|e| invalid(format!("account.{}", e.key), e.message))?;
+        }
+        Ok(())
     }
 }
 
@@ -435,16 +493,8 @@ pub struct HistoryReply {
     pub outages: Vec<OutageView>,
 }
 
-/// One recorded check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryPoint {
-    /// When the check ran.
-    pub at: DateTime<Utc>,
-    /// Its raw verdict.
-    pub verdict: Verdict,
-    /// The SIP round-trip time, when measured.
-    pub sip_rtt_ms: Option<f64>,
-}
+/// One recorded check, as the history keeps it.
+pub use dialtone_core::record::CheckRecord as HistoryPoint;
 
 /// One outage episode (a confirmed non-working verdict and how long it lasted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -454,7 +504,7 @@ pub struct OutageView {
     pub id: i64,
     /// The layer that failed.
     #[serde(default)]
-    pub failing_layer: Option<crate::verdict::Layer>,
+    pub failing_layer: Option<dialtone_core::verdict::Layer>,
     /// The verdict during the episode.
     pub verdict: Verdict,
     /// When it was confirmed.
@@ -463,13 +513,31 @@ pub struct OutageView {
     pub end: Option<DateTime<Utc>>,
 }
 
-/// Text worded by the agent in both languages (the dashboard switches without asking again).
+/// The same thing worded in both languages, so the dashboard switches without asking again.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Worded {
+pub struct Bilingual<T> {
     /// English.
-    pub en: String,
+    pub en: T,
     /// German.
-    pub de: String,
+    pub de: T,
+}
+
+impl<T> Bilingual<T> {
+    /// Renders `f` once per language.
+    pub fn render(f: impl Fn(Lang) -> T) -> Bilingual<T> {
+        Bilingual {
+            en: f(Lang::En),
+            de: f(Lang::De),
+        }
+    }
+
+    /// The text in `lang`.
+    pub fn get(&self, lang: Lang) -> &T {
+        match lang {
+            Lang::En => &self.en,
+            Lang::De => &self.de,
+        }
+    }
 }
 
 /// The answer to [`Request::Episodes`].
@@ -493,7 +561,7 @@ pub struct EpisodeView {
     /// The verdict it opened with.
     pub verdict: Verdict,
     /// The layer that failed.
-    pub failing_layer: Option<crate::verdict::Layer>,
+    pub failing_layer: Option<dialtone_core::verdict::Layer>,
     /// When the outage was confirmed.
     pub start: DateTime<Utc>,
     /// When the recovery was confirmed; `None` while it lasts.
@@ -501,25 +569,15 @@ pub struct EpisodeView {
     /// How long it lasted, or has lasted so far, in seconds.
     pub duration_secs: i64,
     /// The failing layer's evidence as the report words it (empty when none was stored).
-    pub evidence: Worded,
+    pub evidence: Bilingual<String>,
     /// The user's fault reports, earliest first.
     pub reports: Vec<ReportView>,
     /// Provider status posts seen while it lasted, in the order they were seen.
     pub posts: Vec<PostView>,
 }
 
-/// One fault report the user attached to an episode.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportView {
-    /// When the provider received the report.
-    pub reported_at: DateTime<Utc>,
-    /// How it was reported.
-    pub channel: String,
-    /// The provider's ticket number.
-    pub ticket: Option<String>,
-    /// The user's note.
-    pub note: Option<String>,
-}
+/// One fault report the user attached to an episode, as the history keeps it.
+pub use dialtone_core::outage::FaultReport as ReportView;
 
 /// The answer to [`Request::Feeds`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -547,16 +605,8 @@ pub struct FeedView {
     pub posts: Vec<PostView>,
 }
 
-/// One post of a status feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PostView {
-    /// Its title, e.g. "Störung Telefonie".
-    pub title: String,
-    /// When it was published, when the feed says.
-    pub published: Option<DateTime<Utc>>,
-    /// An `https:` link to it, when it has one.
-    pub link: Option<String>,
-}
+/// One post of a status feed, as the feed poller read it.
+pub use dialtone_core::status_post::StatusPost as PostView;
 
 /// The answer to [`Request::Channels`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -569,25 +619,7 @@ pub struct ChannelsReply {
     pub channels: Vec<ChannelView>,
 }
 
-/// What kind of place a channel is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelKind {
-    /// An X/Twitter account.
-    X,
-    /// A Mastodon account.
-    Mastodon,
-    /// An official status page.
-    StatusPage,
-    /// A blog or news page.
-    Blog,
-    /// A support hotline (`tel:` URL).
-    Hotline,
-    /// The provider's website or help pages.
-    Website,
-    /// A crowd-sourced outage page run by a third party (labelled as such).
-    Crowd,
-}
+pub use dialtone_core::catalog::ChannelKind;
 
 /// One official (or crowd) channel of a provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -616,7 +648,7 @@ impl ChannelView {
 /// Serialises a [`Secret`] as a plain JSON string on the wire (the socket is private to the
 /// user); its `Debug` stays redacted everywhere else.
 mod secret_wire {
-    use crate::secret::Secret;
+    use dialtone_core::secret::Secret;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
@@ -625,20 +657,6 @@ mod secret_wire {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
         String::deserialize(deserializer).map(Secret::new)
-    }
-}
-
-impl fmt::Display for ChannelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ChannelKind::X => "x",
-            ChannelKind::Mastodon => "mastodon",
-            ChannelKind::StatusPage => "status_page",
-            ChannelKind::Blog => "blog",
-            ChannelKind::Hotline => "hotline",
-            ChannelKind::Website => "website",
-            ChannelKind::Crowd => "crowd",
-        })
     }
 }
 

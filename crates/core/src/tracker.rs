@@ -33,8 +33,8 @@
 //!   it (when the trouble, or the recovery, was first seen), so a recovery's `from_since` gives
 //!   the outage's real length; `at` is when it was confirmed.
 
-use super::VerdictChanged;
 use crate::diagnosis::Diagnosis;
+use crate::schedule::VerdictChanged;
 use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
 

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::netns::{command_in, run_in};
+use crate::netns::{command_in, run_in};
 
 /// A running dnsmasq; killed on drop.
 pub struct Dnsmasq {

@@ -1,0 +1,26 @@
+//! dialtone's pure core: what a phone line's health *is*, with no I/O, no clock of its own and
+//! no async runtime.
+//!
+//! Probes (in the agent) fill in an [`observation::Snapshot`]; [`diagnosis::diagnose`] turns it
+//! into a [`verdict::Verdict`] with evidence worded in English and German; the
+//! [`tracker::Tracker`] applies hysteresis and yields the [`schedule`] types the monitor
+//! publishes. The settings ([`config`]), the provider [`catalog`], the [`outage`] model, the
+//! one rule for links ([`link`]) and the parsing of what users type ([`address`], [`time`],
+//! [`report`]) live here once, so the agent, the CLI and the dashboard cannot disagree.
+
+pub mod address;
+pub mod catalog;
+pub mod config;
+pub mod diagnosis;
+pub mod link;
+pub mod locale;
+pub mod observation;
+pub mod outage;
+pub mod record;
+pub mod report;
+pub mod schedule;
+pub mod secret;
+pub mod status_post;
+pub mod time;
+pub mod tracker;
+pub mod verdict;

@@ -1,0 +1,155 @@
+//! Every mapping from the agent's domain types to the IPC wire: channels, settings, history
+//! points and outages, episodes and feeds. Storage and the engine know nothing of the wire;
+//! the handler answers with what this module builds.
+
+use crate::feed::PolledFeed;
+use crate::history::{Episode, History, HistoryError};
+use crate::outage_log;
+use chrono::{DateTime, TimeDelta, Utc};
+use dialtone_core::catalog::Channel;
+use dialtone_core::config::Config;
+use dialtone_ipc::protocol::{
+    AccountSettings, Bilingual, ChannelView, EpisodeView, EpisodesReply, FeedView, HistoryReply,
+    OutageView, Settings, MAX_EPISODES,
+};
+use std::time::Instant;
+
+/// A catalog channel as the wire carries it.
+pub fn channel_view(channel: &Channel) -> ChannelView {
+    ChannelView {
+        kind: channel.kind,
+        label: channel.label.clone(),
+        label_de: channel.label_de.clone(),
+        url: channel.url.clone(),
+    }
+}
+
+/// The settings a config stands for (`password_stored` is filled in by the caller).
+pub fn settings_from(config: &Config, start_at_login: bool) -> Settings {
+    Settings {
+        provider: config.provider.clone(),
+        account: config.account.as_ref().map(|a| AccountSettings {
+            registrar: a.registrar.clone(),
+            user: a.user.clone(),
+            auth_user: a.auth_user.clone(),
+            domain: a.domain.clone(),
+            transport: a.transport,
+        }),
+        interval_secs: config.schedule.interval_secs,
+        recheck_secs: config.schedule.recheck_secs,
+        account_interval_secs: config.schedule.account_interval_secs,
+        notifications: config.desktop.notifications,
+        language: config.desktop.language,
+        start_at_login,
+        password_stored: false,
+    }
+}
+
+/// Writes `settings` into `config`, keeping what the settings do not cover (the password's
+/// environment variable and CA file of the same registrar, the network, thresholds, the
+/// number of confirmations).
+pub fn apply_settings(config: &mut Config, settings: &Settings) {
+    config.provider = settings.provider.clone();
+    let old = config.account.take();
+    config.account = settings.account_config().map(|mut account| {
+        if let Some(old) = old.filter(|old| old.registrar == account.registrar) {
+            account.password_env = old.password_env;
+            account.ca_file = old.ca_file;
+        }
+        account
+    });
+    let schedule = settings.schedule();
+    config.schedule.interval_secs = schedule.interval_secs;
+    config.schedule.recheck_secs = schedule.recheck_secs;
+    config.schedule.account_interval_secs = schedule.account_interval_secs;
+    config.desktop.notifications = settings.notifications;
+    config.desktop.language = settings.language;
+}
+
+/// An episode as the timeline marks it.
+pub fn outage_view(episode: &Episode) -> OutageView {
+    OutageView {
+        id: episode.id,
+        failing_layer: episode.failing_layer,
+        verdict: episode.verdict,
+        start: episode.start,
+        end: episode.end,
+    }
+}
+
+/// An episode as the dashboard's Outages view shows it; an open one has lasted until `now`.
+pub fn episode_view(episode: &Episode, now: DateTime<Utc>) -> EpisodeView {
+    EpisodeView {
+        id: episode.id,
+        verdict: episode.verdict,
+        failing_layer: episode.failing_layer,
+        start: episode.start,
+        end: episode.end,
+        duration_secs: episode.duration(now).num_seconds(),
+        evidence: Bilingual::render(|lang| outage_log::evidence_text(episode, lang)),
+        reports: episode.reports.clone(),
+        posts: episode
+            .status_posts
+            .iter()
+            .map(|seen| seen.post.clone())
+            .collect(),
+    }
+}
+
+/// Checks and outages of the `hours` hours before `now`.
+pub fn history_reply(
+    history: &History,
+    now: DateTime<Utc>,
+    hours: u32,
+) -> Result<HistoryReply, HistoryError> {
+    let since = now - TimeDelta::hours(i64::from(hours));
+    Ok(HistoryReply {
+        available: true,
+        hours,
+        points: history.points(since)?,
+        outages: history.episodes(since)?.iter().map(outage_view).collect(),
+    })
+}
+
+/// The episodes of the last `days` days before `now`, newest [`MAX_EPISODES`] at most.
+pub fn episodes_reply(
+    history: &History,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<EpisodesReply, HistoryError> {
+    let since = now - TimeDelta::days(i64::from(days));
+    let mut episodes = history.episodes(since)?;
+    let truncated = episodes.len() > MAX_EPISODES;
+    if truncated {
+        episodes.drain(..episodes.len() - MAX_EPISODES);
+    }
+    Ok(EpisodesReply {
+        available: true,
+        days,
+        episodes: episodes.iter().map(|e| episode_view(e, now)).collect(),
+        truncated,
+    })
+}
+
+/// One polled feed as the dashboard shows it; `now` and `wall_now` date the last fetch.
+pub fn feed_view(feed: &PolledFeed, now: Instant, wall_now: DateTime<Utc>) -> FeedView {
+    FeedView {
+        url: feed.feed.url.clone(),
+        kind: format!("{:?}", feed.feed.kind).to_lowercase(),
+        fetched_at: feed
+            .last_poll
+            .filter(|_| feed.error.is_none() && feed.snapshot.is_some())
+            .map(|t| wall_now - TimeDelta::from_std(now - t).unwrap_or_default()),
+        problem: feed.error.as_ref().map(|e| e.problem.to_string()),
+        indicator: feed
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.indicator)
+            .map(|i| format!("{i:?}").to_lowercase()),
+        posts: feed
+            .snapshot
+            .as_ref()
+            .map(|s| s.posts.clone())
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,524 @@
+//! Setting up a line to watch: which config file, the flags that override it for one run
+//! (for scripting and tests), the provider from the catalog, the password from the keyring or
+//! the environment, and from all of that the probes' [`LineSettings`]. `check`, `watch` and
+//! the tray agent build their line here, so a config means the same line to each of them
+//! (with only a provider chosen, its registrar is probed by all three).
+//!
+//! [`spawn_line`] then starts what every long-running face runs: the monitor, the history
+//! recorder and the network watcher.
+
+use crate::history::{recorder, History, Retention};
+use crate::monitor::MonitorHandle;
+use crate::probe::line::{LineError, LineProber, LineSettings};
+use crate::secret::{self, PasswordSource, Secret, SecretError};
+use dialtone_core::catalog::{Catalog, CatalogError, Feed, Provider, Registrar};
+use dialtone_core::config::{AccountConfig, Config, ConfigError};
+use dialtone_core::observation::Transport;
+use dialtone_core::schedule::Schedule;
+use std::path::{Path, PathBuf};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Overrides of the config file, one flag per setting.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Overrides {
+    /// The config file (default: config.toml in the XDG config dir).
+    #[arg(long, value_name = "FILE", env = "DIALTONE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The registrar: `sip:host[:port][;transport=udp|tcp|tls]`, `sips:host`, or a domain
+    /// (resolved by RFC 3263: NAPTR, SRV, A/AAAA).
+    #[arg(long, value_name = "URI")]
+    pub registrar: Option<String>,
+    /// The SIP user name; with a password this enables the REGISTER query.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// The SIP domain of the address-of-record, when it is not the registrar's host.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Read the SIP password from this environment variable (instead of the OS keyring).
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Force the SIP transport.
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportArg>,
+    /// A PEM file with a CA certificate to trust for TLS to the registrar.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// An internet anchor, `HOST:PORT` or `http://HOST[:PORT]/PATH` (repeatable; replaces the
+    /// configured ones).
+    #[arg(long = "anchor", value_name = "HOST:PORT")]
+    pub anchors: Vec<String>,
+    /// The router's address, or `auto` to read it from the routing table.
+    #[arg(long, value_name = "ADDR|auto")]
+    pub gateway: Option<String>,
+    /// The DNS server for every lookup, `ADDR[:PORT]` (default: the system's).
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub dns_server: Option<String>,
+    /// The name the internet check resolves; `none` skips the DNS part.
+    #[arg(long, value_name = "NAME")]
+    pub dns_name: Option<String>,
+    /// Per-probe timeout in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Whether a line with no registered phone or router counts as an account problem.
+    #[arg(long, value_enum, value_name = "yes|no")]
+    pub expect_binding: Option<YesNo>,
+    /// The provider's catalog id (see `dialtone providers`).
+    #[arg(long, value_name = "ID")]
+    pub provider: Option<String>,
+    /// The user's provider catalog file (default: providers.toml in the config dir).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+}
+
+/// The flags of the commands that keep watching (`watch` and the agent): the schedule and the
+/// history store.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MonitorArgs {
+    /// Seconds between checks while the line is healthy (default: the config's, 30).
+    #[arg(long, value_name = "SECS")]
+    pub interval: Option<u64>,
+    /// Seconds between re-checks while a change is being confirmed (default 5).
+    #[arg(long, value_name = "SECS")]
+    pub recheck: Option<u64>,
+    /// Consecutive results that confirm a change (default 2).
+    #[arg(long, value_name = "N")]
+    pub confirmations: Option<u32>,
+    /// The history database checks and outages are recorded in (default: history.sqlite3 in
+    /// the XDG data dir).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Do not record checks and outages.
+    #[arg(long)]
+    pub no_history: bool,
+}
+
+impl MonitorArgs {
+    /// Applies the schedule flags on top of a config's schedule, pulled into the schedule's
+    /// one range table (never below 1 s or one confirmation, the re-check never slower than
+    /// the interval).
+    pub fn apply_schedule(&self, schedule: &mut Schedule) {
+        if let Some(v) = self.interval {
+            schedule.interval_secs = v;
+        }
+        if let Some(v) = self.recheck {
+            schedule.recheck_secs = v;
+        }
+        if let Some(v) = self.confirmations {
+            schedule.confirmations = v;
+        }
+        *schedule = schedule.clamped();
+    }
+
+    /// The history file to record in: `None` with `--no-history`.
+    pub fn history_path(&self) -> Option<PathBuf> {
+        if self.no_history {
+            None
+        } else {
+            self.db.clone().or_else(crate::history::default_path)
+        }
+    }
+}
+
+/// `--transport` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransportArg {
+    /// SIP over UDP.
+    Udp,
+    /// SIP over TCP.
+    Tcp,
+    /// SIP over TLS.
+    Tls,
+}
+
+impl From<TransportArg> for Transport {
+    fn from(value: TransportArg) -> Transport {
+        match value {
+            TransportArg::Udp => Transport::Udp,
+            TransportArg::Tcp => Transport::Tcp,
+            TransportArg::Tls => Transport::Tls,
+        }
+    }
+}
+
+/// A yes/no flag value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum YesNo {
+    /// Yes.
+    Yes,
+    /// No.
+    No,
+}
+
+/// Why the settings for a run could not be put together.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The config file or a flag is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The provider catalog is broken.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The password could not be fetched.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The line's settings are unusable.
+    #[error(transparent)]
+    Line(#[from] LineError),
+    /// No config dir could be found and no `--config` was given.
+    #[error("no home directory to keep the config in: pass --config FILE")]
+    NoConfigDir,
+}
+
+impl Overrides {
+    /// Reads the config file (if any), applies the flags and validates the result.
+    pub fn resolve_config(&self) -> Result<(Config, PathBuf, bool), SetupError> {
+        let path = match &self.config {
+            Some(path) => path.clone(),
+            None => crate::config::default_path().ok_or(SetupError::NoConfigDir)?,
+        };
+        let loaded = crate::config::load(&path)?;
+        let from_file = loaded.is_some();
+        let mut config = loaded.unwrap_or_default();
+        self.apply(&mut config);
+        config.validate(&format!("{} with command-line flags", path.display()))?;
+        Ok((config, path, from_file))
+    }
+
+    /// Applies the flags on top of `config`.
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(registrar) = &self.registrar {
+            let account = config.account.get_or_insert_with(AccountConfig::default);
+            // A different registrar on the command line is a different line: the file's user
+            // and password belong to the old one.
+            if account.registrar != *registrar
+                && self.user.is_none()
+                && !account.registrar.is_empty()
+            {
+                account.user = None;
+                account.password_env = None;
+            }
+            account.registrar = registrar.clone();
+        }
+        if let Some(account) = config.account.as_mut() {
+            if let Some(user) = &self.user {
+                account.user = Some(user.clone());
+            }
+            if let Some(domain) = &self.domain {
+                account.domain = Some(domain.clone());
+            }
+            if let Some(var) = &self.password_env {
+                account.password_env = Some(var.clone());
+            }
+            if let Some(transport) = self.transport {
+                account.transport = Some(transport.into());
+            }
+            if let Some(ca) = &self.ca_file {
+                account.ca_file = Some(ca.clone());
+            }
+        }
+        if !self.anchors.is_empty() {
+            config.network.anchors = self.anchors.clone();
+        }
+        if let Some(gateway) = &self.gateway {
+            config.network.gateway = gateway.clone();
+        }
+        if let Some(server) = &self.dns_server {
+            config.network.dns_server = Some(server.clone());
+        }
+        if let Some(name) = &self.dns_name {
+            config.network.dns_name = name.clone();
+        }
+        if let Some(timeout) = self.timeout {
+            config.timeout_secs = Some(timeout);
+        }
+        if let Some(expect) = self.expect_binding {
+            config.thresholds.expect_binding = expect == YesNo::Yes;
+        }
+        if let Some(provider) = &self.provider {
+            config.provider = Some(provider.clone());
+        }
+    }
+
+    /// The provider catalog: the built-in one with the user's file (or `--catalog`).
+    pub fn catalog(&self) -> Result<Catalog, CatalogError> {
+        let catalog_file = self.catalog.clone().or_else(crate::catalog::user_file_path);
+        crate::catalog::load(catalog_file.as_deref())
+    }
+
+    /// Everything a `check` or `watch` needs: the config with the flags, the catalog, the
+    /// password and the probe settings, exactly as the agent prepares its line.
+    ///
+    /// Blocking (the keyring talks D-Bus): call it before starting async work, or from
+    /// `spawn_blocking`.
+    pub fn resolve(&self) -> Result<Prepared, SetupError> {
+        let (config, path, _) = self.resolve_config()?;
+        let catalog = self.catalog()?;
+        if let Some(id) = &config.provider {
+            if catalog.get(id).is_none() {
+                return Err(ConfigError::Invalid {
+                    origin: path.display().to_string(),
+                    key: "provider".into(),
+                    message: format!(
+                        "{id:?} is not in the provider catalog (see `dialtone providers`)"
+                    ),
+                }
+                .into());
+            }
+        }
+        prepare(&config, &catalog)
+    }
+}
+
+/// The keyring account name of a SIP account: its address-of-record without the scheme.
+pub fn keyring_account(account: &AccountConfig) -> Option<String> {
+    let user = account.user.as_ref()?;
+    let domain = match &account.domain {
+        Some(domain) => domain.clone(),
+        None => {
+            dialtone_core::address::parse_registrar(&account.registrar)
+                .ok()?
+                .host
+        }
+    };
+    Some(format!("{user}@{domain}"))
+}
+
+/// Finds the password: the named environment variable if one is configured (it must be set),
+/// else the OS keyring. No keyring service is not an error: the account check is then skipped.
+pub fn password_for(
+    account: &AccountConfig,
+) -> Result<(Option<Secret>, Option<PasswordSource>), SecretError> {
+    if let Some(var) = &account.password_env {
+        return Ok((
+            Some(secret::from_env(var)?),
+            Some(PasswordSource::Env(var.clone())),
+        ));
+    }
+    let Some(name) = keyring_account(account) else {
+        return Ok((None, None));
+    };
+    match secret::from_keyring(&name) {
+        Ok(Some(password)) => Ok((Some(password), Some(PasswordSource::Keyring(name)))),
+        Ok(None) => Ok((None, None)),
+        Err(e) => {
+            tracing::warn!("{e}; the account check is skipped");
+            Ok((None, None))
+        }
+    }
+}
+
+/// Everything a line needs, worked out off the async workers (the keyring blocks).
+pub struct Prepared {
+    /// The probes' settings.
+    pub settings: LineSettings,
+    /// The config in force, with the provider's registrar filled in.
+    pub config: Config,
+    /// Whether a provider or registrar is configured at all.
+    pub configured: bool,
+    /// The provider, when chosen or recognised from the registrar.
+    pub provider: Option<Provider>,
+    /// Its status feeds.
+    pub feeds: Vec<Feed>,
+}
+
+/// The registrar to use for a provider chosen without an account: the first concrete one in
+/// its catalog entry (wildcards stand for regional hosts and cannot be dialled).
+pub fn catalog_registrar(provider: &Provider) -> Option<String> {
+    let r: &Registrar = provider
+        .registrars
+        .iter()
+        .find(|r| !r.host.starts_with("*."))?;
+    let host = &r.host;
+    Some(match (r.port, r.transport) {
+        (None, None) => host.clone(),
+        (port, Some(Transport::Tls)) => {
+            format!(
+                "sips:{host}{}",
+                port.map(|p| format!(":{p}")).unwrap_or_default()
+            )
+        }
+        (port, transport) => format!(
+            "sip:{host}{}{}",
+            port.map(|p| format!(":{p}")).unwrap_or_default(),
+            transport
+                .map(|t| format!(";transport={}", t.as_str()))
+                .unwrap_or_default()
+        ),
+    })
+}
+
+/// The config as the probes use it: with only a provider chosen, its registrar is filled in,
+/// so everything but the account is checked from the first minute.
+pub fn effective_config(config: &Config, catalog: &Catalog) -> Config {
+    let mut effective = config.clone();
+    if effective.account.is_none() {
+        if let Some(registrar) = config
+            .provider
+            .as_deref()
+            .and_then(|id| catalog.get(id))
+            .and_then(catalog_registrar)
+        {
+            effective.account = Some(AccountConfig {
+                registrar,
+                ..AccountConfig::default()
+            });
+        }
+    }
+    effective
+}
+
+/// Works out a line's settings. Blocking: the password may come from the keyring.
+pub fn prepare(config: &Config, catalog: &Catalog) -> Result<Prepared, SetupError> {
+    let configured = config.provider.is_some() || config.account.is_some();
+    let effective = effective_config(config, catalog);
+    let password = match effective.account.as_ref() {
+        Some(account) if account.user.is_some() => password_for(account)?.0,
+        _ => None,
+    };
+    let settings = LineSettings::from_config(&effective, password, catalog)?;
+    let provider = config
+        .provider
+        .as_deref()
+        .and_then(|id| catalog.get(id))
+        .or_else(|| {
+            effective
+                .account
+                .as_ref()
+                .and_then(|a| catalog.find_by_domain(&a.registrar))
+        })
+        .cloned();
+    let feeds = provider
+        .as_ref()
+        .map(|p| p.feeds.clone())
+        .unwrap_or_default();
+    Ok(Prepared {
+        settings,
+        config: effective,
+        configured,
+        provider,
+        feeds,
+    })
+}
+
+/// A line being watched: the monitor with its history recorder and network watcher.
+pub struct RunningLine {
+    /// The monitor.
+    pub handle: MonitorHandle,
+    /// Every task of the line; they end when its token is cancelled.
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+/// Starts the monitor on `prepared`, the presenters `companions` returns (spawned right after
+/// the monitor, so they subscribe before its first round ends), the history recorder when
+/// `history` names a database, and the network watcher. Everything stops with `token`.
+pub fn spawn_line(
+    prepared: Prepared,
+    history: Option<&Path>,
+    token: &CancellationToken,
+    companions: impl FnOnce(&MonitorHandle) -> Vec<JoinHandle<()>>,
+) -> Result<RunningLine, SetupError> {
+    let prober = LineProber::new(prepared.settings)?;
+    let (handle, monitor) = crate::monitor::spawn(
+        prober,
+        prepared.config.schedule.clone(),
+        prepared.config.thresholds.clone(),
+        token.clone(),
+    );
+    let mut tasks = vec![monitor];
+    tasks.extend(companions(&handle));
+    if let Some(path) = history {
+        match History::open(path) {
+            Ok(history) => tasks.push(recorder::spawn_recorder(
+                &handle,
+                history,
+                Retention::default(),
+                token.clone(),
+            )),
+            Err(e) => tracing::warn!("{e}; checks and outages are not recorded"),
+        }
+    }
+    // Interfaces or the default route changing (Wi-Fi roaming, cable, VPN) make the last
+    // results stale: the monitor re-checks at once instead of waiting for its next tick.
+    tasks.push(crate::monitor::network::spawn_network_watcher(
+        handle.clone(),
+        crate::monitor::network::DEFAULT_POLL,
+        crate::probe::device::probe,
+        token.clone(),
+    ));
+    Ok(RunningLine { handle, tasks })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_alone_gets_its_first_concrete_registrar() {
+        let catalog = Catalog::builtin().unwrap();
+        let config = Config {
+            provider: Some("1und1".into()),
+            ..Config::default()
+        };
+        let effective = effective_config(&config, &catalog);
+        let registrar = effective.account.unwrap().registrar;
+        let first = catalog.get("1und1").unwrap().registrars[0].host.clone();
+        assert!(registrar.contains(&first), "{registrar} vs {first}");
+        // An account of the user's own is never replaced.
+        let own = Config {
+            provider: Some("1und1".into()),
+            account: Some(AccountConfig {
+                registrar: "sip:127.0.0.1:5070".into(),
+                ..AccountConfig::default()
+            }),
+            ..Config::default()
+        };
+        assert_eq!(effective_config(&own, &catalog), own);
+    }
+
+    #[test]
+    fn registrars_with_port_and_transport_become_uris() {
+        let provider = |host: &str, port, transport| Provider {
+            id: "t".into(),
+            name: "T".into(),
+            country: None,
+            sip_domains: vec![],
+            registrars: vec![
+                Registrar {
+                    host: "*.regional.example".into(),
+                    port: None,
+                    transport: None,
+                    verified: true,
+                    note: None,
+                },
+                Registrar {
+                    host: host.into(),
+                    port,
+                    transport,
+                    verified: true,
+                    note: None,
+                },
+            ],
+            stun: vec![],
+            also_isp: None,
+            default_transport: None,
+            channels: vec![],
+            feeds: vec![],
+            notes: None,
+        };
+        use dialtone_core::observation::Transport;
+        assert_eq!(
+            catalog_registrar(&provider("sip.example", None, None)).unwrap(),
+            "sip.example"
+        );
+        assert_eq!(
+            catalog_registrar(&provider("sip.example", Some(5064), Some(Transport::Udp))).unwrap(),
+            "sip:sip.example:5064;transport=udp"
+        );
+        assert_eq!(
+            catalog_registrar(&provider("tls.example", Some(5061), Some(Transport::Tls))).unwrap(),
+            "sips:tls.example:5061"
+        );
+    }
+}
