@@ -267,6 +267,11 @@ async fn socket_and_directory_are_private() {
     assert_eq!(dir_mode & 0o777, 0o700, "dir mode {dir_mode:o}");
 }
 
+/// Held while a test spawns a process, and while one needs a listening socket to be really
+/// closed: a child forked by another test holds every open descriptor until it execs, so a
+/// closed listener could still accept in that window and look alive (seen once in CI).
+static SPAWNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
     let agent = start().await;
@@ -279,6 +284,7 @@ async fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
     agent.task.await.unwrap();
 
     // A socket file nobody listens on, as a crashed agent leaves behind.
+    let _no_fork = SPAWNING.lock().await;
     let stale = std::os::unix::net::UnixListener::bind(&agent.path).unwrap();
     drop(stale);
     assert!(agent.path.exists());
@@ -326,6 +332,7 @@ print("reply" if data else "closed")
     // Blocking, so it runs off the runtime thread the server needs.
     let run_as_nobody = |path: std::path::PathBuf| async move {
         tokio::task::spawn_blocking(move || {
+            let _spawning = SPAWNING.blocking_lock();
             let out = std::process::Command::new("setpriv")
                 .args([
                     "--reuid=65534",

@@ -183,9 +183,9 @@ fn settings_round_trip_and_typed_errors_reach_the_ui() {
             Some("1und1")
         );
 
-        // The dashboard's own checks.
+        // The dashboard's own checks (the schedule's range table starts at 1 s).
         let mut bad = stored.clone();
-        bad["interval_secs"] = json!(1);
+        bad["interval_secs"] = json!(0);
         let err = invoke(window, "save_settings", json!({ "settings": bad })).unwrap_err();
         assert_eq!(
             (err["kind"].as_str(), err["field"].as_str()),
@@ -208,6 +208,82 @@ fn settings_round_trip_and_typed_errors_reach_the_ui() {
         assert_eq!(err["error"]["code"], "invalid");
         assert_eq!(err["error"]["field"], "settings.interval_secs");
     });
+}
+
+/// The settings a config stands for, as the agent hands them to the form.
+fn settings_of(config: &dialtone_core::config::Config) -> dialtone_ipc::protocol::Settings {
+    dialtone_ipc::protocol::Settings {
+        interval_secs: config.schedule.interval_secs,
+        recheck_secs: config.schedule.recheck_secs,
+        account_interval_secs: config.schedule.account_interval_secs,
+        ..dialtone_ipc::protocol::Settings::default()
+    }
+}
+
+#[test]
+fn the_settings_form_and_config_loading_give_the_same_answer() {
+    use dialtone_core::config::Config;
+    use dialtone_dashboard::commands::validate_settings;
+    let cases = [
+        ("[schedule]\ninterval_secs = 2\nrecheck_secs = 1\n", true),
+        ("[schedule]\ninterval_secs = 30\nrecheck_secs = 5\n", true),
+        ("[schedule]\ninterval_secs = 0\n", false),
+        ("[schedule]\ninterval_secs = 10\nrecheck_secs = 20\n", false),
+        ("[schedule]\naccount_interval_secs = 59\n", false),
+        ("[schedule]\naccount_interval_secs = 90000\n", false),
+    ];
+    for (text, valid) in cases {
+        let config = Config::parse(text, std::path::Path::new("config.toml")).unwrap();
+        let loaded = config.validate("config.toml");
+        let form = validate_settings(settings_of(&config));
+        assert_eq!(
+            loaded.is_ok(),
+            valid,
+            "{text}: config loading said {loaded:?}"
+        );
+        assert_eq!(form.is_ok(), valid, "{text}: the form said {form:?}");
+        if let (Err(loaded), Err(form)) = (loaded, form) {
+            // Same rule, same words: the form names the field, the file the key.
+            let form = form.to_string();
+            let loaded = loaded.to_string();
+            let detail = loaded.rsplit(": ").next().unwrap();
+            assert!(form.contains(detail), "{form} vs {loaded}");
+        }
+    }
+    // A form saved unchanged from a 2 s config keeps its 2 s.
+    let config = Config::parse(
+        "[schedule]\ninterval_secs = 2\nrecheck_secs = 1\n",
+        std::path::Path::new("config.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        validate_settings(settings_of(&config))
+            .unwrap()
+            .interval_secs,
+        2
+    );
+}
+
+#[test]
+fn every_catalog_channel_opens_from_the_dashboard_as_from_the_tray() {
+    let catalog = dialtone_core::catalog::Catalog::builtin().unwrap();
+    let mut urls: Vec<String> = catalog
+        .providers()
+        .iter()
+        .flat_map(|p| p.channels.iter().map(|c| c.url.clone()))
+        .collect();
+    // How users write hotlines in their own providers.toml: with spaces.
+    urls.push("tel:+49 721 96000".into());
+    for url in &urls {
+        let tray = dialtone_core::link::checked(url, urls.iter().map(String::as_str));
+        let dashboard = dialtone_dashboard::links::validate(url, urls.iter().map(String::as_str));
+        assert!(tray.is_ok(), "{url}: the tray refused it: {tray:?}");
+        assert_eq!(
+            dashboard.ok().as_deref(),
+            tray.as_ref().ok().map(|l| l.as_str()),
+            "{url}"
+        );
+    }
 }
 
 #[test]

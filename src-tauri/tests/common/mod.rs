@@ -1,6 +1,6 @@
 //! Test support for the dashboard: a fixture agent behind the real IPC server, and the mock
 //! Tauri app wired to it.
-#![allow(dead_code, clippy::unwrap_used)] // shared by several test binaries; a failed unwrap fails the test
+#![allow(clippy::unwrap_used)] // test support: a failed unwrap fails the test
 
 use chrono::{Duration as ChronoDuration, Utc};
 use dialtone::monitor::{Status, VerdictChanged};
