@@ -322,6 +322,34 @@ pub struct Prepared {
     pub feeds: Vec<Feed>,
 }
 
+impl Prepared {
+    /// The login guard's key of this line's account, when it has one with a password.
+    pub fn login_key(&self) -> Option<String> {
+        let account = self.settings.account.as_ref()?;
+        let (registrar, _) = self.settings.registrar.as_ref()?;
+        Some(crate::probe::sip::guard::account_key(
+            registrar,
+            &account.aor,
+            &account.auth_user,
+        ))
+    }
+
+    /// Lifts a suspended login of this line's account (the next query is sent); whether one
+    /// was suspended.
+    pub fn lift_suspension(&self) -> bool {
+        let (Some(key), Some(path)) = (self.login_key(), &self.settings.login_ledger) else {
+            return false;
+        };
+        match crate::probe::sip::guard::lift(path, &key) {
+            Ok(lifted) => lifted,
+            Err(e) => {
+                tracing::warn!("{e}");
+                false
+            }
+        }
+    }
+}
+
 /// The registrar to use for a provider chosen without an account: the first concrete one in
 /// its catalog entry (wildcards stand for regional hosts and cannot be dialled).
 pub fn catalog_registrar(provider: &Provider) -> Option<String> {

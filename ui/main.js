@@ -417,9 +417,11 @@ async function saveSettingsForm(event) {
     start_at_login: $("set-start-at-login").checked,
     language: $("set-language").value || null,
   };
+  const password = $("set-password").value || null;
   try {
-    renderSettings(await call("save_settings", { settings }));
-    if ($("set-password").value) await storePassword("set-password");
+    // One request: the agent stores the new password before it restarts the line.
+    renderSettings(await call("save_settings", { settings, password }));
+    if (password) $("set-password").value = "";
     if (loadedSettings.language) switchLang(loadedSettings.language);
     showMessage("saved");
     loadChannelsAndFeeds();
@@ -448,9 +450,10 @@ async function submitSetup(event) {
     provider: $("setup-provider").value || null,
     account: accountFrom($("setup-registrar").value, $("setup-user").value, base.account),
   };
+  const password = $("setup-password").value || null;
   try {
-    renderSettings(await call("save_settings", { settings }));
-    if ($("setup-password").value) await storePassword("setup-password");
+    renderSettings(await call("save_settings", { settings, password }));
+    $("setup-password").value = "";
     showView("status");
     loadChannelsAndFeeds();
   } catch (_) { /* shown by call() */ }

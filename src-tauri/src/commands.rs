@@ -67,11 +67,18 @@ pub async fn settings(agent: State<'_, Agent>) -> Result<Settings, CommandError>
 pub async fn save_settings(
     agent: State<'_, Agent>,
     settings: Settings,
+    password: Option<String>,
 ) -> Result<Settings, CommandError> {
     let settings = validate_settings(settings)?;
+    // A new password travels with the settings in one request: the agent stores it before the
+    // line restarts, so the old (perhaps rejected) password is never sent with new settings.
+    let password = match password.filter(|p| !p.is_empty()) {
+        Some(p) => Some(validate_password(p)?),
+        None => None,
+    };
     agent
         .call("set_settings", |mut c| async move {
-            c.set_settings(settings).await
+            c.set_settings_with_password(settings, password).await
         })
         .await
 }

@@ -225,7 +225,7 @@ impl Handler for MonitorAgent {
             Request::GetSettings => Ok(Response::Settings {
                 settings: self.settings.lock().unwrap().clone(),
             }),
-            Request::SetSettings { settings } => {
+            Request::SetSettings { settings, .. } => {
                 let configured = settings.provider.is_some() || settings.account.is_some();
                 *self.settings.lock().unwrap() = settings.clone();
                 self.configured.store(configured, Ordering::SeqCst);

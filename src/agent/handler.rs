@@ -23,6 +23,31 @@ use dialtone_ipc::server::Handler;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
+/// Stores `password` in the keyring under the account name `name` (none: no account yet).
+async fn store_password(name: Option<String>, password: Secret) -> Result<(), ErrorReply> {
+    if password.expose().is_empty() || password.expose().contains('\0') {
+        return Err(ErrorReply::Invalid {
+            field: "password".into(),
+            detail: "must not be empty".into(),
+        });
+    }
+    let Some(name) = name else {
+        return Err(ErrorReply::Invalid {
+            field: "password".into(),
+            detail: "set the account's registrar and user name first".into(),
+        });
+    };
+    tokio::task::spawn_blocking(move || crate::secret::store_in_keyring(&name, &password))
+        .await
+        .map_err(|e| ErrorReply::Keyring {
+            detail: e.to_string(),
+        })?
+        // SecretError names the keyring entry and the keyring's words, never the password.
+        .map_err(|e| ErrorReply::Keyring {
+            detail: e.to_string(),
+        })
+}
+
 /// The reply for an invalid fault report.
 fn report_error(e: ReportError) -> ErrorReply {
     ErrorReply::Invalid {
@@ -160,7 +185,11 @@ impl Agent {
         settings
     }
 
-    async fn set_settings(self: &Arc<Self>, settings: Settings) -> Result<Response, ErrorReply> {
+    async fn set_settings(
+        self: &Arc<Self>,
+        settings: Settings,
+        password: Option<Secret>,
+    ) -> Result<Response, ErrorReply> {
         // The file keeps the user's settings only; the command line's flags stay on top for
         // this run (a test's loopback anchors, a one-off registrar).
         let path = self.config_path.clone();
@@ -187,6 +216,13 @@ impl Agent {
             field: "settings.account".into(),
             detail: e.to_string(),
         })?;
+        let stored_password = password.is_some();
+        if let Some(password) = password {
+            // Into the keyring under the *new* account's name before the line restarts, so the
+            // first REGISTER of the new settings carries the new password.
+            let name = checked.account.as_ref().and_then(keyring_account);
+            store_password(name, password).await?;
+        }
         let path = self.config_path.clone();
         tokio::task::spawn_blocking(move || crate::config::save(&to_save, &path))
             .await
@@ -201,50 +237,42 @@ impl Agent {
                 detail: e.to_string(),
             })?;
         }
-        {
+        let line_changed = {
             let mut state = lock(&self.state);
+            // Language and notifications are the presenters' business: the line keeps running,
+            // and no REGISTER goes out because someone switched to German.
+            let mut before = state.config.clone();
+            before.desktop = in_force.desktop.clone();
+            let changed = before != in_force || stored_password;
             state.config = in_force;
             state.lang = self
                 .options
                 .lang_flag
                 .or(settings.language)
                 .unwrap_or_else(dialtone_core::locale::Lang::from_env);
+            changed
+        };
+        if line_changed {
+            // The settings were checked above, so a failure here is the machine's, not the
+            // user's.
+            self.restart_line()
+                .await
+                .map_err(|e| ErrorReply::Unavailable {
+                    what: "monitor".into(),
+                    detail: e.to_string(),
+                })?;
+        } else {
+            self.refresh_tray();
+            self.status_changed();
         }
-        // The settings were checked above, so a failure here is the machine's, not the user's.
-        self.restart_line()
-            .await
-            .map_err(|e| ErrorReply::Unavailable {
-                what: "monitor".into(),
-                detail: e.to_string(),
-            })?;
         Ok(Response::Settings {
             settings: self.current_settings().await,
         })
     }
 
     async fn set_password(self: &Arc<Self>, password: Secret) -> Result<Response, ErrorReply> {
-        if password.expose().is_empty() || password.expose().contains('\0') {
-            return Err(ErrorReply::Invalid {
-                field: "password".into(),
-                detail: "must not be empty".into(),
-            });
-        }
         let account = lock(&self.state).config.account.clone();
-        let Some(name) = account.as_ref().and_then(keyring_account) else {
-            return Err(ErrorReply::Invalid {
-                field: "password".into(),
-                detail: "set the account's registrar and user name first".into(),
-            });
-        };
-        tokio::task::spawn_blocking(move || crate::secret::store_in_keyring(&name, &password))
-            .await
-            .map_err(|e| ErrorReply::Keyring {
-                detail: e.to_string(),
-            })?
-            // SecretError names the keyring entry and the keyring's words, never the password.
-            .map_err(|e| ErrorReply::Keyring {
-                detail: e.to_string(),
-            })?;
+        store_password(account.as_ref().and_then(keyring_account), password).await?;
         // The REGISTER query starts (or resumes after a lockout) with the new password.
         if let Err(e) = self.restart_line().await {
             tracing::warn!("restarting the monitor after a new password: {e}");
@@ -395,8 +423,8 @@ impl Handler for Agent {
             Request::GetSettings => Ok(Response::Settings {
                 settings: self.current_settings().await,
             }),
-            Request::SetSettings { settings } => match this {
-                Some(this) => this.set_settings(settings).await,
+            Request::SetSettings { settings, password } => match this {
+                Some(this) => this.set_settings(settings, password).await,
                 None => Err(shutting_down()),
             },
             Request::SetPassword { password } => match this {
@@ -420,6 +448,13 @@ impl Handler for Agent {
                 feeds: lock(&self.state).feeds.clone(),
             }),
             Request::OpenDashboard => self.open_dashboard().map(|()| Response::Done),
+            Request::RetryLogin => match this {
+                Some(this) => {
+                    this.retry_login().await;
+                    Ok(Response::Done)
+                }
+                None => Err(shutting_down()),
+            },
             Request::PauseAlerts { minutes } => {
                 if minutes > MAX_PAUSE_MINUTES {
                     return Err(ErrorReply::Invalid {

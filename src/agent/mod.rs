@@ -195,6 +195,29 @@ impl Agent {
         self.me.upgrade()
     }
 
+    /// "Try the login again": lifts a suspended login and restarts the line, whose first round
+    /// sends exactly one REGISTER query with the same credentials. Without a suspended login
+    /// nothing is sent.
+    pub async fn retry_login(self: &Arc<Self>) {
+        let config = lock(&self.state).config.clone();
+        let catalog = self.catalog.clone();
+        let lifted = tokio::task::spawn_blocking(move || {
+            crate::setup::prepare(&config, &catalog).map(|p| p.lift_suspension())
+        })
+        .await;
+        match lifted {
+            Ok(Ok(true)) => {
+                tracing::warn!("trying the rejected login once more, as asked");
+                if let Err(e) = self.restart_line().await {
+                    tracing::warn!("restarting the monitor to retry the login: {e}");
+                }
+            }
+            Ok(Ok(false)) => tracing::info!("no suspended login to retry"),
+            Ok(Err(e)) => tracing::warn!("retrying the login: {e}"),
+            Err(e) => tracing::warn!("retrying the login: {e}"),
+        }
+    }
+
     /// (Re)starts the monitor and everything that hangs off it from the config in force.
     /// On error the old generation keeps running.
     pub async fn restart_line(self: &Arc<Self>) -> Result<(), AgentError> {
@@ -353,6 +376,7 @@ impl Agent {
                     h.check_now();
                 }
             }
+            MenuAction::RetryLogin => self.retry_login().await,
             MenuAction::OpenChannel(i) => {
                 let Some(channel) = self.channels().into_iter().nth(i) else {
                     return;

@@ -95,6 +95,7 @@ async fn settings_round_trip_through_the_file_without_a_password() {
                 password_stored: true,
                 ..wanted.clone()
             },
+            password: None,
         })
         .await
         .unwrap();
@@ -185,7 +186,14 @@ async fn bad_settings_get_typed_errors_and_change_nothing() {
         ),
     ];
     for (bad, field) in cases {
-        match f.agent.handle(Request::SetSettings { settings: bad }).await {
+        match f
+            .agent
+            .handle(Request::SetSettings {
+                settings: bad,
+                password: None,
+            })
+            .await
+        {
             Err(ErrorReply::Invalid { field: got, .. }) => assert_eq!(got, field),
             other => panic!("{field}: {other:?}"),
         }

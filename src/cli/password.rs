@@ -28,6 +28,9 @@ pub enum PasswordAction {
     },
     /// Remove the stored password.
     Clear,
+    /// After the registrar rejected the login, try it once more with the same password (e.g.
+    /// after fixing the account at the provider). The running agent retries at once.
+    Retry,
 }
 
 /// Runs `dialtone password`.
@@ -48,6 +51,7 @@ pub fn run(args: &PasswordArgs) -> ExitCode {
             secret::store_in_keyring(&account, &password).map_err(|e| e.to_string())
         }),
         PasswordAction::Clear => secret::delete_from_keyring(&account).map_err(|e| e.to_string()),
+        PasswordAction::Retry => return retry(args),
     };
     match result {
         Ok(()) => {
@@ -63,6 +67,43 @@ pub fn run(args: &PasswordArgs) -> ExitCode {
             ExitCode::from(EXIT_RUNTIME_ERROR)
         }
     }
+}
+
+/// `dialtone password retry`: the running agent, when there is one, lifts the suspension and
+/// tries at once (one attempt); otherwise the suspension is lifted on disk and the next
+/// `check`, `watch` or agent start tries once.
+fn retry(args: &PasswordArgs) -> ExitCode {
+    let prepared = match args.overrides.resolve() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        }
+    };
+    if prepared.login_key().is_none() {
+        tracing::error!("no SIP account with a password configured: nothing to retry");
+        return ExitCode::from(EXIT_CONFIG_ERROR);
+    }
+    let asked_agent = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()
+        .and_then(|rt| {
+            rt.block_on(async {
+                let socket = dialtone_ipc::socket_path().ok()?;
+                let mut client = dialtone_ipc::client::Client::connect(&socket).await.ok()?;
+                client.retry_login().await.ok()
+            })
+        })
+        .is_some();
+    if asked_agent {
+        println!("asked the running agent to try the login once more");
+    } else if prepared.lift_suspension() {
+        println!("the rejected login will be tried once more at the next check");
+    } else {
+        println!("no rejected login to retry");
+    }
+    ExitCode::SUCCESS
 }
 
 fn read_password(from_stdin: bool, account: &str) -> Result<Secret, String> {

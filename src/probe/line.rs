@@ -7,6 +7,7 @@
 
 use super::internet::{self, InternetSettings};
 use super::locate::Resolver;
+use super::sip::guard::LoginGuard;
 use super::sip::{self, AccountProber, AccountSettings, SipSettings};
 use super::{device, gateway, ProbeScope, Prober};
 use chrono::Utc;
@@ -46,6 +47,11 @@ pub struct LineSettings {
     pub sip: SipSettings,
     /// Timeout of the gateway check and of DNS lookups.
     pub timeout: Duration,
+    /// The REGISTER query's normal interval: the longest back-off while it gets no answer.
+    pub account_interval: Duration,
+    /// The login guard's ledger (rejections, `Retry-After`), shared by every dialtone process;
+    /// `None` keeps them in this process only.
+    pub login_ledger: Option<std::path::PathBuf>,
 }
 
 /// Why the settings cannot form a line to probe.
@@ -130,6 +136,8 @@ impl LineSettings {
                 ..SipSettings::default()
             },
             timeout,
+            account_interval: config.schedule.account_interval(),
+            login_ledger: super::sip::guard::default_path(),
         })
     }
 }
@@ -148,12 +156,20 @@ pub struct LineProber {
 #[derive(Debug, Default)]
 struct AccountMemory {
     observation: Option<AccountObservation>,
+    /// When a query last went out (not when one was held back by the login guard).
     queried_at: Option<std::time::Instant>,
     no_answer_streak: u32,
+    /// The back-off's cap: the query's normal interval.
+    interval: Duration,
 }
 
-/// While the REGISTER query gets no final answer, it is repeated at most this often.
+/// The first wait before the REGISTER query is repeated after a second round without an
+/// answer; it doubles with every further silent query, up to the query's normal interval.
 const NO_ANSWER_REQUERY: Duration = Duration::from_secs(30);
+
+/// "Check now" (and any other round asking for the account) sends the REGISTER query at most
+/// this often: a user pressing the button repeatedly must not turn into repeated logins.
+const MIN_QUERY_GAP: Duration = Duration::from_secs(60);
 
 impl AccountMemory {
     /// Whether this round must query although the schedule does not ask for it.
@@ -162,24 +178,45 @@ impl AccountMemory {
     /// itself in every round and confirm an outage on its own (seen under 20 % loss: one lost
     /// exchange became a provider outage). So the round right after it asks again, and the
     /// monitor's two confirmations then rest on two real answers; while the registrar stays
-    /// silent the query repeats at most every [`NO_ANSWER_REQUERY`].
+    /// silent the query backs off: after [`NO_ANSWER_REQUERY`], then twice that, and so on up
+    /// to the query's normal interval.
     fn requery_due(&self) -> bool {
         match self.no_answer_streak {
             0 => false,
             1 => true,
-            _ => self
+            n => self
                 .queried_at
-                .is_none_or(|at| at.elapsed() >= NO_ANSWER_REQUERY),
+                .is_none_or(|at| at.elapsed() >= self.backoff(n)),
         }
     }
 
+    /// The wait after the `streak`-th query in a row without an answer (`streak` ≥ 2).
+    fn backoff(&self, streak: u32) -> Duration {
+        let doublings = streak.saturating_sub(2).min(16);
+        NO_ANSWER_REQUERY
+            .saturating_mul(1u32 << doublings)
+            .min(self.interval.max(NO_ANSWER_REQUERY))
+    }
+
+    /// Whether a query went out less than [`MIN_QUERY_GAP`] ago.
+    fn sent_recently(&self) -> bool {
+        self.queried_at
+            .is_some_and(|at| at.elapsed() < MIN_QUERY_GAP)
+    }
+
     fn remember(&mut self, observation: &AccountObservation) {
+        let held_back = matches!(
+            observation.outcome,
+            AccountOutcome::Suspended { .. } | AccountOutcome::Deferred { .. }
+        );
         self.no_answer_streak = if matches!(observation.outcome, AccountOutcome::NoAnswer) {
             self.no_answer_streak.saturating_add(1)
         } else {
             0
         };
-        self.queried_at = Some(std::time::Instant::now());
+        if !held_back {
+            self.queried_at = Some(std::time::Instant::now());
+        }
         self.observation = Some(observation.clone());
     }
 }
@@ -192,12 +229,30 @@ impl LineProber {
             None => Resolver::system(settings.timeout),
         }
         .map_err(|e| LineError::Resolver(e.to_string()))?;
-        let account = settings.account.clone().map(AccountProber::new);
+        // The login guard is shared with every other dialtone process through the state dir.
+        let registrar = settings
+            .registrar
+            .as_ref()
+            .map(|(text, _)| text.clone())
+            .unwrap_or_default();
+        let account = settings.account.clone().map(|account| {
+            let guard = LoginGuard::new(
+                settings.login_ledger.clone(),
+                &registrar,
+                &account.aor,
+                &account.auth_user,
+                &account.password,
+            );
+            AccountProber::with_guard(account, guard)
+        });
         Ok(LineProber {
+            last_account: Mutex::new(AccountMemory {
+                interval: settings.account_interval,
+                ..AccountMemory::default()
+            }),
             settings,
             resolver,
             account,
-            last_account: Mutex::new(AccountMemory::default()),
         })
     }
 
@@ -293,12 +348,12 @@ impl Prober for LineProber {
             internet::probe(&self.settings.internet, &self.resolver),
             self.probe_provider(),
         );
-        let requery = self
+        let (requery, recent) = self
             .last_account
             .lock()
-            .map(|memory| memory.requery_due())
-            .unwrap_or(false);
-        let account = if scope.account || requery {
+            .map(|memory| (memory.requery_due(), memory.sent_recently()))
+            .unwrap_or((false, true));
+        let account = if requery || (scope.account && !recent) {
             let fresh = self.probe_account(provider.as_ref()).await;
             if let Some(observation) = &fresh {
                 if let Ok(mut memory) = self.last_account.lock() {
@@ -357,6 +412,18 @@ mod tests {
         );
         memory.queried_at = std::time::Instant::now().checked_sub(NO_ANSWER_REQUERY);
         assert!(memory.requery_due());
+        // Back-off: 30 s, 60 s, 120 s …, never beyond the query's normal interval.
+        memory.interval = Duration::from_secs(900);
+        memory.remember(&observation(AccountOutcome::NoAnswer));
+        memory.queried_at = std::time::Instant::now().checked_sub(NO_ANSWER_REQUERY);
+        assert!(!memory.requery_due(), "the third silent query waits 60 s");
+        assert_eq!(memory.backoff(3), Duration::from_secs(60));
+        assert_eq!(memory.backoff(4), Duration::from_secs(120));
+        assert_eq!(memory.backoff(40), Duration::from_secs(900));
+        assert!(
+            memory.sent_recently(),
+            "check now waits a minute after a query"
+        );
         memory.remember(&observation(AccountOutcome::Accepted { bindings: vec![] }));
         assert!(!memory.requery_due(), "an answer ends the re-asking");
         assert_eq!(memory.no_answer_streak, 0);

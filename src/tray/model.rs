@@ -4,6 +4,7 @@
 use super::icon::IconId;
 use crate::monitor::Status;
 use chrono::{DateTime, FixedOffset, Utc};
+use dialtone_core::diagnosis::Fact;
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::Verdict;
 use dialtone_ipc::protocol::{ChannelKind, ChannelView};
@@ -62,6 +63,8 @@ pub enum MenuAction {
     OpenChannel(usize),
     /// Start the dashboard.
     OpenDashboard,
+    /// Lift the suspension after a rejected login and try it once more.
+    RetryLogin,
     /// Pause notifications for an hour.
     PauseAlerts,
     /// Resume notifications.
@@ -79,6 +82,7 @@ impl MenuAction {
             MenuAction::CheckNow => "check_now".into(),
             MenuAction::OpenChannel(i) => format!("channel:{i}"),
             MenuAction::OpenDashboard => "open_dashboard".into(),
+            MenuAction::RetryLogin => "retry_login".into(),
             MenuAction::PauseAlerts => "pause_alerts".into(),
             MenuAction::ResumeAlerts => "resume_alerts".into(),
             MenuAction::ToggleStartAtLogin => "start_at_login".into(),
@@ -91,6 +95,7 @@ impl MenuAction {
         Some(match id {
             "check_now" => MenuAction::CheckNow,
             "open_dashboard" => MenuAction::OpenDashboard,
+            "retry_login" => MenuAction::RetryLogin,
             "pause_alerts" => MenuAction::PauseAlerts,
             "resume_alerts" => MenuAction::ResumeAlerts,
             "start_at_login" => MenuAction::ToggleStartAtLogin,
@@ -248,6 +253,20 @@ pub fn tray_model(
         action: MenuAction::CheckNow,
         text: t("Check now", "Jetzt prüfen"),
     });
+    let suspended = status.latest.as_ref().is_some_and(|d| {
+        d.layers
+            .iter()
+            .flat_map(|l| &l.evidence)
+            .any(|f| matches!(f, Fact::AccountSuspended { .. }))
+    });
+    if suspended {
+        // One attempt with the same password, on the user's word (they fixed it at the
+        // provider, or the provider lifted a lock).
+        menu.push(MenuEntry::Action {
+            action: MenuAction::RetryLogin,
+            text: t("Try the login again", "Anmeldung erneut versuchen"),
+        });
+    }
     if !ctx.channels.is_empty() {
         let text = match (ctx.provider, lang) {
             (Some(p), Lang::En) => format!("{p}'s channels"),

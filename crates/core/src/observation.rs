@@ -357,6 +357,13 @@ pub enum AccountOutcome {
         /// Its status code.
         code: u16,
     },
+    /// Not sent: the registrar asked to wait (`Retry-After`) and the time has not come.
+    Deferred {
+        /// The earliest next authenticated request.
+        until: DateTime<Utc>,
+        /// The status code that carried the `Retry-After`.
+        code: u16,
+    },
     /// The registrar's challenge uses something we cannot answer (e.g. an unknown algorithm).
     UnsupportedChallenge {
         /// What was offered.

@@ -261,7 +261,19 @@ impl Client {
 
     /// Replaces the settings; returns what the agent stored.
     pub async fn set_settings(&mut self, settings: Settings) -> Result<Settings, ClientError> {
-        match self.request(Request::SetSettings { settings }).await? {
+        self.set_settings_with_password(settings, None).await
+    }
+
+    /// Replaces the settings and, in the same request, the SIP password (stored first).
+    pub async fn set_settings_with_password(
+        &mut self,
+        settings: Settings,
+        password: Option<Secret>,
+    ) -> Result<Settings, ClientError> {
+        match self
+            .request(Request::SetSettings { settings, password })
+            .await?
+        {
             Response::Settings { settings } => Ok(settings),
             _ => Err(ClientError::Unexpected {
                 request: "set_settings",
@@ -303,6 +315,16 @@ impl Client {
             Response::Done => Ok(()),
             _ => Err(ClientError::Unexpected {
                 request: "open_dashboard",
+            }),
+        }
+    }
+
+    /// Asks the agent to try the suspended login once more.
+    pub async fn retry_login(&mut self) -> Result<(), ClientError> {
+        match self.request(Request::RetryLogin).await? {
+            Response::Done => Ok(()),
+            _ => Err(ClientError::Unexpected {
+                request: "retry_login",
             }),
         }
     }

@@ -88,6 +88,14 @@ pub enum Request {
     SetSettings {
         /// The new settings; `password_stored` is ignored.
         settings: Settings,
+        /// A new SIP password for the new settings' account, stored before anything else so
+        /// that the old, perhaps rejected, password is never sent with the new settings.
+        #[serde(
+            default,
+            with = "opt_secret_wire",
+            skip_serializing_if = "Option::is_none"
+        )]
+        password: Option<Secret>,
     },
     /// Stores the SIP password in the OS keyring ([`Response::PasswordStored`]). The password
     /// is never sent back by any request.
@@ -102,6 +110,9 @@ pub enum Request {
     Feeds,
     /// Opens the dashboard window (or leaves the open one as it is) ([`Response::Done`]).
     OpenDashboard,
+    /// Lifts the suspension after a rejected login, so that exactly one more REGISTER query is
+    /// sent, now ([`Response::Done`]). Nothing happens when no login is suspended.
+    RetryLogin,
     /// Pauses notifications for `minutes` minutes; 0 resumes them ([`Response::Status`]).
     PauseAlerts {
         /// How long, at most one day.
@@ -173,6 +184,7 @@ impl Request {
             Request::Channels => "channels",
             Request::Feeds => "feeds",
             Request::OpenDashboard => "open_dashboard",
+            Request::RetryLogin => "retry_login",
             Request::PauseAlerts { .. } => "pause_alerts",
             Request::Subscribe => "subscribe",
             Request::Episodes { .. } => "episodes",
@@ -647,6 +659,28 @@ impl ChannelView {
 
 /// Serialises a [`Secret`] as a plain JSON string on the wire (the socket is private to the
 /// user); its `Debug` stays redacted everywhere else.
+/// [`secret_wire`] for an optional password.
+mod opt_secret_wire {
+    use dialtone_core::secret::Secret;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        secret: &Option<Secret>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match secret {
+            Some(secret) => serializer.serialize_some(secret.expose()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Secret>, D::Error> {
+        Option::<String>::deserialize(deserializer).map(|v| v.map(Secret::new))
+    }
+}
+
 mod secret_wire {
     use dialtone_core::secret::Secret;
     use serde::{Deserialize, Deserializer, Serializer};

@@ -141,6 +141,19 @@ impl Kamailio {
         .unwrap_or_default()
     }
 
+    /// How many REGISTERs carrying credentials (an `Authorization` header) reached kamailio,
+    /// over every start: what a provider counts towards a lockout.
+    pub fn authenticated_registers(&self) -> usize {
+        (1..=self.starts)
+            .map(|n| {
+                fs::read_to_string(self.dir.path().join(format!("kamailio.{n}.log")))
+                    .unwrap_or_default()
+                    .matches("dialtone-harness: authenticated REGISTER")
+                    .count()
+            })
+            .sum()
+    }
+
     /// The pid of the running kamailio main process, if any.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
@@ -485,6 +498,9 @@ impl Kamailio {
         exit;
     }
     if (is_method("REGISTER")) {
+        if (is_present_hf("Authorization")) {
+            xlog("L_ERR", "dialtone-harness: authenticated REGISTER from $fU\n");
+        }
         $var(rc) = auth_check("$fd", "subscriber", "1");
         if ($var(rc) == -2 || $var(rc) == -3) {
             sl_send_reply("403", "Forbidden");

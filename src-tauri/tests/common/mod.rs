@@ -283,7 +283,7 @@ impl Handler for FixtureAgent {
                     .clone()
                     .unwrap_or_default(),
             }),
-            Request::SetSettings { settings } => {
+            Request::SetSettings { settings, password } => {
                 if settings.interval_secs == 3600 {
                     // A value the dashboard lets through but this agent refuses: typed errors
                     // must reach the UI unchanged.
@@ -291,6 +291,11 @@ impl Handler for FixtureAgent {
                         field: "settings.interval_secs".into(),
                         detail: "fixture refuses an hour".into(),
                     });
+                }
+                if let Some(password) = password {
+                    // Stored before the settings, as the agent does.
+                    self.seen.lock().unwrap().password_ok =
+                        password.expose() == self.expected_password;
                 }
                 let stored = Settings {
                     password_stored: self.seen.lock().unwrap().password_ok,

@@ -17,6 +17,7 @@
 //! "could not run".
 
 pub mod digest;
+pub mod guard;
 pub mod message;
 pub mod options;
 pub mod register;

@@ -3,16 +3,19 @@
 //!
 //! dialtone must never register a contact of its own: incoming calls would fork to a contact
 //! that never answers. Providers lock out accounts that fail repeatedly, so after one rejection
-//! [`AccountProber`] sends nothing more until told the credentials changed or to try again.
+//! [`AccountProber`] sends nothing more until the credentials change or the user asks to try
+//! again, and it obeys the registrar's `Retry-After`; its [`LoginGuard`] keeps both on disk, so
+//! that holds across restarts and processes too.
 
 use super::digest::{self, DigestRequest};
+use super::guard::{Gate, LoginGuard};
 use super::message::{self, RequestSpec, SipResponse, TransactionId};
 use super::transport::{Connection, TransactionResult};
 use super::{SipError, SipSettings};
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use dialtone_core::observation::{
-    AccountObservation, AccountOutcome, SipExchange, SipTarget, Transport,
+    AccountObservation, AccountOutcome, SipExchange, SipOutcome, SipTarget, Transport,
 };
 use tokio::sync::Mutex;
 
@@ -39,8 +42,13 @@ pub struct AccountProber {
 #[derive(Debug)]
 struct State {
     settings: AccountSettings,
-    /// The rejection that stopped us: when, and its status code.
+    /// Where rejections and waits are kept across processes.
+    guard: LoginGuard,
+    /// The rejection that stopped us: when, and its status code. Kept here as well, so that a
+    /// guard that cannot write its file never lets this process send again.
     suspended: Option<(DateTime<Utc>, u16)>,
+    /// The registrar's `Retry-After`, kept here for the same reason.
+    wait: Option<(DateTime<Utc>, u16)>,
 }
 
 /// The parts of the AOR a request needs.
@@ -102,19 +110,36 @@ fn parse_aor(settings: &AccountSettings) -> Result<Aor, SipError> {
 
 /// What one target gave.
 enum TargetResult {
-    /// A final outcome: stop trying targets.
-    Done(AccountOutcome, SipExchange),
-    /// This target did not answer usefully (no response, 5xx): try the next.
+    /// A final outcome: stop trying targets. With the `Retry-After` seconds the answer carried.
+    Done(AccountOutcome, SipExchange, Option<u32>),
+    /// This target did not answer usefully (no response, 5xx before any credentials were sent):
+    /// try the next.
     Next(SipExchange),
 }
 
 impl AccountProber {
-    /// A prober for `settings`. Nothing is sent until [`query`](AccountProber::query).
+    /// A prober for `settings` that remembers rejections in this process only (tests, one-off
+    /// tools). The line monitor uses [`AccountProber::with_guard`]. Nothing is sent until
+    /// [`query`](AccountProber::query).
     pub fn new(settings: AccountSettings) -> AccountProber {
+        let guard = LoginGuard::new(
+            None,
+            "",
+            &settings.aor,
+            &settings.auth_user,
+            &settings.password,
+        );
+        AccountProber::with_guard(settings, guard)
+    }
+
+    /// A prober whose rejections and waits are kept by `guard` (shared by every process).
+    pub fn with_guard(settings: AccountSettings, guard: LoginGuard) -> AccountProber {
         AccountProber {
             state: Mutex::new(State {
                 settings,
+                guard,
                 suspended: None,
+                wait: None,
             }),
         }
     }
@@ -122,7 +147,11 @@ impl AccountProber {
     /// Clears a suspension after a rejection, so the next query is sent again (e.g. the user
     /// pressed "try again" after fixing the account at the provider).
     pub async fn reset(&self) {
-        self.state.lock().await.suspended = None;
+        let mut state = self.state.lock().await;
+        state.suspended = None;
+        if let Err(e) = state.guard.lift() {
+            tracing::warn!("{e}");
+        }
     }
 
     /// Replaces the account. A suspension is cleared only when the credentials (AOR, user name
@@ -131,28 +160,40 @@ impl AccountProber {
         let mut state = self.state.lock().await;
         if state.settings != settings {
             state.suspended = None;
+            state.guard =
+                state
+                    .guard
+                    .for_credentials(&settings.aor, &settings.auth_user, &settings.password);
         }
         state.settings = settings;
     }
 
     /// When and with which code the registrar rejected us, while suspended.
     pub async fn suspended(&self) -> Option<(DateTime<Utc>, u16)> {
-        self.state.lock().await.suspended
+        let state = self.state.lock().await;
+        match state.guard.gate(Utc::now()) {
+            Ok(Gate::Suspended { since, code }) => Some((since, code)),
+            _ => state.suspended,
+        }
     }
 
     /// Runs one REGISTER query (no Contact, so it adds no binding), answering one digest
     /// challenge, and tries `targets` in order until one gives a final answer.
     ///
     /// Waits for any query already running. While suspended it sends nothing and returns
-    /// [`AccountOutcome::Suspended`]. Timeouts, refusals and error responses are outcomes in
+    /// [`AccountOutcome::Suspended`]; while the registrar's `Retry-After` runs,
+    /// [`AccountOutcome::Deferred`]. Timeouts, refusals and error responses are outcomes in
     /// the observation; `Err` only when the query cannot run (bad settings, socket, TLS setup).
     ///
     /// Outcomes: 2xx → `Accepted` with the listed bindings; 403, 404 (unknown AOR) or a second
     /// 401/407 after our answer (one more answer is allowed when it says `stale=true`) →
-    /// `Rejected`, which suspends the prober; a challenge we cannot answer →
-    /// `UnsupportedChallenge`; no response, a transport failure or 5xx → the next target, and
-    /// `NoAnswer` when none is left; any other response (3xx, other 4xx, 6xx) → `NoAnswer` at
-    /// once. `exchange` is the last transaction sent.
+    /// `Rejected`, which suspends the account; a challenge we cannot answer →
+    /// `UnsupportedChallenge`; no response, a transport failure or a 5xx to the first,
+    /// unauthenticated request → the next target, and `NoAnswer` when none is left; any other
+    /// final answer, and every answer to a request that carried credentials, ends the query
+    /// (`NoAnswer` with the code in the exchange): the same credentials never go to the next
+    /// target. A `Retry-After` on any answer defers the next authenticated request (at most
+    /// an hour). `exchange` is the last transaction sent.
     pub async fn query(
         &self,
         targets: &[SipTarget],
@@ -161,22 +202,41 @@ impl AccountProber {
         let mut state = self.state.lock().await;
         let checked_at = Utc::now();
         let aor_text = state.settings.aor.clone();
-        if let Some((since, code)) = state.suspended {
+        let gate = match state.guard.gate(checked_at) {
+            Ok(gate) => gate,
+            Err(e) => {
+                tracing::warn!("{e}; rejections are remembered by this process only");
+                Gate::Open
+            }
+        };
+        let held = match (gate, state.suspended, state.wait) {
+            (Gate::Suspended { since, code }, _, _) | (_, Some((since, code)), _) => {
+                Some(AccountOutcome::Suspended { since, code })
+            }
+            (Gate::Waiting { until, code }, _, _) => Some(AccountOutcome::Deferred { until, code }),
+            (Gate::Open, None, Some((until, code))) if until > checked_at => {
+                Some(AccountOutcome::Deferred { until, code })
+            }
+            _ => None,
+        };
+        if let Some(outcome) = held {
             return Ok(AccountObservation {
                 checked_at,
                 aor: aor_text,
-                outcome: AccountOutcome::Suspended { since, code },
+                outcome,
                 exchange: None,
             });
         }
         let aor = parse_aor(&state.settings)?;
         let mut last = None;
         let mut outcome = AccountOutcome::NoAnswer;
+        let mut retry_after = None;
         for target in targets {
             match query_target(&state.settings, &aor, target, sip).await? {
-                TargetResult::Done(o, exchange) => {
+                TargetResult::Done(o, exchange, wait) => {
                     outcome = o;
                     last = Some(exchange);
+                    retry_after = wait;
                     break;
                 }
                 TargetResult::Next(exchange) => last = Some(exchange),
@@ -189,6 +249,25 @@ impl AccountProber {
                 "the registrar rejected the credentials; no more REGISTER queries until they change"
             );
             state.suspended = Some((checked_at, *code));
+            if let Err(e) = state.guard.reject(checked_at, *code) {
+                tracing::warn!("{e}; the rejection is remembered by this process only");
+            }
+        }
+        if let Some(seconds) = retry_after {
+            let code = last
+                .as_ref()
+                .and_then(|x| match x.outcome {
+                    SipOutcome::Response { code, .. } => Some(code),
+                    _ => None,
+                })
+                .unwrap_or(0);
+            let until = (checked_at + chrono::TimeDelta::seconds(i64::from(seconds)))
+                .min(checked_at + super::guard::MAX_RETRY_AFTER);
+            tracing::info!(code, %until, "the registrar asked to wait (Retry-After)");
+            state.wait = Some((until, code));
+            if let Err(e) = state.guard.wait(checked_at, until, code) {
+                tracing::warn!("{e}; the wait is remembered by this process only");
+            }
         }
         Ok(AccountObservation {
             checked_at,
@@ -301,31 +380,35 @@ async fn query_target(
             code: r.code,
             reason: r.reason.chars().take(200).collect(),
         };
+        let wait = response.header("retry-after").and_then(retry_after_secs);
+        // Every final answer from here on ends the query; only the registrar's wish to be
+        // left alone is carried out with it.
+        let done = |outcome, ex| Ok(TargetResult::Done(outcome, ex, wait));
         match response.code {
             200..=299 => {
-                return Ok(TargetResult::Done(
+                return done(
                     AccountOutcome::Accepted {
                         bindings: response.bindings(),
                     },
                     ex,
-                ))
+                )
             }
             401 | 407 => {
                 let (values, header) = challenge_headers(&response);
                 let chosen = match digest::choose(values) {
                     Ok(c) => c,
                     Err(e) if answers == 0 => {
-                        return Ok(TargetResult::Done(
+                        return done(
                             AccountOutcome::UnsupportedChallenge { detail: e.detail },
                             ex,
-                        ))
+                        )
                     }
                     // A second challenge we cannot read still says "not accepted".
-                    Err(_) => return Ok(TargetResult::Done(rejected(&response), ex)),
+                    Err(_) => return done(rejected(&response), ex),
                 };
                 if answers > 0 {
                     if !chosen.challenge.stale || stale_retry_used {
-                        return Ok(TargetResult::Done(rejected(&response), ex));
+                        return done(rejected(&response), ex);
                     }
                     stale_retry_used = true;
                 }
@@ -346,13 +429,28 @@ async fn query_target(
                 authorization = Some((header, value));
                 cseq += 1;
             }
-            403 | 404 => return Ok(TargetResult::Done(rejected(&response), ex)),
-            500..=599 => return Ok(TargetResult::Next(ex)),
-            // 3xx, other 4xx, 6xx: the registrar answered but did not accept the query, and
-            // another target would say the same; the exchange carries the code.
-            _ => return Ok(TargetResult::Done(AccountOutcome::NoAnswer, ex)),
+            403 | 404 => return done(rejected(&response), ex),
+            // Before any credentials went out, a failing server is worth passing by for the
+            // next target (a Retry-After there is honoured all the same). With credentials,
+            // never: the same login to another server is one more failed login to count.
+            500..=599 if authorization.is_none() && wait.is_none() => {
+                return Ok(TargetResult::Next(ex))
+            }
+            // 3xx, other 4xx, 5xx/6xx: the registrar answered but did not accept the query;
+            // the exchange carries the code.
+            _ => return done(AccountOutcome::NoAnswer, ex),
         }
     }
+}
+
+/// The delta-seconds of a `Retry-After` value (`300`, `300 (maintenance)`, `300;duration=60`).
+fn retry_after_secs(value: &str) -> Option<u32> {
+    let digits: String = value
+        .trim()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 #[cfg(test)]

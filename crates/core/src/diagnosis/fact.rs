@@ -201,6 +201,13 @@ pub enum Fact {
         /// The status code of that rejection.
         code: u16,
     },
+    /// The registrar asked to wait (`Retry-After`); no login is sent before `until`.
+    AccountDeferred {
+        /// The earliest next login.
+        until: DateTime<Utc>,
+        /// The status code that asked for the wait.
+        code: u16,
+    },
     /// The provider's login challenge uses a method dialtone cannot answer.
     UnsupportedChallenge {
         /// What was offered.
@@ -315,6 +322,12 @@ fn duration_words(ms: f64, lang: Lang) -> String {
         Lang::En => text,
         Lang::De => text.replace('.', ","),
     }
+}
+
+/// Whether a registrar's answer says the server itself failed: 5xx/6xx, and a 408 sent by the
+/// registrar (its own timeout towards a backend; our local timeout is no answer at all).
+pub fn server_failed(code: u16) -> bool {
+    code >= 500 || code == 408
 }
 
 /// A layer's name in the user's words, for "not checked" evidence.
@@ -571,7 +584,7 @@ impl Fact {
                     (false, _) => String::new(),
                 };
                 let rtt = t(*rtt_ms);
-                if *code >= 500 {
+                if server_failed(*code) {
                     if de {
                         format!(
                             "{method} an {to}: der Server antwortete {code} {reason}{retry} nach {rtt}{sent}"
@@ -698,11 +711,23 @@ impl Fact {
                 let when = since.format("%Y-%m-%d %H:%M UTC");
                 if de {
                     format!(
-                        "Kontoprüfung pausiert nach abgelehnter Anmeldung ({code}, {when}), bis das Passwort geändert wird"
+                        "Kontoprüfung pausiert nach abgelehnter Anmeldung ({code}, {when}), bis das Passwort geändert oder die Anmeldung erneut versucht wird"
                     )
                 } else {
                     format!(
-                        "account checks paused after a rejected login ({code}, {when}) until the password is changed"
+                        "account checks paused after a rejected login ({code}, {when}) until the password is changed or the login is tried again"
+                    )
+                }
+            }
+            Fact::AccountDeferred { until, code } => {
+                let when = until.format("%Y-%m-%d %H:%M:%S UTC");
+                if de {
+                    format!(
+                        "der Registrar bat zu warten ({code}, Retry-After): nächste Anmeldung frühestens {when}"
+                    )
+                } else {
+                    format!(
+                        "the registrar asked to wait ({code}, Retry-After): next login not before {when}"
                     )
                 }
             }
@@ -740,10 +765,11 @@ impl Fact {
             | Fact::NoBinding
             | Fact::LoginRejected { .. }
             | Fact::AccountSuspended { .. }
+            | Fact::AccountDeferred { .. }
             | Fact::UnsupportedChallenge { .. }
             | Fact::AccountNoAnswer => true,
             Fact::Dns { result, .. } => !matches!(result, DnsResult::Resolved { .. }),
-            Fact::SipResponse { code, .. } => *code >= 500,
+            Fact::SipResponse { code, .. } => server_failed(*code),
             Fact::AnchorsAnswered {
                 answered, required, ..
             } => answered < required,

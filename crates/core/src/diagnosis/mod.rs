@@ -24,7 +24,7 @@
 
 mod fact;
 
-pub use fact::{layer_words, DnsResult, Fact, Measure, TargetRef};
+pub use fact::{layer_words, server_failed, DnsResult, Fact, Measure, TargetRef};
 
 use crate::locale::Lang;
 use crate::observation::{
@@ -468,7 +468,7 @@ fn assess_provider(provider: Option<&ProviderObservation>, th: &Thresholds) -> A
     let alive = provider
         .exchanges
         .iter()
-        .find(|x| response_code(x).is_some_and(|code| code < 500));
+        .find(|x| response_code(x).is_some_and(|code| !server_failed(code)));
     let judged = alive.or_else(|| {
         provider
             .exchanges
@@ -554,6 +554,19 @@ fn assess_account(account: Option<&AccountObservation>, th: &Thresholds) -> Asse
             });
             a.fail();
         }
+        AccountOutcome::Deferred { until, code } => {
+            a.evidence.push(Fact::AccountDeferred {
+                until: *until,
+                code: *code,
+            });
+            if server_failed(*code) {
+                // The registrar said it cannot serve logins now: phones cannot register either.
+                a.verdict_if_failed = Verdict::ProviderOutage;
+                a.fail();
+            } else {
+                a.degrade();
+            }
+        }
         AccountOutcome::UnsupportedChallenge { detail } => {
             a.evidence.push(Fact::UnsupportedChallenge {
                 detail: detail.clone(),
@@ -565,7 +578,7 @@ fn assess_account(account: Option<&AccountObservation>, th: &Thresholds) -> Asse
             match &account.exchange {
                 Some(exchange) => {
                     a.evidence.push(exchange_fact(exchange));
-                    if response_code(exchange).is_some_and(|code| code >= 500) {
+                    if response_code(exchange).is_some_and(server_failed) {
                         // The registrar itself refuses registrations: phones cannot register.
                         a.verdict_if_failed = Verdict::ProviderOutage;
                         a.fail();
@@ -598,7 +611,7 @@ impl Diagnosis {
             Verdict::ProviderOutage => {
                 let server_said = self
                     .failing_report()
-                    .is_some_and(|r| r.evidence.iter().any(|f| matches!(f, Fact::SipResponse { code, .. } if *code >= 500)));
+                    .is_some_and(|r| r.evidence.iter().any(|f| matches!(f, Fact::SipResponse { code, .. } if server_failed(*code))));
                 match (de, name, server_said) {
                     (false, Some(p), false) => {
                         format!("Your internet works, but {p}'s telephony is not answering.")

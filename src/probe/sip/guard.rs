@@ -1,0 +1,442 @@
+//! The login guard: what the registrar last said about an account's login, kept on disk so that
+//! no process and no restart sends a rejected password again.
+//!
+//! Providers lock an account (about 15 minutes) or block an IP after repeated failed logins. A
+//! suspension that lived only in one prober would end with every settings change, agent restart
+//! or `dialtone watch` start, and each of those would send the rejected password once more. So
+//! the guard keeps, per account (registrar, address-of-record, digest user), in the XDG state dir
+//! (`~/.local/state/dialtone/logins.json`, shared by the agent, `watch` and `check`):
+//! - the rejection (when, which code), with a salted fingerprint of the credentials it was for:
+//!   it holds until the credentials change (another fingerprint) or the user asks to try again;
+//! - the registrar's `Retry-After`: no authenticated request before it has passed.
+//!
+//! The fingerprint is an iterated, salted SHA-256 of the AOR, the digest user and the password;
+//! the password itself is never written. The file is 0600 in a 0700 directory, and every
+//! read-modify-write holds an exclusive `flock` on a lock file beside it, so two processes never
+//! lose each other's entries. When the file cannot be used, the prober keeps the suspension in
+//! memory for its own lifetime (and says so in the log): failing to remember must never mean
+//! sending again in the same process.
+
+use crate::secret::Secret;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The file name of the ledger in the state dir.
+pub const FILE_NAME: &str = "logins.json";
+
+/// The longest wait a `Retry-After` can impose (a hostile or broken registrar could ask for
+/// days; the user would see no account check at all).
+pub const MAX_RETRY_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Rounds of the fingerprint hash: slow enough that the file is no cheap password oracle,
+/// fast enough (a few ms) for a check every 15 minutes.
+const FINGERPRINT_ROUNDS: u32 = 20_000;
+
+/// What the guard says about sending an authenticated request now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Nothing stands in the way.
+    Open,
+    /// The registrar rejected these very credentials.
+    Suspended {
+        /// When.
+        since: DateTime<Utc>,
+        /// Its status code.
+        code: u16,
+    },
+    /// The registrar asked to wait (`Retry-After`) until then.
+    Waiting {
+        /// The earliest next authenticated request.
+        until: DateTime<Utc>,
+        /// The status code that carried the `Retry-After`.
+        code: u16,
+    },
+}
+
+/// Why the ledger could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    /// Reading, writing or locking the file failed.
+    #[error("login guard {}: {detail}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's words.
+        detail: String,
+    },
+}
+
+/// One account's entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Entry {
+    /// Hex salt of the fingerprint.
+    salt: String,
+    /// Hex fingerprint of the credentials the rejection was for.
+    fingerprint: String,
+    /// The rejection, while it stands.
+    #[serde(default)]
+    suspended: Option<Rejection>,
+    /// The registrar's `Retry-After`, while it runs.
+    #[serde(default)]
+    wait: Option<Wait>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Rejection {
+    since: DateTime<Utc>,
+    code: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Wait {
+    until: DateTime<Utc>,
+    code: u16,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Ledger {
+    #[serde(default)]
+    accounts: BTreeMap<String, Entry>,
+}
+
+/// The guard of one account: where its ledger is and which credentials it is for.
+#[derive(Clone)]
+pub struct LoginGuard {
+    path: Option<PathBuf>,
+    key: String,
+    aor: String,
+    auth_user: String,
+    password: Secret,
+}
+
+impl std::fmt::Debug for LoginGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginGuard")
+            .field("path", &self.path)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+/// The ledger's default place: `logins.json` in dialtone's XDG state dir.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "dialtone")
+        .and_then(|dirs| dirs.state_dir().map(|d| d.join(FILE_NAME)))
+}
+
+/// The ledger key of an account at a registrar.
+pub fn account_key(registrar: &str, aor: &str, auth_user: &str) -> String {
+    format!("{}|{}|{auth_user}", registrar.trim(), aor.trim())
+}
+
+impl LoginGuard {
+    /// The guard of an account, kept in the ledger at `path`; `None` keeps nothing on disk
+    /// (one process's memory only: for probes in tests and one-off tools).
+    pub fn new(
+        path: Option<PathBuf>,
+        registrar: &str,
+        aor: &str,
+        auth_user: &str,
+        password: &Secret,
+    ) -> LoginGuard {
+        LoginGuard {
+            path,
+            key: account_key(registrar, aor, auth_user),
+            aor: aor.to_string(),
+            auth_user: auth_user.to_string(),
+            password: password.clone(),
+        }
+    }
+
+    /// The guard of other credentials for the same account, in the same ledger.
+    pub fn for_credentials(&self, aor: &str, auth_user: &str, password: &Secret) -> LoginGuard {
+        LoginGuard {
+            path: self.path.clone(),
+            key: self.key.clone(),
+            aor: aor.to_string(),
+            auth_user: auth_user.to_string(),
+            password: password.clone(),
+        }
+    }
+
+    /// Whether an authenticated request may be sent now. A rejection recorded for other
+    /// credentials is dropped here: the user changed them.
+    pub fn gate(&self, now: DateTime<Utc>) -> Result<Gate, GuardError> {
+        let Some(path) = &self.path else {
+            return Ok(Gate::Open);
+        };
+        let key = self.key.clone();
+        let password = self.password.clone();
+        let (aor, user) = (self.aor.clone(), self.auth_user.clone());
+        update(path, move |ledger| {
+            let Some(entry) = ledger.accounts.get_mut(&key) else {
+                return Gate::Open;
+            };
+            if entry.suspended.is_some()
+                && fingerprint(&entry.salt, &aor, &user, &password) != entry.fingerprint
+            {
+                tracing::info!("the credentials changed since the registrar rejected them");
+                entry.suspended = None;
+            }
+            if let Some(rejection) = entry.suspended {
+                return Gate::Suspended {
+                    since: rejection.since,
+                    code: rejection.code,
+                };
+            }
+            match entry.wait {
+                Some(wait) if wait.until > now => Gate::Waiting {
+                    until: wait.until,
+                    code: wait.code,
+                },
+                Some(_) => {
+                    entry.wait = None;
+                    Gate::Open
+                }
+                None => Gate::Open,
+            }
+        })
+    }
+
+    /// Records that the registrar rejected these credentials with `code` at `at`.
+    pub fn reject(&self, at: DateTime<Utc>, code: u16) -> Result<(), GuardError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let key = self.key.clone();
+        let salt = hex::encode(rand::random::<[u8; 16]>());
+        let print = fingerprint(&salt, &self.aor, &self.auth_user, &self.password);
+        update(path, move |ledger| {
+            let entry = ledger.accounts.entry(key).or_default();
+            entry.salt = salt;
+            entry.fingerprint = print;
+            entry.suspended = Some(Rejection { since: at, code });
+        })
+    }
+
+    /// Records the registrar's `Retry-After` (capped at [`MAX_RETRY_AFTER`] from `now`).
+    pub fn wait(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        code: u16,
+    ) -> Result<(), GuardError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let until = until.min(now + MAX_RETRY_AFTER);
+        let key = self.key.clone();
+        update(path, move |ledger| {
+            ledger.accounts.entry(key).or_default().wait = Some(Wait { until, code });
+        })
+    }
+
+    /// Lifts a rejection so that exactly the next query is sent ("try the login again").
+    pub fn lift(&self) -> Result<bool, GuardError> {
+        match &self.path {
+            Some(path) => lift(path, &self.key),
+            None => Ok(false),
+        }
+    }
+}
+
+/// Lifts the rejection of the account `key` in the ledger at `path`; whether there was one.
+pub fn lift(path: &Path, key: &str) -> Result<bool, GuardError> {
+    let key = key.to_string();
+    update(path, move |ledger| {
+        ledger
+            .accounts
+            .get_mut(&key)
+            .and_then(|entry| entry.suspended.take())
+            .is_some()
+    })
+}
+
+/// The rejection recorded for `key`, if any (for `dialtone password retry` to tell the user).
+pub fn suspension(path: &Path, key: &str) -> Result<Option<(DateTime<Utc>, u16)>, GuardError> {
+    let key = key.to_string();
+    update(path, move |ledger| {
+        ledger
+            .accounts
+            .get(&key)
+            .and_then(|e| e.suspended)
+            .map(|r| (r.since, r.code))
+    })
+}
+
+fn fingerprint(salt: &str, aor: &str, user: &str, password: &Secret) -> String {
+    let mut digest = Sha256::new();
+    for part in [salt, aor, user, password.expose()] {
+        digest.update(part.as_bytes());
+        digest.update([0u8]);
+    }
+    let mut value = digest.finalize();
+    for _ in 1..FINGERPRINT_ROUNDS {
+        let mut round = Sha256::new();
+        round.update(value);
+        round.update(salt.as_bytes());
+        value = round.finalize();
+    }
+    hex::encode(value)
+}
+
+/// Reads the ledger under an exclusive lock, lets `f` change it, and writes it back when it
+/// changed (beside and renamed, 0600).
+fn update<T>(path: &Path, f: impl FnOnce(&mut Ledger) -> T) -> Result<T, GuardError> {
+    let io = |e: std::io::Error| GuardError::Io {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    };
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    create_private_dir(dir).map_err(io)?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode_0600()
+        .open(path.with_extension("lock"))
+        .map_err(io)?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| io(e.into()))?;
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(e)),
+    };
+    let mut ledger = match text.as_deref().map(serde_json::from_str::<Ledger>) {
+        None => Ledger::default(),
+        Some(Ok(ledger)) => ledger,
+        Some(Err(e)) => {
+            // Kept aside, not deleted: a person may want to look. Starting empty can at worst
+            // cost one more login per account, the least bad choice left.
+            let aside = path.with_extension("json.unreadable");
+            tracing::warn!(
+                "login guard {}: unreadable ({e}); moved to {}",
+                path.display(),
+                aside.display()
+            );
+            std::fs::rename(path, &aside).map_err(io)?;
+            Ledger::default()
+        }
+    };
+    let before = serde_json::to_string(&ledger).map_err(|e| io(std::io::Error::other(e)))?;
+    let out = f(&mut ledger);
+    ledger
+        .accounts
+        .retain(|_, e| e.suspended.is_some() || e.wait.is_some());
+    let after = serde_json::to_string_pretty(&ledger).map_err(|e| io(std::io::Error::other(e)))?;
+    if serde_json::to_string(&ledger).ok().as_deref() != Some(before.as_str()) {
+        let tmp = path.with_extension("json.tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode_0600()
+            .open(&tmp)
+            .map_err(io)?;
+        file.write_all(after.as_bytes()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+    }
+    Ok(out)
+}
+
+/// Creates `dir` (and its parents) readable by the user only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// `OpenOptions` with mode 0600 for new files.
+trait Private {
+    fn mode_0600(&mut self) -> &mut Self;
+}
+
+impl Private for std::fs::OpenOptions {
+    fn mode_0600(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.mode(0o600)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn guard(dir: &Path, password: &str) -> LoginGuard {
+        LoginGuard::new(
+            Some(dir.join("state/logins.json")),
+            "sip.example.net",
+            "sip:alice@example.net",
+            "alice",
+            &Secret::new(password),
+        )
+    }
+
+    #[test]
+    fn a_rejection_holds_across_guards_until_the_credentials_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        assert_eq!(guard(dir.path(), "wrong").gate(now).unwrap(), Gate::Open);
+        guard(dir.path(), "wrong").reject(now, 403).unwrap();
+        // Another process, the same credentials: still suspended.
+        assert_eq!(
+            guard(dir.path(), "wrong").gate(now).unwrap(),
+            Gate::Suspended {
+                since: now,
+                code: 403
+            }
+        );
+        // The password is never written, only a salted fingerprint.
+        let text = std::fs::read_to_string(dir.path().join("state/logins.json")).unwrap();
+        assert!(!text.contains("wrong"), "{text}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("state/logins.json")), 0o600);
+        assert_eq!(mode(&dir.path().join("state")), 0o700);
+        // New credentials: open, and the rejection is gone for good.
+        assert_eq!(guard(dir.path(), "right").gate(now).unwrap(), Gate::Open);
+        assert_eq!(guard(dir.path(), "wrong").gate(now).unwrap(), Gate::Open);
+    }
+
+    #[test]
+    fn lifting_opens_the_gate_and_retry_after_is_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let g = guard(dir.path(), "pw");
+        g.reject(now, 401).unwrap();
+        assert!(g.lift().unwrap());
+        assert!(!g.lift().unwrap(), "nothing left to lift");
+        assert_eq!(g.gate(now).unwrap(), Gate::Open);
+        g.wait(now, now + chrono::TimeDelta::days(3), 503).unwrap();
+        assert_eq!(
+            g.gate(now).unwrap(),
+            Gate::Waiting {
+                until: now + MAX_RETRY_AFTER,
+                code: 503
+            }
+        );
+        assert_eq!(g.gate(now + MAX_RETRY_AFTER).unwrap(), Gate::Open);
+    }
+
+    #[test]
+    fn an_unreadable_ledger_is_moved_aside_not_trusted_blindly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/logins.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "{not json").unwrap();
+        assert_eq!(
+            guard(dir.path(), "pw").gate(Utc::now()).unwrap(),
+            Gate::Open
+        );
+        assert!(path.with_extension("json.unreadable").exists());
+    }
+}
