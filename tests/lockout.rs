@@ -242,3 +242,134 @@ fn a_rejected_password_is_sent_once_across_restarts_settings_and_processes() {
         "{ledger}"
     );
 }
+
+/// A scripted registrar on loopback UDP: OPTIONS → 200, a REGISTER without credentials → a
+/// digest challenge, a REGISTER with credentials → `authenticated` (the status line and
+/// extra headers). Counts the REGISTERs that carried credentials.
+struct ScriptedRegistrar {
+    addr: std::net::SocketAddr,
+    authenticated: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ScriptedRegistrar {
+    fn start(authenticated: &'static str) -> ScriptedRegistrar {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let addr = socket.local_addr().unwrap();
+        let count = std::sync::Arc::new(AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (c, s) = (count.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65_536];
+            while !s.load(Ordering::Relaxed) {
+                let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                let request = String::from_utf8_lossy(&buf[..n]).to_string();
+                let header = |name: &str| {
+                    request
+                        .split("\r\n")
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.trim()
+                                .eq_ignore_ascii_case(name)
+                                .then(|| v.trim().to_string())
+                        })
+                        .unwrap_or_default()
+                };
+                let (status, extra) = if request.starts_with("OPTIONS ") {
+                    ("200 OK", String::new())
+                } else if request.starts_with("REGISTER ") {
+                    if header("authorization").is_empty() {
+                        (
+                            "401 Unauthorized",
+                            "WWW-Authenticate: Digest realm=\"scripted\", nonce=\"n0nce\", algorithm=MD5\r\n"
+                                .to_string(),
+                        )
+                    } else {
+                        c.fetch_add(1, Ordering::SeqCst);
+                        let (status, extra) =
+                            authenticated.split_once('|').unwrap_or((authenticated, ""));
+                        (status, extra.replace('|', "\r\n"))
+                    }
+                } else {
+                    continue;
+                };
+                let response = format!(
+                    "SIP/2.0 {status}\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=srv\r\nCall-ID: {}\r\nCSeq: {}\r\n{extra}Content-Length: 0\r\n\r\n",
+                    header("via"),
+                    header("from"),
+                    header("to"),
+                    header("call-id"),
+                    header("cseq"),
+                );
+                let _ = socket.send_to(response.as_bytes(), from);
+            }
+        });
+        ScriptedRegistrar {
+            addr,
+            authenticated: count,
+            stop,
+        }
+    }
+
+    fn authenticated(&self) -> usize {
+        self.authenticated.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for ScriptedRegistrar {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_retry_after_holds_every_login_back_until_it_has_passed() {
+    let registrar = ScriptedRegistrar::start("503 Service Unavailable|Retry-After: 300|");
+    let anchors: Vec<TcpListener> = (0..2)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(dialtone_bin());
+    cmd.args(["--lang", "en", "watch", "--json", "--no-history"])
+        .args(["--interval", "10", "--recheck", "5"])
+        .arg("--config")
+        .arg(dir.path().join("none.toml"))
+        .args([
+            "--registrar",
+            &format!("sip:{};transport=udp", registrar.addr),
+        ])
+        .args(["--user", "alice", "--password-env", "DIALTONE_TEST_PW"])
+        .args([
+            "--gateway",
+            "127.0.0.1",
+            "--dns-name",
+            "none",
+            "--timeout",
+            "2",
+        ])
+        .env("DIALTONE_TEST_PW", PASSWORD)
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    for a in &anchors {
+        cmd.args(["--anchor", &a.local_addr().unwrap().to_string()]);
+    }
+    let mut watch = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(70));
+    terminate(&mut watch);
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut watch.stdout.take().unwrap(), &mut out).unwrap();
+    assert_eq!(registrar.authenticated(), 1, "watch said:\n{out}");
+    // What the user is told: the registrar's own 503, and when the next login may go out.
+    assert!(out.contains("provider_outage"), "{out}");
+    let ledger = std::fs::read_to_string(dir.path().join("state/dialtone/logins.json")).unwrap();
+    assert!(ledger.contains("\"code\": 503"), "{ledger}");
+}
