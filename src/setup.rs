@@ -10,6 +10,7 @@
 use crate::history::{recorder, History, Retention};
 use crate::monitor::MonitorHandle;
 use crate::probe::line::{LineError, LineProber, LineSettings};
+use crate::probe::sip::guard::{WatchLock, WatchLockError};
 use crate::secret::{self, PasswordSource, Secret, SecretError};
 use dialtone_core::catalog::{Catalog, CatalogError, Feed, Provider, Registrar};
 use dialtone_core::config::{AccountConfig, Config, ConfigError};
@@ -332,6 +333,48 @@ impl Prepared {
             &account.aor,
             &account.auth_user,
         ))
+    }
+
+    /// Takes the right to query this line's account ([`WatchLock`]); `Ok(None)` when the line
+    /// has no account to query.
+    pub fn watch_lock(&self) -> Result<Option<WatchLock>, WatchLockError> {
+        let Some(key) = self.login_key() else {
+            return Ok(None);
+        };
+        // Beside the agent's socket: the user's runtime dir (or its private fallback).
+        let dir = dialtone_ipc::socket_path()
+            .ok()
+            .and_then(|socket| socket.parent().map(Path::to_path_buf))
+            .ok_or_else(|| WatchLockError::Io {
+                path: PathBuf::from("(runtime dir)"),
+                detail: "no runtime directory for the lock".into(),
+            })?;
+        WatchLock::acquire(&dir, &key).map(Some)
+    }
+
+    /// Leaves the account out of this line (another process watches it): every other layer is
+    /// still checked, and no REGISTER goes out from here.
+    pub fn without_account(&mut self) {
+        self.settings.account = None;
+    }
+
+    /// Takes the watch lock for a line that must not run without it, or leaves the account out
+    /// (saying why) when another process holds it. The lock is returned to be kept.
+    pub fn lock_or_share(&mut self) -> Option<WatchLock> {
+        match self.watch_lock() {
+            Ok(lock) => lock,
+            Err(e @ WatchLockError::Held { .. }) => {
+                tracing::warn!(
+                    "{e}; this one checks every other layer and leaves the account to it"
+                );
+                self.without_account();
+                None
+            }
+            Err(e) => {
+                tracing::warn!("{e}; going on without it");
+                None
+            }
+        }
     }
 
     /// Lifts a suspended login of this line's account (the next query is sent); whether one

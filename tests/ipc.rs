@@ -368,3 +368,55 @@ print("reply" if data else "closed")
     client.status().await.unwrap();
     shutdown.cancel();
 }
+
+/// A socket another user listens on (planted where the agent's would be) never gets a byte:
+/// the client checks the peer's uid before its first request.
+#[tokio::test]
+async fn the_client_refuses_a_socket_of_another_user() {
+    if dialtone_ipc::current_uid() != 0 {
+        println!("SKIPPED: needs root to listen as another user");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let path = dir.path().join("agent.sock");
+    let listener = r#"
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept(); c.settimeout(3)
+try:
+    data = c.recv(65536)
+except socket.timeout:
+    data = b""
+print("received", len(data), flush=True)
+"#;
+    let mut child = {
+        let _spawning = SPAWNING.lock().await;
+        tokio::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(["/usr/bin/python3", "-c", listener])
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut lines, &mut line)
+        .await
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    match Client::connect(&path).await {
+        Err(ClientError::ForeignPeer { uid, .. }) => assert_eq!(uid, 65534),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("the client talked to another user's socket"),
+    }
+    line.clear();
+    tokio::io::AsyncBufReadExt::read_line(&mut lines, &mut line)
+        .await
+        .unwrap();
+    assert_eq!(line.trim(), "received 0", "the client sent something");
+    let _ = child.wait().await;
+}

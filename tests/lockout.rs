@@ -373,3 +373,37 @@ fn a_retry_after_holds_every_login_back_until_it_has_passed() {
     let ledger = std::fs::read_to_string(dir.path().join("state/dialtone/logins.json")).unwrap();
     assert!(ledger.contains("\"code\": 503"), "{ledger}");
 }
+
+#[test]
+fn a_second_watcher_of_the_same_account_refuses_to_start() {
+    let kamailio = Kamailio::start(KamailioOptions {
+        users: vec![("alice".into(), PASSWORD.into())],
+        ..KamailioOptions::default()
+    });
+    let home = Home::new(&kamailio);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let agent = home
+        .dialtone(&["agent", "--no-history"], PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _agent = Agent(agent);
+    rt.block_on(wait_for_round(&home.socket(), None));
+    let out = home
+        .dialtone(&["watch", "--no-history"], PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already watches this account"), "{stderr}");
+    // A one-off check meanwhile leaves the account to the agent: no parallel REGISTER.
+    let queries = kamailio.authenticated_registers();
+    let out = home.dialtone(&["check"], PASSWORD).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("leaves the account to it"), "{stderr}");
+    assert_eq!(kamailio.authenticated_registers(), queries);
+}

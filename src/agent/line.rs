@@ -21,11 +21,15 @@ pub struct Line {
     pub handle: MonitorHandle,
     token: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    _watch_lock: Option<crate::probe::sip::guard::WatchLock>,
 }
 
 impl Line {
     /// Starts the monitor and its companions.
-    pub fn spawn(agent: &Arc<Agent>, prepared: Prepared) -> Result<Line, AgentError> {
+    pub fn spawn(agent: &Arc<Agent>, mut prepared: Prepared) -> Result<Line, AgentError> {
+        // Held as long as this generation runs: a `dialtone watch` on the same account then
+        // refuses to start, and the other way round this agent leaves the account to it.
+        let watch_lock = prepared.lock_or_share();
         // A child of the agent's token: a restart cancels only this generation, shutdown all.
         let token = agent.shutdown.child_token();
         let feeds = prepared.feeds.clone();
@@ -50,6 +54,7 @@ impl Line {
             handle: running.handle,
             token,
             tasks: running.tasks,
+            _watch_lock: watch_lock,
         })
     }
 

@@ -98,6 +98,9 @@ pub struct AgentOptions {
     pub lang_flag: Option<Lang>,
     /// The IPC socket path (handed to the dashboard).
     pub socket: PathBuf,
+    /// The socket could not be bound: whatever answers there is not this agent, so no
+    /// dashboard is started against it.
+    pub socket_unavailable: bool,
     /// Whether to show notifications at all (off in handler tests).
     pub notifications: bool,
 }
@@ -365,6 +368,16 @@ impl Agent {
 
     /// Starts the dashboard (or leaves a running one alone).
     pub fn open_dashboard(&self) -> Result<(), dialtone_ipc::protocol::ErrorReply> {
+        if self.options.socket_unavailable {
+            tracing::warn!(
+                "not starting the dashboard: this agent could not bind {}",
+                self.options.socket.display()
+            );
+            return Err(dialtone_ipc::protocol::ErrorReply::Unavailable {
+                what: "dashboard".into(),
+                detail: "the agent has no IPC socket of its own".into(),
+            });
+        }
         self.dashboard.open(&self.options.socket)
     }
 
@@ -463,6 +476,7 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
         args,
         lang_flag,
         socket: socket.clone(),
+        socket_unavailable: server.is_none(),
         notifications: true,
     };
     let agent = match tokio::task::spawn_blocking(move || Agent::new(options)).await {

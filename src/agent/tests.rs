@@ -45,6 +45,7 @@ fn fixture_with(history: bool) -> Fixture {
         },
         lang_flag: Some(Lang::En),
         socket: dir.path().join("agent.sock"),
+        socket_unavailable: false,
         notifications: false,
     })
     .unwrap();

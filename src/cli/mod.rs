@@ -16,7 +16,7 @@ use crate::setup::{MonitorArgs, Overrides, SetupError};
 use clap::{Parser, Subcommand};
 use dialtone_core::diagnosis::diagnose;
 use dialtone_core::locale::Lang;
-use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use dialtone_core::verdict::{EXIT_ALREADY_WATCHED, EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use report::{ChangeReport, Report};
 use std::io::Write;
 use std::process::ExitCode;
@@ -153,10 +153,12 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 }
 
 fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let prepared = match args.overrides.resolve() {
+    let mut prepared = match args.overrides.resolve() {
         Ok(p) => p,
         Err(e) => return setup_failed(&e),
     };
+    // Never a REGISTER in parallel with the agent's or a watch's on the same account.
+    let _lock = prepared.lock_or_share();
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };
@@ -194,6 +196,18 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         Err(e) => return setup_failed(&e),
     };
     args.monitor.apply_schedule(&mut prepared.config.schedule);
+    // One watcher per account: a second one would double the logins the provider counts.
+    let _lock = match prepared.watch_lock() {
+        Ok(lock) => lock,
+        Err(e @ crate::probe::sip::guard::WatchLockError::Held { .. }) => {
+            tracing::error!("{e}: stop it first, or follow it in its own window");
+            return ExitCode::from(EXIT_ALREADY_WATCHED);
+        }
+        Err(e) => {
+            tracing::warn!("{e}; going on without it");
+            None
+        }
+    };
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };

@@ -161,3 +161,5 @@ pub enum LayerStatus {
 pub const EXIT_CONFIG_ERROR: u8 = 3;
 /// Exit code when the check could not run at all (e.g. a socket could not be bound).
 pub const EXIT_RUNTIME_ERROR: u8 = 4;
+/// Exit code of `dialtone watch` when another dialtone process already watches the account.
+pub const EXIT_ALREADY_WATCHED: u8 = 5;

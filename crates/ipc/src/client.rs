@@ -38,6 +38,16 @@ pub enum ClientError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The process behind the socket runs as another user: nothing was sent to it.
+    #[error(
+        "refused the socket {path}: the process behind it runs as uid {uid}, not as this user"
+    )]
+    ForeignPeer {
+        /// The socket path.
+        path: PathBuf,
+        /// The peer's user id.
+        uid: u32,
+    },
     /// The socket path could not be determined.
     #[error(transparent)]
     Path(#[from] super::IpcError),
@@ -112,6 +122,18 @@ impl Client {
                 path: path.to_path_buf(),
                 source,
             })?;
+        // Before a single byte goes out (the first request may be followed by SetPassword): the
+        // peer must be this user's own process.
+        let peer = stream.peer_cred().map_err(|source| ClientError::Connect {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if peer.uid() != super::current_uid() {
+            return Err(ClientError::ForeignPeer {
+                path: path.to_path_buf(),
+                uid: peer.uid(),
+            });
+        }
         let (read_half, writer) = stream.into_split();
         let mut client = Client {
             path: path.to_path_buf(),

@@ -1,8 +1,11 @@
 //! The agent's local IPC endpoint: a Unix domain socket only the same user can use, carrying
 //! the versioned JSON lines of [`protocol`].
 //!
-//! The socket lives at `$XDG_RUNTIME_DIR/dialtone/agent.sock` (directory 0700, socket 0600);
-//! `DIALTONE_SOCKET` overrides the path (tests, several agents side by side). The agent serves it
+//! The socket lives at `$XDG_RUNTIME_DIR/dialtone/agent.sock` (directory 0700, socket 0600),
+//! or without a runtime dir in the user's own state dir (`~/.local/state/dialtone/run/`), never
+//! in a shared `/tmp`; `DIALTONE_SOCKET` overrides the path (tests, several agents side by
+//! side). The client checks that the process behind the socket runs as this user before it
+//! sends anything, so a socket someone else put there never gets a password. The agent serves it
 //! ([`server`]); the dashboard and a second `dialtone` start talk to it ([`client`]).
 
 pub mod client;
@@ -55,18 +58,26 @@ pub enum IpcError {
 }
 
 /// The socket path: `$DIALTONE_SOCKET`, else `$XDG_RUNTIME_DIR/dialtone/agent.sock`, else
-/// `/tmp/dialtone-<uid>/agent.sock` (the directory is checked to be ours before use).
+/// `dialtone/run/agent.sock` in the user's state dir (`$XDG_STATE_HOME`, `~/.local/state`).
+/// The directory is checked to be ours, private and no symlink before use.
 pub fn socket_path() -> Result<PathBuf, IpcError> {
-    if let Some(path) = std::env::var_os(SOCKET_ENV).filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(path));
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(path) = var(SOCKET_ENV) {
+        return Ok(path);
     }
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(dir).join("dialtone").join("agent.sock"));
+    if let Some(dir) = var("XDG_RUNTIME_DIR") {
+        return Ok(dir.join("dialtone").join("agent.sock"));
     }
-    let uid = current_uid();
-    Ok(std::env::temp_dir()
-        .join(format!("dialtone-{uid}"))
-        .join("agent.sock"))
+    // A shared /tmp would let another user create the directory first and wait for us.
+    let state = var("XDG_STATE_HOME")
+        .filter(|p| p.is_absolute())
+        .or_else(|| var("HOME").map(|home| home.join(".local/state")))
+        .ok_or(IpcError::NoRuntimeDir)?;
+    Ok(state.join("dialtone").join("run").join("agent.sock"))
 }
 
 /// This process's real user id (the one peers must match).
@@ -91,7 +102,14 @@ pub(crate) fn prepare_dir(socket: &Path) -> Result<(), IpcError> {
             .map_err(dir_err)?;
         return Ok(());
     }
-    let meta = std::fs::metadata(dir).map_err(dir_err)?;
+    // lstat: a symlink planted in our place would lead our socket wherever its owner likes.
+    let meta = std::fs::symlink_metadata(dir).map_err(dir_err)?;
+    if meta.file_type().is_symlink() {
+        return Err(IpcError::Dir {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other("it is a symbolic link"),
+        });
+    }
     if meta.uid() != current_uid() {
         // A directory we did not create (e.g. a test's temp dir or /run/user/UID itself when
         // DIALTONE_SOCKET points there) is fine if it is ours; otherwise someone else controls
@@ -103,10 +121,9 @@ pub(crate) fn prepare_dir(socket: &Path) -> Result<(), IpcError> {
     }
     // Only tighten directories we name ourselves; a user-chosen parent (DIALTONE_SOCKET) keeps
     // its mode, the socket's own 0600 and the peer check still guard it.
-    if dir
-        .file_name()
-        .is_some_and(|n| n == "dialtone" || n.to_string_lossy().starts_with("dialtone-"))
-        && meta.permissions().mode() & 0o077 != 0
+    if dir.file_name().is_some_and(|n| {
+        n == "dialtone" || n == "run" || n.to_string_lossy().starts_with("dialtone-")
+    }) && meta.permissions().mode() & 0o077 != 0
     {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
     }

@@ -268,6 +268,66 @@ pub fn suspension(path: &Path, key: &str) -> Result<Option<(DateTime<Utc>, u16)>
     })
 }
 
+/// The right to query one account, held by one process at a time: an exclusive `flock` on a
+/// file in the runtime dir (released by the kernel when the holder exits, however it exits),
+/// so the agent and a `dialtone watch` on the same account never both send REGISTERs.
+#[derive(Debug)]
+pub struct WatchLock {
+    _file: std::fs::File,
+    path: PathBuf,
+}
+
+/// Why the watch lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchLockError {
+    /// Another process holds it.
+    #[error("another dialtone process (the tray agent or a `dialtone watch`) already watches this account (lock {})", path.display())]
+    Held {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// The lock file could not be used.
+    #[error("watch lock {}: {detail}", path.display())]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The operating system's words.
+        detail: String,
+    },
+}
+
+impl WatchLock {
+    /// Takes the lock of account `key` in `dir` without waiting.
+    pub fn acquire(dir: &Path, key: &str) -> Result<WatchLock, WatchLockError> {
+        let mut digest = Sha256::new();
+        digest.update(key.as_bytes());
+        let name = format!("account-{}.lock", &hex::encode(digest.finalize())[..16]);
+        let path = dir.join(name);
+        let io = |e: std::io::Error| WatchLockError::Io {
+            path: path.clone(),
+            detail: e.to_string(),
+        };
+        create_private_dir(dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode_0600()
+            .open(&path)
+            .map_err(io)?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(WatchLock { _file: file, path }),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(WatchLockError::Held { path }),
+            Err(e) => Err(io(e.into())),
+        }
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 fn fingerprint(salt: &str, aor: &str, user: &str, password: &Secret) -> String {
     let mut digest = Sha256::new();
     for part in [salt, aor, user, password.expose()] {
