@@ -88,6 +88,11 @@ impl CommandError {
                 socket: socket.display().to_string(),
                 detail: source.to_string(),
             },
+            e @ ClientError::ForeignPeer { .. } => CommandError::AgentUnreachable {
+                request,
+                socket: socket.display().to_string(),
+                detail: e.to_string(),
+            },
             ClientError::Path(e) => CommandError::AgentUnreachable {
                 request,
                 socket: socket.display().to_string(),
