@@ -271,18 +271,20 @@ impl Overrides {
     }
 }
 
-/// The keyring account name of a SIP account: its address-of-record without the scheme.
+/// The keyring account name of a SIP account: its address-of-record without the scheme, and
+/// the registrar's host when the AOR's domain is another. Keyed by registrar and user, so a
+/// changed registrar asks for the password again instead of sending the old one elsewhere.
 pub fn keyring_account(account: &AccountConfig) -> Option<String> {
     let user = account.user.as_ref()?;
-    let domain = match &account.domain {
-        Some(domain) => domain.clone(),
-        None => {
-            dialtone_core::address::parse_registrar(&account.registrar)
-                .ok()?
-                .host
+    let host = dialtone_core::address::parse_registrar(&account.registrar)
+        .ok()?
+        .host;
+    Some(match &account.domain {
+        Some(domain) if !domain.eq_ignore_ascii_case(&host) => {
+            format!("{user}@{domain} via {host}")
         }
-    };
-    Some(format!("{user}@{domain}"))
+        _ => format!("{user}@{host}"),
+    })
 }
 
 /// Finds the password: the named environment variable if one is configured (it must be set),
@@ -590,6 +592,28 @@ mod tests {
         assert_eq!(
             catalog_registrar(&provider("tls.example", Some(5061), Some(Transport::Tls))).unwrap(),
             "sips:tls.example:5061"
+        );
+    }
+
+    #[test]
+    fn the_keyring_entry_belongs_to_registrar_and_user() {
+        let account = |registrar: &str, domain: Option<&str>| AccountConfig {
+            registrar: registrar.into(),
+            user: Some("4930123".into()),
+            domain: domain.map(Into::into),
+            ..AccountConfig::default()
+        };
+        assert_eq!(
+            keyring_account(&account("sip.example.net", None)).unwrap(),
+            "4930123@sip.example.net"
+        );
+        // The same AOR at another registrar is another entry: its password is asked for anew.
+        let a = keyring_account(&account("sip.example.net", Some("example.net"))).unwrap();
+        let b = keyring_account(&account("sip2.example.net", Some("example.net"))).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(
+            keyring_account(&account("sip:example.net:5070", Some("example.net"))).unwrap(),
+            "4930123@example.net"
         );
     }
 }

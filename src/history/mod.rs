@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 use dialtone_core::diagnosis::{Diagnosis, Fact, LayerReport};
 use dialtone_core::record::CheckRecord;
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -117,6 +117,19 @@ pub enum HistoryError {
         /// The id asked for.
         id: i64,
     },
+}
+
+impl HistoryError {
+    /// Whether another connection held the database past the busy timeout.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            HistoryError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
 }
 
 /// How long what is kept.
@@ -279,11 +292,31 @@ impl History {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<History, HistoryError> {
         let path = path.to_path_buf();
+        // It holds the address-of-record, binding addresses and the user's report notes: the
+        // user's eyes only (SQLite gives its -wal and -shm files the database's mode).
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| HistoryError::CreateDir {
-                path: path.clone(),
-                source,
-            })?;
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|source| HistoryError::CreateDir {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|source| HistoryError::CreateDir {
+                    path: path.clone(),
+                    source,
+                })?;
         }
         let sqlite = |op: &'static str| {
             let path = path.clone();
@@ -369,7 +402,10 @@ impl History {
             };
             // One transaction per step: the schema and user_version move together or not at
             // all (user_version lives in the database header, which is transactional).
-            let tx = self.conn.transaction().map_err(&fail)?;
+            let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&fail)?;
             tx.execute_batch(step.sql).map_err(&fail)?;
             tx.pragma_update(None, "user_version", version)
                 .map_err(&fail)?;
@@ -380,6 +416,16 @@ impl History {
 
     /// Records one raw check and returns its row id. Committed (and fsynced) on return.
     pub fn record_check(&self, diagnosis: &Diagnosis) -> Result<i64, HistoryError> {
+        match self.record_check_once(diagnosis) {
+            Err(e) if e.is_busy() => {
+                tracing::warn!("{e}; trying once more");
+                self.record_check_once(diagnosis)
+            }
+            other => other,
+        }
+    }
+
+    fn record_check_once(&self, diagnosis: &Diagnosis) -> Result<i64, HistoryError> {
         let layers: String = Layer::ALL
             .iter()
             .map(|layer| {
@@ -420,13 +466,32 @@ impl History {
         &mut self,
         change: &VerdictChanged,
     ) -> Result<EpisodeEffect, HistoryError> {
+        // Immediate transactions take the write lock up front, so two writers queue on the busy
+        // timeout instead of deadlocking; a writer that still finds the database busy after it
+        // (a long `log report` or export next to the agent) gets one more try.
+        match self.record_change_once(change) {
+            Err(e) if e.is_busy() => {
+                tracing::warn!("{e}; trying once more");
+                self.record_change_once(change)
+            }
+            other => other,
+        }
+    }
+
+    fn record_change_once(
+        &mut self,
+        change: &VerdictChanged,
+    ) -> Result<EpisodeEffect, HistoryError> {
         let path = self.path.clone();
         let fail = |source| HistoryError::Sqlite {
             op: "recording a verdict change",
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(&fail)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&fail)?;
         let open: Option<i64> = tx
             .query_row(
                 "SELECT id FROM episodes WHERE end IS NULL ORDER BY start DESC, id DESC LIMIT 1",
@@ -811,7 +876,10 @@ impl History {
             source,
         };
         let checks_before = cutoff(now, retention.checks);
-        let tx = self.conn.transaction().map_err(&fail)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&fail)?;
         let checks = tx
             .execute("DELETE FROM checks WHERE at < ?1", params![checks_before])
             .map_err(&fail)?;

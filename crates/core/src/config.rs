@@ -235,8 +235,15 @@ impl AccountConfig {
                 "not a host name or SIP URI (no spaces, at most 255 characters)",
             ));
         }
-        address::parse_registrar(&self.registrar)
+        let parsed = address::parse_registrar(&self.registrar)
             .map_err(|e| FieldError::new("registrar", e.to_string()))?;
+        if parsed.secure && matches!(self.transport, Some(Transport::Udp | Transport::Tcp)) {
+            // A silent downgrade would send the login in clear where the user asked for TLS.
+            return Err(FieldError::new(
+                "transport",
+                "a sips: registrar is reached over TLS only; remove the forced transport or use sip:",
+            ));
+        }
         for (key, value) in [
             ("user", &self.user),
             ("auth_user", &self.auth_user),
@@ -440,6 +447,14 @@ expect_binding = false
             ("[schedule]\nconfirmations = 0\n", "schedule.confirmations"),
             ("timeout_secs = -1.0\n", "timeout_secs"),
             ("[thresholds]\nmin_anchors = 0\n", "thresholds.min_anchors"),
+            (
+                "[account]\nregistrar = \"sips:a.example\"\ntransport = \"udp\"\n",
+                "account.transport",
+            ),
+            (
+                "[account]\nregistrar = \"sip:a.example\"\n[schedule]\ninterval_secs = 100000\n",
+                "schedule.interval_secs",
+            ),
         ] {
             let e = error_text(text);
             assert!(e.contains(&format!("`{key}`")), "{text:?} gave {e}");
