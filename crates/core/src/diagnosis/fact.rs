@@ -208,6 +208,11 @@ pub enum Fact {
         /// The status code that asked for the wait.
         code: u16,
     },
+    /// The resolver says a name that always exists does not: DNS is broken or hijacked.
+    DnsDeniesKnownName {
+        /// The name (e.g. `example.com`).
+        name: String,
+    },
     /// The provider's login challenge uses a method dialtone cannot answer.
     UnsupportedChallenge {
         /// What was offered.
@@ -719,6 +724,17 @@ impl Fact {
                     )
                 }
             }
+            Fact::DnsDeniesKnownName { name } => {
+                if de {
+                    format!(
+                        "das DNS bestreitet {name}, das es immer gibt: DNS gestört oder umgeleitet (WLAN-Anmeldeseite, DNS-Filter)"
+                    )
+                } else {
+                    format!(
+                        "the DNS denies {name}, which always exists: DNS broken or hijacked (Wi-Fi login page, DNS filter)"
+                    )
+                }
+            }
             Fact::AccountDeferred { until, code } => {
                 let when = until.format("%Y-%m-%d %H:%M:%S UTC");
                 if de {
@@ -766,6 +782,7 @@ impl Fact {
             | Fact::LoginRejected { .. }
             | Fact::AccountSuspended { .. }
             | Fact::AccountDeferred { .. }
+            | Fact::DnsDeniesKnownName { .. }
             | Fact::UnsupportedChallenge { .. }
             | Fact::AccountNoAnswer => true,
             Fact::Dns { result, .. } => !matches!(result, DnsResult::Resolved { .. }),

@@ -377,12 +377,33 @@ fn assess_internet(internet: Option<&InternetObservation>, th: &Thresholds) -> A
                 }
                 a.check_limit(Measure::DnsRtt, rtt_ms, th.anchor_rtt_ms as f64);
             }
+            // A name that always exists (RFC 2606's example.com/net/org, the default test
+            // name) denied: the resolver lies (captive portal, DNS filter, broken DNS). That is
+            // the internet access failing, and it is blamed before the provider's own NXDOMAIN.
+            DnsOutcome::NotFound { .. } if always_exists(&dns.name) => {
+                // Before the plain DNS fact: this is what the user should read first.
+                let at = a.evidence.len().saturating_sub(1);
+                a.evidence.insert(
+                    at,
+                    Fact::DnsDeniesKnownName {
+                        name: dns.name.clone(),
+                    },
+                );
+                a.fail();
+            }
             // The resolver answered, so it works; the test name is what is wrong.
             DnsOutcome::NotFound { .. } => a.degrade(),
             DnsOutcome::Failed { .. } | DnsOutcome::Timeout { .. } => a.fail(),
         }
     }
     a
+}
+
+/// Whether `name` is one that exists on every honest resolver: the second-level names RFC 2606
+/// reserves and IANA keeps resolvable.
+fn always_exists(name: &str) -> bool {
+    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    matches!(name.as_str(), "example.com" | "example.net" | "example.org")
 }
 
 /// The evidence one SIP transaction leaves.
