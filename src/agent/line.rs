@@ -10,7 +10,7 @@ use chrono::Utc;
 use dialtone_core::catalog::Feed;
 use dialtone_ipc::protocol::FeedsReply;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +22,8 @@ pub struct Line {
     token: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     _watch_lock: Option<crate::probe::sip::guard::WatchLock>,
+    #[cfg(test)]
+    monitor_abort: tokio::task::AbortHandle,
 }
 
 impl Line {
@@ -33,7 +35,7 @@ impl Line {
         // A child of the agent's token: a restart cancels only this generation, shutdown all.
         let token = agent.shutdown.child_token();
         let feeds = prepared.feeds.clone();
-        let running =
+        let mut running =
             setup::spawn_line(prepared, agent.history_path.as_deref(), &token, |handle| {
                 let mut tasks = vec![tokio::spawn(present(
                     agent.clone(),
@@ -50,12 +52,29 @@ impl Line {
                 }
                 tasks
             })?;
+        // The monitor is the first task; a supervisor takes its place and restarts the line
+        // if it ever ends on its own (a panic, an abort): monitoring never stops silently.
+        let monitor = running.tasks.remove(0);
+        #[cfg(test)]
+        let monitor_abort = monitor.abort_handle();
+        running.tasks.insert(
+            0,
+            tokio::spawn(supervise(agent.clone(), monitor, token.clone())),
+        );
         Ok(Line {
             handle: running.handle,
             token,
             tasks: running.tasks,
             _watch_lock: watch_lock,
+            #[cfg(test)]
+            monitor_abort,
         })
+    }
+
+    /// Aborts the monitor task as if it had died (for the supervisor's test).
+    #[cfg(test)]
+    pub(super) fn kill_monitor(&self) {
+        self.monitor_abort.abort();
     }
 
     /// Stops every task of this generation and waits for them (the recorder flushes).
@@ -65,6 +84,37 @@ impl Line {
             let _ = task.await;
         }
     }
+}
+
+/// How long a failed monitor waits before the line is restarted: a monitor that dies at once
+/// again must not become a busy loop of restarts (and first rounds).
+const RESTART_DELAY: Duration = Duration::from_secs(2);
+
+/// Waits for the monitor task; if it ends while its generation should still run, says so (log
+/// and tray) and restarts the line. The login guard's suspension is on disk, so a restart never
+/// resends a rejected password.
+async fn supervise(agent: Arc<Agent>, monitor: JoinHandle<()>, token: CancellationToken) {
+    let ended = monitor.await;
+    if token.is_cancelled() {
+        return;
+    }
+    let why = match ended {
+        Err(e) if e.is_panic() => "it panicked".to_string(),
+        Err(e) => format!("it was stopped ({e})"),
+        Ok(()) => "it ended".to_string(),
+    };
+    tracing::error!("the line monitor stopped unexpectedly: {why}; restarting it");
+    agent.monitor_failed(Some(why));
+    tokio::spawn(async move {
+        tokio::select! {
+            () = token.cancelled() => return,
+            () = tokio::time::sleep(RESTART_DELAY) => {}
+        }
+        match agent.restart_line().await {
+            Ok(()) => agent.monitor_failed(None),
+            Err(e) => tracing::error!("restarting the line monitor: {e}"),
+        }
+    });
 }
 
 /// Forwards the monitor's status and changes to the agent's presenters.

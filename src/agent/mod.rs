@@ -87,6 +87,10 @@ struct State {
     latest_post: Option<StatusPost>,
     /// The running monitor.
     handle: Option<MonitorHandle>,
+    /// Why the monitor stopped, while the supervisor restarts it.
+    monitor_failure: Option<String>,
+    /// How many line generations were started (for logs and tests).
+    generation: u64,
 }
 
 /// How an [`Agent`] is set up (the parts of the command line it keeps).
@@ -179,6 +183,8 @@ impl Agent {
                 feeds: FeedsReply::default(),
                 latest_post: None,
                 handle: None,
+                monitor_failure: None,
+                generation: 0,
             }),
             line: tokio::sync::Mutex::new(None),
             events,
@@ -245,7 +251,12 @@ impl Agent {
             state.latest_post = None;
         }
         let line = line::Line::spawn(self, prepared)?;
-        lock(&self.state).handle = Some(line.handle.clone());
+        {
+            let mut state = lock(&self.state);
+            state.handle = Some(line.handle.clone());
+            state.generation += 1;
+            tracing::debug!(generation = state.generation, "line started");
+        }
         *current = Some(line);
         drop(current);
         self.status_changed();
@@ -346,10 +357,18 @@ impl Agent {
     }
 
     /// The tray model for now.
+    /// Records that the monitor stopped (`Some(why)`) or runs again (`None`), for the tray.
+    fn monitor_failed(&self, why: Option<String>) {
+        lock(&self.state).monitor_failure = why;
+        self.refresh_tray();
+    }
+
     pub fn tray_model(&self) -> crate::tray::TrayModel {
         let status = self.agent_status();
         let channels = self.channels();
+        let failure = lock(&self.state).monitor_failure.clone();
         let ctx = TrayContext {
+            monitor_failure: failure.as_deref(),
             configured: status.configured,
             provider: status.provider.as_ref().map(|p| p.name.as_str()),
             channels: &channels,

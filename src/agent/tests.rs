@@ -593,3 +593,51 @@ async fn the_outage_log_exports_as_csv_and_html_in_both_languages() {
     }
     assert!(!episodes(&bare.agent, 7).await.available);
 }
+
+#[tokio::test]
+async fn a_monitor_that_dies_is_shown_in_the_tray_and_restarted() {
+    let f = fixture();
+    f.agent.restart_line().await.unwrap();
+    let first = super::lock(&f.agent.state).generation;
+    f.agent
+        .line
+        .lock()
+        .await
+        .as_ref()
+        .expect("a running line")
+        .kill_monitor();
+    // The tray says so while the supervisor waits to restart …
+    let labels = |model: &crate::tray::TrayModel| {
+        model
+            .menu
+            .iter()
+            .filter_map(|e| match e {
+                crate::tray::MenuEntry::Label(text) => Some(text.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut shown = false;
+    while tokio::time::Instant::now() < deadline && !shown {
+        shown = labels(&f.agent.tray_model())
+            .iter()
+            .any(|l| l.contains("Monitoring stopped") || l.contains("Überwachung angehalten"));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(shown, "{:?}", labels(&f.agent.tray_model()));
+    // … and then a new monitor runs and the label is gone.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let restarted = super::lock(&f.agent.state).generation > first;
+        let clear = !labels(&f.agent.tray_model())
+            .iter()
+            .any(|l| l.contains("Monitoring stopped") || l.contains("Überwachung angehalten"));
+        if restarted && clear {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not restarted");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    f.agent.stop_line().await;
+}

@@ -403,9 +403,9 @@ impl History {
             // One transaction per step: the schema and user_version move together or not at
             // all (user_version lives in the database header, which is transactional).
             let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&fail)?;
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&fail)?;
             tx.execute_batch(step.sql).map_err(&fail)?;
             tx.pragma_update(None, "user_version", version)
                 .map_err(&fail)?;

@@ -120,6 +120,8 @@ pub struct TrayContext<'a> {
     pub start_at_login: bool,
     /// The user's UTC offset, for "since 09:12".
     pub offset: FixedOffset,
+    /// Why the line monitor stopped, while it is being restarted.
+    pub monitor_failure: Option<&'a str>,
 }
 
 /// The verdict in a few words, for the title, tooltip and status line.
@@ -242,6 +244,12 @@ pub fn tray_model(
         (None, _) => words.clone(),
     };
     let mut menu = vec![MenuEntry::Label(status_line)];
+    if let Some(why) = ctx.monitor_failure {
+        menu.push(MenuEntry::Label(match lang {
+            Lang::En => format!("Monitoring stopped ({why}); restarting…"),
+            Lang::De => format!("Überwachung angehalten ({why}); wird neu gestartet …"),
+        }));
+    }
     let reason = (ctx.configured && !status.verdict.is_working())
         .then(|| status.diagnosis.as_ref().and_then(|d| d.reason(lang)))
         .flatten();

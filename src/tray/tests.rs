@@ -87,6 +87,7 @@ fn ctx(channels: &[ChannelView]) -> TrayContext<'_> {
         alerts_paused_until: None,
         start_at_login: false,
         offset: FixedOffset::east_opt(3600).unwrap(),
+        monitor_failure: None,
     }
 }
 
