@@ -308,8 +308,12 @@ pub enum TransportFailure {
     Closed,
     /// The TLS handshake or certificate check failed.
     Tls,
-    /// The peer sent bytes that are not SIP on a stream (framing lost).
+    /// The peer sent bytes that are not SIP (on a stream: framing lost; on UDP: only such
+    /// datagrams came back).
     Protocol,
+    /// The peer answered with a message larger than dialtone accepts (64 kB of headers, the
+    /// UDP datagram limit; 64 kB of body).
+    TooLarge,
 }
 
 /// A registration binding reported by the registrar (a phone or router on this line).

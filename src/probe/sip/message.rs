@@ -9,9 +9,11 @@ use dialtone_core::observation::{Binding, SipTarget, Transport};
 use rand::RngExt;
 use std::net::{IpAddr, SocketAddr};
 
-/// Largest header section (status line + headers) we accept. Real responses are a few KiB; a
-/// registrar listing many bindings stays far below this. Anything bigger is hostile or broken.
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// Largest header section (status line + headers) we accept: a whole UDP datagram, and as much
+/// as kamailio's own 64 kB buffer on a stream. Real responses are a few KiB, but an answer is an
+/// answer however odd its headers (a registrar listing many bindings, a chatty proxy); beyond
+/// this a message is reported as too large, not ignored.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Largest body we accept on a stream (responses to OPTIONS/REGISTER rarely carry one).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -270,10 +270,23 @@ async fn udp_transact(
     let mut interval = settings.t1;
     let mut next_send = started;
     let mut provisional = false;
+    // The last datagram from the target that could not be read as SIP: if nothing better comes,
+    // the registrar *answered*, and the evidence must say with what, not "no answer".
+    let mut unreadable: Option<(usize, message::ParseError)> = None;
     loop {
         let now = Instant::now();
         if now >= deadline {
-            result.outcome = SipOutcome::Timeout;
+            result.outcome = match unreadable.take() {
+                Some((bytes, e)) => SipOutcome::TransportFailed {
+                    kind: if matches!(e, message::ParseError::TooLarge(_)) {
+                        TransportFailure::TooLarge
+                    } else {
+                        TransportFailure::Protocol
+                    },
+                    detail: format!("answered with {bytes} bytes dialtone cannot accept: {e}"),
+                },
+                None => SipOutcome::Timeout,
+            };
             break;
         }
         if now >= next_send {
@@ -323,9 +336,14 @@ async fn udp_transact(
                         result.response = Some(response);
                         break;
                     }
-                    Ok(_) | Err(_) => {
-                        tracing::debug!(bytes = n, "ignored a datagram that is not our response");
+                    Ok(_) => {
+                        tracing::debug!(bytes = n, "ignored a response to another request");
                         result.ignored += 1;
+                    }
+                    Err(e) => {
+                        tracing::debug!(bytes = n, error = %e, "ignored a datagram that is not SIP");
+                        result.ignored += 1;
+                        unreadable = Some((n, e));
                     }
                 },
             },
@@ -363,7 +381,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
         if let Some(end) = find_header_end(buffer) {
             if end > message::MAX_HEADER_BYTES {
                 return Framed::Failed(
-                    TransportFailure::Protocol,
+                    TransportFailure::TooLarge,
                     format!(
                         "header section larger than {} bytes",
                         message::MAX_HEADER_BYTES
@@ -375,7 +393,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
                 Some(Ok(len)) if len <= message::MAX_BODY_BYTES => len,
                 Some(Ok(len)) => {
                     return Framed::Failed(
-                        TransportFailure::Protocol,
+                        TransportFailure::TooLarge,
                         format!("Content-Length {len} exceeds the limit"),
                     )
                 }
@@ -396,7 +414,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
             }
         } else if buffer.len() > message::MAX_HEADER_BYTES {
             return Framed::Failed(
-                TransportFailure::Protocol,
+                TransportFailure::TooLarge,
                 format!(
                     "header section larger than {} bytes",
                     message::MAX_HEADER_BYTES

@@ -370,6 +370,10 @@ fn failure_words(kind: TransportFailure, lang: Lang) -> &'static str {
             "the server sent something that is not SIP",
             "der Server sendete etwas, das kein SIP ist",
         ),
+        TransportFailure::TooLarge => lang.pick(
+            "the server answered with a message too large to accept",
+            "der Server antwortete mit einer Nachricht, die zu groß ist, um sie anzunehmen",
+        ),
     }
 }
 
