@@ -254,6 +254,12 @@ struct ScriptedRegistrar {
 
 impl ScriptedRegistrar {
     fn start(authenticated: &'static str) -> ScriptedRegistrar {
+        ScriptedRegistrar::with_options(authenticated, true)
+    }
+
+    /// As [`ScriptedRegistrar::start`]; `answer_options: false` ignores OPTIONS completely, as
+    /// some providers' registrars do for anything that is not a registration.
+    fn with_options(authenticated: &'static str, answer_options: bool) -> ScriptedRegistrar {
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
@@ -282,6 +288,9 @@ impl ScriptedRegistrar {
                         .unwrap_or_default()
                 };
                 let (status, extra) = if request.starts_with("OPTIONS ") {
+                    if !answer_options {
+                        continue;
+                    }
                     ("200 OK", String::new())
                 } else if request.starts_with("REGISTER ") {
                     if header("authorization").is_empty() {
@@ -406,4 +415,68 @@ fn a_second_watcher_of_the_same_account_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("leaves the account to it"), "{stderr}");
     assert_eq!(kamailio.authenticated_registers(), queries);
+}
+
+/// `dialtone check` against `registrar` from the state dir `home`, with the password or none.
+fn check_scripted(
+    registrar: &ScriptedRegistrar,
+    home: &Path,
+    password: Option<&str>,
+) -> (i32, String) {
+    let anchors: Vec<TcpListener> = (0..2)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let mut cmd = Command::new(dialtone_bin());
+    cmd.args(["--lang", "en", "check"])
+        .arg("--config")
+        .arg(home.join("none.toml"))
+        .args([
+            "--registrar",
+            &format!("sip:{};transport=udp", registrar.addr),
+        ])
+        .args([
+            "--gateway",
+            "127.0.0.1",
+            "--dns-name",
+            "none",
+            "--timeout",
+            "2",
+        ])
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_RUNTIME_DIR", home.join("run"))
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    if let Some(password) = password {
+        cmd.args(["--user", "alice", "--password-env", "DIALTONE_TEST_PW"])
+            .env("DIALTONE_TEST_PW", password);
+    }
+    for a in &anchors {
+        cmd.args(["--anchor", &a.local_addr().unwrap().to_string()]);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_registrar_that_ignores_checks_is_unknown_until_it_has_answered() {
+    let registrar = ScriptedRegistrar::with_options(
+        "200 OK|Contact: <sip:router@192.0.2.1:5060>;expires=300|",
+        false,
+    );
+    // Without a login, on a fresh state dir: nothing ever answered, so no red.
+    let fresh = tempfile::tempdir().unwrap();
+    let (code, text) = check_scripted(&registrar, fresh.path(), None);
+    assert_eq!(code, 15, "unknown:\n{text}");
+    assert!(text.contains("never answered from this computer"), "{text}");
+    // With the login: the REGISTER query decides, and the line works.
+    let home = tempfile::tempdir().unwrap();
+    let (code, text) = check_scripted(&registrar, home.path(), Some(PASSWORD));
+    assert_eq!(code, 0, "healthy:\n{text}");
+    assert!(text.contains("does not answer OPTIONS checks"), "{text}");
+    // It has answered from here now: the same silence without the login is an outage.
+    let (code, text) = check_scripted(&registrar, home.path(), None);
+    assert_eq!(code, 12, "provider_outage:\n{text}");
 }

@@ -88,6 +88,7 @@ fn healthy() -> Snapshot {
                 .collect(),
         }),
         provider: Some(ProviderObservation {
+            acquaintance: None,
             registrar: "sip:sip.example.net".into(),
             provider_name: None,
             resolution: Resolution::Resolved {

@@ -149,6 +149,8 @@ struct ProviderSpec {
     /// resolved | not_found | failed | timeout
     resolution: String,
     exchanges: Vec<ExchangeSpec>,
+    /// What earlier rounds saw of the registrar (absent: not tracked).
+    known: Option<dialtone_core::observation::Acquaintance>,
 }
 
 impl Default for ProviderSpec {
@@ -160,6 +162,7 @@ impl Default for ProviderSpec {
             name: None,
             resolution: "resolved".into(),
             exchanges: vec![ExchangeSpec::default()],
+            known: None,
         }
     }
 }
@@ -323,6 +326,7 @@ impl Scenario {
         });
         let p = &self.provider;
         let provider = p.probed.then(|| ProviderObservation {
+            acquaintance: p.known,
             registrar: p.registrar.clone(),
             provider_name: p.name.clone(),
             resolution: match p.resolution.as_str() {

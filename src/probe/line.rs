@@ -15,8 +15,8 @@ use dialtone_core::address::{self, RegistrarAddress};
 use dialtone_core::catalog::Catalog;
 use dialtone_core::config::{self, Config};
 use dialtone_core::observation::{
-    AccountObservation, AccountOutcome, GatewaySource, ProviderObservation, Resolution,
-    SipExchange, SipOutcome, Snapshot, Transport, TransportFailure,
+    AccountObservation, AccountOutcome, Acquaintance, GatewaySource, ProviderObservation,
+    Resolution, SipExchange, SipOutcome, Snapshot, Transport, TransportFailure,
 };
 use dialtone_core::secret::Secret;
 use std::net::{IpAddr, SocketAddr};
@@ -150,6 +150,8 @@ pub struct LineProber {
     /// The most recent REGISTER query, repeated in rounds that do not run one, with when it
     /// ran and how many queries in a row got no final answer.
     last_account: Mutex<AccountMemory>,
+    /// What has been seen of the registrar from here, this round excluded.
+    acquaintance: Mutex<Acquaintance>,
 }
 
 /// What the prober remembers of the REGISTER query between rounds.
@@ -245,7 +247,17 @@ impl LineProber {
             );
             AccountProber::with_guard(account, guard)
         });
+        // What earlier rounds, here or in another dialtone process, saw of the registrar.
+        let known = match (&settings.login_ledger, &settings.registrar) {
+            (Some(path), Some((text, _))) => super::sip::guard::acquaintance(path, text)
+                .unwrap_or_else(|e| {
+                    tracing::warn!("{e}");
+                    Acquaintance::default()
+                }),
+            _ => Acquaintance::default(),
+        };
         Ok(LineProber {
+            acquaintance: Mutex::new(known),
             last_account: Mutex::new(AccountMemory {
                 interval: settings.account_interval,
                 ..AccountMemory::default()
@@ -300,6 +312,8 @@ impl LineProber {
             provider_name: self.settings.provider_name.clone(),
             resolution,
             exchanges,
+            // Filled in once the round is complete (the REGISTER query counts too).
+            acquaintance: None,
         })
     }
 
@@ -367,6 +381,10 @@ impl Prober for LineProber {
                 .ok()
                 .and_then(|memory| memory.observation.clone())
         };
+        let provider = provider.map(|mut provider| {
+            provider.acquaintance = Some(self.acquaint(&provider, account.as_ref()));
+            provider
+        });
         Snapshot {
             taken_at,
             device,
@@ -375,6 +393,43 @@ impl Prober for LineProber {
             provider,
             account,
         }
+    }
+}
+
+impl LineProber {
+    /// What was known of the registrar before this round; records what this round adds (in
+    /// the ledger every dialtone process shares, written only when something is new).
+    fn acquaint(
+        &self,
+        provider: &ProviderObservation,
+        account: Option<&AccountObservation>,
+    ) -> Acquaintance {
+        let answered = |x: &SipExchange| matches!(x.outcome, SipOutcome::Response { .. });
+        let seen = Acquaintance {
+            resolved: matches!(provider.resolution, Resolution::Resolved { .. }),
+            answered_options: provider.exchanges.iter().any(answered),
+            answered_register: account
+                .and_then(|a| a.exchange.as_ref())
+                .is_some_and(answered),
+        };
+        let Ok(mut known) = self.acquaintance.lock() else {
+            return Acquaintance::default();
+        };
+        let before = *known;
+        let after = Acquaintance {
+            resolved: before.resolved | seen.resolved,
+            answered_options: before.answered_options | seen.answered_options,
+            answered_register: before.answered_register | seen.answered_register,
+        };
+        if after != before {
+            *known = after;
+            if let Some(path) = &self.settings.login_ledger {
+                if let Err(e) = super::sip::guard::remember(path, &provider.registrar, after) {
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+        before
     }
 }
 

@@ -249,6 +249,21 @@ pub struct ProviderObservation {
     pub resolution: Resolution,
     /// One exchange per target tried, in order; stops at the first target that answers.
     pub exchanges: Vec<SipExchange>,
+    /// What dialtone has seen of this registrar from here before this round (kept across
+    /// processes); `None` when not known (then silence is judged as from a known registrar).
+    #[serde(default)]
+    pub acquaintance: Option<Acquaintance>,
+}
+
+/// What dialtone has seen of a registrar from this computer before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Acquaintance {
+    /// Its name has resolved at least once.
+    pub resolved: bool,
+    /// It has answered OPTIONS at least once.
+    pub answered_options: bool,
+    /// It has answered a REGISTER query at least once.
+    pub answered_register: bool,
 }
 
 /// One SIP request/response transaction (including retransmissions).

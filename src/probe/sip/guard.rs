@@ -19,6 +19,7 @@
 
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
+use dialtone_core::observation::Acquaintance;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -101,6 +102,29 @@ struct Wait {
 struct Ledger {
     #[serde(default)]
     accounts: BTreeMap<String, Entry>,
+    /// What each registrar (as configured) has shown of itself from here: a registrar never
+    /// heard from is judged differently from one that answered yesterday.
+    #[serde(default)]
+    registrars: BTreeMap<String, Acquaintance>,
+}
+
+/// What has been seen of `registrar` from here, by any dialtone process.
+pub fn acquaintance(path: &Path, registrar: &str) -> Result<Acquaintance, GuardError> {
+    let key = registrar.trim().to_string();
+    update(path, move |ledger| {
+        ledger.registrars.get(&key).copied().unwrap_or_default()
+    })
+}
+
+/// Adds what this round saw of `registrar` (written only when something is new).
+pub fn remember(path: &Path, registrar: &str, seen: Acquaintance) -> Result<(), GuardError> {
+    let key = registrar.trim().to_string();
+    update(path, move |ledger| {
+        let known = ledger.registrars.entry(key).or_default();
+        known.resolved |= seen.resolved;
+        known.answered_options |= seen.answered_options;
+        known.answered_register |= seen.answered_register;
+    })
 }
 
 /// The guard of one account: where its ledger is and which credentials it is for.

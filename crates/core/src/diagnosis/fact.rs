@@ -208,6 +208,19 @@ pub enum Fact {
         /// The status code that asked for the wait.
         code: u16,
     },
+    /// A registrar never heard from here stays silent or has no name: dialtone cannot tell
+    /// whether it is down, ignores computers, or is misspelt.
+    RegistrarNeverAnswered {
+        /// The registrar as configured.
+        registrar: String,
+        /// `true` when its name does not exist (and never resolved from here).
+        name_not_found: bool,
+    },
+    /// The registrar ignores OPTIONS checks but answers the REGISTER query: alive.
+    RegistrarIgnoresOptions {
+        /// The registrar as configured.
+        registrar: String,
+    },
     /// The resolver says a name that always exists does not: DNS is broken or hijacked.
     DnsDeniesKnownName {
         /// The name (e.g. `example.com`).
@@ -728,6 +741,34 @@ impl Fact {
                     )
                 }
             }
+            Fact::RegistrarNeverAnswered {
+                registrar,
+                name_not_found,
+            } => match (de, name_not_found) {
+                (false, false) => format!(
+                    "{registrar} has never answered from this computer and stays silent: check the registrar's name; the provider may ignore checks from computers (add your SIP login, or let dialtone read your router)"
+                ),
+                (true, false) => format!(
+                    "{registrar} hat von diesem Computer aus noch nie geantwortet und schweigt: prüfen Sie den Namen des Registrars; der Anbieter ignoriert vielleicht Prüfungen von Computern (SIP-Zugangsdaten eintragen oder dialtone den Router lesen lassen)"
+                ),
+                (false, true) => format!(
+                    "{registrar} has never been found from this computer (the name does not exist): check the registrar's name in the settings"
+                ),
+                (true, true) => format!(
+                    "{registrar} wurde von diesem Computer aus nie gefunden (den Namen gibt es nicht): prüfen Sie den Namen des Registrars in den Einstellungen"
+                ),
+            },
+            Fact::RegistrarIgnoresOptions { registrar } => {
+                if de {
+                    format!(
+                        "{registrar} beantwortet keine OPTIONS-Prüfungen; seine Antwort auf die REGISTER-Abfrage zeigt, dass er läuft"
+                    )
+                } else {
+                    format!(
+                        "{registrar} does not answer OPTIONS checks; its answer to the REGISTER query shows it is alive"
+                    )
+                }
+            }
             Fact::DnsDeniesKnownName { name } => {
                 if de {
                     format!(
@@ -787,6 +828,7 @@ impl Fact {
             | Fact::AccountSuspended { .. }
             | Fact::AccountDeferred { .. }
             | Fact::DnsDeniesKnownName { .. }
+            | Fact::RegistrarNeverAnswered { .. }
             | Fact::UnsupportedChallenge { .. }
             | Fact::AccountNoAnswer => true,
             Fact::Dns { result, .. } => !matches!(result, DnsResult::Resolved { .. }),
@@ -804,6 +846,7 @@ impl Fact {
             | Fact::RegistrarResolved { .. }
             | Fact::StrayMessages { .. }
             | Fact::LoginAccepted { .. }
+            | Fact::RegistrarIgnoresOptions { .. }
             | Fact::Registered { .. } => false,
         }
     }

@@ -168,7 +168,11 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
         ),
         (
             Layer::Provider,
-            assess_provider(snapshot.provider.as_ref(), thresholds),
+            assess_provider(
+                snapshot.provider.as_ref(),
+                snapshot.account.as_ref(),
+                thresholds,
+            ),
         ),
         (
             Layer::Account,
@@ -448,7 +452,60 @@ fn response_code(exchange: &SipExchange) -> Option<u16> {
     }
 }
 
-fn assess_provider(provider: Option<&ProviderObservation>, th: &Thresholds) -> Assessment {
+/// The provider layer, with what dialtone knows of the registrar from earlier rounds: a red
+/// icon is a fact, so silence from a registrar never heard from here is "cannot tell", and a
+/// registrar that ignores OPTIONS but answers the REGISTER query is alive.
+fn assess_provider(
+    provider: Option<&ProviderObservation>,
+    account: Option<&AccountObservation>,
+    th: &Thresholds,
+) -> Assessment {
+    let mut a = assess_registrar(provider, th);
+    let (Some(provider), true) = (provider, a.status == LayerStatus::Failed) else {
+        return a;
+    };
+    let Some(known) = provider.acquaintance else {
+        return a;
+    };
+    // Timeouts only: no byte and no ICMP error came back from any target.
+    let silent = !provider.exchanges.is_empty()
+        && provider
+            .exchanges
+            .iter()
+            .all(|x| matches!(x.outcome, SipOutcome::Timeout));
+    let register_answered = account
+        .and_then(|acc| acc.exchange.as_ref())
+        .is_some_and(|x| matches!(x.outcome, SipOutcome::Response { .. }));
+    if silent && !known.answered_options && register_answered {
+        a.evidence.push(Fact::RegistrarIgnoresOptions {
+            registrar: provider.registrar.clone(),
+        });
+        a.status = LayerStatus::Ok;
+        return a;
+    }
+    let name_not_found = matches!(
+        &provider.resolution,
+        Resolution::Failed {
+            outcome: DnsOutcome::NotFound { .. },
+            ..
+        }
+    );
+    let never_answered = !known.answered_options && !known.answered_register;
+    if never_answered && (silent || (name_not_found && !known.resolved)) {
+        a.evidence.insert(
+            0,
+            Fact::RegistrarNeverAnswered {
+                registrar: provider.registrar.clone(),
+                name_not_found,
+            },
+        );
+        a.verdict_if_failed = Verdict::Unknown;
+    }
+    a
+}
+
+/// The provider layer from this round's DNS and OPTIONS alone.
+fn assess_registrar(provider: Option<&ProviderObservation>, th: &Thresholds) -> Assessment {
     let verdict = Verdict::ProviderOutage;
     let Some(provider) = provider else {
         return Assessment::not_probed(Layer::Provider, verdict);
@@ -726,10 +783,20 @@ impl Diagnosis {
                         layer: Layer::Provider,
                     })
                 });
+                let never_answered = self.layer(Layer::Provider).is_some_and(|r| {
+                    r.evidence
+                        .iter()
+                        .any(|f| matches!(f, Fact::RegistrarNeverAnswered { .. }))
+                });
                 if provider_unconfigured {
                     lang.pick(
                         "Your connection works, but the phone line was not checked: no SIP registrar is configured.",
                         "Ihre Verbindung funktioniert, aber der Telefonanschluss wurde nicht geprüft: kein SIP-Registrar eingerichtet.",
+                    )
+                } else if never_answered {
+                    lang.pick(
+                        "Your internet works, but dialtone cannot tell yet whether your phone line does: the registrar has never answered from this computer.",
+                        "Ihr Internet funktioniert, aber dialtone kann noch nicht sagen, ob Ihr Telefonanschluss funktioniert: der Registrar hat von diesem Computer aus noch nie geantwortet.",
                     )
                 } else {
                     lang.pick("Not checked yet.", "Noch nicht geprüft.")
