@@ -689,7 +689,14 @@ impl Diagnosis {
             Verdict::ProviderOutage => {
                 let server_said = self
                     .failing_report()
-                    .is_some_and(|r| r.evidence.iter().any(|f| matches!(f, Fact::SipResponse { code, .. } if server_failed(*code))));
+                    .is_some_and(|r| {
+                        r.evidence.iter().any(|f| match f {
+                            Fact::SipResponse { code, .. } | Fact::AccountDeferred { code, .. } => {
+                                server_failed(*code)
+                            }
+                            _ => false,
+                        })
+                    });
                 match (de, name, server_said) {
                     (false, Some(p), false) => {
                         format!("Your internet works, but {p}'s telephony is not answering.")
