@@ -27,9 +27,7 @@ struct Home {
 impl Home {
     fn new(kamailio: &Kamailio) -> Home {
         let dir = tempfile::tempdir().unwrap();
-        let anchors: Vec<TcpListener> = (0..2)
-            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-            .collect();
+        let anchors = loopback_anchors();
         let anchor_list = anchors
             .iter()
             .map(|l| format!("\"{}\"", l.local_addr().unwrap()))
@@ -117,10 +115,10 @@ fn terminate(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// Starts the agent and waits until its first round has been published.
-fn start_agent(home: &Home, rt: &tokio::runtime::Runtime) -> Agent {
+/// Starts the agent (with `password`) and waits until its first round has been published.
+fn start_agent(home: &Home, rt: &tokio::runtime::Runtime, password: &str) -> Agent {
     let child = home
-        .dialtone(&["agent", "--no-history"], WRONG)
+        .dialtone(&["agent", "--no-history"], password)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -172,12 +170,12 @@ fn a_rejected_password_is_sent_once_across_restarts_settings_and_processes() {
 
     // Five agent starts, each running a few rounds.
     for _ in 0..5 {
-        let _agent = start_agent(&home, &rt);
+        let _agent = start_agent(&home, &rt, WRONG);
         std::thread::sleep(Duration::from_secs(2));
     }
     // Three settings changes over IPC: language, notifications, the interval.
     {
-        let _agent = start_agent(&home, &rt);
+        let _agent = start_agent(&home, &rt, WRONG);
         rt.block_on(async {
             let mut client = Client::connect(&home.socket()).await.unwrap();
             for change in 0..3 {
@@ -340,37 +338,19 @@ impl Drop for ScriptedRegistrar {
 #[test]
 fn a_retry_after_holds_every_login_back_until_it_has_passed() {
     let registrar = ScriptedRegistrar::start("503 Service Unavailable|Retry-After: 300|");
-    let anchors: Vec<TcpListener> = (0..2)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
+    let anchors = loopback_anchors();
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(dialtone_bin());
-    cmd.args(["--lang", "en", "watch", "--json", "--no-history"])
-        .args(["--interval", "10", "--recheck", "5"])
-        .arg("--config")
-        .arg(dir.path().join("none.toml"))
-        .args([
-            "--registrar",
-            &format!("sip:{};transport=udp", registrar.addr),
-        ])
+    let mut cmd = scripted(
+        &["watch", "--json", "--no-history"],
+        &registrar,
+        dir.path(),
+        &anchors,
+    );
+    cmd.args(["--interval", "10", "--recheck", "5"])
         .args(["--user", "alice", "--password-env", "DIALTONE_TEST_PW"])
-        .args([
-            "--gateway",
-            "127.0.0.1",
-            "--dns-name",
-            "none",
-            "--timeout",
-            "2",
-        ])
         .env("DIALTONE_TEST_PW", PASSWORD)
-        .env("HOME", dir.path())
-        .env("XDG_STATE_HOME", dir.path().join("state"))
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .stdin(Stdio::null())
         .stderr(Stdio::null());
-    for a in &anchors {
-        cmd.args(["--anchor", &a.local_addr().unwrap().to_string()]);
-    }
     let mut watch = cmd.stdout(Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_secs(70));
     terminate(&mut watch);
@@ -394,14 +374,7 @@ fn a_second_watcher_of_the_same_account_refuses_to_start() {
         .enable_all()
         .build()
         .unwrap();
-    let agent = home
-        .dialtone(&["agent", "--no-history"], PASSWORD)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _agent = Agent(agent);
-    rt.block_on(wait_for_round(&home.socket(), None));
+    let _agent = start_agent(&home, &rt, PASSWORD);
     let out = home
         .dialtone(&["watch", "--no-history"], PASSWORD)
         .output()
@@ -417,23 +390,27 @@ fn a_second_watcher_of_the_same_account_refuses_to_start() {
     assert_eq!(kamailio.authenticated_registers(), queries);
 }
 
-/// `dialtone check` against `registrar` from the state dir `home`, with the password or none.
-fn check_scripted(
+/// Two internet anchors on loopback, accepting for as long as they live.
+fn loopback_anchors() -> Vec<TcpListener> {
+    (0..2)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect()
+}
+
+/// `dialtone ARGS…` against a scripted registrar, every other layer on loopback, in `home`.
+fn scripted(
+    args: &[&str],
     registrar: &ScriptedRegistrar,
     home: &Path,
-    password: Option<&str>,
-) -> (i32, String) {
-    let anchors: Vec<TcpListener> = (0..2)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
+    anchors: &[TcpListener],
+) -> Command {
     let mut cmd = Command::new(dialtone_bin());
-    cmd.args(["--lang", "en", "check"])
+    cmd.args(["--lang", "en"])
+        .args(args)
         .arg("--config")
         .arg(home.join("none.toml"))
-        .args([
-            "--registrar",
-            &format!("sip:{};transport=udp", registrar.addr),
-        ])
+        .arg("--registrar")
+        .arg(format!("sip:{};transport=udp", registrar.addr))
         .args([
             "--gateway",
             "127.0.0.1",
@@ -446,12 +423,23 @@ fn check_scripted(
         .env("XDG_STATE_HOME", home.join("state"))
         .env("XDG_RUNTIME_DIR", home.join("run"))
         .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    for a in anchors {
+        cmd.args(["--anchor", &a.local_addr().unwrap().to_string()]);
+    }
+    cmd
+}
+
+/// `dialtone check` against `registrar` from the state dir `home`, with the password or none.
+fn check_scripted(
+    registrar: &ScriptedRegistrar,
+    home: &Path,
+    password: Option<&str>,
+) -> (i32, String) {
+    let anchors = loopback_anchors();
+    let mut cmd = scripted(&["check"], registrar, home, &anchors);
     if let Some(password) = password {
         cmd.args(["--user", "alice", "--password-env", "DIALTONE_TEST_PW"])
             .env("DIALTONE_TEST_PW", password);
-    }
-    for a in &anchors {
-        cmd.args(["--anchor", &a.local_addr().unwrap().to_string()]);
     }
     let out = cmd.output().unwrap();
     (

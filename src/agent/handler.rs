@@ -37,15 +37,28 @@ async fn store_password(name: Option<String>, password: Secret) -> Result<(), Er
             detail: "set the account's registrar and user name first".into(),
         });
     };
-    tokio::task::spawn_blocking(move || crate::secret::store_in_keyring(&name, &password))
+    // SecretError names the keyring entry and the keyring's words, never the password.
+    off_thread(
+        move || crate::secret::store_in_keyring(&name, &password),
+        |detail| ErrorReply::Keyring { detail },
+    )
+    .await
+}
+
+/// Runs blocking work (keyring, files) off the async workers; both its own failure and the
+/// task's become `reply(detail)`.
+async fn off_thread<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+    reply: fn(String) -> ErrorReply,
+) -> Result<T, ErrorReply>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| ErrorReply::Keyring {
-            detail: e.to_string(),
-        })?
-        // SecretError names the keyring entry and the keyring's words, never the password.
-        .map_err(|e| ErrorReply::Keyring {
-            detail: e.to_string(),
-        })
+        .map_err(|e| reply(e.to_string()))?
+        .map_err(|e| reply(e.to_string()))
 }
 
 /// The reply for an invalid fault report.
@@ -193,15 +206,12 @@ impl Agent {
         // The file keeps the user's settings only; the command line's flags stay on top for
         // this run (a test's loopback anchors, a one-off registrar).
         let path = self.config_path.clone();
-        let file = tokio::task::spawn_blocking(move || crate::config::load(&path))
-            .await
-            .map_err(|e| ErrorReply::Storage {
-                detail: e.to_string(),
-            })?
-            .map_err(|e| ErrorReply::Storage {
-                detail: e.to_string(),
-            })?
-            .unwrap_or_default();
+        let file = off_thread(
+            move || crate::config::load(&path),
+            |detail| ErrorReply::Storage { detail },
+        )
+        .await?
+        .unwrap_or_default();
         let to_save = validate_settings(&settings, &file, &self.catalog)?;
         let mut in_force = to_save.clone();
         self.options.args.overrides.apply(&mut in_force);
@@ -224,14 +234,11 @@ impl Agent {
             store_password(name, password).await?;
         }
         let path = self.config_path.clone();
-        tokio::task::spawn_blocking(move || crate::config::save(&to_save, &path))
-            .await
-            .map_err(|e| ErrorReply::Storage {
-                detail: e.to_string(),
-            })?
-            .map_err(|e| ErrorReply::Storage {
-                detail: e.to_string(),
-            })?;
+        off_thread(
+            move || crate::config::save(&to_save, &path),
+            |detail| ErrorReply::Storage { detail },
+        )
+        .await?;
         if settings.start_at_login != crate::autostart::is_enabled() {
             crate::autostart::set(settings.start_at_login).map_err(|e| ErrorReply::Storage {
                 detail: e.to_string(),

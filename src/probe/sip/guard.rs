@@ -332,13 +332,7 @@ impl WatchLock {
             detail: e.to_string(),
         };
         create_private_dir(dir).map_err(io)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode_0600()
-            .open(&path)
-            .map_err(io)?;
+        let file = open_lock_file(&path).map_err(io)?;
         match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(WatchLock { _file: file, path }),
             Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(WatchLockError::Held { path }),
@@ -377,13 +371,7 @@ fn update<T>(path: &Path, f: impl FnOnce(&mut Ledger) -> T) -> Result<T, GuardEr
     };
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     create_private_dir(dir).map_err(io)?;
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode_0600()
-        .open(path.with_extension("lock"))
-        .map_err(io)?;
+    let lock = open_lock_file(&path.with_extension("lock")).map_err(io)?;
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| io(e.into()))?;
     let text = match std::fs::read_to_string(path) {
@@ -427,6 +415,16 @@ fn update<T>(path: &Path, f: impl FnOnce(&mut Ledger) -> T) -> Result<T, GuardEr
         std::fs::rename(&tmp, path).map_err(io)?;
     }
     Ok(out)
+}
+
+/// Opens (creating, 0600) a file that is only ever `flock`ed, never written.
+fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode_0600()
+        .open(path)
 }
 
 /// Creates `dir` (and its parents) readable by the user only.
