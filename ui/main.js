@@ -125,6 +125,8 @@ function renderStatus(view) {
   pause.textContent = paused
     ? t("resume_alerts", { time: when(view.alerts_paused_until) })
     : t("pause_alerts");
+  // After a rejected login nothing is sent until the user says so: one attempt per click.
+  $("retry-login").hidden = !view.login_suspended;
   const pending = $("pending");
   pending.hidden = !view.pending;
   pending.textContent = view.pending ? t("pending", { verdict: t("verdict." + view.pending) }) : "";
@@ -493,6 +495,9 @@ async function start() {
   for (const b of document.querySelectorAll("button.nav")) b.addEventListener("click", () => showView(b.dataset.view));
   $("check-now").addEventListener("click", async () => {
     try { await call("check_now"); showMessage("check_started"); } catch (_) { /* shown */ }
+  });
+  $("retry-login").addEventListener("click", async () => {
+    try { await call("retry_login"); showMessage("login_retried"); } catch (_) { /* shown */ }
   });
   $("pause-alerts").addEventListener("click", async () => {
     const minutes = $("pause-alerts").dataset.paused === "true" ? 0 : PAUSE_MINUTES;

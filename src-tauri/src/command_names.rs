@@ -10,6 +10,7 @@ macro_rules! with_dashboard_commands {
             status,
             history,
             check_now,
+            retry_login,
             settings,
             save_settings,
             set_password,

@@ -46,6 +46,14 @@ pub async fn history(agent: State<'_, Agent>, hours: u32) -> Result<HistoryReply
         .await
 }
 
+/// After a rejected login: lets the agent try it once more with the same password.
+#[tauri::command]
+pub async fn retry_login(agent: State<'_, Agent>) -> Result<(), CommandError> {
+    agent
+        .call("retry_login", |mut c| async move { c.retry_login().await })
+        .await
+}
+
 /// Asks for a check of every layer now; the result arrives as a status event.
 #[tauri::command]
 pub async fn check_now(agent: State<'_, Agent>) -> Result<(), CommandError> {

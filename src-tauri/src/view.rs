@@ -62,6 +62,9 @@ pub struct StatusView {
     pub reason: Bilingual<Option<String>>,
     /// The five layers, lowest first.
     pub layers: Vec<LayerView>,
+    /// The registrar rejected the login and dialtone holds further attempts back: the window
+    /// offers "Try the login again" (one attempt with the same password).
+    pub login_suspended: bool,
 }
 
 /// A confirmed change, for the window's live update.
@@ -98,6 +101,12 @@ impl StatusView {
             lang: agent.lang,
             checked_at: shown.map(|d| d.checked_at),
             pending,
+            login_suspended: shown.is_some_and(|d| {
+                d.layers
+                    .iter()
+                    .flat_map(|l| &l.evidence)
+                    .any(|f| matches!(f, Fact::AccountSuspended { .. }))
+            }),
             summary: Bilingual::render(|lang| match shown {
                 Some(d) => d.summary(lang),
                 None => lang
@@ -180,5 +189,36 @@ mod tests {
             .all(|l| l.status == LayerStatus::Skipped && l.evidence.en.is_empty()));
         assert_eq!(view.pending, None);
         assert!(!view.configured);
+    }
+
+    #[test]
+    fn a_suspended_login_offers_to_try_again() {
+        use dialtone_core::diagnosis::{Diagnosis, LayerReport};
+        let report = |layer, status, evidence| LayerReport {
+            layer,
+            status,
+            evidence,
+            latency_ms: None,
+        };
+        let diagnosis = Diagnosis {
+            verdict: Verdict::AccountProblem,
+            failing_layer: Some(Layer::Account),
+            layers: vec![report(
+                Layer::Account,
+                LayerStatus::Failed,
+                vec![Fact::AccountSuspended {
+                    since: Utc::now(),
+                    code: 403,
+                }],
+            )],
+            bindings: None,
+            provider_name: None,
+            checked_at: Utc::now(),
+        };
+        assert!(StatusView::new(&agent(Some(diagnosis.clone()))).login_suspended);
+        let mut working = diagnosis;
+        working.layers.clear();
+        assert!(!StatusView::new(&agent(Some(working))).login_suspended);
+        assert!(!StatusView::new(&agent(None)).login_suspended);
     }
 }

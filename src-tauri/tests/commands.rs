@@ -287,6 +287,14 @@ fn every_catalog_channel_opens_from_the_dashboard_as_from_the_tray() {
 }
 
 #[test]
+fn try_the_login_again_reaches_the_agent_once_per_click() {
+    with_app(|agent, window| {
+        invoke(window, "retry_login", json!({})).unwrap();
+        assert_eq!(agent.handler.seen.lock().unwrap().login_retries, 1);
+    });
+}
+
+#[test]
 fn the_password_goes_to_the_agent_and_never_comes_back() {
     with_app(|agent, window| {
         for bad in ["", "line\nbreak", &"x".repeat(300)] {

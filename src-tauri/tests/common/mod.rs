@@ -139,6 +139,8 @@ pub fn channels() -> Vec<ChannelView> {
 pub struct Seen {
     /// `check_now` requests.
     pub checks: u32,
+    /// `retry_login` requests.
+    pub login_retries: u32,
     /// Settings stored.
     pub settings: Option<Settings>,
     /// Whether a password was stored (its value is checked, then forgotten).
@@ -273,6 +275,10 @@ impl Handler for FixtureAgent {
             Request::CheckNow => {
                 self.seen.lock().unwrap().checks += 1;
                 Ok(Response::CheckStarted)
+            }
+            Request::RetryLogin => {
+                self.seen.lock().unwrap().login_retries += 1;
+                Ok(Response::Done)
             }
             Request::GetSettings => Ok(Response::Settings {
                 settings: self
