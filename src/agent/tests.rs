@@ -641,3 +641,28 @@ async fn a_monitor_that_dies_is_shown_in_the_tray_and_restarted() {
     }
     f.agent.stop_line().await;
 }
+
+#[tokio::test]
+async fn presentation_settings_apply_in_place_without_restarting_the_line() {
+    let f = fixture();
+    f.agent.restart_line().await.unwrap();
+    let set = |settings: Settings| Request::SetSettings {
+        settings,
+        password: None,
+    };
+    f.agent.handle(set(settings())).await.unwrap();
+    let generation = || super::lock(&f.agent.state).generation;
+    let before = generation();
+    // Language and notifications: the presenters change, the line (and its REGISTER) does not.
+    let mut s = settings();
+    s.language = Some(Lang::En);
+    s.notifications = true;
+    f.agent.handle(set(s.clone())).await.unwrap();
+    assert_eq!(generation(), before, "no restart for presentation settings");
+    assert_eq!(get(&f.agent).await.language, Some(Lang::En));
+    // The interval is the line's: a new generation.
+    s.interval_secs = 45;
+    f.agent.handle(set(s)).await.unwrap();
+    assert_eq!(generation(), before + 1);
+    f.agent.stop_line().await;
+}
