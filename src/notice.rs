@@ -325,6 +325,7 @@ mod tests {
                 })
                 .collect(),
             bindings: None,
+            router: None,
             provider_name: Some("1&1".into()),
             checked_at: at(8, 52),
         }

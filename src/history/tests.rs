@@ -51,6 +51,7 @@ fn diagnosis(verdict: Verdict, failing: Option<Layer>, at: DateTime<Utc>) -> Dia
         failing_layer: failing,
         layers,
         bindings: None,
+        router: None,
         provider_name: None,
         checked_at: at,
     }

@@ -316,6 +316,7 @@ impl Prober for LineProber {
             taken_at,
             device,
             home_network: Some(home_network),
+            router: None,
             internet: Some(internet),
             provider,
             account,

@@ -41,6 +41,7 @@ fn diagnosis(
         failing_layer: failing.as_ref().map(|(l, _)| *l),
         layers,
         bindings: None,
+        router: None,
         provider_name: Some("1&1".into()),
         checked_at,
     }
