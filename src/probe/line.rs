@@ -7,6 +7,7 @@
 
 use super::internet::{self, InternetSettings};
 use super::locate::Resolver;
+use super::router::{RouterProber, RouterSettings};
 use super::sip::{self, AccountProber, AccountSettings, SipSettings};
 use super::{device, gateway, ProbeScope, Prober};
 use chrono::Utc;
@@ -46,6 +47,8 @@ pub struct LineSettings {
     pub sip: SipSettings,
     /// Timeout of the gateway check and of DNS lookups.
     pub timeout: Duration,
+    /// Asking the router for its own view (its login is filled in by the set-up).
+    pub router: RouterSettings,
 }
 
 /// Why the settings cannot form a line to probe.
@@ -111,6 +114,14 @@ impl LineSettings {
             .map_err(|e| invalid(&format!("network.{}", e.key), e.message))?;
         let gateway = network.gateway;
         let dns_server = network.dns_server;
+        let router = RouterSettings {
+            target: config
+                .router
+                .parse_url()
+                .map_err(|e| invalid(&format!("router.{}", e.key), e.message))?,
+            login: None,
+            timeout,
+        };
         let internet = InternetSettings {
             anchors: network.anchors,
             dns_name: network.dns_name,
@@ -130,6 +141,7 @@ impl LineSettings {
                 ..SipSettings::default()
             },
             timeout,
+            router,
         })
     }
 }
@@ -139,6 +151,7 @@ pub struct LineProber {
     settings: LineSettings,
     resolver: Resolver,
     account: Option<AccountProber>,
+    router: RouterProber,
     /// The most recent REGISTER query, repeated in rounds that do not run one, with when it
     /// ran and how many queries in a row got no final answer.
     last_account: Mutex<AccountMemory>,
@@ -193,10 +206,12 @@ impl LineProber {
         }
         .map_err(|e| LineError::Resolver(e.to_string()))?;
         let account = settings.account.clone().map(AccountProber::new);
+        let router = RouterProber::new(settings.router.clone());
         Ok(LineProber {
             settings,
             resolver,
             account,
+            router,
             last_account: Mutex::new(AccountMemory::default()),
         })
     }
@@ -288,8 +303,9 @@ impl Prober for LineProber {
                 GatewaySource::Detected,
             ),
         };
-        let (home_network, internet, provider) = tokio::join!(
+        let (home_network, router, internet, provider) = tokio::join!(
             gateway::probe(gateway_address, source, self.settings.timeout),
+            self.router.probe(gateway_address),
             internet::probe(&self.settings.internet, &self.resolver),
             self.probe_provider(),
         );
@@ -316,7 +332,7 @@ impl Prober for LineProber {
             taken_at,
             device,
             home_network: Some(home_network),
-            router: None,
+            router,
             internet: Some(internet),
             provider,
             account,

@@ -828,11 +828,18 @@ impl Diagnosis {
                 }
             }
             Verdict::InternetDown if self.failing_layer == Some(Layer::Router) => {
+                // The connection's word ("Disconnected") is what the router's own status page
+                // shows; the physical link's ("Down") stands in when it gave none.
                 let words = self.failing_report().and_then(|r| {
-                    r.evidence.iter().find_map(|f| match f {
-                        Fact::RouterConnection { status, connected: false, .. }
-                        | Fact::RouterLink { status, up: false } => Some(status.clone()),
+                    let connection = r.evidence.iter().find_map(|f| match f {
+                        Fact::RouterConnection { status, connected: false, .. } => Some(status.clone()),
                         _ => None,
+                    });
+                    connection.or_else(|| {
+                        r.evidence.iter().find_map(|f| match f {
+                            Fact::RouterLink { status, up: false } => Some(status.clone()),
+                            _ => None,
+                        })
                     })
                 });
                 let words = words.unwrap_or_default();

@@ -1,0 +1,292 @@
+//! The router probe: the router's own view of its WAN link, connection and (on a FRITZ!Box)
+//! phone registrations, as a [`RouterObservation`].
+//!
+//! One round asks the router at most a handful of times: once the IGD is located, three UPnP
+//! actions (link, connection, external address); locating it costs one GET (plus one SSDP
+//! M-SEARCH and one more GET when the gateway's port 49000 has no IGD description) and is
+//! retried at most every [`REDISCOVER`] when it failed. Every request is bounded by the probe
+//! timeout, and the whole router probe by [`RouterSettings::budget`]. Nothing the router says
+//! is trusted beyond the router layer: a broken answer is a finding (see
+//! [`dialtone_core::router::RouterErrorKind`]).
+
+pub mod igd;
+pub mod soap;
+pub mod xml;
+
+use dialtone_core::config::RouterUrl;
+use dialtone_core::router::{RouterError, RouterErrorKind, RouterObservation};
+use igd::Igd;
+use soap::{Login, RequestError, RouterHttp};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// A failed discovery is retried at most this often.
+pub const REDISCOVER: Duration = Duration::from_secs(60);
+/// How long an SSDP M-SEARCH waits for the gateway's answer (miniupnpd and others delay
+/// their answer by up to MX = 1 s).
+pub const SSDP_WAIT: Duration = Duration::from_millis(1500);
+
+/// Where and how to ask the router.
+#[derive(Debug, Clone)]
+pub struct RouterSettings {
+    /// `auto`, a URL, or off.
+    pub target: RouterUrl,
+    /// The TR-064 login, when a user and a password are configured.
+    pub login: Option<Login>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl RouterSettings {
+    /// The longest one round's router probe may take: a discovery round needs a GET, the SSDP
+    /// wait and another GET; a status round one timeout.
+    pub fn budget(&self, discovering: bool) -> Duration {
+        if discovering {
+            self.timeout * 2 + SSDP_WAIT
+        } else {
+            self.timeout + Duration::from_millis(200)
+        }
+    }
+}
+
+/// What the prober remembers between rounds.
+#[derive(Debug, Default)]
+struct Memory {
+    igd: Option<Igd>,
+    /// The last failed discovery: when, and what it found.
+    failed: Option<(Instant, RouterObservation)>,
+}
+
+/// Asks the router once a round. Shared by the line prober for the monitor's lifetime.
+pub struct RouterProber {
+    settings: RouterSettings,
+    http: Option<RouterHttp>,
+    memory: Mutex<Memory>,
+}
+
+impl RouterProber {
+    /// A prober; the HTTP client is built once (a failure to build it is logged and the
+    /// router then reported as not answering).
+    pub fn new(settings: RouterSettings) -> RouterProber {
+        let http = match RouterHttp::new(settings.timeout) {
+            Ok(http) => Some(http),
+            Err(e) => {
+                tracing::warn!("router probe: building the HTTP client: {e}");
+                None
+            }
+        };
+        RouterProber {
+            settings,
+            http,
+            memory: Mutex::new(Memory::default()),
+        }
+    }
+
+    /// One round: `None` when the router check is off.
+    pub async fn probe(&self, gateway: Option<IpAddr>) -> Option<RouterObservation> {
+        if self.settings.target == RouterUrl::Off {
+            return None;
+        }
+        let (cached, failed) = match self.memory.lock() {
+            Ok(m) => (m.igd.clone(), m.failed.clone()),
+            Err(_) => (None, None),
+        };
+        if cached.is_none() {
+            if let Some((at, observation)) = failed {
+                if at.elapsed() < REDISCOVER {
+                    return Some(observation);
+                }
+            }
+        }
+        let budget = self.settings.budget(cached.is_none());
+        let url = self.start_url(gateway);
+        match tokio::time::timeout(budget, self.round(cached, gateway)).await {
+            Ok(observation) => Some(observation),
+            Err(_) => Some(silent(
+                url.map(|u| u.to_string()).unwrap_or_default(),
+                RouterErrorKind::NoAnswer,
+                format!(
+                    "the router's answers took longer than {:.1} s",
+                    budget.as_secs_f64()
+                ),
+            )),
+        }
+    }
+
+    /// The first description URL to try.
+    fn start_url(&self, gateway: Option<IpAddr>) -> Option<Url> {
+        match &self.settings.target {
+            RouterUrl::At(url) if url.path() == "/" || url.path().is_empty() => {
+                url.join("/igddesc.xml").ok()
+            }
+            RouterUrl::At(url) => Some(url.clone()),
+            RouterUrl::Auto => gateway.and_then(igd::gateway_url),
+            RouterUrl::Off => None,
+        }
+    }
+
+    async fn round(&self, cached: Option<Igd>, gateway: Option<IpAddr>) -> RouterObservation {
+        let Some(http) = &self.http else {
+            return silent(
+                String::new(),
+                RouterErrorKind::NoAnswer,
+                "no HTTP client".into(),
+            );
+        };
+        let igd = match cached {
+            Some(igd) => igd,
+            None => match self.discover(http, gateway).await {
+                Ok(igd) => {
+                    if let Ok(mut m) = self.memory.lock() {
+                        m.igd = Some(igd.clone());
+                        m.failed = None;
+                    }
+                    igd
+                }
+                Err(observation) => {
+                    if let Ok(mut m) = self.memory.lock() {
+                        m.failed = Some((Instant::now(), observation.clone()));
+                    }
+                    return observation;
+                }
+            },
+        };
+        let status = igd::status(http, &igd).await;
+        observe(&igd, status)
+    }
+
+    /// Finds the IGD: the configured or gateway URL, then (auto, real gateway only) SSDP.
+    async fn discover(
+        &self,
+        http: &RouterHttp,
+        gateway: Option<IpAddr>,
+    ) -> Result<Igd, RouterObservation> {
+        let Some(first) = self.start_url(gateway) else {
+            return Err(silent(
+                String::new(),
+                RouterErrorKind::NoAnswer,
+                "no gateway address to ask".into(),
+            ));
+        };
+        let first_error = match igd::describe(http, &first).await {
+            Ok(igd) => return Ok(igd),
+            Err(e) => e,
+        };
+        tracing::debug!("router description: {first_error}");
+        // An answer that is not a usable description is a finding of its own, unless it is
+        // a plain "not here" (404) that SSDP may still resolve.
+        let answered_badly = matches!(
+            first_error,
+            RequestError::TooLarge { .. } | RequestError::Malformed { .. }
+        );
+        let ssdp_gateway = match (&self.settings.target, gateway) {
+            // SSDP only towards a real gateway: never multicast for a loopback test setup.
+            (RouterUrl::Auto, Some(gw)) if !gw.is_loopback() && !answered_badly => Some(gw),
+            _ => None,
+        };
+        let Some(gw) = ssdp_gateway else {
+            return Err(failure(&first, &first_error, None));
+        };
+        match igd::search(gw, SSDP_WAIT).await {
+            Ok(location) => igd::describe(http, &location)
+                .await
+                .map_err(|e| failure(&location, &e, None)),
+            Err(ssdp) => Err(failure(&first, &first_error, Some(&ssdp))),
+        }
+    }
+}
+
+/// An observation of a router that gave nothing usable.
+fn silent(url: String, kind: RouterErrorKind, detail: String) -> RouterObservation {
+    RouterObservation {
+        url,
+        reachable: false,
+        error: Some(RouterError { kind, detail }),
+        ..RouterObservation::default()
+    }
+}
+
+/// The observation of a failed discovery.
+fn failure(url: &Url, error: &RequestError, ssdp: Option<&str>) -> RouterObservation {
+    let detail = match ssdp {
+        Some(ssdp) => format!("{error}; {ssdp}"),
+        None => error.to_string(),
+    };
+    let (reachable, kind) = match error {
+        RequestError::TooLarge { .. } | RequestError::Malformed { .. } => {
+            (true, RouterErrorKind::BadAnswer)
+        }
+        RequestError::Status { code: 503, .. } => (true, RouterErrorKind::Busy),
+        _ => (false, RouterErrorKind::NoAnswer),
+    };
+    RouterObservation {
+        url: url.to_string(),
+        reachable,
+        error: Some(RouterError { kind, detail }),
+        ..RouterObservation::default()
+    }
+}
+
+/// Turns the three status answers into the observation.
+fn observe(igd: &Igd, status: igd::Status) -> RouterObservation {
+    let mut observation = RouterObservation {
+        url: igd.description.to_string(),
+        model: igd.model.clone(),
+        ..RouterObservation::default()
+    };
+    let mut errors: Vec<RequestError> = Vec::new();
+    let mut answered = false;
+    match status.link {
+        Some(Ok(link)) => {
+            answered = true;
+            observation.link = Some(link).filter(|l| !l.is_empty());
+        }
+        Some(Err(e)) => errors.push(e),
+        None => {}
+    }
+    match status.connection {
+        Some(Ok((connection, last_error, uptime))) => {
+            answered = true;
+            observation.connection = Some(connection).filter(|c| !c.is_empty());
+            observation.last_error = last_error;
+            observation.uptime_s = uptime;
+        }
+        Some(Err(e)) => errors.push(e),
+        None => {}
+    }
+    match status.external_ipv4 {
+        Some(Ok(ip)) => {
+            answered = true;
+            observation.external_ipv4 = Some(ip);
+        }
+        Some(Err(e)) => errors.push(e),
+        None => {}
+    }
+    let all_silent = !errors.is_empty() && errors.iter().all(RequestError::is_silence);
+    observation.reachable = answered || !all_silent;
+    if let Some(first) = errors.first() {
+        let kind = if !observation.reachable {
+            RouterErrorKind::NoAnswer
+        } else if errors
+            .iter()
+            .any(|e| matches!(e, RequestError::Status { code: 503, .. }))
+        {
+            RouterErrorKind::Busy
+        } else if !answered
+            && errors
+                .iter()
+                .all(|e| matches!(e, RequestError::Status { .. } | RequestError::Fault { .. }))
+        {
+            RouterErrorKind::StatusHidden
+        } else {
+            RouterErrorKind::BadAnswer
+        };
+        observation.error = Some(RouterError {
+            kind,
+            detail: first.to_string(),
+        });
+    }
+    observation
+}
