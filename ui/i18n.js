@@ -107,7 +107,8 @@ export const STRINGS = {
     },
     layer: {
       device: "This computer",
-      home_network: "Router",
+      home_network: "Home network",
+      router: "Router (its own view)",
       internet: "Internet",
       provider: "Provider",
       account: "Account",
@@ -244,7 +245,8 @@ export const STRINGS = {
     },
     layer: {
       device: "Dieser Computer",
-      home_network: "Router",
+      home_network: "Heimnetz",
+      router: "Router (seine eigene Sicht)",
       internet: "Internet",
       provider: "Anbieter",
       account: "Konto",

@@ -88,9 +88,16 @@ fn status_is_rendered_in_both_languages() {
             .collect();
         assert_eq!(
             names,
-            ["device", "home_network", "internet", "provider", "account"]
+            [
+                "device",
+                "home_network",
+                "router",
+                "internet",
+                "provider",
+                "account"
+            ]
         );
-        let provider = &layers[3];
+        let provider = &layers[4];
         assert_eq!(provider["status"], "ok");
         let en = provider["evidence"]["en"][0]["text"].as_str().unwrap();
         let de = provider["evidence"]["de"][0]["text"].as_str().unwrap();
