@@ -114,8 +114,8 @@ fn an_outage_shows_the_failing_layer_and_its_reason() {
             .set_verdict(dialtone_core::verdict::Verdict::ProviderOutage);
         let view = invoke(window, "status", json!({})).unwrap();
         assert_eq!(view["verdict"], "provider_outage");
-        assert_eq!(view["layers"][3]["status"], "failed");
-        assert_eq!(view["layers"][3]["evidence"]["en"][0]["problem"], true);
+        assert_eq!(view["layers"][4]["status"], "failed");
+        assert_eq!(view["layers"][4]["evidence"]["en"][0]["problem"], true);
         let summary = view["summary"]["en"].as_str().unwrap();
         assert!(summary.contains("Example Telecom"), "{summary}");
         assert!(view["reason"]["de"].as_str().is_some());

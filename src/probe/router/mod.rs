@@ -11,15 +11,20 @@
 
 pub mod igd;
 pub mod soap;
+pub mod tr064;
 pub mod xml;
 
+use chrono::{DateTime, Utc};
 use dialtone_core::config::RouterUrl;
 use dialtone_core::router::{RouterError, RouterErrorKind, RouterObservation};
+use dialtone_core::secret::Secret;
 use igd::Igd;
 use soap::{Login, RequestError, RouterHttp};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tr064::{Tr064, VoipRead};
 use url::Url;
 
 /// A failed discovery is retried at most this often.
@@ -57,7 +62,26 @@ struct Memory {
     igd: Option<Igd>,
     /// The last failed discovery: when, and what it found.
     failed: Option<(Instant, RouterObservation)>,
+    /// The located TR-064 description.
+    tr064: Option<Tr064>,
+    /// When locating TR-064 last failed (retried after [`REDISCOVER`]).
+    tr064_failed: Option<Instant>,
+    /// Phone numbers by account index (asked once each).
+    numbers: HashMap<u32, Option<String>>,
+    /// `GetMaxVoIPNumbers`, asked once.
+    max: Option<u32>,
+    /// The login the box rejected, and when: nothing is sent with it again. Kept in memory
+    /// only; a different user or password lifts it.
+    rejected: Option<(DateTime<Utc>, String, Secret)>,
+    /// After an HTTP 503: no TR-064 request before then, and the next back-off.
+    busy_until: Option<Instant>,
+    backoff: Duration,
 }
+
+/// The first back-off after an HTTP 503; doubled on each further 503, up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest back-off.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
 /// Asks the router once a round. Shared by the line prober for the monitor's lifetime.
 pub struct RouterProber {
@@ -89,6 +113,25 @@ impl RouterProber {
         if self.settings.target == RouterUrl::Off {
             return None;
         }
+        let mut observation = self.igd_part(gateway).await;
+        if let (Some(login), Some(http)) = (&self.settings.login, &self.http) {
+            let budget = self.settings.timeout * 3;
+            let voip = self.voip_part(http, gateway, login, &mut observation);
+            if tokio::time::timeout(budget, voip).await.is_err() {
+                observation.error.get_or_insert(RouterError {
+                    kind: RouterErrorKind::BadAnswer,
+                    detail: format!(
+                        "TR-064: the router's answers took longer than {:.1} s",
+                        budget.as_secs_f64()
+                    ),
+                });
+            }
+        }
+        Some(observation)
+    }
+
+    /// The UPnP IGD part of a round (no login).
+    async fn igd_part(&self, gateway: Option<IpAddr>) -> RouterObservation {
         let (cached, failed) = match self.memory.lock() {
             Ok(m) => (m.igd.clone(), m.failed.clone()),
             Err(_) => (None, None),
@@ -96,23 +139,212 @@ impl RouterProber {
         if cached.is_none() {
             if let Some((at, observation)) = failed {
                 if at.elapsed() < REDISCOVER {
-                    return Some(observation);
+                    return observation;
                 }
             }
         }
         let budget = self.settings.budget(cached.is_none());
         let url = self.start_url(gateway);
         match tokio::time::timeout(budget, self.round(cached, gateway)).await {
-            Ok(observation) => Some(observation),
-            Err(_) => Some(silent(
+            Ok(observation) => observation,
+            Err(_) => silent(
                 url.map(|u| u.to_string()).unwrap_or_default(),
                 RouterErrorKind::NoAnswer,
                 format!(
                     "the router's answers took longer than {:.1} s",
                     budget.as_secs_f64()
                 ),
-            )),
+            ),
         }
+    }
+
+    /// The TR-064 base: the configured URL, else the gateway's port 49000.
+    fn tr064_url(&self, gateway: Option<IpAddr>) -> Option<Url> {
+        match &self.settings.target {
+            RouterUrl::At(url) => tr064::description_url(url),
+            RouterUrl::Auto => {
+                igd::gateway_url(gateway?).and_then(|u| tr064::description_url(&u.join("/").ok()?))
+            }
+            RouterUrl::Off => None,
+        }
+    }
+
+    /// The FRITZ!Box TR-064 part (with a login): the phone accounts' registration states.
+    async fn voip_part(
+        &self,
+        http: &RouterHttp,
+        gateway: Option<IpAddr>,
+        login: &Login,
+        observation: &mut RouterObservation,
+    ) {
+        let mut note = |kind: RouterErrorKind, detail: String| {
+            // A login or back-off finding outranks an IGD one: it is what the user must act on.
+            let replace = observation.error.is_none()
+                || matches!(
+                    kind,
+                    RouterErrorKind::LoginRejected
+                        | RouterErrorKind::LoginSuspended
+                        | RouterErrorKind::Busy
+                );
+            if replace {
+                observation.error = Some(RouterError { kind, detail });
+            }
+        };
+        let (cached, failed_at, mut numbers, mut max, rejected, busy_until) =
+            match self.memory.lock() {
+                Ok(m) => (
+                    m.tr064.clone(),
+                    m.tr064_failed,
+                    m.numbers.clone(),
+                    m.max,
+                    m.rejected.clone(),
+                    m.busy_until,
+                ),
+                Err(_) => return,
+            };
+        if let Some((since, user, password)) = rejected {
+            if user == login.user && password == login.password {
+                note(
+                    RouterErrorKind::LoginSuspended,
+                    format!(
+                        "user {user}, rejected {}",
+                        since.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                );
+                return;
+            }
+        }
+        if let Some(until) = busy_until {
+            let left = until.saturating_duration_since(Instant::now());
+            if !left.is_zero() {
+                note(
+                    RouterErrorKind::Busy,
+                    format!("HTTP 503; next TR-064 request in {} s", left.as_secs()),
+                );
+                return;
+            }
+        }
+        let located = match cached {
+            Some(t) => t,
+            None => {
+                if failed_at.is_some_and(|at| at.elapsed() < REDISCOVER) {
+                    return;
+                }
+                let Some(url) = self.tr064_url(gateway) else {
+                    return;
+                };
+                let found = match http.description(&url).await {
+                    Ok(doc) => tr064::read_description(&url, &doc).map_err(|detail| {
+                        RequestError::Malformed {
+                            op: "GET".into(),
+                            url: url.to_string(),
+                            detail,
+                        }
+                    }),
+                    Err(e) => Err(e),
+                };
+                match found {
+                    Ok(t) => {
+                        if let Ok(mut m) = self.memory.lock() {
+                            m.tr064 = Some(t.clone());
+                            m.tr064_failed = None;
+                        }
+                        t
+                    }
+                    Err(e) => {
+                        if let Ok(mut m) = self.memory.lock() {
+                            m.tr064_failed = Some(Instant::now());
+                        }
+                        tracing::debug!("TR-064 description: {e}");
+                        match &e {
+                            RequestError::TooLarge { .. } | RequestError::Malformed { .. } => {
+                                observation.reachable = true;
+                                note(RouterErrorKind::BadAnswer, e.to_string());
+                            }
+                            RequestError::Status { code: 503, .. } => {
+                                self.back_off();
+                                note(RouterErrorKind::Busy, e.to_string());
+                            }
+                            // No TR-064 here (not a FRITZ!Box): the IGD view is all there is.
+                            _ => {}
+                        }
+                        return;
+                    }
+                }
+            }
+        };
+        let result = tr064::read_voip(http, &located, login, &mut numbers, &mut max).await;
+        if let Ok(mut m) = self.memory.lock() {
+            m.numbers = numbers;
+            m.max = max;
+        }
+        match result {
+            Ok(VoipRead::Accounts(accounts)) => {
+                observation.reachable = true;
+                observation.voip = accounts;
+                if observation.model.is_none() {
+                    observation.model = located.model.clone();
+                }
+                if observation.url.is_empty()
+                    || observation
+                        .error
+                        .as_ref()
+                        .is_some_and(|e| e.kind == RouterErrorKind::NoAnswer)
+                {
+                    observation.url = located.description.to_string();
+                }
+                if let Ok(mut m) = self.memory.lock() {
+                    m.backoff = Duration::ZERO;
+                }
+            }
+            Ok(VoipRead::TooOld) => {
+                observation.reachable = true;
+                tracing::info!(
+                    "TR-064: this FRITZ!OS has no X_AVM-DE_GetVoIPStatus: too old to tell"
+                );
+            }
+            Err(e @ RequestError::LoginRejected { .. }) => {
+                observation.reachable = true;
+                tracing::warn!(
+                    "router login rejected: {e}; not retried until the password changes"
+                );
+                if let Ok(mut m) = self.memory.lock() {
+                    m.rejected = Some((Utc::now(), login.user.clone(), login.password.clone()));
+                }
+                note(
+                    RouterErrorKind::LoginRejected,
+                    format!("user {}", login.user),
+                );
+            }
+            Err(e @ RequestError::Status { code: 503, .. }) => {
+                observation.reachable = true;
+                let wait = self.back_off();
+                note(
+                    RouterErrorKind::Busy,
+                    format!("{e}; next TR-064 request in {} s", wait.as_secs()),
+                );
+            }
+            Err(e) => {
+                if !e.is_silence() {
+                    observation.reachable = true;
+                }
+                note(RouterErrorKind::BadAnswer, e.to_string());
+            }
+        }
+    }
+
+    /// Starts (or doubles) the back-off after an HTTP 503; returns its length.
+    fn back_off(&self) -> Duration {
+        let Ok(mut m) = self.memory.lock() else {
+            return FIRST_BACKOFF;
+        };
+        m.backoff = if m.backoff.is_zero() {
+            FIRST_BACKOFF
+        } else {
+            (m.backoff * 2).min(MAX_BACKOFF)
+        };
+        m.busy_until = Some(Instant::now() + m.backoff);
+        m.backoff
     }
 
     /// The first description URL to try.

@@ -7,6 +7,7 @@
 use super::xml::{self, Element, XmlError};
 use crate::probe::sip::digest::{self, DigestRequest};
 use dialtone_core::secret::Secret;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
@@ -114,6 +115,9 @@ pub struct Login {
 pub struct RouterHttp {
     client: reqwest::Client,
     timeout: Duration,
+    /// The router's last digest challenge and the nonce count used with it: answered up front
+    /// on the next request, so a logged-in action costs one request, not two.
+    digest: Arc<Mutex<Option<(digest::Chosen, u32)>>>,
 }
 
 /// A SOAP action's out-arguments, in order (secrets already dropped by the parser).
@@ -130,7 +134,11 @@ impl RouterHttp {
             .connect_timeout(timeout)
             .pool_max_idle_per_host(1)
             .build()?;
-        Ok(RouterHttp { client, timeout })
+        Ok(RouterHttp {
+            client,
+            timeout,
+            digest: Arc::new(Mutex::new(None)),
+        })
     }
 
     fn error(&self, op: &str, url: &Url, e: &reqwest::Error) -> RequestError {
@@ -238,7 +246,14 @@ impl RouterHttp {
             }
             request.send()
         };
-        let mut response = send(None)
+        // With a login and a challenge from an earlier request, answer it up front.
+        let upfront = login.and_then(|login| {
+            let mut cached = self.digest.lock().ok()?;
+            let (chosen, nc) = cached.as_mut()?;
+            *nc += 1;
+            Some(authorization(chosen, control, login, *nc))
+        });
+        let mut response = send(upfront)
             .await
             .map_err(|e| self.error(action, control, &e))?;
         if response.status().as_u16() == 401 {
@@ -250,17 +265,25 @@ impl RouterHttp {
                     .filter_map(|v| v.to_str().ok())
                     .map(str::to_string)
                     .collect();
-                let authorization = authorize(control, &challenges, login).map_err(|detail| {
-                    RequestError::Malformed {
-                        op: action.into(),
-                        url: control.to_string(),
-                        detail,
-                    }
-                })?;
-                response = send(Some(authorization))
+                let chosen =
+                    digest::choose(challenges.iter().map(String::as_str)).map_err(|e| {
+                        RequestError::Malformed {
+                            op: action.into(),
+                            url: control.to_string(),
+                            detail: format!("the router's login challenge cannot be answered: {e}"),
+                        }
+                    })?;
+                let value = authorization(&chosen, control, login, 1);
+                if let Ok(mut cached) = self.digest.lock() {
+                    *cached = Some((chosen, 1));
+                }
+                response = send(Some(value))
                     .await
                     .map_err(|e| self.error(action, control, &e))?;
                 if response.status().as_u16() == 401 {
+                    if let Ok(mut cached) = self.digest.lock() {
+                        *cached = None;
+                    }
                     return Err(RequestError::LoginRejected {
                         op: action.into(),
                         url: control.to_string(),
@@ -302,13 +325,9 @@ fn malformed(op: &str, url: &Url, e: &XmlError) -> RequestError {
     }
 }
 
-/// The `Authorization` header answering the router's digest challenge.
-fn authorize(control: &Url, challenges: &[String], login: &Login) -> Result<String, String> {
-    let chosen = digest::choose(challenges.iter().map(String::as_str))
-        .map_err(|e| format!("the router's login challenge cannot be answered: {e:?}"))?;
-    if login.user.chars().any(char::is_control) {
-        return Err("the router user name holds control characters".into());
-    }
+/// The `Authorization` header answering the router's digest challenge (the config check
+/// keeps control characters out of the user name).
+fn authorization(chosen: &digest::Chosen, control: &Url, login: &Login, nc: u32) -> String {
     let uri = control.path().to_string();
     let cnonce = digest::new_cnonce();
     let request = DigestRequest {
@@ -316,7 +335,7 @@ fn authorize(control: &Url, challenges: &[String], login: &Login) -> Result<Stri
         uri: &uri,
         body: &[],
     };
-    Ok(chosen.authorization(&login.user, &login.password, request, &cnonce, 1))
+    chosen.authorization(&login.user, &login.password, request, &cnonce, nc)
 }
 
 /// A UPnP SOAP 1.1 envelope for `action` of `service_type`.
