@@ -73,7 +73,7 @@ impl Report {
                 })
                 .collect(),
             bindings: diagnosis.bindings.clone(),
-            router: diagnosis.router.clone(),
+            router: diagnosis.router.as_deref().cloned(),
             checked_at: diagnosis.checked_at,
             exit_code: diagnosis.verdict.exit_code(),
         }

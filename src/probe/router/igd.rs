@@ -173,13 +173,17 @@ fn location(answer: &str) -> Option<&str> {
     })
 }
 
+/// `GetStatusInfo`'s `NewConnectionStatus`, `NewLastConnectionError` (none for `ERROR_NONE`)
+/// and `NewUptime`.
+pub type ConnectionInfo = (String, Option<String>, Option<u64>);
+
 /// What the three status actions said; each `Err` is kept for the finding.
 #[derive(Debug, Default)]
 pub struct Status {
     /// `NewPhysicalLinkStatus`.
     pub link: Option<Result<String, RequestError>>,
     /// `NewConnectionStatus`, `NewLastConnectionError`, `NewUptime`.
-    pub connection: Option<Result<(String, Option<String>, Option<u64>), RequestError>>,
+    pub connection: Option<Result<ConnectionInfo, RequestError>>,
     /// `NewExternalIPAddress`.
     pub external_ipv4: Option<Result<String, RequestError>>,
 }

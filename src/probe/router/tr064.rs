@@ -128,7 +128,7 @@ pub async fn read_voip(
             }
             Err(e) => return Err(e),
         };
-        if !numbers.contains_key(&index) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = numbers.entry(index) {
             let number = match http
                 .action(control, st, "X_AVM-DE_GetVoIPAccount", &args, Some(login))
                 .await
@@ -140,7 +140,7 @@ pub async fn read_voip(
                 Err(RequestError::Fault { .. }) => None,
                 Err(e) => return Err(e),
             };
-            numbers.insert(index, number);
+            slot.insert(number);
         }
         accounts.push(VoipAccount {
             index,

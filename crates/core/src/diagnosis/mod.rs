@@ -97,9 +97,10 @@ pub struct Diagnosis {
     pub layers: Vec<LayerReport>,
     /// The account's bindings, when the REGISTER query succeeded.
     pub bindings: Option<Vec<Binding>>,
-    /// The router's own view, when it was asked.
+    /// The router's own view, when it was asked (boxed: most diagnoses travel without one
+    /// being looked at, and the IPC's events stay small).
     #[serde(default)]
-    pub router: Option<RouterView>,
+    pub router: Option<Box<RouterView>>,
     /// The provider's display name, when known.
     pub provider_name: Option<String>,
     /// When the observations were taken.
@@ -253,7 +254,7 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
         failing_layer,
         layers,
         bindings,
-        router: router.map(RouterObservation::view),
+        router: router.map(|r| Box::new(r.view())),
         provider_name: snapshot
             .provider
             .as_ref()
