@@ -107,6 +107,7 @@ fn the_routers_uplink_cut_is_internet_down_in_the_igds_words() {
 
     lab.set_link(lab.router(), "r1", false);
     let (_, change) = w.wait_for("internet_down", Duration::from_secs(20));
+    println!("watch: {} — {}", change["summary"], change["reason"]);
     assert_eq!(change["failing_layer"], "router", "{change:#}");
     // The router still answers pings: the home network is fine, the router's own words blame
     // its uplink.
@@ -140,6 +141,7 @@ fn the_routers_uplink_cut_is_internet_down_in_the_igds_words() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
     assert_eq!(out.status.code(), Some(13), "{text}");
     assert!(
         text.contains(

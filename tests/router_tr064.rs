@@ -438,8 +438,31 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
     assert_eq!(s.rejected, 0);
     assert!(s.requests.len() <= 12, "{:#?}", s.requests);
 
-    // German.
     drop(s);
+    // The text face, as a person reads it.
+    let out = dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(
+        text.starts_with("⚿ Your router is not registered with your provider."),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "router: number 4930123456 not registered; router: number 4930999 switched off"
+        ),
+        "{text}"
+    );
+
+    // German.
     let out = dialtone(
         "check",
         &k.registrar_uri(Transport::Udp),
@@ -454,6 +477,10 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
     assert_eq!(
         json["summary"],
         "Ihr Router ist bei Ihrem Anbieter nicht angemeldet."
+    );
+    assert_eq!(
+        json["reason"],
+        "Router: Rufnummer 4930123456 nicht angemeldet"
     );
 }
 

@@ -390,11 +390,22 @@ pub fn layer_words(layer: Layer, lang: Lang) -> &'static str {
     }
 }
 
-/// "45 s", "12 min", "3 h 05 min", "2 days 3 h" / "2 Tagen 3 h": how long something lasted.
+/// "45 s", "12 min", "3 h 05 min", "1 day", "2 days 3 h" / "2 Tagen 3 h": how long something
+/// lasted.
 fn span_words(secs: u64, lang: Lang) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     if d > 0 {
-        format!("{d} {} {h} h", lang.pick("days", "Tagen"))
+        let days = match (d, lang) {
+            (1, Lang::En) => "1 day".to_string(),
+            (1, Lang::De) => "1 Tag".to_string(),
+            (_, Lang::En) => format!("{d} days"),
+            (_, Lang::De) => format!("{d} Tagen"),
+        };
+        if h > 0 {
+            format!("{days} {h} h")
+        } else {
+            days
+        }
     } else if h > 0 {
         format!("{h} h {m:02} min")
     } else if m > 0 {

@@ -559,12 +559,8 @@ fn assess_router(router: Option<&RouterObservation>, internet_works: bool) -> As
     });
     let link_up = r.link_up();
     let connected = r.connected();
-    if let Some(status) = &r.link {
-        a.evidence.push(Fact::RouterLink {
-            status: status.clone(),
-            up: link_up == Some(true),
-        });
-    }
+    // The connection's state first: "Disconnected" is the router's own verdict and the
+    // reason a presenter shows; the physical link follows.
     if let Some(status) = &r.connection {
         let is_connected = connected == Some(true);
         a.evidence.push(Fact::RouterConnection {
@@ -585,6 +581,12 @@ fn assess_router(router: Option<&RouterObservation>, internet_works: bool) -> As
                 });
             }
         }
+    }
+    if let Some(status) = &r.link {
+        a.evidence.push(Fact::RouterLink {
+            status: status.clone(),
+            up: link_up == Some(true),
+        });
     }
     if let Some(problem) = problem {
         a.evidence.push(problem);
