@@ -336,12 +336,16 @@ pub fn router_keyring_account(user: &str) -> String {
 /// without a login).
 pub fn router_login(
     router: &dialtone_core::config::RouterConfig,
-) -> Result<Option<crate::probe::router::soap::Login>, SecretError> {
+) -> Result<Option<crate::probe::router::soap::Login>, SetupError> {
     let Some(user) = &router.user else {
         return Ok(None);
     };
     let password = match &router.password_env {
-        Some(var) => Some(secret::from_env(var)?),
+        Some(var) => Some(secret::from_env(var).map_err(|_| ConfigError::Invalid {
+            origin: "the router login".into(),
+            key: "router.password_env".into(),
+            message: format!("environment variable {var} (the router password) is not set"),
+        })?),
         None => match secret::from_keyring(&router_keyring_account(user)) {
             Ok(password) => password,
             Err(e) => {

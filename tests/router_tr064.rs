@@ -700,3 +700,39 @@ fn a_whole_run_keeps_both_passwords_out_of_output_config_history_and_logs() {
     );
     assert_no_secret("export", export.as_bytes());
 }
+
+#[tokio::test]
+async fn a_round_asks_the_box_a_handful_of_times() {
+    use dialtone::probe::router::soap::Login;
+    use dialtone::probe::router::{RouterProber, RouterSettings};
+    use dialtone_core::config::RouterUrl;
+    use dialtone_core::secret::Secret;
+
+    let fritz = FritzBox::start(&[("4930123456", "registered")]);
+    let prober = RouterProber::new(RouterSettings {
+        target: RouterUrl::At(url::Url::parse(&fritz.url()).unwrap()),
+        login: Some(Login {
+            user: ROUTER_USER.into(),
+            password: Secret::new(ROUTER_PASSWORD),
+        }),
+        timeout: Duration::from_secs(2),
+    });
+    let first = prober.probe(None).await.unwrap();
+    assert_eq!(first.voip.len(), 1, "{first:?}");
+    let n1 = fritz.script().requests.len();
+    let second = prober.probe(None).await.unwrap();
+    assert_eq!(second.voip, first.voip);
+    assert_eq!(second.connection.as_deref(), Some("Connected"));
+    let requests = fritz.script().requests.clone();
+    let n2 = requests.len() - n1;
+    println!(
+        "first round: {n1} requests; next round: {n2}: {:#?}",
+        &requests[n1..]
+    );
+    // First: igddesc, 3 IGD actions, tr64desc, GetMaxVoIPNumbers (challenge + answer), the
+    // account's status and number, the 713 past it. Then: 3 IGD actions, the status (digest
+    // answered up front), the 713.
+    assert_eq!(n1, 10, "{requests:#?}");
+    assert_eq!(n2, 5, "{:#?}", &requests[n1..]);
+    assert_eq!(fritz.script().rejected, 0);
+}

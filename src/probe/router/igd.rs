@@ -114,7 +114,7 @@ pub async fn search(gateway: IpAddr, wait: Duration) -> Result<Url, String> {
     let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
         .await
         .map_err(|e| format!("SSDP: binding a UDP socket: {e}"))?;
-    // Stay on this link.
+    // UDA's default TTL for SSDP: the home network, never beyond.
     let _ = socket.set_multicast_ttl_v4(2);
     let mx = wait.as_secs().clamp(1, 5);
     let request = format!(
