@@ -37,6 +37,8 @@ struct Script {
     busy: u32,
     /// Serve a tr64desc.xml of this many bytes instead of the real one.
     huge_description: Option<usize>,
+    /// "Statusinformationen über UPnP übertragen" off: the IGD actions answer UPnP error 606.
+    igd_hidden: bool,
     /// Control requests that carried an Authorization header.
     authorized: u32,
     /// Control requests rejected for a wrong password.
@@ -216,6 +218,17 @@ fn serve(mut stream: TcpStream, _port: u16, script: &Arc<Mutex<Script>>) {
         (true, "/igddesc.xml") => {
             drop(s);
             respond(&mut stream, "200 OK", "", &igddesc());
+        }
+        (false, "/igdupnp/control/WANCommonIFC1" | "/igdupnp/control/WANIPConn1")
+            if s.igd_hidden =>
+        {
+            drop(s);
+            respond(
+                &mut stream,
+                "500 Internal Server Error",
+                "",
+                &fault(606, "Action Not Authorized"),
+            );
         }
         (false, "/igdupnp/control/WANCommonIFC1") => {
             drop(s);
@@ -735,4 +748,64 @@ async fn a_round_asks_the_box_a_handful_of_times() {
     assert_eq!(n1, 10, "{requests:#?}");
     assert_eq!(n2, 5, "{:#?}", &requests[n1..]);
     assert_eq!(fritz.script().rejected, 0);
+}
+
+#[test]
+fn upnp_status_switched_off_is_explained_and_changes_no_verdict() {
+    let k = kamailio();
+    let fritz = FritzBox::start(&[("4930123456", "registered")]);
+    fritz.script().igd_hidden = true;
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    // A bad router user is a config error naming the key.
+    let out = dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .args(["--router-user", ""])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("router.user"));
+    // Without a login: the IGD part only.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    cmd.args(["--lang", "en", "check", "--json", "--config"])
+        .arg(dir.path().join("config.toml"))
+        .args([
+            "--registrar",
+            &k.registrar_uri(Transport::Udp),
+            "--timeout",
+            "2",
+        ])
+        .args([
+            "--gateway",
+            "127.0.0.1",
+            "--dns-name",
+            "none",
+            "--router",
+            &fritz.url(),
+        ])
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("HOME", dir.path())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    for l in &a {
+        cmd.args(["--anchor", &l.local_addr().unwrap().to_string()]);
+    }
+    let out = cmd.output().unwrap();
+    let json = json_of(&out);
+    assert_eq!(json["verdict"], "healthy", "{json:#}");
+    let router = layer(&json, "router");
+    assert_eq!(router["status"], "skipped", "{json:#}");
+    let evidence = router["evidence"].to_string();
+    assert!(
+        evidence.contains("the router keeps its status to itself")
+            && evidence.contains("Statusinformationen über UPnP übertragen")
+            && evidence.contains("SOAP fault 606 Action Not Authorized"),
+        "{evidence}"
+    );
+    assert_eq!(json["router"]["reachable"], true, "{json:#}");
+    assert_eq!(json["router"]["connection"], Value::Null, "{json:#}");
 }
