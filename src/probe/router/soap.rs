@@ -149,10 +149,12 @@ impl RouterHttp {
                 after: self.timeout,
             }
         } else {
+            // The root cause alone ("Connection refused (os error 111)"): reqwest's own
+            // layers of wrapping repeat the URL and say little.
             let mut detail = e.to_string();
             let mut source = std::error::Error::source(e);
             while let Some(s) = source {
-                detail = format!("{detail}: {s}");
+                detail = s.to_string();
                 source = s.source();
             }
             RequestError::Connect {

@@ -950,8 +950,10 @@ impl Fact {
             | Fact::UnsupportedChallenge { .. }
             | Fact::AccountNoAnswer
             | Fact::RouterContradicted
-            | Fact::RouterProblem { .. }
             | Fact::RouterStillRegistered { .. } => true,
+            // A router that tells nothing is no router evidence, not a fault; a broken answer,
+            // a refused login or a switch to turn on is something to act on.
+            Fact::RouterProblem { kind, .. } => *kind != RouterErrorKind::NoAnswer,
             Fact::RouterLink { up, .. } => !up,
             Fact::RouterConnection { connected, .. } => !connected,
             Fact::RouterVoip { status, .. } => *status == VoipStatus::NotRegistered,
