@@ -27,8 +27,12 @@ use std::time::{Duration, Instant};
 use tr064::{Tr064, VoipRead};
 use url::Url;
 
-/// A failed discovery is retried at most this often.
-pub const REDISCOVER: Duration = Duration::from_secs(60);
+/// A failed discovery is retried at most this often (most routers without UPnP stay so; one
+/// SSDP search every two minutes is quiet enough for a home network).
+pub const REDISCOVER: Duration = Duration::from_secs(120);
+/// The longest wait for the gateway's description while discovering: a gateway that drops
+/// port 49000 silently must not hold the round for a whole probe timeout.
+pub const DISCOVERY_GET: Duration = Duration::from_secs(2);
 /// How long an SSDP M-SEARCH waits for the gateway's answer (miniupnpd and others delay
 /// their answer by up to MX = 1 s).
 pub const SSDP_WAIT: Duration = Duration::from_millis(1500);
@@ -49,7 +53,7 @@ impl RouterSettings {
     /// wait and another GET; a status round one timeout.
     pub fn budget(&self, discovering: bool) -> Duration {
         if discovering {
-            self.timeout * 2 + SSDP_WAIT
+            self.timeout.min(DISCOVERY_GET) + SSDP_WAIT + self.timeout
         } else {
             self.timeout + Duration::from_millis(200)
         }
@@ -402,9 +406,15 @@ impl RouterProber {
                 "no gateway address to ask".into(),
             ));
         };
-        let first_error = match igd::describe(http, &first).await {
-            Ok(igd) => return Ok(igd),
-            Err(e) => e,
+        let wait = self.settings.timeout.min(DISCOVERY_GET);
+        let first_error = match tokio::time::timeout(wait, igd::describe(http, &first)).await {
+            Ok(Ok(igd)) => return Ok(igd),
+            Ok(Err(e)) => e,
+            Err(_) => RequestError::Timeout {
+                op: "GET".into(),
+                url: first.to_string(),
+                after: wait,
+            },
         };
         tracing::debug!("router description: {first_error}");
         // An answer that is not a usable description is a finding of its own, unless it is
