@@ -309,7 +309,7 @@ fn serve(mut stream: TcpStream, _port: u16, script: &Arc<Mutex<Script>>) {
                     Some((number, _)) => soap(
                         "X_AVM-DE_GetVoIPAccount",
                         &format!(
-                            "<NewVoIPRegistrar>sip.example.net</NewVoIPRegistrar><NewVoIPNumber>{number}</NewVoIPNumber>\
+                            "<NewVoIPRegistrar>sip.1und1.de</NewVoIPRegistrar><NewVoIPNumber>{number}</NewVoIPNumber>\
                              <NewVoIPUsername>{number}</NewVoIPUsername><NewVoIPPassword>{BOX_SIP_PASSWORD}</NewVoIPPassword>\
                              <NewVoIPOutboundProxy></NewVoIPOutboundProxy><NewVoIPSTUNServer>stun.example.net</NewVoIPSTUNServer>"
                         ),
@@ -423,8 +423,10 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
     assert_eq!(json["verdict"], "account_problem", "{json:#}");
     assert_eq!(out.status.code(), Some(11));
     assert_eq!(json["failing_layer"], "account", "{json:#}");
+    // The provider is named from the registrar the box uses (the catalog knows sip.1und1.de;
+    // no packet goes there).
     assert_eq!(
-        json["summary"], "Your router is not registered with your provider.",
+        json["summary"], "Your router is not registered with 1&1.",
         "{json:#}"
     );
     assert_eq!(json["reason"], "router: number 4930123456 not registered");
@@ -437,8 +439,8 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
     assert_eq!(
         router["voip"],
         serde_json::json!([
-            {"index": 0, "number": "4930123456", "status": "not_registered"},
-            {"index": 1, "number": "4930999", "status": "disabled"},
+            {"index": 0, "number": "4930123456", "status": "not_registered", "registrar": "sip.1und1.de"},
+            {"index": 1, "number": "4930999", "status": "disabled", "registrar": "sip.1und1.de"},
         ]),
         "{router:#}"
     );
@@ -465,7 +467,7 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
     let text = String::from_utf8_lossy(&out.stdout);
     println!("{text}");
     assert!(
-        text.starts_with("⚿ Your router is not registered with your provider."),
+        text.starts_with("⚿ Your router is not registered with 1&1."),
         "{text}"
     );
     assert!(
@@ -487,10 +489,7 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
     .output()
     .unwrap();
     let json = json_of(&out);
-    assert_eq!(
-        json["summary"],
-        "Ihr Router ist bei Ihrem Anbieter nicht angemeldet."
-    );
+    assert_eq!(json["summary"], "Ihr Router ist bei 1&1 nicht angemeldet.");
     assert_eq!(
         json["reason"],
         "Router: Rufnummer 4930123456 nicht angemeldet"
@@ -521,7 +520,7 @@ fn registered_on_the_box_with_a_silent_registrar_is_degraded_not_an_outage() {
         json["summary"]
             .as_str()
             .unwrap()
-            .starts_with("Your router is registered with your provider"),
+            .starts_with("Your router is registered with 1&1, but 1&1's server does not answer"),
         "{json:#}"
     );
 }
@@ -808,4 +807,39 @@ fn upnp_status_switched_off_is_explained_and_changes_no_verdict() {
     );
     assert_eq!(json["router"]["reachable"], true, "{json:#}");
     assert_eq!(json["router"]["connection"], Value::Null, "{json:#}");
+}
+
+#[test]
+fn with_only_the_router_login_the_boxs_registration_is_the_line() {
+    // No registrar set up at all: the SIP login lives only in the box.
+    let fritz = FritzBox::start(&[("4930123456", "registered")]);
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    cmd.args(["--lang", "en", "check", "--json", "--config"])
+        .arg(dir.path().join("config.toml"))
+        .args([
+            "--timeout",
+            "2",
+            "--gateway",
+            "127.0.0.1",
+            "--dns-name",
+            "none",
+        ])
+        .args(["--router", &fritz.url(), "--router-user", ROUTER_USER])
+        .args(["--router-password-env", "DT_ROUTER_PW"])
+        .env("DT_ROUTER_PW", ROUTER_PASSWORD)
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("HOME", dir.path())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    for l in &a {
+        cmd.args(["--anchor", &l.local_addr().unwrap().to_string()]);
+    }
+    let out = cmd.output().unwrap();
+    let json = json_of(&out);
+    assert_eq!(json["verdict"], "healthy", "{json:#}");
+    assert_eq!(json["provider"], "1&1", "{json:#}");
+    assert_eq!(layer(&json, "provider")["status"], "skipped", "{json:#}");
+    assert_eq!(layer(&json, "account")["status"], "ok", "{json:#}");
+    assert_no_secret("stdout", &out.stdout);
 }

@@ -49,6 +49,7 @@ struct RouterSpec {
     voip: Vec<VoipSpec>,
     error_kind: Option<RouterErrorKind>,
     error: Option<String>,
+    provider_name: Option<String>,
 }
 
 fn yes() -> bool {
@@ -424,8 +425,10 @@ impl Scenario {
                     index: v.index,
                     number: v.number.clone(),
                     status: v.status,
+                    registrar: None,
                 })
                 .collect(),
+            provider_name: r.provider_name.clone(),
             error: r.error_kind.map(|kind| RouterError {
                 kind,
                 detail: r.error.clone().unwrap_or_default(),

@@ -49,6 +49,8 @@ pub struct LineSettings {
     pub timeout: Duration,
     /// Asking the router for its own view (its login is filled in by the set-up).
     pub router: RouterSettings,
+    /// The provider catalog, to name the provider from the registrar the router uses.
+    pub catalog: Catalog,
 }
 
 /// Why the settings cannot form a line to probe.
@@ -142,6 +144,7 @@ impl LineSettings {
             },
             timeout,
             router,
+            catalog: catalog.clone(),
         })
     }
 }
@@ -309,6 +312,18 @@ impl Prober for LineProber {
             internet::probe(&self.settings.internet, &self.resolver),
             self.probe_provider(),
         );
+        // Name the provider from the registrar the router uses (the catalog knows it).
+        let router = router.map(|mut r| {
+            if r.provider_name.is_none() {
+                r.provider_name = r
+                    .voip
+                    .iter()
+                    .filter_map(|v| v.registrar.as_deref())
+                    .find_map(|registrar| self.settings.catalog.find_by_domain(registrar))
+                    .map(|p| p.name.clone());
+            }
+            r
+        });
         let requery = self
             .last_account
             .lock()

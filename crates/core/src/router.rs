@@ -39,6 +39,9 @@ pub struct RouterObservation {
     pub voip: Vec<VoipAccount>,
     /// The one thing that went wrong, when something did (a finding, not a crash).
     pub error: Option<RouterError>,
+    /// The provider recognised (from the catalog) by the registrar of the router's accounts.
+    #[serde(default)]
+    pub provider_name: Option<String>,
 }
 
 /// One of the router's phone accounts, as `X_VoIP:X_AVM-DE_GetVoIPStatus` reported it.
@@ -50,6 +53,9 @@ pub struct VoipAccount {
     pub number: Option<String>,
     /// Its registration state.
     pub status: VoipStatus,
+    /// The registrar the router registers this number with (`NewVoIPRegistrar`).
+    #[serde(default)]
+    pub registrar: Option<String>,
 }
 
 /// `NewX_AVM-DE_VoIPStatus`.
@@ -232,6 +238,7 @@ impl RouterObservation {
                     index: a.index,
                     number: a.number.clone(),
                     status: a.status,
+                    registrar: a.registrar.clone(),
                 })
                 .collect(),
             error: self.error.as_ref().map(|e| e.detail.clone()),
@@ -272,6 +279,8 @@ pub struct VoipView {
     pub number: Option<String>,
     /// disabled | not_registered | registered | connected | unknown.
     pub status: VoipStatus,
+    /// The registrar the router uses for it, when it said.
+    pub registrar: Option<String>,
 }
 
 #[cfg(test)]

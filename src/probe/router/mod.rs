@@ -71,7 +71,7 @@ struct Memory {
     /// When locating TR-064 last failed (retried after [`REDISCOVER`]).
     tr064_failed: Option<Instant>,
     /// Phone numbers by account index (asked once each).
-    numbers: HashMap<u32, Option<String>>,
+    numbers: HashMap<u32, tr064::AccountInfo>,
     /// `GetMaxVoIPNumbers`, asked once.
     max: Option<u32>,
     /// The login the box rejected, and when: nothing is sent with it again. Kept in memory

@@ -79,6 +79,15 @@ pub fn read_description(url: &Url, doc: &Element) -> Result<Tr064, String> {
     })
 }
 
+/// What `X_AVM-DE_GetVoIPAccount` told about one account (asked once per index).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountInfo {
+    /// `NewVoIPNumber`.
+    pub number: Option<String>,
+    /// `NewVoIPRegistrar`.
+    pub registrar: Option<String>,
+}
+
 /// What the VoIP read gave.
 #[derive(Debug)]
 pub enum VoipRead {
@@ -94,7 +103,7 @@ pub async fn read_voip(
     http: &RouterHttp,
     box_: &Tr064,
     login: &Login,
-    numbers: &mut HashMap<u32, Option<String>>,
+    numbers: &mut HashMap<u32, AccountInfo>,
     max: &mut Option<u32>,
 ) -> Result<VoipRead, RequestError> {
     let (st, control) = &box_.voip;
@@ -129,23 +138,34 @@ pub async fn read_voip(
             Err(e) => return Err(e),
         };
         if let std::collections::hash_map::Entry::Vacant(slot) = numbers.entry(index) {
-            let number = match http
+            let info = match http
                 .action(control, st, "X_AVM-DE_GetVoIPAccount", &args, Some(login))
                 .await
             {
-                // Only the number is read; the password never got past the parser.
-                Ok(out) => arg(&out, "NewVoIPNumber")
-                    .filter(|n| !n.is_empty())
-                    .map(|n| n.chars().take(32).collect()),
-                Err(RequestError::Fault { .. }) => None,
+                // Only the number and the registrar are read; the password never got past
+                // the parser.
+                Ok(out) => {
+                    let text = |name: &str, max: usize| {
+                        arg(&out, name)
+                            .filter(|v| !v.is_empty())
+                            .map(|v| v.chars().take(max).collect::<String>())
+                    };
+                    AccountInfo {
+                        number: text("NewVoIPNumber", 32),
+                        registrar: text("NewVoIPRegistrar", 255),
+                    }
+                }
+                Err(RequestError::Fault { .. }) => AccountInfo::default(),
                 Err(e) => return Err(e),
             };
-            slot.insert(number);
+            slot.insert(info);
         }
+        let info = numbers.get(&index).cloned().unwrap_or_default();
         accounts.push(VoipAccount {
             index,
-            number: numbers.get(&index).cloned().flatten(),
+            number: info.number,
             status,
+            registrar: info.registrar,
         });
     }
     Ok(VoipRead::Accounts(accounts))

@@ -234,7 +234,10 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
         });
     }
 
-    let provider_checked = snapshot.provider.is_some();
+    // The router's own registration answers for the provider when no registrar is set up:
+    // the typical line whose SIP login only the router knows.
+    let provider_checked =
+        snapshot.provider.is_some() || router.is_some_and(|r| r.reachable && r.any_registered());
     let verdict = match (verdict, lowest_degraded) {
         (Some(verdict), _) => verdict,
         // Without a provider check nobody can say the phone line works.
@@ -258,7 +261,8 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
         provider_name: snapshot
             .provider
             .as_ref()
-            .and_then(|p| p.provider_name.clone()),
+            .and_then(|p| p.provider_name.clone())
+            .or_else(|| router.and_then(|r| r.provider_name.clone())),
         checked_at: snapshot.taken_at,
     }
 }
