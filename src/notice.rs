@@ -7,7 +7,7 @@
 
 use crate::feed::StatusPost;
 use crate::monitor::VerdictChanged;
-use crate::tray::model::{clock_time, verdict_words};
+use crate::tray::model::{clock_time, headline};
 use chrono::{FixedOffset, TimeDelta};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::Verdict;
@@ -125,7 +125,7 @@ pub fn notice(
         )
         .to_string()
     } else {
-        verdict_words(to, name, lang)
+        headline(to, Some(&change.diagnosis), name, lang)
     };
     let mut body = change.diagnosis.summary(lang);
     let fresh = latest_post.filter(|post| {
@@ -325,6 +325,7 @@ mod tests {
                 })
                 .collect(),
             bindings: None,
+            router: None,
             provider_name: Some("1&1".into()),
             checked_at: at(8, 52),
         }
@@ -419,6 +420,40 @@ mod tests {
                     url: "https://status.example.net/".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_router_outage_names_the_router_and_quotes_it() {
+        let ch = channels();
+        let mut c = change(Verdict::Healthy, Verdict::InternetDown, at(7, 0), at(8, 55));
+        c.diagnosis = diagnosis(
+            Verdict::InternetDown,
+            Some((
+                Layer::Router,
+                Fact::RouterConnection {
+                    status: "Disconnected".into(),
+                    connected: false,
+                    last_error: None,
+                    uptime_s: None,
+                },
+            )),
+        );
+        let provider = ProviderRef {
+            name: Some("1&1"),
+            channels: &ch,
+        };
+        let n = notice(&c, provider, None, Lang::En, offset()).unwrap();
+        assert_eq!(n.summary, "Router reports: internet down");
+        assert_eq!(
+            n.body,
+            "Your router reports that its internet connection is down (\"Disconnected\"): your internet access is down."
+        );
+        let n = notice(&c, provider, None, Lang::De, offset()).unwrap();
+        assert_eq!(n.summary, "Router meldet: Internet getrennt");
+        assert_eq!(
+            n.body,
+            "Ihr Router meldet, dass seine Internetverbindung unterbrochen ist („Disconnected“): Ihr Internetzugang ist gestört."
         );
     }
 

@@ -91,6 +91,7 @@ pub fn layer_name(layer: Layer, lang: Lang) -> &'static str {
     match layer {
         Layer::Device => lang.pick("this computer", "dieser Computer"),
         Layer::HomeNetwork => lang.pick("home network", "Heimnetz"),
+        Layer::Router => lang.pick("router", "Router"),
         Layer::Internet => lang.pick("internet access", "Internetzugang"),
         Layer::Provider => lang.pick("VoIP provider", "VoIP-Anbieter"),
         Layer::Account => lang.pick("SIP account", "SIP-Zugang"),

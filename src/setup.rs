@@ -70,6 +70,15 @@ pub struct Overrides {
     /// The user's provider catalog file (default: providers.toml in the config dir).
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
+    /// Ask the router for its own view: `auto` (the gateway, then SSDP), its URL, or `off`.
+    #[arg(long, value_name = "auto|URL|off")]
+    pub router: Option<String>,
+    /// The FRITZ!Box user for TR-064 (the "phone" right is enough).
+    #[arg(long, value_name = "NAME")]
+    pub router_user: Option<String>,
+    /// Read the router password from this environment variable (instead of the OS keyring).
+    #[arg(long, value_name = "VAR")]
+    pub router_password_env: Option<String>,
 }
 
 /// The flags of the commands that keep watching (`watch` and the agent): the schedule and the
@@ -239,6 +248,15 @@ impl Overrides {
         if let Some(provider) = &self.provider {
             config.provider = Some(provider.clone());
         }
+        if let Some(url) = &self.router {
+            config.router.url = url.clone();
+        }
+        if let Some(user) = &self.router_user {
+            config.router.user = Some(user.clone());
+        }
+        if let Some(var) = &self.router_password_env {
+            config.router.password_env = Some(var.clone());
+        }
     }
 
     /// The provider catalog: the built-in one with the user's file (or `--catalog`).
@@ -309,6 +327,40 @@ pub fn password_for(
             Ok((None, None))
         }
     }
+}
+
+/// The keyring account name of the router login.
+pub fn router_keyring_account(user: &str) -> String {
+    format!("router:{user}")
+}
+
+/// The TR-064 login: the user with the password from `password_env` (it must be set) or the
+/// keyring; `None` without a user or without a stored password (the router is then read
+/// without a login).
+pub fn router_login(
+    router: &dialtone_core::config::RouterConfig,
+) -> Result<Option<crate::probe::router::soap::Login>, SetupError> {
+    let Some(user) = &router.user else {
+        return Ok(None);
+    };
+    let password = match &router.password_env {
+        Some(var) => Some(secret::from_env(var).map_err(|_| ConfigError::Invalid {
+            origin: "the router login".into(),
+            key: "router.password_env".into(),
+            message: format!("environment variable {var} (the router password) is not set"),
+        })?),
+        None => match secret::from_keyring(&router_keyring_account(user)) {
+            Ok(password) => password,
+            Err(e) => {
+                tracing::warn!("{e}; the router is read without a login");
+                None
+            }
+        },
+    };
+    Ok(password.map(|password| crate::probe::router::soap::Login {
+        user: user.clone(),
+        password,
+    }))
 }
 
 /// Everything a line needs, worked out off the async workers (the keyring blocks).
@@ -449,7 +501,8 @@ pub fn prepare(config: &Config, catalog: &Catalog) -> Result<Prepared, SetupErro
         Some(account) if account.user.is_some() => password_for(account)?.0,
         _ => None,
     };
-    let settings = LineSettings::from_config(&effective, password, catalog)?;
+    let mut settings = LineSettings::from_config(&effective, password, catalog)?;
+    settings.router.login = router_login(&effective.router)?;
     let provider = config
         .provider
         .as_deref()

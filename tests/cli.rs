@@ -126,7 +126,7 @@ fn options_over_udp_tcp_and_tls_is_healthy() {
         assert_eq!(layer(&json, "home_network")["status"], "ok");
         assert_eq!(layer(&json, "account")["status"], "skipped");
         assert!(chrono::DateTime::parse_from_rfc3339(json["checked_at"].as_str().unwrap()).is_ok());
-        assert_eq!(json["layers"].as_array().unwrap().len(), 5);
+        assert_eq!(json["layers"].as_array().unwrap().len(), 6);
     }
 }
 

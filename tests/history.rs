@@ -27,6 +27,7 @@ fn diagnosis(verdict: Verdict, at: DateTime<Utc>) -> Diagnosis {
             })
             .collect(),
         bindings: None,
+        router: None,
         provider_name: None,
         checked_at: at,
     }

@@ -66,6 +66,7 @@ fn healthy() -> Snapshot {
                 gateway: Some(gateway),
             }),
         },
+        router: None,
         home_network: Some(GatewayObservation {
             address: Some(gateway),
             source: GatewaySource::Detected,

@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use dialtone_core::diagnosis::{diagnose, Thresholds};
 use dialtone_core::locale::Lang;
 use dialtone_core::observation::*;
+use dialtone_core::router::{RouterError, RouterErrorKind, VoipAccount, VoipStatus};
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -28,7 +29,39 @@ struct Scenario {
     #[serde(default)]
     provider: ProviderSpec,
     account: Option<AccountSpec>,
+    router: Option<RouterSpec>,
     expect: Expect,
+}
+
+/// The router's own view; absent = not asked (`[router] url = "off"`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouterSpec {
+    #[serde(default = "yes")]
+    reachable: bool,
+    model: Option<String>,
+    link: Option<String>,
+    connection: Option<String>,
+    last_error: Option<String>,
+    uptime_s: Option<u64>,
+    external_ipv4: Option<String>,
+    #[serde(default)]
+    voip: Vec<VoipSpec>,
+    error_kind: Option<RouterErrorKind>,
+    error: Option<String>,
+    provider_name: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoipSpec {
+    index: u32,
+    number: Option<String>,
+    status: VoipStatus,
 }
 
 #[derive(Deserialize)]
@@ -380,10 +413,36 @@ impl Scenario {
             },
             exchange: a.exchange.as_ref().map(|x| exchange(x, &p.host)),
         });
+        let router = self.router.as_ref().map(|r| RouterObservation {
+            url: "http://192.168.1.1:49000/igddesc.xml".into(),
+            reachable: r.reachable,
+            model: r.model.clone(),
+            link: r.link.clone(),
+            connection: r.connection.clone(),
+            last_error: r.last_error.clone(),
+            uptime_s: r.uptime_s,
+            external_ipv4: r.external_ipv4.clone(),
+            voip: r
+                .voip
+                .iter()
+                .map(|v| VoipAccount {
+                    index: v.index,
+                    number: v.number.clone(),
+                    status: v.status,
+                    registrar: None,
+                })
+                .collect(),
+            provider_name: r.provider_name.clone(),
+            error: r.error_kind.map(|kind| RouterError {
+                kind,
+                detail: r.error.clone().unwrap_or_default(),
+            }),
+        });
         Snapshot {
             taken_at: taken_at(),
             device,
             home_network,
+            router,
             internet,
             provider,
             account,
@@ -450,7 +509,7 @@ fn check(path: &Path) -> Vec<String> {
             diagnosis.failing_layer, expect.failing_layer
         ));
     }
-    assert_eq!(diagnosis.layers.len(), 5, "always five layers");
+    assert_eq!(diagnosis.layers.len(), 6, "always six layers");
     for layer in Layer::ALL {
         let want = expect
             .layers

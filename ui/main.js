@@ -131,6 +131,11 @@ function renderStatus(view) {
   pending.hidden = !view.pending;
   pending.textContent = view.pending ? t("pending", { verdict: t("verdict." + view.pending) }) : "";
 
+  // The set-up's router paragraph: what the router told without a login.
+  const router = view.layers.find((x) => x.layer === "router");
+  const seen = router ? router.evidence[l].map((f) => f.text).join("; ") : "";
+  $("setup-router-seen").textContent = seen ? t("router_seen", { evidence: seen }) : t("router_seen_none");
+
   const chain = $("chain");
   chain.replaceChildren(...view.layers.map((layer) => {
     const evidence = layer.evidence[l].map((f) =>

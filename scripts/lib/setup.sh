@@ -42,6 +42,9 @@ install_test_deps() {
   install_build_deps
   # procps: sysctl, which turns on forwarding inside the fault suite's router namespaces.
   apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base procps
+  # The router layer's lab: miniupnpd as a real UPnP IGD in the router namespace (curl waits
+  # for its description).
+  apt_install miniupnpd-nftables curl
   # The desktop tests: a virtual X display, a private D-Bus session with a real notification
   # daemon (dunst) and busctl to read the tray off the bus, and WebKit's WebDriver for the
   # dashboard (the test talks to WebKitWebDriver directly, so tauri-driver is not needed).

@@ -60,7 +60,7 @@ pub struct StatusView {
     pub summary: Bilingual<String>,
     /// The failing layer's one-line reason.
     pub reason: Bilingual<Option<String>>,
-    /// The five layers, lowest first.
+    /// The six layers, lowest first.
     pub layers: Vec<LayerView>,
     /// The registrar rejected the login and dialtone holds further attempts back: the window
     /// offers "Try the login again" (one attempt with the same password).
@@ -182,7 +182,7 @@ mod tests {
         let view = StatusView::new(&agent(None));
         assert_eq!(view.summary.en, "Not checked yet.");
         assert_eq!(view.summary.de, "Noch nicht geprüft.");
-        assert_eq!(view.layers.len(), 5);
+        assert_eq!(view.layers.len(), 6);
         assert!(view
             .layers
             .iter()
@@ -214,6 +214,7 @@ mod tests {
             bindings: None,
             provider_name: None,
             checked_at: Utc::now(),
+            router: None,
         };
         assert!(StatusView::new(&agent(Some(diagnosis.clone()))).login_suspended);
         let mut working = diagnosis;

@@ -88,9 +88,16 @@ fn status_is_rendered_in_both_languages() {
             .collect();
         assert_eq!(
             names,
-            ["device", "home_network", "internet", "provider", "account"]
+            [
+                "device",
+                "home_network",
+                "router",
+                "internet",
+                "provider",
+                "account"
+            ]
         );
-        let provider = &layers[3];
+        let provider = &layers[4];
         assert_eq!(provider["status"], "ok");
         let en = provider["evidence"]["en"][0]["text"].as_str().unwrap();
         let de = provider["evidence"]["de"][0]["text"].as_str().unwrap();
@@ -107,8 +114,8 @@ fn an_outage_shows_the_failing_layer_and_its_reason() {
             .set_verdict(dialtone_core::verdict::Verdict::ProviderOutage);
         let view = invoke(window, "status", json!({})).unwrap();
         assert_eq!(view["verdict"], "provider_outage");
-        assert_eq!(view["layers"][3]["status"], "failed");
-        assert_eq!(view["layers"][3]["evidence"]["en"][0]["problem"], true);
+        assert_eq!(view["layers"][4]["status"], "failed");
+        assert_eq!(view["layers"][4]["evidence"]["en"][0]["problem"], true);
         let summary = view["summary"]["en"].as_str().unwrap();
         assert!(summary.contains("Example Telecom"), "{summary}");
         assert!(view["reason"]["de"].as_str().is_some());

@@ -1,7 +1,8 @@
-//! `dialtone password set|clear`: keeps the SIP password in the OS keyring, never in the config.
+//! `dialtone password set|clear`: keeps the SIP password (or, with `--router-login`, the
+//! FRITZ!Box user's password) in the OS keyring, never in the config.
 
 use crate::secret::{self, Secret};
-use crate::setup::{keyring_account, Overrides};
+use crate::setup::{keyring_account, router_keyring_account, Overrides};
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -15,6 +16,9 @@ pub struct PasswordArgs {
     /// Config file and overrides (the account is `--user` at the registrar's domain).
     #[command(flatten)]
     pub overrides: Overrides,
+    /// The router login's password (`router.user` / `--router-user`) instead of the SIP one.
+    #[arg(long)]
+    pub router_login: bool,
 }
 
 /// `dialtone password` actions.
@@ -42,9 +46,18 @@ pub fn run(args: &PasswordArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG_ERROR);
         }
     };
-    let Some(account) = config.account.as_ref().and_then(keyring_account) else {
-        tracing::error!("no SIP account configured: set account.registrar and account.user (or pass --registrar and --user)");
-        return ExitCode::from(EXIT_CONFIG_ERROR);
+    let account = if args.router_login {
+        let Some(user) = config.router.user.as_deref() else {
+            tracing::error!("no router user configured: set router.user (or pass --router-user)");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        };
+        router_keyring_account(user)
+    } else {
+        let Some(account) = config.account.as_ref().and_then(keyring_account) else {
+            tracing::error!("no SIP account configured: set account.registrar and account.user (or pass --registrar and --user)");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        };
+        account
     };
     let result = match args.action {
         PasswordAction::Set { stdin } => read_password(stdin, &account).and_then(|password| {
@@ -115,7 +128,7 @@ fn read_password(from_stdin: bool, account: &str) -> Result<Secret, String> {
             .map_err(|e| format!("reading the password from stdin: {e}"))?;
         line.trim_end_matches(['\r', '\n']).to_string()
     } else {
-        rpassword::prompt_password(format!("SIP password for {account}: "))
+        rpassword::prompt_password(format!("password for {account}: "))
             .map_err(|e| format!("reading the password from the terminal: {e}"))?
     };
     if password.is_empty() {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use dialtone_core::diagnosis::{Diagnosis, Fact};
 use dialtone_core::locale::Lang;
 use dialtone_core::observation::Binding;
+use dialtone_core::router::RouterView;
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -27,6 +28,9 @@ pub struct Report {
     pub layers: Vec<LayerLine>,
     /// The account's current bindings, when the REGISTER query succeeded.
     pub bindings: Option<Vec<Binding>>,
+    /// The router's own view (`null` when the router check is off): `{reachable, model, link,
+    /// connection, uptime_s, external_ipv4, nat, voip: [{index, number, status}], error}`.
+    pub router: Option<RouterView>,
     /// When the observations were taken (RFC 3339).
     pub checked_at: DateTime<Utc>,
     /// The exit code `check` ends with for this verdict.
@@ -69,6 +73,7 @@ impl Report {
                 })
                 .collect(),
             bindings: diagnosis.bindings.clone(),
+            router: diagnosis.router.as_deref().cloned(),
             checked_at: diagnosis.checked_at,
             exit_code: diagnosis.verdict.exit_code(),
         }

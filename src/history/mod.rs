@@ -426,7 +426,17 @@ impl History {
     }
 
     fn record_check_once(&self, diagnosis: &Diagnosis) -> Result<i64, HistoryError> {
-        let layers: String = Layer::ALL
+        // One letter per layer in the schema's documented order, with the router layer (added
+        // later) appended, so rows written before it keep their meaning: six letters now.
+        const COLUMN_ORDER: [Layer; 6] = [
+            Layer::Device,
+            Layer::HomeNetwork,
+            Layer::Internet,
+            Layer::Provider,
+            Layer::Account,
+            Layer::Router,
+        ];
+        let layers: String = COLUMN_ORDER
             .iter()
             .map(|layer| {
                 diagnosis

@@ -51,6 +51,7 @@ fn diagnosis(verdict: Verdict, failing: Option<Layer>, at: DateTime<Utc>) -> Dia
         failing_layer: failing,
         layers,
         bindings: None,
+        router: None,
         provider_name: None,
         checked_at: at,
     }
@@ -121,7 +122,7 @@ fn history_checks_round_trip_as_points_with_rtt_and_code() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((layers.as_str(), code), ("ooooo", Some(200)));
+    assert_eq!((layers.as_str(), code), ("oooooo", Some(200)));
     let (layers, code): (String, Option<u16>) = history
         .conn
         .query_row(
@@ -130,7 +131,7 @@ fn history_checks_round_trip_as_points_with_rtt_and_code() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((layers.as_str(), code), ("ooofs", None));
+    assert_eq!((layers.as_str(), code), ("ooofso", None));
 }
 
 #[test]
@@ -186,7 +187,7 @@ fn history_episode_opens_continues_across_outage_verdicts_and_closes() {
     assert_eq!(e.verdicts, vec![ProviderOutage, AccountProblem]);
     assert_eq!(e.duration(t(23, 0)), TimeDelta::minutes(75));
     match &e.evidence {
-        Evidence::Layers { layers } => assert_eq!(layers.len(), 5),
+        Evidence::Layers { layers } => assert_eq!(layers.len(), 6),
         other => panic!("evidence not readable: {other:?}"),
     }
     // Episodes that ended before `since` are left out; the change to unknown did not split it.

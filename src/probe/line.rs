@@ -7,6 +7,7 @@
 
 use super::internet::{self, InternetSettings};
 use super::locate::Resolver;
+use super::router::{RouterProber, RouterSettings};
 use super::sip::guard::LoginGuard;
 use super::sip::{self, AccountProber, AccountSettings, SipSettings};
 use super::{device, gateway, ProbeScope, Prober};
@@ -52,6 +53,10 @@ pub struct LineSettings {
     /// The login guard's ledger (rejections, `Retry-After`), shared by every dialtone process;
     /// `None` keeps them in this process only.
     pub login_ledger: Option<std::path::PathBuf>,
+    /// Asking the router for its own view (its login is filled in by the set-up).
+    pub router: RouterSettings,
+    /// The provider catalog, to name the provider from the registrar the router uses.
+    pub catalog: Catalog,
 }
 
 /// Why the settings cannot form a line to probe.
@@ -117,6 +122,14 @@ impl LineSettings {
             .map_err(|e| invalid(&format!("network.{}", e.key), e.message))?;
         let gateway = network.gateway;
         let dns_server = network.dns_server;
+        let router = RouterSettings {
+            target: config
+                .router
+                .parse_url()
+                .map_err(|e| invalid(&format!("router.{}", e.key), e.message))?,
+            login: None,
+            timeout,
+        };
         let internet = InternetSettings {
             anchors: network.anchors,
             dns_name: network.dns_name,
@@ -138,6 +151,8 @@ impl LineSettings {
             timeout,
             account_interval: config.schedule.account_interval(),
             login_ledger: super::sip::guard::default_path(),
+            router,
+            catalog: catalog.clone(),
         })
     }
 }
@@ -147,6 +162,7 @@ pub struct LineProber {
     settings: LineSettings,
     resolver: Resolver,
     account: Option<AccountProber>,
+    router: RouterProber,
     /// The most recent REGISTER query, repeated in rounds that do not run one, with when it
     /// ran and how many queries in a row got no final answer.
     last_account: Mutex<AccountMemory>,
@@ -256,6 +272,7 @@ impl LineProber {
                 }),
             _ => Acquaintance::default(),
         };
+        let router = RouterProber::new(settings.router.clone());
         Ok(LineProber {
             acquaintance: Mutex::new(known),
             last_account: Mutex::new(AccountMemory {
@@ -265,6 +282,7 @@ impl LineProber {
             settings,
             resolver,
             account,
+            router,
         })
     }
 
@@ -357,11 +375,24 @@ impl Prober for LineProber {
                 GatewaySource::Detected,
             ),
         };
-        let (home_network, internet, provider) = tokio::join!(
+        let (home_network, router, internet, provider) = tokio::join!(
             gateway::probe(gateway_address, source, self.settings.timeout),
+            self.router.probe(gateway_address),
             internet::probe(&self.settings.internet, &self.resolver),
             self.probe_provider(),
         );
+        // Name the provider from the registrar the router uses (the catalog knows it).
+        let router = router.map(|mut r| {
+            if r.provider_name.is_none() {
+                r.provider_name = r
+                    .voip
+                    .iter()
+                    .filter_map(|v| v.registrar.as_deref())
+                    .find_map(|registrar| self.settings.catalog.find_by_domain(registrar))
+                    .map(|p| p.name.clone());
+            }
+            r
+        });
         let (requery, recent) = self
             .last_account
             .lock()
@@ -389,6 +420,7 @@ impl Prober for LineProber {
             taken_at,
             device,
             home_network: Some(home_network),
+            router,
             internet: Some(internet),
             provider,
             account,

@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod internet;
 pub mod line;
 pub mod locate;
+pub mod router;
 pub mod sip;
 
 use dialtone_core::observation::Snapshot;

@@ -4,9 +4,10 @@
 use super::icon::IconId;
 use crate::monitor::Status;
 use chrono::{DateTime, FixedOffset, Utc};
-use dialtone_core::diagnosis::Fact;
+use dialtone_core::diagnosis::{Diagnosis, Fact};
 use dialtone_core::locale::Lang;
-use dialtone_core::verdict::Verdict;
+use dialtone_core::router::VoipStatus;
+use dialtone_core::verdict::{Layer, Verdict};
 use dialtone_ipc::protocol::{ChannelKind, ChannelView};
 
 /// Everything the tray shows.
@@ -153,6 +154,52 @@ pub fn verdict_words(verdict: Verdict, provider: Option<&str>, lang: Lang) -> St
     }
 }
 
+/// The verdict in a few words, naming the router when its own view decided it: "Router
+/// reports: internet down" rather than "Internet is down", "Router not registered with 1&1"
+/// rather than "Login or registration problem". Otherwise [`verdict_words`].
+pub fn headline(
+    verdict: Verdict,
+    diagnosis: Option<&Diagnosis>,
+    provider: Option<&str>,
+    lang: Lang,
+) -> String {
+    let router_decided = diagnosis.filter(|d| d.verdict == verdict).and_then(|d| {
+        let failing = d.layer(d.failing_layer?)?;
+        let router_words = failing.evidence.iter().any(|f| {
+            matches!(
+                f,
+                Fact::RouterVoip {
+                    status: VoipStatus::NotRegistered,
+                    ..
+                } | Fact::RouterConnection {
+                    connected: false,
+                    ..
+                } | Fact::RouterLink { up: false, .. }
+            )
+        });
+        router_words.then_some(failing.layer)
+    });
+    match (verdict, router_decided, provider) {
+        (Verdict::InternetDown, Some(Layer::Router), _) => lang
+            .pick(
+                "Router reports: internet down",
+                "Router meldet: Internet getrennt",
+            )
+            .to_string(),
+        (Verdict::AccountProblem, Some(Layer::Account), Some(p)) => match lang {
+            Lang::En => format!("Router not registered with {p}"),
+            Lang::De => format!("Router bei {p} nicht angemeldet"),
+        },
+        (Verdict::AccountProblem, Some(Layer::Account), None) => lang
+            .pick(
+                "Router not registered with the provider",
+                "Router beim Anbieter nicht angemeldet",
+            )
+            .to_string(),
+        _ => verdict_words(verdict, provider, lang),
+    }
+}
+
 /// "09:12" today, else "3 Dec 09:12" / "03.12. 09:12".
 pub fn clock_time(
     at: DateTime<Utc>,
@@ -219,7 +266,12 @@ pub fn tray_model(
 ) -> TrayModel {
     let t = |en: &str, de: &str| lang.pick(en, de).to_string();
     let words = if ctx.configured {
-        verdict_words(status.verdict, ctx.provider, lang)
+        headline(
+            status.verdict,
+            status.diagnosis.as_ref(),
+            ctx.provider,
+            lang,
+        )
     } else {
         t("Not set up", "Nicht eingerichtet")
     };

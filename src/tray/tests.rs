@@ -41,6 +41,7 @@ fn diagnosis(
         failing_layer: failing.as_ref().map(|(l, _)| *l),
         layers,
         bindings: None,
+        router: None,
         provider_name: Some("1&1".into()),
         checked_at,
     }
@@ -280,4 +281,69 @@ fn channel_labels_follow_the_language_with_english_as_fallback() {
     assert_eq!(channel_label(&all[0], Lang::En), "1&1 on X (@1und1)");
     // No German label: the English one in both.
     assert_eq!(channel_label(&all[1], Lang::De), "Hotline 0721 9600");
+}
+
+#[test]
+fn the_router_layer_is_named_in_title_tooltip_and_reason() {
+    let router_down = diagnosis(
+        Verdict::InternetDown,
+        Some((
+            Layer::Router,
+            Fact::RouterConnection {
+                status: "Disconnected".into(),
+                connected: false,
+                last_error: Some("ERROR_NO_CARRIER".into()),
+                uptime_s: None,
+            },
+        )),
+        at(9, 0, 0),
+    );
+    let st = status(Verdict::InternetDown, at(8, 58, 0), Some(router_down));
+    let ch = channels();
+    let ctx = TrayContext {
+        configured: true,
+        provider: Some("1&1"),
+        channels: &ch,
+        alerts_paused_until: None,
+        start_at_login: false,
+        offset: FixedOffset::east_opt(3600).unwrap(),
+        monitor_failure: None,
+    };
+    let en = tray_model(&st, &ctx, Lang::En, at(9, 0, 10));
+    assert_eq!(en.tooltip, "Router reports: internet down since 09:58");
+    let labels: Vec<String> = en
+        .menu
+        .iter()
+        .filter_map(|e| match e {
+            MenuEntry::Label(l) => Some(l.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        labels[..2],
+        [
+            "Router reports: internet down — checked 10 s ago".to_string(),
+            "the router reports its internet connection as \"Disconnected\" (last error: ERROR_NO_CARRIER)".to_string(),
+        ]
+    );
+    let de = tray_model(&st, &ctx, Lang::De, at(9, 0, 10));
+    assert_eq!(de.tooltip, "Router meldet: Internet getrennt seit 09:58");
+
+    let not_registered = diagnosis(
+        Verdict::AccountProblem,
+        Some((
+            Layer::Account,
+            Fact::RouterVoip {
+                index: 0,
+                number: Some("4930123456".into()),
+                status: dialtone_core::router::VoipStatus::NotRegistered,
+            },
+        )),
+        at(9, 0, 0),
+    );
+    let st = status(Verdict::AccountProblem, at(8, 58, 0), Some(not_registered));
+    let en = tray_model(&st, &ctx, Lang::En, at(9, 0, 10));
+    assert_eq!(en.tooltip, "Router not registered with 1&1 since 09:58");
+    let de = tray_model(&st, &ctx, Lang::De, at(9, 0, 10));
+    assert_eq!(de.tooltip, "Router bei 1&1 nicht angemeldet seit 09:58");
 }

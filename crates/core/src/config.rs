@@ -31,6 +31,96 @@ pub struct Config {
     pub timeout_secs: Option<f64>,
     /// How the tray agent presents (notifications, language).
     pub desktop: DesktopConfig,
+    /// Asking the router for its own view (`[router]`).
+    pub router: RouterConfig,
+}
+
+/// Where and how to ask the router (`[router]`). The password lives in the keyring (or the
+/// variable `password_env` names), never here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouterConfig {
+    /// `auto` (the gateway's port 49000, then SSDP), a URL of the IGD/TR-064 description or
+    /// of the router (`http://192.168.178.1:49000`), or `off`.
+    pub url: String,
+    /// The FRITZ!Box user for TR-064 (the "phone" right is enough).
+    pub user: Option<String>,
+    /// Name of an environment variable holding the router password (headless use).
+    pub password_env: Option<String>,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            url: "auto".into(),
+            user: None,
+            password_env: None,
+        }
+    }
+}
+
+/// The parsed `[router] url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouterUrl {
+    /// Ask the gateway at port 49000, then SSDP.
+    Auto,
+    /// Ask this base URL (scheme, host, port; a path names the description).
+    At(url::Url),
+    /// Do not ask the router.
+    Off,
+}
+
+impl RouterConfig {
+    /// Parses `url`; the error names the key.
+    pub fn parse_url(&self) -> Result<RouterUrl, FieldError> {
+        match self.url.trim() {
+            "auto" | "" => Ok(RouterUrl::Auto),
+            "off" => Ok(RouterUrl::Off),
+            text => {
+                let url = url::Url::parse(text).map_err(|e| {
+                    FieldError::new("url", format!("{text:?} is not auto, off or a URL: {e}"))
+                })?;
+                if url.scheme() != "http" && url.scheme() != "https" {
+                    return Err(FieldError::new("url", "must be an http:// or https:// URL"));
+                }
+                if url.host_str().is_none()
+                    || !url.username().is_empty()
+                    || url.password().is_some()
+                {
+                    return Err(FieldError::new(
+                        "url",
+                        "needs a host and no user or password in it (use router.user and the keyring)",
+                    ));
+                }
+                Ok(RouterUrl::At(url))
+            }
+        }
+    }
+
+    /// Checks the router settings.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        self.parse_url()?;
+        if let Some(user) = &self.user {
+            if user.is_empty()
+                || user.len() > MAX_NAME
+                || user.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(FieldError::new(
+                    "user",
+                    "empty, too long or contains spaces",
+                ));
+            }
+        }
+        if let Some(var) = &self.password_env {
+            if var.is_empty() || var.contains('=') || var.contains('\0') {
+                return Err(FieldError::new(
+                    "password_env",
+                    format!("{var:?} is not a usable environment variable name"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The tray agent's presentation settings (`[desktop]`).
@@ -174,6 +264,9 @@ impl Config {
         self.network
             .validate()
             .map_err(|e| invalid(format!("network.{}", e.key), e.message))?;
+        self.router
+            .validate()
+            .map_err(|e| invalid(format!("router.{}", e.key), e.message))?;
         self.schedule
             .validate()
             .map_err(|e| invalid(format!("schedule.{}", e.key), e.message))?;
@@ -464,6 +557,10 @@ expect_binding = false
     #[test]
     fn a_password_key_is_rejected_not_stored() {
         // Passwords belong in the keyring; a `password` key must not be silently accepted.
+        let e = error_text("[router]\nurl = \"ftp://x\"\n");
+        assert!(e.contains("router.url"), "{e}");
+        let e = error_text("[router]\npassword = \"hunter2\"\n");
+        assert!(e.contains("router.password"), "{e}");
         let e = error_text("[account]\nregistrar = \"sip:a.example\"\npassword = \"hunter2\"\n");
         assert!(e.contains("account.password"), "{e}");
         assert!(!e.contains("hunter2"), "the value must not be echoed: {e}");

@@ -18,6 +18,7 @@ pub mod observation;
 pub mod outage;
 pub mod record;
 pub mod report;
+pub mod router;
 pub mod schedule;
 pub mod secret;
 pub mod status_post;

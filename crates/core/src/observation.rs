@@ -3,6 +3,7 @@
 //! A probe never fails with "the server did not answer": that is an observation, recorded here.
 //! Diagnosis reads these structs; it does no I/O of its own.
 
+pub use crate::router::RouterObservation;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -19,6 +20,9 @@ pub struct Snapshot {
     pub device: DeviceObservation,
     /// The default gateway (router).
     pub home_network: Option<GatewayObservation>,
+    /// The router's own view (UPnP IGD / TR-064); `None` when switched off.
+    #[serde(default)]
+    pub router: Option<RouterObservation>,
     /// DNS and the internet anchors.
     pub internet: Option<InternetObservation>,
     /// The SIP registrar, probed with OPTIONS.

@@ -219,6 +219,7 @@ mod tests {
             failing_layer: None,
             layers: Vec::new(),
             bindings: None,
+            router: None,
             provider_name: None,
             checked_at: t(0),
         }

@@ -1,4 +1,4 @@
-//! The vocabulary of an answer: the five layers of a phone line, the seven verdicts, and how a
+//! The vocabulary of an answer: the six layers of a phone line, the seven verdicts, and how a
 //! single layer fared.
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,8 @@ pub enum Layer {
     Device,
     /// The home network: the default gateway (router) answers.
     HomeNetwork,
+    /// The router's own view: its WAN link and connection, and its phone registrations.
+    Router,
     /// The internet access: DNS works and independent anchors answer.
     Internet,
     /// The VoIP provider: the registrar resolves and answers SIP.
@@ -25,9 +27,10 @@ pub enum Layer {
 
 impl Layer {
     /// All layers, lowest first.
-    pub const ALL: [Layer; 5] = [
+    pub const ALL: [Layer; 6] = [
         Layer::Device,
         Layer::HomeNetwork,
+        Layer::Router,
         Layer::Internet,
         Layer::Provider,
         Layer::Account,
@@ -38,6 +41,7 @@ impl Layer {
         match self {
             Layer::Device => "device",
             Layer::HomeNetwork => "home_network",
+            Layer::Router => "router",
             Layer::Internet => "internet",
             Layer::Provider => "provider",
             Layer::Account => "account",

@@ -8,6 +8,7 @@
 
 pub mod desktop;
 pub mod dns;
+pub mod igd;
 pub mod kamailio;
 pub mod lab;
 pub mod netns;

@@ -105,6 +105,7 @@ pub fn diagnosis(verdict: Verdict) -> Diagnosis {
             ),
         ],
         bindings: None,
+        router: None,
         provider_name: Some("Example Telecom".into()),
         checked_at: Utc::now(),
     }

@@ -5,6 +5,7 @@
 
 use crate::locale::Lang;
 use crate::observation::{DnsOutcome, ReachMethod, SipTarget, Transport, TransportFailure};
+use crate::router::{NatKind, RouterErrorKind, VoipStatus};
 use crate::verdict::Layer;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -233,6 +234,66 @@ pub enum Fact {
     },
     /// The REGISTER query got no final answer (see the accompanying SIP fact).
     AccountNoAnswer,
+    /// The router's status interface answered.
+    RouterFound {
+        /// Its model name, when the description gave one.
+        model: Option<String>,
+        /// Where it answered.
+        url: String,
+    },
+    /// Asking the router went wrong, or it refused: a finding of the router layer only.
+    RouterProblem {
+        /// What kind of problem.
+        kind: RouterErrorKind,
+        /// Which request and what happened.
+        detail: String,
+    },
+    /// The router's physical WAN link, in its own words.
+    RouterLink {
+        /// As sent, e.g. `Up`, `Down`.
+        status: String,
+        /// Whether that means up.
+        up: bool,
+    },
+    /// The router's WAN connection, in its own words.
+    RouterConnection {
+        /// As sent, e.g. `Connected`, `Disconnected`.
+        status: String,
+        /// Whether that means connected.
+        connected: bool,
+        /// `NewLastConnectionError`, when it named one.
+        last_error: Option<String>,
+        /// Seconds the connection has been up, when connected.
+        uptime_s: Option<u64>,
+    },
+    /// The WAN connection came up only a short while ago: the router reconnected.
+    RouterReconnected {
+        /// Seconds since.
+        uptime_s: u64,
+    },
+    /// The router reports its link or connection down, but the internet answers.
+    RouterContradicted,
+    /// What the router's external IPv4 address says about NAT.
+    RouterNat {
+        /// The kind.
+        nat: NatKind,
+        /// The address, when it has one.
+        address: Option<String>,
+    },
+    /// One of the router's phone accounts.
+    RouterVoip {
+        /// Account index in the router.
+        index: u32,
+        /// The number, when known.
+        number: Option<String>,
+        /// Its registration state.
+        status: VoipStatus,
+    },
+    /// The registrar does not answer dialtone, but the router is registered with it.
+    RouterStillRegistered {
+        /// How many of its numbers are registered.
+        numbers: usize,
+    },
 }
 
 /// A SIP target, as shown in evidence.
@@ -353,9 +414,53 @@ pub fn layer_words(layer: Layer, lang: Lang) -> &'static str {
     match layer {
         Layer::Device => lang.pick("this computer", "dieser Computer"),
         Layer::HomeNetwork => lang.pick("the home network", "das Heimnetz"),
+        Layer::Router => lang.pick("the router", "der Router"),
         Layer::Internet => lang.pick("the internet access", "der Internetzugang"),
         Layer::Provider => lang.pick("the provider", "der Anbieter"),
         Layer::Account => lang.pick("the account", "das Konto"),
+    }
+}
+
+/// "45 s", "12 min", "3 h 05 min", "1 day", "2 days 3 h" / "2 Tagen 3 h": how long something
+/// lasted.
+fn span_words(secs: u64, lang: Lang) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    if d > 0 {
+        let days = match (d, lang) {
+            (1, Lang::En) => "1 day".to_string(),
+            (1, Lang::De) => "1 Tag".to_string(),
+            (_, Lang::En) => format!("{d} days"),
+            (_, Lang::De) => format!("{d} Tagen"),
+        };
+        if h > 0 {
+            format!("{days} {h} h")
+        } else {
+            days
+        }
+    } else if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min")
+    } else {
+        format!("{secs} s")
+    }
+}
+
+fn router_problem_words(kind: RouterErrorKind, detail: &str, lang: Lang) -> String {
+    let de = lang == Lang::De;
+    match (kind, de) {
+        (RouterErrorKind::NoAnswer, false) => format!("the router gives no status (no UPnP IGD answered: {detail}); no router evidence this round"),
+        (RouterErrorKind::NoAnswer, true) => format!("der Router gibt keinen Status (kein UPnP-IGD antwortete: {detail}); diese Runde ohne Angaben des Routers"),
+        (RouterErrorKind::BadAnswer, false) => format!("the router's answer was unusable ({detail})"),
+        (RouterErrorKind::BadAnswer, true) => format!("die Antwort des Routers war unbrauchbar ({detail})"),
+        (RouterErrorKind::StatusHidden, false) => format!("the router keeps its status to itself ({detail}); on a FRITZ!Box switch on \"Statusinformationen über UPnP übertragen\""),
+        (RouterErrorKind::StatusHidden, true) => format!("der Router gibt seinen Status nicht heraus ({detail}); bei einer FRITZ!Box „Statusinformationen über UPnP übertragen“ einschalten"),
+        (RouterErrorKind::LoginRejected, false) => format!("the router rejected the login ({detail}); dialtone will not try again until the router password changes"),
+        (RouterErrorKind::LoginRejected, true) => format!("der Router lehnte die Anmeldung ab ({detail}); dialtone versucht es erst wieder, wenn das Router-Passwort geändert wird"),
+        (RouterErrorKind::LoginSuspended, false) => format!("router login paused after a rejection ({detail}) until the router password changes"),
+        (RouterErrorKind::LoginSuspended, true) => format!("Anmeldung am Router pausiert nach einer Ablehnung ({detail}), bis das Router-Passwort geändert wird"),
+        (RouterErrorKind::Busy, false) => format!("the router is busy ({detail}): dialtone asks it less often"),
+        (RouterErrorKind::Busy, true) => format!("der Router ist überlastet ({detail}): dialtone fragt ihn seltener"),
     }
 }
 
@@ -446,6 +551,12 @@ impl Fact {
                     .pick(
                         "not checked: no internet anchors configured",
                         "nicht geprüft: keine Internet-Ankerpunkte eingerichtet",
+                    )
+                    .to_string(),
+                Layer::Router => lang
+                    .pick(
+                        "not checked: asking the router is switched off",
+                        "nicht geprüft: die Abfrage des Routers ist abgeschaltet",
                     )
                     .to_string(),
                 Layer::Device => lang
@@ -805,6 +916,102 @@ impl Fact {
                     "die Anmeldeprüfung (REGISTER-Abfrage) bekam keine endgültige Antwort",
                 )
                 .to_string(),
+            Fact::RouterFound { model, url } => match (model, de) {
+                (Some(m), false) => format!("router {m} answers at {url}"),
+                (Some(m), true) => format!("Router {m} antwortet unter {url}"),
+                (None, false) => format!("the router answers at {url}"),
+                (None, true) => format!("der Router antwortet unter {url}"),
+            },
+            Fact::RouterProblem { kind, detail } => router_problem_words(*kind, detail, lang),
+            Fact::RouterLink { status, .. } => {
+                if de {
+                    format!("der Router meldet seine Internetleitung als „{status}“")
+                } else {
+                    format!("the router reports its internet line as \"{status}\"")
+                }
+            }
+            Fact::RouterConnection {
+                status,
+                last_error,
+                uptime_s,
+                ..
+            } => {
+                let mut text = if de {
+                    format!("der Router meldet seine Internetverbindung als „{status}“")
+                } else {
+                    format!("the router reports its internet connection as \"{status}\"")
+                };
+                if let Some(error) = last_error {
+                    text.push_str(&if de {
+                        format!(" (letzter Fehler: {error})")
+                    } else {
+                        format!(" (last error: {error})")
+                    });
+                }
+                if let Some(secs) = uptime_s {
+                    let span = span_words(*secs, lang);
+                    text.push_str(&if de {
+                        format!(", seit {span}")
+                    } else {
+                        format!(", for {span}")
+                    });
+                }
+                text
+            }
+            Fact::RouterReconnected { uptime_s } => {
+                let span = span_words(*uptime_s, lang);
+                if de {
+                    format!("der Router hat sich vor {span} neu mit dem Internet verbunden")
+                } else {
+                    format!("the router reconnected to the internet {span} ago")
+                }
+            }
+            Fact::RouterContradicted => lang
+                .pick(
+                    "the router reports its connection down, but the internet answers (a second router, or the router in IP-client mode?)",
+                    "der Router meldet seine Verbindung als getrennt, doch das Internet antwortet (ein zweiter Router oder der Router als IP-Client?)",
+                )
+                .to_string(),
+            Fact::RouterNat { nat, address } => {
+                let a = address.as_deref().unwrap_or("-");
+                match (nat, de) {
+                    (NatKind::Public, false) => format!("external IPv4 {a}: a public address, inbound calls can reach the router"),
+                    (NatKind::Public, true) => format!("externe IPv4 {a}: eine öffentliche Adresse, eingehende Anrufe erreichen den Router"),
+                    (NatKind::Cgnat, false) => format!("external IPv4 {a}: carrier-grade NAT, no public IPv4 address; inbound calls arrive only while the router keeps its registration alive"),
+                    (NatKind::Cgnat, true) => format!("externe IPv4 {a}: Carrier-Grade-NAT, keine öffentliche IPv4-Adresse; eingehende Anrufe kommen nur an, solange der Router seine Anmeldung aufrechterhält"),
+                    (NatKind::DsLite, false) => "no external IPv4 address (DS-Lite): inbound IPv4 needs the provider's help; the router registers over IPv6 or keeps its NAT binding alive".to_string(),
+                    (NatKind::DsLite, true) => "keine externe IPv4-Adresse (DS-Lite): eingehendes IPv4 geht nur mit Hilfe des Anbieters; der Router meldet sich über IPv6 an oder hält seine NAT-Bindung offen".to_string(),
+                    (NatKind::Unknown, false) => "the router's external IPv4 address says nothing about NAT".to_string(),
+                    (NatKind::Unknown, true) => "die externe IPv4-Adresse des Routers sagt nichts über NAT".to_string(),
+                }
+            }
+            Fact::RouterVoip {
+                index,
+                number,
+                status,
+            } => {
+                let who = match (number, de) {
+                    (Some(n), false) => format!("number {n}"),
+                    (Some(n), true) => format!("Rufnummer {n}"),
+                    (None, false) => format!("account {index}"),
+                    (None, true) => format!("Konto {index}"),
+                };
+                let state = match status {
+                    VoipStatus::Disabled => lang.pick("switched off", "deaktiviert"),
+                    VoipStatus::NotRegistered => lang.pick("not registered", "nicht angemeldet"),
+                    VoipStatus::Registered => lang.pick("registered", "angemeldet"),
+                    VoipStatus::Connected => lang.pick("registered, in a call", "angemeldet, im Gespräch"),
+                    VoipStatus::Unknown => lang.pick("state unknown", "Zustand unbekannt"),
+                };
+                format!("{}: {who} {state}", lang.pick("router", "Router"))
+            }
+            Fact::RouterStillRegistered { numbers } => {
+                if de {
+                    format!("der Registrar antwortet dialtone nicht, aber Ihr Router hat {numbers} Rufnummer(n) dort angemeldet: Anrufe sollten funktionieren")
+                } else {
+                    format!("the registrar does not answer dialtone, but your router has {numbers} number(s) registered with it: calls should work")
+                }
+            }
         }
     }
 
@@ -830,7 +1037,15 @@ impl Fact {
             | Fact::DnsDeniesKnownName { .. }
             | Fact::RegistrarNeverAnswered { .. }
             | Fact::UnsupportedChallenge { .. }
-            | Fact::AccountNoAnswer => true,
+            | Fact::AccountNoAnswer
+            | Fact::RouterContradicted
+            | Fact::RouterStillRegistered { .. } => true,
+            // A router that tells nothing is no router evidence, not a fault; a broken answer,
+            // a refused login or a switch to turn on is something to act on.
+            Fact::RouterProblem { kind, .. } => *kind != RouterErrorKind::NoAnswer,
+            Fact::RouterLink { up, .. } => !up,
+            Fact::RouterConnection { connected, .. } => !connected,
+            Fact::RouterVoip { status, .. } => *status == VoipStatus::NotRegistered,
             Fact::Dns { result, .. } => !matches!(result, DnsResult::Resolved { .. }),
             Fact::SipResponse { code, .. } => server_failed(*code),
             Fact::AnchorsAnswered {
@@ -847,7 +1062,10 @@ impl Fact {
             | Fact::StrayMessages { .. }
             | Fact::LoginAccepted { .. }
             | Fact::RegistrarIgnoresOptions { .. }
-            | Fact::Registered { .. } => false,
+            | Fact::Registered { .. }
+            | Fact::RouterFound { .. }
+            | Fact::RouterReconnected { .. }
+            | Fact::RouterNat { .. } => false,
         }
     }
 }

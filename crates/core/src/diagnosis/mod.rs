@@ -19,6 +19,18 @@
 //!   final answer while OPTIONS did only degrades the line (often rate limiting), unless the
 //!   server answered it 5xx/6xx: then the provider's registration service is out, the verdict
 //!   is a provider outage and the failing layer the account.
+//! - The router layer (between the home network and the internet) reads the router's own view
+//!   (UPnP IGD, FRITZ!Box TR-064). Its WAN link down or its connection not `Connected` is an
+//!   internet outage in the router's own words, even while it answers pings; unless the
+//!   internet anchors answer anyway (a second router, IP-client mode): then the real traffic
+//!   wins and the router's word is only evidence. A router that does not answer, or answers
+//!   garbage, gives no router evidence and never a verdict of its own: the layer is skipped
+//!   with the finding, and no other layer changes.
+//! - Two-sided account verdicts: the router's "not registered" while the registrar answers is
+//!   an account problem ("your router is not registered with <provider>"); the router's
+//!   "registered" while the registrar is silent to dialtone keeps the account working and
+//!   turns the provider's failure into a degradation (the router's registration is proof that
+//!   the provider serves this line).
 //! - A round without a provider check (none configured) cannot say the line works: when nothing
 //!   failed below, the verdict is unknown.
 
@@ -30,6 +42,9 @@ use crate::locale::Lang;
 use crate::observation::{
     AccountObservation, AccountOutcome, Binding, DeviceObservation, DnsOutcome, GatewayObservation,
     InternetObservation, ProviderObservation, Reach, Resolution, SipExchange, SipOutcome, Snapshot,
+};
+use crate::router::{
+    NatKind, RouterErrorKind, RouterObservation, RouterView, VoipStatus, RECENT_RECONNECT_SECS,
 };
 use crate::verdict::{Layer, LayerStatus, Verdict};
 use chrono::{DateTime, Utc};
@@ -78,10 +93,14 @@ pub struct Diagnosis {
     pub verdict: Verdict,
     /// The lowest layer that failed; when none failed, the lowest that degraded.
     pub failing_layer: Option<Layer>,
-    /// Each layer's result, lowest first (always all five).
+    /// Each layer's result, lowest first (always all six).
     pub layers: Vec<LayerReport>,
     /// The account's bindings, when the REGISTER query succeeded.
     pub bindings: Option<Vec<Binding>>,
+    /// The router's own view, when it was asked (boxed: most diagnoses travel without one
+    /// being looked at, and the IPC's events stay small).
+    #[serde(default)]
+    pub router: Option<Box<RouterView>>,
     /// The provider's display name, when known.
     pub provider_name: Option<String>,
     /// When the observations were taken.
@@ -156,27 +175,27 @@ impl Assessment {
 
 /// Diagnoses one snapshot. Pure: the same input always gives the same output.
 pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
+    let router = snapshot.router.as_ref();
+    let internet = assess_internet(snapshot.internet.as_ref(), thresholds);
+    let internet_works = matches!(internet.status, LayerStatus::Ok | LayerStatus::Degraded);
+    let mut provider = assess_provider(
+        snapshot.provider.as_ref(),
+        snapshot.account.as_ref(),
+        thresholds,
+    );
+    trust_router_registration(&mut provider, router);
     let assessments = [
         (Layer::Device, assess_device(&snapshot.device)),
         (
             Layer::HomeNetwork,
             assess_gateway(snapshot.home_network.as_ref(), thresholds),
         ),
-        (
-            Layer::Internet,
-            assess_internet(snapshot.internet.as_ref(), thresholds),
-        ),
-        (
-            Layer::Provider,
-            assess_provider(
-                snapshot.provider.as_ref(),
-                snapshot.account.as_ref(),
-                thresholds,
-            ),
-        ),
+        (Layer::Router, assess_router(router, internet_works)),
+        (Layer::Internet, internet),
+        (Layer::Provider, provider),
         (
             Layer::Account,
-            assess_account(snapshot.account.as_ref(), thresholds),
+            assess_account(snapshot.account.as_ref(), router, thresholds),
         ),
     ];
 
@@ -219,7 +238,10 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
         });
     }
 
-    let provider_checked = snapshot.provider.is_some();
+    // The router's own registration answers for the provider when no registrar is set up:
+    // the typical line whose SIP login only the router knows.
+    let provider_checked =
+        snapshot.provider.is_some() || router.is_some_and(|r| r.reachable && r.any_registered());
     let verdict = match (verdict, lowest_degraded) {
         (Some(verdict), _) => verdict,
         // Without a provider check nobody can say the phone line works.
@@ -239,10 +261,12 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
         failing_layer,
         layers,
         bindings,
+        router: router.map(|r| Box::new(r.view())),
         provider_name: snapshot
             .provider
             .as_ref()
-            .and_then(|p| p.provider_name.clone()),
+            .and_then(|p| p.provider_name.clone())
+            .or_else(|| router.and_then(|r| r.provider_name.clone())),
         checked_at: snapshot.taken_at,
     }
 }
@@ -591,10 +615,131 @@ fn assess_registrar(provider: Option<&ProviderObservation>, th: &Thresholds) -> 
     a
 }
 
-fn assess_account(account: Option<&AccountObservation>, th: &Thresholds) -> Assessment {
-    let Some(account) = account else {
-        return Assessment::not_probed(Layer::Account, Verdict::AccountProblem);
+/// The router layer: the router's own words about its WAN link and connection.
+fn assess_router(router: Option<&RouterObservation>, internet_works: bool) -> Assessment {
+    let verdict = Verdict::InternetDown;
+    let Some(r) = router else {
+        return Assessment::not_probed(Layer::Router, verdict);
     };
+    let mut a = Assessment::new(verdict);
+    let problem = r.error.as_ref().map(|e| Fact::RouterProblem {
+        kind: e.kind,
+        detail: e.detail.clone(),
+    });
+    if !r.reachable {
+        // No router evidence: never a verdict of its own.
+        a.status = LayerStatus::Skipped;
+        a.evidence.push(problem.unwrap_or(Fact::RouterProblem {
+            kind: RouterErrorKind::NoAnswer,
+            detail: r.url.clone(),
+        }));
+        return a;
+    }
+    a.evidence.push(Fact::RouterFound {
+        model: r.model.clone(),
+        url: r.url.clone(),
+    });
+    let link_up = r.link_up();
+    let connected = r.connected();
+    // The connection's state first: "Disconnected" is the router's own verdict and the
+    // reason a presenter shows; the physical link follows.
+    if let Some(status) = &r.connection {
+        let is_connected = connected == Some(true);
+        a.evidence.push(Fact::RouterConnection {
+            status: status.clone(),
+            connected: is_connected,
+            last_error: r.last_error.clone(),
+            uptime_s: r.uptime_s.filter(|_| is_connected),
+        });
+        if is_connected {
+            if let Some(uptime) = r.uptime_s.filter(|s| *s < RECENT_RECONNECT_SECS) {
+                a.evidence
+                    .push(Fact::RouterReconnected { uptime_s: uptime });
+            }
+            if r.external_ipv4.is_some() && r.nat() != NatKind::Unknown {
+                a.evidence.push(Fact::RouterNat {
+                    nat: r.nat(),
+                    address: r.external_ipv4.clone().filter(|ip| !ip.trim().is_empty()),
+                });
+            }
+        }
+    }
+    if let Some(status) = &r.link {
+        a.evidence.push(Fact::RouterLink {
+            status: status.clone(),
+            up: link_up == Some(true),
+        });
+    }
+    if let Some(problem) = problem {
+        a.evidence.push(problem);
+    }
+    if link_up.is_none() && connected.is_none() {
+        // It answered, but said nothing about its uplink: no verdict from it.
+        a.status = LayerStatus::Skipped;
+    } else if link_up == Some(false) || connected == Some(false) {
+        if internet_works {
+            a.evidence.push(Fact::RouterContradicted);
+        } else {
+            a.fail();
+        }
+    }
+    a
+}
+
+/// The registrar is silent to dialtone, but the router is registered with it: the provider
+/// serves this line, so its failure is only a degradation.
+fn trust_router_registration(provider: &mut Assessment, router: Option<&RouterObservation>) {
+    let Some(router) = router.filter(|r| r.reachable) else {
+        return;
+    };
+    let numbers = router
+        .voip
+        .iter()
+        .filter(|v| v.status.is_registered())
+        .count();
+    if provider.status == LayerStatus::Failed && numbers > 0 {
+        provider.status = LayerStatus::Degraded;
+        provider
+            .evidence
+            .insert(0, Fact::RouterStillRegistered { numbers });
+    }
+}
+
+fn assess_account(
+    account: Option<&AccountObservation>,
+    router: Option<&RouterObservation>,
+    th: &Thresholds,
+) -> Assessment {
+    let voip = router
+        .filter(|r| r.reachable)
+        .map(|r| r.voip.as_slice())
+        .unwrap_or_default();
+    let mut a = match account {
+        Some(account) => assess_register_query(account, th),
+        None if voip.is_empty() => {
+            return Assessment::not_probed(Layer::Account, Verdict::AccountProblem)
+        }
+        None => {
+            let mut a = Assessment::new(Verdict::AccountProblem);
+            if !voip.iter().any(|v| v.status.is_registered()) {
+                // Only disabled or unknown accounts: the router could not tell.
+                a.status = LayerStatus::Skipped;
+            }
+            a
+        }
+    };
+    a.evidence.extend(voip.iter().map(|v| Fact::RouterVoip {
+        index: v.index,
+        number: v.number.clone(),
+        status: v.status,
+    }));
+    if voip.iter().any(|v| v.status == VoipStatus::NotRegistered) {
+        a.fail();
+    }
+    a
+}
+
+fn assess_register_query(account: &AccountObservation, th: &Thresholds) -> Assessment {
     let mut a = Assessment::new(Verdict::AccountProblem);
     if let Some(exchange) = &account.exchange {
         if let SipOutcome::Response { rtt, .. } = exchange.outcome {
@@ -680,6 +825,14 @@ impl Diagnosis {
             Verdict::Healthy => lang
                 .pick("Your line works.", "Ihr Anschluss funktioniert.")
                 .to_string(),
+            Verdict::Degraded if self.has_fact(|f| matches!(f, Fact::RouterStillRegistered { .. })) => {
+                match (de, name) {
+                    (false, Some(p)) => format!("Your router is registered with {p}, but {p}'s server does not answer dialtone: calls should work."),
+                    (false, None) => "Your router is registered with your provider, but its server does not answer dialtone: calls should work.".to_string(),
+                    (true, Some(p)) => format!("Ihr Router ist bei {p} angemeldet, aber der Server von {p} antwortet dialtone nicht: Anrufe sollten funktionieren."),
+                    (true, None) => "Ihr Router ist bei Ihrem Anbieter angemeldet, aber dessen Server antwortet dialtone nicht: Anrufe sollten funktionieren.".to_string(),
+                }
+            }
             Verdict::Degraded => lang
                 .pick(
                     "Your line works, but it is slow or losing packets.",
@@ -737,6 +890,19 @@ impl Diagnosis {
                 let unsupported = facts
                     .iter()
                     .any(|f| matches!(f, Fact::UnsupportedChallenge { .. }));
+                let router_unregistered = facts.iter().any(|f| {
+                    matches!(f, Fact::RouterVoip { status: VoipStatus::NotRegistered, .. })
+                }) && !facts.iter().any(|f| {
+                    matches!(f, Fact::LoginRejected { .. } | Fact::AccountSuspended { .. })
+                });
+                if router_unregistered {
+                    return match (de, name) {
+                        (false, Some(p)) => format!("Your router is not registered with {p}."),
+                        (false, None) => "Your router is not registered with your provider.".to_string(),
+                        (true, Some(p)) => format!("Ihr Router ist bei {p} nicht angemeldet."),
+                        (true, None) => "Ihr Router ist bei Ihrem Anbieter nicht angemeldet.".to_string(),
+                    };
+                }
                 match (de, not_registered, unsupported, name) {
                     (false, true, _, Some(p)) => {
                         format!("No phone or router is registered on your {p} line.")
@@ -764,6 +930,28 @@ impl Diagnosis {
                     (true, false, false, p) => {
                         format!("{} lehnt die Anmeldung ab.", p.unwrap_or("Ihr Anbieter"))
                     }
+                }
+            }
+            Verdict::InternetDown if self.failing_layer == Some(Layer::Router) => {
+                // The connection's word ("Disconnected") is what the router's own status page
+                // shows; the physical link's ("Down") stands in when it gave none.
+                let words = self.failing_report().and_then(|r| {
+                    let connection = r.evidence.iter().find_map(|f| match f {
+                        Fact::RouterConnection { status, connected: false, .. } => Some(status.clone()),
+                        _ => None,
+                    });
+                    connection.or_else(|| {
+                        r.evidence.iter().find_map(|f| match f {
+                            Fact::RouterLink { status, up: false } => Some(status.clone()),
+                            _ => None,
+                        })
+                    })
+                });
+                let words = words.unwrap_or_default();
+                if de {
+                    format!("Ihr Router meldet, dass seine Internetverbindung unterbrochen ist („{words}“): Ihr Internetzugang ist gestört.")
+                } else {
+                    format!("Your router reports that its internet connection is down (\"{words}\"): your internet access is down.")
                 }
             }
             Verdict::InternetDown => {
@@ -828,6 +1016,11 @@ impl Diagnosis {
     /// The report of one layer.
     pub fn layer(&self, layer: Layer) -> Option<&LayerReport> {
         self.layers.iter().find(|report| report.layer == layer)
+    }
+
+    /// Whether any layer's evidence has a fact like this.
+    fn has_fact(&self, test: impl Fn(&Fact) -> bool) -> bool {
+        self.layers.iter().any(|r| r.evidence.iter().any(&test))
     }
 
     fn failing_report(&self) -> Option<&LayerReport> {

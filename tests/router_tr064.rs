@@ -1,0 +1,845 @@
+//! The router layer against a scripted FRITZ!Box: no FRITZ!Box exists here, so a small HTTP
+//! server on loopback answers with documents and SOAP shaped as AVM's published TR-064
+//! documents describe them ("TR-064 – First Steps" and the X_VoIP service description):
+//! `tr64desc.xml` with the services nested in the device list, `igddesc.xml` for the IGD part,
+//! HTTP digest (MD5, qop=auth, realm "F!Box SOAP-Auth"), `GetMaxVoIPNumbers`,
+//! `X_AVM-DE_GetVoIPStatus` per account with SOAP fault 713 past the last one,
+//! `X_AVM-DE_GetVoIPAccount` (which carries the box's SIP password in `NewVoIPPassword`),
+//! HTTP 503 bursts and an oversized description. The registrar is a real kamailio on loopback.
+//! No traffic leaves loopback.
+#![allow(clippy::unwrap_used)]
+
+use dialtone_testkit as support;
+
+use dialtone_core::observation::Transport;
+use md5::{Digest, Md5};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::kamailio::{Kamailio, KamailioOptions};
+
+const ROUTER_USER: &str = "dialtone";
+const ROUTER_PASSWORD: &str = "box-Pa55word-7q";
+/// What the box's `X_AVM-DE_GetVoIPAccount` returns as the SIP password.
+const BOX_SIP_PASSWORD: &str = "SIP-from-the-box-x9Z";
+const REALM: &str = "F!Box SOAP-Auth";
+const NONCE: &str = "4F1A6C0B2D9E8877";
+
+/// What the scripted box does, and what it saw.
+#[derive(Default)]
+struct Script {
+    /// (number, AVM status word) per account index.
+    accounts: Vec<(String, String)>,
+    /// Answer this many control requests with 503 first.
+    busy: u32,
+    /// Serve a tr64desc.xml of this many bytes instead of the real one.
+    huge_description: Option<usize>,
+    /// "Statusinformationen über UPnP übertragen" off: the IGD actions answer UPnP error 606.
+    igd_hidden: bool,
+    /// Control requests that carried an Authorization header.
+    authorized: u32,
+    /// Control requests rejected for a wrong password.
+    rejected: u32,
+    /// Control requests answered 503.
+    answered_busy: u32,
+    /// Every request line.
+    requests: Vec<String>,
+}
+
+struct FritzBox {
+    port: u16,
+    script: Arc<Mutex<Script>>,
+}
+
+impl FritzBox {
+    fn start(accounts: &[(&str, &str)]) -> FritzBox {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let script = Arc::new(Mutex::new(Script {
+            accounts: accounts
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.to_string()))
+                .collect(),
+            ..Script::default()
+        }));
+        let shared = script.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let script = shared.clone();
+                std::thread::spawn(move || serve(stream, port, &script));
+            }
+        });
+        FritzBox { port, script }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn script(&self) -> std::sync::MutexGuard<'_, Script> {
+        self.script.lock().unwrap()
+    }
+}
+
+fn md5_hex(s: &str) -> String {
+    hex::encode(Md5::digest(s.as_bytes()))
+}
+
+/// The digest parameters of an `Authorization: Digest …` header.
+fn digest_params(value: &str) -> Vec<(String, String)> {
+    let rest = value.trim().strip_prefix("Digest").unwrap_or("");
+    let mut out = Vec::new();
+    for part in rest.split(',') {
+        if let Some((k, v)) = part.split_once('=') {
+            out.push((k.trim().to_string(), v.trim().trim_matches('"').to_string()));
+        }
+    }
+    out
+}
+
+fn authorized(header: &str) -> bool {
+    let p = digest_params(header);
+    let get = |k: &str| {
+        p.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let ha1 = md5_hex(&format!("{}:{REALM}:{ROUTER_PASSWORD}", get("username")));
+    let ha2 = md5_hex(&format!("POST:{}", get("uri")));
+    let want = md5_hex(&format!(
+        "{ha1}:{}:{}:{}:{}:{ha2}",
+        get("nonce"),
+        get("nc"),
+        get("cnonce"),
+        get("qop")
+    ));
+    get("username") == ROUTER_USER && get("nonce") == NONCE && get("response") == want
+}
+
+fn respond(stream: &mut TcpStream, status: &str, extra: &str, body: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: text/xml; charset=\"utf-8\"\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn soap(action: &str, args: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body>\
+         <u:{action}Response xmlns:u=\"urn:dslforum-org:service:X_VoIP:1\">{args}</u:{action}Response>\
+         </s:Body></s:Envelope>"
+    )
+}
+
+fn fault(code: u32, description: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>\
+         <s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail>\
+         <UPnPError xmlns=\"urn:dslforum-org:control-1-0\"><errorCode>{code}</errorCode>\
+         <errorDescription>{description}</errorDescription></UPnPError></detail></s:Fault>\
+         </s:Body></s:Envelope>"
+    )
+}
+
+fn tr64desc() -> String {
+    "<?xml version=\"1.0\"?>\n<root xmlns=\"urn:dslforum-org:device-1-0\"><specVersion><major>1</major><minor>0</minor></specVersion>\
+     <device><deviceType>urn:dslforum-org:device:InternetGatewayDevice:1</deviceType>\
+     <friendlyName>FRITZ!Box 7590</friendlyName><manufacturer>AVM</manufacturer><modelName>FRITZ!Box 7590</modelName>\
+     <serviceList><service><serviceType>urn:dslforum-org:service:DeviceInfo:1</serviceType>\
+     <serviceId>urn:DeviceInfo-com:serviceId:DeviceInfo1</serviceId><controlURL>/upnp/control/deviceinfo</controlURL>\
+     <eventSubURL>/upnp/control/deviceinfo</eventSubURL><SCPDURL>/deviceinfoSCPD.xml</SCPDURL></service>\
+     <service><serviceType>urn:dslforum-org:service:X_VoIP:1</serviceType><serviceId>urn:X_VoIP-com:serviceId:X_VoIP1</serviceId>\
+     <controlURL>/upnp/control/x_voip</controlURL><eventSubURL>/upnp/control/x_voip</eventSubURL><SCPDURL>/x_voipSCPD.xml</SCPDURL></service>\
+     </serviceList><deviceList><device><deviceType>urn:dslforum-org:device:LANDevice:1</deviceType></device>\
+     <device><deviceType>urn:dslforum-org:device:WANDevice:1</deviceType></device></deviceList></device></root>"
+        .to_string()
+}
+
+fn igddesc() -> String {
+    "<?xml version=\"1.0\"?>\n<root xmlns=\"urn:schemas-upnp-org:device-1-0\"><device>\
+     <deviceType>urn:schemas-upnp-org:device:InternetGatewayDevice:1</deviceType><friendlyName>FRITZ!Box 7590</friendlyName>\
+     <modelName>FRITZ!Box 7590</modelName><deviceList><device><deviceType>urn:schemas-upnp-org:device:WANDevice:1</deviceType>\
+     <serviceList><service><serviceType>urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1</serviceType>\
+     <controlURL>/igdupnp/control/WANCommonIFC1</controlURL></service></serviceList><deviceList><device>\
+     <deviceType>urn:schemas-upnp-org:device:WANConnectionDevice:1</deviceType><serviceList><service>\
+     <serviceType>urn:schemas-upnp-org:service:WANIPConnection:1</serviceType><controlURL>/igdupnp/control/WANIPConn1</controlURL>\
+     </service></serviceList></device></deviceList></device></deviceList></device></root>"
+        .to_string()
+}
+
+fn serve(mut stream: TcpStream, _port: u16, script: &Arc<Mutex<Script>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let header = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let len: usize = header("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len.min(1 << 20)];
+    let _ = reader.read_exact(&mut body);
+    let body = String::from_utf8_lossy(&body).to_string();
+    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+    let mut s = script.lock().unwrap();
+    s.requests.push(line.trim().to_string());
+    match (line.starts_with("GET"), path.as_str()) {
+        (true, "/tr64desc.xml") => {
+            let doc = match s.huge_description {
+                Some(size) => {
+                    let filler = "<service><serviceType>x</serviceType></service>";
+                    format!(
+                        "<root><device>{}</device></root>",
+                        filler.repeat(size / filler.len())
+                    )
+                }
+                None => tr64desc(),
+            };
+            drop(s);
+            respond(&mut stream, "200 OK", "", &doc);
+        }
+        (true, "/igddesc.xml") => {
+            drop(s);
+            respond(&mut stream, "200 OK", "", &igddesc());
+        }
+        (false, "/igdupnp/control/WANCommonIFC1" | "/igdupnp/control/WANIPConn1")
+            if s.igd_hidden =>
+        {
+            drop(s);
+            respond(
+                &mut stream,
+                "500 Internal Server Error",
+                "",
+                &fault(606, "Action Not Authorized"),
+            );
+        }
+        (false, "/igdupnp/control/WANCommonIFC1") => {
+            drop(s);
+            respond(&mut stream, "200 OK", "", &soap("GetCommonLinkProperties", "<NewWANAccessType>DSL</NewWANAccessType><NewLayer1UpstreamMaxBitRate>40000000</NewLayer1UpstreamMaxBitRate><NewLayer1DownstreamMaxBitRate>100000000</NewLayer1DownstreamMaxBitRate><NewPhysicalLinkStatus>Up</NewPhysicalLinkStatus>"));
+        }
+        (false, "/igdupnp/control/WANIPConn1") => {
+            let action = header("soapaction").unwrap_or_default();
+            drop(s);
+            if action.contains("GetStatusInfo") {
+                respond(&mut stream, "200 OK", "", &soap("GetStatusInfo", "<NewConnectionStatus>Connected</NewConnectionStatus><NewLastConnectionError>ERROR_NONE</NewLastConnectionError><NewUptime>86400</NewUptime>"));
+            } else {
+                respond(
+                    &mut stream,
+                    "200 OK",
+                    "",
+                    &soap(
+                        "GetExternalIPAddress",
+                        "<NewExternalIPAddress>100.72.14.3</NewExternalIPAddress>",
+                    ),
+                );
+            }
+        }
+        (false, "/upnp/control/x_voip") => {
+            if s.busy > 0 {
+                s.busy -= 1;
+                s.answered_busy += 1;
+                drop(s);
+                respond(&mut stream, "503 Service Unavailable", "", "");
+                return;
+            }
+            let challenge = format!(
+                "WWW-Authenticate: Digest realm=\"{REALM}\", nonce=\"{NONCE}\", algorithm=MD5, qop=\"auth\"\r\n"
+            );
+            let Some(auth) = header("authorization") else {
+                drop(s);
+                respond(&mut stream, "401 Unauthorized", &challenge, "");
+                return;
+            };
+            s.authorized += 1;
+            if !authorized(&auth) {
+                s.rejected += 1;
+                drop(s);
+                respond(&mut stream, "401 Unauthorized", &challenge, "");
+                return;
+            }
+            let action = header("soapaction").unwrap_or_default();
+            let index: usize = body
+                .split("<NewVoIPAccountIndex>")
+                .nth(1)
+                .and_then(|r| r.split('<').next())
+                .and_then(|i| i.trim().parse().ok())
+                .unwrap_or(0);
+            let account = s.accounts.get(index).cloned();
+            drop(s);
+            let reply = if action.contains("GetMaxVoIPNumbers") {
+                soap(
+                    "GetMaxVoIPNumbers",
+                    "<NewMaxVoIPNumbers>20</NewMaxVoIPNumbers>",
+                )
+            } else if action.contains("X_AVM-DE_GetVoIPStatus") {
+                match account {
+                    Some((_, status)) => soap(
+                        "X_AVM-DE_GetVoIPStatus",
+                        &format!("<NewX_AVM-DE_VoIPStatus>{status}</NewX_AVM-DE_VoIPStatus>"),
+                    ),
+                    None => {
+                        respond(
+                            &mut stream,
+                            "500 Internal Server Error",
+                            "",
+                            &fault(713, "SpecifiedArrayIndexInvalid"),
+                        );
+                        return;
+                    }
+                }
+            } else if action.contains("X_AVM-DE_GetVoIPAccount") {
+                match account {
+                    Some((number, _)) => soap(
+                        "X_AVM-DE_GetVoIPAccount",
+                        &format!(
+                            "<NewVoIPRegistrar>sip.1und1.de</NewVoIPRegistrar><NewVoIPNumber>{number}</NewVoIPNumber>\
+                             <NewVoIPUsername>{number}</NewVoIPUsername><NewVoIPPassword>{BOX_SIP_PASSWORD}</NewVoIPPassword>\
+                             <NewVoIPOutboundProxy></NewVoIPOutboundProxy><NewVoIPSTUNServer>stun.example.net</NewVoIPSTUNServer>"
+                        ),
+                    ),
+                    None => {
+                        respond(&mut stream, "500 Internal Server Error", "", &fault(713, "SpecifiedArrayIndexInvalid"));
+                        return;
+                    }
+                }
+            } else {
+                respond(
+                    &mut stream,
+                    "500 Internal Server Error",
+                    "",
+                    &fault(401, "Invalid Action"),
+                );
+                return;
+            };
+            respond(&mut stream, "200 OK", "", &reply);
+        }
+        _ => {
+            drop(s);
+            respond(&mut stream, "404 Not Found", "", "");
+        }
+    }
+}
+
+/// Two internet anchors on loopback.
+fn anchors() -> Vec<TcpListener> {
+    (0..2)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect()
+}
+
+fn dialtone(
+    sub: &str,
+    registrar: &str,
+    anchors: &[TcpListener],
+    fritz: &FritzBox,
+    dir: &std::path::Path,
+) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    cmd.args(["--lang", "en", sub, "--config"])
+        .arg(dir.join("config.toml"))
+        .args(["--registrar", registrar, "--timeout", "2"])
+        .args(["--gateway", "127.0.0.1", "--dns-name", "none"])
+        .args(["--router", &fritz.url(), "--router-user", ROUTER_USER])
+        .args(["--router-password-env", "DT_ROUTER_PW"])
+        .env("DT_ROUTER_PW", ROUTER_PASSWORD)
+        .env("RUST_LOG", "dialtone=debug")
+        .env("XDG_CONFIG_HOME", dir)
+        .env("XDG_DATA_HOME", dir)
+        .env("HOME", dir)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    for a in anchors {
+        cmd.args(["--anchor", &a.local_addr().unwrap().to_string()]);
+    }
+    cmd
+}
+
+fn json_of(out: &Output) -> Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn layer<'a>(json: &'a Value, name: &str) -> &'a Value {
+    json["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["layer"] == name)
+        .unwrap_or_else(|| panic!("no layer {name} in {json}"))
+}
+
+fn kamailio() -> Kamailio {
+    Kamailio::start(KamailioOptions {
+        users: vec![("alice".into(), "kama-Pa55".into())],
+        ..KamailioOptions::default()
+    })
+}
+
+fn assert_no_secret(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for secret in [BOX_SIP_PASSWORD, ROUTER_PASSWORD] {
+        assert!(!text.contains(secret), "{what} contains a password: {text}");
+    }
+}
+
+#[test]
+fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers() {
+    let k = kamailio();
+    let fritz = FritzBox::start(&[("4930123456", "not registered"), ("4930999", "disabled")]);
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .arg("--json")
+    .output()
+    .unwrap();
+    let json = json_of(&out);
+    assert_eq!(json["verdict"], "account_problem", "{json:#}");
+    assert_eq!(out.status.code(), Some(11));
+    assert_eq!(json["failing_layer"], "account", "{json:#}");
+    // The provider is named from the registrar the box uses (the catalog knows sip.1und1.de;
+    // no packet goes there).
+    assert_eq!(
+        json["summary"], "Your router is not registered with 1&1.",
+        "{json:#}"
+    );
+    assert_eq!(json["reason"], "router: number 4930123456 not registered");
+    assert_eq!(layer(&json, "provider")["status"], "ok", "{json:#}");
+    assert_eq!(layer(&json, "router")["status"], "ok", "{json:#}");
+    let router = &json["router"];
+    assert_eq!(router["model"], "FRITZ!Box 7590");
+    assert_eq!(router["connection"], "connected");
+    assert_eq!(router["nat"], "cgnat");
+    assert_eq!(
+        router["voip"],
+        serde_json::json!([
+            {"index": 0, "number": "4930123456", "status": "not_registered", "registrar": "sip.1und1.de"},
+            {"index": 1, "number": "4930999", "status": "disabled", "registrar": "sip.1und1.de"},
+        ]),
+        "{router:#}"
+    );
+    // The output and the debug log carry neither the box's SIP password nor the router's.
+    assert_no_secret("stdout", &out.stdout);
+    assert_no_secret("stderr", &out.stderr);
+    // Requests this round: igddesc + 3 IGD actions + tr64desc + GetMaxVoIPNumbers (401, then
+    // answered) + 2 × (status, account) answered up front + the 713 past the last account.
+    let s = fritz.script();
+    assert_eq!(s.rejected, 0);
+    assert!(s.requests.len() <= 12, "{:#?}", s.requests);
+
+    drop(s);
+    // The text face, as a person reads it.
+    let out = dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(
+        text.starts_with("⚿ Your router is not registered with 1&1."),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "router: number 4930123456 not registered; router: number 4930999 switched off"
+        ),
+        "{text}"
+    );
+
+    // German.
+    let out = dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .args(["--lang", "de", "--json"])
+    .output()
+    .unwrap();
+    let json = json_of(&out);
+    assert_eq!(json["summary"], "Ihr Router ist bei 1&1 nicht angemeldet.");
+    assert_eq!(
+        json["reason"],
+        "Router: Rufnummer 4930123456 nicht angemeldet"
+    );
+}
+
+#[test]
+fn registered_on_the_box_with_a_silent_registrar_is_degraded_not_an_outage() {
+    let fritz = FritzBox::start(&[("4930123456", "registered")]);
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    // A registrar port nothing listens on.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uri = format!(
+        "sip:127.0.0.1:{};transport=udp",
+        silent.local_addr().unwrap().port()
+    );
+    drop(silent);
+    let out = dialtone("check", &uri, &a, &fritz, dir.path())
+        .arg("--json")
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    assert_eq!(json["verdict"], "degraded", "{json:#}");
+    assert_eq!(layer(&json, "provider")["status"], "degraded", "{json:#}");
+    assert_eq!(layer(&json, "account")["status"], "ok", "{json:#}");
+    assert!(
+        json["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Your router is registered with 1&1, but 1&1's server does not answer"),
+        "{json:#}"
+    );
+}
+
+#[test]
+fn a_wrong_router_password_is_asked_once_then_suspended() {
+    let k = kamailio();
+    let fritz = FritzBox::start(&[("4930123456", "registered")]);
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    let child = dialtone(
+        "watch",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .args([
+        "--json",
+        "--interval",
+        "1",
+        "--recheck",
+        "1",
+        "--no-history",
+    ])
+    .env("DT_ROUTER_PW", "not-the-box-password")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let out = child.wait_with_output().unwrap();
+    let s = fritz.script();
+    assert_eq!(s.rejected, 1, "asked once: {:#?}", s.requests);
+    assert_eq!(s.authorized, 1, "{:#?}", s.requests);
+    drop(s);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The first confirmed line is healthy (the IGD says connected, the registrar answers) and
+    // carries the router's finding.
+    let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let evidence = layer(&first, "router")["evidence"].to_string();
+    assert!(
+        evidence.contains("the router rejected the login (user dialtone)"),
+        "{evidence}"
+    );
+    assert_no_secret("stderr", &out.stderr);
+    assert_no_secret("stdout", &out.stdout);
+}
+
+#[test]
+fn http_503_from_the_box_backs_off() {
+    let k = kamailio();
+    let fritz = FritzBox::start(&[("4930123456", "registered")]);
+    fritz.script().busy = 100;
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    let child = dialtone(
+        "watch",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .args([
+        "--json",
+        "--interval",
+        "1",
+        "--recheck",
+        "1",
+        "--no-history",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let out = child.wait_with_output().unwrap();
+    // One 503, then 30 s of silence towards the box's TR-064 side.
+    assert_eq!(
+        fritz.script().answered_busy,
+        1,
+        "{:#?}",
+        fritz.script().requests
+    );
+    let first: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["to"], "healthy", "{first:#}");
+    let evidence = layer(&first, "router")["evidence"].to_string();
+    assert!(evidence.contains("the router is busy"), "{evidence}");
+}
+
+#[test]
+fn a_description_of_several_megabytes_is_a_router_finding_only() {
+    let k = kamailio();
+    let fritz = FritzBox::start(&[("4930123456", "not registered")]);
+    fritz.script().huge_description = Some(4 * 1024 * 1024);
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .arg("--json")
+    .output()
+    .unwrap();
+    let json = json_of(&out);
+    // The IGD part still works; the TR-064 description is refused; nothing else changes.
+    assert_eq!(json["verdict"], "healthy", "{json:#}");
+    let evidence = layer(&json, "router")["evidence"].to_string();
+    assert!(
+        evidence.contains("the router's answer was unusable (GET")
+            && evidence.contains("larger than 512 KiB"),
+        "{evidence}"
+    );
+    assert_eq!(json["router"]["voip"], serde_json::json!([]));
+}
+
+#[test]
+fn a_whole_run_keeps_both_passwords_out_of_output_config_history_and_logs() {
+    let k = kamailio();
+    let fritz = FritzBox::start(&[("4930123456", "registered"), ("4930999", "not registered")]);
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[router]\nurl = \"{}\"\nuser = \"{ROUTER_USER}\"\npassword_env = \"DT_ROUTER_PW\"\n",
+            fritz.url()
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("history.sqlite3");
+    let child = dialtone(
+        "watch",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .args(["--json", "--interval", "1", "--recheck", "1", "--db"])
+    .arg(&db)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\"account_problem\""),
+        "the not-registered number is an account problem: {stdout}"
+    );
+    assert!(fritz.script().authorized > 0, "the box was logged into");
+    assert_no_secret("stdout", &out.stdout);
+    assert_no_secret("stderr", &out.stderr);
+    assert_no_secret(
+        "config",
+        &std::fs::read(dir.path().join("config.toml")).unwrap(),
+    );
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            assert_no_secret(&path.display().to_string(), &std::fs::read(&path).unwrap());
+        }
+    }
+    // The history holds the router's evidence (so the outage log can show it).
+    let export = support::export_log(&db, "csv", "en", &dir.path().join("log.csv"));
+    assert!(
+        export.contains("SIP account") || export.contains("account"),
+        "{export}"
+    );
+    assert_no_secret("export", export.as_bytes());
+}
+
+#[tokio::test]
+async fn a_round_asks_the_box_a_handful_of_times() {
+    use dialtone::probe::router::soap::Login;
+    use dialtone::probe::router::{RouterProber, RouterSettings};
+    use dialtone_core::config::RouterUrl;
+    use dialtone_core::secret::Secret;
+
+    let fritz = FritzBox::start(&[("4930123456", "registered")]);
+    let prober = RouterProber::new(RouterSettings {
+        target: RouterUrl::At(url::Url::parse(&fritz.url()).unwrap()),
+        login: Some(Login {
+            user: ROUTER_USER.into(),
+            password: Secret::new(ROUTER_PASSWORD),
+        }),
+        timeout: Duration::from_secs(2),
+    });
+    let first = prober.probe(None).await.unwrap();
+    assert_eq!(first.voip.len(), 1, "{first:?}");
+    let n1 = fritz.script().requests.len();
+    let second = prober.probe(None).await.unwrap();
+    assert_eq!(second.voip, first.voip);
+    assert_eq!(second.connection.as_deref(), Some("Connected"));
+    let requests = fritz.script().requests.clone();
+    let n2 = requests.len() - n1;
+    println!(
+        "first round: {n1} requests; next round: {n2}: {:#?}",
+        &requests[n1..]
+    );
+    // First: igddesc, 3 IGD actions, tr64desc, GetMaxVoIPNumbers (challenge + answer), the
+    // account's status and number, the 713 past it. Then: 3 IGD actions, the status (digest
+    // answered up front), the 713.
+    assert_eq!(n1, 10, "{requests:#?}");
+    assert_eq!(n2, 5, "{:#?}", &requests[n1..]);
+    assert_eq!(fritz.script().rejected, 0);
+}
+
+#[test]
+fn upnp_status_switched_off_is_explained_and_changes_no_verdict() {
+    let k = kamailio();
+    let fritz = FritzBox::start(&[("4930123456", "registered")]);
+    fritz.script().igd_hidden = true;
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    // A bad router user is a config error naming the key.
+    let out = dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .args(["--router-user", ""])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("router.user"));
+    // Without a login: the IGD part only.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    cmd.args(["--lang", "en", "check", "--json", "--config"])
+        .arg(dir.path().join("config.toml"))
+        .args([
+            "--registrar",
+            &k.registrar_uri(Transport::Udp),
+            "--timeout",
+            "2",
+        ])
+        .args([
+            "--gateway",
+            "127.0.0.1",
+            "--dns-name",
+            "none",
+            "--router",
+            &fritz.url(),
+        ])
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("HOME", dir.path())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    for l in &a {
+        cmd.args(["--anchor", &l.local_addr().unwrap().to_string()]);
+    }
+    let out = cmd.output().unwrap();
+    let json = json_of(&out);
+    assert_eq!(json["verdict"], "healthy", "{json:#}");
+    let router = layer(&json, "router");
+    assert_eq!(router["status"], "skipped", "{json:#}");
+    let evidence = router["evidence"].to_string();
+    assert!(
+        evidence.contains("the router keeps its status to itself")
+            && evidence.contains("Statusinformationen über UPnP übertragen")
+            && evidence.contains("SOAP fault 606 Action Not Authorized"),
+        "{evidence}"
+    );
+    assert_eq!(json["router"]["reachable"], true, "{json:#}");
+    assert_eq!(json["router"]["connection"], Value::Null, "{json:#}");
+}
+
+#[test]
+fn with_only_the_router_login_the_boxs_registration_is_the_line() {
+    // No registrar set up at all: the SIP login lives only in the box.
+    let fritz = FritzBox::start(&[("4930123456", "registered")]);
+    let a = anchors();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    cmd.args(["--lang", "en", "check", "--json", "--config"])
+        .arg(dir.path().join("config.toml"))
+        .args([
+            "--timeout",
+            "2",
+            "--gateway",
+            "127.0.0.1",
+            "--dns-name",
+            "none",
+        ])
+        .args(["--router", &fritz.url(), "--router-user", ROUTER_USER])
+        .args(["--router-password-env", "DT_ROUTER_PW"])
+        .env("DT_ROUTER_PW", ROUTER_PASSWORD)
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("HOME", dir.path())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    for l in &a {
+        cmd.args(["--anchor", &l.local_addr().unwrap().to_string()]);
+    }
+    let out = cmd.output().unwrap();
+    let json = json_of(&out);
+    assert_eq!(json["verdict"], "healthy", "{json:#}");
+    assert_eq!(json["provider"], "1&1", "{json:#}");
+    assert_eq!(layer(&json, "provider")["status"], "skipped", "{json:#}");
+    assert_eq!(layer(&json, "account")["status"], "ok", "{json:#}");
+    assert_no_secret("stdout", &out.stdout);
+}
