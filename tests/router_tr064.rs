@@ -362,6 +362,8 @@ fn dialtone(
         .env("RUST_LOG", "dialtone=debug")
         .env("XDG_CONFIG_HOME", dir)
         .env("XDG_DATA_HOME", dir)
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_RUNTIME_DIR", dir.join("run"))
         .env("HOME", dir)
         .env_remove("DBUS_SESSION_BUS_ADDRESS");
     for a in anchors {
@@ -575,6 +577,24 @@ fn a_wrong_router_password_is_asked_once_then_suspended() {
     );
     assert_no_secret("stderr", &out.stderr);
     assert_no_secret("stdout", &out.stdout);
+    // Another process later (a restart, a `check`): the rejection is in the login guard's
+    // ledger, so the box is not asked with that password again.
+    let again = dialtone(
+        "check",
+        &k.registrar_uri(Transport::Udp),
+        &a,
+        &fritz,
+        dir.path(),
+    )
+    .arg("--json")
+    .env("DT_ROUTER_PW", "not-the-box-password")
+    .output()
+    .unwrap();
+    assert_eq!(fritz.script().rejected, 1, "asked again after a restart");
+    let evidence = layer(&json_of(&again), "router")["evidence"].to_string();
+    assert!(evidence.contains("dialtone"), "{evidence}");
+    let ledger = std::fs::read_to_string(dir.path().join("state/dialtone/logins.json")).unwrap();
+    assert!(!ledger.contains("not-the-box-password"), "{ledger}");
 }
 
 #[test]
@@ -728,6 +748,7 @@ async fn a_round_asks_the_box_a_handful_of_times() {
             password: Secret::new(ROUTER_PASSWORD),
         }),
         timeout: Duration::from_secs(2),
+        ledger: None,
     });
     let first = prober.probe(None).await.unwrap();
     assert_eq!(first.voip.len(), 1, "{first:?}");

@@ -129,6 +129,7 @@ impl LineSettings {
                 .map_err(|e| invalid(&format!("router.{}", e.key), e.message))?,
             login: None,
             timeout,
+            ledger: super::sip::guard::default_path(),
         };
         let internet = InternetSettings {
             anchors: network.anchors,

@@ -46,6 +46,9 @@ pub struct RouterSettings {
     pub login: Option<Login>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The login guard's ledger, where a rejected router login is kept like a SIP one (every
+    /// dialtone process, every restart); `None` keeps it in this process only.
+    pub ledger: Option<std::path::PathBuf>,
 }
 
 impl RouterSettings {
@@ -173,6 +176,22 @@ impl RouterProber {
         }
     }
 
+    /// The login guard of `login` at this router (keyed by the router setting and the user).
+    fn guard(&self, login: &Login) -> crate::probe::sip::guard::LoginGuard {
+        let router = match &self.settings.target {
+            RouterUrl::Auto => "router auto".to_string(),
+            RouterUrl::At(url) => format!("router {url}"),
+            RouterUrl::Off => "router off".to_string(),
+        };
+        crate::probe::sip::guard::LoginGuard::new(
+            self.settings.ledger.clone(),
+            &router,
+            &login.user,
+            &login.user,
+            &login.password,
+        )
+    }
+
     /// The FRITZ!Box TR-064 part (with a login): the phone accounts' registration states.
     async fn voip_part(
         &self,
@@ -206,6 +225,20 @@ impl RouterProber {
                 ),
                 Err(_) => return,
             };
+        // The ledger first: a login rejected by another process or before a restart stands too.
+        let guard = self.guard(login);
+        if let Ok(crate::probe::sip::guard::Gate::Suspended { since, .. }) = guard.gate(Utc::now())
+        {
+            note(
+                RouterErrorKind::LoginSuspended,
+                format!(
+                    "user {}, rejected {}",
+                    login.user,
+                    since.format("%Y-%m-%d %H:%M UTC")
+                ),
+            );
+            return;
+        }
         if let Some((since, user, password)) = rejected {
             if user == login.user && password == login.password {
                 note(
@@ -314,6 +347,9 @@ impl RouterProber {
                 );
                 if let Ok(mut m) = self.memory.lock() {
                     m.rejected = Some((Utc::now(), login.user.clone(), login.password.clone()));
+                }
+                if let Err(e) = guard.reject(Utc::now(), 401) {
+                    tracing::warn!("{e}; the rejection is remembered by this process only");
                 }
                 note(
                     RouterErrorKind::LoginRejected,
