@@ -135,6 +135,14 @@ function renderStatus(view) {
   const router = view.layers.find((x) => x.layer === "router");
   const seen = router ? router.evidence[l].map((f) => f.text).join("; ") : "";
   $("setup-router-seen").textContent = seen ? t("router_seen", { evidence: seen }) : t("router_seen_none");
+  // What the router registers with pre-fills an empty set-up (the provider follows from the
+  // registrar through the catalog); nothing the user typed is overwritten.
+  const fromRouter = view.router_account;
+  if (fromRouter && !$("setup-registrar").value) {
+    $("setup-registrar").value = fromRouter.registrar;
+    if (fromRouter.number && !$("setup-user").value) $("setup-user").value = fromRouter.number;
+    detect("setup-registrar", "setup-detected", "setup-provider");
+  }
 
   const chain = $("chain");
   chain.replaceChildren(...view.layers.map((layer) => {

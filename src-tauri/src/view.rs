@@ -65,6 +65,19 @@ pub struct StatusView {
     /// The registrar rejected the login and dialtone holds further attempts back: the window
     /// offers "Try the login again" (one attempt with the same password).
     pub login_suspended: bool,
+    /// What the router registers with (FRITZ!Box TR-064): pre-fills the set-up's registrar
+    /// and user, and so picks the provider from the catalog.
+    pub router_account: Option<RouterAccount>,
+}
+
+/// One phone account as the router reported it (never its password: that is dropped when the
+/// router's answer is parsed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouterAccount {
+    /// The registrar the router uses.
+    pub registrar: String,
+    /// The phone number, when the router said.
+    pub number: Option<String>,
 }
 
 /// A confirmed change, for the window's live update.
@@ -106,6 +119,14 @@ impl StatusView {
                     .iter()
                     .flat_map(|l| &l.evidence)
                     .any(|f| matches!(f, Fact::AccountSuspended { .. }))
+            }),
+            router_account: shown.and_then(|d| d.router.as_ref()).and_then(|r| {
+                r.voip.iter().find_map(|v| {
+                    v.registrar.clone().map(|registrar| RouterAccount {
+                        registrar,
+                        number: v.number.clone(),
+                    })
+                })
             }),
             summary: Bilingual::render(|lang| match shown {
                 Some(d) => d.summary(lang),
@@ -217,6 +238,31 @@ mod tests {
             router: None,
         };
         assert!(StatusView::new(&agent(Some(diagnosis.clone()))).login_suspended);
+        // The router's own account pre-fills the set-up.
+        let mut from_router = diagnosis.clone();
+        from_router.router = Some(Box::new(dialtone_core::router::RouterView {
+            reachable: true,
+            model: None,
+            link: None,
+            connection: None,
+            uptime_s: None,
+            external_ipv4: None,
+            nat: dialtone_core::router::NatKind::Unknown,
+            voip: vec![dialtone_core::router::VoipView {
+                index: 0,
+                number: Some("4930123456".into()),
+                status: dialtone_core::router::VoipStatus::Registered,
+                registrar: Some("sip.1und1.de".into()),
+            }],
+            error: None,
+        }));
+        assert_eq!(
+            StatusView::new(&agent(Some(from_router))).router_account,
+            Some(RouterAccount {
+                registrar: "sip.1und1.de".into(),
+                number: Some("4930123456".into()),
+            })
+        );
         let mut working = diagnosis;
         working.layers.clear();
         assert!(!StatusView::new(&agent(Some(working))).login_suspended);
