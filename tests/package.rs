@@ -187,10 +187,7 @@ fn the_package_installs_the_app_and_passes_lintian() {
     );
     let man =
         run(Command::new("zcat").arg(root.path().join("usr/share/man/man1/dialtone-check.1.gz")));
-    assert!(
-        man.contains("\n.TH dialtone-check 1 "),
-        "{man}"
-    );
+    assert!(man.contains("\n.TH dialtone-check 1 "), "{man}");
     assert!(man.contains("registrar"));
     // The autostart template shipped is the one the agent writes (src/autostart.rs compiles it in).
     assert_eq!(
