@@ -125,6 +125,8 @@ function renderStatus(view) {
   pause.textContent = paused
     ? t("resume_alerts", { time: when(view.alerts_paused_until) })
     : t("pause_alerts");
+  // No tray host: this window is the only sign of the agent; say how to get its icon.
+  $("no-tray").hidden = !view.tray_icon_hidden;
   const pending = $("pending");
   pending.hidden = !view.pending;
   pending.textContent = view.pending ? t("pending", { verdict: t("verdict." + view.pending) }) : "";

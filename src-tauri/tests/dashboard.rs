@@ -82,6 +82,7 @@ impl MonitorAgent {
                 name: "Test registrar".into(),
             }),
             lang: Lang::En,
+            tray_icon_hidden: false,
         }
     }
 
