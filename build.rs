@@ -42,17 +42,25 @@ fn main() {
         .unwrap_or_else(|| "unknown".to_string());
     // Re-run when HEAD moves: HEAD itself (checkout), the branch it names (commit) and the
     // packed refs (gc). In a worktree HEAD lives in the worktree's git dir, refs in the common one.
+    // Only files that exist: cargo re-runs the script on every build for a missing one (packing
+    // the refs deletes the loose branch file, which is a change too).
+    let watch = |path: PathBuf| {
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    };
     if let Some(git_dir) = git(&["rev-parse", "--git-dir"]).map(absolute) {
-        println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
+        watch(git_dir.join("HEAD"));
         if let Some(common) = git(&["rev-parse", "--git-common-dir"]).map(absolute) {
-            println!(
-                "cargo:rerun-if-changed={}",
-                common.join("packed-refs").display()
-            );
+            watch(common.join("packed-refs"));
             if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-                println!("cargo:rerun-if-changed={}", common.join(branch).display());
+                watch(common.join(branch));
             }
         }
+    } else {
+        // Not a checkout: nothing to watch, and without any rerun-if line cargo would re-run
+        // the script whenever any file of the package changes.
+        println!("cargo:rerun-if-changed=build.rs");
     }
     println!("cargo:rustc-env=DIALTONE_GIT_COMMIT={commit}");
 }
