@@ -33,15 +33,16 @@ install_build_deps() {
   fi
 }
 
-# What scripts/package needs: cargo-deb (not packaged by Debian 12; built from crates.io, ~2 min
-# once), dpkg-shlibdeps for the package's library dependencies (dpkg-dev), and fakeroot-free
-# dpkg-deb (cargo-deb writes the archive itself).
+# What scripts/package needs: cargo-deb (Debian 12 has no package of it: built from crates.io,
+# a few minutes, once) and dpkg-shlibdeps (dpkg-dev), which cargo-deb runs to turn the libraries
+# the binaries link into Depends. cargo-deb is pinned: the package test packs the dev profile,
+# which cargo-deb 3.8 accepts with a warning and says a later version will refuse.
 install_package_deps() {
   install_build_deps
   apt_install dpkg-dev
   if ! cargo deb --version >/dev/null 2>&1; then
     echo "== installing cargo-deb"
-    cargo install cargo-deb --locked --version "^3.8"
+    cargo install cargo-deb --locked --version 3.8.0
   fi
 }
 
