@@ -3,7 +3,12 @@
 //! Written by hand rather than through the `auto-launch` crate: that crate ignores
 //! `XDG_CONFIG_HOME` on Linux (it builds `~/.config` from the home directory), which is both
 //! wrong for users who move their config and unusable for tests that keep every file in a
-//! temp dir; the file itself is six lines.
+//! temp dir; the file itself is a few lines.
+//!
+//! The entry is `packaging/dialtone-autostart.desktop`, compiled in: the same file the Debian
+//! package ships as `/usr/share/dialtone/autostart/dialtone.desktop`, so the template exists
+//! once. Only its `Exec=` line is replaced with the running executable (a build in
+//! `target/release/` is not on `PATH`).
 
 use std::path::{Path, PathBuf};
 
@@ -40,12 +45,23 @@ pub fn is_enabled() -> bool {
         .is_some_and(|text| !text.lines().any(|l| l.trim() == "Hidden=true"))
 }
 
-/// The entry's text for the agent at `exe`.
+/// The packaged template (`Exec=dialtone`).
+pub const TEMPLATE: &str = include_str!("../packaging/dialtone-autostart.desktop");
+
+/// The entry's text for the agent at `exe`: the template with its `Exec=` line pointing there.
 pub fn desktop_entry(exe: &Path) -> String {
-    format!(
-        "[Desktop Entry]\nType=Application\nName=dialtone\nComment=Watches your VoIP line\nExec={}\nTerminal=false\nX-GNOME-Autostart-enabled=true\n",
-        exec_quote(&exe.to_string_lossy())
-    )
+    let exec = format!("Exec={}", exec_quote(&exe.to_string_lossy()));
+    TEMPLATE
+        .lines()
+        .map(|line| {
+            if line.starts_with("Exec=") {
+                exec.as_str()
+            } else {
+                line
+            }
+        })
+        .flat_map(|line| [line, "\n"])
+        .collect()
 }
 
 /// Quotes a path for `Exec=` (Desktop Entry spec: double quotes, with `"`, `` ` ``, `$` and
@@ -105,5 +121,15 @@ mod tests {
             "{entry}"
         );
         assert!(entry.starts_with("[Desktop Entry]\nType=Application\n"));
+        // Everything else is the packaged template, line for line.
+        let others = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| !l.starts_with("Exec="))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(others(&entry), others(TEMPLATE));
+        assert_eq!(entry.matches("Exec=").count(), 1);
+        assert!(TEMPLATE.contains("\nExec=dialtone\n"), "{TEMPLATE}");
     }
 }

@@ -323,6 +323,9 @@ fn agent_end_to_end_on_a_private_desktop() {
         Duration::from_secs(10),
     );
     eprintln!("launch to healthy in the tray: {:?}", launched.elapsed());
+    // The tray host took the item, so the agent has no reason to open the dashboard.
+    assert_eq!(desktop.tray_items(), vec![agent.item()]);
+    assert!(!dir.join("dashboard-started").exists());
     assert!(colour_share(&desktop, &agent, IconId::Healthy) > 0.4);
     assert!(colour_share(&desktop, &agent, IconId::ProviderOutage) < 0.01);
     let tooltip = property(&desktop, &agent, "ToolTip").unwrap();
@@ -717,6 +720,63 @@ fn without_a_notification_daemon_the_tray_still_follows_the_line() {
     };
     assert!(status.success(), "{status}");
     assert!(!agent.socket().exists());
+}
+
+#[test]
+fn without_a_tray_host_the_dashboard_explains_and_notifications_go_on() {
+    // Stock GNOME: a session bus and a notification daemon, but no StatusNotifierWatcher.
+    let desktop = Desktop::start_without_tray_host(true);
+    let mut k = Kamailio::start(KamailioOptions::default());
+    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = desktop.dir().join("agent");
+    std::fs::create_dir_all(&dir).unwrap();
+    let agent = start_agent(
+        Some(&desktop),
+        &dir,
+        &k.registrar_uri(Transport::Udp),
+        &anchor,
+        "1",
+    );
+    // Configured, yet the dashboard opens: it is the only place the user sees the agent.
+    wait_until(
+        "the dashboard opened for the missing tray",
+        Duration::from_secs(10),
+        || std::fs::read_to_string(dir.join("dashboard-started")).is_ok_and(|t| t.ends_with('\n')),
+    );
+    // It learns why from the agent's status, and the log says how to get the icon.
+    rt().block_on(async {
+        let mut client = Client::connect(&agent.socket()).await.unwrap();
+        let status = client.status().await.unwrap();
+        assert!(status.configured);
+        assert!(status.tray_icon_hidden, "{status:?}");
+    });
+    let stderr = agent.stderr();
+    assert!(
+        stderr.contains("gnome-shell-extension-appindicator"),
+        "{stderr}"
+    );
+    // The item is still on the bus, for a host that starts later.
+    wait_for_title(
+        &desktop,
+        &agent,
+        "dialtone: Line works",
+        Duration::from_secs(10),
+    );
+    // Notifications go on: the outage is announced as on any desktop.
+    k.stop();
+    wait_until("the outage notification", Duration::from_secs(15), || {
+        desktop
+            .notifications()
+            .contains("string \"1&1 telephony is down\"")
+    });
+    // Still opened once only, and said once.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("dashboard-started")).unwrap(),
+        format!("{}\n", agent.socket().display())
+    );
+    assert_eq!(agent.stderr().matches("no tray host").count(), 1);
+    let mut agent = agent;
+    assert!(agent.terminate().success());
 }
 
 #[test]

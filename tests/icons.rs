@@ -205,3 +205,71 @@ fn committed_icons_match_the_generator() {
         "icons differ from the generator (run DIALTONE_WRITE_ICONS=1 cargo test --test icons): {stale:?}"
     );
 }
+
+/// The application icon's hicolor sizes that `src-tauri/icons/` does not have (it has 32, 128,
+/// 256 and 512 px, which the package ships as they are: see `[package.metadata.deb]`).
+const APP_ICON_SIZES: [u32; 5] = [16, 22, 24, 48, 64];
+
+/// Scales the 512 px application icon down to `size`: halving with a bilinear filter (at an
+/// exact half that is a 2 × 2 box average, so no detail aliases away) while the icon is at least
+/// twice too big, then one bicubic step to the exact size.
+fn app_icon(size: u32) -> Vec<u8> {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src-tauri/icons/icon.png");
+    let mut current = Pixmap::load_png(&source).unwrap();
+    let scaled = |from: &Pixmap, to: u32, quality: tiny_skia::FilterQuality| {
+        let mut out = Pixmap::new(to, to).unwrap();
+        let s = to as f32 / from.width() as f32;
+        let paint = tiny_skia::PixmapPaint {
+            quality,
+            ..tiny_skia::PixmapPaint::default()
+        };
+        out.draw_pixmap(
+            0,
+            0,
+            from.as_ref(),
+            &paint,
+            Transform::from_scale(s, s),
+            None,
+        );
+        out
+    };
+    while current.width() >= size * 2 {
+        let half = current.width() / 2;
+        current = scaled(&current, half, tiny_skia::FilterQuality::Bilinear);
+    }
+    if current.width() != size {
+        current = scaled(&current, size, tiny_skia::FilterQuality::Bicubic);
+    }
+    current.encode_png().unwrap()
+}
+
+/// The package's icon files, made from the one 512 px source. Committed rather than made at
+/// package time, so that `scripts/package` needs no image tool; this test keeps them in step
+/// with the source (`DIALTONE_WRITE_ICONS=1` rewrites them).
+#[test]
+fn committed_app_icon_sizes_match_the_source() {
+    let write = std::env::var_os("DIALTONE_WRITE_ICONS").is_some();
+    let mut stale = Vec::new();
+    for size in APP_ICON_SIZES {
+        let png = app_icon(size);
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("packaging/icons/{size}x{size}"));
+        let path = dir.join("dialtone.png");
+        if write {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &png).unwrap();
+        } else if std::fs::read(&path).ok().as_deref() != Some(png.as_slice()) {
+            stale.push(path.display().to_string());
+        }
+        // What a menu shows: the right size, and the blue disc still opaque in the middle.
+        let decoded = Pixmap::decode_png(&png).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (size, size));
+        let centre = decoded.pixel(size / 4, size / 2).unwrap();
+        assert_eq!(centre.alpha(), 0xff, "{size} px: {centre:?}");
+        assert!(centre.blue() > centre.red(), "{size} px: {centre:?}");
+    }
+    assert!(
+        stale.is_empty(),
+        "app icons differ from src-tauri/icons/icon.png (run DIALTONE_WRITE_ICONS=1 cargo test --test icons): {stale:?}"
+    );
+}

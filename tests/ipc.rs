@@ -44,6 +44,7 @@ impl Scripted {
             alerts_paused_until: None,
             provider: None,
             lang: Lang::En,
+            tray_icon_hidden: false,
         }
     }
 }

@@ -127,6 +127,8 @@ function renderStatus(view) {
     : t("pause_alerts");
   // After a rejected login nothing is sent until the user says so: one attempt per click.
   $("retry-login").hidden = !view.login_suspended;
+  // No tray host: this window is the only sign of the agent; say how to get its icon.
+  $("no-tray").hidden = !view.tray_icon_hidden;
   const pending = $("pending");
   pending.hidden = !view.pending;
   pending.textContent = view.pending ? t("pending", { verdict: t("verdict." + view.pending) }) : "";

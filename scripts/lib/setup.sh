@@ -33,6 +33,19 @@ install_build_deps() {
   fi
 }
 
+# What scripts/package needs: cargo-deb (Debian 12 has no package of it: built from crates.io,
+# a few minutes, once) and dpkg-shlibdeps (dpkg-dev), which cargo-deb runs to turn the libraries
+# the binaries link into Depends. cargo-deb is pinned: the package test packs the dev profile,
+# which cargo-deb 3.8 accepts with a warning and says a later version will refuse.
+install_package_deps() {
+  install_build_deps
+  apt_install dpkg-dev
+  if ! cargo deb --version >/dev/null 2>&1; then
+    echo "== installing cargo-deb"
+    cargo install cargo-deb --locked --version 3.8.0
+  fi
+}
+
 # What the tests talk to: a real registrar (kamailio, with TLS), a real SIP user agent (sipsak),
 # a real DNS server (dnsmasq), network namespaces and nftables for fault injection; for the tray
 # agent's end-to-end tests a private desktop: Xvfb, a D-Bus session bus (dbus-daemon,
@@ -49,4 +62,7 @@ install_test_deps() {
   # daemon (dunst) and busctl to read the tray off the bus, and WebKit's WebDriver for the
   # dashboard (the test talks to WebKitWebDriver directly, so tauri-driver is not needed).
   apt_install xvfb xauth dbus dbus-x11 dunst libnotify-bin systemd webkit2gtk-driver
+  # The package test (tests/package.rs): scripts/package's tools, and lintian to judge the .deb.
+  install_package_deps
+  apt_install lintian
 }

@@ -51,6 +51,8 @@ pub struct StatusView {
     pub alerts_paused_until: Option<DateTime<Utc>>,
     /// The agent's language (the window's default when the user has not picked one).
     pub lang: Lang,
+    /// No tray host shows the agent's icon: the window says how to get one.
+    pub tray_icon_hidden: bool,
     /// When the diagnosis shown was taken.
     pub checked_at: Option<DateTime<Utc>>,
     /// The latest raw verdict when it differs from the confirmed one (a change being
@@ -112,6 +114,7 @@ impl StatusView {
             provider: agent.provider.clone(),
             alerts_paused_until: agent.alerts_paused_until,
             lang: agent.lang,
+            tray_icon_hidden: agent.tray_icon_hidden,
             checked_at: shown.map(|d| d.checked_at),
             pending,
             login_suspended: shown.is_some_and(|d| {
@@ -195,6 +198,7 @@ mod tests {
             alerts_paused_until: None,
             provider: None,
             lang: Lang::De,
+            tray_icon_hidden: false,
         }
     }
 

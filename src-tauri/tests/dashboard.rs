@@ -69,6 +69,8 @@ struct MonitorAgent {
     feeds: Mutex<FeedsReply>,
     /// Notifications paused until then (set by the window's pause button).
     paused_until: Mutex<Option<DateTime<Utc>>>,
+    /// Plays an agent that found no tray host.
+    tray_icon_hidden: AtomicBool,
 }
 
 impl MonitorAgent {
@@ -82,6 +84,7 @@ impl MonitorAgent {
                 name: "Test registrar".into(),
             }),
             lang: Lang::En,
+            tray_icon_hidden: self.tray_icon_hidden.load(Ordering::SeqCst),
         }
     }
 
@@ -98,6 +101,7 @@ impl MonitorAgent {
             reports: Mutex::new(Vec::new()),
             feeds: Mutex::new(FeedsReply::default()),
             paused_until: Mutex::new(None),
+            tray_icon_hidden: AtomicBool::new(false),
         });
         let mut statuses = monitor.watch_status();
         let a = agent.clone();
@@ -976,6 +980,41 @@ fn dashboard_end_to_end() {
         })
         .await;
         assert!(ipc.agent.paused_until.lock().unwrap().is_none());
+
+        // No tray host (stock GNOME): the agent says so, and the window tells how to get the
+        // icon, in either language; the line goes once a host is there.
+        let banner = "const b = document.getElementById('no-tray'); \
+                      return {hidden: b.hidden, text: b.textContent};";
+        assert_eq!(driver.js(banner).await["hidden"], true);
+        let tray = |hidden: bool| {
+            ipc.agent.tray_icon_hidden.store(hidden, Ordering::SeqCst);
+            let _ = ipc
+                .agent
+                .events
+                .send(Event::Status(ipc.agent.agent_status(ipc.agent.monitor.status())));
+        };
+        tray(true);
+        poll_js(&driver, "the no-tray line", banner, |v| {
+            v["hidden"] == false
+                && v["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("install the AppIndicator extension: sudo apt install gnome-shell-extension-appindicator"))
+        })
+        .await;
+        let german = driver
+            .js("const s = document.getElementById('ui-lang'); s.value = 'de'; \
+                 s.dispatchEvent(new Event('change')); \
+                 return document.getElementById('no-tray').textContent;")
+            .await;
+        assert!(
+            german.as_str().is_some_and(|t| t.contains("AppIndicator-Erweiterung installieren")),
+            "{german}"
+        );
+        driver
+            .js("const s = document.getElementById('ui-lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); return 0;")
+            .await;
+        tray(false);
+        poll_js(&driver, "the no-tray line gone", banner, |v| v["hidden"] == true).await;
 
         // First run: an agent without settings makes the window open on the setup; choosing
         // the provider by its registrar's domain sets it up.

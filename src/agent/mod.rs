@@ -91,6 +91,8 @@ struct State {
     monitor_failure: Option<String>,
     /// How many line generations were started (for logs and tests).
     generation: u64,
+    /// No tray host shows the icon (see [`AgentStatus::tray_icon_hidden`]).
+    tray_icon_hidden: bool,
 }
 
 /// How an [`Agent`] is set up (the parts of the command line it keeps).
@@ -185,6 +187,7 @@ impl Agent {
                 handle: None,
                 monitor_failure: None,
                 generation: 0,
+                tray_icon_hidden: false,
             }),
             line: tokio::sync::Mutex::new(None),
             events,
@@ -292,6 +295,7 @@ impl Agent {
                 name: p.name.clone(),
             }),
             lang: state.lang,
+            tray_icon_hidden: state.tray_icon_hidden,
         }
     }
 
@@ -518,8 +522,14 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
         server.map(|server| tokio::spawn(server.serve(agent.clone(), shutdown.child_token())));
     let (actions_tx, mut actions) = tokio::sync::mpsc::unbounded_channel();
     start_tray(&agent, actions_tx).await;
-    if !lock(&agent.state).configured {
-        // First run: the setup lives in the dashboard. Once per start, never in a loop.
+    let (configured, tray_icon_hidden) = {
+        let state = lock(&agent.state);
+        (state.configured, state.tray_icon_hidden)
+    };
+    if !configured || tray_icon_hidden {
+        // First run: the setup lives in the dashboard. No tray host: the dashboard is the only
+        // place the user sees the agent at all, and it says how to get the icon. Once per
+        // start, never in a loop; notifications go on either way.
         let _ = agent.open_dashboard();
     }
     let ctrl_c = tokio::signal::ctrl_c();
@@ -547,6 +557,12 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
     ExitCode::SUCCESS
 }
 
+/// What the log says when no tray host shows the icon (the dashboard says it in EN and DE).
+const NO_TRAY_HOST: &str =
+    "no tray host (StatusNotifierWatcher) on the session bus, so no icon is shown; \
+on GNOME install the AppIndicator extension (sudo apt install gnome-shell-extension-appindicator, \
+then log out and in); the icon is registered and appears when a host starts, notifications go on";
+
 /// Puts the tray up, saying once why when there is no session bus or no tray host; the agent
 /// goes on without it either way.
 async fn start_tray(agent: &Arc<Agent>, actions: tokio::sync::mpsc::UnboundedSender<MenuAction>) {
@@ -561,8 +577,10 @@ async fn start_tray(agent: &Arc<Agent>, actions: tokio::sync::mpsc::UnboundedSen
         Ok((host, Ok(tray))) => {
             match host {
                 Ok(true) => {}
-                Ok(false) => tracing::warn!("no tray host (StatusNotifierWatcher) on the session bus; the icon is registered and appears when one starts"
-                ),
+                Ok(false) => {
+                    tracing::warn!("{NO_TRAY_HOST}");
+                    lock(&agent.state).tray_icon_hidden = true;
+                }
                 Err(e) => tracing::warn!("cannot ask the session bus for a tray host: {e}"),
             }
             *lock(&agent.tray) = Some(tray);

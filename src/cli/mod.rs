@@ -6,6 +6,7 @@
 //! 4 the check could not run.
 
 pub mod log;
+pub mod package_files;
 mod password;
 pub mod providers;
 mod report;
@@ -22,11 +23,20 @@ use std::io::Write;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
+/// `dialtone --version`: the version and the commit it was built from (see build.rs;
+/// "unknown" when built outside a git checkout), so a bug report names the exact build.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DIALTONE_GIT_COMMIT"),
+    ")"
+);
+
 /// dialtone: does my phone line work, and if not, whose fault is it?
 #[derive(Debug, Parser)]
 #[command(
     name = "dialtone",
-    version,
+    version = VERSION,
     about,
     long_about = None,
     args_override_self = true
@@ -105,6 +115,14 @@ pub struct WatchArgs {
 
 /// Parses the command line, runs the command, and maps its outcome to an exit code.
 pub fn main() -> ExitCode {
+    // Not a subcommand of `Cli`: clap_complete lists hidden subcommands in the completions it
+    // generates, and these are generated from `Cli`.
+    if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new(package_files::NAME)) {
+        crate::logging::init();
+        return package_files::run(&package_files::PackageFilesCli::parse_from(
+            std::env::args_os().skip(1),
+        ));
+    }
     let cli = Cli::parse();
     crate::logging::init();
     let lang_flag = cli.lang.map(|l| match l {

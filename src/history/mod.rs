@@ -73,7 +73,7 @@ pub enum HistoryError {
     NoDataDir,
     /// The file was written by a newer dialtone.
     #[error(
-        "history database {}: schema version {found} is newer than the {supported} this dialtone understands; update dialtone",
+        "history database {}: schema version {found} is newer than the {supported} this dialtone understands (written by a newer dialtone); the file was left unchanged: update dialtone, or use --db FILE / --no-history",
         .path.display()
     )]
     TooNew {
@@ -327,6 +327,19 @@ impl History {
         // lock for a moment; wait rather than fail.
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(sqlite("setting the busy timeout"))?;
+        // Refuse a newer schema before anything writes: switching a rollback-journal file to
+        // WAL rewrites its header, and a database from a newer dialtone (after a downgrade)
+        // must stay exactly as that version left it.
+        let found: u32 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(sqlite("reading the schema version"))?;
+        if found > current_version() {
+            return Err(HistoryError::TooNew {
+                path,
+                found,
+                supported: current_version(),
+            });
+        }
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .map_err(sqlite("switching to WAL mode"))?;

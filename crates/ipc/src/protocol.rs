@@ -366,6 +366,11 @@ pub struct AgentStatus {
     pub provider: Option<ProviderInfo>,
     /// The language the agent presents in.
     pub lang: Lang,
+    /// No tray host (StatusNotifierWatcher) was on the session bus when the agent started, so
+    /// nothing shows its icon (stock GNOME): the dashboard says how to get one. Absent from an
+    /// older agent's replies, hence the default.
+    #[serde(default)]
+    pub tray_icon_hidden: bool,
 }
 
 /// A provider as the UI shows it.

@@ -2,12 +2,17 @@
 //! service activation, so nothing starts unless the test starts it), optionally dunst as the
 //! notification daemon, and a `dbus-monitor` that records every `Notify` call.
 //!
-//! The bus address and `DISPLAY` are handed only to the child processes (see
-//! [`Desktop::env`]); the test process itself never joins the bus.
+//! A tray host is there by default: a minimal StatusNotifierWatcher (what KDE or GNOME's
+//! AppIndicator extension provide) that accepts and lists registrations, so the agent sees a
+//! desktop that shows its icon; [`Desktop::start_without_tray_host`] is stock GNOME instead.
+//!
+//! The bus address and `DISPLAY` are handed to the child processes (see [`Desktop::env`]); the
+//! test process joins the bus only as that watcher.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running private session; everything is stopped when it is dropped.
@@ -16,6 +21,44 @@ pub struct Desktop {
     address: String,
     display: Option<String>,
     children: Vec<Child>,
+    /// The stand-in tray host's connection (dropping it releases the name).
+    watcher: Option<(zbus::blocking::Connection, Arc<Mutex<Vec<String>>>)>,
+}
+
+/// The StatusNotifierWatcher's well-known name and object path.
+const WATCHER_NAME: &str = "org.kde.StatusNotifierWatcher";
+const WATCHER_PATH: &str = "/StatusNotifierWatcher";
+
+/// A StatusNotifierWatcher that takes every registration and reports a host, as KDE's and the
+/// GNOME extension's do (both hard-wire `IsStatusNotifierHostRegistered` to true).
+struct Watcher {
+    items: Arc<Mutex<Vec<String>>>,
+}
+
+#[zbus::interface(name = "org.kde.StatusNotifierWatcher")]
+impl Watcher {
+    fn register_status_notifier_item(&self, service: &str) {
+        if let Ok(mut items) = self.items.lock() {
+            items.push(service.to_string());
+        }
+    }
+
+    fn register_status_notifier_host(&self, _service: &str) {}
+
+    #[zbus(property)]
+    fn registered_status_notifier_items(&self) -> Vec<String> {
+        self.items.lock().map(|i| i.clone()).unwrap_or_default()
+    }
+
+    #[zbus(property)]
+    fn is_status_notifier_host_registered(&self) -> bool {
+        true
+    }
+
+    #[zbus(property)]
+    fn protocol_version(&self) -> i32 {
+        0
+    }
 }
 
 const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -44,8 +87,16 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 }
 
 impl Desktop {
-    /// Starts the bus, and with `notifications` also Xvfb, dunst and the Notify recorder.
+    /// Starts the bus with a tray host, and with `notifications` also Xvfb, dunst and the
+    /// Notify recorder.
     pub fn start(notifications: bool) -> Desktop {
+        let mut desktop = Desktop::start_without_tray_host(notifications);
+        desktop.start_tray_host();
+        desktop
+    }
+
+    /// [`Desktop::start`] without a tray host: no StatusNotifierWatcher, as on stock GNOME.
+    pub fn start_without_tray_host(notifications: bool) -> Desktop {
         let dir = tempfile::Builder::new()
             .prefix("dialtone-desktop-")
             .tempdir()
@@ -63,6 +114,7 @@ impl Desktop {
             address,
             display: None,
             children: Vec::new(),
+            watcher: None,
         };
         let daemon = Command::new("dbus-daemon")
             .arg(format!("--config-file={}", config.display()))
@@ -92,6 +144,31 @@ impl Desktop {
             });
         }
         desktop
+    }
+
+    fn start_tray_host(&mut self) {
+        let items = Arc::new(Mutex::new(Vec::new()));
+        let connection = zbus::blocking::connection::Builder::address(self.address.as_str())
+            .and_then(|b| b.name(WATCHER_NAME))
+            .and_then(|b| {
+                b.serve_at(
+                    WATCHER_PATH,
+                    Watcher {
+                        items: items.clone(),
+                    },
+                )
+            })
+            .and_then(|b| b.build())
+            .expect("the stand-in StatusNotifierWatcher on the private bus");
+        self.watcher = Some((connection, items));
+    }
+
+    /// The items registered with the tray host so far (their bus names), in order.
+    pub fn tray_items(&self) -> Vec<String> {
+        self.watcher
+            .as_ref()
+            .and_then(|(_, items)| items.lock().ok().map(|i| i.clone()))
+            .unwrap_or_default()
     }
 
     fn start_xvfb(&mut self) {
@@ -264,6 +341,8 @@ impl Desktop {
 
 impl Drop for Desktop {
     fn drop(&mut self) {
+        // The watcher's connection before the bus goes away under it.
+        drop(self.watcher.take());
         // Newest first: the recorder and dunst before the bus and the X server they use.
         for child in self.children.iter_mut().rev() {
             let _ = nix::sys::signal::kill(

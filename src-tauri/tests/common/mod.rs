@@ -214,6 +214,7 @@ impl FixtureAgent {
                 name: "Example Telecom".into(),
             }),
             lang: Lang::En,
+            tray_icon_hidden: false,
         }
     }
 
