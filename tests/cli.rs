@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use dialtone_testkit as support;
+use dialtone_testkit::layer;
 
 use dialtone_core::observation::Transport;
 use serde_json::Value;
@@ -88,15 +89,6 @@ fn run_json(cmd: &mut Command) -> (Value, Output) {
         )
     });
     (json, out)
-}
-
-fn layer<'a>(json: &'a Value, name: &str) -> &'a Value {
-    json["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["layer"] == name)
-        .unwrap_or_else(|| panic!("no layer {name} in {json}"))
 }
 
 fn assert_verdict(json: &Value, out: &Output, verdict: &str, code: i32) {

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used)]
 
 use dialtone_testkit as support;
+use dialtone_testkit::layer;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -47,15 +48,6 @@ fn lab() -> Option<Lab> {
         return None;
     }
     Some(Lab::start(LabOptions::default()))
-}
-
-fn layer<'a>(json: &'a Value, name: &str) -> &'a Value {
-    json["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["layer"] == name)
-        .unwrap_or_else(|| panic!("no layer {name} in {json:#}"))
 }
 
 /// The provider layer's evidence and facts as one string, for "what did it say" checks.

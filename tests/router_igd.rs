@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use dialtone_testkit as support;
+use dialtone_testkit::layer;
 
 use serde_json::Value;
 use std::time::Duration;
@@ -37,15 +38,6 @@ fn lab_with_igd() -> Option<(Lab, MiniUpnpd)> {
     let lab = Lab::start(LabOptions::default());
     let upnp = MiniUpnpd::start(lab.router(), "r0", &ROUTER_IP.to_string(), "r1", lab.dir());
     Some((lab, upnp))
-}
-
-fn layer<'a>(json: &'a Value, name: &str) -> &'a Value {
-    json["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["layer"] == name)
-        .unwrap_or_else(|| panic!("no layer {name} in {json:#}"))
 }
 
 #[test]

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use dialtone_testkit as support;
+use dialtone_testkit::layer;
 
 use dialtone_core::observation::Transport;
 use md5::{Digest, Md5};
@@ -380,15 +381,6 @@ fn json_of(out: &Output) -> Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
-}
-
-fn layer<'a>(json: &'a Value, name: &str) -> &'a Value {
-    json["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["layer"] == name)
-        .unwrap_or_else(|| panic!("no layer {name} in {json}"))
 }
 
 fn kamailio() -> Kamailio {

@@ -17,6 +17,15 @@ pub mod sip;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The layer `name` of a `dialtone check --json` report (panics, naming the report, when it
+/// has none).
+pub fn layer<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    json["layers"]
+        .as_array()
+        .and_then(|layers| layers.iter().find(|l| l["layer"] == name))
+        .unwrap_or_else(|| panic!("no layer {name} in {json:#}"))
+}
+
 /// The `dialtone` binary of the build that runs this test or benchmark: next to the test
 /// executable's `deps/` folder (`target/debug/dialtone` for `cargo test`,
 /// `target/release/dialtone` for the benchmarks). Cargo builds it before the root package's

@@ -6,7 +6,7 @@
 //! any IGD; the tests use Debian's miniupnpd.
 
 use super::soap::{arg, RequestError, RouterHttp};
-use super::xml::Element;
+use super::xml::{device_and_services, Element};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
@@ -44,16 +44,7 @@ pub fn read_description(description: &Url, doc: &Element) -> Result<Igd, String>
         .child_text("URLBase")
         .and_then(|b| Url::parse(b).ok())
         .unwrap_or_else(|| description.clone());
-    let device = doc
-        .child("device")
-        .ok_or("a UPnP description without a <device>")?;
-    let model = device
-        .child_text("modelName")
-        .or_else(|| device.child_text("friendlyName"))
-        .filter(|m| !m.is_empty())
-        .map(|m| m.chars().take(80).collect());
-    let mut services = Vec::new();
-    doc.descendants("service", &mut services);
+    let (model, services) = device_and_services(doc, "a UPnP description without a <device>")?;
     let find = |prefixes: &[&str]| -> Option<(String, Url)> {
         prefixes.iter().find_map(|prefix| {
             services.iter().find_map(|s| {

@@ -51,16 +51,8 @@ pub fn read_description(url: &Url, doc: &Element) -> Result<Tr064, String> {
             doc.name
         ));
     }
-    let device = doc
-        .child("device")
-        .ok_or("a TR-064 description without a <device>")?;
-    let model = device
-        .child_text("modelName")
-        .or_else(|| device.child_text("friendlyName"))
-        .filter(|m| !m.is_empty())
-        .map(|m| m.chars().take(80).collect());
-    let mut services = Vec::new();
-    doc.descendants("service", &mut services);
+    let (model, services) =
+        super::xml::device_and_services(doc, "a TR-064 description without a <device>")?;
     let voip = services
         .iter()
         .find_map(|s| {

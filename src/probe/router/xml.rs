@@ -222,6 +222,23 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// A UPnP/TR-064 device description's model (`modelName`, else `friendlyName`, at most 80
+/// characters) and every `<service>` in it: what both descriptions are read for.
+pub fn device_and_services<'a>(
+    doc: &'a Element,
+    missing: &'static str,
+) -> Result<(Option<String>, Vec<&'a Element>), &'static str> {
+    let device = doc.child("device").ok_or(missing)?;
+    let model = device
+        .child_text("modelName")
+        .or_else(|| device.child_text("friendlyName"))
+        .filter(|m| !m.is_empty())
+        .map(|m| m.chars().take(80).collect());
+    let mut services = Vec::new();
+    doc.descendants("service", &mut services);
+    Ok((model, services))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
