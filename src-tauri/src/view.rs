@@ -117,12 +117,7 @@ impl StatusView {
             tray_icon_hidden: agent.tray_icon_hidden,
             checked_at: shown.map(|d| d.checked_at),
             pending,
-            login_suspended: shown.is_some_and(|d| {
-                d.layers
-                    .iter()
-                    .flat_map(|l| &l.evidence)
-                    .any(|f| matches!(f, Fact::AccountSuspended { .. }))
-            }),
+            login_suspended: shown.is_some_and(Diagnosis::login_suspended),
             router_account: shown.and_then(|d| d.router.as_ref()).and_then(|r| {
                 r.voip.iter().find_map(|v| {
                     v.registrar.clone().map(|registrar| RouterAccount {

@@ -313,13 +313,11 @@ pub fn tray_model(
         action: MenuAction::CheckNow,
         text: t("Check now", "Jetzt prüfen"),
     });
-    let suspended = status.latest.as_ref().is_some_and(|d| {
-        d.layers
-            .iter()
-            .flat_map(|l| &l.evidence)
-            .any(|f| matches!(f, Fact::AccountSuspended { .. }))
-    });
-    if suspended {
+    if status
+        .latest
+        .as_ref()
+        .is_some_and(Diagnosis::login_suspended)
+    {
         // One attempt with the same password, on the user's word (they fixed it at the
         // provider, or the provider lifted a lock).
         menu.push(MenuEntry::Action {

@@ -101,23 +101,10 @@ impl RouterConfig {
     pub fn validate(&self) -> Result<(), FieldError> {
         self.parse_url()?;
         if let Some(user) = &self.user {
-            if user.is_empty()
-                || user.len() > MAX_NAME
-                || user.chars().any(|c| c.is_whitespace() || c.is_control())
-            {
-                return Err(FieldError::new(
-                    "user",
-                    "empty, too long or contains spaces",
-                ));
-            }
+            check_name("user", user)?;
         }
         if let Some(var) = &self.password_env {
-            if var.is_empty() || var.contains('=') || var.contains('\0') {
-                return Err(FieldError::new(
-                    "password_env",
-                    format!("{var:?} is not a usable environment variable name"),
-                ));
-            }
+            check_env_var("password_env", var)?;
         }
         Ok(())
     }
@@ -343,27 +330,40 @@ impl AccountConfig {
             ("domain", &self.domain),
         ] {
             if let Some(value) = value {
-                if value.is_empty()
-                    || value.len() > MAX_NAME
-                    || value.chars().any(|c| c.is_whitespace() || c.is_control())
-                {
-                    return Err(FieldError::new(
-                        key,
-                        format!("{value:?} is empty, longer than {MAX_NAME} characters or contains spaces"),
-                    ));
-                }
+                check_name(key, value)?;
             }
         }
         if let Some(var) = &self.password_env {
-            if var.is_empty() || var.contains('=') || var.contains('\0') {
-                return Err(FieldError::new(
-                    "password_env",
-                    format!("{var:?} is not a usable environment variable name"),
-                ));
-            }
+            check_env_var("password_env", var)?;
         }
         Ok(())
     }
+}
+
+/// A user name, auth user or domain: not empty, at most [`MAX_NAME`], no spaces or controls
+/// (it goes into SIP headers and keyring entry names as it is).
+fn check_name(key: &str, value: &str) -> Result<(), FieldError> {
+    if value.is_empty()
+        || value.len() > MAX_NAME
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(FieldError::new(
+            key,
+            format!("{value:?} is empty, longer than {MAX_NAME} characters or contains spaces"),
+        ));
+    }
+    Ok(())
+}
+
+/// The name of an environment variable a password is read from.
+fn check_env_var(key: &str, var: &str) -> Result<(), FieldError> {
+    if var.is_empty() || var.contains('=') || var.contains('\0') {
+        return Err(FieldError::new(
+            key,
+            format!("{var:?} is not a usable environment variable name"),
+        ));
+    }
+    Ok(())
 }
 
 /// The longest user name, auth user or domain accepted (far above any real one).

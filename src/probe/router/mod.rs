@@ -77,9 +77,12 @@ struct Memory {
     numbers: HashMap<u32, tr064::AccountInfo>,
     /// `GetMaxVoIPNumbers`, asked once.
     max: Option<u32>,
-    /// The login the box rejected, and when: nothing is sent with it again. Kept in memory
-    /// only; a different user or password lifts it.
+    /// The login the box rejected, and when: nothing is sent with it again (also written to the
+    /// login guard's ledger, and read back from it once per prober); a different user or
+    /// password lifts it.
     rejected: Option<(DateTime<Utc>, String, Secret)>,
+    /// Whether the login guard's ledger has been read for this prober.
+    ledger_read: bool,
     /// After an HTTP 503: no TR-064 request before then, and the next back-off.
     busy_until: Option<Instant>,
     backoff: Duration,
@@ -176,6 +179,14 @@ impl RouterProber {
         }
     }
 
+    /// `true` the first time it is asked: the ledger is read once per prober.
+    fn take_ledger_read(&self) -> bool {
+        self.memory
+            .lock()
+            .map(|mut m| !std::mem::replace(&mut m.ledger_read, true))
+            .unwrap_or(false)
+    }
+
     /// The login guard of `login` at this router (keyed by the router setting and the user).
     fn guard(&self, login: &Login) -> crate::probe::sip::guard::LoginGuard {
         let router = match &self.settings.target {
@@ -225,20 +236,22 @@ impl RouterProber {
                 ),
                 Err(_) => return,
             };
-        // The ledger first: a login rejected by another process or before a restart stands too.
+        // Once per prober, the ledger: a login rejected by another process or before a restart
+        // stands too (from then on this prober's memory holds it; no file read every round).
         let guard = self.guard(login);
-        if let Ok(crate::probe::sip::guard::Gate::Suspended { since, .. }) = guard.gate(Utc::now())
-        {
-            note(
-                RouterErrorKind::LoginSuspended,
-                format!(
-                    "user {}, rejected {}",
-                    login.user,
-                    since.format("%Y-%m-%d %H:%M UTC")
-                ),
-            );
-            return;
-        }
+        let rejected = match (rejected, self.take_ledger_read()) {
+            (None, true) => match guard.gate(Utc::now()) {
+                Ok(crate::probe::sip::guard::Gate::Suspended { since, .. }) => {
+                    let held = (since, login.user.clone(), login.password.clone());
+                    if let Ok(mut m) = self.memory.lock() {
+                        m.rejected = Some(held.clone());
+                    }
+                    Some(held)
+                }
+                _ => None,
+            },
+            (rejected, _) => rejected,
+        };
         if let Some((since, user, password)) = rejected {
             if user == login.user && password == login.password {
                 note(

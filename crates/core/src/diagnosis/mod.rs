@@ -1013,6 +1013,15 @@ impl Diagnosis {
         Some(fact.render(lang))
     }
 
+    /// Whether the login is held back after a rejection: the tray and the dashboard then offer
+    /// "Try the login again".
+    pub fn login_suspended(&self) -> bool {
+        self.layers
+            .iter()
+            .flat_map(|l| &l.evidence)
+            .any(|f| matches!(f, Fact::AccountSuspended { .. }))
+    }
+
     /// The report of one layer.
     pub fn layer(&self, layer: Layer) -> Option<&LayerReport> {
         self.layers.iter().find(|report| report.layer == layer)
