@@ -66,6 +66,16 @@ pub enum Fact {
         /// How long we waited, in milliseconds.
         after_ms: f64,
     },
+    /// The router answered only once the internet probes had given up: its first packets were
+    /// lost, so the home network passed nothing while the anchors were asked.
+    GatewayLate {
+        /// Its address.
+        address: IpAddr,
+        /// When it finally answered, in milliseconds.
+        rtt_ms: f64,
+        /// How long the internet checks that failed were waited for, in milliseconds.
+        anchors_after_ms: f64,
+    },
     /// The local stack said the router cannot be reached.
     GatewayUnreachable {
         /// Its address.
@@ -614,6 +624,25 @@ impl Fact {
                     format!("router {address}: no answer within {}", t(*after_ms))
                 }
             }
+            Fact::GatewayLate {
+                address,
+                rtt_ms,
+                anchors_after_ms,
+            } => {
+                if de {
+                    format!(
+                        "Router {address} antwortete erst nach {}, als die Internet-Prüfungen nach {} schon aufgegeben hatten: das Heimnetz hat Pakete verloren",
+                        t(*rtt_ms),
+                        t(*anchors_after_ms)
+                    )
+                } else {
+                    format!(
+                        "router {address} answered only after {}, when the internet checks had already given up after {}: the home network lost packets",
+                        t(*rtt_ms),
+                        t(*anchors_after_ms)
+                    )
+                }
+            }
             Fact::GatewayUnreachable { address, detail } => {
                 if de {
                     format!("Router {address} nicht erreichbar ({detail})")
@@ -1023,6 +1052,7 @@ impl Fact {
             Fact::NoInterface
             | Fact::NoDefaultRoute
             | Fact::GatewayTimeout { .. }
+            | Fact::GatewayLate { .. }
             | Fact::GatewayUnreachable { .. }
             | Fact::AnchorTimeout { .. }
             | Fact::AnchorUnreachable { .. }

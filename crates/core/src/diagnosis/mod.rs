@@ -9,6 +9,11 @@
 //!   times out while the anchors answer: with the ISP's resolver down nothing works for the user,
 //!   so that is their internet access, not the provider. A lookup that answers "no such name"
 //!   proves the resolver works, so it only degrades the layer (the test name is probably wrong).
+//! - A router that answers only after the internet anchors have given up (its first packets
+//!   were lost, typically a SYN retransmitted after 1 s) while the anchors went unanswered
+//!   fails the home network, not the internet: the anchors were asked while the home network
+//!   passed nothing, so their silence says nothing about the internet. Without this, a round
+//!   that straddles the moment a home network comes back reads as a short internet outage.
 //! - The provider layer fails when the registrar's name does not resolve, when no target gives
 //!   a SIP response (timeout or transport failure: *we* gave up), or when the server itself
 //!   answers 5xx/6xx (*it* said so). Any other response (200, 401, 403, 404, 405, 483 ...) proves
@@ -49,6 +54,7 @@ use crate::router::{
 use crate::verdict::{Layer, LayerStatus, Verdict};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// What counts as good enough. Every field has a default that suits a home line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,12 +190,19 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
         thresholds,
     );
     trust_router_registration(&mut provider, router);
+    let mut home_network = assess_gateway(snapshot.home_network.as_ref(), thresholds);
+    if let Some(late) = late_gateway(
+        snapshot.home_network.as_ref(),
+        snapshot.internet.as_ref(),
+        thresholds,
+    ) {
+        // First, so it is the reason the user reads.
+        home_network.evidence.insert(0, late);
+        home_network.fail();
+    }
     let assessments = [
         (Layer::Device, assess_device(&snapshot.device)),
-        (
-            Layer::HomeNetwork,
-            assess_gateway(snapshot.home_network.as_ref(), thresholds),
-        ),
+        (Layer::HomeNetwork, home_network),
         (Layer::Router, assess_router(router, internet_works)),
         (Layer::Internet, internet),
         (Layer::Provider, provider),
@@ -336,6 +349,55 @@ fn assess_gateway(gateway: Option<&GatewayObservation>, th: &Thresholds) -> Asse
         }
     }
     a
+}
+
+/// The finding when the router was first heard from only after every internet check that
+/// failed had been given up on; `None` when the internet's failure stands as evidence (no
+/// failure, a failure that is not a timeout, or a timeout that ran past the router's answer).
+/// Mirrors the failure rules of [`assess_internet`].
+fn late_gateway(
+    gateway: Option<&GatewayObservation>,
+    internet: Option<&InternetObservation>,
+    th: &Thresholds,
+) -> Option<Fact> {
+    let gateway = gateway?;
+    let address = gateway.address?;
+    let Some(Reach::Answered { rtt, .. }) = gateway.reach else {
+        return None;
+    };
+    let internet = internet?;
+    // The longest wait among the checks that failed the internet.
+    let mut waited = Duration::ZERO;
+    let anchors = &internet.anchors;
+    let answered = anchors.iter().filter(|a| a.reach.answered()).count();
+    if answered < th.min_anchors.min(anchors.len()) {
+        for anchor in anchors {
+            match anchor.reach {
+                Reach::Answered { .. } => {}
+                Reach::Timeout { after } => waited = waited.max(after),
+                // Refused by the stack: evidence of its own, not lost in time.
+                Reach::Unreachable { .. } => return None,
+            }
+        }
+    }
+    match internet.dns.as_ref().map(|d| &d.outcome) {
+        Some(DnsOutcome::Timeout { after }) => waited = waited.max(*after),
+        Some(DnsOutcome::Failed { .. }) => return None,
+        Some(DnsOutcome::NotFound { .. })
+            if internet
+                .dns
+                .as_ref()
+                .is_some_and(|d| always_exists(&d.name)) =>
+        {
+            return None
+        }
+        _ => {}
+    }
+    (!waited.is_zero() && rtt >= waited).then(|| Fact::GatewayLate {
+        address,
+        rtt_ms: fact::millis(rtt),
+        anchors_after_ms: fact::millis(waited),
+    })
 }
 
 fn assess_internet(internet: Option<&InternetObservation>, th: &Thresholds) -> Assessment {
