@@ -62,6 +62,9 @@ install_test_deps() {
   # daemon (dunst) and busctl to read the tray off the bus, and WebKit's WebDriver for the
   # dashboard (the test talks to WebKitWebDriver directly, so tauri-driver is not needed).
   apt_install xvfb xauth dbus dbus-x11 dunst libnotify-bin systemd webkit2gtk-driver
+  # The fleet test (tests/fleet.rs): a real Prometheus server scraping `dialtone watch
+  # --metrics`, with promtool to check the scrape and the shipped rules.
+  apt_install prometheus
   # The package test (tests/package.rs): scripts/package's tools, and lintian to judge the .deb.
   install_package_deps
   apt_install lintian

@@ -33,6 +33,70 @@ pub struct Config {
     pub desktop: DesktopConfig,
     /// Asking the router for its own view (`[router]`).
     pub router: RouterConfig,
+    /// The Prometheus exporter (`[metrics]`), off unless `listen` is set.
+    pub metrics: MetricsConfig,
+    /// Several lines in one config (`[[line]]`): each its own provider, account and router,
+    /// sharing the network, schedule, thresholds and desktop settings above. Without any, the
+    /// top-level `provider`, `[account]` and `[router]` are the one line.
+    #[serde(rename = "line", skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<LineConfig>,
+}
+
+/// One line of several (`[[line]]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LineConfig {
+    /// How the line is named in the tray, the dashboard, `watch` and the metrics' `line` label.
+    pub label: String,
+    /// The provider's catalog id, when chosen.
+    pub provider: Option<String>,
+    /// The line's SIP account (`[line.account]`, the keys of `[account]`).
+    pub account: Option<AccountConfig>,
+    /// The line's router (`[line.router]`); the top-level `[router]` when absent.
+    pub router: Option<RouterConfig>,
+}
+
+/// The Prometheus exporter's settings (`[metrics]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where `/metrics` is served: `PORT` (on loopback), `ADDR:PORT`; unset: no exporter.
+    pub listen: Option<String>,
+}
+
+impl MetricsConfig {
+    /// The address to serve on, `None` when off. A bare port means loopback: the line's state
+    /// is nobody else's business unless the user says so with an address.
+    pub fn parse_listen(&self) -> Result<Option<SocketAddr>, FieldError> {
+        self.listen.as_deref().map(parse_metrics_listen).transpose()
+    }
+}
+
+/// Parses an exporter address: `PORT` (loopback), `ADDR:PORT` or `[V6]:PORT`.
+pub fn parse_metrics_listen(text: &str) -> Result<SocketAddr, FieldError> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse::<SocketAddr>().map_err(|_| {
+        FieldError::new(
+            "listen",
+            format!("{text:?} is not PORT or ADDR:PORT (e.g. 9464 or 127.0.0.1:9464)"),
+        )
+    })
+}
+
+/// The longest line label accepted.
+pub const MAX_LABEL: usize = 64;
+
+/// One line to watch, as [`Config::lines`] gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedLine {
+    /// Its label (unique within the config).
+    pub label: String,
+    /// Its config: the shared settings with its own provider, account and router, and no
+    /// `[[line]]` tables of its own.
+    pub config: Config,
 }
 
 /// Where and how to ask the router (`[router]`). The password lives in the keyring (or the
@@ -221,6 +285,54 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The lines this config watches: one per `[[line]]` table, or the config itself as its one
+    /// line (labelled by its provider, its account or `line`). Call after [`Config::validate`].
+    pub fn lines(&self) -> Vec<NamedLine> {
+        if self.lines.is_empty() {
+            return vec![NamedLine {
+                label: self.single_label(),
+                config: self.clone(),
+            }];
+        }
+        self.lines
+            .iter()
+            .map(|line| {
+                let mut config = self.clone();
+                config.lines = Vec::new();
+                config.provider = line.provider.clone();
+                config.account = line.account.clone();
+                if let Some(router) = &line.router {
+                    config.router = router.clone();
+                }
+                NamedLine {
+                    label: line.label.trim().to_string(),
+                    config,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the config has `[[line]]` tables (several lines, each named).
+    pub fn has_line_tables(&self) -> bool {
+        !self.lines.is_empty()
+    }
+
+    /// The label of a config without `[[line]]` tables.
+    fn single_label(&self) -> String {
+        if let Some(provider) = &self.provider {
+            return provider.clone();
+        }
+        match &self.account {
+            Some(AccountConfig {
+                registrar,
+                user: Some(user),
+                ..
+            }) => format!("{user}@{registrar}"),
+            Some(account) if !account.registrar.is_empty() => account.registrar.clone(),
+            _ => "line".into(),
+        }
+    }
+
     /// Parses TOML text; `path` only names the origin in errors. Does not validate values.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let parse_error = |key: String, message: String| ConfigError::Parse {
@@ -265,11 +377,78 @@ impl Config {
                 ));
             }
         }
+        self.metrics
+            .parse_listen()
+            .map_err(|e| invalid(format!("metrics.{}", e.key), e.message))?;
+        self.validate_lines(origin)?;
         if self.thresholds.min_anchors == 0 {
             return Err(invalid(
                 "thresholds.min_anchors".into(),
                 "must be at least 1".into(),
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// The `[[line]]` tables: each named once, each account and router valid, and no top-level
+    /// line beside them (whose would it be?).
+    fn validate_lines(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| ConfigError::Invalid {
+            origin: origin.to_string(),
+            key,
+            message,
+        };
+        if self.lines.is_empty() {
+            return Ok(());
+        }
+        if self.account.is_some() || self.provider.is_some() {
+            let key = if self.account.is_some() {
+                "account"
+            } else {
+                "provider"
+            };
+            return Err(invalid(
+                key.into(),
+                "beside [[line]] tables each line names its own provider and account: move it into a [[line]]".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            let key = |k: &str| format!("line[{i}].{k}");
+            let label = line.label.trim();
+            if label.is_empty()
+                || label.chars().count() > MAX_LABEL
+                || label.chars().any(char::is_control)
+            {
+                return Err(invalid(
+                    key("label"),
+                    format!("each line needs a label of 1 to {MAX_LABEL} characters (no control characters)"),
+                ));
+            }
+            if !seen.insert(label.to_lowercase()) {
+                return Err(invalid(
+                    key("label"),
+                    format!("{label:?} names two lines; labels must differ"),
+                ));
+            }
+            if line.provider.is_none() && line.account.is_none() {
+                return Err(invalid(
+                    key("provider"),
+                    format!("line {label:?} has neither a provider nor an [line.account]"),
+                ));
+            }
+            if let Some(account) = &line.account {
+                account
+                    .validate()
+                    .map_err(|e| invalid(key(&format!("account.{}", e.key)), e.message))?;
+            }
+            if let Some(router) = &line.router {
+                router
+                    .validate()
+                    .map_err(|e| invalid(key(&format!("router.{}", e.key)), e.message))?;
+            }
         }
         Ok(())
     }
@@ -599,5 +778,107 @@ expect_binding = false
         assert!(e.message.contains("\"bad\""), "{e}");
         network.anchors.pop();
         assert_eq!(network.parse().expect("parses").dns_name, None);
+    }
+
+    const TWO_LINES: &str = r#"
+[network]
+dns_name = "none"
+
+[router]
+url = "off"
+
+[[line]]
+label = "Home"
+provider = "1und1"
+
+[[line]]
+label = "Office"
+[line.account]
+registrar = "sip:127.0.0.1:5070"
+user = "office"
+password_env = "OFFICE_SIP"
+[line.router]
+url = "http://192.168.178.1:49000"
+"#;
+
+    #[test]
+    fn line_tables_become_lines_sharing_the_rest() {
+        let config = parse(TWO_LINES).expect("valid");
+        let lines = config.lines();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].label, "Home");
+        assert_eq!(lines[0].config.provider.as_deref(), Some("1und1"));
+        assert!(lines[0].config.account.is_none());
+        // No [line.router]: the top-level one.
+        assert_eq!(lines[0].config.router.url, "off");
+        assert_eq!(lines[1].label, "Office");
+        let account = lines[1].config.account.as_ref().expect("account");
+        assert_eq!(account.user.as_deref(), Some("office"));
+        assert_eq!(lines[1].config.router.url, "http://192.168.178.1:49000");
+        for line in &lines {
+            assert_eq!(line.config.network.dns_name, "none");
+            assert!(!line.config.has_line_tables());
+        }
+        // Written back, the tables survive; a config without them writes none.
+        let text = toml::to_string(&config).expect("serialises");
+        assert_eq!(parse(&text).expect("reads back"), config);
+        assert!(!toml::to_string(&Config::default())
+            .expect("serialises")
+            .contains("line"));
+    }
+
+    #[test]
+    fn a_config_without_line_tables_is_one_line_named_after_it() {
+        let one = parse("provider = \"telekom\"").expect("valid");
+        assert_eq!(one.lines()[0].label, "telekom");
+        let one =
+            parse("[account]\nregistrar = \"sip:example.net\"\nuser = \"bob\"").expect("valid");
+        assert_eq!(one.lines()[0].label, "bob@sip:example.net");
+        assert_eq!(Config::default().lines()[0].label, "line");
+    }
+
+    #[test]
+    fn line_tables_are_checked_with_their_index() {
+        let e = error_text(&TWO_LINES.replace("label = \"Office\"", "label = \"home\""));
+        assert!(
+            e.contains("line[1].label") && e.contains("two lines"),
+            "{e}"
+        );
+        let e = error_text(&TWO_LINES.replace("label = \"Office\"", "label = \" \""));
+        assert!(e.contains("line[1].label"), "{e}");
+        let e = error_text(&TWO_LINES.replace("5070", "5070 x"));
+        assert!(e.contains("line[1].account.registrar"), "{e}");
+        let e = error_text(&TWO_LINES.replace("http://192.168.178.1:49000", "ftp://x"));
+        assert!(e.contains("line[1].router.url"), "{e}");
+        let e = error_text(&format!("provider = \"1und1\"\n{TWO_LINES}"));
+        assert!(
+            e.contains("key `provider`") && e.contains("[[line]]"),
+            "{e}"
+        );
+        let e = error_text("[[line]]\nlabel = \"Empty\"");
+        assert!(e.contains("line[0].provider") && e.contains("Empty"), "{e}");
+        let e = error_text("[[line]]\nlabel = \"X\"\nuser = \"a\"");
+        assert!(
+            e.contains("line[0].user") || e.contains("unknown field"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_exporter_address_is_loopback_unless_one_is_given() {
+        let off = parse("").expect("valid");
+        assert_eq!(off.metrics.parse_listen().expect("valid"), None);
+        let port = parse("[metrics]\nlisten = \"9464\"").expect("valid");
+        assert_eq!(
+            port.metrics.parse_listen().expect("valid"),
+            Some("127.0.0.1:9464".parse().expect("addr"))
+        );
+        let any = parse("[metrics]\nlisten = \"[::]:9464\"").expect("valid");
+        assert_eq!(
+            any.metrics.parse_listen().expect("valid"),
+            Some("[::]:9464".parse().expect("addr"))
+        );
+        let e = error_text("[metrics]\nlisten = \"localhost\"");
+        assert!(e.contains("metrics.listen"), "{e}");
     }
 }
