@@ -13,7 +13,7 @@ use crate::probe::line::{LineError, LineProber, LineSettings};
 use crate::probe::sip::guard::{WatchLock, WatchLockError};
 use crate::secret::{self, PasswordSource, Secret, SecretError};
 use dialtone_core::catalog::{Catalog, CatalogError, Feed, Provider, Registrar};
-use dialtone_core::config::{AccountConfig, Config, ConfigError};
+use dialtone_core::config::{AccountConfig, Config, ConfigError, NamedLine};
 use dialtone_core::observation::Transport;
 use dialtone_core::schedule::Schedule;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,9 @@ pub struct Overrides {
     /// The config file (default: config.toml in the XDG config dir).
     #[arg(long, value_name = "FILE", env = "DIALTONE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// With `[[line]]` tables in the config: only the line with this label.
+    #[arg(long = "line", value_name = "LABEL")]
+    pub line: Option<String>,
     /// The registrar: `sip:host[:port][;transport=udp|tcp|tls]`, `sips:host`, or a domain
     /// (resolved by RFC 3263: NAPTR, SRV, A/AAAA).
     #[arg(long, value_name = "URI")]
@@ -178,6 +181,20 @@ pub enum SetupError {
     /// No config dir could be found and no `--config` was given.
     #[error("no home directory to keep the config in: pass --config FILE")]
     NoConfigDir,
+    /// A command for one line was given a config with several.
+    #[error("the config has {} lines ({}): name one with --line LABEL", labels.len(), labels.join(", "))]
+    SeveralLines {
+        /// Their labels.
+        labels: Vec<String>,
+    },
+    /// `--line` names no line of the config.
+    #[error("no line is labelled {label:?}; the config has: {}", labels.join(", "))]
+    NoSuchLine {
+        /// The label asked for.
+        label: String,
+        /// The config's labels.
+        labels: Vec<String>,
+    },
 }
 
 impl Overrides {
@@ -271,21 +288,77 @@ impl Overrides {
     /// Blocking (the keyring talks D-Bus): call it before starting async work, or from
     /// `spawn_blocking`.
     pub fn resolve(&self) -> Result<Prepared, SetupError> {
-        let (config, path, _) = self.resolve_config()?;
-        let catalog = self.catalog()?;
-        if let Some(id) = &config.provider {
-            if catalog.get(id).is_none() {
-                return Err(ConfigError::Invalid {
-                    origin: path.display().to_string(),
-                    key: "provider".into(),
-                    message: format!(
-                        "{id:?} is not in the provider catalog (see `dialtone providers`)"
-                    ),
-                }
-                .into());
+        let mut lines = self.resolve_lines()?;
+        if lines.len() > 1 {
+            let labels: Vec<String> = lines.iter().map(|l| l.label.clone()).collect();
+            return Err(SetupError::SeveralLines { labels });
+        }
+        lines.pop().ok_or(SetupError::NoConfigDir)
+    }
+
+    /// The lines `--line` selects (all without it), each with its index in the config.
+    fn select_lines(&self, lines: Vec<NamedLine>) -> Result<Vec<(usize, NamedLine)>, SetupError> {
+        let mut lines: Vec<(usize, NamedLine)> = lines.into_iter().enumerate().collect();
+        if let Some(label) = &self.line {
+            let labels = lines.iter().map(|(_, l)| l.label.clone()).collect();
+            lines.retain(|(_, l)| l.label.eq_ignore_ascii_case(label.trim()));
+            if lines.is_empty() {
+                return Err(SetupError::NoSuchLine {
+                    label: label.clone(),
+                    labels,
+                });
             }
         }
-        prepare(&config, &catalog)
+        Ok(lines)
+    }
+
+    /// The config of the one line a command is for: the config itself, or of its `[[line]]`
+    /// tables the one `--line` names.
+    pub fn resolve_line_config(&self) -> Result<Config, SetupError> {
+        let (config, _, _) = self.resolve_config()?;
+        let mut lines = self.select_lines(config.lines())?;
+        if lines.len() > 1 {
+            let labels = lines.into_iter().map(|(_, l)| l.label).collect();
+            return Err(SetupError::SeveralLines { labels });
+        }
+        lines
+            .pop()
+            .map(|(_, line)| line.config)
+            .ok_or(SetupError::NoConfigDir)
+    }
+
+    /// Every line of the config (its `[[line]]` tables, or the config itself as one line),
+    /// prepared as [`Overrides::resolve`] prepares one. Blocking, like it.
+    pub fn resolve_lines(&self) -> Result<Vec<Prepared>, SetupError> {
+        let (config, path, _) = self.resolve_config()?;
+        let catalog = self.catalog()?;
+        let several = config.has_line_tables();
+        let lines = self.select_lines(config.lines())?;
+        lines
+            .into_iter()
+            .map(|(i, line)| {
+                if let Some(id) = &line.config.provider {
+                    if catalog.get(id).is_none() {
+                        let key = if several {
+                            format!("line[{i}].provider")
+                        } else {
+                            "provider".into()
+                        };
+                        return Err(ConfigError::Invalid {
+                            origin: path.display().to_string(),
+                            key,
+                            message: format!(
+                                "{id:?} is not in the provider catalog (see `dialtone providers`)"
+                            ),
+                        }
+                        .into());
+                    }
+                }
+                let mut prepared = prepare(&line.config, &catalog)?;
+                prepared.label = line.label;
+                Ok(prepared)
+            })
+            .collect()
     }
 }
 
@@ -365,6 +438,8 @@ pub fn router_login(
 
 /// Everything a line needs, worked out off the async workers (the keyring blocks).
 pub struct Prepared {
+    /// The line's label (its `[[line]]` label, or the config's own).
+    pub label: String,
     /// The probes' settings.
     pub settings: LineSettings,
     /// The config in force, with the provider's registrar filled in.
@@ -519,6 +594,7 @@ pub fn prepare(config: &Config, catalog: &Catalog) -> Result<Prepared, SetupErro
         .map(|p| p.feeds.clone())
         .unwrap_or_default();
     Ok(Prepared {
+        label: config.own_label(),
         settings,
         config: effective,
         configured,

@@ -39,8 +39,8 @@ pub enum PasswordAction {
 
 /// Runs `dialtone password`.
 pub fn run(args: &PasswordArgs) -> ExitCode {
-    let config = match args.overrides.resolve_config() {
-        Ok((config, _, _)) => config,
+    let config = match args.overrides.resolve_line_config() {
+        Ok(config) => config,
         Err(e) => {
             tracing::error!("{e}");
             return ExitCode::from(EXIT_CONFIG_ERROR);

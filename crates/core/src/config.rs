@@ -290,7 +290,7 @@ impl Config {
     pub fn lines(&self) -> Vec<NamedLine> {
         if self.lines.is_empty() {
             return vec![NamedLine {
-                label: self.single_label(),
+                label: self.own_label(),
                 config: self.clone(),
             }];
         }
@@ -317,8 +317,8 @@ impl Config {
         !self.lines.is_empty()
     }
 
-    /// The label of a config without `[[line]]` tables.
-    fn single_label(&self) -> String {
+    /// The label of a config without `[[line]]` tables: its provider, its account, or `line`.
+    pub fn own_label(&self) -> String {
         if let Some(provider) = &self.provider {
             return provider.clone();
         }
