@@ -356,6 +356,7 @@ impl Overrides {
                 }
                 let mut prepared = prepare(&line.config, &catalog)?;
                 prepared.label = line.label;
+                prepared.listed = several;
                 Ok(prepared)
             })
             .collect()
@@ -440,6 +441,9 @@ pub fn router_login(
 pub struct Prepared {
     /// The line's label (its `[[line]]` label, or the config's own).
     pub label: String,
+    /// Whether the line is one of the config's `[[line]]` tables: its label then goes into
+    /// every report, and its history into a file of its own.
+    pub listed: bool,
     /// The probes' settings.
     pub settings: LineSettings,
     /// The config in force, with the provider's registrar filled in.
@@ -595,12 +599,45 @@ pub fn prepare(config: &Config, catalog: &Catalog) -> Result<Prepared, SetupErro
         .unwrap_or_default();
     Ok(Prepared {
         label: config.own_label(),
+        listed: false,
         settings,
         config: effective,
         configured,
         provider,
         feeds,
     })
+}
+
+/// The history database of a line: `base` itself for a config's only line; for a `[[line]]`
+/// line, a file beside it named after the label (`history-office-1a2b3c4d.sqlite3`): readable
+/// in a directory listing, and the hash of the exact label keeps `Home!` and `Home?` apart.
+pub fn line_history_path(base: &Path, prepared: &Prepared) -> PathBuf {
+    if !prepared.listed {
+        return base.to_path_buf();
+    }
+    use sha2::Digest;
+    let slug: String = prepared
+        .label
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(32)
+        .collect();
+    let digest = sha2::Sha256::digest(prepared.label.as_bytes());
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "history".into());
+    let ext = base
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    base.with_file_name(format!("{stem}-{slug}-{}{ext}", &hex::encode(digest)[..8]))
 }
 
 /// A line being watched: the monitor with its history recorder and network watcher.
