@@ -573,3 +573,87 @@ fn the_exporter_serves_metrics_only() {
         "{answer}"
     );
 }
+
+#[test]
+fn check_reports_every_line_or_the_one_asked_for() {
+    let home = Kamailio::start(KamailioOptions {
+        users: vec![("alice".into(), HOME_PASSWORD.into())],
+        ..KamailioOptions::default()
+    });
+    home.register_contact("alice", HOME_PASSWORD, 3600);
+    let anchors: Vec<TcpListener> = (0..2)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    // Nothing listens there: the office's provider is out.
+    let closed = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[network]\nanchors = [\"{}\", \"{}\"]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n\
+             [router]\nurl = \"off\"\n\
+             [[line]]\nlabel = \"Home\"\n[line.account]\nregistrar = \"{}\"\nuser = \"alice\"\npassword_env = \"FLEET_HOME_PASSWORD\"\n\
+             [[line]]\nlabel = \"Office\"\n[line.account]\nregistrar = \"sip:127.0.0.1:{closed}\"\n",
+            anchors[0].local_addr().unwrap(),
+            anchors[1].local_addr().unwrap(),
+            home.registrar_uri(Transport::Udp),
+        ),
+    )
+    .unwrap();
+    let check = |extra: &[&str]| {
+        Command::new(support::dialtone_bin())
+            .args(["check", "--timeout", "1", "--lang", "en", "--config"])
+            .arg(&config)
+            .args(extra)
+            .env("FLEET_HOME_PASSWORD", HOME_PASSWORD)
+            .env("HOME", dir.path())
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .output()
+            .unwrap()
+    };
+
+    // Every line, one report each, and the worst verdict's exit code.
+    let out = check(&["--json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reports = json
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {json:#}"));
+    let verdicts: Vec<(&str, &str)> = reports
+        .iter()
+        .map(|r| (r["line"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [("Home", "healthy"), ("Office", "provider_outage")]
+    );
+    assert_eq!(out.status.code(), Some(12), "{out:?}");
+
+    // One line by its label (any case): one report, its own exit code.
+    let out = check(&["--json", "--line", "home"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (json["line"].as_str(), json["verdict"].as_str()),
+        (Some("Home"), Some("healthy"))
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    // Text names each line.
+    let out = check(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("Home:\n") && text.contains("\nOffice:\n"),
+        "{text}"
+    );
+
+    // A label that is not there says which are.
+    let out = check(&["--line", "Garage"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("\"Garage\"") && said.contains("Home, Office"),
+        "{said}"
+    );
+}
