@@ -608,27 +608,19 @@ pub fn prepare(config: &Config, catalog: &Catalog) -> Result<Prepared, SetupErro
     })
 }
 
-/// The history database of a line: `base` itself for a config's only line; for a `[[line]]`
-/// line, a file beside it named after the label (`history-office-1a2b3c4d.sqlite3`): readable
-/// in a directory listing, and the hash of the exact label keeps `Home!` and `Home?` apart.
-pub fn line_history_path(base: &Path, prepared: &Prepared) -> PathBuf {
-    if !prepared.listed {
-        return base.to_path_buf();
-    }
+/// The history database of a `[[line]]` line: a file beside `base` named after its label
+/// (`history-office-1a2b3c4d.sqlite3`): readable in a listing, and the hash keeps `Home!` and
+/// `Home?` apart. Case does not count, as for the labels themselves, so `dialtone log --line
+/// office` finds the line labelled `Office`. A config's only line uses `base` itself.
+pub fn line_history_path(base: &Path, label: &str) -> PathBuf {
     use sha2::Digest;
-    let slug: String = prepared
-        .label
+    let label = label.trim().to_lowercase();
+    let slug: String = label
         .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
         .take(32)
         .collect();
-    let digest = sha2::Sha256::digest(prepared.label.as_bytes());
+    let digest = sha2::Sha256::digest(label.as_bytes());
     let stem = base
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -758,6 +750,23 @@ mod tests {
         assert_eq!(
             catalog_registrar(&provider("tls.example", Some(5061), Some(Transport::Tls))).unwrap(),
             "sips:tls.example:5061"
+        );
+    }
+
+    #[test]
+    fn each_listed_line_has_its_own_history_file_whatever_the_case() {
+        let base = Path::new("/home/u/.local/share/dialtone/history.sqlite3");
+        let office = line_history_path(base, "Office");
+        assert_eq!(office, line_history_path(base, " office "));
+        let name = office.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("history-office-") && name.ends_with(".sqlite3"),
+            "{name}"
+        );
+        assert_eq!(office.parent(), base.parent());
+        assert_ne!(
+            line_history_path(base, "Home!"),
+            line_history_path(base, "Home?")
         );
     }
 

@@ -314,7 +314,8 @@ password_env = "FLEET_OFFICE_PASSWORD"
         )
         .unwrap();
         let mut child = Command::new(support::dialtone_bin())
-            .args(["watch", "--json", "--no-history", "--lang", "en"])
+            .args(["watch", "--json", "--lang", "en", "--db"])
+            .arg(dir.path().join("history.sqlite3"))
             .args(["--interval", "1", "--recheck", "1", "--timeout", "1"])
             .arg("--config")
             .arg(&config)
@@ -492,7 +493,29 @@ fn prometheus_sees_both_lines_and_alerts_for_the_one_that_fails() {
     let outages = prometheus.query(r#"dialtone_outages_total{verdict="provider_outage"}"#);
     assert_eq!(outages, [("Office".to_string(), 1.0)]);
     assert!(fleet.home.is_running());
-    drop(fleet.watch);
+
+    // Each line's outage log is its own: the office's holds the outage, the home's none.
+    let pid = nix::unistd::Pid::from_raw(fleet.watch.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let _ = fleet.watch.0.wait();
+    let log = |line: &str| {
+        let out = Command::new(support::dialtone_bin())
+            .args(["log", "--lang", "en", "--line", line, "--db"])
+            .arg(fleet.dir.path().join("history.sqlite3"))
+            .env("HOME", fleet.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let office = log("office");
+    println!("office log:\n{office}\nhome log:\n{}", log("Home"));
+    assert!(
+        office.contains("provider_outage") || office.contains("provider"),
+        "{office}"
+    );
+    let home = log("Home");
+    assert!(!home.contains("provider"), "{home}");
 }
 
 #[test]

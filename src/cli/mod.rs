@@ -303,9 +303,13 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         for prepared in lines {
             let label = prepared.label.clone();
             let shown = prepared.listed.then(|| label.clone());
-            let db = history
-                .as_deref()
-                .map(|base| crate::setup::line_history_path(base, &prepared));
+            let db = history.as_deref().map(|base| {
+                if prepared.listed {
+                    crate::setup::line_history_path(base, &label)
+                } else {
+                    base.to_path_buf()
+                }
+            });
             let tx = tx.clone();
             let token = shutdown.clone();
             let line = crate::setup::spawn_line(prepared, db.as_deref(), &shutdown, |handle| {
