@@ -177,43 +177,48 @@ fn registry() -> (Registry, Families) {
     (registry, families)
 }
 
-/// The running exporter.
+/// The running exporter: serves until its token is cancelled; [`Exporter::follow`] attaches
+/// a line's monitor. The agent attaches each new line generation (a settings change makes a
+/// new monitor) under the same label, so the series go on where they were.
 pub struct Exporter {
-    /// The server and one updater per line; they end with the token.
-    pub tasks: Vec<JoinHandle<()>>,
+    families: Families,
+    /// The server task.
+    pub server: JoinHandle<()>,
 }
 
-/// Serves the metrics of `lines` (label, monitor) on `addr` until `token` is cancelled.
-pub async fn spawn(
-    addr: SocketAddr,
-    lines: &[(String, MonitorHandle)],
-    token: &CancellationToken,
-) -> Result<Exporter, MetricsError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| MetricsError::Bind { addr, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| MetricsError::Bind { addr, source })?;
-    let (registry, families) = registry();
-    let mut tasks: Vec<JoinHandle<()>> = lines
-        .iter()
-        .map(|(label, handle)| {
-            tokio::spawn(update_line(
-                label.clone(),
-                handle.clone(),
-                families.clone(),
-                token.clone(),
-            ))
-        })
-        .collect();
-    tasks.push(tokio::spawn(serve(
-        listener,
-        Arc::new(registry),
-        token.clone(),
-    )));
-    tracing::info!("serving metrics on http://{bound}/metrics");
-    Ok(Exporter { tasks })
+impl Exporter {
+    /// Binds `addr` and serves `/metrics` until `token` is cancelled.
+    pub async fn serve(
+        addr: SocketAddr,
+        token: &CancellationToken,
+    ) -> Result<Exporter, MetricsError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| MetricsError::Bind { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| MetricsError::Bind { addr, source })?;
+        let (registry, families) = registry();
+        let server = tokio::spawn(serve(listener, Arc::new(registry), token.clone()));
+        tracing::info!("serving metrics on http://{bound}/metrics");
+        Ok(Exporter { families, server })
+    }
+
+    /// Keeps the series of line `label` current from `handle` until `token` is cancelled or the
+    /// monitor ends.
+    pub fn follow(
+        &self,
+        label: &str,
+        handle: &MonitorHandle,
+        token: &CancellationToken,
+    ) -> JoinHandle<()> {
+        tokio::spawn(update_line(
+            label.to_string(),
+            handle.clone(),
+            self.families.clone(),
+            token.clone(),
+        ))
+    }
 }
 
 /// Keeps one line's series current from its monitor until `token` is cancelled.

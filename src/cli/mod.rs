@@ -348,8 +348,13 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         }
         drop(tx);
         if let Some(addr) = metrics {
-            match crate::metrics::spawn(addr, &handles, &shutdown).await {
-                Ok(exporter) => tasks.extend(exporter.tasks),
+            match crate::metrics::Exporter::serve(addr, &shutdown).await {
+                Ok(exporter) => {
+                    for (label, handle) in &handles {
+                        tasks.push(exporter.follow(label, handle, &shutdown));
+                    }
+                    tasks.push(exporter.server);
+                }
                 Err(e) => {
                     tracing::error!("{e}");
                     shutdown.cancel();
