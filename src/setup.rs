@@ -649,6 +649,20 @@ pub fn spawn_line(
     token: &CancellationToken,
     companions: impl FnOnce(&MonitorHandle) -> Vec<JoinHandle<()>>,
 ) -> Result<RunningLine, SetupError> {
+    let mut line = start_line(prepared, history, token, companions)?;
+    line.tasks
+        .push(watch_network(vec![line.handle.clone()], token));
+    Ok(line)
+}
+
+/// [`spawn_line`] without the network watcher: for several lines, which share one
+/// ([`watch_network`]) instead of each polling the same interfaces.
+pub fn start_line(
+    prepared: Prepared,
+    history: Option<&Path>,
+    token: &CancellationToken,
+    companions: impl FnOnce(&MonitorHandle) -> Vec<JoinHandle<()>>,
+) -> Result<RunningLine, SetupError> {
     let prober = LineProber::new(prepared.settings)?;
     let (handle, monitor) = crate::monitor::spawn(
         prober,
@@ -669,15 +683,19 @@ pub fn spawn_line(
             Err(e) => tracing::warn!("{e}; checks and outages are not recorded"),
         }
     }
-    // Interfaces or the default route changing (Wi-Fi roaming, cable, VPN) make the last
-    // results stale: the monitor re-checks at once instead of waiting for its next tick.
-    tasks.push(crate::monitor::network::spawn_network_watcher(
-        handle.clone(),
+    Ok(RunningLine { handle, tasks })
+}
+
+/// Interfaces or the default route changing (Wi-Fi roaming, cable, VPN) make the last results
+/// stale: every line in `handles` re-checks at once instead of waiting for its next tick. One
+/// poller for all of them (200 lines polling the same routing table would cost 200 reads).
+pub fn watch_network(handles: Vec<MonitorHandle>, token: &CancellationToken) -> JoinHandle<()> {
+    crate::monitor::network::spawn_network_watcher(
+        handles,
         crate::monitor::network::DEFAULT_POLL,
         crate::probe::device::probe,
         token.clone(),
-    ));
-    Ok(RunningLine { handle, tasks })
+    )
 }
 
 #[cfg(test)]

@@ -312,7 +312,7 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             });
             let tx = tx.clone();
             let token = shutdown.clone();
-            let line = crate::setup::spawn_line(prepared, db.as_deref(), &shutdown, |handle| {
+            let line = crate::setup::start_line(prepared, db.as_deref(), &shutdown, |handle| {
                 // Subscribed before the monitor's first round can end.
                 let mut rx = handle.subscribe();
                 vec![tokio::spawn(async move {
@@ -347,6 +347,10 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             }
         }
         drop(tx);
+        tasks.push(crate::setup::watch_network(
+            handles.iter().map(|(_, h)| h.clone()).collect(),
+            &shutdown,
+        ));
         if let Some(addr) = metrics {
             match crate::metrics::Exporter::serve(addr, &shutdown).await {
                 Ok(exporter) => {
