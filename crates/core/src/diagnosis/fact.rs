@@ -3,6 +3,7 @@
 //! Facts carry numbers (milliseconds, counts, codes) rather than sentences so that the CLI's
 //! JSON stays machine-readable and every presenter can word them in the user's language.
 
+use super::detail::{detail_suffix, detail_words};
 use crate::locale::Lang;
 use crate::observation::{DnsOutcome, ReachMethod, SipTarget, Transport, TransportFailure};
 use crate::router::{NatKind, RouterErrorKind, VoipStatus};
@@ -399,7 +400,7 @@ pub(crate) fn millis(duration: Duration) -> f64 {
 }
 
 /// "35 ms", "2.4 ms" or "8.0 s" / "8,0 s": the way a person reads a latency.
-fn duration_words(ms: f64, lang: Lang) -> String {
+pub(super) fn duration_words(ms: f64, lang: Lang) -> String {
     let text = if ms >= 1000.0 {
         format!("{:.1} s", ms / 1000.0)
     } else if ms >= 10.0 {
@@ -433,7 +434,7 @@ pub fn layer_words(layer: Layer, lang: Lang) -> &'static str {
 
 /// "45 s", "12 min", "3 h 05 min", "1 day", "2 days 3 h" / "2 Tagen 3 h": how long something
 /// lasted.
-fn span_words(secs: u64, lang: Lang) -> String {
+pub(super) fn span_words(secs: u64, lang: Lang) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     if d > 0 {
         let days = match (d, lang) {
@@ -458,6 +459,7 @@ fn span_words(secs: u64, lang: Lang) -> String {
 
 fn router_problem_words(kind: RouterErrorKind, detail: &str, lang: Lang) -> String {
     let de = lang == Lang::De;
+    let detail = detail_words(detail, lang);
     match (kind, de) {
         (RouterErrorKind::NoAnswer, false) => format!("the router gives no status (no UPnP IGD answered: {detail}); no router evidence this round"),
         (RouterErrorKind::NoAnswer, true) => format!("der Router gibt keinen Status (kein UPnP-IGD antwortete: {detail}); diese Runde ohne Angaben des Routers"),
@@ -644,10 +646,12 @@ impl Fact {
                 }
             }
             Fact::GatewayUnreachable { address, detail } => {
+                let what = lang.pick("unreachable", "nicht erreichbar");
+                let why = detail_suffix(what, detail, lang);
                 if de {
-                    format!("Router {address} nicht erreichbar ({detail})")
+                    format!("Router {address} {what}{why}")
                 } else {
-                    format!("router {address} unreachable ({detail})")
+                    format!("router {address} {what}{why}")
                 }
             }
             Fact::AnchorsAnswered {
@@ -674,10 +678,12 @@ impl Fact {
                 }
             }
             Fact::AnchorUnreachable { target, detail } => {
+                let what = lang.pick("unreachable", "nicht erreichbar");
+                let why = detail_suffix(what, detail, lang);
                 if de {
-                    format!("Ankerpunkt {target} nicht erreichbar ({detail})")
+                    format!("Ankerpunkt {target} {what}{why}")
                 } else {
-                    format!("anchor {target} unreachable ({detail})")
+                    format!("anchor {target} {what}{why}")
                 }
             }
             Fact::Dns { name, result } => match (result, de) {
@@ -688,16 +694,20 @@ impl Fact {
                     format!("DNS: {name} aufgelöst in {} ({addresses} Adresse(n))", t(*rtt_ms))
                 }
                 (DnsResult::NotFound { detail }, false) => {
-                    format!("DNS: {name} not found ({detail})")
+                    let why = detail_suffix("not found", detail, lang);
+                    format!("DNS: {name} not found{why}")
                 }
                 (DnsResult::NotFound { detail }, true) => {
-                    format!("DNS: {name} nicht gefunden ({detail})")
+                    let why = detail_suffix("nicht gefunden", detail, lang);
+                    format!("DNS: {name} nicht gefunden{why}")
                 }
                 (DnsResult::Failed { detail }, false) => {
-                    format!("DNS: lookup of {name} failed ({detail})")
+                    let why = detail_suffix("failed", detail, lang);
+                    format!("DNS: lookup of {name} failed{why}")
                 }
                 (DnsResult::Failed { detail }, true) => {
-                    format!("DNS: Abfrage von {name} fehlgeschlagen ({detail})")
+                    let why = detail_suffix("fehlgeschlagen", detail, lang);
+                    format!("DNS: Abfrage von {name} fehlgeschlagen{why}")
                 }
                 (DnsResult::Timeout { after_ms }, false) => {
                     format!("DNS: no answer for {name} within {}", t(*after_ms))
@@ -789,10 +799,11 @@ impl Fact {
             } => {
                 let to = target.words();
                 let what = failure_words(*kind, lang);
+                let why = detail_suffix(what, detail, lang);
                 if de {
-                    format!("{method} an {to}: {what} ({detail})")
+                    format!("{method} an {to}: {what}{why}")
                 } else {
-                    format!("{method} to {to}: {what} ({detail})")
+                    format!("{method} to {to}: {what}{why}")
                 }
             }
             Fact::NoSipTarget { registrar } => {
@@ -933,6 +944,7 @@ impl Fact {
                 }
             }
             Fact::UnsupportedChallenge { detail } => {
+                let detail = detail_words(detail, lang);
                 if de {
                     format!("der Anbieter verlangt ein Anmeldeverfahren, das dialtone nicht beherrscht ({detail})")
                 } else {
