@@ -1080,9 +1080,19 @@ impl Diagnosis {
     /// when every layer is fine. The same fact as [`Diagnosis::reason`].
     pub fn plain_reason(&self, lang: Lang) -> Option<String> {
         let report = self.failing_report()?;
-        let mut text = self
-            .reason_fact()?
-            .plain_for(lang, self.provider_name.as_deref());
+        let mut fact = self.reason_fact()?;
+        if self.verdict == Verdict::ProviderOutage && matches!(fact, Fact::AccountNoAnswer) {
+            // "No answer to the login check" says less than the server's own failure that
+            // follows it, which is why the verdict blames the provider.
+            if let Some(said) = report
+                .evidence
+                .iter()
+                .find(|f| f.is_problem() && !matches!(f, Fact::AccountNoAnswer))
+            {
+                fact = said;
+            }
+        }
+        let mut text = fact.plain_in(report.layer, lang, self.provider_name.as_deref());
         let works = |layer| {
             self.layer(layer)
                 .is_some_and(|r| matches!(r.status, LayerStatus::Ok | LayerStatus::Degraded))

@@ -38,6 +38,22 @@ impl Server<'_> {
         }
     }
 
+    /// The provider after "bei": "1&1" / "Ihrem Anbieter"; "with 1&1" / "with your provider".
+    fn with(&self, lang: Lang) -> String {
+        match (self.provider, lang) {
+            (Some(p), Lang::En) => format!("with {p}"),
+            (None, Lang::En) => "with your provider".into(),
+            (Some(p), Lang::De) => format!("bei {p}"),
+            (None, Lang::De) => "bei Ihrem Anbieter".into(),
+        }
+    }
+
+    /// "Telefonie-Servers von 1&1" / "Telefonie-Servers Ihres Anbieters", after "des".
+    fn de_genitive(&self) -> String {
+        self.de()
+            .replacen("Telefonie-Server", "Telefonie-Servers", 1)
+    }
+
     /// The provider as the subject: "1&1" / "your provider", "1&1" / "Ihr Anbieter".
     fn who(&self, lang: Lang) -> String {
         match (self.provider, lang) {
@@ -56,11 +72,13 @@ impl Server<'_> {
     }
 }
 
-/// The first letter as a capital: sentences may open with "your provider".
-fn capitalised(text: String) -> String {
+/// The first letter as a capital: sentences may open with "your provider". Names keep
+/// their own spelling ("sipgate", "dialtone").
+fn capitalised(text: String, provider: Option<&str>) -> String {
+    let named = provider.is_some_and(|p| !p.is_empty() && text.starts_with(p));
     let mut chars = text.chars();
     match chars.next() {
-        Some(first) if first.is_lowercase() && !text.starts_with("dialtone") => {
+        Some(first) if first.is_lowercase() && !named && !text.starts_with("dialtone") => {
             first.to_uppercase().chain(chars).collect()
         }
         _ => text,
@@ -78,7 +96,34 @@ impl Fact {
     /// away", "Your router does not answer"), naming the provider when its name is known.
     /// The technical detail is [`Fact::render`].
     pub fn plain_for(&self, lang: Lang, provider: Option<&str>) -> String {
-        capitalised(self.plain_words(lang, &Server { provider }))
+        capitalised(self.plain_words(lang, &Server { provider }), provider)
+    }
+
+    /// This fact as a plain sentence where it was seen: a DNS lookup in the provider layer is
+    /// the phone server's name ("1&1's phone server cannot be found"), not just any name.
+    pub fn plain_in(&self, layer: Layer, lang: Lang, provider: Option<&str>) -> String {
+        let server = Server { provider };
+        match (self, layer) {
+            (Fact::Dns { result, .. }, Layer::Provider) => capitalised(
+                match result {
+                    DnsResult::Resolved { .. } => server.says(lang, "was found", "wurde gefunden"),
+                    DnsResult::NotFound { .. } => server.says(
+                        lang,
+                        "cannot be found: its name does not exist",
+                        "ist nicht auffindbar: seinen Namen gibt es nicht",
+                    ),
+                    DnsResult::Failed { .. } | DnsResult::Timeout { .. } => match lang {
+                        Lang::En => format!("The address of {} cannot be looked up", server.en()),
+                        Lang::De => format!(
+                            "Die Adresse des {} lässt sich nicht nachschlagen",
+                            server.de_genitive()
+                        ),
+                    },
+                },
+                provider,
+            ),
+            _ => self.plain_for(lang, provider),
+        }
     }
 
     fn plain_words(&self, lang: Lang, server: &Server<'_>) -> String {
@@ -460,7 +505,10 @@ impl Fact {
                 let state = match status {
                     VoipStatus::Disabled => lang.pick("is switched off", "ist abgeschaltet"),
                     VoipStatus::NotRegistered => {
-                        lang.pick("is not registered", "ist nicht angemeldet")
+                        return match lang {
+                            Lang::En => format!("{who} is not registered {}", server.with(lang)),
+                            Lang::De => format!("{who} ist {} nicht angemeldet", server.with(lang)),
+                        };
                     }
                     VoipStatus::Registered => lang.pick("is registered", "ist angemeldet"),
                     VoipStatus::Connected => lang.pick(
