@@ -626,4 +626,468 @@ mod tests {
             "Ihr Router antwortet nicht"
         );
     }
+
+    fn target() -> TargetRef {
+        TargetRef {
+            host: "sip.1und1.de".into(),
+            transport: Transport::Tcp,
+            address: "212.227.0.1:5060".parse().unwrap(),
+        }
+    }
+
+    /// One fact of every kind (and of every kind's variants), with details as older versions
+    /// stored them.
+    fn every_fact() -> Vec<Fact> {
+        let at = chrono::Utc::now();
+        let gw: std::net::IpAddr = "192.168.1.1".parse().unwrap();
+        let mut facts = vec![
+            Fact::NotChecked {
+                why: "paused".into(),
+            },
+            Fact::NoInterface,
+            Fact::InterfacesUp {
+                names: vec!["eth0".into()],
+            },
+            Fact::NoDefaultRoute,
+            Fact::DefaultRoute {
+                interface: "eth0".into(),
+                gateway: Some(gw),
+            },
+            Fact::DefaultRoute {
+                interface: "ppp0".into(),
+                gateway: None,
+            },
+            Fact::NoGateway,
+            Fact::GatewayAnswered {
+                address: gw,
+                method: crate::observation::ReachMethod::IcmpEcho,
+                rtt_ms: 2.0,
+            },
+            Fact::GatewayTimeout {
+                address: gw,
+                after_ms: 2000.0,
+            },
+            Fact::GatewayLate {
+                address: gw,
+                rtt_ms: 2100.0,
+                anchors_after_ms: 2000.0,
+            },
+            Fact::GatewayUnreachable {
+                address: gw,
+                detail: "No route to host (os error 113)".into(),
+            },
+            Fact::AnchorTimeout {
+                target: "198.51.100.1:443".into(),
+                after_ms: 2000.0,
+            },
+            Fact::AnchorUnreachable {
+                target: "198.51.100.2:443".into(),
+                detail: "connect to 198.51.100.2:443: Network is unreachable (os error 101)".into(),
+            },
+            Fact::RegistrarResolved {
+                registrar: "sip.1und1.de".into(),
+                path: vec!["SRV".into(), "A".into()],
+                targets: 2,
+                rtt_ms: 12.0,
+            },
+            Fact::SipTimeout {
+                method: "OPTIONS".into(),
+                target: target(),
+                transmissions: 7,
+                elapsed_ms: 8000.0,
+            },
+            Fact::NoSipTarget {
+                registrar: "sip.1und1.de".into(),
+            },
+            Fact::StrayMessages { count: 3 },
+            Fact::LoginAccepted {
+                aor: "sip:alice@sip.1und1.de".into(),
+                bindings: 1,
+            },
+            Fact::Registered {
+                contact: "sip:alice@192.168.1.20:5060".into(),
+                expires: Some(300),
+            },
+            Fact::NoBinding,
+            Fact::LoginRejected {
+                code: 403,
+                reason: "Forbidden".into(),
+            },
+            Fact::AccountSuspended {
+                since: at,
+                code: 403,
+            },
+            Fact::AccountDeferred {
+                until: at,
+                code: 503,
+            },
+            Fact::AccountDeferred {
+                until: at,
+                code: 423,
+            },
+            Fact::RegistrarNeverAnswered {
+                registrar: "sip.1und1.de".into(),
+                name_not_found: true,
+            },
+            Fact::RegistrarNeverAnswered {
+                registrar: "sip.1und1.de".into(),
+                name_not_found: false,
+            },
+            Fact::RegistrarIgnoresOptions {
+                registrar: "sip.1und1.de".into(),
+            },
+            Fact::DnsDeniesKnownName {
+                name: "example.com".into(),
+            },
+            Fact::UnsupportedChallenge {
+                detail: "algorithm=SHA-512-256".into(),
+            },
+            Fact::AccountNoAnswer,
+            Fact::RouterFound {
+                model: Some("FRITZ!Box 7590".into()),
+                url: "http://192.168.1.1:49000/igddesc.xml".into(),
+            },
+            Fact::RouterFound {
+                model: None,
+                url: "http://192.168.1.1:49000/igddesc.xml".into(),
+            },
+            Fact::RouterLink {
+                status: "Up".into(),
+                up: true,
+            },
+            Fact::RouterLink {
+                status: "Down".into(),
+                up: false,
+            },
+            Fact::RouterConnection {
+                status: "Connected".into(),
+                connected: true,
+                last_error: None,
+                uptime_s: Some(3600),
+            },
+            Fact::RouterConnection {
+                status: "Disconnected".into(),
+                connected: false,
+                last_error: Some("ERROR_NO_CARRIER".into()),
+                uptime_s: None,
+            },
+            Fact::RouterReconnected { uptime_s: 120 },
+            Fact::RouterContradicted,
+            Fact::RouterStillRegistered { numbers: 1 },
+        ];
+        for layer in Layer::ALL {
+            facts.push(Fact::LowerLayerFailed { layer });
+            facts.push(Fact::NotProbed { layer });
+        }
+        for (answered, total, required) in [(2, 2, 2), (1, 2, 2), (0, 2, 2), (2, 3, 2)] {
+            facts.push(Fact::AnchorsAnswered {
+                answered,
+                total,
+                required,
+            });
+        }
+        for result in [
+            DnsResult::Resolved {
+                addresses: 1,
+                rtt_ms: 15.0,
+            },
+            DnsResult::NotFound {
+                detail: "sip.1und1.de: no such domain (NXDOMAIN)".into(),
+            },
+            DnsResult::Failed {
+                detail:
+                    "sip.1und1.de A via 192.168.1.1:53: io error: Connection refused (os error 111)"
+                        .into(),
+            },
+            DnsResult::Timeout { after_ms: 3000.0 },
+        ] {
+            facts.push(Fact::Dns {
+                name: "sip.1und1.de".into(),
+                result,
+            });
+        }
+        for (code, retry_after) in [(200, None), (503, Some(120)), (404, None)] {
+            facts.push(Fact::SipResponse {
+                method: "REGISTER".into(),
+                target: target(),
+                code,
+                reason: "Reason".into(),
+                rtt_ms: 40.0,
+                transmissions: 2,
+                retry_after,
+            });
+        }
+        for (kind, detail) in [
+            (
+                TransportFailure::Refused,
+                "Connection refused (os error 111)",
+            ),
+            (
+                TransportFailure::Unreachable,
+                "No route to host (os error 113)",
+            ),
+            (
+                TransportFailure::Closed,
+                "Connection reset by peer (os error 104)",
+            ),
+            (
+                TransportFailure::Tls,
+                "invalid peer certificate: UnknownIssuer",
+            ),
+            (TransportFailure::Protocol, "not SIP"),
+            (TransportFailure::TooLarge, ""),
+        ] {
+            facts.push(Fact::SipTransportFailed {
+                method: "OPTIONS".into(),
+                target: target(),
+                kind,
+                detail: detail.into(),
+            });
+        }
+        for measure in [
+            Measure::GatewayRtt,
+            Measure::AnchorRtt,
+            Measure::DnsRtt,
+            Measure::SipRtt,
+            Measure::Retransmissions,
+            Measure::StrayMessages,
+        ] {
+            facts.push(Fact::OverThreshold {
+                measure,
+                value: 900.0,
+                limit: 500.0,
+            });
+        }
+        for kind in [
+            RouterErrorKind::NoAnswer,
+            RouterErrorKind::BadAnswer,
+            RouterErrorKind::StatusHidden,
+            RouterErrorKind::LoginRejected,
+            RouterErrorKind::LoginSuspended,
+            RouterErrorKind::Busy,
+        ] {
+            facts.push(Fact::RouterProblem {
+                kind,
+                detail:
+                    "GET http://192.168.1.1:49000/igddesc.xml: Connection refused (os error 111)"
+                        .into(),
+            });
+        }
+        for nat in [
+            NatKind::Public,
+            NatKind::Cgnat,
+            NatKind::DsLite,
+            NatKind::Unknown,
+        ] {
+            facts.push(Fact::RouterNat {
+                nat,
+                address: Some("100.64.1.2".into()),
+            });
+        }
+        for status in [
+            VoipStatus::Disabled,
+            VoipStatus::NotRegistered,
+            VoipStatus::Registered,
+            VoipStatus::Connected,
+            VoipStatus::Unknown,
+        ] {
+            facts.push(Fact::RouterVoip {
+                index: 1,
+                number: Some("4930123456".into()),
+                status,
+            });
+            facts.push(Fact::RouterVoip {
+                index: 2,
+                number: None,
+                status,
+            });
+        }
+        facts
+    }
+
+    #[test]
+    fn every_fact_has_both_registers_in_both_languages_without_raw_words() {
+        for fact in every_fact() {
+            for provider in [None, Some("1&1")] {
+                let en = fact.plain_for(Lang::En, provider);
+                let de = fact.plain_for(Lang::De, provider);
+                assert!(!en.is_empty() && en != de, "{fact:?}: {en:?} / {de:?}");
+                for (lang, plain) in [(Lang::En, en), (Lang::De, de)] {
+                    for raw in [
+                        "os error", "OPTIONS", "REGISTER", ":5060", ":443", ":49000", "192.168.",
+                        "(", "  ",
+                    ] {
+                        // Parentheses are fine around words (a model name, "DNS"), not around
+                        // codes: only flag them with a digit inside.
+                        if raw == "(" {
+                            let inner = plain.split('(').nth(1).unwrap_or_default();
+                            let inner = inner.split(')').next().unwrap_or_default();
+                            assert!(
+                                !inner.chars().any(|c| c.is_ascii_digit())
+                                    || inner.contains("FRITZ"),
+                                "{fact:?} {lang:?}: {plain:?}"
+                            );
+                            continue;
+                        }
+                        assert!(
+                            !plain.contains(raw),
+                            "{fact:?} {lang:?} plain has {raw:?}: {plain:?}"
+                        );
+                    }
+                    assert!(
+                        !plain.ends_with('.'),
+                        "{plain:?}: plain sentences end without a full stop"
+                    );
+                }
+            }
+            for lang in [Lang::En, Lang::De] {
+                let technical = fact.render(lang);
+                let lower = technical.to_lowercase();
+                assert!(
+                    !lower.contains("os error") && !lower.contains("errno"),
+                    "{technical:?}"
+                );
+                assert!(
+                    !lower.contains("connection refused (connection refused"),
+                    "{technical:?}"
+                );
+                for layer in Layer::ALL {
+                    assert!(!fact.plain_in(layer, lang, Some("1&1")).is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn old_router_details_are_worded_in_german() {
+        let fact = Fact::RouterProblem {
+            kind: RouterErrorKind::BadAnswer,
+            detail: "GET http://192.168.1.1:49000/igddesc.xml: Connection refused (os error 111)"
+                .into(),
+        };
+        assert_eq!(
+            fact.render(Lang::De),
+            "die Antwort des Routers war unbrauchbar (GET http://192.168.1.1:49000/igddesc.xml: Verbindung abgelehnt)"
+        );
+    }
+
+    #[test]
+    fn a_missing_registrar_name_is_the_phone_server_in_the_provider_layer() {
+        let fact = Fact::Dns {
+            name: "sip.1und1.de".into(),
+            result: DnsResult::NotFound {
+                detail: "NXDOMAIN".into(),
+            },
+        };
+        assert_eq!(
+            fact.plain_in(Layer::Provider, Lang::En, Some("1&1")),
+            "1&1's phone server cannot be found: its name does not exist"
+        );
+        assert_eq!(
+            fact.plain_in(Layer::Provider, Lang::De, None),
+            "Der Telefonie-Server Ihres Anbieters ist nicht auffindbar: seinen Namen gibt es nicht"
+        );
+        assert_eq!(
+            fact.plain_in(Layer::Internet, Lang::De, None),
+            "Den Namen sip.1und1.de gibt es nicht"
+        );
+        let failed = Fact::Dns {
+            name: "sip.1und1.de".into(),
+            result: DnsResult::Timeout { after_ms: 3000.0 },
+        };
+        assert_eq!(
+            failed.plain_in(Layer::Provider, Lang::De, Some("1&1")),
+            "Die Adresse des Telefonie-Servers von 1&1 lässt sich nicht nachschlagen"
+        );
+    }
+
+    fn diagnosis(
+        verdict: crate::verdict::Verdict,
+        failing: Layer,
+        evidence: Vec<Fact>,
+    ) -> crate::diagnosis::Diagnosis {
+        use crate::diagnosis::{Diagnosis, LayerReport};
+        use crate::verdict::LayerStatus;
+        let layers = Layer::ALL
+            .iter()
+            .map(|layer| LayerReport {
+                layer: *layer,
+                status: match layer {
+                    l if *l == failing => LayerStatus::Failed,
+                    Layer::Router => LayerStatus::Skipped,
+                    l if *l < failing => LayerStatus::Ok,
+                    _ => LayerStatus::Skipped,
+                },
+                evidence: if *layer == failing {
+                    evidence.clone()
+                } else {
+                    vec![]
+                },
+                latency_ms: None,
+            })
+            .collect();
+        Diagnosis {
+            verdict,
+            failing_layer: Some(failing),
+            layers,
+            bindings: None,
+            router: None,
+            provider_name: Some("1&1".into()),
+            checked_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_plain_reason_says_whose_fault_it_is_not() {
+        use crate::verdict::Verdict;
+        let d = diagnosis(Verdict::ProviderOutage, Layer::Provider, vec![refused()]);
+        assert_eq!(
+            d.plain_reason(Lang::En).unwrap(),
+            "1&1's phone server turned the connection away; your internet is fine"
+        );
+        assert_eq!(
+            d.plain_reason(Lang::De).unwrap(),
+            "Der Telefonie-Server von 1&1 hat die Verbindung abgewiesen; Ihr Internet funktioniert"
+        );
+        // The technical reason is the same fact, for admins.
+        assert_eq!(
+            d.reason(Lang::En).unwrap(),
+            "OPTIONS to 127.0.0.1:27060 (udp): connection refused"
+        );
+        assert_eq!(d.headline(Lang::En), d.plain_reason(Lang::En).unwrap());
+
+        let router = Fact::GatewayTimeout {
+            address: "192.168.1.1".parse().unwrap(),
+            after_ms: 2000.0,
+        };
+        let d = diagnosis(Verdict::LocalProblem, Layer::HomeNetwork, vec![router]);
+        assert_eq!(
+            d.plain_reason(Lang::En).unwrap(),
+            "Your router does not answer"
+        );
+        assert_eq!(
+            d.plain_reason(Lang::De).unwrap(),
+            "Ihr Router antwortet nicht"
+        );
+
+        let login = Fact::LoginRejected {
+            code: 403,
+            reason: "Forbidden".into(),
+        };
+        let d = diagnosis(Verdict::AccountProblem, Layer::Account, vec![login]);
+        assert_eq!(
+            d.plain_reason(Lang::En).unwrap(),
+            "1&1 rejects your login: check the user name and password"
+        );
+    }
+
+    #[test]
+    fn a_healthy_line_has_no_plain_reason_and_its_headline_is_the_verdict() {
+        use crate::verdict::Verdict;
+        let mut d = diagnosis(Verdict::Healthy, Layer::Account, vec![]);
+        d.failing_layer = None;
+        assert_eq!(d.plain_reason(Lang::En), None);
+        assert_eq!(d.headline(Lang::En), "Your line works.");
+        assert_eq!(d.headline(Lang::De), "Ihr Anschluss funktioniert.");
+    }
 }
