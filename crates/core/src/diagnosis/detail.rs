@@ -43,8 +43,13 @@ const KIND_WORDS: &[(&str, &str)] = &[
 ];
 
 /// What the C libraries and the kernels say, mapped to dialtone's words (matched ignoring
-/// case). Longer texts first, so that "Host is unreachable" is not half-replaced.
+/// case). Only the operating system's own messages: a server's "404 Not Found" is its word
+/// and stays as sent.
 const OS_TEXTS: &[(&str, &str)] = &[
+    ("connection refused", "connection refused"),
+    ("no route to host", "no route to host"),
+    ("permission denied", "permission denied"),
+    ("address already in use", "address already in use"),
     (
         "connection reset by peer",
         "connection reset by the other side",
@@ -133,25 +138,22 @@ pub fn error_chain_words(error: &(dyn std::error::Error + 'static)) -> String {
 /// dialtone's ("Connection refused (os error 111)" → "connection refused"), in English.
 pub fn os_words(text: &str) -> String {
     let mut out = strip_os_error(text);
-    for (os, ours) in OS_TEXTS
-        .iter()
-        .copied()
-        .chain(KIND_WORDS.iter().map(|(en, _)| (*en, *en)))
-    {
+    for (os, ours) in OS_TEXTS {
         out = replace_ignoring_case(&out, os, ours);
     }
     collapse_repeats(&out)
 }
 
 /// A stored detail as shown in `lang`: cleaned of errnos and repeats ([`os_words`]), dialtone's
-/// error words in German for German.
+/// error words in German for German (matched as dialtone writes them, lowercase, so that a
+/// server's "404 Not Found" is not translated).
 pub fn detail_words(detail: &str, lang: Lang) -> String {
     let english = os_words(detail);
     match lang {
         Lang::En => english,
-        Lang::De => KIND_WORDS.iter().fold(english, |text, (en, de)| {
-            replace_ignoring_case(&text, en, de)
-        }),
+        Lang::De => KIND_WORDS
+            .iter()
+            .fold(english, |text, (en, de)| text.replace(en, de)),
     }
 }
 
@@ -261,6 +263,12 @@ mod tests {
         );
         assert_eq!(os_words("Network is unreachable"), "network unreachable");
         assert_eq!(os_words("os error 99"), "");
+        // A server's words stay as sent, in both languages.
+        assert_eq!(os_words("GET /x: 404 Not Found"), "GET /x: 404 Not Found");
+        assert_eq!(
+            detail_words("GET /x: 404 Not Found", Lang::De),
+            "GET /x: 404 Not Found"
+        );
         assert_eq!(
             os_words("invalid peer certificate: UnknownIssuer"),
             "invalid peer certificate: UnknownIssuer"
