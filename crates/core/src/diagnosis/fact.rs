@@ -1,7 +1,9 @@
 //! The evidence vocabulary of a diagnosis: structured facts, worded in English or German.
 //!
 //! Facts carry numbers (milliseconds, counts, codes) rather than sentences so that the CLI's
-//! JSON stays machine-readable and every presenter can word them in the user's language.
+//! JSON stays machine-readable and every presenter can word them in the user's language, in
+//! two registers: [`Fact::render`] technical (this file), [`Fact::plain`] for people
+//! (`plain.rs`).
 
 use super::detail::{detail_suffix, detail_words};
 use crate::locale::Lang;
@@ -81,7 +83,7 @@ pub enum Fact {
     GatewayUnreachable {
         /// Its address.
         address: IpAddr,
-        /// The operating system's words.
+        /// The error's kind in words ("no route to host"); older rows may hold the OS's text.
         detail: String,
     },
     /// How many internet anchors answered.
@@ -104,7 +106,7 @@ pub enum Fact {
     AnchorUnreachable {
         /// `host:port` as configured.
         target: String,
-        /// The operating system's words.
+        /// The error's kind in words ("no route to host"); older rows may hold the OS's text.
         detail: String,
     },
     /// A DNS lookup and its result.
@@ -161,7 +163,7 @@ pub enum Fact {
         target: TargetRef,
         /// What kind of failure.
         kind: TransportFailure,
-        /// The operating system's or TLS library's words.
+        /// The error's kind in words, or the TLS library's; older rows may hold the OS's text.
         detail: String,
     },
     /// The registrar resolved, but no SIP request was sent.
@@ -524,7 +526,9 @@ impl TargetRef {
 }
 
 impl Fact {
-    /// This fact in words.
+    /// This fact in the technical register, for admins: transport, address, SIP code,
+    /// round-trip time and the error's kind in words (never an errno, never said twice). The
+    /// plain sentence for people is [`Fact::plain`].
     pub fn render(&self, lang: Lang) -> String {
         let de = lang == Lang::De;
         let t = |ms: f64| duration_words(ms, lang);
