@@ -1128,6 +1128,21 @@ impl Diagnosis {
             .unwrap_or_else(|| self.summary(lang))
     }
 
+    /// One layer's evidence as plain sentences, in the order of [`LayerReport::evidence`]
+    /// (whose [`Fact::render`] is the technical detail of each); empty for a layer not in
+    /// the diagnosis.
+    pub fn plain_evidence(&self, layer: Layer, lang: Lang) -> Vec<String> {
+        let provider = self.provider_name.as_deref();
+        self.layer(layer)
+            .map(|r| {
+                r.evidence
+                    .iter()
+                    .map(|f| f.plain_in(layer, lang, provider))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The fact both reasons word: the failing layer's first problem, else its first fact.
     fn reason_fact(&self) -> Option<&Fact> {
         let report = self.failing_report()?;

@@ -1055,6 +1055,11 @@ mod tests {
             "OPTIONS to 127.0.0.1:27060 (udp): connection refused"
         );
         assert_eq!(d.headline(Lang::En), d.plain_reason(Lang::En).unwrap());
+        assert_eq!(
+            d.plain_evidence(Layer::Provider, Lang::De),
+            vec!["Der Telefonie-Server von 1&1 hat die Verbindung abgewiesen".to_string()]
+        );
+        assert!(d.plain_evidence(Layer::Device, Lang::En).is_empty());
 
         let router = Fact::GatewayTimeout {
             address: "192.168.1.1".parse().unwrap(),
