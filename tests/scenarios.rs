@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use dialtone_core::diagnosis::{diagnose, Thresholds};
+use dialtone_core::diagnosis::{diagnose, Diagnosis, Thresholds};
 use dialtone_core::locale::Lang;
 use dialtone_core::observation::*;
 use dialtone_core::router::{RouterError, RouterErrorKind, VoipAccount, VoipStatus};
@@ -231,6 +231,9 @@ struct Expect {
     summary_de: Option<String>,
     reason_en: Option<String>,
     reason_de: Option<String>,
+    /// The plain reason people read first ([`Diagnosis::plain_reason`]), exactly.
+    plain_en: Option<String>,
+    plain_de: Option<String>,
     #[serde(default)]
     latency_ms: BTreeMap<Layer, f64>,
 }
@@ -272,9 +275,18 @@ fn dns_outcome(kind: &str, rtt_ms: f64) -> DnsOutcome {
 }
 
 fn exchange(spec: &ExchangeSpec, host: &str) -> SipExchange {
+    // The details as older versions stored them (an io::Error's Display, errno and all):
+    // history rows still carry them, and every text must come out clean.
     let failure = |kind| SipOutcome::TransportFailed {
         kind,
-        detail: "os error".into(),
+        detail: match kind {
+            TransportFailure::Refused => "Connection refused (os error 111)",
+            TransportFailure::Unreachable => "No route to host (os error 113)",
+            TransportFailure::Closed => "Connection reset by peer (os error 104)",
+            TransportFailure::Tls => "invalid peer certificate: UnknownIssuer",
+            _ => "not a SIP response",
+        }
+        .into(),
     };
     let outcome = match spec.outcome.as_str() {
         "response" => SipOutcome::Response {
@@ -459,8 +471,9 @@ fn reach_of(kind: &str, rtt_ms: f64) -> Reach {
         "timeout" => Reach::Timeout {
             after: Duration::from_secs(2),
         },
+        // As older versions stored it (see `exchange`).
         "unreachable" => Reach::Unreachable {
-            detail: "No route to host".into(),
+            detail: "No route to host (os error 113)".into(),
         },
         other => panic!("unknown reach {other:?}"),
     }
@@ -567,6 +580,14 @@ fn check(path: &Path) -> Vec<String> {
     );
     text_check("reason (en)", diagnosis.reason(Lang::En), &expect.reason_en);
     text_check("reason (de)", diagnosis.reason(Lang::De), &expect.reason_de);
+    for (lang, want) in [(Lang::En, &expect.plain_en), (Lang::De, &expect.plain_de)] {
+        let got = diagnosis.plain_reason(lang);
+        if want.is_some() && got != *want {
+            errors.push(format!(
+                "plain reason ({lang:?}) is {got:?}, expected {want:?}"
+            ));
+        }
+    }
     for (layer, want) in &expect.latency_ms {
         let got = diagnosis.layer(*layer).and_then(|r| r.latency_ms);
         if !got.is_some_and(|g| (g - want).abs() < 0.01) {
@@ -581,7 +602,7 @@ fn check(path: &Path) -> Vec<String> {
     }
     // The diagnosis survives JSON (it is what the CLI and the IPC carry).
     let json = serde_json::to_string(&diagnosis).unwrap();
-    let back: dialtone_core::diagnosis::Diagnosis = serde_json::from_str(&json).unwrap();
+    let back: Diagnosis = serde_json::from_str(&json).unwrap();
     if back != diagnosis {
         errors.push("diagnosis does not round-trip through JSON".into());
     }
@@ -610,4 +631,132 @@ fn the_table_covers_every_verdict() {
             "no scenario expects {verdict}"
         );
     }
+}
+
+/// Words of a text, lowercased, letters only ("connection refused (Connection refused" gives
+/// `connection refused connection refused`).
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// A phrase of two words said twice, e.g. "connection refused (Connection refused ...)".
+/// Articles, prepositions and the like repeat in any sentence, so a phrase counts only
+/// when neither of its words is one of them.
+fn repeated_phrase(text: &str) -> Option<String> {
+    const SMALL: &[&str] = &[
+        "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "is", "it", "its", "and",
+        "or", "not", "no", "your", "der", "die", "das", "den", "dem", "des", "ein", "eine", "von",
+        "zu", "zum", "im", "in", "an", "am", "auf", "ist", "und", "oder", "nicht", "kein", "keine",
+        "ihr", "ihre", "ihren", "ihres", "ms", "s", "min", "h",
+    ];
+    let w = words(text);
+    let pairs: Vec<(String, String)> = w
+        .windows(2)
+        .filter(|p| !(SMALL.contains(&p[0].as_str()) || SMALL.contains(&p[1].as_str())))
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect();
+    pairs.iter().enumerate().find_map(|(i, p)| {
+        pairs[i + 1..]
+            .contains(p)
+            .then(|| format!("{} {}", p.0, p.1))
+    })
+}
+
+/// Whether `text` holds an address with a port ("192.0.2.10:5060", "[2001:db8::1]:5060").
+fn has_address_and_port(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || "(),;\"„“".contains(c))
+        .any(|token| {
+            let token = token.trim_end_matches(['.', ':']);
+            let Some((host, port)) = token.rsplit_once(':') else {
+                return false;
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            !port.is_empty()
+                && port.chars().all(|c| c.is_ascii_digit())
+                && host.parse::<std::net::IpAddr>().is_ok()
+        })
+}
+
+/// What no text, plain or technical, may contain.
+fn raw_problems(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let mut found: Vec<String> = ["os error", "errno"]
+        .iter()
+        .filter(|needle| lower.contains(*needle))
+        .map(|needle| format!("contains {needle:?}"))
+        .collect();
+    if let Some(phrase) = repeated_phrase(text) {
+        found.push(format!("says {phrase:?} twice"));
+    }
+    found
+}
+
+/// What a plain text may not contain besides: protocol verbs and addresses.
+fn plain_problems(text: &str) -> Vec<String> {
+    let mut found = raw_problems(text);
+    for verb in ["OPTIONS", "REGISTER", "INVITE"] {
+        if text.contains(verb) {
+            found.push(format!("names the SIP method {verb}"));
+        }
+    }
+    if has_address_and_port(text) {
+        found.push("shows an address and port".into());
+    }
+    found
+}
+
+/// Every fact of every fixture, in both registers and both languages, and every one-liner
+/// built from them.
+#[test]
+fn no_text_carries_an_errno_a_repeat_or_in_plain_words_a_protocol_detail() {
+    let mut failures = Vec::new();
+    for path in fixtures() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let scenario: Scenario = toml::from_str(&text).unwrap();
+        let diagnosis = diagnose(&scenario.snapshot(), &scenario.thresholds);
+        let name = diagnosis.provider_name.as_deref();
+        for lang in [Lang::En, Lang::De] {
+            let mut plain: Vec<String> = vec![diagnosis.summary(lang), diagnosis.headline(lang)];
+            plain.extend(diagnosis.plain_reason(lang));
+            let mut technical: Vec<String> = diagnosis.reason(lang).into_iter().collect();
+            for report in &diagnosis.layers {
+                for fact in &report.evidence {
+                    plain.push(fact.plain_for(lang, name));
+                    plain.push(fact.plain_in(report.layer, lang, name));
+                    technical.push(fact.render(lang));
+                }
+            }
+            for t in &plain {
+                for problem in plain_problems(t) {
+                    failures.push(format!(
+                        "{} plain {lang:?} {t:?}: {problem}",
+                        path.display()
+                    ));
+                }
+            }
+            for t in &technical {
+                for problem in raw_problems(t) {
+                    failures.push(format!(
+                        "{} technical {lang:?} {t:?}: {problem}",
+                        path.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn the_text_checks_catch_what_they_are_for() {
+    let old =
+        "OPTIONS to 127.0.0.1:27060 (udp): connection refused (Connection refused (os error 111))";
+    let problems = plain_problems(old);
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert!(repeated_phrase("Ihr Router antwortet; Ihr Internet funktioniert").is_none());
+    assert!(has_address_and_port("(udp [2001:db8::1]:5060)"));
+    assert!(!has_address_and_port("Your router answers: 2.5 ms"));
 }

@@ -14,6 +14,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpStream, UdpSocket};
 
+use dialtone_core::diagnosis::io_error_words;
 use dialtone_core::observation::{GatewayObservation, GatewaySource, Reach, ReachMethod};
 
 /// Ports a home router typically listens on (DNS forwarder, web UI).
@@ -162,7 +163,9 @@ pub(crate) async fn tcp_reach(addrs: &[SocketAddr], timeout: Duration) -> Reach 
                     })
                 }
                 Err(e) => {
-                    unreachable.get_or_insert_with(|| format!("connect to {addr}: {e}"));
+                    unreachable.get_or_insert_with(|| {
+                        format!("connect to {addr}: {}", io_error_words(&e))
+                    });
                 }
             }
         }
@@ -183,7 +186,7 @@ fn io_reach(e: &io::Error, timeout: Duration) -> Reach {
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Reach::Timeout { after: timeout },
         _ => Reach::Unreachable {
-            detail: e.to_string(),
+            detail: io_error_words(e),
         },
     }
 }

@@ -17,6 +17,7 @@ use futures_util::future::join_all;
 use crate::probe::gateway::tcp_reach;
 use crate::probe::locate::Resolver;
 use dialtone_core::address::{Anchor, AnchorKind};
+use dialtone_core::diagnosis::error_chain_words;
 use dialtone_core::observation::{
     AnchorObservation, DnsObservation, DnsOutcome, InternetObservation, Reach, ReachMethod,
 };
@@ -113,7 +114,7 @@ async fn http_reach(
         Ok(c) => c,
         Err(e) => {
             return Reach::Unreachable {
-                detail: format!("set up HTTP client for {url}: {e}"),
+                detail: format!("set up HTTP client for {url}: {}", error_chain_words(&e)),
             }
         }
     };
@@ -128,7 +129,7 @@ async fn http_reach(
             rtt: start.elapsed(),
         },
         Err(e) => Reach::Unreachable {
-            detail: format!("GET {url}: {}", error_chain(&e)),
+            detail: format!("GET {url}: {}", error_chain_words(&e)),
         },
     }
 }
@@ -145,17 +146,4 @@ fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
         cur = err.source();
     }
     false
-}
-
-/// "outer: inner: innermost", because reqwest's own message ("error sending request") says
-/// nothing about why.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(err) = cur {
-        out.push_str(": ");
-        out.push_str(&err.to_string());
-        cur = err.source();
-    }
-    out
 }

@@ -23,6 +23,7 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 
 use dialtone_core::address::{RegistrarAddress, SIPS_PORT, SIP_PORT};
+use dialtone_core::diagnosis::error_chain_words;
 use dialtone_core::observation::{DnsOutcome, Resolution, SipTarget, Transport};
 
 /// Why a [`Resolver`] could not be built.
@@ -438,7 +439,12 @@ impl Resolver {
             }
         } else {
             DnsOutcome::Failed {
-                detail: format!("{name} {kind} via {}: {e}", self.server),
+                // The resolver's own words, with any I/O error by its kind (no errno).
+                detail: format!(
+                    "{name} {kind} via {}: {}",
+                    self.server,
+                    error_chain_words(e)
+                ),
             }
         }
     }

@@ -76,7 +76,7 @@ pub enum Reach {
     },
     /// The local stack or a router said the host cannot be reached (no route, unreachable).
     Unreachable {
-        /// The operating system's words.
+        /// The error's kind in words ("no route to host", see `diagnosis::io_error_words`).
         detail: String,
     },
 }
@@ -310,7 +310,7 @@ pub enum SipOutcome {
     TransportFailed {
         /// What kind of failure.
         kind: TransportFailure,
-        /// The operating system's or TLS library's words.
+        /// The error's kind in words ("connection refused"), or the TLS library's words.
         detail: String,
     },
 }

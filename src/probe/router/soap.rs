@@ -6,6 +6,7 @@
 
 use super::xml::{self, Element, XmlError};
 use crate::probe::sip::digest::{self, DigestRequest};
+use dialtone_core::diagnosis::{io_error_words, os_words};
 use dialtone_core::secret::Secret;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -149,14 +150,16 @@ impl RouterHttp {
                 after: self.timeout,
             }
         } else {
-            // The root cause alone ("Connection refused (os error 111)"): reqwest's own
-            // layers of wrapping repeat the URL and say little.
-            let mut detail = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                detail = s.to_string();
-                source = s.source();
+            // The root cause alone, an I/O error by its kind ("connection refused", never
+            // "os error 111"): reqwest's own layers of wrapping repeat the URL and say little.
+            let mut root: &(dyn std::error::Error + 'static) = e;
+            while let Some(s) = root.source() {
+                root = s;
             }
+            let detail = match root.downcast_ref::<std::io::Error>() {
+                Some(io) => io_error_words(io),
+                None => os_words(&root.to_string()),
+            };
             RequestError::Connect {
                 op: op.into(),
                 url: url.to_string(),

@@ -93,3 +93,66 @@ pub async fn options_first_answer(
     }
     Ok(exchanges)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use dialtone_core::diagnosis::Fact;
+    use dialtone_core::locale::Lang;
+    use dialtone_core::observation::TransportFailure;
+    use std::time::Duration;
+
+    /// A loopback port nobody listens on (for this transport).
+    fn closed_port(transport: Transport) -> std::net::SocketAddr {
+        match transport {
+            Transport::Udp => std::net::UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap(),
+            _ => std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap(),
+        }
+    }
+
+    /// The evidence of a refused connection is the kind in words, said once: not the
+    /// "Connection refused (os error 111)" an `io::Error` prints.
+    #[tokio::test]
+    async fn a_refused_connection_is_recorded_by_its_kind_without_an_errno() {
+        let settings = SipSettings {
+            timeout: Duration::from_secs(2),
+            ..SipSettings::default()
+        };
+        for transport in [Transport::Udp, Transport::Tcp] {
+            let target = SipTarget {
+                transport,
+                address: closed_port(transport),
+                host: "127.0.0.1".into(),
+            };
+            let ex = options(&target, &settings).await.unwrap();
+            let SipOutcome::TransportFailed { kind, detail } = &ex.outcome else {
+                panic!("{transport:?}: {ex:?}");
+            };
+            assert_eq!(*kind, TransportFailure::Refused, "{ex:?}");
+            assert_eq!(detail, "connection refused", "{ex:?}");
+            let fact = Fact::SipTransportFailed {
+                method: ex.method.clone(),
+                target: (&ex.target).into(),
+                kind: *kind,
+                detail: detail.clone(),
+            };
+            let port = target.address.port();
+            let proto = transport.as_str();
+            assert_eq!(
+                fact.render(Lang::En),
+                format!("OPTIONS to 127.0.0.1:{port} ({proto}): connection refused")
+            );
+            assert_eq!(
+                fact.render(Lang::De),
+                format!("OPTIONS an 127.0.0.1:{port} ({proto}): Verbindung abgelehnt")
+            );
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use super::message::{self, find_header_end, SipResponse, TransactionId};
 use super::{SipError, SipSettings};
+use dialtone_core::diagnosis::io_error_words;
 use dialtone_core::observation::{SipOutcome, SipTarget, Transport, TransportFailure};
 use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
 use std::io;
@@ -130,20 +131,20 @@ impl Connection {
                 };
                 let socket = UdpSocket::bind(bind).await.map_err(|e| SipError::Bind {
                     peer: target.address,
-                    detail: e.to_string(),
+                    detail: io_error_words(&e),
                 })?;
                 // A connected socket hears ICMP port-unreachable (ECONNREFUSED) and the kernel
                 // drops datagrams from any other source, so a spoofed source never reaches us.
                 if let Err(e) = socket.connect(target.address).await {
                     return Ok(Err(TransactionResult::failed(
                         failure_kind(&e),
-                        e.to_string(),
+                        io_error_words(&e),
                         started.elapsed(),
                     )));
                 }
                 let local = socket.local_addr().map_err(|e| SipError::Bind {
                     peer: target.address,
-                    detail: e.to_string(),
+                    detail: io_error_words(&e),
                 })?;
                 Ok(Ok(Connection {
                     kind: ConnectionKind::Udp(socket),
@@ -172,7 +173,7 @@ impl Connection {
                     Ok(Err(e)) => {
                         return Ok(Err(TransactionResult::failed(
                             failure_kind(&e),
-                            e.to_string(),
+                            io_error_words(&e),
                             started.elapsed(),
                         )))
                     }
@@ -181,7 +182,7 @@ impl Connection {
                 let _ = tcp.set_nodelay(true);
                 let local = tcp.local_addr().map_err(|e| SipError::Bind {
                     peer: target.address,
-                    detail: e.to_string(),
+                    detail: io_error_words(&e),
                 })?;
                 let stream: Box<dyn SipStream> = match tls {
                     None => Box::new(tcp),
@@ -208,7 +209,7 @@ impl Connection {
                             Ok(Err(e)) => {
                                 return Ok(Err(TransactionResult::failed(
                                     TransportFailure::Tls,
-                                    e.to_string(),
+                                    io_error_words(&e),
                                     started.elapsed(),
                                 )))
                             }
@@ -295,7 +296,7 @@ async fn udp_transact(
                 Err(e) => {
                     result.outcome = SipOutcome::TransportFailed {
                         kind: failure_kind(&e),
-                        detail: e.to_string(),
+                        detail: io_error_words(&e),
                     };
                     break;
                 }
@@ -313,7 +314,7 @@ async fn udp_transact(
                 Err(e) => {
                     result.outcome = SipOutcome::TransportFailed {
                         kind: failure_kind(&e),
-                        detail: e.to_string(),
+                        detail: io_error_words(&e),
                     };
                     break;
                 }
@@ -429,7 +430,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
                 )
             }
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-            Err(e) => return Framed::Failed(failure_kind(&e), e.to_string()),
+            Err(e) => return Framed::Failed(failure_kind(&e), io_error_words(&e)),
         }
     }
 }
@@ -468,7 +469,7 @@ async fn stream_transact(
         {
             return SipOutcome::TransportFailed {
                 kind: failure_kind(&e),
-                detail: e.to_string(),
+                detail: io_error_words(&e),
             };
         }
         loop {

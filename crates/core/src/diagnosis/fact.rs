@@ -1,8 +1,11 @@
 //! The evidence vocabulary of a diagnosis: structured facts, worded in English or German.
 //!
 //! Facts carry numbers (milliseconds, counts, codes) rather than sentences so that the CLI's
-//! JSON stays machine-readable and every presenter can word them in the user's language.
+//! JSON stays machine-readable and every presenter can word them in the user's language, in
+//! two registers: [`Fact::render`] technical (this file), [`Fact::plain`] for people
+//! (`plain.rs`).
 
+use super::detail::{detail_suffix, detail_words};
 use crate::locale::Lang;
 use crate::observation::{DnsOutcome, ReachMethod, SipTarget, Transport, TransportFailure};
 use crate::router::{NatKind, RouterErrorKind, VoipStatus};
@@ -80,7 +83,7 @@ pub enum Fact {
     GatewayUnreachable {
         /// Its address.
         address: IpAddr,
-        /// The operating system's words.
+        /// The error's kind in words ("no route to host"); older rows may hold the OS's text.
         detail: String,
     },
     /// How many internet anchors answered.
@@ -103,7 +106,7 @@ pub enum Fact {
     AnchorUnreachable {
         /// `host:port` as configured.
         target: String,
-        /// The operating system's words.
+        /// The error's kind in words ("no route to host"); older rows may hold the OS's text.
         detail: String,
     },
     /// A DNS lookup and its result.
@@ -160,7 +163,7 @@ pub enum Fact {
         target: TargetRef,
         /// What kind of failure.
         kind: TransportFailure,
-        /// The operating system's or TLS library's words.
+        /// The error's kind in words, or the TLS library's; older rows may hold the OS's text.
         detail: String,
     },
     /// The registrar resolved, but no SIP request was sent.
@@ -399,7 +402,7 @@ pub(crate) fn millis(duration: Duration) -> f64 {
 }
 
 /// "35 ms", "2.4 ms" or "8.0 s" / "8,0 s": the way a person reads a latency.
-fn duration_words(ms: f64, lang: Lang) -> String {
+pub(super) fn duration_words(ms: f64, lang: Lang) -> String {
     let text = if ms >= 1000.0 {
         format!("{:.1} s", ms / 1000.0)
     } else if ms >= 10.0 {
@@ -433,7 +436,7 @@ pub fn layer_words(layer: Layer, lang: Lang) -> &'static str {
 
 /// "45 s", "12 min", "3 h 05 min", "1 day", "2 days 3 h" / "2 Tagen 3 h": how long something
 /// lasted.
-fn span_words(secs: u64, lang: Lang) -> String {
+pub(super) fn span_words(secs: u64, lang: Lang) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     if d > 0 {
         let days = match (d, lang) {
@@ -458,6 +461,7 @@ fn span_words(secs: u64, lang: Lang) -> String {
 
 fn router_problem_words(kind: RouterErrorKind, detail: &str, lang: Lang) -> String {
     let de = lang == Lang::De;
+    let detail = detail_words(detail, lang);
     match (kind, de) {
         (RouterErrorKind::NoAnswer, false) => format!("the router gives no status (no UPnP IGD answered: {detail}); no router evidence this round"),
         (RouterErrorKind::NoAnswer, true) => format!("der Router gibt keinen Status (kein UPnP-IGD antwortete: {detail}); diese Runde ohne Angaben des Routers"),
@@ -522,7 +526,9 @@ impl TargetRef {
 }
 
 impl Fact {
-    /// This fact in words.
+    /// This fact in the technical register, for admins: transport, address, SIP code,
+    /// round-trip time and the error's kind in words (never an errno, never said twice). The
+    /// plain sentence for people is [`Fact::plain`].
     pub fn render(&self, lang: Lang) -> String {
         let de = lang == Lang::De;
         let t = |ms: f64| duration_words(ms, lang);
@@ -644,10 +650,12 @@ impl Fact {
                 }
             }
             Fact::GatewayUnreachable { address, detail } => {
+                let what = lang.pick("unreachable", "nicht erreichbar");
+                let why = detail_suffix(what, detail, lang);
                 if de {
-                    format!("Router {address} nicht erreichbar ({detail})")
+                    format!("Router {address} {what}{why}")
                 } else {
-                    format!("router {address} unreachable ({detail})")
+                    format!("router {address} {what}{why}")
                 }
             }
             Fact::AnchorsAnswered {
@@ -674,10 +682,12 @@ impl Fact {
                 }
             }
             Fact::AnchorUnreachable { target, detail } => {
+                let what = lang.pick("unreachable", "nicht erreichbar");
+                let why = detail_suffix(what, detail, lang);
                 if de {
-                    format!("Ankerpunkt {target} nicht erreichbar ({detail})")
+                    format!("Ankerpunkt {target} {what}{why}")
                 } else {
-                    format!("anchor {target} unreachable ({detail})")
+                    format!("anchor {target} {what}{why}")
                 }
             }
             Fact::Dns { name, result } => match (result, de) {
@@ -688,16 +698,20 @@ impl Fact {
                     format!("DNS: {name} aufgelöst in {} ({addresses} Adresse(n))", t(*rtt_ms))
                 }
                 (DnsResult::NotFound { detail }, false) => {
-                    format!("DNS: {name} not found ({detail})")
+                    let why = detail_suffix("not found", detail, lang);
+                    format!("DNS: {name} not found{why}")
                 }
                 (DnsResult::NotFound { detail }, true) => {
-                    format!("DNS: {name} nicht gefunden ({detail})")
+                    let why = detail_suffix("nicht gefunden", detail, lang);
+                    format!("DNS: {name} nicht gefunden{why}")
                 }
                 (DnsResult::Failed { detail }, false) => {
-                    format!("DNS: lookup of {name} failed ({detail})")
+                    let why = detail_suffix("failed", detail, lang);
+                    format!("DNS: lookup of {name} failed{why}")
                 }
                 (DnsResult::Failed { detail }, true) => {
-                    format!("DNS: Abfrage von {name} fehlgeschlagen ({detail})")
+                    let why = detail_suffix("fehlgeschlagen", detail, lang);
+                    format!("DNS: Abfrage von {name} fehlgeschlagen{why}")
                 }
                 (DnsResult::Timeout { after_ms }, false) => {
                     format!("DNS: no answer for {name} within {}", t(*after_ms))
@@ -789,10 +803,11 @@ impl Fact {
             } => {
                 let to = target.words();
                 let what = failure_words(*kind, lang);
+                let why = detail_suffix(what, detail, lang);
                 if de {
-                    format!("{method} an {to}: {what} ({detail})")
+                    format!("{method} an {to}: {what}{why}")
                 } else {
-                    format!("{method} to {to}: {what} ({detail})")
+                    format!("{method} to {to}: {what}{why}")
                 }
             }
             Fact::NoSipTarget { registrar } => {
@@ -933,6 +948,7 @@ impl Fact {
                 }
             }
             Fact::UnsupportedChallenge { detail } => {
+                let detail = detail_words(detail, lang);
                 if de {
                     format!("der Anbieter verlangt ein Anmeldeverfahren, das dialtone nicht beherrscht ({detail})")
                 } else {

@@ -39,8 +39,11 @@
 //! - A round without a provider check (none configured) cannot say the line works: when nothing
 //!   failed below, the verdict is unknown.
 
+mod detail;
 mod fact;
+mod plain;
 
+pub use detail::{detail_words, error_chain_words, io_error_words, io_kind_words, os_words};
 pub use fact::{layer_words, server_failed, DnsResult, Fact, Measure, TargetRef};
 
 use crate::locale::Lang;
@@ -1063,16 +1066,91 @@ impl Diagnosis {
         }
     }
 
-    /// The failing (or degraded) layer's one-line reason, e.g. for the tray menu; `None` when
-    /// every layer is fine.
+    /// The failing (or degraded) layer's one-line reason in the technical register (transport,
+    /// address, SIP code, round-trip time), for `check --verbose`, `--json`, the dashboard's
+    /// details and the outage log; `None` when every layer is fine. People read
+    /// [`Diagnosis::plain_reason`] first.
     pub fn reason(&self, lang: Lang) -> Option<String> {
+        Some(self.reason_fact()?.render(lang))
+    }
+
+    /// The failing (or degraded) layer's one-line reason in plain words, naming the provider
+    /// ("1&1's phone server turned the connection away; your internet is fine"): what the
+    /// tray, the notification, the dashboard headline and `dialtone check` lead with. `None`
+    /// when every layer is fine. The same fact as [`Diagnosis::reason`].
+    pub fn plain_reason(&self, lang: Lang) -> Option<String> {
         let report = self.failing_report()?;
-        let fact = report
+        let mut fact = self.reason_fact()?;
+        if self.verdict == Verdict::ProviderOutage && matches!(fact, Fact::AccountNoAnswer) {
+            // "No answer to the login check" says less than the server's own failure that
+            // follows it, which is why the verdict blames the provider.
+            if let Some(said) = report
+                .evidence
+                .iter()
+                .find(|f| f.is_problem() && !matches!(f, Fact::AccountNoAnswer))
+            {
+                fact = said;
+            }
+        }
+        let mut text = fact.plain_in(report.layer, lang, self.provider_name.as_deref());
+        let works = |layer| {
+            self.layer(layer)
+                .is_some_and(|r| matches!(r.status, LayerStatus::Ok | LayerStatus::Degraded))
+        };
+        // Whose fault it is not: the layer below that works, said once and only for a failure
+        // (a question to the user already ends the sentence).
+        let below = match report.layer {
+            _ if report.status != LayerStatus::Failed || text.ends_with('?') => None,
+            // An account layer blames the provider only when its registrations are out.
+            Layer::Provider | Layer::Account
+                if works(Layer::Internet)
+                    && (report.layer == Layer::Provider
+                        || self.verdict == Verdict::ProviderOutage) =>
+            {
+                Some(lang.pick("your internet is fine", "Ihr Internet funktioniert"))
+            }
+            Layer::Internet if works(Layer::HomeNetwork) => {
+                Some(lang.pick("your router answers", "Ihr Router antwortet"))
+            }
+            _ => None,
+        };
+        if let Some(below) = below {
+            text.push_str("; ");
+            text.push_str(below);
+        }
+        Some(text)
+    }
+
+    /// The one line a person reads first: the plain reason when a layer failed or degraded,
+    /// else the verdict's sentence ([`Diagnosis::summary`]).
+    pub fn headline(&self, lang: Lang) -> String {
+        self.plain_reason(lang)
+            .unwrap_or_else(|| self.summary(lang))
+    }
+
+    /// One layer's evidence as plain sentences, in the order of [`LayerReport::evidence`]
+    /// (whose [`Fact::render`] is the technical detail of each); empty for a layer not in
+    /// the diagnosis.
+    pub fn plain_evidence(&self, layer: Layer, lang: Lang) -> Vec<String> {
+        let provider = self.provider_name.as_deref();
+        self.layer(layer)
+            .map(|r| {
+                r.evidence
+                    .iter()
+                    .map(|f| f.plain_in(layer, lang, provider))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The fact both reasons word: the failing layer's first problem, else its first fact.
+    fn reason_fact(&self) -> Option<&Fact> {
+        let report = self.failing_report()?;
+        report
             .evidence
             .iter()
             .find(|f| f.is_problem())
-            .or_else(|| report.evidence.first())?;
-        Some(fact.render(lang))
+            .or_else(|| report.evidence.first())
     }
 
     /// Whether the login is held back after a rejection: the tray and the dashboard then offer
