@@ -224,11 +224,13 @@ fn wrong_password_is_an_account_problem_and_never_shown() {
             "password leaked: {text}"
         );
     }
-    // The text form and debug logging do not leak it either.
+    // The text form and debug logging do not leak it either (the technical detail, with the
+    // server's code, is what `--verbose` shows).
     let out = with_user(
         &mut dialtone("check", &k.registrar_uri(Transport::Udp), &anchors),
         "DIALTONE_WRONG_PASSWORD",
     )
+    .arg("--verbose")
     .env("RUST_LOG", "trace")
     .output()
     .unwrap();

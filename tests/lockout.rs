@@ -209,9 +209,19 @@ fn a_rejected_password_is_sent_once_across_restarts_settings_and_processes() {
         terminate(&mut watch);
     }
     // And a check: it says the login is suspended, and sends nothing.
-    let out = home.dialtone(&["check"], WRONG).output().unwrap();
+    let out = home
+        .dialtone(&["check", "--verbose"], WRONG)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("paused after a rejected login"), "{text}");
+    // And in plain words without --verbose.
+    let out = home.dialtone(&["check"], WRONG).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("stopped trying your login after it was rejected"),
+        "{text}"
+    );
     assert_eq!(
         (kamailio.authenticated_registers() - baseline),
         1,
@@ -436,7 +446,8 @@ fn check_scripted(
     password: Option<&str>,
 ) -> (i32, String) {
     let anchors = loopback_anchors();
-    let mut cmd = scripted(&["check"], registrar, home, &anchors);
+    // The technical register: these tests read the evidence itself.
+    let mut cmd = scripted(&["check", "--verbose"], registrar, home, &anchors);
     if let Some(password) = password {
         cmd.args(["--user", "alice", "--password-env", "DIALTONE_TEST_PW"])
             .env("DIALTONE_TEST_PW", password);

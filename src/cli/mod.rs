@@ -91,9 +91,13 @@ pub enum Command {
 /// Arguments of `dialtone check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// Print JSON instead of text.
+    /// Print JSON instead of text (plain and technical wording both).
     #[arg(long)]
     pub json: bool,
+    /// Show each layer's technical detail (addresses, SIP codes, round-trip times) instead of
+    /// the plain sentences.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Config file and per-run overrides.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -243,7 +247,7 @@ fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             if i > 0 {
                 writeln!(out)?;
             }
-            report.write_text(lang, out)
+            report.write_text(lang, args.verbose, out)
         })
     };
     if let Err(e) = written.and_then(|()| out.flush()) {

@@ -21,7 +21,11 @@ pub struct Report {
     pub verdict: Verdict,
     /// One sentence for the user.
     pub summary: String,
-    /// The failing (or degraded) layer's one-line reason.
+    /// What a person reads first: the plain reason when something failed, else the summary.
+    pub headline: String,
+    /// The failing (or degraded) layer's one-line reason in plain words.
+    pub plain_reason: Option<String>,
+    /// The failing (or degraded) layer's one-line reason, technical (addresses, codes).
     pub reason: Option<String>,
     /// The lowest failing (or degraded) layer.
     pub failing_layer: Option<Layer>,
@@ -47,8 +51,10 @@ pub struct LayerLine {
     pub layer: Layer,
     /// ok, failed, degraded or skipped.
     pub status: LayerStatus,
-    /// The evidence, worded in the chosen language.
+    /// The evidence, worded in the chosen language: the technical detail.
     pub evidence: Vec<String>,
+    /// The same evidence in plain words, in the same order.
+    pub plain: Vec<String>,
     /// The same evidence as structured facts.
     pub facts: Vec<Fact>,
     /// The layer's main latency, when measured.
@@ -62,6 +68,8 @@ impl Report {
             line: None,
             verdict: diagnosis.verdict,
             summary: diagnosis.summary(lang),
+            headline: diagnosis.headline(lang),
+            plain_reason: diagnosis.plain_reason(lang),
             reason: diagnosis.reason(lang),
             failing_layer: diagnosis.failing_layer,
             provider: diagnosis.provider_name.clone(),
@@ -72,6 +80,7 @@ impl Report {
                     layer: r.layer,
                     status: r.status,
                     evidence: r.evidence.iter().map(|f| f.render(lang)).collect(),
+                    plain: diagnosis.plain_evidence(r.layer, lang),
                     facts: r.evidence.clone(),
                     latency_ms: r.latency_ms,
                 })
@@ -83,12 +92,13 @@ impl Report {
         }
     }
 
-    /// Writes the human-readable form.
-    pub fn write_text(&self, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
+    /// Writes the human-readable form: the plain headline, then each layer in plain words, or
+    /// with `verbose` the technical detail (addresses, codes, round-trip times).
+    pub fn write_text(&self, lang: Lang, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
         if let Some(line) = &self.line {
             writeln!(out, "{line}:")?;
         }
-        writeln!(out, "{} {}", glyph(self.verdict), self.summary)?;
+        writeln!(out, "{} {}", glyph(self.verdict), self.headline)?;
         // The evidence already carries the latencies; the columns only need aligning.
         let width = self
             .layers
@@ -103,7 +113,12 @@ impl Report {
                 out,
                 "  {name}{pad}  {:<8} {}",
                 status_word(line.status, lang),
-                line.evidence.join("; "),
+                // Plain sentences are joined as sentences; technical facts as a list.
+                if verbose {
+                    line.evidence.join("; ")
+                } else {
+                    line.plain.join(". ")
+                },
             )?;
         }
         if let Some(bindings) = &self.bindings {
@@ -181,14 +196,9 @@ impl ChangeReport {
         }
     }
 
-    /// One line for people: time, the change, the summary and the reason.
+    /// One line for people: time, the change and the plain headline (the technical reason is
+    /// in the JSON form).
     pub fn write_text(&self, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
-        let reason = self
-            .report
-            .reason
-            .as_ref()
-            .map(|r| format!(" — {r}"))
-            .unwrap_or_default();
         let lasted = if self.from == Verdict::Unknown {
             String::new()
         } else {
@@ -207,11 +217,11 @@ impl ChangeReport {
             .unwrap_or_default();
         writeln!(
             out,
-            "{} {line}{} {}{lasted}: {}{reason}",
+            "{} {line}{} {}{lasted}: {}",
             self.at.format("%Y-%m-%d %H:%M:%S"),
             glyph(self.to),
             self.to,
-            self.report.summary
+            self.report.headline
         )
     }
 }
