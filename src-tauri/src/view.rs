@@ -194,6 +194,8 @@ mod tests {
             provider: None,
             lang: Lang::De,
             tray_icon_hidden: false,
+            line: None,
+            lines: Vec::new(),
         }
     }
 

@@ -85,6 +85,8 @@ impl MonitorAgent {
             }),
             lang: Lang::En,
             tray_icon_hidden: self.tray_icon_hidden.load(Ordering::SeqCst),
+            line: None,
+            lines: Vec::new(),
         }
     }
 
@@ -194,10 +196,10 @@ impl MonitorAgent {
 impl Handler for MonitorAgent {
     async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
         match request {
-            Request::Status => Ok(Response::Status {
+            Request::Status { .. } => Ok(Response::Status {
                 status: self.agent_status(self.monitor.status()),
             }),
-            Request::History { hours } => {
+            Request::History { hours, .. } => {
                 let from = Utc::now() - chrono::Duration::hours(i64::from(hours));
                 Ok(Response::History {
                     history: HistoryReply {
@@ -215,7 +217,7 @@ impl Handler for MonitorAgent {
                     },
                 })
             }
-            Request::CheckNow => {
+            Request::CheckNow { .. } => {
                 self.monitor.check_now();
                 Ok(Response::CheckStarted)
             }
@@ -238,7 +240,7 @@ impl Handler for MonitorAgent {
                     .send(Event::Status(self.agent_status(self.monitor.status())));
                 Ok(Response::Settings { settings })
             }
-            Request::Channels => Ok(Response::Channels {
+            Request::Channels { .. } => Ok(Response::Channels {
                 channels: ChannelsReply {
                     available: true,
                     provider: Some(ProviderInfo {
@@ -253,10 +255,10 @@ impl Handler for MonitorAgent {
                     }],
                 },
             }),
-            Request::Feeds => Ok(Response::Feeds {
+            Request::Feeds { .. } => Ok(Response::Feeds {
                 feeds: self.feeds.lock().unwrap().clone(),
             }),
-            Request::Episodes { days } => Ok(Response::Episodes {
+            Request::Episodes { days, .. } => Ok(Response::Episodes {
                 episodes: EpisodesReply {
                     available: true,
                     days,
