@@ -23,6 +23,14 @@ let lastChannels = null;
 let lastFeeds = null;
 let loadedSettings = null;
 let providers = [];
+// The line the window shows (its label); null: the agent's first line. The picker only
+// appears when the agent watches several.
+let pickedLine = null;
+let knownLines = [];
+/** The `line` argument of the commands about one line. */
+const lineArg = () => (pickedLine ? { line: pickedLine } : {});
+/** Whether the picked line is the first one, the only one with a history so far. */
+const firstLinePicked = () => !pickedLine || !knownLines.length || knownLines[0].label === pickedLine;
 
 // ---------- small helpers ----------
 
@@ -93,7 +101,8 @@ function switchLang(l) {
 }
 
 function rerender() {
-  if (lastStatus) renderStatus(lastStatus);
+  renderLines(knownLines);
+  if (lastStatus) renderStatus({ ...lastStatus, lines: knownLines });
   if (lastHistory) renderTimeline($("timeline"), lastHistory);
   if (lastOutages) renderOutages(lastOutages);
   const saved = $("export-result").dataset.path;
@@ -106,7 +115,31 @@ function rerender() {
 
 // ---------- status ----------
 
+function renderLines(lines) {
+  knownLines = lines || [];
+  const several = knownLines.length > 1;
+  $("line-switch").hidden = !several;
+  if (!several) {
+    // Back to one line (the config changed): the window shows the agent's only one.
+    pickedLine = null;
+    return;
+  }
+  const picker = $("line-picker");
+  picker.replaceChildren(...knownLines.map((line) => node("option", {
+    value: line.label,
+    textContent: t("line_option", {
+      label: line.label,
+      verdict: `${VERDICT_GLYPH[line.verdict] || "?"} ${line.configured ? t("verdict." + line.verdict) : t("not_set_up")}`,
+    }),
+  })));
+  picker.value = pickedLine || knownLines[0].label;
+}
+
 function renderStatus(view) {
+  renderLines(view.lines || []);
+  // The agent sends every line's status as it changes: only the picked one is shown.
+  const shown = pickedLine || (knownLines[0] && knownLines[0].label) || null;
+  if (view.line && shown && view.line !== shown) return;
   lastStatus = view;
   const l = lang();
   const card = $("verdict-card");
@@ -172,7 +205,8 @@ function renderStatus(view) {
 
 async function loadHistory() {
   try {
-    lastHistory = await invoke("history", { hours: 24 });
+    lastHistory = await invoke("history", { hours: 24, ...lineArg() });
+    $("line-unrecorded-timeline").hidden = firstLinePicked();
     renderTimeline($("timeline"), lastHistory);
   } catch (err) {
     showError(err);
@@ -181,7 +215,7 @@ async function loadHistory() {
 
 async function loadOutages() {
   try {
-    renderOutages(await invoke("episodes", { days: OUTAGE_DAYS }));
+    renderOutages(await invoke("episodes", { days: OUTAGE_DAYS, ...lineArg() }));
   } catch (err) {
     showError(err);
   }
@@ -204,7 +238,9 @@ function localNow() {
 function renderOutages(reply) {
   lastOutages = reply;
   const episodes = reply.episodes || [];
-  $("outages-unavailable").hidden = reply.available;
+  const unrecorded = !firstLinePicked();
+  $("line-unrecorded-outages").hidden = !unrecorded;
+  $("outages-unavailable").hidden = reply.available || unrecorded;
   $("outages-none").hidden = !reply.available || episodes.length > 0;
   $("outages-truncated").hidden = !reply.truncated;
   $("outages-table").hidden = episodes.length === 0;
@@ -349,8 +385,8 @@ function renderFeeds(reply) {
 
 async function loadChannelsAndFeeds() {
   try {
-    renderChannels(await invoke("channels"));
-    renderFeeds(await invoke("feeds"));
+    renderChannels(await invoke("channels", lineArg()));
+    renderFeeds(await invoke("feeds", lineArg()));
   } catch (err) {
     showError(err);
   }
@@ -376,6 +412,11 @@ function renderPasswordState(settings) {
 
 function renderSettings(s) {
   loadedSettings = s;
+  // With [[line]] tables the form edits the shared settings; the lines' accounts stay in the
+  // config file (the agent ignores provider and account then), and the note says so.
+  const perLine = !!s.lines_in_config;
+  $("settings-lines-note").hidden = !perLine;
+  for (const id of ["set-provider-label", "set-provider", "set-account"]) $(id).hidden = perLine;
   $("set-provider").value = s.provider || "";
   $("set-registrar").value = s.account ? s.account.registrar : "";
   $("set-user").value = (s.account && s.account.user) || "";
@@ -494,7 +535,7 @@ function setConnected(connected) {
 
 async function refreshAll() {
   try {
-    renderStatus(await invoke("status"));
+    renderStatus(await invoke("status", lineArg()));
     $("error").hidden = true;
   } catch (err) {
     showError(err);
@@ -509,7 +550,14 @@ async function start() {
   $("ui-lang").addEventListener("change", (e) => switchLang(e.target.value));
   for (const b of document.querySelectorAll("button.nav")) b.addEventListener("click", () => showView(b.dataset.view));
   $("check-now").addEventListener("click", async () => {
-    try { await call("check_now"); showMessage("check_started"); } catch (_) { /* shown */ }
+    try { await call("check_now", lineArg()); showMessage("check_started"); } catch (_) { /* shown */ }
+  });
+  $("line-picker").addEventListener("change", async (e) => {
+    pickedLine = e.target.value || null;
+    lastStatus = null;
+    lastHistory = null;
+    await refreshAll();
+    if (!$("view-outages").hidden) loadOutages();
   });
   $("retry-login").addEventListener("click", async () => {
     try { await call("retry_login"); showMessage("login_retried"); } catch (_) { /* shown */ }
