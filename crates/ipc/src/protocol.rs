@@ -304,6 +304,10 @@ pub enum ServerMessage {
 }
 
 /// What subscribers are told, as it happens.
+// A status (with every line listed) is larger than a change; an event is sent a few times a
+// minute and cloned once per subscriber, so boxing it would buy nothing but churn in every
+// client's match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
