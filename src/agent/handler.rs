@@ -11,7 +11,7 @@ use crate::secret::Secret;
 use crate::setup::keyring_account;
 use chrono::{DateTime, TimeDelta, Utc};
 use dialtone_core::catalog;
-use dialtone_core::config::{Config, ConfigError};
+use dialtone_core::config::{Config, ConfigError, NamedLine};
 use dialtone_core::locale::Lang;
 use dialtone_core::report::{self, ReportError, ReportInput};
 use dialtone_ipc::protocol::{
@@ -255,7 +255,11 @@ impl Agent {
             // own config changed restart: the others send nothing extra.
             let mut before = state.config.clone();
             before.desktop = in_force.desktop.clone();
-            let changed = changed_lines(&before, &in_force, stored_password);
+            let changed = changed_lines(
+                &self.watched_lines(&before),
+                &self.watched_lines(&in_force),
+                stored_password,
+            );
             state.config = in_force;
             state.lang = self
                 .options
@@ -530,20 +534,20 @@ impl Handler for Agent {
 }
 
 /// Which lines a settings change restarts: `None` for none, `Some(None)` for all (the set of
-/// lines changed, or a new password), else the indices whose own config differs. `before` and
-/// `after` are the configs in force, with the presenters' settings already made equal.
+/// lines changed, or a new password), else the indices whose own config differs. `old` and
+/// `new` are the watched lines of the configs in force before and after, with the
+/// presenters' settings already made equal.
 pub fn changed_lines(
-    before: &Config,
-    after: &Config,
+    old: &[NamedLine],
+    new: &[NamedLine],
     new_password: bool,
 ) -> Option<Option<Vec<usize>>> {
-    let (old, new) = (before.lines(), after.lines());
     if new_password || old.len() != new.len() {
         return Some(None);
     }
     let changed: Vec<usize> = old
         .iter()
-        .zip(&new)
+        .zip(new)
         .enumerate()
         .filter(|(_, (a, b))| a != b)
         .map(|(i, _)| i)

@@ -22,7 +22,7 @@ use crate::setup::{MonitorArgs, Overrides, SetupError};
 use crate::tray::{MenuAction, Panel, TrayContext, TrayHost};
 use chrono::{DateTime, Offset, Utc};
 use dialtone_core::catalog::{Catalog, Provider};
-use dialtone_core::config::Config;
+use dialtone_core::config::{Config, NamedLine};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use dialtone_ipc::protocol::{
@@ -195,12 +195,18 @@ impl Agent {
         } else {
             None
         };
+        // An unknown `--line` is a mistake on the command line: said at once, as `watch` does.
+        let lines = line_states(
+            watched(&config, options.args.overrides.line.as_deref())?
+                .into_iter()
+                .map(|l| l.label),
+        );
         Ok(Arc::new_cyclic(|me| Agent {
             me: me.clone(),
             config_path,
             catalog,
             state: Mutex::new(State {
-                lines: line_states(&config),
+                lines,
                 config,
                 lang,
                 paused_until: None,
@@ -220,6 +226,13 @@ impl Agent {
         }))
     }
 
+    /// The lines of `config` this agent watches (see [`watched`]). A label that a settings
+    /// change made unknown leaves all lines watched rather than none.
+    fn watched_lines(&self, config: &Config) -> Vec<NamedLine> {
+        watched(config, self.options.args.overrides.line.as_deref())
+            .unwrap_or_else(|_| config.lines())
+    }
+
     /// This agent as an `Arc` (`None` only while it is being dropped).
     fn self_arc(&self) -> Option<Arc<Agent>> {
         self.me.upgrade()
@@ -229,11 +242,10 @@ impl Agent {
     /// those lines, whose first round sends exactly one REGISTER query with the same
     /// credentials. Lines without a suspended login are left alone: nothing is sent for them.
     pub async fn retry_login(self: &Arc<Self>) {
-        let config = lock(&self.state).config.clone();
+        let named = self.watched_lines(&lock(&self.state).config);
         let catalog = self.catalog.clone();
         let lifted = tokio::task::spawn_blocking(move || {
-            config
-                .lines()
+            named
                 .iter()
                 .enumerate()
                 .filter_map(
@@ -273,8 +285,9 @@ impl Agent {
     async fn restart_lines(self: &Arc<Self>, only: Option<Vec<usize>>) -> Result<(), AgentError> {
         let mut running = self.lines.lock().await;
         let config = lock(&self.state).config.clone();
-        let named = config.lines();
+        let named = self.watched_lines(&config);
         let all = only.is_none() || running.len() != named.len();
+        let named_labels: Vec<String> = named.iter().map(|l| l.label.clone()).collect();
         let wanted: Vec<usize> = match only {
             Some(only) if !all => only.into_iter().filter(|i| *i < named.len()).collect(),
             _ => (0..named.len()).collect(),
@@ -302,7 +315,7 @@ impl Agent {
                 old.stop().await;
             }
             running.resize_with(prepared.len(), || None);
-            lock(&self.state).lines = line_states(&config);
+            lock(&self.state).lines = line_states(named_labels);
         }
         for (i, prepared) in prepared {
             if let Some(old) = running.get_mut(i).and_then(Option::take) {
@@ -638,16 +651,36 @@ impl Agent {
     }
 }
 
-/// Fresh presentation state for each line of `config`, labelled, nothing running yet.
-fn line_states(config: &Config) -> Vec<LineState> {
-    config
-        .lines()
+/// Fresh presentation state for each of these lines, labelled, nothing running yet.
+fn line_states(labels: impl IntoIterator<Item = String>) -> Vec<LineState> {
+    labels
         .into_iter()
-        .map(|l| LineState {
-            label: l.label,
+        .map(|label| LineState {
+            label,
             ..LineState::default()
         })
         .collect()
+}
+
+/// The lines of `config` an agent watches: all, or with `--line LABEL` only that one (matched
+/// as `--line` matches everywhere: case-insensitive, trimmed).
+fn watched(config: &Config, only: Option<&str>) -> Result<Vec<NamedLine>, SetupError> {
+    let lines = config.lines();
+    let Some(label) = only else {
+        return Ok(lines);
+    };
+    let labels = lines.iter().map(|l| l.label.clone()).collect();
+    let picked: Vec<NamedLine> = lines
+        .into_iter()
+        .filter(|l| l.label.eq_ignore_ascii_case(label.trim()))
+        .collect();
+    if picked.is_empty() {
+        return Err(SetupError::NoSuchLine {
+            label: label.to_string(),
+            labels,
+        });
+    }
+    Ok(picked)
 }
 
 /// The user's UTC offset now (for "since 09:12").

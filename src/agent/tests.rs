@@ -811,18 +811,29 @@ fn only_the_lines_whose_config_changed_restart() {
     let two = Config::parse(TWO_LINES, std::path::Path::new("test.toml")).unwrap();
     let mut other = two.clone();
     other.lines[1].account.as_mut().unwrap().user = Some("office".into());
-    assert_eq!(handler::changed_lines(&two, &two, false), None);
-    assert_eq!(
-        handler::changed_lines(&two, &other, false),
-        Some(Some(vec![1]))
-    );
+    let changed =
+        |a: &Config, b: &Config, password| handler::changed_lines(&a.lines(), &b.lines(), password);
+    assert_eq!(changed(&two, &two, false), None);
+    assert_eq!(changed(&two, &other, false), Some(Some(vec![1])));
     let mut schedule = two.clone();
     schedule.schedule.interval_secs = 45;
-    assert_eq!(
-        handler::changed_lines(&two, &schedule, false),
-        Some(Some(vec![0, 1]))
-    );
-    assert_eq!(handler::changed_lines(&two, &two, true), Some(None));
-    let one = Config::default();
-    assert_eq!(handler::changed_lines(&two, &one, false), Some(None));
+    assert_eq!(changed(&two, &schedule, false), Some(Some(vec![0, 1])));
+    assert_eq!(changed(&two, &two, true), Some(None));
+    assert_eq!(changed(&two, &Config::default(), false), Some(None));
+}
+
+#[test]
+fn the_line_flag_picks_one_line_to_watch() {
+    let two = Config::parse(TWO_LINES, std::path::Path::new("test.toml")).unwrap();
+    assert_eq!(watched(&two, None).unwrap().len(), 2);
+    let office = watched(&two, Some(" office ")).unwrap();
+    assert_eq!(office.len(), 1);
+    assert_eq!(office[0].label, "Office");
+    match watched(&two, Some("Attic")) {
+        Err(SetupError::NoSuchLine { label, labels }) => {
+            assert_eq!(label, "Attic");
+            assert_eq!(labels, ["Home", "Office"]);
+        }
+        other => panic!("{other:?}"),
+    }
 }
