@@ -431,12 +431,21 @@ fn sample(pid: u32) -> Option<(u64, u64)> {
     Some((ticks, rss))
 }
 
-/// One footprint row: `dialtone watch` at default settings, idle (healthy line) for `secs`.
-fn footprint_watch(secs: u64) -> String {
+/// One footprint row: `dialtone watch` at default settings, idle (healthy line) for `secs`;
+/// with `metrics`, serving the exporter and scraped every 15 s as a Prometheus server would.
+fn footprint_watch(secs: u64, metrics: bool) -> String {
     let lb = Loopback::start();
-    let mut watch = lb
-        .dialtone("watch")
-        .arg("--no-history")
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = lb.dialtone("watch");
+    cmd.arg("--no-history");
+    if metrics {
+        cmd.args(["--metrics", &port.to_string()]);
+    }
+    let mut watch = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -444,11 +453,25 @@ fn footprint_watch(secs: u64) -> String {
     let pid = watch.id();
     // Let it start, confirm its first verdict and settle into the 30 s cadence.
     std::thread::sleep(Duration::from_secs(8));
+    let scrape = || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        std::io::Write::write_all(&mut stream, b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+        let mut body = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut body).unwrap();
+        assert!(body.contains("dialtone_line_verdict"), "{body}");
+    };
     let (t0, _) = sample(pid).unwrap();
     let started = Instant::now();
     let mut max_rss = 0;
+    let mut last_scrape: Option<Instant> = None;
+    let mut scrapes = 0;
     while started.elapsed() < Duration::from_secs(secs) {
         std::thread::sleep(Duration::from_millis(500));
+        if metrics && last_scrape.is_none_or(|t| t.elapsed() >= Duration::from_secs(15)) {
+            scrape();
+            scrapes += 1;
+            last_scrape = Some(Instant::now());
+        }
         if let Some((_, rss)) = sample(pid) {
             max_rss = max_rss.max(rss);
         }
@@ -462,8 +485,13 @@ fn footprint_watch(secs: u64) -> String {
     );
     let _ = watch.wait();
     let met = cpu_pct <= 0.05 && max_rss as f64 / 1024.0 <= 10.0;
+    let what = if metrics {
+        format!("`dialtone watch --metrics`, scraped every 15 s ({scrapes} scrapes)")
+    } else {
+        "`dialtone watch` (default settings, healthy line, metrics off)".to_string()
+    };
     format!(
-        "| `dialtone watch` (default settings, healthy line) | {wall:.0} s | {cpu_pct:.3} % | \
+        "| {what} | {wall:.0} s | {cpu_pct:.3} % | \
          {:.1} MB / {:.1} MB | ≤ 0.05 %, ≤ 10 MB | {} |",
         rss_end as f64 / 1024.0,
         max_rss as f64 / 1024.0,
@@ -485,7 +513,14 @@ fn footprint(quick: bool) {
     );
     println!("| process | measured over | CPU | RSS end / max | target | met |");
     println!("|---|---|---|---|---|---|");
-    println!("{}", footprint_watch(secs));
+    // Side by side, at the same time: the exporter's cost is the difference of the rows.
+    let (off, on) = std::thread::scope(|scope| {
+        let off = scope.spawn(|| footprint_watch(secs, false));
+        let on = scope.spawn(|| footprint_watch(secs, true));
+        (off.join().unwrap(), on.join().unwrap())
+    });
+    println!("{off}");
+    println!("{on}");
     // The tray agent and the dashboard need a private desktop; they are measured in their
     // own section (`benches/desktop.rs`), pointed to here so the table stays complete.
     println!(

@@ -1,9 +1,10 @@
-//! Scale: one process watching 200 SIP accounts (an office, a reseller's desk) through the
-//! `dialtone` library: 200 [`LineProber`]s, each with its own `monitor::spawn`, in one tokio
-//! runtime, against one local kamailio with 200 digest users, at a 10 s interval. Measures the
-//! process's own CPU and RSS from /proc/self and checks every account's confirmed verdict:
-//! half with a registered binding (healthy), the rest without (account problem: no phone
-//! registered), a few of those with a wrong password (account problem: login rejected).
+//! Scale: one `dialtone watch` process watching 200 SIP accounts (an office, a reseller's
+//! desk) from one config file with 200 `[[line]]` tables, the way an admin runs it, against one
+//! local kamailio with 200 digest users, at a 10 s interval, with the Prometheus exporter on.
+//! Measures the process's CPU and RSS from /proc/PID and checks every account's confirmed
+//! verdict twice: from the watch's JSON changes and from a scrape of its metrics. Half the
+//! accounts have a registered binding (healthy), the rest none (account problem: no phone
+//! registered), a few of those a wrong password (account problem: login rejected).
 //!
 //! Run: `cargo bench --bench scale [-- --quick]` (quick: 60 s measured instead of 300 s).
 //! Prints Markdown; exits non-zero when any verdict is wrong.
@@ -11,18 +12,14 @@
 
 use dialtone_testkit as support;
 
-use dialtone::monitor::{self, MonitorHandle, Schedule};
-use dialtone::probe::line::{LineProber, LineSettings};
-use dialtone::secret::Secret;
-use dialtone_core::catalog::Catalog;
-use dialtone_core::config::{AccountConfig, Config};
-use dialtone_core::diagnosis::Thresholds;
 use dialtone_core::observation::Transport;
-use dialtone_core::verdict::{Layer, Verdict};
-use std::net::TcpListener;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::kamailio::{Kamailio, KamailioOptions};
-use tokio_util::sync::CancellationToken;
 
 const ACCOUNTS: usize = 200;
 /// Accounts 0..BOUND get a real binding (sipsak); the rest have none.
@@ -39,13 +36,13 @@ fn password(i: usize) -> String {
     format!("pw-{i:03}-x")
 }
 
-/// (utime + stime) ticks and VmRSS kB of this process.
-fn self_sample() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+/// (utime + stime) ticks and VmRSS kB of process `pid`.
+fn sample(pid: u32) -> (u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let rss = status
         .lines()
         .find(|l| l.starts_with("VmRSS:"))
@@ -56,36 +53,71 @@ fn self_sample() -> (u64, u64) {
 }
 
 /// The expected verdict of account `i` and the account fact that must explain it.
-fn expected(i: usize) -> (Verdict, Option<&'static str>) {
+fn expected(i: usize) -> (&'static str, Option<&'static str>) {
     if i >= WRONG_FROM {
-        (Verdict::AccountProblem, Some("login_rejected"))
+        ("account_problem", Some("login_rejected"))
     } else if i >= BOUND {
-        (Verdict::AccountProblem, Some("no_binding"))
+        ("account_problem", Some("no_binding"))
     } else {
-        (Verdict::Healthy, None)
+        ("healthy", None)
     }
 }
 
-/// Why account `i`'s confirmed state is wrong, if it is.
-fn wrong(i: usize, handle: &MonitorHandle) -> Option<String> {
-    let status = handle.status();
+/// The config an admin would write: the shared network once, one `[[line]]` per account.
+fn config(k: &Kamailio, anchors: &[String]) -> String {
+    let anchors = anchors
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut text = format!(
+        "[network]\nanchors = [{anchors}]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n\n\
+         [schedule]\ninterval_secs = 10\n\n[router]\nurl = \"off\"\n"
+    );
+    for i in 0..ACCOUNTS {
+        text += &format!(
+            "\n[[line]]\nlabel = \"{u}\"\n[line.account]\nregistrar = \"{}\"\nuser = \"{u}\"\n\
+             password_env = \"DT_PW_{u}\"\n",
+            k.registrar_uri(Transport::Udp),
+            u = user(i)
+        );
+    }
+    text
+}
+
+fn scrape(port: u16) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).unwrap();
+    body
+}
+
+/// Why account `i`'s state is wrong, if it is: its last confirmed change on the watch's
+/// output, and its verdict series in the scrape.
+fn wrong(i: usize, last: &HashMap<String, Value>, metrics: &str) -> Option<String> {
     let (verdict, fact) = expected(i);
-    if status.verdict != verdict {
+    let u = user(i);
+    let Some(change) = last.get(&u) else {
+        return Some(format!("{u}: no confirmed verdict"));
+    };
+    if change["to"] != verdict {
         return Some(format!(
-            "{}: {:?} instead of {verdict:?} ({:?})",
-            user(i),
-            status.verdict,
-            status.diagnosis.as_ref().map(|d| d.failing_layer)
+            "{u}: {} instead of {verdict} ({})",
+            change["to"], change["failing_layer"]
         ));
     }
+    let series = format!("dialtone_line_verdict{{line=\"{u}\",verdict=\"{verdict}\"}} 1");
+    if !metrics.contains(&series) {
+        return Some(format!("{u}: the metrics lack {series}"));
+    }
     let fact = fact?;
-    let evidence = status
-        .diagnosis
-        .as_ref()
-        .and_then(|d| d.layers.iter().find(|l| l.layer == Layer::Account))
-        .map(|l| serde_json::to_string(&l.evidence).unwrap())
+    let evidence = change["layers"]
+        .as_array()
+        .and_then(|ls| ls.iter().find(|l| l["layer"] == "account"))
+        .map(|l| l["facts"].to_string())
         .unwrap_or_default();
-    (!evidence.contains(fact)).then(|| format!("{}: no {fact} in {evidence}", user(i)))
+    (!evidence.contains(fact)).then(|| format!("{u}: no {fact} in {evidence}"))
 }
 
 fn main() {
@@ -113,96 +145,116 @@ fn main() {
             addr
         })
         .collect();
-    let catalog = Catalog::builtin().unwrap();
-    let schedule = Schedule {
-        interval_secs: 10,
-        ..Schedule::default()
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let shutdown = CancellationToken::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config(&k, &anchors)).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = Command::new(support::dialtone_bin());
+    cmd.args([
+        "watch",
+        "--json",
+        "--no-history",
+        "--lang",
+        "en",
+        "--config",
+    ])
+    .arg(&path)
+    .args(["--metrics", &port.to_string()])
+    .env("HOME", dir.path())
+    .env("XDG_STATE_HOME", dir.path().join("state"))
+    .env("XDG_RUNTIME_DIR", dir.path())
+    .env_remove("DBUS_SESSION_BUS_ADDRESS")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    for i in 0..ACCOUNTS {
+        let pw = if i >= WRONG_FROM {
+            "not-the-password".to_string()
+        } else {
+            password(i)
+        };
+        cmd.env(format!("DT_PW_{}", user(i)), pw);
+    }
     let started = Instant::now();
-    let handles: Vec<MonitorHandle> = rt.block_on(async {
-        (0..ACCOUNTS)
-            .map(|i| {
-                let mut network = Config::default().network;
-                network.anchors = anchors.clone();
-                network.gateway = "127.0.0.1".into();
-                network.dns_name = "none".into();
-                let config = Config {
-                    account: Some(AccountConfig {
-                        registrar: k.registrar_uri(Transport::Udp),
-                        user: Some(user(i)),
-                        ..AccountConfig::default()
-                    }),
-                    network,
-                    ..Config::default()
-                };
-                let pw = if i >= WRONG_FROM {
-                    "not-the-password".to_string()
-                } else {
-                    password(i)
-                };
-                let line = LineSettings::from_config(&config, Some(Secret::new(pw)), &catalog)
-                    .expect("line settings");
-                let prober = LineProber::new(line).expect("prober");
-                let (handle, _task) = monitor::spawn(
-                    prober,
-                    schedule.clone(),
-                    Thresholds::default(),
-                    shutdown.clone(),
-                );
-                handle
-            })
-            .collect()
+    let mut watch = cmd.spawn().unwrap();
+    let pid = watch.id();
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        }
     });
+    let mut last: HashMap<String, Value> = HashMap::new();
+    let drain = |last: &mut HashMap<String, Value>, wait: Duration| {
+        if let Ok(change) = rx.recv_timeout(wait) {
+            let line = change["line"].as_str().unwrap_or_default().to_string();
+            last.insert(line, change);
+        }
+    };
     // Every account confirms its first verdict after two rounds (one re-check apart).
     let deadline = Instant::now() + Duration::from_secs(120);
-    while handles
-        .iter()
-        .any(|h| h.status().verdict == Verdict::Unknown)
-    {
+    while last.len() < ACCOUNTS {
         assert!(
             Instant::now() < deadline,
-            "not every account confirmed a verdict within 120 s"
+            "only {} of {ACCOUNTS} accounts confirmed a verdict within 120 s",
+            last.len()
         );
-        std::thread::sleep(Duration::from_millis(200));
+        drain(&mut last, Duration::from_millis(200));
     }
     let confirmed_after = started.elapsed();
-    let settle = Duration::from_secs(5);
-    std::thread::sleep(settle);
-    let (t0, _) = self_sample();
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_secs(5) {
+        drain(&mut last, Duration::from_millis(100));
+    }
+    let (t0, _) = sample(pid);
     let window = Instant::now();
     let mut max_rss = 0;
+    let mut scrapes = 0;
+    let mut last_scrape = Instant::now();
     while window.elapsed() < Duration::from_secs(measure_secs) {
-        std::thread::sleep(Duration::from_millis(500));
-        max_rss = max_rss.max(self_sample().1);
+        drain(&mut last, Duration::from_millis(500));
+        max_rss = max_rss.max(sample(pid).1);
+        // A Prometheus server's cadence.
+        if last_scrape.elapsed() >= Duration::from_secs(15) {
+            scrape(port);
+            scrapes += 1;
+            last_scrape = Instant::now();
+        }
     }
-    let (t1, rss_end) = self_sample();
+    let (t1, rss_end) = sample(pid);
     let wall = window.elapsed().as_secs_f64();
     let cpu_pct = (t1 - t0) as f64 / TICKS / wall * 100.0;
-    let errors: Vec<String> = handles
-        .iter()
-        .enumerate()
-        .filter_map(|(i, h)| wrong(i, h))
+    let metrics = scrape(port);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = watch.wait();
+    let errors: Vec<String> = (0..ACCOUNTS)
+        .filter_map(|i| wrong(i, &last, &metrics))
         .collect();
-    let count = |v: Verdict| handles.iter().filter(|h| h.status().verdict == v).count();
-    shutdown.cancel();
-    drop(rt);
+    let count = |v: &str| last.values().filter(|c| c["to"] == v).count();
 
     println!("### Scale: 200 accounts in one process\n");
     println!(
-        "One process, one tokio runtime (2 worker threads), {ACCOUNTS} `LineProber`s each with \
-         its own `monitor::spawn` at a 10 s interval, against one local kamailio with \
+        "One `dialtone watch --metrics` process (its one-thread runtime) on a config with \
+         {ACCOUNTS} `[[line]]` tables at a 10 s interval, against one local kamailio with \
          {ACCOUNTS} digest users: accounts 0–{} registered by sipsak (expected healthy), \
          {BOUND}–{} without a binding (account problem, no binding), {WRONG_FROM}–{} with a \
-         wrong password (account problem, login rejected). CPU and RSS are the process's own \
-         (`/proc/self`), measured over **{measure_secs} s** ({}) after every account confirmed \
-         its first verdict; the REGISTER query runs once per account at start (its 15-minute \
-         interval does not come round in the window), OPTIONS, gateway and anchors every 10 s.\n",
+         wrong password (account problem, login rejected, then suspended). CPU and RSS are the \
+         process's (`/proc/PID`), measured over **{measure_secs} s** ({}) after every account \
+         confirmed its first verdict, with the exporter scraped every 15 s ({scrapes} scrapes); \
+         the REGISTER query runs once per account at start (its 15-minute interval does not \
+         come round in the window), OPTIONS, gateway and anchors every 10 s. Each verdict is \
+         checked on the watch's JSON output and in the last scrape.\n",
         BOUND - 1,
         WRONG_FROM - 1,
         ACCOUNTS - 1,
@@ -224,14 +276,15 @@ fn main() {
         rss_end as f64 / 1024.0,
         max_rss as f64 / 1024.0
     );
+    println!("| scrape size | {:.0} kB |", metrics.len() as f64 / 1024.0);
     println!(
         "| verdicts: healthy / account_problem / other | {} / {} / {} |",
-        count(Verdict::Healthy),
-        count(Verdict::AccountProblem),
-        ACCOUNTS - count(Verdict::Healthy) - count(Verdict::AccountProblem)
+        count("healthy"),
+        count("account_problem"),
+        ACCOUNTS - count("healthy") - count("account_problem")
     );
     println!(
-        "| every account's verdict right | {} |",
+        "| every account's verdict right (JSON and metrics) | {} |",
         if errors.is_empty() {
             "yes".to_string()
         } else {

@@ -19,6 +19,7 @@ pub mod feed;
 pub mod history;
 mod link;
 mod logging;
+mod metrics;
 pub mod monitor;
 mod notice;
 pub mod outage_log;

@@ -356,6 +356,7 @@ impl Overrides {
                 }
                 let mut prepared = prepare(&line.config, &catalog)?;
                 prepared.label = line.label;
+                prepared.listed = several;
                 Ok(prepared)
             })
             .collect()
@@ -440,6 +441,9 @@ pub fn router_login(
 pub struct Prepared {
     /// The line's label (its `[[line]]` label, or the config's own).
     pub label: String,
+    /// Whether the line is one of the config's `[[line]]` tables: its label then goes into
+    /// every report, and its history into a file of its own.
+    pub listed: bool,
     /// The probes' settings.
     pub settings: LineSettings,
     /// The config in force, with the provider's registrar filled in.
@@ -595,12 +599,37 @@ pub fn prepare(config: &Config, catalog: &Catalog) -> Result<Prepared, SetupErro
         .unwrap_or_default();
     Ok(Prepared {
         label: config.own_label(),
+        listed: false,
         settings,
         config: effective,
         configured,
         provider,
         feeds,
     })
+}
+
+/// The history database of a `[[line]]` line: a file beside `base` named after its label
+/// (`history-office-1a2b3c4d.sqlite3`): readable in a listing, and the hash keeps `Home!` and
+/// `Home?` apart. Case does not count, as for the labels themselves, so `dialtone log --line
+/// office` finds the line labelled `Office`. A config's only line uses `base` itself.
+pub fn line_history_path(base: &Path, label: &str) -> PathBuf {
+    use sha2::Digest;
+    let label = label.trim().to_lowercase();
+    let slug: String = label
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .take(32)
+        .collect();
+    let digest = sha2::Sha256::digest(label.as_bytes());
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "history".into());
+    let ext = base
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    base.with_file_name(format!("{stem}-{slug}-{}{ext}", &hex::encode(digest)[..8]))
 }
 
 /// A line being watched: the monitor with its history recorder and network watcher.
@@ -615,6 +644,20 @@ pub struct RunningLine {
 /// the monitor, so they subscribe before its first round ends), the history recorder when
 /// `history` names a database, and the network watcher. Everything stops with `token`.
 pub fn spawn_line(
+    prepared: Prepared,
+    history: Option<&Path>,
+    token: &CancellationToken,
+    companions: impl FnOnce(&MonitorHandle) -> Vec<JoinHandle<()>>,
+) -> Result<RunningLine, SetupError> {
+    let mut line = start_line(prepared, history, token, companions)?;
+    line.tasks
+        .push(watch_network(vec![line.handle.clone()], token));
+    Ok(line)
+}
+
+/// [`spawn_line`] without the network watcher: for several lines, which share one
+/// ([`watch_network`]) instead of each polling the same interfaces.
+pub fn start_line(
     prepared: Prepared,
     history: Option<&Path>,
     token: &CancellationToken,
@@ -640,15 +683,19 @@ pub fn spawn_line(
             Err(e) => tracing::warn!("{e}; checks and outages are not recorded"),
         }
     }
-    // Interfaces or the default route changing (Wi-Fi roaming, cable, VPN) make the last
-    // results stale: the monitor re-checks at once instead of waiting for its next tick.
-    tasks.push(crate::monitor::network::spawn_network_watcher(
-        handle.clone(),
+    Ok(RunningLine { handle, tasks })
+}
+
+/// Interfaces or the default route changing (Wi-Fi roaming, cable, VPN) make the last results
+/// stale: every line in `handles` re-checks at once instead of waiting for its next tick. One
+/// poller for all of them (200 lines polling the same routing table would cost 200 reads).
+pub fn watch_network(handles: Vec<MonitorHandle>, token: &CancellationToken) -> JoinHandle<()> {
+    crate::monitor::network::spawn_network_watcher(
+        handles,
         crate::monitor::network::DEFAULT_POLL,
         crate::probe::device::probe,
         token.clone(),
-    ));
-    Ok(RunningLine { handle, tasks })
+    )
 }
 
 #[cfg(test)]
@@ -721,6 +768,23 @@ mod tests {
         assert_eq!(
             catalog_registrar(&provider("tls.example", Some(5061), Some(Transport::Tls))).unwrap(),
             "sips:tls.example:5061"
+        );
+    }
+
+    #[test]
+    fn each_listed_line_has_its_own_history_file_whatever_the_case() {
+        let base = Path::new("/home/u/.local/share/dialtone/history.sqlite3");
+        let office = line_history_path(base, "Office");
+        assert_eq!(office, line_history_path(base, " office "));
+        let name = office.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("history-office-") && name.ends_with(".sqlite3"),
+            "{name}"
+        );
+        assert_eq!(office.parent(), base.parent());
+        assert_ne!(
+            line_history_path(base, "Home!"),
+            line_history_path(base, "Home?")
         );
     }
 

@@ -405,6 +405,7 @@ mod export {
             command: None,
             since: None,
             db: Some(db.to_path_buf()),
+            line: None,
             export: None,
             output: None,
         }

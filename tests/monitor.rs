@@ -644,7 +644,7 @@ async fn network_watcher_reports_a_changed_fingerprint() {
     let polls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&polls);
     let watcher = spawn_network_watcher(
-        run.handle.clone(),
+        vec![run.handle.clone()],
         Duration::from_secs(3),
         move || {
             if counter.fetch_add(1, Ordering::SeqCst) < 3 {

@@ -32,6 +32,10 @@ pub struct LogArgs {
     /// The history database (default: history.sqlite3 in the data dir).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// With `[[line]]` tables in the config: the line whose outages to show (its history file
+    /// lies beside the default database, or beside `--db`).
+    #[arg(long = "line", value_name = "LABEL")]
+    pub line: Option<String>,
     /// Export instead of listing: `csv` (one row per episode) or `html` (a printable report
     /// with per-day outage counts and the TKG §58 facts).
     #[arg(long, value_name = "csv|html", value_parser = export_format, requires = "output")]
@@ -155,9 +159,17 @@ pub fn parse_time<Tz: TimeZone>(
     time::parse_local(value, tz).map_err(|source| LogError::BadTime { flag, source })
 }
 
-fn open(db: Option<&PathBuf>) -> Result<History, HistoryError> {
-    match db {
-        Some(path) => History::open(path),
+/// The history of `--db` (or the default one), or with `--line` the file of that line beside it.
+fn open(db: Option<&PathBuf>, line: Option<&str>) -> Result<History, HistoryError> {
+    let Some(line) = line else {
+        return match db {
+            Some(path) => History::open(path),
+            None => History::open_default(),
+        };
+    };
+    match db.cloned().or_else(crate::history::default_path) {
+        Some(base) => History::open(&crate::setup::line_history_path(&base, line)),
+        // No data dir at all: the default's own error says so.
         None => History::open_default(),
     }
 }
@@ -187,7 +199,7 @@ where
             note: report.note.clone(),
         };
         let fault = report::validate(&input, now).map_err(LogError::Report)?;
-        let history = open(report.db.as_ref())?;
+        let history = open(report.db.as_ref(), args.line.as_deref())?;
         history.attach_report(report.episode, &fault)?;
         writeln!(
             out,
@@ -207,7 +219,7 @@ where
         Some(since) => parse_time("since", since, tz)?,
         None => DateTime::<Utc>::MIN_UTC,
     };
-    let history = open(args.db.as_ref())?;
+    let history = open(args.db.as_ref(), args.line.as_deref())?;
     let episodes = history.episodes(since)?;
     if let (Some(format), Some(path)) = (args.export, &args.output) {
         let options = ExportOptions {

@@ -105,6 +105,10 @@ pub struct WatchArgs {
     /// Print one JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Serve Prometheus metrics of every line on `PORT` (loopback) or `ADDR:PORT`
+    /// (default: the config's `metrics.listen`; off when neither is set).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
     /// Schedule and history flags, shared with the agent.
     #[command(flatten)]
     pub monitor: MonitorArgs,
@@ -171,59 +175,120 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 }
 
 fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let mut prepared = match args.overrides.resolve() {
-        Ok(p) => p,
+    let mut lines = match args.overrides.resolve_lines() {
+        Ok(lines) => lines,
         Err(e) => return setup_failed(&e),
     };
     // Never a REGISTER in parallel with the agent's or a watch's on the same account.
-    let _lock = prepared.lock_or_share();
+    let _locks: Vec<_> = lines.iter_mut().map(|p| p.lock_or_share()).collect();
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };
-    let thresholds = prepared.config.thresholds.clone();
-    let diagnosis = rt.block_on(async move {
-        let prober = LineProber::new(prepared.settings)?;
-        let snapshot = prober.probe(ProbeScope { account: true }).await;
-        Ok::<_, crate::probe::line::LineError>(diagnose(&snapshot, &thresholds))
-    });
-    let diagnosis = match diagnosis {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!("{e}");
-            return ExitCode::from(EXIT_CONFIG_ERROR);
+    let listed = lines.first().is_some_and(|p| p.listed);
+    let several = listed && args.overrides.line.is_none();
+    let results = rt.block_on(async move {
+        // The lines' checks run side by side: different accounts, one request each.
+        let checks: Vec<_> = lines
+            .into_iter()
+            .map(|prepared| {
+                tokio::spawn(async move {
+                    let thresholds = prepared.config.thresholds.clone();
+                    let label = prepared.label.clone();
+                    let prober = LineProber::new(prepared.settings)?;
+                    let snapshot = prober.probe(ProbeScope { account: true }).await;
+                    Ok::<_, crate::probe::line::LineError>((
+                        label,
+                        diagnose(&snapshot, &thresholds),
+                    ))
+                })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(checks.len());
+        for check in checks {
+            results.push(check.await);
         }
-    };
-    let report = Report::new(&diagnosis, lang);
+        results
+    });
+    let mut reports = Vec::with_capacity(results.len());
+    let mut worst: Option<dialtone_core::verdict::Verdict> = None;
+    for result in results {
+        let (label, diagnosis) = match result {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
+                tracing::error!("{e}");
+                return ExitCode::from(EXIT_CONFIG_ERROR);
+            }
+            Err(e) => {
+                tracing::error!("a check stopped unexpectedly: {e}");
+                return ExitCode::from(EXIT_RUNTIME_ERROR);
+            }
+        };
+        if worst.is_none_or(|w| diagnosis.verdict.severity() > w.severity()) {
+            worst = Some(diagnosis.verdict);
+        }
+        let mut report = Report::new(&diagnosis, lang);
+        report.line = listed.then_some(label);
+        reports.push(report);
+    }
     let written = if args.json {
-        serde_json::to_writer_pretty(&mut *out, &report)
-            .map_err(std::io::Error::other)
+        let json = if several {
+            serde_json::to_writer_pretty(&mut *out, &reports)
+        } else {
+            serde_json::to_writer_pretty(&mut *out, &reports[0])
+        };
+        json.map_err(std::io::Error::other)
             .and_then(|()| writeln!(out))
     } else {
-        report.write_text(lang, out)
+        reports.iter().enumerate().try_for_each(|(i, report)| {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            report.write_text(lang, out)
+        })
     };
     if let Err(e) = written.and_then(|()| out.flush()) {
         tracing::error!("writing the result: {e}");
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     }
-    ExitCode::from(diagnosis.verdict.exit_code())
+    ExitCode::from(
+        worst
+            .unwrap_or(dialtone_core::verdict::Verdict::Unknown)
+            .exit_code(),
+    )
 }
 
 fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let mut prepared = match args.overrides.resolve() {
-        Ok(p) => p,
+    let mut lines = match args.overrides.resolve_lines() {
+        Ok(lines) => lines,
         Err(e) => return setup_failed(&e),
     };
-    args.monitor.apply_schedule(&mut prepared.config.schedule);
     // One watcher per account: a second one would double the logins the provider counts.
-    let _lock = match prepared.watch_lock() {
-        Ok(lock) => lock,
-        Err(e @ crate::probe::sip::guard::WatchLockError::Held { .. }) => {
-            tracing::error!("{e}: stop it first, or follow it in its own window");
-            return ExitCode::from(EXIT_ALREADY_WATCHED);
+    let mut locks = Vec::with_capacity(lines.len());
+    for prepared in &mut lines {
+        args.monitor.apply_schedule(&mut prepared.config.schedule);
+        match prepared.watch_lock() {
+            Ok(lock) => locks.push(lock),
+            Err(e @ crate::probe::sip::guard::WatchLockError::Held { .. }) => {
+                tracing::error!(
+                    "line {:?}: {e}: stop it first, or follow it in its own window",
+                    prepared.label
+                );
+                return ExitCode::from(EXIT_ALREADY_WATCHED);
+            }
+            Err(e) => tracing::warn!("{e}; going on without it"),
         }
+    }
+    let metrics = match &args.metrics {
+        Some(text) => dialtone_core::config::parse_metrics_listen(text).map(Some),
+        None => lines
+            .first()
+            .map_or(Ok(None), |p| p.config.metrics.parse_listen()),
+    };
+    let metrics = match metrics {
+        Ok(addr) => addr,
         Err(e) => {
-            tracing::warn!("{e}; going on without it");
-            None
+            tracing::error!("--metrics / metrics.listen: {}", e.message);
+            return ExitCode::from(EXIT_CONFIG_ERROR);
         }
     };
     let Some(rt) = runtime() else {
@@ -232,16 +297,75 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
     let history = args.monitor.history_path();
     rt.block_on(async move {
         let shutdown = CancellationToken::new();
-        let line =
-            match crate::setup::spawn_line(prepared, history.as_deref(), &shutdown, |_| Vec::new())
-            {
-                Ok(line) => line,
+        let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
+        let mut tasks = Vec::new();
+        let mut handles = Vec::with_capacity(lines.len());
+        for prepared in lines {
+            let label = prepared.label.clone();
+            let shown = prepared.listed.then(|| label.clone());
+            let db = history.as_deref().map(|base| {
+                if prepared.listed {
+                    crate::setup::line_history_path(base, &label)
+                } else {
+                    base.to_path_buf()
+                }
+            });
+            let tx = tx.clone();
+            let token = shutdown.clone();
+            let line = crate::setup::start_line(prepared, db.as_deref(), &shutdown, |handle| {
+                // Subscribed before the monitor's first round can end.
+                let mut rx = handle.subscribe();
+                vec![tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            _ = token.cancelled() => return,
+                            change = rx.recv() => match change {
+                                Ok(change) => {
+                                    if tx.send((shown.clone(), change)).is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                                    tracing::warn!("missed {n} changes");
+                                }
+                                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                            },
+                        }
+                    }
+                })]
+            });
+            match line {
+                Ok(line) => {
+                    handles.push((label, line.handle.clone()));
+                    tasks.extend(line.tasks);
+                }
                 Err(e) => {
-                    tracing::error!("{e}");
+                    tracing::error!("line {label:?}: {e}");
+                    shutdown.cancel();
                     return ExitCode::from(EXIT_CONFIG_ERROR);
                 }
-            };
-        let mut changes = line.handle.subscribe();
+            }
+        }
+        drop(tx);
+        tasks.push(crate::setup::watch_network(
+            handles.iter().map(|(_, h)| h.clone()).collect(),
+            &shutdown,
+        ));
+        if let Some(addr) = metrics {
+            match crate::metrics::Exporter::serve(addr, &shutdown).await {
+                Ok(exporter) => {
+                    for (label, handle) in &handles {
+                        tasks.push(exporter.follow(label, handle, &shutdown));
+                    }
+                    tasks.push(exporter.server);
+                }
+                Err(e) => {
+                    tracing::error!("{e}");
+                    shutdown.cancel();
+                    return ExitCode::from(EXIT_CONFIG_ERROR);
+                }
+            }
+        }
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
         let mut terminate = crate::shutdown::Terminate::listen();
@@ -250,8 +374,9 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
                 _ = &mut ctrl_c => break,
                 _ = terminate.recv() => break,
                 change = changes.recv() => match change {
-                    Ok(change) => {
-                        let report = ChangeReport::new(&change, lang);
+                    Some((line, change)) => {
+                        let mut report = ChangeReport::new(&change, lang);
+                        report.report.line = line;
                         let written = if args.json {
                             serde_json::to_writer(&mut *out, &report)
                                 .map_err(std::io::Error::other)
@@ -264,18 +389,16 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
                             break;
                         }
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!("missed {n} changes");
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    None => break,
                 },
             }
         }
         shutdown.cancel();
-        // The recorder flushes on the way out.
-        for task in line.tasks {
+        // The recorders flush on the way out.
+        for task in tasks {
             let _ = task.await;
         }
+        drop(locks);
         ExitCode::SUCCESS
     })
 }

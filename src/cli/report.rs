@@ -14,6 +14,9 @@ use std::io::{self, Write};
 /// The JSON document `dialtone check --json` prints (and `watch --json` per change).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The line's label; only with `[[line]]` tables in the config (several lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
     /// The verdict, snake_case.
     pub verdict: Verdict,
     /// One sentence for the user.
@@ -56,6 +59,7 @@ impl Report {
     /// Builds the report of `diagnosis`, worded in `lang`.
     pub fn new(diagnosis: &Diagnosis, lang: Lang) -> Report {
         Report {
+            line: None,
             verdict: diagnosis.verdict,
             summary: diagnosis.summary(lang),
             reason: diagnosis.reason(lang),
@@ -81,6 +85,9 @@ impl Report {
 
     /// Writes the human-readable form.
     pub fn write_text(&self, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(line) = &self.line {
+            writeln!(out, "{line}:")?;
+        }
         writeln!(out, "{} {}", glyph(self.verdict), self.summary)?;
         // The evidence already carries the latencies; the columns only need aligning.
         let width = self
@@ -192,9 +199,15 @@ impl ChangeReport {
                 duration_words(self.lasted_secs)
             )
         };
+        let line = self
+            .report
+            .line
+            .as_ref()
+            .map(|l| format!("{l}: "))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{} {} {}{lasted}: {}{reason}",
+            "{} {line}{} {}{lasted}: {}{reason}",
             self.at.format("%Y-%m-%d %H:%M:%S"),
             glyph(self.to),
             self.to,

@@ -1,5 +1,5 @@
 //! Notices network changes by polling a cheap fingerprint of the network configuration and
-//! tells the monitor ([`MonitorHandle::network_changed`]) when it differs from the last one.
+//! tells the monitors ([`MonitorHandle::network_changed`]) when it differs from the last one.
 //!
 //! Polling is used instead of netlink/route-socket subscriptions because it is the same few
 //! lines on every platform and costs a syscall or two every few seconds. What goes into the
@@ -15,11 +15,12 @@ use tokio_util::sync::CancellationToken;
 /// rare enough to be free.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(3);
 
-/// Starts a task that calls `fingerprint` every `poll` and reports each change to `handle`. The
+/// Starts a task that calls `fingerprint` every `poll` and reports each change to every monitor
+/// in `handles` (the lines of one process share one network). The
 /// first fingerprint is only the reference (the monitor checks at start anyway). The task ends
 /// when `shutdown` is cancelled.
 pub fn spawn_network_watcher<F, T>(
-    handle: MonitorHandle,
+    handles: Vec<MonitorHandle>,
     poll: Duration,
     mut fingerprint: F,
     shutdown: CancellationToken,
@@ -43,7 +44,9 @@ where
             let now = fingerprint();
             if now != last {
                 tracing::info!("network configuration changed");
-                handle.network_changed();
+                for handle in &handles {
+                    handle.network_changed();
+                }
                 last = now;
             }
         }

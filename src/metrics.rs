@@ -1,0 +1,449 @@
+//! The Prometheus exporter: every watched line's state as metrics on `GET /metrics`.
+//!
+//! A presenter like the tray: it only reads what the monitors publish (confirmed status,
+//! confirmed changes, every raw check) and never probes anything itself, so scraping it as
+//! often as one likes sends nothing to the provider.
+//!
+//! What it serves, per line (label `line`):
+//! - `dialtone_line_verdict{verdict}`: the confirmed verdict as a state set, one series per
+//!   verdict, exactly one of them 1.
+//! - `dialtone_layer_up{layer}`: 1 when the confirmed diagnosis has the layer working (ok or
+//!   degraded), 0 when it failed; no series for a layer that was not judged (skipped).
+//! - `dialtone_sip_rtt_seconds`: the OPTIONS round-trip time of every check, a histogram.
+//! - `dialtone_checks_total{outcome}`: every check by its raw (unconfirmed) verdict.
+//! - `dialtone_verdict_changes_total` and `dialtone_outages_total{verdict}`: confirmed changes,
+//!   and those that opened an outage.
+//! - `dialtone_register_suspended`: 1 while the REGISTER query is held back after a rejected
+//!   login (it needs the user, not a retry).
+//! - `dialtone_verdict_since_timestamp_seconds`: when the confirmed verdict began.
+//!
+//! And once: `dialtone_build_info{version,commit}` = 1.
+//!
+//! The HTTP side is deliberately small: one request per connection, a bounded request head,
+//! a deadline per connection, `GET /metrics` (or `/`) and nothing else. The text is the
+//! Prometheus format 0.0.4 (what `promtool check metrics` reads), or OpenMetrics when the
+//! scraper asks for it.
+
+use crate::monitor::MonitorHandle;
+use dialtone_core::diagnosis::{Diagnosis, Fact};
+use dialtone_core::schedule::Status;
+use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Upper bounds of the SIP round-trip histogram, in seconds: a healthy registrar answers in
+/// milliseconds; the top buckets catch retransmissions (500 ms, 1 s, 2 s timers).
+const RTT_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
+
+/// The longest request head read; a scrape's is a few hundred bytes.
+const MAX_REQUEST: usize = 8 * 1024;
+
+/// How long one connection may take, from accept to the last byte written.
+const CONNECTION_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Why the exporter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// The address could not be bound (in use, not local, no permission).
+    #[error("serving metrics on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's words.
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LineLabels {
+    line: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerdictLabels {
+    line: String,
+    verdict: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LayerLabels {
+    line: String,
+    layer: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    line: String,
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+    commit: String,
+}
+
+/// The metric families, shared by the updaters and the server.
+#[derive(Clone)]
+struct Families {
+    verdict: Family<VerdictLabels, Gauge>,
+    since: Family<LineLabels, Gauge<f64, AtomicU64>>,
+    layer_up: Family<LayerLabels, Gauge>,
+    sip_rtt: Family<LineLabels, Histogram>,
+    checks: Family<OutcomeLabels, Counter>,
+    changes: Family<LineLabels, Counter>,
+    outages: Family<VerdictLabels, Counter>,
+    suspended: Family<LineLabels, Gauge>,
+}
+
+/// The registry with every family registered; the families to update.
+fn registry() -> (Registry, Families) {
+    let families = Families {
+        verdict: Family::default(),
+        since: Family::default(),
+        layer_up: Family::default(),
+        sip_rtt: Family::new_with_constructor(|| Histogram::new(RTT_BUCKETS)),
+        checks: Family::default(),
+        changes: Family::default(),
+        outages: Family::default(),
+        suspended: Family::default(),
+    };
+    let mut registry = Registry::with_prefix("dialtone");
+    let build: Family<BuildLabels, Gauge> = Family::default();
+    build
+        .get_or_create(&BuildLabels {
+            version: env!("CARGO_PKG_VERSION").into(),
+            commit: env!("DIALTONE_GIT_COMMIT").into(),
+        })
+        .set(1);
+    registry.register(
+        "build_info",
+        "The dialtone version and the git commit it was built from",
+        build,
+    );
+    registry.register(
+        "line_verdict",
+        "The line's confirmed verdict: 1 for the current one, 0 for the others",
+        families.verdict.clone(),
+    );
+    registry.register(
+        "verdict_since_timestamp_seconds",
+        "When the line's confirmed verdict began, in seconds since the Unix epoch",
+        families.since.clone(),
+    );
+    registry.register(
+        "layer_up",
+        "Whether the layer works (1, also when slow) or failed (0) in the confirmed diagnosis; absent when not judged",
+        families.layer_up.clone(),
+    );
+    registry.register(
+        "sip_rtt_seconds",
+        "Round-trip time of the OPTIONS request of each check",
+        families.sip_rtt.clone(),
+    );
+    registry.register(
+        "checks",
+        "Checks by their raw (unconfirmed) verdict",
+        families.checks.clone(),
+    );
+    registry.register(
+        "verdict_changes",
+        "Confirmed verdict changes",
+        families.changes.clone(),
+    );
+    registry.register(
+        "outages",
+        "Confirmed changes into an outage, by the outage's verdict",
+        families.outages.clone(),
+    );
+    registry.register(
+        "register_suspended",
+        "1 while the REGISTER query is held back after a rejected login (until the password changes or a retry)",
+        families.suspended.clone(),
+    );
+    (registry, families)
+}
+
+/// The running exporter: serves until its token is cancelled; [`Exporter::follow`] attaches
+/// a line's monitor. The agent attaches each new line generation (a settings change makes a
+/// new monitor) under the same label, so the series go on where they were.
+pub struct Exporter {
+    families: Families,
+    /// The server task.
+    pub server: JoinHandle<()>,
+}
+
+impl Exporter {
+    /// Binds `addr` and serves `/metrics` until `token` is cancelled.
+    pub async fn serve(
+        addr: SocketAddr,
+        token: &CancellationToken,
+    ) -> Result<Exporter, MetricsError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| MetricsError::Bind { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| MetricsError::Bind { addr, source })?;
+        let (registry, families) = registry();
+        let server = tokio::spawn(serve(listener, Arc::new(registry), token.clone()));
+        tracing::info!("serving metrics on http://{bound}/metrics");
+        Ok(Exporter { families, server })
+    }
+
+    /// Keeps the series of line `label` current from `handle` until `token` is cancelled or the
+    /// monitor ends.
+    pub fn follow(
+        &self,
+        label: &str,
+        handle: &MonitorHandle,
+        token: &CancellationToken,
+    ) -> JoinHandle<()> {
+        tokio::spawn(update_line(
+            label.to_string(),
+            handle.clone(),
+            self.families.clone(),
+            token.clone(),
+        ))
+    }
+}
+
+/// Keeps one line's series current from its monitor until `token` is cancelled.
+async fn update_line(
+    line: String,
+    handle: MonitorHandle,
+    families: Families,
+    token: CancellationToken,
+) {
+    let mut status = handle.watch_status();
+    let mut checks = handle.subscribe_checks();
+    let mut changes = handle.subscribe();
+    let labels = LineLabels { line: line.clone() };
+    // Created up front so a line that never changed still shows zeros, not no series.
+    drop(families.changes.get_or_create(&labels));
+    drop(families.suspended.get_or_create(&labels));
+    let current = status.borrow_and_update().clone();
+    show_status(&line, &current, &families);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            changed = status.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let current = status.borrow_and_update().clone();
+                show_status(&line, &current, &families);
+            }
+            check = checks.recv() => match check {
+                Ok(diagnosis) => count_check(&line, &diagnosis, &families),
+                Err(RecvError::Lagged(n)) => tracing::debug!("metrics of {line}: missed {n} checks"),
+                Err(RecvError::Closed) => return,
+            },
+            change = changes.recv() => match change {
+                Ok(change) => {
+                    families.changes.get_or_create(&labels).inc();
+                    if change.to.is_outage() && !change.from.is_outage() {
+                        families
+                            .outages
+                            .get_or_create(&VerdictLabels {
+                                line: line.clone(),
+                                verdict: change.to.as_str().into(),
+                            })
+                            .inc();
+                    }
+                }
+                Err(RecvError::Lagged(n)) => tracing::debug!("metrics of {line}: missed {n} changes"),
+                Err(RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+/// The confirmed state: verdict state set, since, layers.
+fn show_status(line: &str, status: &Status, families: &Families) {
+    for verdict in Verdict::ALL {
+        families
+            .verdict
+            .get_or_create(&VerdictLabels {
+                line: line.into(),
+                verdict: verdict.as_str().into(),
+            })
+            .set(i64::from(verdict == status.verdict));
+    }
+    families
+        .since
+        .get_or_create(&LineLabels { line: line.into() })
+        .set(status.since.timestamp_millis() as f64 / 1000.0);
+    for layer in Layer::ALL {
+        let labels = LayerLabels {
+            line: line.into(),
+            layer: layer.as_str().into(),
+        };
+        let state = status
+            .diagnosis
+            .as_ref()
+            .and_then(|d| d.layer(layer))
+            .map(|r| r.status);
+        match state {
+            Some(LayerStatus::Ok | LayerStatus::Degraded) => {
+                families.layer_up.get_or_create(&labels).set(1);
+            }
+            Some(LayerStatus::Failed) => {
+                families.layer_up.get_or_create(&labels).set(0);
+            }
+            Some(LayerStatus::Skipped) | None => {
+                families.layer_up.remove(&labels);
+            }
+        }
+    }
+}
+
+/// One raw check: its outcome, the OPTIONS round trip, the login's suspension.
+fn count_check(line: &str, diagnosis: &Diagnosis, families: &Families) {
+    families
+        .checks
+        .get_or_create(&OutcomeLabels {
+            line: line.into(),
+            outcome: diagnosis.verdict.as_str().into(),
+        })
+        .inc();
+    let labels = LineLabels { line: line.into() };
+    let rtts = diagnosis
+        .layer(Layer::Provider)
+        .into_iter()
+        .flat_map(|r| &r.evidence)
+        .filter_map(|fact| match fact {
+            Fact::SipResponse { method, rtt_ms, .. } if method == "OPTIONS" => Some(*rtt_ms),
+            _ => None,
+        });
+    for rtt_ms in rtts {
+        families
+            .sip_rtt
+            .get_or_create(&labels)
+            .observe(rtt_ms / 1000.0);
+    }
+    families
+        .suspended
+        .get_or_create(&labels)
+        .set(i64::from(diagnosis.login_suspended()));
+}
+
+/// Accepts scrapes until `token` is cancelled; each connection on its own task.
+async fn serve(listener: TcpListener, registry: Arc<Registry>, token: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let registry = registry.clone();
+                    tokio::spawn(async move {
+                        match tokio::time::timeout(CONNECTION_DEADLINE, answer(stream, &registry)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => tracing::debug!("metrics request from {peer}: {e}"),
+                            Err(_) => tracing::debug!("metrics request from {peer}: too slow, closed"),
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!("metrics: accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            },
+        }
+    }
+}
+
+/// Reads one request head and writes the answer.
+async fn answer(mut stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(512);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if head.len() > MAX_REQUEST {
+            return respond(
+                &mut stream,
+                "431 Request Header Fields Too Large",
+                "text/plain",
+                "request head too large\n",
+            )
+            .await;
+        }
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let mut request_line = head.lines().next().unwrap_or_default().split_whitespace();
+    let (method, target) = (
+        request_line.next().unwrap_or_default(),
+        request_line.next().unwrap_or_default(),
+    );
+    let path = target.split('?').next().unwrap_or_default();
+    if method != "GET" {
+        return respond(
+            &mut stream,
+            "405 Method Not Allowed",
+            "text/plain",
+            "only GET\n",
+        )
+        .await;
+    }
+    if path != "/metrics" && path != "/" {
+        return respond(&mut stream, "404 Not Found", "text/plain", "see /metrics\n").await;
+    }
+    let openmetrics = head.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("accept:") && l.contains("application/openmetrics-text")
+    });
+    let mut body = String::new();
+    let (encoded, content_type) = if openmetrics {
+        (
+            prometheus_client::encoding::text::encode(&mut body, registry),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    } else {
+        (
+            prometheus_client::encoding::prometheus_text::encode(&mut body, registry),
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+        )
+    };
+    if encoded.is_err() {
+        return respond(
+            &mut stream,
+            "500 Internal Server Error",
+            "text/plain",
+            "encoding failed\n",
+        )
+        .await;
+    }
+    respond(&mut stream, "200 OK", content_type, &body).await
+}
+
+async fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &str,
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.shutdown().await
+}

@@ -1,0 +1,682 @@
+//! Many lines, one view: `dialtone watch` on a two-line config (`[[line]]`) against two real
+//! kamailio registrars, scraped by a real Prometheus server (Debian's `prometheus`) that loads
+//! the scrape config and the alerting rules shipped in `docs/prometheus/` (the test's copy
+//! only points them at the test's ports, scrapes every second and shortens `for:`).
+//!
+//! What a fleet admin relies on: both lines show healthy in Prometheus; when one registrar
+//! stops, that line's verdict series flips to provider_outage and the shipped alert goes
+//! pending, then firing, for that line only. `promtool check metrics` accepts a live scrape.
+//! The exporter's HTTP side refuses what it does not serve.
+#![allow(clippy::unwrap_used)]
+
+use dialtone_core::observation::Transport;
+use dialtone_testkit as support;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+use support::kamailio::{Kamailio, KamailioOptions};
+
+const HOME_PASSWORD: &str = "h0me-Pa55";
+const OFFICE_PASSWORD: &str = "0ff1ce-Pa55";
+
+fn docs(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/prometheus")
+        .join(name)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A free loopback port (bound, then released for the server that follows).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.0 GET: (status code, body).
+fn http_get(addr: SocketAddr, target: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(stream, "GET {target} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((code, body))
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The Prometheus server of the test.
+struct Prometheus {
+    addr: SocketAddr,
+    _child: Killed,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts `prometheus` on `config` and waits until it is ready.
+    fn start(dir: tempfile::TempDir, config: &Path) -> Prometheus {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus (apt install prometheus; scripts/test does)");
+        let prometheus = Prometheus {
+            addr,
+            _child: Killed(child),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if matches!(http_get(addr, "/-/ready"), Ok((200, _))) {
+                return prometheus;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "prometheus not ready within 30 s: {}",
+                prometheus.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// The `data` of an API answer.
+    fn api(&self, target: &str) -> Value {
+        let (code, body) = http_get(self.addr, target).unwrap();
+        assert_eq!(code, 200, "{target}: {body}");
+        let json: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["status"], "success", "{json:#}");
+        json["data"].clone()
+    }
+
+    /// The instant vector of `query` as (line label, value).
+    fn query(&self, query: &str) -> Vec<(String, f64)> {
+        let data = self.api(&format!("/api/v1/query?query={}", percent_encode(query)));
+        data["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["metric"]["line"].as_str().unwrap_or_default().to_string(),
+                    r["value"][1].as_str().unwrap().parse().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// The alerts now: (alert name, line, state).
+    fn alerts(&self) -> Vec<(String, String, String)> {
+        let data = self.api("/api/v1/alerts");
+        data["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["labels"]["alertname"].as_str().unwrap().to_string(),
+                    a["labels"]["line"].as_str().unwrap_or_default().to_string(),
+                    a["state"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Polls `query` until `done` holds, at most `within`.
+    fn wait_for(
+        &self,
+        query: &str,
+        within: Duration,
+        done: impl Fn(&[(String, f64)]) -> bool,
+    ) -> Vec<(String, f64)> {
+        let deadline = Instant::now() + within;
+        loop {
+            let result = self.query(query);
+            if done(&result) {
+                return result;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{query}: still {result:?} after {within:?}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+/// The `watch --json` lines, read on a thread.
+fn lines_of(child: &mut Child) -> Receiver<Value> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            if tx.send(value).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The watch's changes, in order; those not asked for yet are kept, so the lines' changes
+/// can be awaited in any order.
+struct Changes {
+    rx: Receiver<Value>,
+    unread: Vec<Value>,
+}
+
+impl Changes {
+    /// Waits for a change of `line` to `to`.
+    fn wait(&mut self, line: &str, to: &str, within: Duration) -> Value {
+        let matches = |c: &Value| c["line"] == line && c["to"] == to;
+        if let Some(i) = self.unread.iter().position(matches) {
+            return self.unread.remove(i);
+        }
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(change) if matches(&change) => return change,
+                Ok(change) => self.unread.push(change),
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no change of {line} to {to} in {within:?}; other changes: {:#?}",
+                    self.unread
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!("watch ended"),
+            }
+        }
+    }
+}
+
+/// The fleet: two kamailios, anchors, a two-line config, and `dialtone watch` on it.
+struct Fleet {
+    home: Kamailio,
+    office: Kamailio,
+    watch: Killed,
+    changes: Changes,
+    metrics: SocketAddr,
+    dir: tempfile::TempDir,
+    _anchors: Vec<TcpListener>,
+}
+
+impl Fleet {
+    fn start() -> Fleet {
+        let start = |user: &str, password: &str| {
+            Kamailio::start(KamailioOptions {
+                users: vec![(user.into(), password.into())],
+                ..KamailioOptions::default()
+            })
+        };
+        let home = start("alice", HOME_PASSWORD);
+        let office = start("bob", OFFICE_PASSWORD);
+        // Each line's phone is registered, as on a working line.
+        home.register_contact("alice", HOME_PASSWORD, 3600);
+        office.register_contact("bob", OFFICE_PASSWORD, 3600);
+        let anchors: Vec<TcpListener> = (0..2)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let anchor_list = anchors
+            .iter()
+            .map(|a| format!("\"{}\"", a.local_addr().unwrap()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"[network]
+anchors = [{anchor_list}]
+gateway = "127.0.0.1"
+dns_name = "none"
+
+[router]
+url = "off"
+
+[[line]]
+label = "Home"
+[line.account]
+registrar = "{}"
+user = "alice"
+password_env = "FLEET_HOME_PASSWORD"
+
+[[line]]
+label = "Office"
+[line.account]
+registrar = "{}"
+user = "bob"
+password_env = "FLEET_OFFICE_PASSWORD"
+"#,
+                home.registrar_uri(Transport::Udp),
+                office.registrar_uri(Transport::Udp)
+            ),
+        )
+        .unwrap();
+        let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let runtime = dir.path().join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::set_permissions(
+            &runtime,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        let mut child = Command::new(support::dialtone_bin())
+            .args(["watch", "--json", "--lang", "en", "--db"])
+            .arg(dir.path().join("history.sqlite3"))
+            .args(["--interval", "1", "--recheck", "1", "--timeout", "1"])
+            .arg("--config")
+            .arg(&config)
+            .arg("--metrics")
+            .arg(metrics.to_string())
+            .env("FLEET_HOME_PASSWORD", HOME_PASSWORD)
+            .env("FLEET_OFFICE_PASSWORD", OFFICE_PASSWORD)
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let changes = Changes {
+            rx: lines_of(&mut child),
+            unread: Vec::new(),
+        };
+        Fleet {
+            home,
+            office,
+            watch: Killed(child),
+            changes,
+            metrics,
+            dir,
+            _anchors: anchors,
+        }
+    }
+
+    fn scrape(&self) -> String {
+        let (code, body) = http_get(self.metrics, "/metrics").unwrap();
+        assert_eq!(code, 200, "{body}");
+        body
+    }
+
+    /// The test's Prometheus config: the shipped one pointed at this fleet's exporter,
+    /// scraping and evaluating every second, with the shipped rules with `for:` shortened.
+    fn prometheus_config(&self) -> PathBuf {
+        let shipped = read(&docs("prometheus.yml"));
+        let mut config = shipped.clone();
+        for (from, to) in [
+            ("scrape_interval: 15s", "scrape_interval: 1s".to_string()),
+            (
+                "evaluation_interval: 15s",
+                "evaluation_interval: 1s".to_string(),
+            ),
+            ("127.0.0.1:9464", self.metrics.to_string()),
+            (
+                "- dialtone-rules.yml",
+                format!("- {}", self.dir.path().join("rules.yml").display()),
+            ),
+        ] {
+            assert!(
+                config.contains(from),
+                "docs/prometheus/prometheus.yml lost {from:?}"
+            );
+            config = config.replace(from, &to);
+        }
+        let rules = read(&docs("dialtone-rules.yml"));
+        assert!(
+            rules.contains("for: 2m"),
+            "the provider outage rule waits 2 minutes"
+        );
+        let rules = rules
+            .replace("for: 2m", "for: 3s")
+            .replace("for: 5m", "for: 3s");
+        std::fs::write(self.dir.path().join("rules.yml"), rules).unwrap();
+        let path = self.dir.path().join("prometheus.yml");
+        std::fs::write(&path, config).unwrap();
+        path
+    }
+}
+
+fn promtool(args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    let mut child = Command::new("promtool")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (from Debian's prometheus package)");
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn prometheus_sees_both_lines_and_alerts_for_the_one_that_fails() {
+    let mut fleet = Fleet::start();
+    for line in ["Home", "Office"] {
+        let change = fleet.changes.wait(line, "healthy", Duration::from_secs(30));
+        assert_eq!(change["from"], "unknown", "{change:#}");
+    }
+
+    // A live scrape passes promtool's checks (names, units, help, types).
+    let scrape = fleet.scrape();
+    let (ok, said) = promtool(&["check", "metrics"], Some(&scrape));
+    assert!(ok, "promtool check metrics: {said}\n{scrape}");
+    for series in [
+        r#"dialtone_line_verdict{line="Home",verdict="healthy"} 1"#,
+        r#"dialtone_line_verdict{line="Office",verdict="provider_outage"} 0"#,
+        r#"dialtone_layer_up{line="Office",layer="account"} 1"#,
+        r#"dialtone_register_suspended{line="Home"} 0"#,
+        "dialtone_sip_rtt_seconds_bucket{",
+        "dialtone_checks_total{",
+        "dialtone_build_info{",
+    ] {
+        assert!(scrape.contains(series), "no {series} in\n{scrape}");
+    }
+
+    let config = fleet.prometheus_config();
+    let (ok, said) = promtool(&["check", "config", &config.display().to_string()], None);
+    assert!(ok, "promtool check config: {said}");
+    let prometheus = Prometheus::start(tempfile::tempdir().unwrap(), &config);
+
+    let healthy = prometheus.wait_for(
+        r#"dialtone_line_verdict{verdict="healthy"} == 1"#,
+        Duration::from_secs(30),
+        |r| r.len() == 2,
+    );
+    let lines: BTreeSet<&str> = healthy.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(lines, BTreeSet::from(["Home", "Office"]));
+    assert!(prometheus.alerts().is_empty(), "{:?}", prometheus.alerts());
+
+    // The office's registrar stops: that line, and only it, is a provider outage.
+    fleet.office.stop();
+    let change = fleet
+        .changes
+        .wait("Office", "provider_outage", Duration::from_secs(20));
+    assert_eq!(change["failing_layer"], "provider", "{change:#}");
+    prometheus.wait_for(
+        r#"dialtone_line_verdict{verdict="provider_outage"} == 1"#,
+        Duration::from_secs(20),
+        |r| r.len() == 1 && r[0].0 == "Office",
+    );
+
+    // The shipped alert: pending first (its `for:` runs), then firing; never for Home.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut states = Vec::new();
+    loop {
+        let alerts = prometheus.alerts();
+        for (name, line, state) in &alerts {
+            assert!(line != "Home", "an alert for the healthy line: {alerts:?}");
+            if name == "DialtoneProviderOutage" && states.last() != Some(state) {
+                assert_eq!(line, "Office", "{alerts:?}");
+                states.push(state.clone());
+            }
+        }
+        if states.last().map(String::as_str) == Some("firing") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the alert did not fire within 30 s: {states:?}, now {alerts:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(states, ["pending", "firing"]);
+    let home = prometheus.query(r#"dialtone_line_verdict{line="Home",verdict="healthy"}"#);
+    assert_eq!(home, [("Home".to_string(), 1.0)]);
+    let outages = prometheus.query(r#"dialtone_outages_total{verdict="provider_outage"}"#);
+    assert_eq!(outages, [("Office".to_string(), 1.0)]);
+    assert!(fleet.home.is_running());
+
+    // Each line's outage log is its own: the office's holds the outage, the home's none.
+    let pid = nix::unistd::Pid::from_raw(fleet.watch.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let _ = fleet.watch.0.wait();
+    let log = |line: &str| {
+        let out = Command::new(support::dialtone_bin())
+            .args(["log", "--lang", "en", "--line", line, "--db"])
+            .arg(fleet.dir.path().join("history.sqlite3"))
+            .env("HOME", fleet.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let office = log("office");
+    println!("office log:\n{office}\nhome log:\n{}", log("Home"));
+    assert!(
+        office.contains("provider_outage") || office.contains("provider"),
+        "{office}"
+    );
+    let home = log("Home");
+    assert!(!home.contains("provider"), "{home}");
+}
+
+#[test]
+fn the_shipped_rules_and_scrape_config_are_valid_and_in_the_guide() {
+    let (ok, said) = promtool(
+        &[
+            "check",
+            "rules",
+            &docs("dialtone-rules.yml").display().to_string(),
+        ],
+        None,
+    );
+    assert!(ok, "{said}");
+    assert!(said.contains("6 rules found"), "{said}");
+    let (ok, said) = promtool(
+        &[
+            "check",
+            "config",
+            &docs("prometheus.yml").display().to_string(),
+        ],
+        None,
+    );
+    assert!(ok, "{said}");
+    // The guide shows both files as they are, so a copy from it is what the test checked.
+    let guide = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet.md"));
+    for name in ["prometheus.yml", "dialtone-rules.yml"] {
+        let file = read(&docs(name));
+        assert!(
+            guide.contains(file.trim_end()),
+            "docs/fleet.md does not show docs/prometheus/{name} as it is"
+        );
+    }
+}
+
+#[test]
+fn the_exporter_serves_metrics_only() {
+    let mut fleet = Fleet::start();
+    for line in ["Home", "Office"] {
+        fleet.changes.wait(line, "healthy", Duration::from_secs(30));
+    }
+    assert_eq!(http_get(fleet.metrics, "/nothing-here").unwrap().0, 404);
+    // Only GET.
+    let mut stream = TcpStream::connect(fleet.metrics).unwrap();
+    stream
+        .write_all(b"POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+    // A head that never ends is cut off, not buffered without bound (just over the 8 KiB
+    // limit, so the server has read all of it and its answer is not lost to a reset).
+    let mut stream = TcpStream::connect(fleet.metrics).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let junk = vec![b'x'; 9000];
+    stream.write_all(&junk).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
+    // Garbage did not hurt it: the next scrape works, as OpenMetrics when asked for.
+    let mut stream = TcpStream::connect(fleet.metrics).unwrap();
+    stream
+        .write_all(
+            b"GET /metrics HTTP/1.0\r\nAccept: application/openmetrics-text;version=1.0.0\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
+    assert!(
+        answer.contains("application/openmetrics-text"),
+        "{answer:.300}"
+    );
+    assert!(answer.trim_end().ends_with("# EOF"), "{answer}");
+    assert!(
+        answer.contains(r#"dialtone_line_verdict{line="Office",verdict="healthy"} 1"#),
+        "{answer}"
+    );
+}
+
+#[test]
+fn check_reports_every_line_or_the_one_asked_for() {
+    let home = Kamailio::start(KamailioOptions {
+        users: vec![("alice".into(), HOME_PASSWORD.into())],
+        ..KamailioOptions::default()
+    });
+    home.register_contact("alice", HOME_PASSWORD, 3600);
+    let anchors: Vec<TcpListener> = (0..2)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    // Nothing listens there: the office's provider is out.
+    let closed = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[network]\nanchors = [\"{}\", \"{}\"]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n\
+             [router]\nurl = \"off\"\n\
+             [[line]]\nlabel = \"Home\"\n[line.account]\nregistrar = \"{}\"\nuser = \"alice\"\npassword_env = \"FLEET_HOME_PASSWORD\"\n\
+             [[line]]\nlabel = \"Office\"\n[line.account]\nregistrar = \"sip:127.0.0.1:{closed}\"\n",
+            anchors[0].local_addr().unwrap(),
+            anchors[1].local_addr().unwrap(),
+            home.registrar_uri(Transport::Udp),
+        ),
+    )
+    .unwrap();
+    let check = |extra: &[&str]| {
+        Command::new(support::dialtone_bin())
+            .args(["check", "--timeout", "1", "--lang", "en", "--config"])
+            .arg(&config)
+            .args(extra)
+            .env("FLEET_HOME_PASSWORD", HOME_PASSWORD)
+            .env("HOME", dir.path())
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .output()
+            .unwrap()
+    };
+
+    // Every line, one report each, and the worst verdict's exit code.
+    let out = check(&["--json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reports = json
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {json:#}"));
+    let verdicts: Vec<(&str, &str)> = reports
+        .iter()
+        .map(|r| (r["line"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [("Home", "healthy"), ("Office", "provider_outage")]
+    );
+    assert_eq!(out.status.code(), Some(12), "{out:?}");
+
+    // One line by its label (any case): one report, its own exit code.
+    let out = check(&["--json", "--line", "home"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (json["line"].as_str(), json["verdict"].as_str()),
+        (Some("Home"), Some("healthy"))
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    // Text names each line.
+    let out = check(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("Home:\n") && text.contains("\nOffice:\n"),
+        "{text}"
+    );
+
+    // A label that is not there says which are.
+    let out = check(&["--line", "Garage"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("\"Garage\"") && said.contains("Home, Office"),
+        "{said}"
+    );
+}
