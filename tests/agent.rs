@@ -981,6 +981,30 @@ fn two_lines_in_one_tray_the_worst_named_and_each_listed() {
     );
     let notify = desktop.notifications();
     assert!(notify.contains("string \"Office: "), "{notify}");
+    // Office's outage is in Office's own outage log (its history file, as `dialtone log
+    // --line Office` reads it), not in Home's.
+    rt().block_on(async {
+        let mut client = Client::connect(&agent.socket()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let office = loop {
+            let office = client.episodes_of(30, Some("Office")).await.unwrap();
+            if !office.episodes.is_empty() || Instant::now() > deadline {
+                break office;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(office.episodes.len(), 1, "{office:?}");
+        assert_eq!(
+            office.episodes[0].verdict,
+            dialtone_core::verdict::Verdict::ProviderOutage
+        );
+        let home = client.episodes_of(30, Some("Home")).await.unwrap();
+        assert!(home.available && home.episodes.is_empty(), "{home:?}");
+    });
+    let base = dir.join("history.sqlite3");
+    for label in ["Home", "Office"] {
+        assert!(dialtone::setup::line_history_path(&base, label).exists());
+    }
     assert!(stopped.elapsed() < Duration::from_secs(45));
     // Office's trouble cost Home's account nothing: one REGISTER query, at the start.
     assert_eq!(

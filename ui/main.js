@@ -29,8 +29,6 @@ let pickedLine = null;
 let knownLines = [];
 /** The `line` argument of the commands about one line. */
 const lineArg = () => (pickedLine ? { line: pickedLine } : {});
-/** Whether the picked line is the first one, the only one with a history so far. */
-const firstLinePicked = () => !pickedLine || !knownLines.length || knownLines[0].label === pickedLine;
 
 // ---------- small helpers ----------
 
@@ -206,7 +204,6 @@ function renderStatus(view) {
 async function loadHistory() {
   try {
     lastHistory = await invoke("history", { hours: 24, ...lineArg() });
-    $("line-unrecorded-timeline").hidden = firstLinePicked();
     renderTimeline($("timeline"), lastHistory);
   } catch (err) {
     showError(err);
@@ -238,9 +235,7 @@ function localNow() {
 function renderOutages(reply) {
   lastOutages = reply;
   const episodes = reply.episodes || [];
-  const unrecorded = !firstLinePicked();
-  $("line-unrecorded-outages").hidden = !unrecorded;
-  $("outages-unavailable").hidden = reply.available || unrecorded;
+  $("outages-unavailable").hidden = reply.available;
   $("outages-none").hidden = !reply.available || episodes.length > 0;
   $("outages-truncated").hidden = !reply.truncated;
   $("outages-table").hidden = episodes.length === 0;
@@ -310,6 +305,8 @@ async function submitReport(event) {
     channel: $("report-channel").value,
     ticket: $("report-ticket").value.trim() || null,
     note: $("report-note").value.trim() || null,
+    // Each line keeps its own outage log, numbered on its own.
+    ...lineArg(),
   };
   try {
     await call("attach_report", args);
@@ -325,7 +322,7 @@ async function exportLog(format) {
   try {
     // The dashboard process picks the directory and a fresh file name; the window only
     // learns where the file went.
-    const path = await call("export_log", { format, lang: lang() });
+    const path = await call("export_log", { format, lang: lang(), ...lineArg() });
     result.textContent = t("export_saved", { path });
     result.dataset.path = path;
   } catch (_) { /* shown by call() */ }
@@ -556,6 +553,9 @@ async function start() {
     pickedLine = e.target.value || null;
     lastStatus = null;
     lastHistory = null;
+    // Episode numbers are the line's own: nothing of the other line's log stays selected.
+    lastOutages = null;
+    selectedEpisode = null;
     await refreshAll();
     if (!$("view-outages").hidden) loadOutages();
   });

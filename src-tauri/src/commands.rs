@@ -259,18 +259,21 @@ pub async fn attach_report(
     channel: String,
     ticket: Option<String>,
     note: Option<String>,
+    line: Option<String>,
 ) -> Result<(), CommandError> {
     let report = validate_report_form(episode, &reported_at, channel, ticket, note)?;
+    let line = validate_line(line)?;
+    // Episode numbers are per line: the report goes to the picked line's log.
+    let fields = dialtone_ipc::client::ReportFields {
+        episode,
+        reported_at: report.reported_at,
+        channel: report.channel,
+        ticket: report.ticket,
+        note: report.note,
+    };
     agent
         .call("attach_report", |mut c| async move {
-            c.attach_report(
-                episode,
-                report.reported_at,
-                report.channel,
-                report.ticket,
-                report.note,
-            )
-            .await
+            c.attach_report_of(fields, line.as_deref()).await
         })
         .await
 }
@@ -301,17 +304,20 @@ pub fn validate_report_form(
         .map_err(|e| CommandError::invalid(e.field, e.detail))
 }
 
-/// Exports the whole outage log as `format` in `lang` into the user's download directory and
-/// returns the file's path. The window cannot choose the path: it gets no file system access.
+/// Exports the picked line's whole outage log as `format` in `lang` into the user's download
+/// directory and returns the file's path. The window cannot choose the path: it gets no file
+/// system access.
 #[tauri::command]
 pub async fn export_log(
     agent: State<'_, Agent>,
     format: ExportFormat,
     lang: Lang,
+    line: Option<String>,
 ) -> Result<String, CommandError> {
+    let line = validate_line(line)?;
     let (name, content) = agent
         .call("export_log", |mut c| async move {
-            c.export_log(format, lang).await
+            c.export_log_of(format, lang, line.as_deref()).await
         })
         .await?;
     let dir = agent.export_dir().ok_or_else(|| CommandError::Export {

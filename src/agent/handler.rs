@@ -306,8 +306,7 @@ impl Agent {
                 detail: format!("{hours} is not between 1 and {MAX_HISTORY_HOURS}"),
             });
         }
-        // Only the first line is recorded (see `line`): the others have no timeline yet.
-        let Some(history) = self.history.clone().filter(|_| line == 0) else {
+        let Some(history) = self.history_of(line).await else {
             return Ok(Response::History {
                 history: HistoryReply {
                     available: false,
@@ -333,12 +332,14 @@ impl Agent {
 }
 
 impl Agent {
-    /// Runs `f` on the history in a blocking task; `None` when the agent keeps no history.
+    /// Runs `f` on the history of the line at `line` in a blocking task; `None` when the
+    /// agent keeps no history.
     async fn with_history<T: Send + 'static>(
         &self,
+        line: usize,
         f: impl FnOnce(&History) -> Result<T, ErrorReply> + Send + 'static,
     ) -> Option<Result<T, ErrorReply>> {
-        let history = self.history.clone()?;
+        let history = self.history_of(line).await?;
         Some(
             tokio::task::spawn_blocking(move || f(&lock(&history)))
                 .await
@@ -358,30 +359,25 @@ impl Agent {
                 detail: format!("{days} is not between 1 and {MAX_EPISODE_DAYS}"),
             });
         }
-        let recorded = match line {
-            0 => {
-                self.with_history(move |h| {
-                    wire::episodes_reply(h, days, Utc::now()).map_err(history_error)
-                })
-                .await
-            }
-            // Only the first line keeps an outage log (see `line`).
-            _ => None,
-        };
-        let reply = recorded.unwrap_or_else(|| {
-            Ok(EpisodesReply {
-                available: false,
-                days,
-                ..EpisodesReply::default()
+        let reply = self
+            .with_history(line, move |h| {
+                wire::episodes_reply(h, days, Utc::now()).map_err(history_error)
             })
-        })?;
+            .await
+            .unwrap_or_else(|| {
+                Ok(EpisodesReply {
+                    available: false,
+                    days,
+                    ..EpisodesReply::default()
+                })
+            })?;
         Ok(Response::Episodes { episodes: reply })
     }
 
-    async fn attach_report(&self, input: ReportInput) -> Result<Response, ErrorReply> {
+    async fn attach_report(&self, input: ReportInput, line: usize) -> Result<Response, ErrorReply> {
         let report = report::validate(&input, Utc::now()).map_err(report_error)?;
         let episode = input.episode;
-        self.with_history(move |h| {
+        self.with_history(line, move |h| {
             let known = h.episode(episode).map_err(history_error)?;
             if known.reports.len() >= MAX_REPORTS_PER_EPISODE {
                 return Err(ErrorReply::Invalid {
@@ -398,15 +394,21 @@ impl Agent {
         Ok(Response::Done)
     }
 
-    async fn export_log(&self, format: ExportFormat, lang: Lang) -> Result<Response, ErrorReply> {
-        // The log is the first line's (the only one recorded).
+    async fn export_log(
+        &self,
+        format: ExportFormat,
+        lang: Lang,
+        line: usize,
+    ) -> Result<Response, ErrorReply> {
         let provider = lock(&self.state)
-            .line(0)
+            .line(line)
             .and_then(|l| l.provider.as_ref())
             .map(|p| p.name.clone());
-        self.with_history(move |h| render_export(h, format, lang, provider.as_deref(), Utc::now()))
-            .await
-            .unwrap_or_else(|| Err(no_history()))
+        self.with_history(line, move |h| {
+            render_export(h, format, lang, provider.as_deref(), Utc::now())
+        })
+        .await
+        .unwrap_or_else(|| Err(no_history()))
     }
 }
 
@@ -434,17 +436,22 @@ impl Handler for Agent {
                 channel,
                 ticket,
                 note,
+                line,
             } => {
-                self.attach_report(ReportInput {
+                let line = self.line_index(line.as_deref())?;
+                let input = ReportInput {
                     episode,
                     reported_at,
                     channel,
                     ticket,
                     note,
-                })
-                .await
+                };
+                self.attach_report(input, line).await
             }
-            Request::ExportLog { format, lang } => self.export_log(format, lang).await,
+            Request::ExportLog { format, lang, line } => {
+                self.export_log(format, lang, self.line_index(line.as_deref())?)
+                    .await
+            }
             Request::CheckNow { line } => {
                 let index = self.line_index(line.as_deref())?;
                 let handle = lock(&self.state).line(index).and_then(|l| l.handle.clone());

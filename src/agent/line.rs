@@ -2,8 +2,9 @@
 //! network watcher, status-feed poller and the presenter pump that feeds the agent. A settings
 //! change stops the generation (its own token) and starts the next; the agent outlives both.
 //! Each line of the config runs its own generations, known by its index in the agent's list.
-//! Only the first line is recorded in the history: the store has no notion of lines yet, and
-//! two recorders in one database would splice two lines' checks into one timeline.
+//! Each `[[line]]` line is recorded in a history file of its own (see
+//! [`Agent::history_path_of`]): two recorders in one database would splice two lines' checks
+//! into one timeline.
 
 use super::{lock, wire, Agent, AgentError};
 use crate::feed::{FeedPoller, FetchLimits, StatusPost, HEALTHY_INTERVAL};
@@ -42,8 +43,8 @@ impl Line {
         // A child of the agent's token: a restart cancels only this generation, shutdown all.
         let token = agent.shutdown.child_token();
         let feeds = prepared.feeds.clone();
-        let history = agent.history_path.as_deref().filter(|_| index == 0);
-        let mut running = setup::spawn_line(prepared, history, &token, |handle| {
+        let history = agent.history_path_of(index);
+        let mut running = setup::spawn_line(prepared, history.as_deref(), &token, |handle| {
             let mut tasks = vec![tokio::spawn(present(
                 agent.clone(),
                 index,
@@ -212,15 +213,14 @@ pub(super) fn publish_feeds(agent: &Agent, index: usize, poller: &FeedPoller) {
 }
 
 /// Attaches the changed feeds' posts to the open outage episode, if there is one: the
-/// provider's own words belong in the outage log a customer hands in. Only the first line
-/// keeps a history (see the module's note).
+/// provider's own words belong in the outage log a customer hands in (this line's log).
 pub(super) async fn record_posts(
     agent: &Agent,
     index: usize,
     poller: &FeedPoller,
     changed: &[usize],
 ) {
-    let Some(history) = agent.history.clone().filter(|_| index == 0) else {
+    let Some(history) = agent.history_of(index).await else {
         return;
     };
     let posts: Vec<(String, StatusPost)> = changed

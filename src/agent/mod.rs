@@ -145,9 +145,14 @@ pub struct Agent {
     /// because a restart awaits the old one.
     lines: tokio::sync::Mutex<Vec<Option<line::Line>>>,
     events: broadcast::Sender<Event>,
-    /// A reading connection to the history (the recorder writes through its own).
+    /// A reading connection to the history (the recorder writes through its own), for a
+    /// config without `[[line]]` tables.
     history: Option<Arc<Mutex<History>>>,
+    /// The history file, and beside it the `[[line]]` lines' own (see
+    /// [`Agent::history_path_of`]); `None` without history.
     history_path: Option<PathBuf>,
+    /// Reading connections to the `[[line]]` lines' history files, opened on first use.
+    line_histories: Mutex<std::collections::HashMap<PathBuf, Arc<Mutex<History>>>>,
     tray: Mutex<Option<TrayHost>>,
     notifier: Option<Notifier>,
     dashboard: dashboard::Dashboard,
@@ -175,8 +180,12 @@ impl Agent {
             .catalog()
             .map_err(|e| AgentError::Setup(SetupError::Catalog(e)))?;
         let history_path = options.args.monitor.history_path();
+        // With `[[line]]` tables each line has a file of its own beside this one (as for
+        // `dialtone watch`), opened when first read.
+        let several = config.has_line_tables();
         let history = history_path
             .as_deref()
+            .filter(|_| !several)
             .and_then(|path| match History::open(path) {
                 Ok(h) => Some(Arc::new(Mutex::new(h))),
                 Err(e) => {
@@ -184,7 +193,7 @@ impl Agent {
                     None
                 }
             });
-        let history_path = history.as_ref().and(history_path);
+        let history_path = history_path.filter(|_| several || history.is_some());
         let lang = options
             .lang_flag
             .or(config.desktop.language)
@@ -217,6 +226,7 @@ impl Agent {
             events,
             history,
             history_path,
+            line_histories: Mutex::new(std::collections::HashMap::new()),
             tray: Mutex::new(None),
             notifier,
             dashboard: dashboard::Dashboard::default(),
@@ -231,6 +241,47 @@ impl Agent {
     fn watched_lines(&self, config: &Config) -> Vec<NamedLine> {
         watched(config, self.options.args.overrides.line.as_deref())
             .unwrap_or_else(|_| config.lines())
+    }
+
+    /// Where the line at `index` is recorded: the history file itself for a config's only
+    /// line, a file of its own beside it for each `[[line]]` (the one `dialtone watch` writes
+    /// and `dialtone log --line` reads); `None` without history.
+    fn history_path_of(&self, index: usize) -> Option<PathBuf> {
+        let base = self.history_path.as_deref()?;
+        let state = lock(&self.state);
+        if !state.config.has_line_tables() {
+            return Some(base.to_path_buf());
+        }
+        let label = &state.line(index)?.label;
+        Some(crate::setup::line_history_path(base, label))
+    }
+
+    /// A reading connection to the history of the line at `index`, opened off the async
+    /// workers on first use; `None` without history (or when it cannot be opened: logged).
+    async fn history_of(&self, index: usize) -> Option<Arc<Mutex<History>>> {
+        if !lock(&self.state).config.has_line_tables() {
+            return self.history.clone();
+        }
+        let path = self.history_path_of(index)?;
+        if let Some(open) = lock(&self.line_histories).get(&path) {
+            return Some(open.clone());
+        }
+        let at = path.clone();
+        match tokio::task::spawn_blocking(move || History::open(&at)).await {
+            Ok(Ok(history)) => {
+                let history = Arc::new(Mutex::new(history));
+                let mut open = lock(&self.line_histories);
+                Some(open.entry(path).or_insert(history).clone())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("{e}");
+                None
+            }
+            Err(e) => {
+                tracing::warn!("opening the history: {e}");
+                None
+            }
+        }
     }
 
     /// This agent as an `Arc` (`None` only while it is being dropped).

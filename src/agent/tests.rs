@@ -445,6 +445,7 @@ fn report(episode: i64, channel: &str) -> Request {
         channel: channel.into(),
         ticket: Some("  T-4711 ".into()),
         note: Some("Hotline said: \"<b>known</b>\"\nline 2".into()),
+        line: None,
     }
 }
 
@@ -566,7 +567,11 @@ async fn the_outage_log_exports_as_csv_and_html_in_both_languages() {
         let agent = f.agent.clone();
         async move {
             match agent
-                .handle(Request::ExportLog { format, lang })
+                .handle(Request::ExportLog {
+                    format,
+                    lang,
+                    line: None,
+                })
                 .await
                 .unwrap()
             {
@@ -609,6 +614,7 @@ async fn the_outage_log_exports_as_csv_and_html_in_both_languages() {
         .handle(Request::ExportLog {
             format: ExportFormat::Csv,
             lang: Lang::En,
+            line: None,
         })
         .await
     {
@@ -737,21 +743,26 @@ async fn several_lines_run_a_monitor_each_and_answer_by_label() {
         }
         other => panic!("{other:?}"),
     }
-    // Only the first line keeps a history; the others say so instead of showing the first's.
-    for (line, available) in [(None, true), (Some("Office"), false)] {
+    // Each line is recorded in a file of its own, the one `dialtone log --line` reads; the
+    // shared file is not used.
+    let base = f.dir.path().join("history.sqlite3");
+    for label in ["Home", "Office"] {
+        let own = crate::setup::line_history_path(&base, label);
+        assert!(own.exists(), "{} for {label}", own.display());
         match f
             .agent
             .handle(Request::History {
                 hours: 24,
-                line: line.map(Into::into),
+                line: Some(label.into()),
             })
             .await
             .unwrap()
         {
-            Response::History { history } => assert_eq!(history.available, available),
+            Response::History { history } => assert!(history.available),
             other => panic!("{other:?}"),
         }
     }
+    assert!(!base.exists());
     // The form edits the shared settings only; the lines' accounts stay in the file.
     let shared = get(&f.agent).await;
     assert!(shared.lines_in_config);

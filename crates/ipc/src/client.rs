@@ -435,12 +435,30 @@ impl Client {
         ticket: Option<String>,
         note: Option<String>,
     ) -> Result<(), ClientError> {
-        let request = Request::AttachReport {
+        let report = ReportFields {
             episode,
             reported_at,
             channel,
             ticket,
             note,
+        };
+        self.attach_report_of(report, None).await
+    }
+
+    /// [`Client::attach_report`] to an episode of the line labelled `line` (`None`: the
+    /// first): each line keeps its own outage log, with its own episode numbers.
+    pub async fn attach_report_of(
+        &mut self,
+        report: ReportFields,
+        line: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let request = Request::AttachReport {
+            episode: report.episode,
+            reported_at: report.reported_at,
+            channel: report.channel,
+            ticket: report.ticket,
+            note: report.note,
+            line: line.map(str::to_string),
         };
         match self.request(request).await? {
             Response::Done => Ok(()),
@@ -456,11 +474,40 @@ impl Client {
         format: ExportFormat,
         lang: Lang,
     ) -> Result<(String, String), ClientError> {
-        match self.request(Request::ExportLog { format, lang }).await? {
+        self.export_log_of(format, lang, None).await
+    }
+
+    /// [`Client::export_log`] of the line labelled `line` (`None`: the first).
+    pub async fn export_log_of(
+        &mut self,
+        format: ExportFormat,
+        lang: Lang,
+        line: Option<&str>,
+    ) -> Result<(String, String), ClientError> {
+        let line = line.map(str::to_string);
+        match self
+            .request(Request::ExportLog { format, lang, line })
+            .await?
+        {
             Response::Export { file_name, content } => Ok((file_name, content)),
             _ => Err(ClientError::Unexpected {
                 request: "export_log",
             }),
         }
     }
+}
+
+/// A fault report as [`Client::attach_report_of`] takes it.
+#[derive(Debug, Clone)]
+pub struct ReportFields {
+    /// The episode's id in that line's log.
+    pub episode: i64,
+    /// When the provider received the report.
+    pub reported_at: DateTime<Utc>,
+    /// How it was reported.
+    pub channel: String,
+    /// The provider's ticket number.
+    pub ticket: Option<String>,
+    /// Anything else worth keeping.
+    pub note: Option<String>,
 }

@@ -163,6 +163,9 @@ pub enum Request {
         /// Anything else worth keeping (at most [`MAX_REPORT_NOTE`] characters).
         #[serde(default)]
         note: Option<String>,
+        /// Which line's outage log (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
     },
     /// The whole outage log, rendered ([`Response::Export`]); the client writes the file.
     ExportLog {
@@ -170,6 +173,9 @@ pub enum Request {
         format: ExportFormat,
         /// The language of headers and words.
         lang: Lang,
+        /// Which line's outage log (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
     },
 }
 
@@ -905,6 +911,7 @@ mod tests {
             request: Request::ExportLog {
                 format: ExportFormat::Html,
                 lang: Lang::De,
+                line: None,
             },
         };
         assert_eq!(

@@ -369,6 +369,7 @@ impl Handler for FixtureAgent {
                 channel,
                 ticket,
                 note,
+                ..
             } => {
                 if episode != 1 {
                     return Err(ErrorReply::Invalid {
@@ -384,7 +385,7 @@ impl Handler for FixtureAgent {
                 });
                 Ok(Response::Done)
             }
-            Request::ExportLog { format, lang } => {
+            Request::ExportLog { format, lang, .. } => {
                 self.seen.lock().unwrap().exports.push((format, lang));
                 let (file_name, content) = match format {
                     ExportFormat::Csv => {
