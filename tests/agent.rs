@@ -107,6 +107,26 @@ fn start_agent(
     anchor: &TcpListener,
     interval: &str,
 ) -> Agent {
+    start_agent_with(
+        desktop,
+        dir,
+        &["--provider", "1und1", "--registrar", registrar],
+        &[],
+        anchor,
+        interval,
+    )
+}
+
+/// [`start_agent`] with the line given by `line_args` (none: the config file's lines) and
+/// extra environment variables.
+fn start_agent_with(
+    desktop: Option<&Desktop>,
+    dir: &Path,
+    line_args: &[&str],
+    envs: &[(&str, &str)],
+    anchor: &TcpListener,
+    interval: &str,
+) -> Agent {
     write_script(
         &dir.join("dashboard.sh"),
         &format!(
@@ -128,7 +148,8 @@ fn start_agent(
         .arg(dir.join("no-user-catalog.toml"))
         .args(["--db"])
         .arg(dir.join("history.sqlite3"))
-        .args(["--provider", "1und1", "--registrar", registrar])
+        .args(line_args)
+        .envs(envs.iter().copied())
         .args(["--gateway", "127.0.0.1", "--dns-name", "none"])
         .args(["--anchor", &anchor, "--anchor", &anchor])
         .args(["--timeout", "1", "--interval", interval, "--recheck", "1"])
@@ -843,3 +864,154 @@ fn the_agent_links_no_gtk_or_webkit() {
 
 // The desktop benchmark (launch → first verdict, the idle agent, the dashboard opened and
 // closed) lives in benches/desktop.rs: `cargo bench --bench desktop`, run by `scripts/bench`.
+
+#[test]
+fn two_lines_in_one_tray_the_worst_named_and_each_listed() {
+    let desktop = Desktop::start(true);
+    // Home queries its account (a REGISTER with credentials, the binding in place); Office
+    // only asks OPTIONS. Neither names a provider, so no feed is fetched off this machine.
+    let home = Kamailio::start(KamailioOptions {
+        users: vec![("home".into(), "home-secret".into())],
+        ..KamailioOptions::default()
+    });
+    let mut office = Kamailio::start(KamailioOptions::default());
+    home.register_contact("home", "home-secret", 3600);
+    let baseline = home.authenticated_registers();
+    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = desktop.dir().join("agent");
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[[line]]\nlabel = \"Home\"\n[line.account]\nregistrar = \"{}\"\nuser = \"home\"\n\
+             password_env = \"HOME_SIP\"\n\n\
+             [[line]]\nlabel = \"Office\"\n[line.account]\nregistrar = \"{}\"\n",
+            home.registrar_uri(Transport::Udp),
+            office.registrar_uri(Transport::Udp),
+        ),
+    )
+    .unwrap();
+    let launched = Instant::now();
+    let agent = start_agent_with(
+        Some(&desktop),
+        &dir,
+        &[],
+        &[("HOME_SIP", "home-secret")],
+        &anchor,
+        "20",
+    );
+    // Both healthy: the tray stands for the first of equals and lists both.
+    wait_for_title(
+        &desktop,
+        &agent,
+        "dialtone: Home: Line works",
+        Duration::from_secs(10),
+    );
+    wait_until(
+        "both lines healthy in the menu",
+        Duration::from_secs(10),
+        || labels(&menu(&desktop, &agent)).contains(&"Office: Line works".to_string()),
+    );
+    eprintln!(
+        "two lines: launch to both healthy in the tray: {:?}",
+        launched.elapsed()
+    );
+    let top = labels(&menu(&desktop, &agent));
+    assert!(top[0].starts_with("Home: Line works — checked "), "{top:?}");
+    assert!(top.contains(&"Home: Line works".to_string()), "{top:?}");
+    assert!(colour_share(&desktop, &agent, IconId::Healthy) > 0.4);
+    // The dashboard's picker reads the lines off the status; a label picks one.
+    rt().block_on(async {
+        let mut client = Client::connect(&agent.socket()).await.unwrap();
+        let first = client.status().await.unwrap();
+        assert_eq!(first.line.as_deref(), Some("Home"));
+        let listed: Vec<&str> = first.lines.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(listed, ["Home", "Office"]);
+        let office = client.status_of(Some("Office")).await.unwrap();
+        assert_eq!(office.line.as_deref(), Some("Office"));
+        assert!(office.configured);
+    });
+
+    // Office's registrar goes away: the icon turns red, naming Office; Home stays healthy.
+    let stopped = Instant::now();
+    office.stop();
+    let took = wait_for_title(
+        &desktop,
+        &agent,
+        "dialtone: Office: Provider's telephony is down",
+        // As for one line: the next check up to `--interval 20` s away, one re-check 1 s later.
+        Duration::from_secs(35),
+    );
+    eprintln!("two lines: Office's registrar stopped to red in the tray: {took:?}");
+    assert!(colour_share(&desktop, &agent, IconId::ProviderOutage) > 0.4);
+    let tooltip = property(&desktop, &agent, "ToolTip").unwrap();
+    assert!(
+        tooltip[3]
+            .as_str()
+            .unwrap()
+            .starts_with("Office: Provider's telephony is down since "),
+        "{tooltip}"
+    );
+    let top = labels(&menu(&desktop, &agent));
+    assert!(
+        top[0].starts_with("Office: Provider's telephony is down — checked "),
+        "{top:?}"
+    );
+    assert!(
+        top[1].starts_with("Office: "),
+        "the reason names the line: {top:?}"
+    );
+    assert!(top.contains(&"Home: Line works".to_string()), "{top:?}");
+    assert!(
+        top.contains(&"Office: Provider's telephony is down".to_string()),
+        "{top:?}"
+    );
+    rt().block_on(async {
+        let mut client = Client::connect(&agent.socket()).await.unwrap();
+        let home = client.status_of(Some("Home")).await.unwrap();
+        assert_eq!(
+            home.status.verdict,
+            dialtone_core::verdict::Verdict::Healthy
+        );
+    });
+    wait_until(
+        "the notification names Office",
+        Duration::from_secs(10),
+        || desktop.notifications().contains("member=Notify"),
+    );
+    let notify = desktop.notifications();
+    assert!(notify.contains("string \"Office: "), "{notify}");
+    // Office's outage is in Office's own outage log (its history file, as `dialtone log
+    // --line Office` reads it), not in Home's.
+    rt().block_on(async {
+        let mut client = Client::connect(&agent.socket()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let office = loop {
+            let office = client.episodes_of(30, Some("Office")).await.unwrap();
+            if !office.episodes.is_empty() || Instant::now() > deadline {
+                break office;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(office.episodes.len(), 1, "{office:?}");
+        assert_eq!(
+            office.episodes[0].verdict,
+            dialtone_core::verdict::Verdict::ProviderOutage
+        );
+        let home = client.episodes_of(30, Some("Home")).await.unwrap();
+        assert!(home.available && home.episodes.is_empty(), "{home:?}");
+    });
+    let base = dir.join("history.sqlite3");
+    for label in ["Home", "Office"] {
+        assert!(dialtone::setup::line_history_path(&base, label).exists());
+    }
+    assert!(stopped.elapsed() < Duration::from_secs(45));
+    // Office's trouble cost Home's account nothing: one REGISTER query, at the start.
+    assert_eq!(
+        home.authenticated_registers() - baseline,
+        1,
+        "{}",
+        agent.stderr()
+    );
+    assert!(!agent.stderr().contains("home-secret"));
+}

@@ -45,6 +45,8 @@ impl Scripted {
             provider: None,
             lang: Lang::En,
             tray_icon_hidden: false,
+            line: None,
+            lines: Vec::new(),
         }
     }
 }
@@ -52,10 +54,10 @@ impl Scripted {
 impl Handler for Scripted {
     async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
         match request {
-            Request::Status => Ok(Response::Status {
+            Request::Status { .. } => Ok(Response::Status {
                 status: self.status(),
             }),
-            Request::CheckNow => {
+            Request::CheckNow { .. } => {
                 *self.checks.lock().unwrap() += 1;
                 *self.verdict.lock().unwrap() = Verdict::ProviderOutage;
                 let _ = self.events.send(Event::Status(self.status()));

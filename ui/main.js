@@ -23,6 +23,12 @@ let lastChannels = null;
 let lastFeeds = null;
 let loadedSettings = null;
 let providers = [];
+// The line the window shows (its label); null: the agent's first line. The picker only
+// appears when the agent watches several.
+let pickedLine = null;
+let knownLines = [];
+/** The `line` argument of the commands about one line. */
+const lineArg = () => (pickedLine ? { line: pickedLine } : {});
 
 // ---------- small helpers ----------
 
@@ -93,7 +99,8 @@ function switchLang(l) {
 }
 
 function rerender() {
-  if (lastStatus) renderStatus(lastStatus);
+  renderLines(knownLines);
+  if (lastStatus) renderStatus({ ...lastStatus, lines: knownLines });
   if (lastHistory) renderTimeline($("timeline"), lastHistory);
   if (lastOutages) renderOutages(lastOutages);
   const saved = $("export-result").dataset.path;
@@ -106,7 +113,31 @@ function rerender() {
 
 // ---------- status ----------
 
+function renderLines(lines) {
+  knownLines = lines || [];
+  const several = knownLines.length > 1;
+  $("line-switch").hidden = !several;
+  if (!several) {
+    // Back to one line (the config changed): the window shows the agent's only one.
+    pickedLine = null;
+    return;
+  }
+  const picker = $("line-picker");
+  picker.replaceChildren(...knownLines.map((line) => node("option", {
+    value: line.label,
+    textContent: t("line_option", {
+      label: line.label,
+      verdict: `${VERDICT_GLYPH[line.verdict] || "?"} ${line.configured ? t("verdict." + line.verdict) : t("not_set_up")}`,
+    }),
+  })));
+  picker.value = pickedLine || knownLines[0].label;
+}
+
 function renderStatus(view) {
+  renderLines(view.lines || []);
+  // The agent sends every line's status as it changes: only the picked one is shown.
+  const shown = pickedLine || (knownLines[0] && knownLines[0].label) || null;
+  if (view.line && shown && view.line !== shown) return;
   lastStatus = view;
   const l = lang();
   const card = $("verdict-card");
@@ -172,7 +203,7 @@ function renderStatus(view) {
 
 async function loadHistory() {
   try {
-    lastHistory = await invoke("history", { hours: 24 });
+    lastHistory = await invoke("history", { hours: 24, ...lineArg() });
     renderTimeline($("timeline"), lastHistory);
   } catch (err) {
     showError(err);
@@ -181,7 +212,7 @@ async function loadHistory() {
 
 async function loadOutages() {
   try {
-    renderOutages(await invoke("episodes", { days: OUTAGE_DAYS }));
+    renderOutages(await invoke("episodes", { days: OUTAGE_DAYS, ...lineArg() }));
   } catch (err) {
     showError(err);
   }
@@ -274,6 +305,8 @@ async function submitReport(event) {
     channel: $("report-channel").value,
     ticket: $("report-ticket").value.trim() || null,
     note: $("report-note").value.trim() || null,
+    // Each line keeps its own outage log, numbered on its own.
+    ...lineArg(),
   };
   try {
     await call("attach_report", args);
@@ -289,7 +322,7 @@ async function exportLog(format) {
   try {
     // The dashboard process picks the directory and a fresh file name; the window only
     // learns where the file went.
-    const path = await call("export_log", { format, lang: lang() });
+    const path = await call("export_log", { format, lang: lang(), ...lineArg() });
     result.textContent = t("export_saved", { path });
     result.dataset.path = path;
   } catch (_) { /* shown by call() */ }
@@ -349,8 +382,8 @@ function renderFeeds(reply) {
 
 async function loadChannelsAndFeeds() {
   try {
-    renderChannels(await invoke("channels"));
-    renderFeeds(await invoke("feeds"));
+    renderChannels(await invoke("channels", lineArg()));
+    renderFeeds(await invoke("feeds", lineArg()));
   } catch (err) {
     showError(err);
   }
@@ -376,6 +409,11 @@ function renderPasswordState(settings) {
 
 function renderSettings(s) {
   loadedSettings = s;
+  // With [[line]] tables the form edits the shared settings; the lines' accounts stay in the
+  // config file (the agent ignores provider and account then), and the note says so.
+  const perLine = !!s.lines_in_config;
+  $("settings-lines-note").hidden = !perLine;
+  for (const id of ["set-provider-label", "set-provider", "set-account"]) $(id).hidden = perLine;
   $("set-provider").value = s.provider || "";
   $("set-registrar").value = s.account ? s.account.registrar : "";
   $("set-user").value = (s.account && s.account.user) || "";
@@ -494,7 +532,7 @@ function setConnected(connected) {
 
 async function refreshAll() {
   try {
-    renderStatus(await invoke("status"));
+    renderStatus(await invoke("status", lineArg()));
     $("error").hidden = true;
   } catch (err) {
     showError(err);
@@ -509,7 +547,17 @@ async function start() {
   $("ui-lang").addEventListener("change", (e) => switchLang(e.target.value));
   for (const b of document.querySelectorAll("button.nav")) b.addEventListener("click", () => showView(b.dataset.view));
   $("check-now").addEventListener("click", async () => {
-    try { await call("check_now"); showMessage("check_started"); } catch (_) { /* shown */ }
+    try { await call("check_now", lineArg()); showMessage("check_started"); } catch (_) { /* shown */ }
+  });
+  $("line-picker").addEventListener("change", async (e) => {
+    pickedLine = e.target.value || null;
+    lastStatus = null;
+    lastHistory = null;
+    // Episode numbers are the line's own: nothing of the other line's log stays selected.
+    lastOutages = null;
+    selectedEpisode = null;
+    await refreshAll();
+    if (!$("view-outages").hidden) loadOutages();
   });
   $("retry-login").addEventListener("click", async () => {
     try { await call("retry_login"); showMessage("login_retried"); } catch (_) { /* shown */ }

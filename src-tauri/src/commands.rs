@@ -1,5 +1,6 @@
 //! The commands the window invokes. Each is one request to the agent (or a read of the local
 //! provider catalog), with its input validated first and a typed [`CommandError`] back.
+//! Commands about one line take the picker's `line` label (none: the agent's first line).
 
 use crate::agent::Agent;
 use crate::error::CommandError;
@@ -7,6 +8,7 @@ use crate::events::Connection;
 use crate::links;
 use crate::view::StatusView;
 use dialtone_core::catalog::{Catalog, USER_FILE_NAME};
+use dialtone_core::config::MAX_LABEL;
 use dialtone_core::locale::Lang;
 use dialtone_core::outage::FaultReport;
 use dialtone_core::report::{self, ReportInput};
@@ -23,26 +25,55 @@ use tauri::State;
 /// The longest password accepted (SIP passwords are short; this bounds hostile input).
 pub const MAX_PASSWORD: usize = 256;
 
-/// The current status, rendered.
+/// The picker's line label, checked as the config checks labels (the agent answers an
+/// unknown one with an error naming the lines).
+pub fn validate_line(line: Option<String>) -> Result<Option<String>, CommandError> {
+    match line {
+        Some(l)
+            if l.is_empty() || l.chars().count() > MAX_LABEL || l.chars().any(char::is_control) =>
+        {
+            Err(CommandError::invalid(
+                "line",
+                format!("must be a label of 1 to {MAX_LABEL} characters"),
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
+/// The current status of the picked line, rendered.
 #[tauri::command]
-pub async fn status(agent: State<'_, Agent>) -> Result<StatusView, CommandError> {
+pub async fn status(
+    agent: State<'_, Agent>,
+    line: Option<String>,
+) -> Result<StatusView, CommandError> {
+    let line = validate_line(line)?;
     let status = agent
-        .call("status", |mut c| async move { c.status().await })
+        .call("status", |mut c| async move {
+            c.status_of(line.as_deref()).await
+        })
         .await?;
     Ok(StatusView::new(&status))
 }
 
-/// Checks and outages of the last `hours` hours (1 to a week).
+/// Checks and outages of the last `hours` hours (1 to a week) of the picked line.
 #[tauri::command]
-pub async fn history(agent: State<'_, Agent>, hours: u32) -> Result<HistoryReply, CommandError> {
+pub async fn history(
+    agent: State<'_, Agent>,
+    hours: u32,
+    line: Option<String>,
+) -> Result<HistoryReply, CommandError> {
     if !(1..=MAX_HISTORY_HOURS).contains(&hours) {
         return Err(CommandError::invalid(
             "hours",
             format!("must be 1 to {MAX_HISTORY_HOURS}"),
         ));
     }
+    let line = validate_line(line)?;
     agent
-        .call("history", |mut c| async move { c.history(hours).await })
+        .call("history", |mut c| async move {
+            c.history_of(hours, line.as_deref()).await
+        })
         .await
 }
 
@@ -54,11 +85,15 @@ pub async fn retry_login(agent: State<'_, Agent>) -> Result<(), CommandError> {
         .await
 }
 
-/// Asks for a check of every layer now; the result arrives as a status event.
+/// Asks for a check of every layer of the picked line now; the result arrives as a status
+/// event.
 #[tauri::command]
-pub async fn check_now(agent: State<'_, Agent>) -> Result<(), CommandError> {
+pub async fn check_now(agent: State<'_, Agent>, line: Option<String>) -> Result<(), CommandError> {
+    let line = validate_line(line)?;
     agent
-        .call("check_now", |mut c| async move { c.check_now().await })
+        .call("check_now", |mut c| async move {
+            c.check_now_of(line.as_deref()).await
+        })
         .await
 }
 
@@ -104,17 +139,30 @@ pub async fn set_password(agent: State<'_, Agent>, password: String) -> Result<(
 
 /// The provider's channels.
 #[tauri::command]
-pub async fn channels(agent: State<'_, Agent>) -> Result<ChannelsReply, CommandError> {
+pub async fn channels(
+    agent: State<'_, Agent>,
+    line: Option<String>,
+) -> Result<ChannelsReply, CommandError> {
+    let line = validate_line(line)?;
     agent
-        .call("channels", |mut c| async move { c.channels().await })
+        .call("channels", |mut c| async move {
+            c.channels_of(line.as_deref()).await
+        })
         .await
 }
 
 /// The latest posts of the provider's official status feeds.
 #[tauri::command]
-pub async fn feeds(agent: State<'_, Agent>) -> Result<FeedsReply, CommandError> {
+pub async fn feeds(
+    agent: State<'_, Agent>,
+    line: Option<String>,
+) -> Result<FeedsReply, CommandError> {
+    let line = validate_line(line)?;
     agent
-        .call("feeds", |mut c| async move { c.feeds().await })
+        .call(
+            "feeds",
+            |mut c| async move { c.feeds_of(line.as_deref()).await },
+        )
         .await
 }
 
@@ -134,23 +182,32 @@ pub async fn open_channel(agent: State<'_, Agent>, url: String) -> Result<(), Co
 
 /// Every link the agent lists: channels and the posts of the official feeds.
 pub async fn allowed_links(agent: &Agent) -> Result<Vec<String>, CommandError> {
-    let (channels, feeds) = agent
+    // Every line's: the window may show any of them.
+    let replies = agent
         .call("channels", |mut c| async move {
-            let channels = c.channels().await?;
-            let feeds = c.feeds().await?;
-            Ok((channels, feeds))
+            let labels: Vec<Option<String>> = match c.status().await?.lines {
+                lines if lines.is_empty() => vec![None],
+                lines => lines.into_iter().map(|l| Some(l.label)).collect(),
+            };
+            let mut replies = Vec::new();
+            for label in labels {
+                let channels = c.channels_of(label.as_deref()).await?;
+                let feeds = c.feeds_of(label.as_deref()).await?;
+                replies.push((channels, feeds));
+            }
+            Ok(replies)
         })
         .await?;
-    Ok(channels
-        .channels
+    Ok(replies
         .into_iter()
-        .map(|ch| ch.url)
-        .chain(
-            feeds
-                .feeds
-                .into_iter()
-                .flat_map(|f| f.posts.into_iter().filter_map(|p| p.link)),
-        )
+        .flat_map(|(channels, feeds)| {
+            channels.channels.into_iter().map(|ch| ch.url).chain(
+                feeds
+                    .feeds
+                    .into_iter()
+                    .flat_map(|f| f.posts.into_iter().filter_map(|p| p.link)),
+            )
+        })
         .collect())
 }
 
@@ -173,15 +230,22 @@ pub async fn pause_alerts(
 
 /// Outage episodes of the last `days` days with their details, reports and status posts.
 #[tauri::command]
-pub async fn episodes(agent: State<'_, Agent>, days: u32) -> Result<EpisodesReply, CommandError> {
+pub async fn episodes(
+    agent: State<'_, Agent>,
+    days: u32,
+    line: Option<String>,
+) -> Result<EpisodesReply, CommandError> {
     if !(1..=MAX_EPISODE_DAYS).contains(&days) {
         return Err(CommandError::invalid(
             "days",
             format!("must be 1 to {MAX_EPISODE_DAYS}"),
         ));
     }
+    let line = validate_line(line)?;
     agent
-        .call("episodes", |mut c| async move { c.episodes(days).await })
+        .call("episodes", |mut c| async move {
+            c.episodes_of(days, line.as_deref()).await
+        })
         .await
 }
 
@@ -195,18 +259,21 @@ pub async fn attach_report(
     channel: String,
     ticket: Option<String>,
     note: Option<String>,
+    line: Option<String>,
 ) -> Result<(), CommandError> {
     let report = validate_report_form(episode, &reported_at, channel, ticket, note)?;
+    let line = validate_line(line)?;
+    // Episode numbers are per line: the report goes to the picked line's log.
+    let fields = dialtone_ipc::client::ReportFields {
+        episode,
+        reported_at: report.reported_at,
+        channel: report.channel,
+        ticket: report.ticket,
+        note: report.note,
+    };
     agent
         .call("attach_report", |mut c| async move {
-            c.attach_report(
-                episode,
-                report.reported_at,
-                report.channel,
-                report.ticket,
-                report.note,
-            )
-            .await
+            c.attach_report_of(fields, line.as_deref()).await
         })
         .await
 }
@@ -237,17 +304,20 @@ pub fn validate_report_form(
         .map_err(|e| CommandError::invalid(e.field, e.detail))
 }
 
-/// Exports the whole outage log as `format` in `lang` into the user's download directory and
-/// returns the file's path. The window cannot choose the path: it gets no file system access.
+/// Exports the picked line's whole outage log as `format` in `lang` into the user's download
+/// directory and returns the file's path. The window cannot choose the path: it gets no file
+/// system access.
 #[tauri::command]
 pub async fn export_log(
     agent: State<'_, Agent>,
     format: ExportFormat,
     lang: Lang,
+    line: Option<String>,
 ) -> Result<String, CommandError> {
+    let line = validate_line(line)?;
     let (name, content) = agent
         .call("export_log", |mut c| async move {
-            c.export_log(format, lang).await
+            c.export_log_of(format, lang, line.as_deref()).await
         })
         .await?;
     let dir = agent.export_dir().ok_or_else(|| CommandError::Export {

@@ -11,7 +11,7 @@ use dialtone_core::diagnosis::{Diagnosis, Fact};
 use dialtone_core::locale::Lang;
 use dialtone_core::schedule::VerdictChanged;
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
-use dialtone_ipc::protocol::{AgentStatus, Bilingual, ProviderInfo};
+use dialtone_ipc::protocol::{AgentStatus, Bilingual, LineSummary, ProviderInfo};
 use serde::Serialize;
 
 /// One piece of evidence, worded.
@@ -70,6 +70,10 @@ pub struct StatusView {
     /// What the router registers with (FRITZ!Box TR-064): pre-fills the set-up's registrar
     /// and user, and so picks the provider from the catalog.
     pub router_account: Option<RouterAccount>,
+    /// The line this status is of (its label), when the agent said.
+    pub line: Option<String>,
+    /// Every line the agent watches: with more than one the window offers a picker.
+    pub lines: Vec<LineSummary>,
 }
 
 /// One phone account as the router reported it (never its password: that is dropped when the
@@ -134,6 +138,8 @@ impl StatusView {
             }),
             reason: Bilingual::render(|lang| shown.and_then(|d| d.reason(lang))),
             layers: layers(shown),
+            line: agent.line.clone(),
+            lines: agent.lines.clone(),
         }
     }
 }
@@ -194,6 +200,8 @@ mod tests {
             provider: None,
             lang: Lang::De,
             tray_icon_hidden: false,
+            line: None,
+            lines: Vec::new(),
         }
     }
 

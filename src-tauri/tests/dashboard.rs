@@ -33,8 +33,8 @@ use dialtone_core::observation::Transport;
 use dialtone_core::verdict::{Layer, Verdict};
 use dialtone_ipc::protocol::{
     AgentStatus, Bilingual, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply,
-    ErrorReply, Event, ExportFormat, FeedsReply, HistoryPoint, HistoryReply, OutageView,
-    ProviderInfo, ReportView, Request, Response, Settings,
+    ErrorReply, Event, ExportFormat, FeedsReply, HistoryPoint, HistoryReply, LineSummary,
+    OutageView, ProviderInfo, ReportView, Request, Response, Settings,
 };
 use dialtone_ipc::server::{Handler, Server};
 use nix::sys::signal::{kill, Signal};
@@ -71,10 +71,15 @@ struct MonitorAgent {
     paused_until: Mutex<Option<DateTime<Utc>>>,
     /// Plays an agent that found no tray host.
     tray_icon_hidden: AtomicBool,
+    /// A second line, "Office", once the test adds it (a config with `[[line]]` tables): its
+    /// own monitor against a registrar of its own. The first line is then "Home".
+    office: Mutex<Option<MonitorHandle>>,
 }
 
 impl MonitorAgent {
     fn agent_status(&self, status: Status) -> AgentStatus {
+        // Taken before the literal: a guard held in it would deadlock `lines()`.
+        let lines = self.lines();
         AgentStatus {
             status,
             configured: self.configured.load(Ordering::SeqCst),
@@ -85,7 +90,71 @@ impl MonitorAgent {
             }),
             lang: Lang::En,
             tray_icon_hidden: self.tray_icon_hidden.load(Ordering::SeqCst),
+            line: (!lines.is_empty()).then(|| "Home".into()),
+            lines,
         }
+    }
+
+    /// Both lines when the test added the second, as the real agent lists them.
+    fn lines(&self) -> Vec<LineSummary> {
+        let office = self.office.lock().unwrap();
+        let Some(office) = office.as_ref() else {
+            return Vec::new();
+        };
+        vec![
+            LineSummary {
+                label: "Home".into(),
+                verdict: self.monitor.status().verdict,
+                configured: true,
+            },
+            LineSummary {
+                label: "Office".into(),
+                verdict: office.status().verdict,
+                configured: true,
+            },
+        ]
+    }
+
+    /// The second line's status, with its label.
+    fn office_status(&self, office: &MonitorHandle) -> AgentStatus {
+        AgentStatus {
+            line: Some("Office".into()),
+            provider: Some(ProviderInfo {
+                id: None,
+                name: "Office registrar".into(),
+            }),
+            ..self.agent_status(office.status())
+        }
+    }
+
+    /// Which line a request is about: `None` the first, `Some(monitor)` the second.
+    fn pick(&self, line: Option<&str>) -> Result<Option<MonitorHandle>, ErrorReply> {
+        let office = self.office.lock().unwrap().clone();
+        match (line, office) {
+            (None | Some("Home"), _) => Ok(None),
+            (Some("Office"), Some(office)) => Ok(Some(office)),
+            (Some(other), _) => Err(ErrorReply::Invalid {
+                field: "line".into(),
+                detail: format!("no line is labelled {other:?}"),
+            }),
+        }
+    }
+
+    /// Adds the second line: its monitor, and its statuses forwarded to subscribers like the
+    /// first line's (the window must show only the picked one).
+    fn add_office(self: &Arc<Self>, office: MonitorHandle, shutdown: CancellationToken) {
+        *self.office.lock().unwrap() = Some(office.clone());
+        let mut statuses = office.watch_status();
+        let a = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    changed = statuses.changed() => if changed.is_err() { return },
+                }
+                let _ = a.events.send(Event::Status(a.office_status(&office)));
+            }
+        });
     }
 
     /// Starts the forwarders: status updates and changes to subscribers, checks and episodes
@@ -102,6 +171,7 @@ impl MonitorAgent {
             feeds: Mutex::new(FeedsReply::default()),
             paused_until: Mutex::new(None),
             tray_icon_hidden: AtomicBool::new(false),
+            office: Mutex::new(None),
         });
         let mut statuses = monitor.watch_status();
         let a = agent.clone();
@@ -194,10 +264,32 @@ impl MonitorAgent {
 impl Handler for MonitorAgent {
     async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
         match request {
-            Request::Status => Ok(Response::Status {
-                status: self.agent_status(self.monitor.status()),
+            Request::Status { line } => Ok(Response::Status {
+                status: match self.pick(line.as_deref())? {
+                    None => self.agent_status(self.monitor.status()),
+                    Some(office) => self.office_status(&office),
+                },
             }),
-            Request::History { hours } => {
+            // The second line has a log of its own, empty here: nothing of the first shows.
+            Request::History { hours, line } if self.pick(line.as_deref())?.is_some() => {
+                Ok(Response::History {
+                    history: HistoryReply {
+                        available: true,
+                        hours,
+                        ..HistoryReply::default()
+                    },
+                })
+            }
+            Request::Episodes { days, line } if self.pick(line.as_deref())?.is_some() => {
+                Ok(Response::Episodes {
+                    episodes: EpisodesReply {
+                        available: true,
+                        days,
+                        ..EpisodesReply::default()
+                    },
+                })
+            }
+            Request::History { hours, .. } => {
                 let from = Utc::now() - chrono::Duration::hours(i64::from(hours));
                 Ok(Response::History {
                     history: HistoryReply {
@@ -215,8 +307,11 @@ impl Handler for MonitorAgent {
                     },
                 })
             }
-            Request::CheckNow => {
-                self.monitor.check_now();
+            Request::CheckNow { line } => {
+                match self.pick(line.as_deref())? {
+                    None => self.monitor.check_now(),
+                    Some(office) => office.check_now(),
+                }
                 Ok(Response::CheckStarted)
             }
             Request::PauseAlerts { minutes } => {
@@ -238,7 +333,24 @@ impl Handler for MonitorAgent {
                     .send(Event::Status(self.agent_status(self.monitor.status())));
                 Ok(Response::Settings { settings })
             }
-            Request::Channels => Ok(Response::Channels {
+            Request::Channels { line } if self.pick(line.as_deref())?.is_some() => {
+                Ok(Response::Channels {
+                    channels: ChannelsReply {
+                        available: true,
+                        provider: Some(ProviderInfo {
+                            id: None,
+                            name: "Office registrar".into(),
+                        }),
+                        channels: vec![ChannelView {
+                            kind: ChannelKind::Website,
+                            label: "office.example.net".into(),
+                            label_de: None,
+                            url: "https://office.example.net/".into(),
+                        }],
+                    },
+                })
+            }
+            Request::Channels { .. } => Ok(Response::Channels {
                 channels: ChannelsReply {
                     available: true,
                     provider: Some(ProviderInfo {
@@ -253,10 +365,10 @@ impl Handler for MonitorAgent {
                     }],
                 },
             }),
-            Request::Feeds => Ok(Response::Feeds {
+            Request::Feeds { .. } => Ok(Response::Feeds {
                 feeds: self.feeds.lock().unwrap().clone(),
             }),
-            Request::Episodes { days } => Ok(Response::Episodes {
+            Request::Episodes { days, .. } => Ok(Response::Episodes {
                 episodes: EpisodesReply {
                     available: true,
                     days,
@@ -270,6 +382,7 @@ impl Handler for MonitorAgent {
                 channel,
                 ticket,
                 note,
+                ..
             } => {
                 if !self.outages.lock().unwrap().iter().any(|o| o.id == episode) {
                     return Err(ErrorReply::Invalid {
@@ -661,6 +774,11 @@ return {
   timeline: document.querySelectorAll('#timeline svg rect').length,
   channels: document.querySelectorAll('#channels button').length,
   feeds: document.getElementById('feeds').textContent,
+  picker: document.getElementById('line-switch').hidden ? null : {
+    label: document.querySelector('#line-switch span').textContent,
+    value: document.getElementById('line-picker').value,
+    options: [...document.getElementById('line-picker').options].map(o => o.textContent),
+  },
   chain,
 };"#;
 
@@ -760,8 +878,12 @@ fn dashboard_end_to_end() {
     let feed_url = serve_feed(include_str!("../../tests/fixtures/feeds/rss.xml"));
     let mut ipc = rt.block_on(async {
         let prober = LineProber::new(settings).unwrap();
-        let (monitor, _task) =
-            dialtone::monitor::spawn(prober, schedule, Thresholds::default(), shutdown.clone());
+        let (monitor, _task) = dialtone::monitor::spawn(
+            prober,
+            schedule.clone(),
+            Thresholds::default(),
+            shutdown.clone(),
+        );
         let agent = MonitorAgent::spawn(monitor, shutdown.clone());
         *agent.feeds.lock().unwrap() = fetch_feed(&feed_url).await;
         Ipc::start(socket.clone(), agent).await
@@ -813,6 +935,7 @@ fn dashboard_end_to_end() {
         .await;
         assert_eq!(dom["words"], "Line works", "{dom:#}");
         assert_eq!(dom["banner"], false);
+        assert_eq!(dom["picker"], Value::Null, "one line: no picker");
         assert_eq!(dom["channels"], 1, "the provider's channel as a button");
         // The provider's official posts, fetched from the local feed server, are listed.
         let dom = wait_for(&driver, "the feed's posts", Duration::from_secs(10), |d| {
@@ -1015,6 +1138,104 @@ fn dashboard_end_to_end() {
             .await;
         tray(false);
         poll_js(&driver, "the no-tray line gone", banner, |v| v["hidden"] == true).await;
+
+        // Several lines: a second one, "Office", whose registrar answers nothing (a loopback
+        // port nobody listens on). The window offers a picker, keeps showing the first line
+        // while Office's statuses stream past, and shows Office once it is picked.
+        let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let office_registrar = format!("sip:{};transport=udp", dead.local_addr().unwrap());
+        drop(dead);
+        let office_config = Config::parse(
+            &config_text.replace(&kamailio.registrar_uri(Transport::Udp), &office_registrar),
+            Path::new("office.toml"),
+        )
+        .unwrap();
+        let mut office_settings = LineSettings::from_config(&office_config, None, &catalog).unwrap();
+        office_settings.provider_name = Some("Office registrar".into());
+        let (office, _office_task) = dialtone::monitor::spawn(
+            LineProber::new(office_settings).unwrap(),
+            schedule.clone(),
+            Thresholds::default(),
+            shutdown.clone(),
+        );
+        ipc.agent.add_office(office, shutdown.clone());
+        let _ = ipc
+            .agent
+            .events
+            .send(Event::Status(ipc.agent.agent_status(ipc.agent.monitor.status())));
+        let picked = wait_for(&driver, "the line picker", Duration::from_secs(20), |d| {
+            d["picker"]["options"]
+                .as_array()
+                .is_some_and(|o| o.len() == 2 && o[1].as_str().is_some_and(|t| t.contains("Provider outage")))
+        })
+        .await;
+        assert_eq!(picked["picker"]["label"], "Line", "{picked:#}");
+        assert_eq!(picked["picker"]["value"], "Home", "{picked:#}");
+        assert!(picked["picker"]["options"][0].as_str().unwrap().starts_with("Home: "), "{picked:#}");
+        // Office's outage streams in, but Home is shown.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let dom = driver.js(READ_DOM).await;
+        assert_eq!(dom["verdict"], "healthy", "only the picked line is shown: {dom:#}");
+        // The picker takes the keyboard's focus; picking Office shows Office.
+        let focused = driver
+            .js("const p = document.getElementById('line-picker'); p.focus(); return document.activeElement.id;")
+            .await;
+        assert_eq!(focused, "line-picker");
+        // A native <select> with its label: the keyboard reaches and changes it as any other.
+        driver
+            .js("const p = document.getElementById('line-picker'); p.value = 'Office'; \
+                 p.dispatchEvent(new Event('change')); return 0;")
+            .await;
+        let dom = wait_for(&driver, "the Office line", Duration::from_secs(15), |d| {
+            d["verdict"] == "provider_outage" && d["chain"]["provider"] == "failed"
+        })
+        .await;
+        assert!(dom["summary"].as_str().unwrap().contains("Office registrar"), "{dom:#}");
+        assert_eq!(dom["picker"]["value"], "Office", "{dom:#}");
+        let office_view = poll_js(
+            &driver,
+            "Office's channels and its own (empty) timeline",
+            r#"return {channels: document.getElementById('channels-title').textContent,
+                       bars: document.querySelectorAll('#timeline svg rect').length};"#,
+            |v| v["bars"] == 0 && v["channels"].as_str().is_some_and(|t| t.contains("Office registrar")),
+        )
+        .await;
+        assert!(office_view["channels"].as_str().unwrap().starts_with("Where Office registrar"), "{office_view}");
+        let german = driver
+            .js(r#"const s = document.getElementById('ui-lang'); s.value = 'de';
+                   s.dispatchEvent(new Event('change'));
+                   return [document.querySelector('#line-switch span').textContent,
+                           document.getElementById('line-picker').selectedOptions[0].textContent];"#)
+            .await;
+        assert_eq!(german[0], "Anschluss", "{german}");
+        assert!(german[1].as_str().unwrap().starts_with("Office: "), "{german}");
+        assert!(german[1].as_str().unwrap().contains("Störung beim Anbieter"), "{german}");
+        driver
+            .js("const s = document.getElementById('ui-lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); return 0;")
+            .await;
+        // Home's statuses keep streaming; Office stays shown.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let dom = driver.js(READ_DOM).await;
+        assert_eq!(dom["verdict"], "provider_outage", "{dom:#}");
+        driver.screenshot(&[&artefacts.join("dashboard-lines.png")]).await;
+        // Back to Home, and then the second line goes away: one line, no picker.
+        driver
+            .js("const p = document.getElementById('line-picker'); p.value = 'Home'; \
+                 p.dispatchEvent(new Event('change')); return 0;")
+            .await;
+        wait_for(&driver, "the Home line again", Duration::from_secs(10), |d| {
+            d["verdict"] == "healthy" && d["picker"]["value"] == "Home"
+        })
+        .await;
+        *ipc.agent.office.lock().unwrap() = None;
+        let _ = ipc
+            .agent
+            .events
+            .send(Event::Status(ipc.agent.agent_status(ipc.agent.monitor.status())));
+        wait_for(&driver, "no picker for one line", Duration::from_secs(10), |d| {
+            d["picker"] == Value::Null && d["verdict"] == "healthy"
+        })
+        .await;
 
         // First run: an agent without settings makes the window open on the setup; choosing
         // the provider by its registrar's domain sets it up.

@@ -11,7 +11,7 @@ use crate::secret::Secret;
 use crate::setup::keyring_account;
 use chrono::{DateTime, TimeDelta, Utc};
 use dialtone_core::catalog;
-use dialtone_core::config::{Config, ConfigError};
+use dialtone_core::config::{Config, ConfigError, NamedLine};
 use dialtone_core::locale::Lang;
 use dialtone_core::report::{self, ReportError, ReportInput};
 use dialtone_ipc::protocol::{
@@ -226,6 +226,10 @@ impl Agent {
             field: "settings.account".into(),
             detail: e.to_string(),
         })?;
+        let lines_in_config = in_force.has_line_tables();
+        if lines_in_config && password.is_some() {
+            return Err(lines_password());
+        }
         let stored_password = password.is_some();
         if let Some(password) = password {
             // Into the keyring under the *new* account's name before the line restarts, so the
@@ -244,13 +248,18 @@ impl Agent {
                 detail: e.to_string(),
             })?;
         }
-        let line_changed = {
+        let changed_lines = {
             let mut state = lock(&self.state);
             // Language and notifications are the presenters' business: the line keeps running,
-            // and no REGISTER goes out because someone switched to German.
+            // and no REGISTER goes out because someone switched to German. Only the lines whose
+            // own config changed restart: the others send nothing extra.
             let mut before = state.config.clone();
             before.desktop = in_force.desktop.clone();
-            let changed = before != in_force || stored_password;
+            let changed = changed_lines(
+                &self.watched_lines(&before),
+                &self.watched_lines(&in_force),
+                stored_password,
+            );
             state.config = in_force;
             state.lang = self
                 .options
@@ -259,10 +268,10 @@ impl Agent {
                 .unwrap_or_else(dialtone_core::locale::Lang::from_env);
             changed
         };
-        if line_changed {
+        if let Some(lines) = changed_lines {
             // The settings were checked above, so a failure here is the machine's, not the
             // user's.
-            self.restart_line()
+            self.restart_lines(lines)
                 .await
                 .map_err(|e| ErrorReply::Unavailable {
                     what: "monitor".into(),
@@ -278,6 +287,9 @@ impl Agent {
     }
 
     async fn set_password(self: &Arc<Self>, password: Secret) -> Result<Response, ErrorReply> {
+        if lock(&self.state).config.has_line_tables() {
+            return Err(lines_password());
+        }
         let account = lock(&self.state).config.account.clone();
         store_password(account.as_ref().and_then(keyring_account), password).await?;
         // The REGISTER query starts (or resumes after a lockout) with the new password.
@@ -287,14 +299,14 @@ impl Agent {
         Ok(Response::PasswordStored)
     }
 
-    async fn history(&self, hours: u32) -> Result<Response, ErrorReply> {
+    async fn history(&self, hours: u32, line: usize) -> Result<Response, ErrorReply> {
         if !(1..=MAX_HISTORY_HOURS).contains(&hours) {
             return Err(ErrorReply::Invalid {
                 field: "hours".into(),
                 detail: format!("{hours} is not between 1 and {MAX_HISTORY_HOURS}"),
             });
         }
-        let Some(history) = self.history.clone() else {
+        let Some(history) = self.history_of(line).await else {
             return Ok(Response::History {
                 history: HistoryReply {
                     available: false,
@@ -320,12 +332,14 @@ impl Agent {
 }
 
 impl Agent {
-    /// Runs `f` on the history in a blocking task; `None` when the agent keeps no history.
+    /// Runs `f` on the history of the line at `line` in a blocking task; `None` when the
+    /// agent keeps no history.
     async fn with_history<T: Send + 'static>(
         &self,
+        line: usize,
         f: impl FnOnce(&History) -> Result<T, ErrorReply> + Send + 'static,
     ) -> Option<Result<T, ErrorReply>> {
-        let history = self.history.clone()?;
+        let history = self.history_of(line).await?;
         Some(
             tokio::task::spawn_blocking(move || f(&lock(&history)))
                 .await
@@ -338,7 +352,7 @@ impl Agent {
         )
     }
 
-    async fn episodes(&self, days: u32) -> Result<Response, ErrorReply> {
+    async fn episodes(&self, days: u32, line: usize) -> Result<Response, ErrorReply> {
         if !(1..=MAX_EPISODE_DAYS).contains(&days) {
             return Err(ErrorReply::Invalid {
                 field: "days".into(),
@@ -346,7 +360,9 @@ impl Agent {
             });
         }
         let reply = self
-            .with_history(move |h| wire::episodes_reply(h, days, Utc::now()).map_err(history_error))
+            .with_history(line, move |h| {
+                wire::episodes_reply(h, days, Utc::now()).map_err(history_error)
+            })
             .await
             .unwrap_or_else(|| {
                 Ok(EpisodesReply {
@@ -358,10 +374,10 @@ impl Agent {
         Ok(Response::Episodes { episodes: reply })
     }
 
-    async fn attach_report(&self, input: ReportInput) -> Result<Response, ErrorReply> {
+    async fn attach_report(&self, input: ReportInput, line: usize) -> Result<Response, ErrorReply> {
         let report = report::validate(&input, Utc::now()).map_err(report_error)?;
         let episode = input.episode;
-        self.with_history(move |h| {
+        self.with_history(line, move |h| {
             let known = h.episode(episode).map_err(history_error)?;
             if known.reports.len() >= MAX_REPORTS_PER_EPISODE {
                 return Err(ErrorReply::Invalid {
@@ -378,11 +394,21 @@ impl Agent {
         Ok(Response::Done)
     }
 
-    async fn export_log(&self, format: ExportFormat, lang: Lang) -> Result<Response, ErrorReply> {
-        let provider = lock(&self.state).provider.as_ref().map(|p| p.name.clone());
-        self.with_history(move |h| render_export(h, format, lang, provider.as_deref(), Utc::now()))
-            .await
-            .unwrap_or_else(|| Err(no_history()))
+    async fn export_log(
+        &self,
+        format: ExportFormat,
+        lang: Lang,
+        line: usize,
+    ) -> Result<Response, ErrorReply> {
+        let provider = lock(&self.state)
+            .line(line)
+            .and_then(|l| l.provider.as_ref())
+            .map(|p| p.name.clone());
+        self.with_history(line, move |h| {
+            render_export(h, format, lang, provider.as_deref(), Utc::now())
+        })
+        .await
+        .unwrap_or_else(|| Err(no_history()))
     }
 }
 
@@ -395,38 +421,51 @@ impl Handler for Agent {
                 field: "request".into(),
                 detail: "answered by the server".into(),
             }),
-            Request::Status => Ok(Response::Status {
-                status: self.agent_status(),
+            Request::Status { line } => Ok(Response::Status {
+                status: self.line_status(self.line_index(line.as_deref())?),
             }),
-            Request::History { hours } => self.history(hours).await,
-            Request::Episodes { days } => self.episodes(days).await,
+            Request::History { hours, line } => {
+                self.history(hours, self.line_index(line.as_deref())?).await
+            }
+            Request::Episodes { days, line } => {
+                self.episodes(days, self.line_index(line.as_deref())?).await
+            }
             Request::AttachReport {
                 episode,
                 reported_at,
                 channel,
                 ticket,
                 note,
+                line,
             } => {
-                self.attach_report(ReportInput {
+                let line = self.line_index(line.as_deref())?;
+                let input = ReportInput {
                     episode,
                     reported_at,
                     channel,
                     ticket,
                     note,
-                })
-                .await
+                };
+                self.attach_report(input, line).await
             }
-            Request::ExportLog { format, lang } => self.export_log(format, lang).await,
-            Request::CheckNow => match &lock(&self.state).handle {
-                Some(handle) => {
-                    handle.check_now();
-                    Ok(Response::CheckStarted)
+            Request::ExportLog { format, lang, line } => {
+                self.export_log(format, lang, self.line_index(line.as_deref())?)
+                    .await
+            }
+            Request::CheckNow { line } => {
+                let index = self.line_index(line.as_deref())?;
+                let handle = lock(&self.state).line(index).and_then(|l| l.handle.clone());
+                match handle {
+                    Some(handle) => {
+                        handle.check_now();
+                        Ok(Response::CheckStarted)
+                    }
+                    None => Err(ErrorReply::Unavailable {
+                        what: "monitor".into(),
+                        detail: "not running".into(),
+                    }),
                 }
-                None => Err(ErrorReply::Unavailable {
-                    what: "monitor".into(),
-                    detail: "not running".into(),
-                }),
-            },
+            }
             Request::GetSettings => Ok(Response::Settings {
                 settings: self.current_settings().await,
             }),
@@ -438,22 +477,32 @@ impl Handler for Agent {
                 Some(this) => this.set_password(password).await,
                 None => Err(shutting_down()),
             },
-            Request::Channels => {
-                let provider = lock(&self.state).provider.as_ref().map(|p| ProviderInfo {
-                    id: Some(p.id.clone()),
-                    name: p.name.clone(),
-                });
+            Request::Channels { line } => {
+                let index = self.line_index(line.as_deref())?;
+                let provider = lock(&self.state)
+                    .line(index)
+                    .and_then(|l| l.provider.as_ref())
+                    .map(|p| ProviderInfo {
+                        id: Some(p.id.clone()),
+                        name: p.name.clone(),
+                    });
                 Ok(Response::Channels {
                     channels: ChannelsReply {
                         available: true,
                         provider,
-                        channels: self.channels(),
+                        channels: self.channels_of(index),
                     },
                 })
             }
-            Request::Feeds => Ok(Response::Feeds {
-                feeds: lock(&self.state).feeds.clone(),
-            }),
+            Request::Feeds { line } => {
+                let index = self.line_index(line.as_deref())?;
+                Ok(Response::Feeds {
+                    feeds: lock(&self.state)
+                        .line(index)
+                        .map(|l| l.feeds.clone())
+                        .unwrap_or_default(),
+                })
+            }
             Request::OpenDashboard => self.open_dashboard().map(|()| Response::Done),
             Request::RetryLogin => match this {
                 Some(this) => {
@@ -488,6 +537,37 @@ impl Handler for Agent {
         // Subscribe first, so no event between the snapshot and the receiver is lost.
         let events = self.events.subscribe();
         (self.agent_status(), events)
+    }
+}
+
+/// Which lines a settings change restarts: `None` for none, `Some(None)` for all (the set of
+/// lines changed, or a new password), else the indices whose own config differs. `old` and
+/// `new` are the watched lines of the configs in force before and after, with the
+/// presenters' settings already made equal.
+pub fn changed_lines(
+    old: &[NamedLine],
+    new: &[NamedLine],
+    new_password: bool,
+) -> Option<Option<Vec<usize>>> {
+    if new_password || old.len() != new.len() {
+        return Some(None);
+    }
+    let changed: Vec<usize> = old
+        .iter()
+        .zip(new)
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, _)| i)
+        .collect();
+    (!changed.is_empty()).then_some(Some(changed))
+}
+
+/// With `[[line]]` tables the form edits no account, so it takes no password either.
+fn lines_password() -> ErrorReply {
+    ErrorReply::Invalid {
+        field: "password".into(),
+        detail: "this config has several lines: store each line's password with                  `dialtone password --line LABEL`"
+            .into(),
     }
 }
 

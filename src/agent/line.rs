@@ -1,6 +1,10 @@
-//! One generation of the line: a monitor with a fresh [`LineProber`], its history recorder,
+//! One generation of one line: a monitor with a fresh [`LineProber`], its history recorder,
 //! network watcher, status-feed poller and the presenter pump that feeds the agent. A settings
 //! change stops the generation (its own token) and starts the next; the agent outlives both.
+//! Each line of the config runs its own generations, known by its index in the agent's list.
+//! Each `[[line]]` line is recorded in a history file of its own (see
+//! [`Agent::history_path_of`]): two recorders in one database would splice two lines' checks
+//! into one timeline.
 
 use super::{lock, wire, Agent, AgentError};
 use crate::feed::{FeedPoller, FetchLimits, StatusPost, HEALTHY_INTERVAL};
@@ -27,31 +31,37 @@ pub struct Line {
 }
 
 impl Line {
-    /// Starts the monitor and its companions.
-    pub fn spawn(agent: &Arc<Agent>, mut prepared: Prepared) -> Result<Line, AgentError> {
+    /// Starts the monitor and its companions of the line at `index`.
+    pub fn spawn(
+        agent: &Arc<Agent>,
+        mut prepared: Prepared,
+        index: usize,
+    ) -> Result<Line, AgentError> {
         // Held as long as this generation runs: a `dialtone watch` on the same account then
         // refuses to start, and the other way round this agent leaves the account to it.
         let watch_lock = prepared.lock_or_share();
         // A child of the agent's token: a restart cancels only this generation, shutdown all.
         let token = agent.shutdown.child_token();
         let feeds = prepared.feeds.clone();
-        let mut running =
-            setup::spawn_line(prepared, agent.history_path.as_deref(), &token, |handle| {
-                let mut tasks = vec![tokio::spawn(present(
+        let history = agent.history_path_of(index);
+        let mut running = setup::spawn_line(prepared, history.as_deref(), &token, |handle| {
+            let mut tasks = vec![tokio::spawn(present(
+                agent.clone(),
+                index,
+                handle.clone(),
+                token.clone(),
+            ))];
+            if !feeds.is_empty() {
+                tasks.push(tokio::spawn(poll_feeds(
                     agent.clone(),
+                    index,
                     handle.clone(),
+                    feeds,
                     token.clone(),
-                ))];
-                if !feeds.is_empty() {
-                    tasks.push(tokio::spawn(poll_feeds(
-                        agent.clone(),
-                        handle.clone(),
-                        feeds,
-                        token.clone(),
-                    )));
-                }
-                tasks
-            })?;
+                )));
+            }
+            tasks
+        })?;
         // The monitor is the first task; a supervisor takes its place and restarts the line
         // if it ever ends on its own (a panic, an abort): monitoring never stops silently.
         let monitor = running.tasks.remove(0);
@@ -59,7 +69,7 @@ impl Line {
         let monitor_abort = monitor.abort_handle();
         running.tasks.insert(
             0,
-            tokio::spawn(supervise(agent.clone(), monitor, token.clone())),
+            tokio::spawn(supervise(agent.clone(), index, monitor, token.clone())),
         );
         Ok(Line {
             handle: running.handle,
@@ -91,9 +101,14 @@ impl Line {
 const RESTART_DELAY: Duration = Duration::from_secs(2);
 
 /// Waits for the monitor task; if it ends while its generation should still run, says so (log
-/// and tray) and restarts the line. The login guard's suspension is on disk, so a restart never
-/// resends a rejected password.
-async fn supervise(agent: Arc<Agent>, monitor: JoinHandle<()>, token: CancellationToken) {
+/// and tray) and restarts this line (the others run on). The login guard's suspension is on
+/// disk, so a restart never resends a rejected password.
+async fn supervise(
+    agent: Arc<Agent>,
+    index: usize,
+    monitor: JoinHandle<()>,
+    token: CancellationToken,
+) {
     let ended = monitor.await;
     if token.is_cancelled() {
         return;
@@ -104,21 +119,21 @@ async fn supervise(agent: Arc<Agent>, monitor: JoinHandle<()>, token: Cancellati
         Ok(()) => "it ended".to_string(),
     };
     tracing::error!("the line monitor stopped unexpectedly: {why}; restarting it");
-    agent.monitor_failed(Some(why));
+    agent.monitor_failed(index, Some(why));
     tokio::spawn(async move {
         tokio::select! {
             () = token.cancelled() => return,
             () = tokio::time::sleep(RESTART_DELAY) => {}
         }
-        match agent.restart_line().await {
-            Ok(()) => agent.monitor_failed(None),
+        match agent.restart_lines(Some(vec![index])).await {
+            Ok(()) => agent.monitor_failed(index, None),
             Err(e) => tracing::error!("restarting the line monitor: {e}"),
         }
     });
 }
 
 /// Forwards the monitor's status and changes to the agent's presenters.
-async fn present(agent: Arc<Agent>, handle: MonitorHandle, token: CancellationToken) {
+async fn present(agent: Arc<Agent>, index: usize, handle: MonitorHandle, token: CancellationToken) {
     let mut status = handle.watch_status();
     let mut changes = handle.subscribe();
     loop {
@@ -130,10 +145,10 @@ async fn present(agent: Arc<Agent>, handle: MonitorHandle, token: CancellationTo
                 if changed.is_err() {
                     return;
                 }
-                agent.status_changed();
+                agent.line_changed(index);
             }
             change = changes.recv() => match change {
-                Ok(change) => agent.verdict_changed(change),
+                Ok(change) => agent.verdict_changed(index, change),
                 Err(RecvError::Lagged(n)) => tracing::warn!("presenters missed {n} changes"),
                 Err(RecvError::Closed) => return,
             },
@@ -145,6 +160,7 @@ async fn present(agent: Arc<Agent>, handle: MonitorHandle, token: CancellationTo
 /// for the dashboard and the notifications, and records posts seen during an outage.
 async fn poll_feeds(
     agent: Arc<Agent>,
+    index: usize,
     handle: MonitorHandle,
     feeds: Vec<Feed>,
     token: CancellationToken,
@@ -157,9 +173,9 @@ async fn poll_feeds(
             () = token.cancelled() => return,
             changed = poller.poll_due(verdict, Instant::now()) => changed,
         };
-        publish_feeds(&agent, &poller);
+        publish_feeds(&agent, index, &poller);
         if !changed.is_empty() {
-            record_posts(&agent, &poller, &changed).await;
+            record_posts(&agent, index, &poller, &changed).await;
         }
         let wait = poller
             .next_due(verdict, Instant::now())
@@ -173,7 +189,7 @@ async fn poll_feeds(
     }
 }
 
-pub(super) fn publish_feeds(agent: &Agent, poller: &FeedPoller) {
+pub(super) fn publish_feeds(agent: &Agent, index: usize, poller: &FeedPoller) {
     let (now, wall_now) = (Instant::now(), Utc::now());
     let views = poller
         .feeds()
@@ -186,17 +202,25 @@ pub(super) fn publish_feeds(agent: &Agent, poller: &FeedPoller) {
         .filter_map(|f| f.snapshot.as_ref()?.posts.first().cloned())
         .max_by_key(|p| p.published);
     let mut state = lock(&agent.state);
-    state.feeds = FeedsReply {
+    let Some(line) = state.lines.get_mut(index) else {
+        return;
+    };
+    line.feeds = FeedsReply {
         available: true,
         feeds: views,
     };
-    state.latest_post = latest;
+    line.latest_post = latest;
 }
 
 /// Attaches the changed feeds' posts to the open outage episode, if there is one: the
-/// provider's own words belong in the outage log a customer hands in.
-pub(super) async fn record_posts(agent: &Agent, poller: &FeedPoller, changed: &[usize]) {
-    let Some(history) = agent.history.clone() else {
+/// provider's own words belong in the outage log a customer hands in (this line's log).
+pub(super) async fn record_posts(
+    agent: &Agent,
+    index: usize,
+    poller: &FeedPoller,
+    changed: &[usize],
+) {
+    let Some(history) = agent.history_of(index).await else {
         return;
     };
     let posts: Vec<(String, StatusPost)> = changed

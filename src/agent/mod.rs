@@ -2,9 +2,11 @@
 //! tray, notifications, the IPC endpoint for the dashboard, the history recorder and the
 //! provider's status feeds — in one small process without GTK or WebKit.
 //!
-//! One [`Agent`] owns the presentation state; the monitor and what hangs off it form a [`line`]
-//! generation that a settings change replaces (cancel its token, start a new one) while the
-//! tray and the IPC server stay up. One cancellation token stops everything on SIGTERM/SIGINT
+//! One [`Agent`] owns the presentation state; each line of the config (its `[[line]]` tables, or
+//! the config itself as one line) runs its own monitor, and a monitor with what hangs off it
+//! forms a [`line`] generation that a settings change replaces (cancel its token, start a new
+//! one) while the tray and the IPC server stay up. Only the lines a change concerns restart, so
+//! an unrelated line sends no extra REGISTER. The tray shows the worst line. One cancellation token stops everything on SIGTERM/SIGINT
 //! or "Quit", and the socket is removed on the way out.
 
 mod dashboard;
@@ -20,10 +22,12 @@ use crate::setup::{MonitorArgs, Overrides, SetupError};
 use crate::tray::{MenuAction, Panel, TrayContext, TrayHost};
 use chrono::{DateTime, Offset, Utc};
 use dialtone_core::catalog::{Catalog, Provider};
-use dialtone_core::config::Config;
+use dialtone_core::config::{Config, NamedLine};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
-use dialtone_ipc::protocol::{AgentStatus, ChannelView, Event, FeedsReply, ProviderInfo};
+use dialtone_ipc::protocol::{
+    AgentStatus, ChannelView, ErrorReply, Event, FeedsReply, LineSummary, ProviderInfo,
+};
 use dialtone_ipc::server::Server;
 use dialtone_ipc::IpcError;
 use std::path::{Path, PathBuf};
@@ -69,18 +73,32 @@ pub enum AgentError {
     Task(String),
 }
 
-/// What the agent presents besides the monitor's own status.
+/// What the agent presents besides the monitors' own status.
 struct State {
     /// The config in force: the file's settings with the command line's flags on top.
     config: Config,
-    /// Whether a provider or registrar is configured.
-    configured: bool,
-    /// The provider chosen, or recognised from the registrar.
-    provider: Option<Provider>,
     /// The presentation language.
     lang: Lang,
     /// Notifications are paused until then.
     paused_until: Option<DateTime<Utc>>,
+    /// One entry per line of the config, in its order (index 0 is "the first line" that
+    /// requests without a label get).
+    lines: Vec<LineState>,
+    /// How many line generations were started (for logs and tests).
+    generation: u64,
+    /// No tray host shows the icon (see [`AgentStatus::tray_icon_hidden`]).
+    tray_icon_hidden: bool,
+}
+
+/// What the agent presents of one line.
+#[derive(Default)]
+struct LineState {
+    /// Its label (see [`dialtone_core::config::NamedLine`]).
+    label: String,
+    /// Whether a provider or registrar is configured.
+    configured: bool,
+    /// The provider chosen, or recognised from the registrar.
+    provider: Option<Provider>,
     /// The feeds' latest state, as the dashboard is told.
     feeds: FeedsReply,
     /// The newest official post across the feeds.
@@ -89,10 +107,14 @@ struct State {
     handle: Option<MonitorHandle>,
     /// Why the monitor stopped, while the supervisor restarts it.
     monitor_failure: Option<String>,
-    /// How many line generations were started (for logs and tests).
-    generation: u64,
-    /// No tray host shows the icon (see [`AgentStatus::tray_icon_hidden`]).
-    tray_icon_hidden: bool,
+}
+
+impl State {
+    /// The line at `index`, or the first (there is always one: [`Config::lines`] never
+    /// returns none, and the list is rebuilt from it).
+    fn line(&self, index: usize) -> Option<&LineState> {
+        self.lines.get(index).or_else(|| self.lines.first())
+    }
 }
 
 /// How an [`Agent`] is set up (the parts of the command line it keeps).
@@ -119,12 +141,18 @@ pub struct Agent {
     config_path: PathBuf,
     catalog: Catalog,
     state: Mutex<State>,
-    /// The running line generation; an async mutex because a restart awaits the old one.
-    line: tokio::sync::Mutex<Option<line::Line>>,
+    /// The running generation of each line (indexed like [`State::lines`]); an async mutex
+    /// because a restart awaits the old one.
+    lines: tokio::sync::Mutex<Vec<Option<line::Line>>>,
     events: broadcast::Sender<Event>,
-    /// A reading connection to the history (the recorder writes through its own).
+    /// A reading connection to the history (the recorder writes through its own), for a
+    /// config without `[[line]]` tables.
     history: Option<Arc<Mutex<History>>>,
+    /// The history file, and beside it the `[[line]]` lines' own (see
+    /// [`Agent::history_path_of`]); `None` without history.
     history_path: Option<PathBuf>,
+    /// Reading connections to the `[[line]]` lines' history files, opened on first use.
+    line_histories: Mutex<std::collections::HashMap<PathBuf, Arc<Mutex<History>>>>,
     tray: Mutex<Option<TrayHost>>,
     notifier: Option<Notifier>,
     dashboard: dashboard::Dashboard,
@@ -152,8 +180,12 @@ impl Agent {
             .catalog()
             .map_err(|e| AgentError::Setup(SetupError::Catalog(e)))?;
         let history_path = options.args.monitor.history_path();
+        // With `[[line]]` tables each line has a file of its own beside this one (as for
+        // `dialtone watch`), opened when first read.
+        let several = config.has_line_tables();
         let history = history_path
             .as_deref()
+            .filter(|_| !several)
             .and_then(|path| match History::open(path) {
                 Ok(h) => Some(Arc::new(Mutex::new(h))),
                 Err(e) => {
@@ -161,7 +193,7 @@ impl Agent {
                     None
                 }
             });
-        let history_path = history.as_ref().and(history_path);
+        let history_path = history_path.filter(|_| several || history.is_some());
         let lang = options
             .lang_flag
             .or(config.desktop.language)
@@ -172,27 +204,29 @@ impl Agent {
         } else {
             None
         };
+        // An unknown `--line` is a mistake on the command line: said at once, as `watch` does.
+        let lines = line_states(
+            watched(&config, options.args.overrides.line.as_deref())?
+                .into_iter()
+                .map(|l| l.label),
+        );
         Ok(Arc::new_cyclic(|me| Agent {
             me: me.clone(),
             config_path,
             catalog,
             state: Mutex::new(State {
-                configured: false,
-                provider: None,
+                lines,
                 config,
                 lang,
                 paused_until: None,
-                feeds: FeedsReply::default(),
-                latest_post: None,
-                handle: None,
-                monitor_failure: None,
                 generation: 0,
                 tray_icon_hidden: false,
             }),
-            line: tokio::sync::Mutex::new(None),
+            lines: tokio::sync::Mutex::new(Vec::new()),
             events,
             history,
             history_path,
+            line_histories: Mutex::new(std::collections::HashMap::new()),
             tray: Mutex::new(None),
             notifier,
             dashboard: dashboard::Dashboard::default(),
@@ -202,81 +236,236 @@ impl Agent {
         }))
     }
 
+    /// The lines of `config` this agent watches (see [`watched`]). A label that a settings
+    /// change made unknown leaves all lines watched rather than none.
+    fn watched_lines(&self, config: &Config) -> Vec<NamedLine> {
+        watched(config, self.options.args.overrides.line.as_deref())
+            .unwrap_or_else(|_| config.lines())
+    }
+
+    /// Where the line at `index` is recorded: the history file itself for a config's only
+    /// line, a file of its own beside it for each `[[line]]` (the one `dialtone watch` writes
+    /// and `dialtone log --line` reads); `None` without history.
+    fn history_path_of(&self, index: usize) -> Option<PathBuf> {
+        let base = self.history_path.as_deref()?;
+        let state = lock(&self.state);
+        if !state.config.has_line_tables() {
+            return Some(base.to_path_buf());
+        }
+        let label = &state.line(index)?.label;
+        Some(crate::setup::line_history_path(base, label))
+    }
+
+    /// A reading connection to the history of the line at `index`, opened off the async
+    /// workers on first use; `None` without history (or when it cannot be opened: logged).
+    async fn history_of(&self, index: usize) -> Option<Arc<Mutex<History>>> {
+        if !lock(&self.state).config.has_line_tables() {
+            return self.history.clone();
+        }
+        let path = self.history_path_of(index)?;
+        if let Some(open) = lock(&self.line_histories).get(&path) {
+            return Some(open.clone());
+        }
+        let at = path.clone();
+        match tokio::task::spawn_blocking(move || History::open(&at)).await {
+            Ok(Ok(history)) => {
+                let history = Arc::new(Mutex::new(history));
+                let mut open = lock(&self.line_histories);
+                Some(open.entry(path).or_insert(history).clone())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("{e}");
+                None
+            }
+            Err(e) => {
+                tracing::warn!("opening the history: {e}");
+                None
+            }
+        }
+    }
+
     /// This agent as an `Arc` (`None` only while it is being dropped).
     fn self_arc(&self) -> Option<Arc<Agent>> {
         self.me.upgrade()
     }
 
-    /// "Try the login again": lifts a suspended login and restarts the line, whose first round
-    /// sends exactly one REGISTER query with the same credentials. Without a suspended login
-    /// nothing is sent.
+    /// "Try the login again": lifts a suspended login on every line that has one and restarts
+    /// those lines, whose first round sends exactly one REGISTER query with the same
+    /// credentials. Lines without a suspended login are left alone: nothing is sent for them.
     pub async fn retry_login(self: &Arc<Self>) {
-        let config = lock(&self.state).config.clone();
+        let named = self.watched_lines(&lock(&self.state).config);
         let catalog = self.catalog.clone();
         let lifted = tokio::task::spawn_blocking(move || {
-            crate::setup::prepare(&config, &catalog).map(|p| p.lift_suspension())
+            named
+                .iter()
+                .enumerate()
+                .filter_map(
+                    |(i, line)| match crate::setup::prepare(&line.config, &catalog) {
+                        Ok(p) => p.lift_suspension().then_some(i),
+                        Err(e) => {
+                            tracing::warn!("retrying the login of {}: {e}", line.label);
+                            None
+                        }
+                    },
+                )
+                .collect::<Vec<usize>>()
         })
         .await;
         match lifted {
-            Ok(Ok(true)) => {
+            Ok(lines) if !lines.is_empty() => {
                 tracing::warn!("trying the rejected login once more, as asked");
-                if let Err(e) = self.restart_line().await {
+                if let Err(e) = self.restart_lines(Some(lines)).await {
                     tracing::warn!("restarting the monitor to retry the login: {e}");
                 }
             }
-            Ok(Ok(false)) => tracing::info!("no suspended login to retry"),
-            Ok(Err(e)) => tracing::warn!("retrying the login: {e}"),
+            Ok(_) => tracing::info!("no suspended login to retry"),
             Err(e) => tracing::warn!("retrying the login: {e}"),
         }
     }
 
-    /// (Re)starts the monitor and everything that hangs off it from the config in force.
-    /// On error the old generation keeps running.
+    /// (Re)starts every line's monitor and everything that hangs off it from the config in
+    /// force. On error the old generations keep running.
     pub async fn restart_line(self: &Arc<Self>) -> Result<(), AgentError> {
+        self.restart_lines(None).await
+    }
+
+    /// (Re)starts the lines at the indices `only` names (into [`Config::lines`]; `None`:
+    /// all). When the config's lines are no longer the running ones (their number changed),
+    /// all restart. The others keep running untouched: no extra REGISTER for them. On a
+    /// preparation error nothing is stopped.
+    async fn restart_lines(self: &Arc<Self>, only: Option<Vec<usize>>) -> Result<(), AgentError> {
+        let mut running = self.lines.lock().await;
         let config = lock(&self.state).config.clone();
+        let named = self.watched_lines(&config);
+        let all = only.is_none() || running.len() != named.len();
+        let named_labels: Vec<String> = named.iter().map(|l| l.label.clone()).collect();
+        let wanted: Vec<usize> = match only {
+            Some(only) if !all => only.into_iter().filter(|i| *i < named.len()).collect(),
+            _ => (0..named.len()).collect(),
+        };
         let catalog = self.catalog.clone();
-        let prepared =
-            tokio::task::spawn_blocking(move || crate::setup::prepare(&config, &catalog))
-                .await
-                .map_err(|e| AgentError::Task(e.to_string()))??;
-        let mut current = self.line.lock().await;
-        if let Some(old) = current.take() {
-            old.stop().await;
+        let to_prepare: Vec<(usize, dialtone_core::config::NamedLine)> = named
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| wanted.contains(i))
+            .collect();
+        let prepared = tokio::task::spawn_blocking(move || {
+            to_prepare
+                .into_iter()
+                .map(|(i, line)| {
+                    let mut prepared = crate::setup::prepare(&line.config, &catalog)?;
+                    prepared.label = line.label;
+                    Ok((i, prepared))
+                })
+                .collect::<Result<Vec<_>, SetupError>>()
+        })
+        .await
+        .map_err(|e| AgentError::Task(e.to_string()))??;
+        if all {
+            for old in running.drain(..).flatten() {
+                old.stop().await;
+            }
+            running.resize_with(prepared.len(), || None);
+            lock(&self.state).lines = line_states(named_labels);
         }
-        {
-            let mut state = lock(&self.state);
-            state.configured = prepared.configured;
-            state.provider = prepared.provider.clone();
-            state.feeds = FeedsReply {
-                available: !prepared.feeds.is_empty(),
-                feeds: Vec::new(),
-            };
-            state.latest_post = None;
+        for (i, prepared) in prepared {
+            if let Some(old) = running.get_mut(i).and_then(Option::take) {
+                old.stop().await;
+            }
+            {
+                let mut state = lock(&self.state);
+                if let Some(line) = state.lines.get_mut(i) {
+                    *line = LineState {
+                        label: prepared.label.clone(),
+                        configured: prepared.configured,
+                        provider: prepared.provider.clone(),
+                        feeds: FeedsReply {
+                            available: !prepared.feeds.is_empty(),
+                            feeds: Vec::new(),
+                        },
+                        ..LineState::default()
+                    };
+                }
+            }
+            let line = line::Line::spawn(self, prepared, i)?;
+            {
+                let mut state = lock(&self.state);
+                if let Some(slot) = state.lines.get_mut(i) {
+                    slot.handle = Some(line.handle.clone());
+                }
+                state.generation += 1;
+                tracing::debug!(generation = state.generation, line = i, "line started");
+            }
+            if let Some(slot) = running.get_mut(i) {
+                *slot = Some(line);
+            }
         }
-        let line = line::Line::spawn(self, prepared)?;
-        {
-            let mut state = lock(&self.state);
-            state.handle = Some(line.handle.clone());
-            state.generation += 1;
-            tracing::debug!(generation = state.generation, "line started");
-        }
-        *current = Some(line);
-        drop(current);
+        drop(running);
         self.status_changed();
         Ok(())
     }
 
-    /// Stops the monitor generation (at shutdown).
+    /// Stops every line's monitor generation (at shutdown).
     pub async fn stop_line(&self) {
-        if let Some(old) = self.line.lock().await.take() {
-            old.stop().await;
+        let old: Vec<line::Line> = self.lines.lock().await.drain(..).flatten().collect();
+        for line in old {
+            line.stop().await;
         }
     }
 
-    /// The status as IPC clients see it.
-    pub fn agent_status(&self) -> AgentStatus {
+    /// The index of the line labelled `label` (case-insensitive, as `--line` matches);
+    /// `None` asks for the first line.
+    pub fn line_index(&self, label: Option<&str>) -> Result<usize, ErrorReply> {
+        let Some(label) = label else {
+            return Ok(0);
+        };
         let state = lock(&self.state);
-        let status = match &state.handle {
+        state
+            .lines
+            .iter()
+            .position(|l| l.label.eq_ignore_ascii_case(label.trim()))
+            .ok_or_else(|| ErrorReply::Invalid {
+                field: "line".into(),
+                detail: format!(
+                    "no line is labelled {label:?}; the lines are {}",
+                    state
+                        .lines
+                        .iter()
+                        .map(|l| format!("{:?}", l.label))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+    }
+
+    /// Every line's label and confirmed verdict, in the config's order.
+    fn line_summaries(state: &State) -> Vec<LineSummary> {
+        state
+            .lines
+            .iter()
+            .map(|l| LineSummary {
+                label: l.label.clone(),
+                verdict: l
+                    .handle
+                    .as_ref()
+                    .map_or(dialtone_core::verdict::Verdict::Unknown, |h| {
+                        h.status().verdict
+                    }),
+                configured: l.configured,
+            })
+            .collect()
+    }
+
+    /// The status of the first line as IPC clients see it.
+    pub fn agent_status(&self) -> AgentStatus {
+        self.line_status(0)
+    }
+
+    /// The status of the line at `index` as IPC clients see it, with every line listed.
+    pub fn line_status(&self, index: usize) -> AgentStatus {
+        let state = lock(&self.state);
+        let line = state.line(index);
+        let status = match line.and_then(|l| l.handle.as_ref()) {
             Some(h) => h.status(),
             None => crate::monitor::Status {
                 verdict: dialtone_core::verdict::Verdict::Unknown,
@@ -288,49 +477,71 @@ impl Agent {
         };
         AgentStatus {
             status,
-            configured: state.configured,
+            configured: line.is_some_and(|l| l.configured),
             alerts_paused_until: state.paused_until.filter(|until| *until > Utc::now()),
-            provider: state.provider.as_ref().map(|p| ProviderInfo {
-                id: Some(p.id.clone()),
-                name: p.name.clone(),
-            }),
+            provider: line
+                .and_then(|l| l.provider.as_ref())
+                .map(|p| ProviderInfo {
+                    id: Some(p.id.clone()),
+                    name: p.name.clone(),
+                }),
             lang: state.lang,
             tray_icon_hidden: state.tray_icon_hidden,
+            line: line.map(|l| l.label.clone()),
+            lines: Self::line_summaries(&state),
         }
     }
 
-    /// The provider's channels in the catalog's order.
-    pub fn channels(&self) -> Vec<ChannelView> {
+    /// The channels of the provider of the line at `index`, in the catalog's order.
+    pub fn channels_of(&self, index: usize) -> Vec<ChannelView> {
         lock(&self.state)
-            .provider
-            .as_ref()
+            .line(index)
+            .and_then(|l| l.provider.as_ref())
             .map(|p| p.channels.iter().map(wire::channel_view).collect())
             .unwrap_or_default()
     }
 
-    /// Every link the agent may open: the provider's channels (catalog or the user's own
-    /// providers.toml). Feed posts' links are deliberately not among them.
+    /// Every link the agent may open: the channels of every line's provider (catalog or the
+    /// user's own providers.toml). Feed posts' links are deliberately not among them.
     fn allowed_links(&self) -> Vec<String> {
-        self.channels().into_iter().map(|c| c.url).collect()
+        let count = lock(&self.state).lines.len();
+        (0..count)
+            .flat_map(|i| self.channels_of(i))
+            .map(|c| c.url)
+            .collect()
     }
 
-    /// A check finished or something the tray shows changed.
+    /// Something every line's status carries changed (paused alerts, settings, restarts):
+    /// each line's status goes out, and the tray is redrawn.
     fn status_changed(&self) {
-        let _ = self.events.send(Event::Status(self.agent_status()));
+        let count = lock(&self.state).lines.len();
+        for i in 0..count {
+            let _ = self.events.send(Event::Status(self.line_status(i)));
+        }
         self.refresh_tray();
     }
 
-    /// A confirmed change: tell subscribers, notify the user.
-    fn verdict_changed(&self, change: VerdictChanged) {
+    /// A check of the line at `index` finished.
+    fn line_changed(&self, index: usize) {
+        let _ = self.events.send(Event::Status(self.line_status(index)));
+        self.refresh_tray();
+    }
+
+    /// A confirmed change of the line at `index`: tell subscribers, notify the user (naming
+    /// the line when there are several).
+    fn verdict_changed(&self, index: usize, change: VerdictChanged) {
         let _ = self.events.send(Event::Changed(change.clone()));
-        let (enabled, paused, lang, provider, post) = {
+        let (enabled, paused, lang, provider, post, label) = {
             let s = lock(&self.state);
+            let line = s.line(index);
             (
                 s.config.desktop.notifications,
                 s.paused_until.is_some_and(|until| until > Utc::now()),
                 s.lang,
-                s.provider.as_ref().map(|p| p.name.clone()),
-                s.latest_post.clone(),
+                line.and_then(|l| l.provider.as_ref())
+                    .map(|p| p.name.clone()),
+                line.and_then(|l| l.latest_post.clone()),
+                line.filter(|_| s.lines.len() > 1).map(|l| l.label.clone()),
             )
         };
         let Some(notifier) = &self.notifier else {
@@ -339,14 +550,17 @@ impl Agent {
         if !enabled || paused {
             return;
         }
-        let channels = self.channels();
+        let channels = self.channels_of(index);
         let provider = ProviderRef {
             name: provider.as_deref(),
             channels: &channels,
         };
-        if let Some(n) =
+        if let Some(mut n) =
             crate::notice::notice(&change, provider, post.as_ref(), lang, local_offset())
         {
+            if let Some(label) = label {
+                n.summary = format!("{label}: {}", n.summary);
+            }
             notifier.show(n, self.allowed_links());
         }
     }
@@ -360,18 +574,63 @@ impl Agent {
         tray.show(self.tray_model());
     }
 
-    /// The tray model for now.
-    /// Records that the monitor stopped (`Some(why)`) or runs again (`None`), for the tray.
-    fn monitor_failed(&self, why: Option<String>) {
-        lock(&self.state).monitor_failure = why;
+    /// Records that the monitor of the line at `index` stopped (`Some(why)`) or runs again
+    /// (`None`), for the tray.
+    fn monitor_failed(&self, index: usize, why: Option<String>) {
+        if let Some(line) = lock(&self.state).lines.get_mut(index) {
+            line.monitor_failure = why;
+        }
         self.refresh_tray();
     }
 
+    /// The line the tray shows: the worst confirmed verdict of all (see
+    /// [`crate::tray::model::worst_line`]).
+    fn shown_line(&self) -> usize {
+        let state = lock(&self.state);
+        let lines: Vec<(dialtone_core::verdict::Verdict, bool)> = Self::line_summaries(&state)
+            .iter()
+            .map(|l| (l.verdict, l.configured))
+            .collect();
+        crate::tray::model::worst_line(&lines)
+    }
+
+    /// The tray model for now.
     pub fn tray_model(&self) -> crate::tray::TrayModel {
-        let status = self.agent_status();
-        let channels = self.channels();
-        let failure = lock(&self.state).monitor_failure.clone();
+        let shown = self.shown_line();
+        let status = self.line_status(shown);
+        let channels = self.channels_of(shown);
+        let (failure, providers) = {
+            let state = lock(&self.state);
+            let several = state.lines.len() > 1;
+            let failure = state
+                .lines
+                .iter()
+                .find_map(|l| Some((l.label.as_str(), l.monitor_failure.as_deref()?)))
+                .map(|(label, why)| match several {
+                    true => format!("{label}: {why}"),
+                    false => why.to_string(),
+                });
+            let providers: Vec<Option<String>> = state
+                .lines
+                .iter()
+                .map(|l| l.provider.as_ref().map(|p| p.name.clone()))
+                .collect();
+            (failure, providers)
+        };
+        let lines: Vec<crate::tray::model::TrayLine<'_>> = status
+            .lines
+            .iter()
+            .zip(&providers)
+            .map(|(l, provider)| crate::tray::model::TrayLine {
+                label: &l.label,
+                verdict: l.verdict,
+                configured: l.configured,
+                provider: provider.as_deref(),
+            })
+            .collect();
         let ctx = TrayContext {
+            lines: &lines,
+            shown: status.line.as_deref(),
             monitor_failure: failure.as_deref(),
             configured: status.configured,
             provider: status.provider.as_ref().map(|p| p.name.as_str()),
@@ -408,13 +667,19 @@ impl Agent {
     pub async fn on_menu(self: &Arc<Self>, action: MenuAction) {
         match action {
             MenuAction::CheckNow => {
-                if let Some(h) = &lock(&self.state).handle {
+                // The tray stands for every line: all are checked.
+                for h in lock(&self.state)
+                    .lines
+                    .iter()
+                    .filter_map(|l| l.handle.as_ref())
+                {
                     h.check_now();
                 }
             }
             MenuAction::RetryLogin => self.retry_login().await,
             MenuAction::OpenChannel(i) => {
-                let Some(channel) = self.channels().into_iter().nth(i) else {
+                // The channels the menu lists are those of the line it shows.
+                let Some(channel) = self.channels_of(self.shown_line()).into_iter().nth(i) else {
                     return;
                 };
                 crate::link::open_if_allowed(&channel.url, &self.allowed_links());
@@ -435,6 +700,38 @@ impl Agent {
             MenuAction::Quit => self.quit.cancel(),
         }
     }
+}
+
+/// Fresh presentation state for each of these lines, labelled, nothing running yet.
+fn line_states(labels: impl IntoIterator<Item = String>) -> Vec<LineState> {
+    labels
+        .into_iter()
+        .map(|label| LineState {
+            label,
+            ..LineState::default()
+        })
+        .collect()
+}
+
+/// The lines of `config` an agent watches: all, or with `--line LABEL` only that one (matched
+/// as `--line` matches everywhere: case-insensitive, trimmed).
+fn watched(config: &Config, only: Option<&str>) -> Result<Vec<NamedLine>, SetupError> {
+    let lines = config.lines();
+    let Some(label) = only else {
+        return Ok(lines);
+    };
+    let labels = lines.iter().map(|l| l.label.clone()).collect();
+    let picked: Vec<NamedLine> = lines
+        .into_iter()
+        .filter(|l| l.label.eq_ignore_ascii_case(label.trim()))
+        .collect();
+    if picked.is_empty() {
+        return Err(SetupError::NoSuchLine {
+            label: label.to_string(),
+            labels,
+        });
+    }
+    Ok(picked)
 }
 
 /// The user's UTC offset now (for "since 09:12").
@@ -524,7 +821,10 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
     start_tray(&agent, actions_tx).await;
     let (configured, tray_icon_hidden) = {
         let state = lock(&agent.state);
-        (state.configured, state.tray_icon_hidden)
+        (
+            state.lines.iter().any(|l| l.configured),
+            state.tray_icon_hidden,
+        )
     };
     if !configured || tray_icon_hidden {
         // First run: the setup lives in the dashboard. No tray host: the dashboard is the only

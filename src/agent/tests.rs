@@ -22,7 +22,15 @@ fn fixture() -> Fixture {
 }
 
 fn fixture_with(history: bool) -> Fixture {
+    fixture_config(history, None)
+}
+
+/// An agent on `config` (the file's text; none: a first run).
+fn fixture_config(history: bool, config: Option<&str>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
+    if let Some(text) = config {
+        std::fs::write(dir.path().join("config.toml"), text).unwrap();
+    }
     let anchor = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let anchor_addr = anchor.local_addr().unwrap().to_string();
     let overrides = Overrides {
@@ -72,6 +80,7 @@ fn settings() -> Settings {
         // Left as it is: the test must not add or remove the developer's own autostart entry.
         start_at_login: crate::autostart::is_enabled(),
         password_stored: false,
+        lines_in_config: false,
     }
 }
 
@@ -209,8 +218,14 @@ async fn requests_out_of_range_are_refused() {
     let f = fixture();
     f.agent.restart_line().await.unwrap();
     for request in [
-        Request::History { hours: 0 },
-        Request::History { hours: 10_000 },
+        Request::History {
+            hours: 0,
+            line: None,
+        },
+        Request::History {
+            hours: 10_000,
+            line: None,
+        },
         Request::PauseAlerts {
             minutes: 24 * 60 + 1,
         },
@@ -227,7 +242,10 @@ async fn requests_out_of_range_are_refused() {
     // No history store: an honest "not available", not an error.
     match f
         .agent
-        .handle(Request::History { hours: 24 })
+        .handle(Request::History {
+            hours: 24,
+            line: None,
+        })
         .await
         .unwrap()
     {
@@ -344,12 +362,12 @@ async fn feed_posts_reach_the_ipc_reply_and_the_open_outage() {
         .poll_due(Verdict::ProviderOutage, std::time::Instant::now())
         .await;
     assert_eq!(changed, [0], "{:?}", poller.feeds()[0].error);
-    line::publish_feeds(&f.agent, &poller);
-    line::record_posts(&f.agent, &poller, &changed).await;
+    line::publish_feeds(&f.agent, 0, &poller);
+    line::record_posts(&f.agent, 0, &poller, &changed).await;
     // Seen again on the next poll: stored once.
-    line::record_posts(&f.agent, &poller, &changed).await;
+    line::record_posts(&f.agent, 0, &poller, &changed).await;
 
-    match f.agent.handle(Request::Feeds).await.unwrap() {
+    match f.agent.handle(Request::Feeds { line: None }).await.unwrap() {
         Response::Feeds { feeds } => {
             assert!(feeds.available);
             assert_eq!(feeds.feeds.len(), 1);
@@ -361,7 +379,7 @@ async fn feed_posts_reach_the_ipc_reply_and_the_open_outage() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        lock(&f.agent.state)
+        lock(&f.agent.state).lines[0]
             .latest_post
             .as_ref()
             .map(|p| p.title.as_str()),
@@ -410,7 +428,11 @@ fn closed_outage(f: &Fixture) -> i64 {
 }
 
 async fn episodes(agent: &Agent, days: u32) -> dialtone_ipc::protocol::EpisodesReply {
-    match agent.handle(Request::Episodes { days }).await.unwrap() {
+    match agent
+        .handle(Request::Episodes { days, line: None })
+        .await
+        .unwrap()
+    {
         Response::Episodes { episodes } => episodes,
         other => panic!("{other:?}"),
     }
@@ -423,6 +445,7 @@ fn report(episode: i64, channel: &str) -> Request {
         channel: channel.into(),
         ticket: Some("  T-4711 ".into()),
         note: Some("Hotline said: \"<b>known</b>\"\nline 2".into()),
+        line: None,
     }
 }
 
@@ -459,7 +482,7 @@ async fn episodes_carry_their_details_and_take_fault_reports() {
     assert_eq!(episodes(&f.agent, 1).await.episodes.len(), 1);
     for days in [0, dialtone_ipc::protocol::MAX_EPISODE_DAYS + 1] {
         assert!(matches!(
-            f.agent.handle(Request::Episodes { days }).await,
+            f.agent.handle(Request::Episodes { days, line: None }).await,
             Err(ErrorReply::Invalid { field, .. }) if field == "days"
         ));
     }
@@ -544,7 +567,11 @@ async fn the_outage_log_exports_as_csv_and_html_in_both_languages() {
         let agent = f.agent.clone();
         async move {
             match agent
-                .handle(Request::ExportLog { format, lang })
+                .handle(Request::ExportLog {
+                    format,
+                    lang,
+                    line: None,
+                })
                 .await
                 .unwrap()
             {
@@ -587,6 +614,7 @@ async fn the_outage_log_exports_as_csv_and_html_in_both_languages() {
         .handle(Request::ExportLog {
             format: ExportFormat::Csv,
             lang: Lang::En,
+            line: None,
         })
         .await
     {
@@ -601,10 +629,7 @@ async fn a_monitor_that_dies_is_shown_in_the_tray_and_restarted() {
     let f = fixture();
     f.agent.restart_line().await.unwrap();
     let first = super::lock(&f.agent.state).generation;
-    f.agent
-        .line
-        .lock()
-        .await
+    f.agent.lines.lock().await[0]
         .as_ref()
         .expect("a running line")
         .kill_monitor();
@@ -667,4 +692,159 @@ async fn presentation_settings_apply_in_place_without_restarting_the_line() {
     f.agent.handle(set(s)).await.unwrap();
     assert_eq!(generation(), before + 1);
     f.agent.stop_line().await;
+}
+
+/// Two lines, neither with a user (so no REGISTER and no keyring), on dead loopback ports.
+const TWO_LINES: &str = r#"
+[[line]]
+label = "Home"
+[line.account]
+registrar = "sip:127.0.0.1:9;transport=udp"
+
+[[line]]
+label = "Office"
+[line.account]
+registrar = "sip:127.0.0.1:19;transport=udp"
+"#;
+
+#[tokio::test]
+async fn several_lines_run_a_monitor_each_and_answer_by_label() {
+    let f = fixture_config(true, Some(TWO_LINES));
+    f.agent.restart_line().await.unwrap();
+    assert_eq!(
+        super::lock(&f.agent.state).generation,
+        2,
+        "one monitor per line"
+    );
+    assert!(f.agent.lines.lock().await.iter().all(Option::is_some));
+    let status = |line: Option<&str>| {
+        let request = Request::Status {
+            line: line.map(Into::into),
+        };
+        let agent = f.agent.clone();
+        async move { agent.handle(request).await }
+    };
+    // No label: the first line, as a one-line client expects; every line is listed.
+    let Response::Status { status: first } = status(None).await.unwrap() else {
+        panic!("not a status");
+    };
+    assert_eq!(first.line.as_deref(), Some("Home"));
+    let labels: Vec<&str> = first.lines.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(labels, ["Home", "Office"]);
+    assert!(first.lines.iter().all(|l| l.configured));
+    let Response::Status { status: office } = status(Some("office")).await.unwrap() else {
+        panic!("not a status");
+    };
+    assert_eq!(office.line.as_deref(), Some("Office"));
+    match status(Some("Attic")).await {
+        Err(ErrorReply::Invalid { field, detail }) => {
+            assert_eq!(field, "line");
+            assert!(detail.contains("\"Office\""), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Each line is recorded in a file of its own, the one `dialtone log --line` reads; the
+    // shared file is not used.
+    let base = f.dir.path().join("history.sqlite3");
+    for label in ["Home", "Office"] {
+        let own = crate::setup::line_history_path(&base, label);
+        assert!(own.exists(), "{} for {label}", own.display());
+        match f
+            .agent
+            .handle(Request::History {
+                hours: 24,
+                line: Some(label.into()),
+            })
+            .await
+            .unwrap()
+        {
+            Response::History { history } => assert!(history.available),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(!base.exists());
+    // The form edits the shared settings only; the lines' accounts stay in the file.
+    let shared = get(&f.agent).await;
+    assert!(shared.lines_in_config);
+    assert!(shared.provider.is_none() && shared.account.is_none());
+    let generation = || super::lock(&f.agent.state).generation;
+    let set = |settings: Settings, password: Option<crate::secret::Secret>| Request::SetSettings {
+        settings,
+        password,
+    };
+    let mut s = shared.clone();
+    s.language = Some(Lang::De);
+    f.agent.handle(set(s.clone(), None)).await.unwrap();
+    assert_eq!(generation(), 2, "a language switch restarts no line");
+    // A client still sending an account changes nothing about the lines.
+    s.account = settings().account;
+    s.interval_secs = 45;
+    f.agent.handle(set(s.clone(), None)).await.unwrap();
+    assert_eq!(generation(), 4, "the shared schedule restarts both lines");
+    let saved = crate::config::load(&f.dir.path().join("config.toml"))
+        .unwrap()
+        .unwrap();
+    let lines = saved.lines();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(saved.schedule.interval_secs, 45);
+    assert!(saved.account.is_none());
+    assert_eq!(
+        lines[1].config.account.as_ref().unwrap().registrar,
+        "sip:127.0.0.1:19;transport=udp"
+    );
+    // No password through the form: it would not say whose it is.
+    match f
+        .agent
+        .handle(set(s, Some(crate::secret::Secret::new("hunter2"))))
+        .await
+    {
+        Err(ErrorReply::Invalid { field, .. }) => assert_eq!(field, "password"),
+        other => panic!("{other:?}"),
+    }
+    // One line restarting (its supervisor, a retried login) leaves the other running.
+    let home_since = |agent: &Agent| {
+        super::lock(&agent.state).lines[0]
+            .handle
+            .as_ref()
+            .unwrap()
+            .status()
+            .since
+    };
+    let before = home_since(&f.agent);
+    f.agent.restart_lines(Some(vec![1])).await.unwrap();
+    assert_eq!(generation(), 5);
+    assert_eq!(home_since(&f.agent), before, "Home was not restarted");
+    f.agent.stop_line().await;
+}
+
+#[test]
+fn only_the_lines_whose_config_changed_restart() {
+    let two = Config::parse(TWO_LINES, std::path::Path::new("test.toml")).unwrap();
+    let mut other = two.clone();
+    other.lines[1].account.as_mut().unwrap().user = Some("office".into());
+    let changed =
+        |a: &Config, b: &Config, password| handler::changed_lines(&a.lines(), &b.lines(), password);
+    assert_eq!(changed(&two, &two, false), None);
+    assert_eq!(changed(&two, &other, false), Some(Some(vec![1])));
+    let mut schedule = two.clone();
+    schedule.schedule.interval_secs = 45;
+    assert_eq!(changed(&two, &schedule, false), Some(Some(vec![0, 1])));
+    assert_eq!(changed(&two, &two, true), Some(None));
+    assert_eq!(changed(&two, &Config::default(), false), Some(None));
+}
+
+#[test]
+fn the_line_flag_picks_one_line_to_watch() {
+    let two = Config::parse(TWO_LINES, std::path::Path::new("test.toml")).unwrap();
+    assert_eq!(watched(&two, None).unwrap().len(), 2);
+    let office = watched(&two, Some(" office ")).unwrap();
+    assert_eq!(office.len(), 1);
+    assert_eq!(office[0].label, "Office");
+    match watched(&two, Some("Attic")) {
+        Err(SetupError::NoSuchLine { label, labels }) => {
+            assert_eq!(label, "Attic");
+            assert_eq!(labels, ["Home", "Office"]);
+        }
+        other => panic!("{other:?}"),
+    }
 }

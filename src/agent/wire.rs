@@ -24,17 +24,24 @@ pub fn channel_view(channel: &Channel) -> ChannelView {
     }
 }
 
-/// The settings a config stands for (`password_stored` is filled in by the caller).
+/// The settings a config stands for (`password_stored` is filled in by the caller). With
+/// `[[line]]` tables only the shared settings: each line's provider and account live in the
+/// config file, and the form says so (`lines_in_config`).
 pub fn settings_from(config: &Config, start_at_login: bool) -> Settings {
+    let lines_in_config = config.has_line_tables();
     Settings {
-        provider: config.provider.clone(),
-        account: config.account.as_ref().map(|a| AccountSettings {
-            registrar: a.registrar.clone(),
-            user: a.user.clone(),
-            auth_user: a.auth_user.clone(),
-            domain: a.domain.clone(),
-            transport: a.transport,
-        }),
+        provider: config.provider.clone().filter(|_| !lines_in_config),
+        account: config
+            .account
+            .as_ref()
+            .filter(|_| !lines_in_config)
+            .map(|a| AccountSettings {
+                registrar: a.registrar.clone(),
+                user: a.user.clone(),
+                auth_user: a.auth_user.clone(),
+                domain: a.domain.clone(),
+                transport: a.transport,
+            }),
         interval_secs: config.schedule.interval_secs,
         recheck_secs: config.schedule.recheck_secs,
         account_interval_secs: config.schedule.account_interval_secs,
@@ -42,13 +49,28 @@ pub fn settings_from(config: &Config, start_at_login: bool) -> Settings {
         language: config.desktop.language,
         start_at_login,
         password_stored: false,
+        lines_in_config,
     }
 }
 
 /// Writes `settings` into `config`, keeping what the settings do not cover (the password's
 /// environment variable and CA file of the same registrar, the network, thresholds, the
-/// number of confirmations).
+/// number of confirmations). With `[[line]]` tables the lines' providers and accounts stay as
+/// the file has them: the form edits only the shared settings then.
 pub fn apply_settings(config: &mut Config, settings: &Settings) {
+    if !config.has_line_tables() {
+        apply_account(config, settings);
+    }
+    let schedule = settings.schedule();
+    config.schedule.interval_secs = schedule.interval_secs;
+    config.schedule.recheck_secs = schedule.recheck_secs;
+    config.schedule.account_interval_secs = schedule.account_interval_secs;
+    config.desktop.notifications = settings.notifications;
+    config.desktop.language = settings.language;
+}
+
+/// The provider and account part of [`apply_settings`].
+fn apply_account(config: &mut Config, settings: &Settings) {
     config.provider = settings.provider.clone();
     let old = config.account.take();
     config.account = settings.account_config().map(|mut account| {
@@ -58,12 +80,6 @@ pub fn apply_settings(config: &mut Config, settings: &Settings) {
         }
         account
     });
-    let schedule = settings.schedule();
-    config.schedule.interval_secs = schedule.interval_secs;
-    config.schedule.recheck_secs = schedule.recheck_secs;
-    config.schedule.account_interval_secs = schedule.account_interval_secs;
-    config.desktop.notifications = settings.notifications;
-    config.desktop.language = settings.language;
 }
 
 /// An episode as the timeline marks it.

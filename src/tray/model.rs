@@ -1,5 +1,7 @@
 //! What the tray shows, as plain data: [`tray_model`] turns the agent's status into the icon,
 //! tooltip, title and menu. Pure (no I/O, no clock): the time is passed in, so tests pin it.
+//! With several lines the tray shows the worst of them ([`worst_line`]), names it, and lists
+//! every line with its state; with one line it looks as it always did.
 
 use super::icon::IconId;
 use crate::monitor::Status;
@@ -106,9 +108,41 @@ impl MenuAction {
     }
 }
 
+/// One watched line as the tray lists it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrayLine<'a> {
+    /// Its label.
+    pub label: &'a str,
+    /// Its confirmed verdict.
+    pub verdict: Verdict,
+    /// Whether it has a provider or registrar.
+    pub configured: bool,
+    /// Its provider's display name, when known.
+    pub provider: Option<&'a str>,
+}
+
+/// The line the tray stands for: the one with the worst confirmed verdict by
+/// [`Verdict::severity`] among the configured lines (`(verdict, configured)` each), the first
+/// of equally bad ones (the config's order is the user's), the first line when none is
+/// configured. `Unknown` ranks lowest: a line not yet checked never hides a known outage.
+pub fn worst_line(lines: &[(Verdict, bool)]) -> usize {
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, configured))| *configured)
+        // max_by_key keeps the last of equals; the reversed index makes it the first.
+        .max_by_key(|(i, (verdict, _))| (verdict.severity(), std::cmp::Reverse(*i)))
+        .map_or(0, |(i, _)| i)
+}
+
 /// What the tray needs besides the monitor's status.
 #[derive(Debug, Clone, Copy)]
 pub struct TrayContext<'a> {
+    /// Every line, in the config's order; with more than one, the tray names the line it shows
+    /// and lists them all. Empty or one: the single-line tray.
+    pub lines: &'a [TrayLine<'a>],
+    /// The label of the line whose status is shown (the worst, see [`worst_line`]).
+    pub shown: Option<&'a str>,
     /// Whether a provider or registrar is configured (first run: `false`).
     pub configured: bool,
     /// The provider's display name, when known.
@@ -265,6 +299,11 @@ pub fn tray_model(
     now: DateTime<Utc>,
 ) -> TrayModel {
     let t = |en: &str, de: &str| lang.pick(en, de).to_string();
+    // "Office: " before what concerns the shown line, when there are several to tell apart.
+    let named = match (ctx.lines.len() > 1, ctx.shown) {
+        (true, Some(label)) => format!("{label}: "),
+        _ => String::new(),
+    };
     let words = if ctx.configured {
         headline(
             status.verdict,
@@ -282,18 +321,18 @@ pub fn tray_model(
             "Nicht eingerichtet: wählen Sie Ihren Anbieter im Dashboard.",
         )
     } else if status.verdict == Verdict::Unknown {
-        words.clone()
+        format!("{named}{words}")
     } else {
         match lang {
-            Lang::En => format!("{words} since {since}"),
-            Lang::De => format!("{words} seit {since}"),
+            Lang::En => format!("{named}{words} since {since}"),
+            Lang::De => format!("{named}{words} seit {since}"),
         }
     };
     let checked = status.latest.as_ref().map(|d| elapsed(d.checked_at, now));
     let status_line = match (&checked, lang) {
-        (Some(ago), Lang::En) => format!("{words} — checked {ago} ago"),
-        (Some(ago), Lang::De) => format!("{words} — vor {ago} geprüft"),
-        (None, _) => words.clone(),
+        (Some(ago), Lang::En) => format!("{named}{words} — checked {ago} ago"),
+        (Some(ago), Lang::De) => format!("{named}{words} — vor {ago} geprüft"),
+        (None, _) => format!("{named}{words}"),
     };
     let mut menu = vec![MenuEntry::Label(status_line)];
     if let Some(why) = ctx.monitor_failure {
@@ -306,7 +345,19 @@ pub fn tray_model(
         .then(|| status.diagnosis.as_ref().and_then(|d| d.reason(lang)))
         .flatten();
     if let Some(reason) = reason {
-        menu.push(MenuEntry::Label(reason));
+        menu.push(MenuEntry::Label(format!("{named}{reason}")));
+    }
+    if ctx.lines.len() > 1 {
+        // Every line with its own state, so the healthy ones are seen to be healthy too.
+        menu.push(MenuEntry::Separator);
+        for line in ctx.lines {
+            let state = if line.configured {
+                verdict_words(line.verdict, line.provider, lang)
+            } else {
+                t("Not set up", "Nicht eingerichtet")
+            };
+            menu.push(MenuEntry::Label(format!("{}: {state}", line.label)));
+        }
     }
     menu.push(MenuEntry::Separator);
     menu.push(MenuEntry::Action {
@@ -382,7 +433,7 @@ pub fn tray_model(
         } else {
             IconId::Unknown
         },
-        title: format!("dialtone: {words}"),
+        title: format!("dialtone: {named}{words}"),
         tooltip,
         menu,
     }

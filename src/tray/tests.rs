@@ -89,6 +89,8 @@ fn ctx(channels: &[ChannelView]) -> TrayContext<'_> {
         start_at_login: false,
         offset: FixedOffset::east_opt(3600).unwrap(),
         monitor_failure: None,
+        lines: &[],
+        shown: None,
     }
 }
 
@@ -308,6 +310,8 @@ fn the_router_layer_is_named_in_title_tooltip_and_reason() {
         start_at_login: false,
         offset: FixedOffset::east_opt(3600).unwrap(),
         monitor_failure: None,
+        lines: &[],
+        shown: None,
     };
     let en = tray_model(&st, &ctx, Lang::En, at(9, 0, 10));
     assert_eq!(en.tooltip, "Router reports: internet down since 09:58");
@@ -346,4 +350,119 @@ fn the_router_layer_is_named_in_title_tooltip_and_reason() {
     assert_eq!(en.tooltip, "Router not registered with 1&1 since 09:58");
     let de = tray_model(&st, &ctx, Lang::De, at(9, 0, 10));
     assert_eq!(de.tooltip, "Router bei 1&1 nicht angemeldet seit 09:58");
+}
+
+#[test]
+fn the_worst_configured_line_is_shown_first_of_equals() {
+    use super::model::worst_line;
+    use Verdict::*;
+    assert_eq!(worst_line(&[]), 0);
+    assert_eq!(worst_line(&[(Healthy, true)]), 0);
+    assert_eq!(worst_line(&[(Healthy, true), (ProviderOutage, true)]), 1);
+    assert_eq!(
+        worst_line(&[(InternetDown, true), (ProviderOutage, true)]),
+        0
+    );
+    // Equally bad: the config's first one.
+    assert_eq!(
+        worst_line(&[
+            (Healthy, true),
+            (AccountProblem, true),
+            (AccountProblem, true)
+        ]),
+        1
+    );
+    // A line not checked yet never hides a known problem, nor does a healthy one.
+    assert_eq!(worst_line(&[(Unknown, true), (Degraded, true)]), 1);
+    assert_eq!(worst_line(&[(Unknown, true), (Healthy, true)]), 1);
+    // A line without provider or registrar has nothing to report.
+    assert_eq!(worst_line(&[(Healthy, true), (LocalProblem, false)]), 0);
+    assert_eq!(worst_line(&[(Unknown, false), (Unknown, false)]), 0);
+}
+
+#[test]
+fn several_lines_name_the_shown_one_and_list_each() {
+    use super::model::TrayLine;
+    let ch = channels();
+    let lines = [
+        TrayLine {
+            label: "Home",
+            verdict: Verdict::Healthy,
+            configured: true,
+            provider: Some("1&1"),
+        },
+        TrayLine {
+            label: "Office",
+            verdict: Verdict::ProviderOutage,
+            configured: true,
+            provider: None,
+        },
+    ];
+    let ctx = TrayContext {
+        lines: &lines,
+        shown: Some("Office"),
+        provider: None,
+        ..ctx(&ch)
+    };
+    let d = diagnosis(
+        Verdict::ProviderOutage,
+        Some((
+            Layer::Provider,
+            Fact::NoSipTarget {
+                registrar: "sip.office.example".into(),
+            },
+        )),
+        at(9, 0, 0),
+    );
+    let st = status(Verdict::ProviderOutage, at(8, 58, 0), Some(d));
+    let en = tray_model(&st, &ctx, Lang::En, at(9, 0, 10));
+    assert_eq!(en.icon, IconId::ProviderOutage);
+    assert_eq!(
+        en.tooltip,
+        "Office: Provider's telephony is down since 09:58"
+    );
+    assert_eq!(en.title, "dialtone: Office: Provider's telephony is down");
+    let texts: Vec<&str> = en
+        .menu
+        .iter()
+        .filter_map(|e| match e {
+            MenuEntry::Label(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(texts[0].starts_with("Office: Provider's telephony is down — checked 10 s ago"));
+    assert!(
+        texts[1].starts_with("Office: "),
+        "the reason names the line: {texts:?}"
+    );
+    assert!(texts.contains(&"Home: Line works"), "{texts:?}");
+    assert!(
+        texts.contains(&"Office: Provider's telephony is down"),
+        "{texts:?}"
+    );
+    let de = tray_model(&st, &ctx, Lang::De, at(9, 0, 10));
+    assert_eq!(
+        de.tooltip,
+        "Office: Telefonie des Anbieters gestört seit 09:58"
+    );
+    assert!(de
+        .menu
+        .contains(&MenuEntry::Label("Home: Anschluss funktioniert".into())));
+    // One line: nothing of this shows.
+    let one = tray_model(
+        &st,
+        &TrayContext {
+            lines: &lines[1..],
+            shown: Some("Office"),
+            provider: None,
+            ..ctx
+        },
+        Lang::En,
+        at(9, 0, 10),
+    );
+    assert_eq!(one.tooltip, "Provider's telephony is down since 09:58");
+    assert!(!one
+        .menu
+        .iter()
+        .any(|e| matches!(e, MenuEntry::Label(t) if t.starts_with("Office"))));
 }

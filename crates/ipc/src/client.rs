@@ -245,9 +245,15 @@ impl Client {
         }
     }
 
-    /// The agent's status.
+    /// The agent's status (of its first line).
     pub async fn status(&mut self) -> Result<AgentStatus, ClientError> {
-        match self.request(Request::Status).await? {
+        self.status_of(None).await
+    }
+
+    /// The status of the line labelled `line` (`None`: the first).
+    pub async fn status_of(&mut self, line: Option<&str>) -> Result<AgentStatus, ClientError> {
+        let line = line.map(str::to_string);
+        match self.request(Request::Status { line }).await? {
             Response::Status { status } => Ok(status),
             _ => Err(ClientError::Unexpected { request: "status" }),
         }
@@ -255,7 +261,17 @@ impl Client {
 
     /// Checks and outages of the last `hours` hours.
     pub async fn history(&mut self, hours: u32) -> Result<HistoryReply, ClientError> {
-        match self.request(Request::History { hours }).await? {
+        self.history_of(hours, None).await
+    }
+
+    /// [`Client::history`] of the line labelled `line` (`None`: the first).
+    pub async fn history_of(
+        &mut self,
+        hours: u32,
+        line: Option<&str>,
+    ) -> Result<HistoryReply, ClientError> {
+        let line = line.map(str::to_string);
+        match self.request(Request::History { hours, line }).await? {
             Response::History { history } => Ok(history),
             _ => Err(ClientError::Unexpected { request: "history" }),
         }
@@ -263,7 +279,13 @@ impl Client {
 
     /// Asks for an immediate check; the result arrives as an event / in the next status.
     pub async fn check_now(&mut self) -> Result<(), ClientError> {
-        match self.request(Request::CheckNow).await? {
+        self.check_now_of(None).await
+    }
+
+    /// [`Client::check_now`] for the line labelled `line` (`None`: the first).
+    pub async fn check_now_of(&mut self, line: Option<&str>) -> Result<(), ClientError> {
+        let line = line.map(str::to_string);
+        match self.request(Request::CheckNow { line }).await? {
             Response::CheckStarted => Ok(()),
             _ => Err(ClientError::Unexpected {
                 request: "check_now",
@@ -315,7 +337,13 @@ impl Client {
 
     /// The provider's channels.
     pub async fn channels(&mut self) -> Result<ChannelsReply, ClientError> {
-        match self.request(Request::Channels).await? {
+        self.channels_of(None).await
+    }
+
+    /// The same for the line labelled `line` (`None`: the first).
+    pub async fn channels_of(&mut self, line: Option<&str>) -> Result<ChannelsReply, ClientError> {
+        let line = line.map(str::to_string);
+        match self.request(Request::Channels { line }).await? {
             Response::Channels { channels } => Ok(channels),
             _ => Err(ClientError::Unexpected {
                 request: "channels",
@@ -325,7 +353,13 @@ impl Client {
 
     /// The latest posts of the provider's status feeds.
     pub async fn feeds(&mut self) -> Result<FeedsReply, ClientError> {
-        match self.request(Request::Feeds).await? {
+        self.feeds_of(None).await
+    }
+
+    /// The same for the line labelled `line` (`None`: the first).
+    pub async fn feeds_of(&mut self, line: Option<&str>) -> Result<FeedsReply, ClientError> {
+        let line = line.map(str::to_string);
+        match self.request(Request::Feeds { line }).await? {
             Response::Feeds { feeds } => Ok(feeds),
             _ => Err(ClientError::Unexpected { request: "feeds" }),
         }
@@ -374,7 +408,17 @@ impl Client {
 
     /// Outage episodes of the last `days` days with their details.
     pub async fn episodes(&mut self, days: u32) -> Result<EpisodesReply, ClientError> {
-        match self.request(Request::Episodes { days }).await? {
+        self.episodes_of(days, None).await
+    }
+
+    /// [`Client::episodes`] of the line labelled `line` (`None`: the first).
+    pub async fn episodes_of(
+        &mut self,
+        days: u32,
+        line: Option<&str>,
+    ) -> Result<EpisodesReply, ClientError> {
+        let line = line.map(str::to_string);
+        match self.request(Request::Episodes { days, line }).await? {
             Response::Episodes { episodes } => Ok(episodes),
             _ => Err(ClientError::Unexpected {
                 request: "episodes",
@@ -391,12 +435,30 @@ impl Client {
         ticket: Option<String>,
         note: Option<String>,
     ) -> Result<(), ClientError> {
-        let request = Request::AttachReport {
+        let report = ReportFields {
             episode,
             reported_at,
             channel,
             ticket,
             note,
+        };
+        self.attach_report_of(report, None).await
+    }
+
+    /// [`Client::attach_report`] to an episode of the line labelled `line` (`None`: the
+    /// first): each line keeps its own outage log, with its own episode numbers.
+    pub async fn attach_report_of(
+        &mut self,
+        report: ReportFields,
+        line: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let request = Request::AttachReport {
+            episode: report.episode,
+            reported_at: report.reported_at,
+            channel: report.channel,
+            ticket: report.ticket,
+            note: report.note,
+            line: line.map(str::to_string),
         };
         match self.request(request).await? {
             Response::Done => Ok(()),
@@ -412,11 +474,40 @@ impl Client {
         format: ExportFormat,
         lang: Lang,
     ) -> Result<(String, String), ClientError> {
-        match self.request(Request::ExportLog { format, lang }).await? {
+        self.export_log_of(format, lang, None).await
+    }
+
+    /// [`Client::export_log`] of the line labelled `line` (`None`: the first).
+    pub async fn export_log_of(
+        &mut self,
+        format: ExportFormat,
+        lang: Lang,
+        line: Option<&str>,
+    ) -> Result<(String, String), ClientError> {
+        let line = line.map(str::to_string);
+        match self
+            .request(Request::ExportLog { format, lang, line })
+            .await?
+        {
             Response::Export { file_name, content } => Ok((file_name, content)),
             _ => Err(ClientError::Unexpected {
                 request: "export_log",
             }),
         }
     }
+}
+
+/// A fault report as [`Client::attach_report_of`] takes it.
+#[derive(Debug, Clone)]
+pub struct ReportFields {
+    /// The episode's id in that line's log.
+    pub episode: i64,
+    /// When the provider received the report.
+    pub reported_at: DateTime<Utc>,
+    /// How it was reported.
+    pub channel: String,
+    /// The provider's ticket number.
+    pub ticket: Option<String>,
+    /// Anything else worth keeping.
+    pub note: Option<String>,
 }

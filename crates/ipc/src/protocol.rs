@@ -73,15 +73,27 @@ pub enum Request {
         /// The client's [`PROTOCOL_VERSION`].
         version: u32,
     },
-    /// The current status ([`Response::Status`]).
-    Status,
+    /// The current status of one line ([`Response::Status`]).
+    Status {
+        /// Which line (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
+    },
     /// Checks and outages of the last `hours` hours ([`Response::History`]).
     History {
         /// How far back, 1..=[`MAX_HISTORY_HOURS`].
         hours: u32,
+        /// Which line (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
     },
-    /// Check every layer now ([`Response::CheckStarted`]; the result arrives as an event).
-    CheckNow,
+    /// Check every layer of one line now ([`Response::CheckStarted`]; the result arrives as
+    /// an event).
+    CheckNow {
+        /// Which line (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
+    },
     /// The current settings ([`Response::Settings`]). Never includes the password.
     GetSettings,
     /// Replaces the settings ([`Response::Settings`] with what was stored).
@@ -105,9 +117,17 @@ pub enum Request {
         password: Secret,
     },
     /// The provider's official channels ([`Response::Channels`]).
-    Channels,
+    Channels {
+        /// Which line (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
+    },
     /// The latest posts of the provider's official status feeds ([`Response::Feeds`]).
-    Feeds,
+    Feeds {
+        /// Which line (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
+    },
     /// Opens the dashboard window (or leaves the open one as it is) ([`Response::Done`]).
     OpenDashboard,
     /// Lifts the suspension after a rejected login, so that exactly one more REGISTER query is
@@ -125,6 +145,9 @@ pub enum Request {
     Episodes {
         /// How far back, 1..=[`MAX_EPISODE_DAYS`].
         days: u32,
+        /// Which line (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
     },
     /// Attaches when and how the user reported the fault to an episode ([`Response::Done`]).
     AttachReport {
@@ -140,6 +163,9 @@ pub enum Request {
         /// Anything else worth keeping (at most [`MAX_REPORT_NOTE`] characters).
         #[serde(default)]
         note: Option<String>,
+        /// Which line's outage log (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
     },
     /// The whole outage log, rendered ([`Response::Export`]); the client writes the file.
     ExportLog {
@@ -147,6 +173,9 @@ pub enum Request {
         format: ExportFormat,
         /// The language of headers and words.
         lang: Lang,
+        /// Which line's outage log (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
     },
 }
 
@@ -175,14 +204,14 @@ impl Request {
     pub fn name(&self) -> &'static str {
         match self {
             Request::Hello { .. } => "hello",
-            Request::Status => "status",
+            Request::Status { .. } => "status",
             Request::History { .. } => "history",
-            Request::CheckNow => "check_now",
+            Request::CheckNow { .. } => "check_now",
             Request::GetSettings => "get_settings",
             Request::SetSettings { .. } => "set_settings",
             Request::SetPassword { .. } => "set_password",
-            Request::Channels => "channels",
-            Request::Feeds => "feeds",
+            Request::Channels { .. } => "channels",
+            Request::Feeds { .. } => "feeds",
             Request::OpenDashboard => "open_dashboard",
             Request::RetryLogin => "retry_login",
             Request::PauseAlerts { .. } => "pause_alerts",
@@ -281,6 +310,10 @@ pub enum ServerMessage {
 }
 
 /// What subscribers are told, as it happens.
+// A status (with every line listed) is larger than a change; an event is sent a few times a
+// minute and cloned once per subscriber, so boxing it would buy nothing but churn in every
+// client's match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -371,6 +404,24 @@ pub struct AgentStatus {
     /// older agent's replies, hence the default.
     #[serde(default)]
     pub tray_icon_hidden: bool,
+    /// The line this status is of (its label); absent from an older agent's replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
+    /// Every line the agent watches, in the config's order, so that a client can offer a
+    /// picker (one entry for a config without `[[line]]` tables).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<LineSummary>,
+}
+
+/// One watched line as a picker lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineSummary {
+    /// Its label (unique within the config).
+    pub label: String,
+    /// Its confirmed verdict.
+    pub verdict: Verdict,
+    /// Whether it has a provider or registrar.
+    pub configured: bool,
 }
 
 /// A provider as the UI shows it.
@@ -404,6 +455,10 @@ pub struct Settings {
     pub start_at_login: bool,
     /// Read-only: whether a password is stored in the keyring for the account.
     pub password_stored: bool,
+    /// Read-only: the config has `[[line]]` tables. Then these settings are the shared ones
+    /// (schedule, notifications, language, autostart); each line's provider and account are
+    /// edited in the config file, and `provider`/`account` here are ignored when saving.
+    pub lines_in_config: bool,
 }
 
 impl Default for Settings {
@@ -419,6 +474,7 @@ impl Default for Settings {
             language: None,
             start_at_login: false,
             password_stored: false,
+            lines_in_config: false,
         }
     }
 }
@@ -729,14 +785,55 @@ mod tests {
     fn requests_have_a_stable_wire_form() {
         let msg = ClientMessage {
             id: 7,
-            request: Request::History { hours: 24 },
+            request: Request::History {
+                hours: 24,
+                line: None,
+            },
         };
         assert_eq!(
             serde_json::to_string(&msg).unwrap(),
             r#"{"id":7,"request":{"type":"history","hours":24}}"#
         );
         let parsed = parse_client_line(br#"{"id":1,"request":{"type":"check_now"}}"#).unwrap();
-        assert!(matches!(parsed.request, Request::CheckNow));
+        assert!(matches!(parsed.request, Request::CheckNow { line: None }));
+    }
+
+    #[test]
+    fn a_line_label_is_optional_on_the_wire() {
+        // An older client's unit requests still parse, as requests for the first line.
+        for (text, name) in [
+            (r#"{"type":"status"}"#, "status"),
+            (r#"{"type":"channels"}"#, "channels"),
+            (r#"{"type":"feeds"}"#, "feeds"),
+            (r#"{"type":"episodes","days":3}"#, "episodes"),
+        ] {
+            let line = format!(r#"{{"id":1,"request":{text}}}"#);
+            let parsed = parse_client_line(line.as_bytes()).unwrap();
+            assert_eq!(parsed.request.name(), name);
+            assert_eq!(serde_json::to_string(&parsed.request).unwrap(), text);
+        }
+        let parsed =
+            parse_client_line(br#"{"id":2,"request":{"type":"status","line":"Office"}}"#).unwrap();
+        assert!(
+            matches!(parsed.request, Request::Status { line: Some(ref l) } if l == "Office"),
+            "{parsed:?}"
+        );
+        // A status of one line lists them all; with none listed (an older agent) it still reads.
+        let status: AgentStatus = serde_json::from_value(serde_json::json!({
+            "status": serde_json::to_value(Status {
+                verdict: Verdict::Healthy,
+                since: chrono::Utc::now(),
+                diagnosis: None,
+                latest: None,
+                thresholds: Default::default(),
+            }).unwrap(),
+            "configured": true,
+            "alerts_paused_until": null,
+            "provider": null,
+            "lang": "en",
+        }))
+        .unwrap();
+        assert!(status.lines.is_empty() && status.line.is_none());
     }
 
     #[test]
@@ -814,6 +911,7 @@ mod tests {
             request: Request::ExportLog {
                 format: ExportFormat::Html,
                 lang: Lang::De,
+                line: None,
             },
         };
         assert_eq!(

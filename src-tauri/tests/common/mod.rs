@@ -215,6 +215,8 @@ impl FixtureAgent {
             }),
             lang: Lang::En,
             tray_icon_hidden: false,
+            line: None,
+            lines: Vec::new(),
         }
     }
 
@@ -238,10 +240,10 @@ impl Handler for FixtureAgent {
     async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
         let now = Utc::now();
         match request {
-            Request::Status => Ok(Response::Status {
+            Request::Status { .. } => Ok(Response::Status {
                 status: self.status(),
             }),
-            Request::History { hours } => {
+            Request::History { hours, .. } => {
                 if hours == 0 || hours > dialtone_ipc::protocol::MAX_HISTORY_HOURS {
                     return Err(ErrorReply::Invalid {
                         field: "hours".into(),
@@ -274,7 +276,7 @@ impl Handler for FixtureAgent {
                     },
                 })
             }
-            Request::CheckNow => {
+            Request::CheckNow { .. } => {
                 self.seen.lock().unwrap().checks += 1;
                 Ok(Response::CheckStarted)
             }
@@ -323,14 +325,14 @@ impl Handler for FixtureAgent {
                     })
                 }
             }
-            Request::Channels => Ok(Response::Channels {
+            Request::Channels { .. } => Ok(Response::Channels {
                 channels: ChannelsReply {
                     available: true,
                     provider: self.status().provider,
                     channels: channels(),
                 },
             }),
-            Request::Feeds => Ok(Response::Feeds {
+            Request::Feeds { .. } => Ok(Response::Feeds {
                 feeds: FeedsReply {
                     available: true,
                     feeds: vec![FeedView {
@@ -353,7 +355,7 @@ impl Handler for FixtureAgent {
                     (minutes > 0).then(|| now + ChronoDuration::minutes(i64::from(minutes)));
                 Ok(Response::Status { status })
             }
-            Request::Episodes { days } => Ok(Response::Episodes {
+            Request::Episodes { days, .. } => Ok(Response::Episodes {
                 episodes: EpisodesReply {
                     available: true,
                     days,
@@ -367,6 +369,7 @@ impl Handler for FixtureAgent {
                 channel,
                 ticket,
                 note,
+                ..
             } => {
                 if episode != 1 {
                     return Err(ErrorReply::Invalid {
@@ -382,7 +385,7 @@ impl Handler for FixtureAgent {
                 });
                 Ok(Response::Done)
             }
-            Request::ExportLog { format, lang } => {
+            Request::ExportLog { format, lang, .. } => {
                 self.seen.lock().unwrap().exports.push((format, lang));
                 let (file_name, content) = match format {
                     ExportFormat::Csv => {
