@@ -1015,3 +1015,45 @@ fn two_lines_in_one_tray_the_worst_named_and_each_listed() {
     );
     assert!(!agent.stderr().contains("home-secret"));
 }
+
+#[test]
+fn the_agent_serves_metrics_when_its_config_asks() {
+    let k = Kamailio::start(KamailioOptions::default());
+    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("[metrics]\nlisten = \"{port}\"\n"),
+    )
+    .unwrap();
+    let mut agent = start_agent(
+        None,
+        dir.path(),
+        &k.registrar_uri(Transport::Udp),
+        &anchor,
+        "1",
+    );
+    let scrape = || -> Option<String> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
+        let mut body = String::new();
+        stream.read_to_string(&mut body).ok()?;
+        Some(body)
+    };
+    // The line is labelled by its provider; its healthy verdict shows in the metrics.
+    let want = r#"dialtone_line_verdict{line="1und1",verdict="healthy"} 1"#;
+    wait_until(
+        "the healthy line in the agent's metrics",
+        Duration::from_secs(20),
+        || scrape().is_some_and(|body| body.contains(want)),
+    );
+    let body = scrape().unwrap();
+    assert!(body.contains("dialtone_build_info{"), "{body}");
+    assert!(agent.terminate().success(), "{}", agent.stderr());
+}

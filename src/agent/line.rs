@@ -44,13 +44,18 @@ impl Line {
         let token = agent.shutdown.child_token();
         let feeds = prepared.feeds.clone();
         let history = agent.history_path_of(index);
+        let label = prepared.label.clone();
         let mut running = setup::spawn_line(prepared, history.as_deref(), &token, |handle| {
-            let mut tasks = vec![tokio::spawn(present(
+            let mut tasks: Vec<JoinHandle<()>> = agent
+                .follow_in_metrics(&label, handle, &token)
+                .into_iter()
+                .collect();
+            tasks.push(tokio::spawn(present(
                 agent.clone(),
                 index,
                 handle.clone(),
                 token.clone(),
-            ))];
+            )));
             if !feeds.is_empty() {
                 tasks.push(tokio::spawn(poll_feeds(
                     agent.clone(),

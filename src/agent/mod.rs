@@ -161,6 +161,9 @@ pub struct Agent {
     /// The one token that stops everything: each line generation and the IPC server run on
     /// child tokens of it.
     shutdown: CancellationToken,
+    /// The Prometheus exporter (`[metrics] listen`), started with the first lines; each line
+    /// generation attaches its monitor under its label.
+    exporter: Mutex<Option<crate::metrics::Exporter>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -232,6 +235,7 @@ impl Agent {
             dashboard: dashboard::Dashboard::default(),
             quit: CancellationToken::new(),
             shutdown: CancellationToken::new(),
+            exporter: Mutex::new(None),
             options,
         }))
     }
@@ -333,6 +337,39 @@ impl Agent {
     /// all). When the config's lines are no longer the running ones (their number changed),
     /// all restart. The others keep running untouched: no extra REGISTER for them. On a
     /// preparation error nothing is stopped.
+    /// Starts the exporter once, when `[metrics] listen` asks for it. A change of the address
+    /// takes a restart of the agent (said in the log); a bind failure is logged and the agent
+    /// goes on without metrics.
+    async fn start_exporter(&self, config: &dialtone_core::config::Config) {
+        let addr = match config.metrics.parse_listen() {
+            Ok(Some(addr)) => addr,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!("metrics.listen: {}", e.message);
+                return;
+            }
+        };
+        if lock(&self.exporter).is_some() {
+            return;
+        }
+        match crate::metrics::Exporter::serve(addr, &self.shutdown).await {
+            Ok(exporter) => *lock(&self.exporter) = Some(exporter),
+            Err(e) => tracing::warn!("{e}; going on without metrics"),
+        }
+    }
+
+    /// Attaches a line generation's monitor to the exporter, when it runs.
+    fn follow_in_metrics(
+        &self,
+        label: &str,
+        handle: &MonitorHandle,
+        token: &CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        lock(&self.exporter)
+            .as_ref()
+            .map(|exporter| exporter.follow(label, handle, token))
+    }
+
     async fn restart_lines(self: &Arc<Self>, only: Option<Vec<usize>>) -> Result<(), AgentError> {
         let mut running = self.lines.lock().await;
         let config = lock(&self.state).config.clone();
@@ -361,6 +398,7 @@ impl Agent {
         })
         .await
         .map_err(|e| AgentError::Task(e.to_string()))??;
+        self.start_exporter(&config).await;
         if all {
             for old in running.drain(..).flatten() {
                 old.stop().await;
