@@ -708,12 +708,42 @@ pub struct ChannelView {
     pub url: String,
 }
 
+/// How the English catalog marks a crowd page; replaced by the user's language when shown.
+const CROWD_SUFFIX_EN: &str = "(crowd reports, not official)";
+/// The same marker in German.
+const CROWD_SUFFIX_DE: &str = "(Crowd-Meldungen, nicht offiziell)";
+
 impl ChannelView {
     /// The label in `lang`: the German one when there is one, else the English.
     pub fn label_in(&self, lang: Lang) -> &str {
         match (lang, &self.label_de) {
             (Lang::De, Some(de)) => de,
             _ => &self.label,
+        }
+    }
+
+    /// The label a person sees, in the tray's menu and on the dashboard's buttons alike: the
+    /// catalog's own label (it names the page, e.g. "1&1 on X (@1und1)", "1&1 status page"),
+    /// and for a crowd page exactly one "not official" marker in the user's language, so a
+    /// crowd page is never mistaken for the provider's own word and never says so twice.
+    pub fn shown_label(&self, lang: Lang) -> String {
+        let label = self.label_in(lang).trim();
+        match self.kind {
+            ChannelKind::Crowd => {
+                let base = [CROWD_SUFFIX_EN, CROWD_SUFFIX_DE]
+                    .iter()
+                    .find_map(|suffix| label.strip_suffix(suffix))
+                    .unwrap_or(label)
+                    .trim_end();
+                let marker = lang.pick(CROWD_SUFFIX_EN, CROWD_SUFFIX_DE);
+                format!("{base} {marker}")
+            }
+            ChannelKind::X
+            | ChannelKind::Mastodon
+            | ChannelKind::StatusPage
+            | ChannelKind::Blog
+            | ChannelKind::Hotline
+            | ChannelKind::Website => label.to_string(),
         }
     }
 }
