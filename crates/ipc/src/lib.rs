@@ -61,11 +61,13 @@ pub enum IpcError {
 /// `dialtone/run/agent.sock` in the user's state dir (`$XDG_STATE_HOME`, `~/.local/state`).
 /// The directory is checked to be ours, private and no symlink before use.
 pub fn socket_path() -> Result<PathBuf, IpcError> {
-    let var = |name: &str| {
-        std::env::var_os(name)
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-    };
+    socket_path_from(|name| std::env::var_os(name))
+}
+
+/// [`socket_path`] with the environment passed in, so the choice is tested without touching
+/// the process's own.
+fn socket_path_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PathBuf, IpcError> {
+    let var = |name: &str| env(name).filter(|p| !p.is_empty()).map(PathBuf::from);
     if let Some(path) = var(SOCKET_ENV) {
         return Ok(path);
     }
@@ -128,4 +130,115 @@ pub(crate) fn prepare_dir(socket: &Path) -> Result<(), IpcError> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
+    use super::*;
+    use std::ffi::OsString;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn without_a_runtime_dir_the_socket_lives_in_the_users_own_state_dir_never_tmp() {
+        let runtime = socket_path_from(env(&[
+            ("XDG_RUNTIME_DIR", "/run/user/1000"),
+            ("HOME", "/home/a"),
+        ]));
+        assert_eq!(
+            runtime.unwrap(),
+            Path::new("/run/user/1000/dialtone/agent.sock")
+        );
+        let home = socket_path_from(env(&[("HOME", "/home/a"), ("XDG_RUNTIME_DIR", "")]));
+        assert_eq!(
+            home.unwrap(),
+            Path::new("/home/a/.local/state/dialtone/run/agent.sock")
+        );
+        let state = socket_path_from(env(&[
+            ("HOME", "/home/a"),
+            ("XDG_STATE_HOME", "/srv/state"),
+        ]));
+        assert_eq!(
+            state.unwrap(),
+            Path::new("/srv/state/dialtone/run/agent.sock")
+        );
+        // A relative XDG_STATE_HOME is ignored, as the XDG spec says.
+        let relative = socket_path_from(env(&[("HOME", "/home/a"), ("XDG_STATE_HOME", "state")]));
+        assert_eq!(
+            relative.unwrap(),
+            Path::new("/home/a/.local/state/dialtone/run/agent.sock")
+        );
+        // Nowhere of the user's own: an error, not a fallback under /tmp.
+        assert!(matches!(
+            socket_path_from(env(&[])),
+            Err(IpcError::NoRuntimeDir)
+        ));
+    }
+
+    #[test]
+    fn the_socket_dir_is_created_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let socket = tmp.path().join("state/dialtone/run/agent.sock");
+        prepare_dir(&socket).unwrap();
+        let meta = std::fs::metadata(socket.parent().unwrap()).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        assert_eq!(meta.uid(), current_uid());
+        // A dialtone directory left open by someone is closed again.
+        std::fs::set_permissions(
+            socket.parent().unwrap(),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        prepare_dir(&socket).unwrap();
+        let mode = std::fs::metadata(socket.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_symlinked_socket_dir_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let planted = tmp.path().join("dialtone");
+        std::os::unix::fs::symlink(&elsewhere, &planted).unwrap();
+        match prepare_dir(&planted.join("agent.sock")) {
+            Err(IpcError::Dir { path, source }) => {
+                assert_eq!(path, planted);
+                assert!(source.to_string().contains("symbolic link"), "{source}");
+            }
+            other => panic!("a symlink was accepted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_socket_dir_of_another_user_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        // As root (CI), a directory handed to "nobody"; as anyone else, the root-owned "/".
+        let (dir, owner) = if current_uid() == 0 {
+            let dir = tmp.path().join("dialtone");
+            std::fs::create_dir(&dir).unwrap();
+            std::os::unix::fs::chown(&dir, Some(65534), None).unwrap();
+            (dir, 65534)
+        } else {
+            (PathBuf::from("/"), 0)
+        };
+        match prepare_dir(&dir.join("agent.sock")) {
+            Err(IpcError::ForeignDir { path, owner: found }) => {
+                assert_eq!(path, dir);
+                assert_eq!(found, owner);
+            }
+            other => panic!("another user's directory was accepted: {other:?}"),
+        }
+    }
 }
