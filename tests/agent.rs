@@ -379,8 +379,8 @@ fn agent_end_to_end_on_a_private_desktop() {
         labels(channels),
         [
             "1&1 on X (@1und1)",
-            "1&1 Control-Center",
-            "1&1",
+            "1&1 Control-Center (customer login)",
+            "1&1 website",
             "allestörungen.de: 1&1 (crowd reports, not official)",
         ]
     );
@@ -486,6 +486,16 @@ fn agent_end_to_end_on_a_private_desktop() {
         labels(&m).len() > 9,
         "the failing layer's reason is listed: {m:#?}"
     );
+    // The reason line is the plain one: it names the provider, and leaves addresses, SIP
+    // methods and OS errors to the dashboard's details and `check --verbose`.
+    let reason = &labels(&m)[1];
+    assert!(reason.contains("1&1"), "{reason}");
+    for raw in ["127.0.0.1", "OPTIONS", "os error", "udp"] {
+        assert!(
+            !reason.contains(raw),
+            "{raw:?} in the tray's reason: {reason}"
+        );
+    }
     wait_until(
         "dunst got the notification",
         Duration::from_secs(10),

@@ -10,7 +10,7 @@ use dialtone_core::diagnosis::{Diagnosis, Fact};
 use dialtone_core::locale::Lang;
 use dialtone_core::router::VoipStatus;
 use dialtone_core::verdict::{Layer, Verdict};
-use dialtone_ipc::protocol::{ChannelKind, ChannelView};
+use dialtone_ipc::protocol::ChannelView;
 
 /// Everything the tray shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,6 +213,24 @@ pub fn headline(
         });
         router_words.then_some(failing.layer)
     });
+    // A registrar never heard from here is not an outage, and not "not checked" either: it
+    // was checked and stayed silent, which may be its habit with computers (issue: field
+    // truth). Say that the line is not confirmed yet, naming who has not answered.
+    let never_answered = verdict == Verdict::Unknown
+        && diagnosis.filter(|d| d.verdict == verdict).is_some_and(|d| {
+            d.layers
+                .iter()
+                .flat_map(|l| &l.evidence)
+                .any(|f| matches!(f, Fact::RegistrarNeverAnswered { .. }))
+        });
+    if never_answered {
+        return match (lang, provider) {
+            (Lang::En, Some(p)) => format!("Not confirmed yet: {p} has not answered"),
+            (Lang::En, None) => "Not confirmed yet: the registrar has not answered".into(),
+            (Lang::De, Some(p)) => format!("Noch nicht bestätigt: {p} hat nicht geantwortet"),
+            (Lang::De, None) => "Noch nicht bestätigt: der Registrar hat nicht geantwortet".into(),
+        };
+    }
     match (verdict, router_decided, provider) {
         (Verdict::InternetDown, Some(Layer::Router), _) => lang
             .pick(
@@ -259,35 +277,6 @@ pub fn elapsed(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
         0..=59 => format!("{secs} s"),
         60..=3599 => format!("{} min", secs / 60),
         _ => format!("{} h", secs / 3600),
-    }
-}
-
-/// How the English catalog marks a crowd page; replaced by the user's language in menus.
-const CROWD_SUFFIX_EN: &str = "(crowd reports, not official)";
-/// The same marker in German.
-const CROWD_SUFFIX_DE: &str = "(Crowd-Meldungen, nicht offiziell)";
-
-/// A channel's menu label: the catalog's own label (it already says where it leads, e.g.
-/// "1&1 on X (@1und1)"), and for a crowd page always the marker in the user's language, so a
-/// crowd page is never mistaken for the provider's own word.
-pub fn channel_label(channel: &ChannelView, lang: Lang) -> String {
-    let label = channel.label_in(lang).trim();
-    match channel.kind {
-        ChannelKind::Crowd => {
-            let base = [CROWD_SUFFIX_EN, CROWD_SUFFIX_DE]
-                .iter()
-                .find_map(|suffix| label.strip_suffix(suffix))
-                .unwrap_or(label)
-                .trim_end();
-            let marker = lang.pick(CROWD_SUFFIX_EN, CROWD_SUFFIX_DE);
-            format!("{base} {marker}")
-        }
-        ChannelKind::X
-        | ChannelKind::Mastodon
-        | ChannelKind::StatusPage
-        | ChannelKind::Blog
-        | ChannelKind::Hotline
-        | ChannelKind::Website => label.to_string(),
     }
 }
 
@@ -342,7 +331,7 @@ pub fn tray_model(
         }));
     }
     let reason = (ctx.configured && !status.verdict.is_working())
-        .then(|| status.diagnosis.as_ref().and_then(|d| d.reason(lang)))
+        .then(|| status.diagnosis.as_ref().and_then(|d| d.plain_reason(lang)))
         .flatten();
     if let Some(reason) = reason {
         menu.push(MenuEntry::Label(format!("{named}{reason}")));
@@ -388,7 +377,7 @@ pub fn tray_model(
             .enumerate()
             .map(|(i, c)| MenuEntry::Action {
                 action: MenuAction::OpenChannel(i),
-                text: channel_label(c, lang),
+                text: c.shown_label(lang),
             })
             .collect();
         menu.push(MenuEntry::Submenu { text, entries });

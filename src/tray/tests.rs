@@ -1,7 +1,7 @@
 //! Table tests of the tray model: verdict → icon, tooltip, menu, in both languages.
 #![allow(clippy::unwrap_used)]
 
-use super::model::{channel_label, elapsed};
+use super::model::elapsed;
 use super::*;
 use crate::monitor::Status;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
@@ -147,7 +147,7 @@ fn provider_outage_in_german_names_the_reason() {
         Some((Layer::Provider, fact)),
         at(9, 52, 0),
     );
-    let reason = d.reason(Lang::De).unwrap();
+    let reason = d.plain_reason(Lang::De).unwrap();
     let s = status(Verdict::ProviderOutage, at(9, 50, 0), Some(d));
     let mut c = ctx(&ch);
     c.alerts_paused_until = Some(at(10, 50, 0));
@@ -250,28 +250,28 @@ fn elapsed_rounds_down_in_units() {
 fn crowd_channels_are_labelled_as_crowd() {
     let crowd = &channels()[2];
     assert_eq!(
-        channel_label(crowd, Lang::En),
+        crowd.shown_label(Lang::En),
         "allestörungen.de: 1&1 (crowd reports, not official)"
     );
     assert_eq!(
-        channel_label(crowd, Lang::De),
+        crowd.shown_label(Lang::De),
         "allestörungen.de: 1&1 (Crowd-Meldungen, nicht offiziell)"
     );
     // A user's own crowd entry without the marker still gets it.
     let mut own = crowd.clone();
     own.label = "downdetector".into();
     assert_eq!(
-        channel_label(&own, Lang::En),
+        own.shown_label(Lang::En),
         "downdetector (crowd reports, not official)"
     );
     // A German crowd label keeps one marker, in the user's language.
     own.label_de = Some("Störungsmelder (Crowd-Meldungen, nicht offiziell)".into());
     assert_eq!(
-        channel_label(&own, Lang::De),
+        own.shown_label(Lang::De),
         "Störungsmelder (Crowd-Meldungen, nicht offiziell)"
     );
     assert_eq!(
-        channel_label(&own, Lang::En),
+        own.shown_label(Lang::En),
         "downdetector (crowd reports, not official)"
     );
 }
@@ -279,10 +279,10 @@ fn crowd_channels_are_labelled_as_crowd() {
 #[test]
 fn channel_labels_follow_the_language_with_english_as_fallback() {
     let all = channels();
-    assert_eq!(channel_label(&all[0], Lang::De), "1&1 auf X (@1und1)");
-    assert_eq!(channel_label(&all[0], Lang::En), "1&1 on X (@1und1)");
+    assert_eq!(all[0].shown_label(Lang::De), "1&1 auf X (@1und1)");
+    assert_eq!(all[0].shown_label(Lang::En), "1&1 on X (@1und1)");
     // No German label: the English one in both.
-    assert_eq!(channel_label(&all[1], Lang::De), "Hotline 0721 9600");
+    assert_eq!(all[1].shown_label(Lang::De), "Hotline 0721 9600");
 }
 
 #[test]
@@ -327,7 +327,9 @@ fn the_router_layer_is_named_in_title_tooltip_and_reason() {
         labels[..2],
         [
             "Router reports: internet down — checked 10 s ago".to_string(),
-            "the router reports its internet connection as \"Disconnected\" (last error: ERROR_NO_CARRIER)".to_string(),
+            // The plain reason: the router's own word ("Disconnected", ERROR_NO_CARRIER) is
+            // in the dashboard's details and `check --verbose`.
+            "Your router is not connected to the internet".to_string(),
         ]
     );
     let de = tray_model(&st, &ctx, Lang::De, at(9, 0, 10));
@@ -465,4 +467,80 @@ fn several_lines_name_the_shown_one_and_list_each() {
         .menu
         .iter()
         .any(|e| matches!(e, MenuEntry::Label(t) if t.starts_with("Office"))));
+}
+
+#[test]
+fn a_registrar_never_heard_from_is_not_confirmed_yet_rather_than_not_checked() {
+    let ch = channels();
+    let silent = diagnosis(
+        Verdict::Unknown,
+        Some((
+            Layer::Provider,
+            Fact::RegistrarNeverAnswered {
+                registrar: "sip.1und1.de".into(),
+                name_not_found: false,
+            },
+        )),
+        at(9, 52, 0),
+    );
+    let s = status(Verdict::Unknown, at(9, 50, 0), Some(silent));
+    let en = tray_model(&s, &ctx(&ch), Lang::En, at(9, 54, 0));
+    assert_eq!(en.icon, IconId::Unknown);
+    assert_eq!(
+        en.title,
+        "dialtone: Not confirmed yet: 1&1 has not answered"
+    );
+    let de = tray_model(&s, &ctx(&ch), Lang::De, at(9, 54, 0));
+    assert_eq!(
+        de.tooltip,
+        "Noch nicht bestätigt: 1&1 hat nicht geantwortet"
+    );
+    // Before any check it still says so.
+    let fresh = status(Verdict::Unknown, at(9, 50, 0), None);
+    let m = tray_model(&fresh, &ctx(&ch), Lang::En, at(9, 54, 0));
+    assert_eq!(m.title, "dialtone: Not checked yet");
+}
+
+#[test]
+fn a_suspended_login_offers_one_more_try_in_the_menu() {
+    let ch = channels();
+    let held = diagnosis(
+        Verdict::AccountProblem,
+        Some((
+            Layer::Account,
+            Fact::AccountSuspended {
+                since: at(9, 0, 0),
+                code: 403,
+            },
+        )),
+        at(9, 52, 0),
+    );
+    let s = status(Verdict::AccountProblem, at(9, 50, 0), Some(held));
+    for (lang, item) in [
+        (Lang::En, "Try the login again"),
+        (Lang::De, "Anmeldung erneut versuchen"),
+    ] {
+        let m = tray_model(&s, &ctx(&ch), lang, at(9, 54, 0));
+        let retry = m.menu.iter().find_map(|e| match e {
+            MenuEntry::Action {
+                action: MenuAction::RetryLogin,
+                text,
+            } => Some(text.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            retry.as_deref(),
+            Some(item),
+            "{lang:?}: {:?}",
+            labels(&m.menu)
+        );
+    }
+    // A working line offers no such item.
+    let fine = status(
+        Verdict::Healthy,
+        at(9, 50, 0),
+        Some(diagnosis(Verdict::Healthy, None, at(9, 52, 0))),
+    );
+    let m = tray_model(&fine, &ctx(&ch), Lang::En, at(9, 54, 0));
+    assert!(!labels(&m.menu).iter().any(|l| l == "Try the login again"));
 }
