@@ -756,6 +756,48 @@ async fn scripted_failover_to_the_next_target() {
     assert_eq!(busy.requests().len(), 1);
 }
 
+#[tokio::test]
+async fn scripted_no_failover_once_credentials_went_out() {
+    // The first target challenges, then fails the REGISTER that carries the credentials; the
+    // second would accept them. Passing the same login on would be one more failed login to
+    // count at the provider: the query ends at the first target.
+    let failing = Peer::start(|req| {
+        if find_header(req, "authorization").is_none() {
+            vec![reply(
+                req,
+                "401 Unauthorized",
+                "WWW-Authenticate: Digest realm=\"test.realm\", nonce=\"n1\", algorithm=MD5\r\n",
+            )]
+        } else {
+            vec![reply(req, "500 Server Internal Error", "")]
+        }
+    })
+    .await;
+    let good = verifying_peer(
+        &["Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\""],
+        "MD5",
+    )
+    .await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[failing.target(), good.target()], &sip(3_000)).await;
+    assert_eq!(obs.outcome, AccountOutcome::NoAnswer, "{obs:?}");
+    let exchange = obs
+        .exchange
+        .expect("the failing answer is kept as evidence");
+    assert_eq!(exchange.target, failing.target());
+    let with_credentials = failing
+        .requests()
+        .iter()
+        .filter(|r| find_header(r, "authorization").is_some())
+        .count();
+    assert_eq!(with_credentials, 1, "{:?}", failing.requests());
+    assert!(
+        good.requests().is_empty(),
+        "the login went on to the next target: {:?}",
+        good.requests()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_queries_are_serialised() {
     // The peer answers after a delay and records how many transactions overlap.

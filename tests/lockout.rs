@@ -239,9 +239,37 @@ fn a_rejected_password_is_sent_once_across_restarts_settings_and_processes() {
     assert_eq!(home.check(WRONG), 11);
     assert_eq!((kamailio.authenticated_registers() - baseline), 2);
 
+    // The same from a running agent, as the tray's and the dashboard's "Try the login again"
+    // ask it over IPC: one more attempt, however many rounds follow.
+    {
+        let _agent = start_agent(&home, &rt, WRONG);
+        assert_eq!(
+            (kamailio.authenticated_registers() - baseline),
+            2,
+            "the agent's start sent the rejected password"
+        );
+        rt.block_on(async {
+            let mut client = Client::connect(&home.socket()).await.unwrap();
+            client.retry_login().await.unwrap();
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while kamailio.authenticated_registers() - baseline < 3 {
+            assert!(Instant::now() < deadline, "the agent's retry sent nothing");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Rounds go on every 2 s; none of them sends the password again.
+        std::thread::sleep(Duration::from_secs(6));
+        assert_eq!(
+            (kamailio.authenticated_registers() - baseline),
+            3,
+            "the agent's retry sent more than one attempt:\n{}",
+            kamailio.log()
+        );
+    }
+
     // The right password: a change of credentials, so it is tried, and the line works.
     assert_eq!(home.check(PASSWORD), 0, "healthy");
-    assert_eq!((kamailio.authenticated_registers() - baseline), 3);
+    assert_eq!((kamailio.authenticated_registers() - baseline), 4);
     // The ledger never holds the password, right or wrong.
     let ledger =
         std::fs::read_to_string(home.path().join("state/dialtone/logins.json")).unwrap_or_default();

@@ -557,3 +557,50 @@ fn the_database_and_its_folder_are_private() {
         assert_eq!(mode(&wal), 0o600);
     }
 }
+
+#[test]
+fn a_write_blocked_past_the_busy_timeout_gets_one_more_try() {
+    use std::time::Duration;
+    // Another process (a long `log report` or export next to the agent) holds the write lock
+    // for longer than the 5 s busy timeout. The first attempt gives up; the one retry waits
+    // again and gets through once the lock is released, so the check is not lost.
+    let (_dir, path) = temp_db();
+    let mut history = History::open(&path).unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (held, release) = std::sync::mpsc::channel::<()>();
+    let releaser = std::thread::spawn(move || {
+        // Past the first busy timeout, well inside the second.
+        let _ = release.recv_timeout(Duration::from_millis(6_500));
+        holder.execute_batch("COMMIT").unwrap();
+    });
+    let started = std::time::Instant::now();
+    let id = history
+        .record_check(&diagnosis(Verdict::Healthy, None, t(8, 0)))
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "the write did not wait for the lock: {:?}",
+        started.elapsed()
+    );
+    assert!(id > 0);
+    drop(held);
+    releaser.join().unwrap();
+    // The same for a verdict change, which writes inside an immediate transaction.
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(6_500));
+        holder.execute_batch("COMMIT").unwrap();
+    });
+    history
+        .record_change(&change(Verdict::Healthy, Verdict::ProviderOutage, t(8, 1)))
+        .unwrap();
+    releaser.join().unwrap();
+    assert_eq!(history.check_count().unwrap(), 1);
+    assert!(history.has_check(id).unwrap());
+    assert!(
+        history.open_episode().unwrap().is_some(),
+        "the outage was recorded"
+    );
+}
