@@ -108,7 +108,7 @@ fn options_over_udp_tcp_and_tls_is_healthy() {
         }
         let (json, out) = run_json(&mut cmd);
         assert_verdict(&json, &out, "healthy", 0);
-        assert_eq!(json["summary"], "Your line works.");
+        assert_eq!(json["summary"], "Your line works: every check passed.");
         let provider = layer(&json, "provider");
         assert_eq!(provider["status"], "ok", "{transport:?}: {provider:#}");
         assert!(provider["latency_ms"].as_f64().unwrap() > 0.0);
@@ -447,7 +447,10 @@ fn a_config_file_drives_the_check() {
         .unwrap();
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_verdict(&json, &out, "healthy", 0);
-    assert_eq!(json["summary"], "Ihr Anschluss funktioniert.");
+    assert_eq!(
+        json["summary"],
+        "Ihr Anschluss funktioniert: alle Prüfungen waren in Ordnung."
+    );
     assert_eq!(layer(&json, "account")["status"], "ok");
 }
 

@@ -882,14 +882,23 @@ fn assess_register_query(account: &AccountObservation, th: &Thresholds) -> Asses
 }
 
 impl Diagnosis {
-    /// One sentence for the user, in their words ("Your line works.").
+    /// One sentence for the user, in their words ("Your line works: every check up to 1&1
+    /// passed.").
     pub fn summary(&self, lang: Lang) -> String {
         let de = lang == Lang::De;
         let name = self.provider_name.as_deref();
         match self.verdict {
-            Verdict::Healthy => lang
-                .pick("Your line works.", "Ihr Anschluss funktioniert.")
-                .to_string(),
+            // More than the verdict's two words above it: what was checked, and up to whom.
+            Verdict::Healthy => match (de, name) {
+                (false, Some(p)) => format!("Your line works: every check up to {p} passed."),
+                (false, None) => "Your line works: every check passed.".to_string(),
+                (true, Some(p)) => {
+                    format!("Ihr Anschluss funktioniert: alle Prüfungen bis {p} waren in Ordnung.")
+                }
+                (true, None) => {
+                    "Ihr Anschluss funktioniert: alle Prüfungen waren in Ordnung.".to_string()
+                }
+            },
             Verdict::Degraded if self.has_fact(|f| matches!(f, Fact::RouterStillRegistered { .. })) => {
                 match (de, name) {
                     (false, Some(p)) => format!("Your router is registered with {p}, but {p}'s server does not answer dialtone: calls should work."),

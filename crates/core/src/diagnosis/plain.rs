@@ -1092,7 +1092,13 @@ mod tests {
         let mut d = diagnosis(Verdict::Healthy, Layer::Account, vec![]);
         d.failing_layer = None;
         assert_eq!(d.plain_reason(Lang::En), None);
-        assert_eq!(d.headline(Lang::En), "Your line works.");
-        assert_eq!(d.headline(Lang::De), "Ihr Anschluss funktioniert.");
+        assert_eq!(
+            d.headline(Lang::En),
+            "Your line works: every check up to 1&1 passed."
+        );
+        assert_eq!(
+            d.headline(Lang::De),
+            "Ihr Anschluss funktioniert: alle Prüfungen bis 1&1 waren in Ordnung."
+        );
     }
 }
