@@ -17,14 +17,26 @@ export const STRINGS = {
     login_retried: "Trying the login once more…",
     pause_alerts: "Pause notifications for 1 h",
     resume_alerts: "Resume notifications (paused until {time})",
-    since: "since {time} ({ago})",
+    since: "since {time}",
+    details_technical: "Technical details",
+    since_recent: "for {ago} (since {time})",
+    first_provider: "What {provider} says",
+    first_do: "What you can do",
+    provider_fallback: "your provider",
+    latest_post: "Latest from {provider} ({time}): {title}",
+    undated: "undated",
+    steps: {
+      internet_down: "Look at your router's lights: the one for the internet (DSL, cable or fibre) should be lit.\nRestart the router: unplug it, wait 30 seconds, plug it in again and give it 5 minutes.\nIf the internet stays down, call your internet provider's hotline.",
+      local_problem: "Check this computer's network cable or Wi-Fi connection.\nCheck that your router is switched on and its lights are lit.\nIf no other device is online either, restart the router.",
+      account_problem: "Check the SIP user name and password: your router's telephony settings or your provider's customer portal show them.\nIf you changed the password at your provider, store the new one in Settings.\nIf your provider locked the account, its hotline can unlock it.",
+    },
     checked_at: "last checked {time}",
     pending: "The latest check says “{verdict}”; re-checking to confirm.",
     not_set_up: "Not set up yet",
     chain: "From this computer to your account",
     timeline: "Last 24 hours",
     timeline_rtt: "SIP response time (ms)",
-    timeline_empty: "No checks recorded in the last 24 hours yet.",
+    timeline_empty: "Here you will see the last 24 hours: each check's verdict as a coloured band, and how fast your provider's phone server answered. Nothing is recorded yet; the first checks appear within minutes.",
     timeline_unavailable: "The agent keeps no history.",
     line: "Line",
     line_option: "{label}: {verdict}",
@@ -132,15 +144,6 @@ export const STRINGS = {
       degraded: "degraded",
       skipped: "not checked",
     },
-    channel_kind: {
-      x: "X",
-      mastodon: "Mastodon",
-      status_page: "Status page",
-      blog: "News",
-      hotline: "Hotline",
-      website: "Website",
-      crowd: "Crowd reports (not official)",
-    },
     error: {
       agent_unreachable: "The dialtone agent is not running. Start dialtone, then try again.",
       connection: "The connection to the dialtone agent broke. Try again.",
@@ -168,14 +171,26 @@ export const STRINGS = {
     login_retried: "Die Anmeldung wird einmal erneut versucht…",
     pause_alerts: "Meldungen 1 h pausieren",
     resume_alerts: "Meldungen fortsetzen (pausiert bis {time})",
-    since: "seit {time} ({ago})",
+    since: "seit {time}",
+    details_technical: "Technische Details",
+    since_recent: "seit {ago} ({time} Uhr)",
+    first_provider: "Was {provider} sagt",
+    first_do: "Was Sie tun können",
+    provider_fallback: "Ihr Anbieter",
+    latest_post: "Neueste Meldung von {provider} ({time}): {title}",
+    undated: "ohne Datum",
+    steps: {
+      internet_down: "Sehen Sie auf die Lampen Ihres Routers: die für das Internet (DSL, Kabel oder Glasfaser) sollte leuchten.\nStarten Sie den Router neu: Stecker ziehen, 30 Sekunden warten, wieder einstecken und 5 Minuten Zeit geben.\nBleibt das Internet weg, rufen Sie die Hotline Ihres Internetanbieters an.",
+      local_problem: "Prüfen Sie das Netzwerkkabel oder die WLAN-Verbindung dieses Computers.\nPrüfen Sie, ob Ihr Router eingeschaltet ist und seine Lampen leuchten.\nIst auch kein anderes Gerät online, starten Sie den Router neu.",
+      account_problem: "Prüfen Sie SIP-Benutzername und Passwort: Sie stehen in den Telefonie-Einstellungen Ihres Routers oder im Kundenportal Ihres Anbieters.\nHaben Sie das Passwort beim Anbieter geändert, speichern Sie das neue in den Einstellungen.\nHat Ihr Anbieter das Konto gesperrt, kann seine Hotline es entsperren.",
+    },
     checked_at: "zuletzt geprüft {time}",
     pending: "Die letzte Prüfung ergab „{verdict}“; wird zur Bestätigung wiederholt.",
     not_set_up: "Noch nicht eingerichtet",
     chain: "Von diesem Computer bis zu Ihrem Konto",
     timeline: "Letzte 24 Stunden",
     timeline_rtt: "SIP-Antwortzeit (ms)",
-    timeline_empty: "In den letzten 24 Stunden wurde noch nichts aufgezeichnet.",
+    timeline_empty: "Hier sehen Sie die letzten 24 Stunden: das Ergebnis jeder Prüfung als farbiges Band und wie schnell der Telefonie-Server Ihres Anbieters antwortete. Noch ist nichts aufgezeichnet; die ersten Prüfungen erscheinen in wenigen Minuten.",
     timeline_unavailable: "Der Dienst führt keinen Verlauf.",
     line: "Anschluss",
     line_option: "{label}: {verdict}",
@@ -283,15 +298,6 @@ export const STRINGS = {
       degraded: "eingeschränkt",
       skipped: "nicht geprüft",
     },
-    channel_kind: {
-      x: "X",
-      mastodon: "Mastodon",
-      status_page: "Statusseite",
-      blog: "Neuigkeiten",
-      hotline: "Hotline",
-      website: "Website",
-      crowd: "Nutzermeldungen (nicht offiziell)",
-    },
     error: {
       agent_unreachable: "Der dialtone-Dienst läuft nicht. Starten Sie dialtone und versuchen Sie es erneut.",
       connection: "Die Verbindung zum dialtone-Dienst ist abgebrochen. Bitte erneut versuchen.",
@@ -354,11 +360,24 @@ export function ago(ms) {
   return t("ago.d", { n: Math.round(h / 24) });
 }
 
-/** A date and time in the current language. */
+/**
+ * A date and time that cannot be misread: "2 Dec 2026, 04:18" / "2. Dez. 2026, 04:18" (never
+ * "02/12/2026", which is 2 December in one country and 12 February in another).
+ */
 export function when(iso) {
-  const d = new Date(iso);
   return new Intl.DateTimeFormat(current === "de" ? "de-DE" : "en-GB", {
-    dateStyle: "short",
-    timeStyle: "short",
-  }).format(d);
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(new Date(iso));
+}
+
+/** The time of day alone ("04:18"), for the recent past. */
+export function clock(iso) {
+  return new Intl.DateTimeFormat(current === "de" ? "de-DE" : "en-GB", {
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(new Date(iso));
 }

@@ -2,7 +2,7 @@
 // commands; this file only renders it and sends the user's clicks back. Text from outside
 // (feed titles, evidence, provider names) is only ever set with textContent, never as HTML.
 
-import { t, setLang, lang, ago, when, VERDICT_GLYPH, LAYER_GLYPH } from "./i18n.js";
+import { t, setLang, lang, ago, when, clock, VERDICT_GLYPH, LAYER_GLYPH } from "./i18n.js";
 import { renderTimeline } from "./timeline.js";
 
 const tauri = window.__TAURI__;
@@ -17,6 +17,8 @@ let lastOutages = null;
 let selectedEpisode = null;
 // How far back the Outages view lists episodes (the exports always hold all of them).
 const OUTAGE_DAYS = 30;
+/** Up to how old a time is said as "for 4 min" rather than as a date. */
+const RECENT_MS = 12 * 3600 * 1000;
 /** How long "Pause notifications" silences them, as the tray's menu item does. */
 const PAUSE_MINUTES = 60;
 let lastChannels = null;
@@ -146,8 +148,11 @@ function renderStatus(view) {
   $("verdict-text").textContent = view.configured ? t("verdict." + view.verdict) : t("not_set_up");
   $("summary").textContent = view.summary[l];
   $("reason").textContent = view.reason[l] || "";
-  const since = Date.parse(view.since);
-  $("since").textContent = t("since", { time: when(view.since), ago: ago(Date.now() - since) })
+  // The technical register (transport, address, SIP code) is one click away, for admins.
+  const detail = view.detail[l];
+  $("verdict-details").hidden = !detail || detail === view.reason[l];
+  $("detail").textContent = detail || "";
+  $("since").textContent = sinceText(view.since)
     + (view.checked_at ? " · " + t("checked_at", { time: when(view.checked_at) }) : "");
   // The tray's "Pause 1 h" from here too: it silences notifications, the icon still follows.
   const paused = !!view.alerts_paused_until && Date.parse(view.alerts_paused_until) > Date.now();
@@ -179,9 +184,10 @@ function renderStatus(view) {
 
   const chain = $("chain");
   chain.replaceChildren(...view.layers.map((layer) => {
-    const evidence = layer.evidence[l].map((f) =>
+    const facts = layer.evidence[l];
+    const evidence = facts.map((f) =>
       node("li", { textContent: f.text, className: f.problem ? "problem" : "" }));
-    return node("li", { id: "layer-" + layer.layer, dataset: { status: layer.status, layer: layer.layer } }, [
+    const parts = [
       node("div", { className: "layer-head" }, [
         node("span", { className: "layer-glyph", textContent: LAYER_GLYPH[layer.status] || "?", ariaHidden: "true" }),
         node("span", { className: "layer-name", textContent: t("layer." + layer.layer) }),
@@ -189,14 +195,89 @@ function renderStatus(view) {
       node("div", { className: "layer-status", textContent: t("layer_status." + layer.status)
         + (typeof layer.latency_ms === "number" ? ` · ${Math.round(layer.latency_ms)} ms` : "") }),
       node("ul", {}, evidence),
-    ]);
+    ];
+    // The same facts in the technical register, only when it says more than the plain one.
+    if (facts.some((f) => f.detail !== f.text)) {
+      parts.push(node("details", { className: "details" }, [
+        node("summary", { textContent: t("details_technical") }),
+        node("ul", {}, facts.map((f) => node("li", { textContent: f.detail }))),
+      ]));
+    }
+    return node("li", { id: "layer-" + layer.layer, dataset: { status: layer.status, layer: layer.layer } }, parts);
   }));
+  renderFirst();
 
   // First run opens on the setup, once: after that the user may look around freely.
   if (!view.configured && !setupOffered) {
     setupOffered = true;
     showView("setup");
   }
+}
+
+/** "for 4 min (since 04:18)" in the recent past, "since 2 Dec 2026, 04:18" before. */
+function sinceText(iso) {
+  const age = Date.now() - Date.parse(iso);
+  if (age >= 0 && age < RECENT_MS) return t("since_recent", { ago: ago(age), time: clock(iso) });
+  return t("since", { time: when(iso) });
+}
+
+// ---------- what comes first ----------
+
+/** Which first actions a verdict calls for: the provider's word, or steps of the person's own. */
+const FIRST = {
+  provider_outage: { title: "first_provider", steps: null, channels: "official" },
+  account_problem: { title: "first_do", steps: "account_problem", channels: "help" },
+  internet_down: { title: "first_do", steps: "internet_down", channels: null },
+  local_problem: { title: "first_do", steps: "local_problem", channels: null },
+};
+
+/**
+ * Right under the verdict: during a provider outage its official channels (X first) and its
+ * latest official post; when the fault is at home or in the internet access, what the person
+ * can do. Hidden while the line works.
+ */
+function renderFirst() {
+  const view = lastStatus;
+  const plan = view && view.configured ? FIRST[view.verdict] : null;
+  const box = $("first");
+  box.hidden = !plan;
+  // During the provider's outage its channels stand up here; the list below would repeat them.
+  $("channels-section").hidden = !!plan && plan.channels === "official";
+  if (!plan) return;
+  const name = (lastChannels && lastChannels.provider && lastChannels.provider.name)
+    || (view.provider && view.provider.name) || t("provider_fallback");
+  $("first-title").textContent = t(plan.title, { provider: name });
+  const steps = $("first-steps");
+  steps.hidden = !plan.steps;
+  steps.replaceChildren(...(plan.steps ? t("steps." + plan.steps).split("\n") : [])
+    .map((text) => node("li", { textContent: text })));
+  const wanted = (ch) => plan.channels === "official" ? ch.official
+    : plan.channels === "help" ? ["hotline", "website"].includes(ch.kind) : false;
+  const channels = lastChannels ? lastChannels.channels.filter(wanted) : [];
+  $("first-channels").replaceChildren(...channels.map((ch, i) =>
+    channelButton(ch, plan.channels === "official" && i === 0)));
+  const post = plan.channels === "official" ? latestPost() : null;
+  const shown = $("first-post");
+  shown.hidden = !post;
+  if (post) {
+    const items = [node("span", { textContent: t("latest_post", {
+      provider: name, time: post.published ? when(post.published) : t("undated"), title: post.title,
+    }) })];
+    if (post.link) {
+      const b = node("button", { type: "button", textContent: t("open_post") });
+      b.addEventListener("click", () => openLink(post.link));
+      items.push(" ", b);
+    }
+    shown.replaceChildren(...items);
+  }
+}
+
+/** The newest post of the provider's official feeds, if any. */
+function latestPost() {
+  if (!lastFeeds || !lastFeeds.available) return null;
+  const posts = lastFeeds.feeds.flatMap((f) => f.posts);
+  const at = (p) => (p.published ? Date.parse(p.published) : -Infinity);
+  return posts.reduce((best, p) => (!best || at(p) > at(best) ? p : best), null);
 }
 
 // ---------- history, outages ----------
@@ -338,6 +419,18 @@ async function openLink(url) {
   }
 }
 
+/**
+ * One channel as a button. Its label names the page ("1&1 on X (@1und1)", "1&1 status page")
+ * and a crowd page carries one "not official" mark: both from the engine, as in the tray.
+ */
+function channelButton(ch, primary) {
+  const classes = [ch.official ? "" : "crowd", primary ? "primary" : ""].filter(Boolean).join(" ");
+  const b = node("button", { type: "button", textContent: ch.label[lang()], className: classes,
+    dataset: { kind: ch.kind } });
+  b.addEventListener("click", () => openLink(ch.url));
+  return b;
+}
+
 function renderChannels(reply) {
   lastChannels = reply;
   const name = reply.provider ? reply.provider.name : "";
@@ -345,19 +438,15 @@ function renderChannels(reply) {
   const box = $("channels");
   if (!reply.provider || reply.channels.length === 0) {
     box.replaceChildren(node("p", { textContent: t("channels_none") }));
-    return;
+  } else {
+    box.replaceChildren(...reply.channels.map((ch) => channelButton(ch, false)));
   }
-  box.replaceChildren(...reply.channels.map((ch) => {
-    const own = lang() === "de" && ch.label_de ? ch.label_de : ch.label;
-    const label = `${t("channel_kind." + ch.kind)}: ${own}`;
-    const b = node("button", { type: "button", textContent: label, className: ch.kind === "crowd" ? "crowd" : "" });
-    b.addEventListener("click", () => openLink(ch.url));
-    return b;
-  }));
+  renderFirst();
 }
 
 function renderFeeds(reply) {
   lastFeeds = reply;
+  renderFirst();
   const box = $("feeds");
   if (!reply.available || reply.feeds.length === 0) {
     box.replaceChildren(node("p", { textContent: t("feeds_none") }));

@@ -49,7 +49,7 @@ export function renderTimeline(container, history, now = Date.now()) {
   // Hour ticks every 6 h, labelled with the local time.
   for (let h = 0; h <= history.hours; h += 6) {
     const ms = start + h * 3600 * 1000;
-    svg.append(el("line", { x1: x(ms), x2: x(ms), y1: TOP, y2: BAND_Y + BAND_H, stroke: "#e3e3e3" }));
+    svg.append(el("line", { x1: x(ms), x2: x(ms), y1: TOP, y2: BAND_Y + BAND_H, class: "grid" }));
     const label = new Date(ms).toTimeString().slice(0, 5);
     // The last label ends at the edge instead of being cut in half.
     const anchor = h === 0 ? "start" : h + 6 > history.hours ? "end" : "middle";

@@ -6,7 +6,7 @@ use crate::agent::Agent;
 use crate::error::CommandError;
 use crate::events::Connection;
 use crate::links;
-use crate::view::StatusView;
+use crate::view::{ChannelsView, StatusView};
 use dialtone_core::catalog::{Catalog, USER_FILE_NAME};
 use dialtone_core::config::MAX_LABEL;
 use dialtone_core::locale::Lang;
@@ -14,8 +14,8 @@ use dialtone_core::outage::FaultReport;
 use dialtone_core::report::{self, ReportInput};
 use dialtone_core::secret::Secret;
 use dialtone_ipc::protocol::{
-    ChannelsReply, EpisodesReply, ExportFormat, FeedsReply, HistoryReply, Settings,
-    MAX_EPISODE_DAYS, MAX_HISTORY_HOURS, MAX_PAUSE_MINUTES,
+    EpisodesReply, ExportFormat, FeedsReply, HistoryReply, Settings, MAX_EPISODE_DAYS,
+    MAX_HISTORY_HOURS, MAX_PAUSE_MINUTES,
 };
 use serde::Serialize;
 use std::io::Write;
@@ -137,18 +137,19 @@ pub async fn set_password(agent: State<'_, Agent>, password: String) -> Result<(
         .await
 }
 
-/// The provider's channels.
+/// The provider's channels, labelled and ordered for the window ([`ChannelsView`]).
 #[tauri::command]
 pub async fn channels(
     agent: State<'_, Agent>,
     line: Option<String>,
-) -> Result<ChannelsReply, CommandError> {
+) -> Result<ChannelsView, CommandError> {
     let line = validate_line(line)?;
     agent
         .call("channels", |mut c| async move {
             c.channels_of(line.as_deref()).await
         })
         .await
+        .map(ChannelsView::new)
 }
 
 /// The latest posts of the provider's official status feeds.

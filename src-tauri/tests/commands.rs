@@ -79,8 +79,14 @@ fn status_is_rendered_in_both_languages() {
         let view = invoke(window, "status", json!({})).unwrap();
         assert_eq!(view["verdict"], "healthy");
         assert_eq!(view["configured"], true);
-        assert_eq!(view["summary"]["en"], "Your line works.");
-        assert_eq!(view["summary"]["de"], "Ihr Anschluss funktioniert.");
+        assert_eq!(
+            view["summary"]["en"],
+            "Your line works: every check up to Example Telecom passed."
+        );
+        assert_eq!(
+            view["summary"]["de"],
+            "Ihr Anschluss funktioniert: alle Prüfungen bis Example Telecom waren in Ordnung."
+        );
         let layers = view["layers"].as_array().unwrap();
         let names: Vec<_> = layers
             .iter()
@@ -99,10 +105,16 @@ fn status_is_rendered_in_both_languages() {
         );
         let provider = &layers[4];
         assert_eq!(provider["status"], "ok");
-        let en = provider["evidence"]["en"][0]["text"].as_str().unwrap();
-        let de = provider["evidence"]["de"][0]["text"].as_str().unwrap();
+        // The chain's sentence is plain; the SIP code is in the technical detail beside it.
+        let en = provider["evidence"]["en"][0]["detail"].as_str().unwrap();
+        let de = provider["evidence"]["de"][0]["detail"].as_str().unwrap();
         assert!(en.contains("200"), "{en}");
         assert_ne!(en, de, "evidence is worded per language");
+        let plain = provider["evidence"]["en"][0]["text"].as_str().unwrap();
+        assert!(
+            !plain.contains("200") && !plain.contains("OPTIONS"),
+            "{plain}"
+        );
     });
 }
 
@@ -136,6 +148,18 @@ fn history_check_now_channels_feeds_and_pause_round_trip() {
         let channels = invoke(window, "channels", json!({})).unwrap();
         assert_eq!(channels["provider"]["name"], "Example Telecom");
         assert_eq!(channels["channels"].as_array().unwrap().len(), 3);
+        // X first; the crowd page last, not official, marked once in each language.
+        assert_eq!(channels["channels"][0]["kind"], "x");
+        let crowd = &channels["channels"][2];
+        assert_eq!(crowd["official"], false);
+        assert_eq!(
+            crowd["label"]["en"],
+            "outage reports (crowd) (crowd reports, not official)"
+        );
+        assert_eq!(
+            crowd["label"]["de"],
+            "outage reports (crowd) (Crowd-Meldungen, nicht offiziell)"
+        );
 
         let feeds = invoke(window, "feeds", json!({})).unwrap();
         let title = feeds["feeds"][0]["posts"][0]["title"].as_str().unwrap();

@@ -13,8 +13,11 @@
 //! listed; kamailio stops and the window shows the provider outage
 //! live; the IPC server goes away and comes back, and the window says "reconnecting" and
 //! recovers; kamailio returns and the line is healthy again; closing the window ends the
-//! dashboard process. Screenshots go to `target/e2e/` (and, with `DIALTONE_UPDATE_SCREENSHOTS=1`,
-//! to `docs/screenshots/dashboard.png`).
+//! dashboard process. At the default 1000 × 800, during the outage, the verdict and the
+//! provider's first channel lie in view without scrolling, in both languages, and the keyboard
+//! alone reaches and runs "Check now" and the channel. Screenshots of every view, healthy and
+//! in the outage, in both languages, go to `target/e2e/` (and, with
+//! `DIALTONE_UPDATE_SCREENSHOTS=1`, to `docs/screenshots/` for the README).
 //! Every helper process is stopped with SIGTERM (SIGKILL on WebKitWebDriver orphans it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed assertion
@@ -43,7 +46,7 @@ use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::kamailio::{Kamailio, KamailioOptions};
@@ -71,6 +74,8 @@ struct MonitorAgent {
     paused_until: Mutex<Option<DateTime<Utc>>>,
     /// Plays an agent that found no tray host.
     tray_icon_hidden: AtomicBool,
+    /// How many "check now" requests reached the agent.
+    checks_asked: AtomicUsize,
     /// A second line, "Office", once the test adds it (a config with `[[line]]` tables): its
     /// own monitor against a registrar of its own. The first line is then "Home".
     office: Mutex<Option<MonitorHandle>>,
@@ -171,6 +176,7 @@ impl MonitorAgent {
             feeds: Mutex::new(FeedsReply::default()),
             paused_until: Mutex::new(None),
             tray_icon_hidden: AtomicBool::new(false),
+            checks_asked: AtomicUsize::new(0),
             office: Mutex::new(None),
         });
         let mut statuses = monitor.watch_status();
@@ -308,6 +314,7 @@ impl Handler for MonitorAgent {
                 })
             }
             Request::CheckNow { line } => {
+                self.checks_asked.fetch_add(1, Ordering::SeqCst);
                 match self.pick(line.as_deref())? {
                     None => self.monitor.check_now(),
                     Some(office) => office.check_now(),
@@ -357,12 +364,21 @@ impl Handler for MonitorAgent {
                         id: None,
                         name: "Test registrar".into(),
                     }),
-                    channels: vec![ChannelView {
-                        kind: ChannelKind::StatusPage,
-                        label: "status.example.net".into(),
-                        label_de: Some("Statusseite status.example.net".into()),
-                        url: "https://status.example.net/".into(),
-                    }],
+                    // X second here: the window puts it first.
+                    channels: vec![
+                        ChannelView {
+                            kind: ChannelKind::StatusPage,
+                            label: "Test registrar status page".into(),
+                            label_de: Some("Statusseite von Test registrar".into()),
+                            url: "https://status.example.net/".into(),
+                        },
+                        ChannelView {
+                            kind: ChannelKind::X,
+                            label: "Test registrar on X (@testreg)".into(),
+                            label_de: Some("Test registrar auf X (@testreg)".into()),
+                            url: "https://x.com/testreg".into(),
+                        },
+                    ],
                 },
             }),
             Request::Feeds { .. } => Ok(Response::Feeds {
@@ -681,6 +697,40 @@ impl WebDriver {
         .await
     }
 
+    /// Presses and releases one key as the keyboard would (WebDriver actions: WebKit gets
+    /// real key events, so focus moves and buttons activate as for a person).
+    async fn press(&self, key: &str) {
+        let done = self
+            .cmd(
+                reqwest::Method::POST,
+                "/actions",
+                Some(
+                    json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                        {"type": "keyDown", "value": key},
+                        {"type": "keyUp", "value": key}
+                    ]}]}),
+                ),
+            )
+            .await;
+        assert_eq!(done, Value::Null, "key {key:?} not pressed: {done}");
+    }
+
+    /// Presses Tab until the focused element matches `selector`; panics after `limit` presses.
+    /// Returns how many it took.
+    async fn tab_to(&self, selector: &str, limit: usize) -> usize {
+        let focused = format!("return document.activeElement.matches({selector:?});");
+        for presses in 1..=limit {
+            self.press(TAB).await;
+            if self.js(&focused).await == true {
+                return presses;
+            }
+        }
+        let at = self
+            .js("const e = document.activeElement; return e.id || e.outerHTML.slice(0, 80);")
+            .await;
+        panic!("{limit} presses of Tab never reached {selector}; focus is on {at}");
+    }
+
     async fn screenshot(&self, paths: &[&Path]) {
         // Let WebKit paint what the DOM already shows: a snapshot right after a change can
         // still hold the previous frame.
@@ -700,6 +750,103 @@ impl WebDriver {
             std::fs::write(path, &png).unwrap();
         }
     }
+}
+
+/// WebDriver's code points for the keys the keyboard test presses.
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// Switches the window's language as the header's picker does.
+async fn switch_lang(driver: &WebDriver, lang: &str) {
+    driver
+        .js(&format!(
+            "const s = document.getElementById('ui-lang'); s.value = '{lang}'; \
+             s.dispatchEvent(new Event('change')); return 0;"
+        ))
+        .await;
+}
+
+/// Takes a screenshot of each view (status, outages, settings) in English and German, as
+/// `dashboard-VIEW-STATE-LANG.png` in the artefacts (and in `docs/screenshots/` with
+/// `DIALTONE_UPDATE_SCREENSHOTS=1`); leaves the window on the status view in English.
+async fn shoot_every_view(driver: &WebDriver, state: &str, artefacts: &Path, docs: &Path) {
+    let update = std::env::var_os("DIALTONE_UPDATE_SCREENSHOTS").is_some();
+    for lang in ["en", "de"] {
+        switch_lang(driver, lang).await;
+        for view in ["status", "outages", "settings"] {
+            driver
+                .js(&format!(
+                    // A passing "Checking every layer…" notice is not part of the view.
+                    "document.getElementById('message').hidden = true; \
+                     document.querySelector('button.nav[data-view={view}]').click(); return 0;"
+                ))
+                .await;
+            // The outages and settings views load from the agent when shown.
+            poll_js(driver, &format!("the {view} view"), &format!(
+                "return !document.getElementById('view-{view}').hidden \
+                 && (('{view}' !== 'outages') || !document.getElementById('outages-none').hidden \
+                     || !document.getElementById('outages-table').hidden) \
+                 && (('{view}' !== 'settings') || document.getElementById('set-interval').value !== '');"
+            ), |v| v == true)
+            .await;
+            let name = format!("dashboard-{view}-{state}-{lang}.png");
+            let mut paths = vec![artefacts.join(&name)];
+            if update {
+                paths.push(docs.join(&name));
+            }
+            let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+            driver.screenshot(&paths).await;
+        }
+    }
+    switch_lang(driver, "en").await;
+    driver
+        .js("document.querySelector('button.nav[data-view=status]').click(); return 0;")
+        .await;
+}
+
+/// Where the verdict and the first action lie in the window, and what the first actions say.
+const READ_LAYOUT: &str = r#"
+const rect = (e) => { if (!e) return null; const r = e.getBoundingClientRect();
+  return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+const first = document.querySelector('#first-channels button');
+return {
+  width: window.innerWidth, height: window.innerHeight, scrollY: window.scrollY,
+  verdict: rect(document.getElementById('verdict-text')),
+  channel: rect(first),
+  firstHidden: document.getElementById('first').hidden,
+  firstTitle: document.getElementById('first-title').textContent,
+  buttons: [...document.querySelectorAll('#first-channels button')].map(b => ({
+    text: b.textContent, kind: b.dataset.kind, primary: b.classList.contains('primary')})),
+  post: document.getElementById('first-post').hidden ? null : document.getElementById('first-post').textContent,
+  checkNowPrimary: document.getElementById('check-now').classList.contains('primary'),
+  reason: document.getElementById('reason').textContent,
+  detail: document.getElementById('detail').textContent,
+  live: document.getElementById('headline').getAttribute('aria-live'),
+  liveHoldsVerdict: document.getElementById('headline').contains(document.getElementById('verdict-text')),
+};"#;
+
+/// Checks that the verdict and the first official channel lie inside the viewport (no
+/// scrolling) at the window's default size; returns the layout read.
+async fn assert_provider_word_above_the_fold(driver: &WebDriver, lang: &str) -> Value {
+    let layout = driver.js(READ_LAYOUT).await;
+    let height = layout["height"].as_f64().unwrap();
+    let width = layout["width"].as_f64().unwrap();
+    assert!(
+        (990.0..=1000.0).contains(&width) && (760.0..=800.0).contains(&height),
+        "not the default 1000 x 800 window: {layout:#}"
+    );
+    assert_eq!(layout["scrollY"], 0, "{layout:#}");
+    for what in ["verdict", "channel"] {
+        let r = &layout[what];
+        assert!(
+            r.is_object()
+                && r["top"].as_f64().unwrap() >= 0.0
+                && r["bottom"].as_f64().unwrap() <= height
+                && r["right"].as_f64().unwrap() <= width,
+            "{what} not inside the {width} x {height} viewport ({lang}): {layout:#}"
+        );
+    }
+    layout
 }
 
 /// Serves `body` as an RSS feed on a loopback port for the rest of the test; returns its URL.
@@ -901,6 +1048,28 @@ fn dashboard_end_to_end() {
     )
     .unwrap();
 
+    // The system's link opener, as the window's channel buttons reach it: a script that only
+    // records the URL (nothing is fetched; the test's traffic stays on this machine).
+    let bin = artefacts.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let opened = artefacts.join("opened.txt");
+    let _ = std::fs::remove_file(&opened);
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
     // The display and the driver. The app inherits the driver's environment.
     let (_xvfb, display) = start_xvfb(&artefacts);
     let port = free_port();
@@ -911,6 +1080,7 @@ fn dashboard_end_to_end() {
             .arg(format!("--port={port}"))
             .env("DISPLAY", &display)
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("PATH", &path)
             .env("DIALTONE_SOCKET", &socket)
             .env("LC_ALL", "C.UTF-8")
             .env("LANG", "C.UTF-8")
@@ -936,7 +1106,18 @@ fn dashboard_end_to_end() {
         assert_eq!(dom["words"], "Line works", "{dom:#}");
         assert_eq!(dom["banner"], false);
         assert_eq!(dom["picker"], Value::Null, "one line: no picker");
-        assert_eq!(dom["channels"], 1, "the provider's channel as a button");
+        assert_eq!(dom["channels"], 2, "the provider's channels as buttons");
+        let steps = driver
+            .js("return [...document.querySelectorAll('#chain > li .layer-name')].map(e => e.textContent);")
+            .await;
+        assert_eq!(
+            steps,
+            json!(["This computer", "Home network", "Router (its own view)", "Internet", "Provider", "Account"]),
+            "the chain, router included"
+        );
+        let layout = driver.js(READ_LAYOUT).await;
+        assert_eq!(layout["firstHidden"], true, "nothing to do while the line works: {layout:#}");
+        assert!(layout["reason"].as_str().unwrap().is_empty(), "{layout:#}");
         // The provider's official posts, fetched from the local feed server, are listed.
         let dom = wait_for(&driver, "the feed's posts", Duration::from_secs(10), |d| {
             d["feeds"].as_str().is_some_and(|t| t.contains("Wartungsarbeiten"))
@@ -949,6 +1130,7 @@ fn dashboard_end_to_end() {
         driver
             .screenshot(&[&artefacts.join("dashboard-healthy.png")])
             .await;
+        shoot_every_view(&driver, "healthy", &artefacts, &docs).await;
 
         // 2. The registrar goes away: the provider outage appears without any click.
         kamailio.stop();
@@ -973,14 +1155,80 @@ fn dashboard_end_to_end() {
             d["timeline"].as_u64().unwrap_or(0) >= 2
         })
         .await;
-        // The README's screenshot is only rewritten on request, so a test run leaves the
-        // checkout as it was.
-        let mut shots = vec![artefacts.join("dashboard.png")];
-        if std::env::var_os("DIALTONE_UPDATE_SCREENSHOTS").is_some() {
-            shots.push(docs.join("dashboard.png"));
+        driver.screenshot(&[&artefacts.join("dashboard.png")]).await;
+
+        // The provider's word comes first, above the fold at the default window size: the
+        // verdict, then its channels as buttons (X first, the primary one) and its latest
+        // official post; "Check now" is secondary. The headline is announced when it changes.
+        let layout = assert_provider_word_above_the_fold(&driver, "en").await;
+        assert_eq!(layout["firstHidden"], false, "{layout:#}");
+        assert_eq!(layout["firstTitle"], "What Test registrar says", "{layout:#}");
+        assert_eq!(
+            layout["buttons"],
+            json!([
+                {"text": "Test registrar on X (@testreg)", "kind": "x", "primary": true},
+                {"text": "Test registrar status page", "kind": "status_page", "primary": false},
+            ]),
+            "{layout:#}"
+        );
+        let post = layout["post"].as_str().unwrap_or_default();
+        assert!(
+            post.starts_with("Latest from Test registrar (2 Mar 2026, ") && post.contains("Störung Telefonie"),
+            "{layout:#}"
+        );
+        assert_eq!(layout["checkNowPrimary"], false, "{layout:#}");
+        assert_eq!(layout["live"], "polite", "{layout:#}");
+        assert_eq!(layout["liveHoldsVerdict"], true, "{layout:#}");
+        // Plain words lead; the address and transport wait behind "Technical details".
+        let reason = layout["reason"].as_str().unwrap();
+        assert!(reason.contains("Test registrar"), "{layout:#}");
+        for raw in ["127.0.0.1", "OPTIONS", "os error", "udp"] {
+            assert!(!reason.contains(raw), "{raw:?} in the plain reason: {layout:#}");
         }
-        let shots: Vec<&Path> = shots.iter().map(PathBuf::as_path).collect();
-        driver.screenshot(&shots).await;
+        assert!(layout["detail"].as_str().unwrap().contains("127.0.0.1"), "{layout:#}");
+
+        // The same in German: the longer words still leave the provider's word in view.
+        switch_lang(&driver, "de").await;
+        let layout = assert_provider_word_above_the_fold(&driver, "de").await;
+        assert_eq!(layout["firstTitle"], "Was Test registrar sagt", "{layout:#}");
+        assert_eq!(layout["buttons"][0]["text"], "Test registrar auf X (@testreg)", "{layout:#}");
+        assert!(
+            layout["post"].as_str().is_some_and(|p| p.starts_with("Neueste Meldung von Test registrar (2. März 2026, ")),
+            "{layout:#}"
+        );
+        switch_lang(&driver, "en").await;
+
+        // Keyboard only: Tab reaches "Check now" and Enter runs it; Tab goes on to the first
+        // channel and Enter opens it; the focused control shows a visible outline.
+        driver
+            .js("document.activeElement.blur(); window.scrollTo(0, 0); return 0;")
+            .await;
+        let before = ipc.agent.checks_asked.load(Ordering::SeqCst);
+        driver.tab_to("#check-now", 12).await;
+        let outline = driver
+            .js("return getComputedStyle(document.activeElement).outlineStyle;")
+            .await;
+        assert_eq!(outline, "solid", "the focus is visible");
+        driver.press(ENTER).await;
+        poll_js(&driver, "check now by keyboard", "return document.getElementById('message').textContent;", |m| {
+            m == "Checking every layer…"
+        })
+        .await;
+        assert_eq!(ipc.agent.checks_asked.load(Ordering::SeqCst), before + 1);
+        driver.tab_to("#first-channels button", 10).await;
+        let kind = driver.js("return document.activeElement.dataset.kind;").await;
+        assert_eq!(kind, "x", "the first channel Tab reaches is X");
+        driver.press(ENTER).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = std::fs::read_to_string(&opened).unwrap_or_default();
+            if got.lines().any(|l| l == "https://x.com/testreg") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "Enter on the X button opened nothing: {got:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        shoot_every_view(&driver, "outage", &artefacts, &docs).await;
 
         // The language switches live, evidence included (rendered by the engine in both).
         let german = driver
@@ -989,16 +1237,20 @@ fn dashboard_end_to_end() {
                    return [document.getElementById('verdict-text').textContent,
                            document.getElementById('summary').textContent,
                            document.querySelector('#layer-provider .layer-status').textContent,
-                           document.querySelector('#channels button').textContent];"#)
+                           document.querySelector('#channels button').textContent,
+                           [...document.querySelectorAll('#chain > li .layer-name')].map(e => e.textContent)];"#)
             .await;
+        // The router's own view has its step in the chain, between home network and internet.
+        assert_eq!(
+            german[4],
+            json!(["Dieser Computer", "Heimnetz", "Router (seine eigene Sicht)", "Internet", "Anbieter", "Konto"]),
+            "{german}"
+        );
         assert_eq!(german[0], "Störung beim Anbieter", "{german}");
         assert!(german[1].as_str().unwrap().starts_with("Ihr Internet funktioniert"), "{german}");
         assert_eq!(german[2], "gestört", "{german}");
-        // The catalog's German channel label, not the English one.
-        assert!(
-            german[3].as_str().unwrap().ends_with(": Statusseite status.example.net"),
-            "{german}"
-        );
+        // The catalog's German channel label, not the English one, with no kind before it.
+        assert_eq!(german[3], "Test registrar auf X (@testreg)", "{german}");
         driver
             .js("const s = document.getElementById('ui-lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); return 0;")
             .await;

@@ -1,11 +1,10 @@
 //! The UI's dictionary (`ui/i18n.js`) against the rest of the app: every key exists in English
-//! and German, every key the HTML and JS use exists, and every verdict, layer, layer status,
-//! channel kind and error kind the Rust side can send has its words.
+//! and German, every key the HTML and JS use exists, and every verdict, layer, layer status
+//! and error kind the Rust side can send has its words.
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
 
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
-use dialtone_ipc::protocol::ChannelKind;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -123,16 +122,9 @@ fn everything_the_rust_side_sends_has_words() {
         let name = serde_json::to_value(status).unwrap();
         needed.push(format!("layer_status.{}", name.as_str().unwrap()));
     }
-    for kind in [
-        ChannelKind::X,
-        ChannelKind::Mastodon,
-        ChannelKind::StatusPage,
-        ChannelKind::Blog,
-        ChannelKind::Hotline,
-        ChannelKind::Website,
-        ChannelKind::Crowd,
-    ] {
-        needed.push(format!("channel_kind.{kind}"));
+    // The first actions' steps, looked up by verdict (`"steps." + plan.steps` in main.js).
+    for verdict in ["internet_down", "local_problem", "account_problem"] {
+        needed.push(format!("steps.{verdict}"));
     }
     for kind in [
         "agent_unreachable",
