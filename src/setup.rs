@@ -582,17 +582,8 @@ pub fn prepare(config: &Config, catalog: &Catalog) -> Result<Prepared, SetupErro
     };
     let mut settings = LineSettings::from_config(&effective, password, catalog)?;
     settings.router.login = router_login(&effective.router)?;
-    let provider = config
-        .provider
-        .as_deref()
-        .and_then(|id| catalog.get(id))
-        .or_else(|| {
-            effective
-                .account
-                .as_ref()
-                .and_then(|a| catalog.find_by_domain(&a.registrar))
-        })
-        .cloned();
+    // `effective` keeps the chosen provider and adds only the registrar it implies.
+    let provider = catalog.provider_of(&effective).cloned();
     let feeds = provider
         .as_ref()
         .map(|p| p.feeds.clone())

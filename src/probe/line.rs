@@ -104,17 +104,7 @@ impl LineSettings {
             }
             registrar = Some((acc.registrar.clone(), parsed));
         }
-        let provider_name = config
-            .provider
-            .as_deref()
-            .and_then(|id| catalog.get(id))
-            .or_else(|| {
-                config
-                    .account
-                    .as_ref()
-                    .and_then(|a| catalog.find_by_domain(&a.registrar))
-            })
-            .map(|p| p.name.clone());
+        let provider_name = catalog.provider_of(config).map(|p| p.name.clone());
         // The one parse of the network values; config validation ran the same.
         let network = config
             .network

@@ -4,6 +4,7 @@
 //! (same format) replaces entries with the same `id` and adds new ones. Values that come only
 //! from secondary sources carry `verified = false`, so presenters never show a guess as a fact.
 
+use crate::config::Config;
 use crate::link::{check_https, check_tel};
 use crate::locale::Lang;
 use crate::observation::Transport;
@@ -380,6 +381,20 @@ impl Catalog {
     /// The provider with this id.
     pub fn get(&self, id: &str) -> Option<&Provider> {
         self.providers.iter().find(|p| p.id == id)
+    }
+
+    /// A line's provider: the one `config` names, else the one its registrar belongs to.
+    pub fn provider_of(&self, config: &Config) -> Option<&Provider> {
+        config
+            .provider
+            .as_deref()
+            .and_then(|id| self.get(id))
+            .or_else(|| {
+                config
+                    .account
+                    .as_ref()
+                    .and_then(|a| self.find_by_domain(&a.registrar))
+            })
     }
 
     /// Recognises the provider from a registrar or SIP domain as the user typed it
