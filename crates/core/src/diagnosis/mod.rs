@@ -924,35 +924,25 @@ impl Diagnosis {
                             _ => false,
                         })
                     });
-                match (de, name, server_said) {
-                    (false, Some(p), false) => {
-                        format!("Your internet works, but {p}'s telephony is not answering.")
+                // The sentence is the same in every case but for whose telephony it is and what
+                // it does; German puts the owner after "die Telefonie".
+                let what = match (de, server_said) {
+                    (false, false) => "is not answering",
+                    (false, true) => "reports a failure",
+                    (true, false) => "antwortet nicht",
+                    (true, true) => "meldet eine Störung",
+                };
+                match (de, name) {
+                    (false, Some(p)) => format!("Your internet works, but {p}'s telephony {what}."),
+                    (false, None) => {
+                        format!("Your internet works, but your provider's telephony {what}.")
                     }
-                    (false, Some(p), true) => {
-                        format!("Your internet works, but {p}'s telephony reports a failure.")
+                    (true, Some(p)) => {
+                        format!("Ihr Internet funktioniert, aber die Telefonie von {p} {what}.")
                     }
-                    (false, None, false) => {
-                        "Your internet works, but your provider's telephony is not answering."
-                            .to_string()
-                    }
-                    (false, None, true) => {
-                        "Your internet works, but your provider's telephony reports a failure."
-                            .to_string()
-                    }
-                    (true, Some(p), false) => {
-                        format!("Ihr Internet funktioniert, aber die Telefonie von {p} antwortet nicht.")
-                    }
-                    (true, Some(p), true) => {
-                        format!("Ihr Internet funktioniert, aber die Telefonie von {p} meldet eine Störung.")
-                    }
-                    (true, None, false) => {
-                        "Ihr Internet funktioniert, aber die Telefonie Ihres Anbieters antwortet nicht."
-                            .to_string()
-                    }
-                    (true, None, true) => {
-                        "Ihr Internet funktioniert, aber die Telefonie Ihres Anbieters meldet eine Störung."
-                            .to_string()
-                    }
+                    (true, None) => format!(
+                        "Ihr Internet funktioniert, aber die Telefonie Ihres Anbieters {what}."
+                    ),
                 }
             }
             Verdict::AccountProblem => {
