@@ -96,12 +96,8 @@ pub fn interface_is_up(operstate: &str, flags: &str) -> bool {
 /// 192.0.2.1 on little-endian machines); a gateway of 0 means a point-to-point route without
 /// a next hop.
 pub fn parse_proc_net_route(text: &str) -> Option<DefaultRoute> {
-    let mut best: Option<(u32, DefaultRoute)> = None;
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() < 8 {
-            continue;
-        }
+    // The first line is the header.
+    lowest_metric(text.lines().skip(1), 8, |f| {
         let (Some(dest), Some(gw), Some(flags), Some(metric), Some(mask)) = (
             hex_u32(f[1]),
             hex_u32(f[2]),
@@ -109,21 +105,18 @@ pub fn parse_proc_net_route(text: &str) -> Option<DefaultRoute> {
             f[6].parse::<u32>().ok(),
             hex_u32(f[7]),
         ) else {
-            continue;
+            return None;
         };
         if dest != 0 || mask != 0 || flags & RTF_UP == 0 || flags & RTF_REJECT != 0 {
-            continue;
+            return None;
         }
         let gateway = (gw != 0).then(|| IpAddr::V4(Ipv4Addr::from(gw.to_ne_bytes())));
         let route = DefaultRoute {
             interface: f[0].to_string(),
             gateway,
         };
-        if best.as_ref().is_none_or(|(m, _)| metric < *m) {
-            best = Some((metric, route));
-        }
-    }
-    best.map(|(_, r)| r)
+        Some((metric, route))
+    })
 }
 
 /// The IPv6 default route (`::/0`) with the lowest metric from the text of
@@ -131,12 +124,7 @@ pub fn parse_proc_net_route(text: &str) -> Option<DefaultRoute> {
 /// `lo`). Fields: destination, prefix length, source, source prefix, next hop, metric,
 /// refcount, use, flags, interface; addresses are 32 hex digits in network order.
 pub fn parse_proc_net_ipv6_route(text: &str) -> Option<DefaultRoute> {
-    let mut best: Option<(u32, DefaultRoute)> = None;
-    for line in text.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() < 10 {
-            continue;
-        }
+    lowest_metric(text.lines(), 10, |f| {
         let (Some(dest), Some(prefix), Some(next_hop), Some(metric), Some(flags)) = (
             hex_u128(f[0]),
             hex_u32(f[1]),
@@ -144,24 +132,41 @@ pub fn parse_proc_net_ipv6_route(text: &str) -> Option<DefaultRoute> {
             hex_u32(f[5]),
             hex_u32(f[8]),
         ) else {
-            continue;
+            return None;
         };
         if dest != 0 || prefix != 0 || flags & RTF_UP == 0 || flags & RTF_REJECT != 0 {
-            continue;
+            return None;
         }
         if f[9] == "lo" {
-            continue;
+            return None;
         }
         let gateway = (next_hop != 0).then(|| IpAddr::V6(Ipv6Addr::from(next_hop)));
         let route = DefaultRoute {
             interface: f[9].to_string(),
             gateway,
         };
-        if best.as_ref().is_none_or(|(m, _)| metric < *m) {
-            best = Some((metric, route));
-        }
-    }
-    best.map(|(_, r)| r)
+        Some((metric, route))
+    })
+}
+
+/// The route with the lowest metric (the first of equals) among `lines`, each split into
+/// whitespace-separated fields; lines with fewer than `fields` fields are skipped, and `route`
+/// reads the rest (`None`: not a usable default route).
+fn lowest_metric<'a>(
+    lines: impl Iterator<Item = &'a str>,
+    fields: usize,
+    route: impl Fn(&[&str]) -> Option<(u32, DefaultRoute)>,
+) -> Option<DefaultRoute> {
+    lines
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < fields {
+                return None;
+            }
+            route(&f)
+        })
+        .min_by_key(|(metric, _)| *metric)
+        .map(|(_, r)| r)
 }
 
 fn hex_u32(s: &str) -> Option<u32> {

@@ -255,15 +255,7 @@ impl Resolver {
                 .await;
         }
         if srv_records.is_empty() {
-            let (outcome, name) = last_failure.unwrap_or_else(|| {
-                (
-                    DnsOutcome::NotFound {
-                        detail: "no SRV records".into(),
-                    },
-                    registrar.host.clone(),
-                )
-            });
-            return Resolution::Failed { outcome, name };
+            return failed(last_failure, "no SRV records", &registrar.host);
         }
         path.push("SRV".into());
         // Within each SRV name: priority ascending, weight descending. The NAPTR (or our
@@ -290,15 +282,7 @@ impl Resolver {
             }
         }
         if targets.is_empty() {
-            let (outcome, name) = last_failure.unwrap_or_else(|| {
-                (
-                    DnsOutcome::NotFound {
-                        detail: "no SRV target resolved".into(),
-                    },
-                    registrar.host.clone(),
-                )
-            });
-            return Resolution::Failed { outcome, name };
+            return failed(last_failure, "no SRV target resolved", &registrar.host);
         }
         path.push(families.label().into());
         Resolution::Resolved {
@@ -494,6 +478,20 @@ impl Families {
             _ => "A",
         }
     }
+}
+
+/// A lookup step that found nothing usable: the last failure seen (on the name it was for),
+/// else "not found" with `detail` on `host`.
+fn failed(last_failure: Option<(DnsOutcome, String)>, detail: &str, host: &str) -> Resolution {
+    let (outcome, name) = last_failure.unwrap_or_else(|| {
+        (
+            DnsOutcome::NotFound {
+                detail: detail.into(),
+            },
+            host.to_string(),
+        )
+    });
+    Resolution::Failed { outcome, name }
 }
 
 fn default_port(t: Transport) -> u16 {

@@ -62,6 +62,29 @@ impl TransactionResult {
     }
 }
 
+/// One step of opening a connection, bounded by `limit`: its value, or the transaction result
+/// to end with (a timeout, or the error as `kind` says).
+async fn within<T>(
+    limit: Duration,
+    started: Instant,
+    step: impl std::future::Future<Output = io::Result<T>>,
+    kind: impl FnOnce(&io::Error) -> TransportFailure,
+) -> Result<T, TransactionResult> {
+    match timeout(limit, step).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(TransactionResult::failed(
+            kind(&e),
+            io_error_words(&e),
+            started.elapsed(),
+        )),
+        // The transport kind of a timeout is never read: the outcome says it all.
+        Err(_) => Err(TransactionResult {
+            outcome: SipOutcome::Timeout,
+            ..TransactionResult::failed(TransportFailure::Closed, String::new(), started.elapsed())
+        }),
+    }
+}
+
 fn failure_kind(err: &io::Error) -> TransportFailure {
     match err.kind() {
         io::ErrorKind::ConnectionRefused => TransportFailure::Refused,
@@ -158,26 +181,10 @@ impl Connection {
                 } else {
                     None
                 };
-                let tcp = match timeout(settings.timeout, TcpStream::connect(target.address)).await
-                {
-                    Err(_) => {
-                        return Ok(Err(TransactionResult {
-                            outcome: SipOutcome::Timeout,
-                            ..TransactionResult::failed(
-                                TransportFailure::Closed,
-                                String::new(),
-                                started.elapsed(),
-                            )
-                        }))
-                    }
-                    Ok(Err(e)) => {
-                        return Ok(Err(TransactionResult::failed(
-                            failure_kind(&e),
-                            io_error_words(&e),
-                            started.elapsed(),
-                        )))
-                    }
-                    Ok(Ok(tcp)) => tcp,
+                let connect = TcpStream::connect(target.address);
+                let tcp = match within(settings.timeout, started, connect, failure_kind).await {
+                    Ok(tcp) => tcp,
+                    Err(failed) => return Ok(Err(failed)),
                 };
                 let _ = tcp.set_nodelay(true);
                 let local = tcp.local_addr().map_err(|e| SipError::Bind {
@@ -195,25 +202,11 @@ impl Connection {
                         })?;
                         let connector = tokio_rustls::TlsConnector::from(config);
                         let remaining = settings.timeout.saturating_sub(started.elapsed());
-                        match timeout(remaining, connector.connect(name, tcp)).await {
-                            Err(_) => {
-                                return Ok(Err(TransactionResult {
-                                    outcome: SipOutcome::Timeout,
-                                    ..TransactionResult::failed(
-                                        TransportFailure::Tls,
-                                        String::new(),
-                                        started.elapsed(),
-                                    )
-                                }))
-                            }
-                            Ok(Err(e)) => {
-                                return Ok(Err(TransactionResult::failed(
-                                    TransportFailure::Tls,
-                                    io_error_words(&e),
-                                    started.elapsed(),
-                                )))
-                            }
-                            Ok(Ok(tls)) => Box::new(tls),
+                        let handshake = connector.connect(name, tcp);
+                        match within(remaining, started, handshake, |_| TransportFailure::Tls).await
+                        {
+                            Ok(tls) => Box::new(tls),
+                            Err(failed) => return Ok(Err(failed)),
                         }
                     }
                 };
