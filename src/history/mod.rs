@@ -282,6 +282,29 @@ struct RawEpisode {
     evidence: String,
 }
 
+/// How a failed SQLite call of `op` on the database at `path` is reported.
+fn sqlite_failure(op: &'static str, path: PathBuf) -> impl Fn(rusqlite::Error) -> HistoryError {
+    move |source| HistoryError::Sqlite {
+        op,
+        path: path.clone(),
+        source,
+    }
+}
+
+impl RawEpisode {
+    /// Reads a row selected as `id, start, end, verdict, failing_layer, evidence`.
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEpisode> {
+        Ok(RawEpisode {
+            id: row.get(0)?,
+            start: row.get(1)?,
+            end: row.get(2)?,
+            verdict: row.get(3)?,
+            failing_layer: row.get(4)?,
+            evidence: row.get(5)?,
+        })
+    }
+}
+
 impl History {
     /// Opens (creating if needed) the database in the XDG data dir.
     pub fn open_default() -> Result<History, HistoryError> {
@@ -367,6 +390,20 @@ impl History {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// Every row `sql` selects with `params`, each read by `read`.
+    fn rows<T>(
+        &self,
+        op: &'static str,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, HistoryError> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.query_map(params, read)?.collect())
+            .map_err(self.err(op))
     }
 
     fn corrupt(&self, op: &'static str, column: &'static str, value: &str) -> HistoryError {
@@ -505,12 +542,8 @@ impl History {
         &mut self,
         change: &VerdictChanged,
     ) -> Result<EpisodeEffect, HistoryError> {
-        let path = self.path.clone();
-        let fail = |source| HistoryError::Sqlite {
-            op: "recording a verdict change",
-            path: path.clone(),
-            source,
-        };
+        // Not `self.err`: the transaction below borrows the connection mutably.
+        let fail = sqlite_failure("recording a verdict change", self.path.clone());
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -597,22 +630,12 @@ impl History {
     /// Checks since `since`, oldest first, as the dashboard's timeline points.
     pub fn points(&self, since: DateTime<Utc>) -> Result<Vec<CheckRecord>, HistoryError> {
         const OP: &str = "reading checks";
-        let rows = self
-            .conn
-            .prepare_cached(
-                "SELECT at, verdict, sip_rtt_ms FROM checks WHERE at >= ?1 ORDER BY at, id",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map(params![ms(since)], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Option<f64>>(2)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(self.err(OP))?;
+        let rows = self.rows(
+            OP,
+            "SELECT at, verdict, sip_rtt_ms FROM checks WHERE at >= ?1 ORDER BY at, id",
+            params![ms(since)],
+            |row| <(i64, String, Option<f64>)>::try_from(row),
+        )?;
         rows.into_iter()
             .map(|(at, verdict, sip_rtt_ms)| {
                 Ok(CheckRecord {
@@ -649,26 +672,13 @@ impl History {
 
     /// Episodes that overlap `since ..`: still open, or ended at or after `since`. Oldest first.
     pub fn episodes(&self, since: DateTime<Utc>) -> Result<Vec<Episode>, HistoryError> {
-        let raw = self
-            .conn
-            .prepare_cached(
-                "SELECT id, start, end, verdict, failing_layer, evidence FROM episodes
+        let raw = self.rows(
+            "reading episodes",
+            "SELECT id, start, end, verdict, failing_layer, evidence FROM episodes
                  WHERE end IS NULL OR end >= ?1 ORDER BY start, id",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map(params![ms(since)], |row| {
-                    Ok(RawEpisode {
-                        id: row.get(0)?,
-                        start: row.get(1)?,
-                        end: row.get(2)?,
-                        verdict: row.get(3)?,
-                        failing_layer: row.get(4)?,
-                        evidence: row.get(5)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(self.err("reading episodes"))?;
+            params![ms(since)],
+            RawEpisode::read,
+        )?;
         raw.into_iter().map(|raw| self.load_episode(raw)).collect()
     }
 
@@ -679,16 +689,7 @@ impl History {
             .query_row(
                 "SELECT id, start, end, verdict, failing_layer, evidence FROM episodes WHERE id = ?1",
                 params![id],
-                |row| {
-                    Ok(RawEpisode {
-                        id: row.get(0)?,
-                        start: row.get(1)?,
-                        end: row.get(2)?,
-                        verdict: row.get(3)?,
-                        failing_layer: row.get(4)?,
-                        evidence: row.get(5)?,
-                    })
-                },
+                RawEpisode::read,
             )
             .optional()
             .map_err(self.err("reading an episode"))?
@@ -714,16 +715,12 @@ impl History {
             Err(_) => Evidence::Unreadable { json: raw.evidence },
         };
 
-        let changes = self
-            .conn
-            .prepare_cached(
-                "SELECT to_verdict FROM verdict_changes WHERE episode_id = ?1 ORDER BY at, id",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map(params![raw.id], |row| row.get::<_, String>(0))?
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(self.err(OP))?;
+        let changes = self.rows(
+            OP,
+            "SELECT to_verdict FROM verdict_changes WHERE episode_id = ?1 ORDER BY at, id",
+            params![raw.id],
+            |row| row.get::<_, String>(0),
+        )?;
         let mut verdicts = vec![verdict];
         for name in changes {
             let v = verdict_from(&name)
@@ -734,23 +731,13 @@ impl History {
         }
 
         let reports = self
-            .conn
-            .prepare_cached(
+            .rows(
+                OP,
                 "SELECT reported_at, channel, ticket, note FROM fault_reports
                  WHERE episode_id = ?1 ORDER BY reported_at, id",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map(params![raw.id], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Option<String>>(2)?,
-                        row.get::<_, Option<String>>(3)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(self.err(OP))?
+                params![raw.id],
+                |row| <(i64, String, Option<String>, Option<String>)>::try_from(row),
+            )?
             .into_iter()
             .map(|(at, channel, ticket, note)| {
                 Ok(FaultReport {
@@ -763,24 +750,13 @@ impl History {
             .collect::<Result<Vec<_>, HistoryError>>()?;
 
         let status_posts = self
-            .conn
-            .prepare_cached(
+            .rows(
+                OP,
                 "SELECT feed_url, title, published, link, seen_at FROM status_posts
                  WHERE episode_id = ?1 ORDER BY seen_at, id",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map(params![raw.id], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Option<i64>>(2)?,
-                        row.get::<_, Option<String>>(3)?,
-                        row.get::<_, i64>(4)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(self.err(OP))?
+                params![raw.id],
+                |row| <(String, String, Option<i64>, Option<String>, i64)>::try_from(row),
+            )?
             .into_iter()
             .map(|(feed_url, title, published, link, seen_at)| {
                 Ok(SeenStatusPost {
@@ -892,12 +868,8 @@ impl History {
         now: DateTime<Utc>,
         retention: &Retention,
     ) -> Result<Pruned, HistoryError> {
-        let path = self.path.clone();
-        let fail = |source| HistoryError::Sqlite {
-            op: "pruning old history",
-            path: path.clone(),
-            source,
-        };
+        // Not `self.err`: the transaction below borrows the connection mutably.
+        let fail = sqlite_failure("pruning old history", self.path.clone());
         let checks_before = cutoff(now, retention.checks);
         let tx = self
             .conn

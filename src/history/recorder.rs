@@ -63,24 +63,20 @@ pub fn spawn_recorder(
     };
     tokio::spawn(async move {
         loop {
-            let entry = tokio::select! {
+            let (received, what) = tokio::select! {
                 _ = shutdown.cancelled() => break,
-                check = checks.recv() => match check {
-                    Ok(d) => Entry::Check(Box::new(d)),
-                    Err(RecvError::Lagged(n)) => {
-                        tracing::warn!("history missed {n} checks");
-                        continue;
-                    }
-                    Err(RecvError::Closed) => break,
-                },
-                change = changes.recv() => match change {
-                    Ok(c) => Entry::Change(Box::new(c)),
-                    Err(RecvError::Lagged(n)) => {
-                        tracing::warn!("history missed {n} verdict changes");
-                        continue;
-                    }
-                    Err(RecvError::Closed) => break,
-                },
+                check = checks.recv() => (check.map(|d| Entry::Check(Box::new(d))), "checks"),
+                change = changes.recv() => {
+                    (change.map(|c| Entry::Change(Box::new(c))), "verdict changes")
+                }
+            };
+            let entry = match received {
+                Ok(entry) => entry,
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!("history missed {n} {what}");
+                    continue;
+                }
+                Err(RecvError::Closed) => break,
             };
             if tx.send(entry).is_err() {
                 break;
