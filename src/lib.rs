@@ -27,5 +27,7 @@ pub mod probe;
 pub mod secret;
 pub mod setup;
 mod shutdown;
+#[cfg(test)]
+mod test_support;
 mod tls;
 pub mod tray;

@@ -292,12 +292,13 @@ fn on_action(key: &str, actions: &[NoticeAction], allowed: &[String]) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, TimeZone, Utc};
-    use dialtone_core::diagnosis::{Diagnosis, Fact, LayerReport};
-    use dialtone_core::verdict::{Layer, LayerStatus};
+    use crate::test_support::{self, router_disconnected};
+    use chrono::{DateTime, Utc};
+    use dialtone_core::diagnosis::{Diagnosis, Fact};
+    use dialtone_core::verdict::Layer;
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0).unwrap()
+        test_support::at(h, m, 0)
     }
 
     fn offset() -> FixedOffset {
@@ -305,30 +306,7 @@ mod tests {
     }
 
     fn diagnosis(verdict: Verdict, failing: Option<(Layer, Fact)>) -> Diagnosis {
-        Diagnosis {
-            verdict,
-            failing_layer: failing.as_ref().map(|(l, _)| *l),
-            layers: Layer::ALL
-                .iter()
-                .map(|&layer| {
-                    let failed = failing.as_ref().filter(|(l, _)| *l == layer);
-                    LayerReport {
-                        layer,
-                        status: if failed.is_some() {
-                            LayerStatus::Failed
-                        } else {
-                            LayerStatus::Ok
-                        },
-                        evidence: failed.map(|(_, f)| vec![f.clone()]).unwrap_or_default(),
-                        latency_ms: None,
-                    }
-                })
-                .collect(),
-            bindings: None,
-            router: None,
-            provider_name: Some("1&1".into()),
-            checked_at: at(8, 52),
-        }
+        test_support::diagnosis(verdict, failing, at(8, 52))
     }
 
     fn change(
@@ -352,6 +330,24 @@ mod tests {
             since,
             at: since,
             diagnosis: diagnosis(to, failing),
+        }
+    }
+
+    /// 1&1 went down at 08:55 after a good start at 07:00.
+    fn provider_outage() -> VerdictChanged {
+        change(
+            Verdict::Healthy,
+            Verdict::ProviderOutage,
+            at(7, 0),
+            at(8, 55),
+        )
+    }
+
+    /// 1&1 with `channels`.
+    fn one_and_one(channels: &[ChannelView]) -> ProviderRef<'_> {
+        ProviderRef {
+            name: Some("1&1"),
+            channels,
         }
     }
 
@@ -386,20 +382,22 @@ mod tests {
         }
     }
 
+    /// The notice of [`provider_outage`] with 1&1's channels and a fresh status post.
+    fn provider_outage_notice(lang: Lang) -> Notice {
+        let ch = channels();
+        notice(
+            &provider_outage(),
+            one_and_one(&ch),
+            Some(&post()),
+            lang,
+            offset(),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn outage_in_english_says_whose_side_and_quotes_the_provider() {
-        let ch = channels();
-        let c = change(
-            Verdict::Healthy,
-            Verdict::ProviderOutage,
-            at(7, 0),
-            at(8, 55),
-        );
-        let provider = ProviderRef {
-            name: Some("1&1"),
-            channels: &ch,
-        };
-        let n = notice(&c, provider, Some(&post()), Lang::En, offset()).unwrap();
+        let n = provider_outage_notice(Lang::En);
         assert_eq!(n.kind, NoticeKind::Outage);
         assert_eq!(n.summary, "1&1 telephony is down");
         assert_eq!(
@@ -427,22 +425,8 @@ mod tests {
     fn a_router_outage_names_the_router_and_quotes_it() {
         let ch = channels();
         let mut c = change(Verdict::Healthy, Verdict::InternetDown, at(7, 0), at(8, 55));
-        c.diagnosis = diagnosis(
-            Verdict::InternetDown,
-            Some((
-                Layer::Router,
-                Fact::RouterConnection {
-                    status: "Disconnected".into(),
-                    connected: false,
-                    last_error: None,
-                    uptime_s: None,
-                },
-            )),
-        );
-        let provider = ProviderRef {
-            name: Some("1&1"),
-            channels: &ch,
-        };
+        c.diagnosis = diagnosis(Verdict::InternetDown, Some(router_disconnected(None)));
+        let provider = one_and_one(&ch);
         let n = notice(&c, provider, None, Lang::En, offset()).unwrap();
         assert_eq!(n.summary, "Router reports: internet down");
         assert_eq!(
@@ -459,18 +443,7 @@ mod tests {
 
     #[test]
     fn outage_in_german() {
-        let ch = channels();
-        let c = change(
-            Verdict::Healthy,
-            Verdict::ProviderOutage,
-            at(7, 0),
-            at(8, 55),
-        );
-        let provider = ProviderRef {
-            name: Some("1&1"),
-            channels: &ch,
-        };
-        let n = notice(&c, provider, Some(&post()), Lang::De, offset()).unwrap();
+        let n = provider_outage_notice(Lang::De);
         assert_eq!(n.summary, "Telefonie von 1&1 gestört");
         assert_eq!(
             n.body,
@@ -508,20 +481,12 @@ mod tests {
     #[test]
     fn an_old_post_is_not_quoted() {
         let ch = channels();
-        let c = change(
-            Verdict::Healthy,
-            Verdict::ProviderOutage,
-            at(7, 0),
-            at(8, 55),
-        );
+        let c = provider_outage();
         let old = StatusPost {
             published: Some(at(8, 55) - TimeDelta::days(3)),
             ..post()
         };
-        let provider = ProviderRef {
-            name: Some("1&1"),
-            channels: &ch,
-        };
+        let provider = one_and_one(&ch);
         let n = notice(&c, provider, Some(&old), Lang::En, offset()).unwrap();
         assert!(!n.body.contains("Störung Telefonie"), "{}", n.body);
     }
@@ -551,10 +516,7 @@ mod tests {
     #[test]
     fn slow_and_fast_again_are_quality_notices_without_buttons() {
         let ch = channels();
-        let provider = ProviderRef {
-            name: Some("1&1"),
-            channels: &ch,
-        };
+        let provider = one_and_one(&ch);
         let c = change(Verdict::Healthy, Verdict::Degraded, at(7, 0), at(8, 0));
         let n = notice(&c, provider, None, Lang::De, offset()).unwrap();
         assert_eq!(n.kind, NoticeKind::Quality);

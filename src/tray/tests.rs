@@ -4,48 +4,13 @@
 use super::model::elapsed;
 use super::*;
 use crate::monitor::Status;
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use crate::test_support::{at, diagnosis, router_disconnected};
+use chrono::{DateTime, FixedOffset, Utc};
 use dialtone_core::diagnosis::Fact;
-use dialtone_core::diagnosis::{Diagnosis, LayerReport, Thresholds};
+use dialtone_core::diagnosis::{Diagnosis, Thresholds};
 use dialtone_core::locale::Lang;
-use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_core::verdict::{Layer, Verdict};
 use dialtone_ipc::protocol::{ChannelKind, ChannelView};
-
-fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, h, m, s).unwrap()
-}
-
-fn diagnosis(
-    verdict: Verdict,
-    failing: Option<(Layer, Fact)>,
-    checked_at: DateTime<Utc>,
-) -> Diagnosis {
-    let layers = Layer::ALL
-        .iter()
-        .map(|&layer| {
-            let failed = failing.as_ref().filter(|(l, _)| *l == layer);
-            LayerReport {
-                layer,
-                status: if failed.is_some() {
-                    LayerStatus::Failed
-                } else {
-                    LayerStatus::Ok
-                },
-                evidence: failed.map(|(_, f)| vec![f.clone()]).unwrap_or_default(),
-                latency_ms: None,
-            }
-        })
-        .collect();
-    Diagnosis {
-        verdict,
-        failing_layer: failing.as_ref().map(|(l, _)| *l),
-        layers,
-        bindings: None,
-        router: None,
-        provider_name: Some("1&1".into()),
-        checked_at,
-    }
-}
 
 fn status(verdict: Verdict, since: DateTime<Utc>, d: Option<Diagnosis>) -> Status {
     Status {
@@ -55,6 +20,13 @@ fn status(verdict: Verdict, since: DateTime<Utc>, d: Option<Diagnosis>) -> Statu
         latest: d,
         thresholds: Thresholds::default(),
     }
+}
+
+/// A line whose `verdict` was confirmed at 09:50 and checked last at 09:52 (failing as
+/// `failing` says); the tests look at it at 09:54.
+fn checked(verdict: Verdict, failing: Option<(Layer, Fact)>) -> Status {
+    let d = diagnosis(verdict, failing, at(9, 52, 0));
+    status(verdict, at(9, 50, 0), Some(d))
 }
 
 fn channels() -> Vec<ChannelView> {
@@ -92,6 +64,16 @@ fn ctx(channels: &[ChannelView]) -> TrayContext<'_> {
         lines: &[],
         shown: None,
     }
+}
+
+/// The texts of the menu's labels (its lines that are not items), top first.
+fn label_texts(menu: &[MenuEntry]) -> Vec<&str> {
+    menu.iter()
+        .filter_map(|e| match e {
+            MenuEntry::Label(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn labels(menu: &[MenuEntry]) -> Vec<String> {
@@ -142,13 +124,13 @@ fn provider_outage_in_german_names_the_reason() {
     let fact = Fact::NoSipTarget {
         registrar: "sip.1und1.de".into(),
     };
-    let d = diagnosis(
-        Verdict::ProviderOutage,
-        Some((Layer::Provider, fact)),
-        at(9, 52, 0),
-    );
-    let reason = d.plain_reason(Lang::De).unwrap();
-    let s = status(Verdict::ProviderOutage, at(9, 50, 0), Some(d));
+    let s = checked(Verdict::ProviderOutage, Some((Layer::Provider, fact)));
+    let reason = s
+        .diagnosis
+        .as_ref()
+        .unwrap()
+        .plain_reason(Lang::De)
+        .unwrap();
     let mut c = ctx(&ch);
     c.alerts_paused_until = Some(at(10, 50, 0));
     c.start_at_login = true;
@@ -249,31 +231,37 @@ fn elapsed_rounds_down_in_units() {
 #[test]
 fn crowd_channels_are_labelled_as_crowd() {
     let crowd = &channels()[2];
-    assert_eq!(
-        crowd.shown_label(Lang::En),
-        "allestörungen.de: 1&1 (crowd reports, not official)"
-    );
-    assert_eq!(
-        crowd.shown_label(Lang::De),
-        "allestörungen.de: 1&1 (Crowd-Meldungen, nicht offiziell)"
-    );
     // A user's own crowd entry without the marker still gets it.
     let mut own = crowd.clone();
     own.label = "downdetector".into();
-    assert_eq!(
-        own.shown_label(Lang::En),
-        "downdetector (crowd reports, not official)"
-    );
     // A German crowd label keeps one marker, in the user's language.
-    own.label_de = Some("Störungsmelder (Crowd-Meldungen, nicht offiziell)".into());
-    assert_eq!(
-        own.shown_label(Lang::De),
-        "Störungsmelder (Crowd-Meldungen, nicht offiziell)"
-    );
-    assert_eq!(
-        own.shown_label(Lang::En),
-        "downdetector (crowd reports, not official)"
-    );
+    let mut own_de = own.clone();
+    own_de.label_de = Some("Störungsmelder (Crowd-Meldungen, nicht offiziell)".into());
+    for (channel, lang, shown) in [
+        (
+            crowd,
+            Lang::En,
+            "allestörungen.de: 1&1 (crowd reports, not official)",
+        ),
+        (
+            crowd,
+            Lang::De,
+            "allestörungen.de: 1&1 (Crowd-Meldungen, nicht offiziell)",
+        ),
+        (&own, Lang::En, "downdetector (crowd reports, not official)"),
+        (
+            &own_de,
+            Lang::De,
+            "Störungsmelder (Crowd-Meldungen, nicht offiziell)",
+        ),
+        (
+            &own_de,
+            Lang::En,
+            "downdetector (crowd reports, not official)",
+        ),
+    ] {
+        assert_eq!(channel.shown_label(lang), shown, "{lang:?}: {channel:?}");
+    }
 }
 
 #[test]
@@ -289,47 +277,21 @@ fn channel_labels_follow_the_language_with_english_as_fallback() {
 fn the_router_layer_is_named_in_title_tooltip_and_reason() {
     let router_down = diagnosis(
         Verdict::InternetDown,
-        Some((
-            Layer::Router,
-            Fact::RouterConnection {
-                status: "Disconnected".into(),
-                connected: false,
-                last_error: Some("ERROR_NO_CARRIER".into()),
-                uptime_s: None,
-            },
-        )),
+        Some(router_disconnected(Some("ERROR_NO_CARRIER"))),
         at(9, 0, 0),
     );
     let st = status(Verdict::InternetDown, at(8, 58, 0), Some(router_down));
     let ch = channels();
-    let ctx = TrayContext {
-        configured: true,
-        provider: Some("1&1"),
-        channels: &ch,
-        alerts_paused_until: None,
-        start_at_login: false,
-        offset: FixedOffset::east_opt(3600).unwrap(),
-        monitor_failure: None,
-        lines: &[],
-        shown: None,
-    };
+    let ctx = ctx(&ch);
     let en = tray_model(&st, &ctx, Lang::En, at(9, 0, 10));
     assert_eq!(en.tooltip, "Router reports: internet down since 09:58");
-    let labels: Vec<String> = en
-        .menu
-        .iter()
-        .filter_map(|e| match e {
-            MenuEntry::Label(l) => Some(l.clone()),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        labels[..2],
+        label_texts(&en.menu)[..2],
         [
-            "Router reports: internet down — checked 10 s ago".to_string(),
+            "Router reports: internet down — checked 10 s ago",
             // The plain reason: the router's own word ("Disconnected", ERROR_NO_CARRIER) is
             // in the dashboard's details and `check --verbose`.
-            "Your router is not connected to the internet".to_string(),
+            "Your router is not connected to the internet",
         ]
     );
     let de = tray_model(&st, &ctx, Lang::De, at(9, 0, 10));
@@ -424,14 +386,7 @@ fn several_lines_name_the_shown_one_and_list_each() {
         "Office: Provider's telephony is down since 09:58"
     );
     assert_eq!(en.title, "dialtone: Office: Provider's telephony is down");
-    let texts: Vec<&str> = en
-        .menu
-        .iter()
-        .filter_map(|e| match e {
-            MenuEntry::Label(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect();
+    let texts = label_texts(&en.menu);
     assert!(texts[0].starts_with("Office: Provider's telephony is down — checked 10 s ago"));
     assert!(
         texts[1].starts_with("Office: "),
@@ -472,18 +427,11 @@ fn several_lines_name_the_shown_one_and_list_each() {
 #[test]
 fn a_registrar_never_heard_from_is_not_confirmed_yet_rather_than_not_checked() {
     let ch = channels();
-    let silent = diagnosis(
-        Verdict::Unknown,
-        Some((
-            Layer::Provider,
-            Fact::RegistrarNeverAnswered {
-                registrar: "sip.1und1.de".into(),
-                name_not_found: false,
-            },
-        )),
-        at(9, 52, 0),
-    );
-    let s = status(Verdict::Unknown, at(9, 50, 0), Some(silent));
+    let silent = Fact::RegistrarNeverAnswered {
+        registrar: "sip.1und1.de".into(),
+        name_not_found: false,
+    };
+    let s = checked(Verdict::Unknown, Some((Layer::Provider, silent)));
     let en = tray_model(&s, &ctx(&ch), Lang::En, at(9, 54, 0));
     assert_eq!(en.icon, IconId::Unknown);
     assert_eq!(
@@ -504,18 +452,11 @@ fn a_registrar_never_heard_from_is_not_confirmed_yet_rather_than_not_checked() {
 #[test]
 fn a_suspended_login_offers_one_more_try_in_the_menu() {
     let ch = channels();
-    let held = diagnosis(
-        Verdict::AccountProblem,
-        Some((
-            Layer::Account,
-            Fact::AccountSuspended {
-                since: at(9, 0, 0),
-                code: 403,
-            },
-        )),
-        at(9, 52, 0),
-    );
-    let s = status(Verdict::AccountProblem, at(9, 50, 0), Some(held));
+    let held = Fact::AccountSuspended {
+        since: at(9, 0, 0),
+        code: 403,
+    };
+    let s = checked(Verdict::AccountProblem, Some((Layer::Account, held)));
     for (lang, item) in [
         (Lang::En, "Try the login again"),
         (Lang::De, "Anmeldung erneut versuchen"),
@@ -536,11 +477,7 @@ fn a_suspended_login_offers_one_more_try_in_the_menu() {
         );
     }
     // A working line offers no such item.
-    let fine = status(
-        Verdict::Healthy,
-        at(9, 50, 0),
-        Some(diagnosis(Verdict::Healthy, None, at(9, 52, 0))),
-    );
+    let fine = checked(Verdict::Healthy, None);
     let m = tray_model(&fine, &ctx(&ch), Lang::En, at(9, 54, 0));
     assert!(!labels(&m.menu).iter().any(|l| l == "Try the login again"));
 }
