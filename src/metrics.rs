@@ -96,31 +96,50 @@ struct BuildLabels {
     commit: String,
 }
 
-/// The metric families, shared by the updaters and the server.
-#[derive(Clone)]
-struct Families {
-    verdict: Family<VerdictLabels, Gauge>,
-    since: Family<LineLabels, Gauge<f64, AtomicU64>>,
-    layer_up: Family<LayerLabels, Gauge>,
-    sip_rtt: Family<LineLabels, Histogram>,
-    checks: Family<OutcomeLabels, Counter>,
-    changes: Family<LineLabels, Counter>,
-    outages: Family<VerdictLabels, Counter>,
-    suspended: Family<LineLabels, Gauge>,
+/// Declares the metric families once each: the field, its type, how it is made, and the name
+/// and help it is served under, so a family cannot be updated without being registered.
+macro_rules! families {
+    ($($field:ident: $ty:ty = $make:expr, $name:literal, $help:literal;)*) => {
+        /// The metric families, shared by the updaters and the server.
+        #[derive(Clone)]
+        struct Families {
+            $($field: $ty,)*
+        }
+
+        impl Families {
+            /// Every family, registered in `registry` in the order declared.
+            fn register(registry: &mut Registry) -> Families {
+                $(
+                    let $field: $ty = $make;
+                    registry.register($name, $help, $field.clone());
+                )*
+                Families { $($field,)* }
+            }
+        }
+    };
+}
+
+families! {
+    verdict: Family<VerdictLabels, Gauge> = Family::default(), "line_verdict",
+        "The line's confirmed verdict: 1 for the current one, 0 for the others";
+    since: Family<LineLabels, Gauge<f64, AtomicU64>> = Family::default(), "verdict_since_timestamp_seconds",
+        "When the line's confirmed verdict began, in seconds since the Unix epoch";
+    layer_up: Family<LayerLabels, Gauge> = Family::default(), "layer_up",
+        "Whether the layer works (1, also when slow) or failed (0) in the confirmed diagnosis; absent when not judged";
+    sip_rtt: Family<LineLabels, Histogram> = Family::new_with_constructor(|| Histogram::new(RTT_BUCKETS)), "sip_rtt_seconds",
+        "Round-trip time of the OPTIONS request of each check";
+    checks: Family<OutcomeLabels, Counter> = Family::default(), "checks",
+        "Checks by their raw (unconfirmed) verdict";
+    changes: Family<LineLabels, Counter> = Family::default(), "verdict_changes",
+        "Confirmed verdict changes";
+    outages: Family<VerdictLabels, Counter> = Family::default(), "outages",
+        "Confirmed changes into an outage, by the outage's verdict";
+    suspended: Family<LineLabels, Gauge> = Family::default(), "register_suspended",
+        "1 while the REGISTER query is held back after a rejected login (until the password changes or a retry)";
 }
 
 /// The registry with every family registered; the families to update.
 fn registry() -> (Registry, Families) {
-    let families = Families {
-        verdict: Family::default(),
-        since: Family::default(),
-        layer_up: Family::default(),
-        sip_rtt: Family::new_with_constructor(|| Histogram::new(RTT_BUCKETS)),
-        checks: Family::default(),
-        changes: Family::default(),
-        outages: Family::default(),
-        suspended: Family::default(),
-    };
     let mut registry = Registry::with_prefix("dialtone");
     let build: Family<BuildLabels, Gauge> = Family::default();
     build
@@ -134,46 +153,7 @@ fn registry() -> (Registry, Families) {
         "The dialtone version and the git commit it was built from",
         build,
     );
-    registry.register(
-        "line_verdict",
-        "The line's confirmed verdict: 1 for the current one, 0 for the others",
-        families.verdict.clone(),
-    );
-    registry.register(
-        "verdict_since_timestamp_seconds",
-        "When the line's confirmed verdict began, in seconds since the Unix epoch",
-        families.since.clone(),
-    );
-    registry.register(
-        "layer_up",
-        "Whether the layer works (1, also when slow) or failed (0) in the confirmed diagnosis; absent when not judged",
-        families.layer_up.clone(),
-    );
-    registry.register(
-        "sip_rtt_seconds",
-        "Round-trip time of the OPTIONS request of each check",
-        families.sip_rtt.clone(),
-    );
-    registry.register(
-        "checks",
-        "Checks by their raw (unconfirmed) verdict",
-        families.checks.clone(),
-    );
-    registry.register(
-        "verdict_changes",
-        "Confirmed verdict changes",
-        families.changes.clone(),
-    );
-    registry.register(
-        "outages",
-        "Confirmed changes into an outage, by the outage's verdict",
-        families.outages.clone(),
-    );
-    registry.register(
-        "register_suspended",
-        "1 while the REGISTER query is held back after a rejected login (until the password changes or a retry)",
-        families.suspended.clone(),
-    );
+    let families = Families::register(&mut registry);
     (registry, families)
 }
 
