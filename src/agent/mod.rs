@@ -837,16 +837,10 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
         socket_unavailable: server.is_none(),
         notifications: true,
     };
-    let agent = match tokio::task::spawn_blocking(move || Agent::new(options)).await {
-        Ok(Ok(agent)) => agent,
-        Ok(Err(e)) => {
-            tracing::error!("{e}");
-            return ExitCode::from(EXIT_CONFIG_ERROR);
-        }
-        Err(e) => {
-            tracing::error!("{e}");
-            return ExitCode::from(EXIT_RUNTIME_ERROR);
-        }
+    let started = tokio::task::spawn_blocking(move || Agent::new(options)).await;
+    let agent = match crate::cli::task_outcome(started, "") {
+        Ok(agent) => agent,
+        Err(code) => return code,
     };
     if let Err(e) = agent.restart_line().await {
         tracing::error!("{e}");

@@ -216,16 +216,9 @@ fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
     let mut reports = Vec::with_capacity(results.len());
     let mut worst: Option<dialtone_core::verdict::Verdict> = None;
     for result in results {
-        let (label, diagnosis) = match result {
-            Ok(Ok(done)) => done,
-            Ok(Err(e)) => {
-                tracing::error!("{e}");
-                return ExitCode::from(EXIT_CONFIG_ERROR);
-            }
-            Err(e) => {
-                tracing::error!("a check stopped unexpectedly: {e}");
-                return ExitCode::from(EXIT_RUNTIME_ERROR);
-            }
+        let (label, diagnosis) = match task_outcome(result, "a check stopped unexpectedly: ") {
+            Ok(done) => done,
+            Err(code) => return code,
         };
         if worst.is_none_or(|w| diagnosis.verdict.severity() > w.severity()) {
             worst = Some(diagnosis.verdict);
@@ -405,6 +398,26 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         drop(locks);
         ExitCode::SUCCESS
     })
+}
+
+/// A spawned task's result, or the exit code to end with (logged first): the task's own error
+/// is a configuration error, a task that panicked or was cancelled a runtime error.
+/// `join_context` starts the log line of the latter.
+pub(crate) fn task_outcome<T, E: std::fmt::Display>(
+    result: Result<Result<T, E>, tokio::task::JoinError>,
+    join_context: &str,
+) -> Result<T, ExitCode> {
+    match result {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) => {
+            tracing::error!("{e}");
+            Err(ExitCode::from(EXIT_CONFIG_ERROR))
+        }
+        Err(e) => {
+            tracing::error!("{join_context}{e}");
+            Err(ExitCode::from(EXIT_RUNTIME_ERROR))
+        }
+    }
 }
 
 #[cfg(test)]
