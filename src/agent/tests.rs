@@ -253,24 +253,21 @@ async fn requests_out_of_range_are_refused() {
         other => panic!("{other:?}"),
     }
     // Pausing and resuming show in the status.
-    let Response::Status { status } = f
-        .agent
-        .handle(Request::PauseAlerts { minutes: 60 })
-        .await
-        .unwrap()
-    else {
-        panic!()
-    };
-    assert!(status.alerts_paused_until.is_some());
-    let Response::Status { status } = f
-        .agent
-        .handle(Request::PauseAlerts { minutes: 0 })
-        .await
-        .unwrap()
-    else {
-        panic!()
-    };
-    assert!(status.alerts_paused_until.is_none());
+    for (minutes, paused) in [(60, true), (0, false)] {
+        let Response::Status { status } = f
+            .agent
+            .handle(Request::PauseAlerts { minutes })
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            status.alerts_paused_until.is_some(),
+            paused,
+            "{minutes} min"
+        );
+    }
     f.agent.stop_line().await;
 }
 
