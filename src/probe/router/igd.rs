@@ -5,7 +5,7 @@
 //! `GetExternalIPAddress` (three requests a round once the description is known). Works with
 //! any IGD; the tests use Debian's miniupnpd.
 
-use super::soap::{arg, RequestError, RouterHttp};
+use super::soap::{arg, OutArgs, RequestError, RouterHttp};
 use super::xml::{device_and_services, Element};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -181,59 +181,52 @@ pub struct Status {
 
 /// Asks the three status actions (concurrently: the round waits for one timeout at most).
 pub async fn status(http: &RouterHttp, igd: &Igd) -> Status {
-    let link = async {
-        let (st, url) = igd.common.as_ref()?;
-        Some(
-            http.action(url, st, "GetCommonLinkProperties", &[], None)
-                .await
-                .map(|args| {
-                    arg(&args, "NewPhysicalLinkStatus")
-                        .unwrap_or_default()
-                        .chars()
-                        .take(40)
-                        .collect()
-                }),
-        )
-    };
-    let connection = async {
-        let (st, url) = igd.connection.as_ref()?;
-        Some(
-            http.action(url, st, "GetStatusInfo", &[], None)
-                .await
-                .map(|args| {
-                    let status = arg(&args, "NewConnectionStatus")
-                        .unwrap_or_default()
-                        .chars()
-                        .take(40)
-                        .collect();
-                    let error = arg(&args, "NewLastConnectionError")
-                        .filter(|e| !e.is_empty() && *e != "ERROR_NONE")
-                        .map(|e| e.chars().take(60).collect());
-                    let uptime = arg(&args, "NewUptime").and_then(|u| u.parse().ok());
-                    (status, error, uptime)
-                }),
-        )
-    };
-    let external = async {
-        let (st, url) = igd.connection.as_ref()?;
-        Some(
-            http.action(url, st, "GetExternalIPAddress", &[], None)
-                .await
-                .map(|args| {
-                    arg(&args, "NewExternalIPAddress")
-                        .unwrap_or_default()
-                        .chars()
-                        .take(45)
-                        .collect()
-                }),
-        )
-    };
+    let link = ask(http, &igd.common, "GetCommonLinkProperties", |args| {
+        capped(args, "NewPhysicalLinkStatus", 40)
+    });
+    let connection = ask(http, &igd.connection, "GetStatusInfo", |args| {
+        let status = capped(args, "NewConnectionStatus", 40);
+        let error = arg(args, "NewLastConnectionError")
+            .filter(|e| !e.is_empty() && *e != "ERROR_NONE")
+            .map(|e| e.chars().take(60).collect());
+        let uptime = arg(args, "NewUptime").and_then(|u| u.parse().ok());
+        (status, error, uptime)
+    });
+    let external = ask(http, &igd.connection, "GetExternalIPAddress", |args| {
+        capped(args, "NewExternalIPAddress", 45)
+    });
     let (link, connection, external_ipv4) = tokio::join!(link, connection, external);
     Status {
         link,
         connection,
         external_ipv4,
     }
+}
+
+/// Calls `action` (without arguments) on `service` and reads its answer; `None` when the
+/// router does not offer the service.
+async fn ask<T>(
+    http: &RouterHttp,
+    service: &Option<(String, Url)>,
+    action: &str,
+    read: impl FnOnce(&OutArgs) -> T,
+) -> Option<Result<T, RequestError>> {
+    let (service_type, url) = service.as_ref()?;
+    Some(
+        http.action(url, service_type, action, &[], None)
+            .await
+            .map(|args| read(&args)),
+    )
+}
+
+/// Out-argument `name` as sent, at most `max` characters (a router's strings are shown, not
+/// trusted); empty when absent.
+fn capped(args: &OutArgs, name: &str, max: usize) -> String {
+    arg(args, name)
+        .unwrap_or_default()
+        .chars()
+        .take(max)
+        .collect()
 }
 
 #[cfg(test)]
