@@ -14,7 +14,7 @@ use dialtone_core::observation::Transport;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
-use support::kamailio::{Kamailio, KamailioOptions};
+use support::kamailio::Kamailio;
 use support::lab::{Lab, LabOptions};
 
 /// Clock ticks per second for /proc times (USER_HZ, 100 on every Linux we run on).
@@ -338,17 +338,11 @@ struct Loopback {
 
 impl Loopback {
     fn start() -> Loopback {
-        let k = Kamailio::start(KamailioOptions {
-            users: vec![("alice".into(), "bench-pw".into())],
-            ..KamailioOptions::default()
-        });
+        let k = Kamailio::with_user("alice", "bench-pw");
         k.register_contact("alice", "bench-pw", 3600);
-        let anchors = (0..2)
-            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-            .collect();
         Loopback {
             k,
-            anchors,
+            anchors: support::loopback_anchors(),
             dir: tempfile::tempdir().unwrap(),
         }
     }
@@ -365,9 +359,7 @@ impl Loopback {
             .env("XDG_CONFIG_HOME", self.dir.path())
             .env("XDG_DATA_HOME", self.dir.path())
             .env("HOME", self.dir.path());
-        for a in &self.anchors {
-            cmd.args(["--anchor", &a.local_addr().unwrap().to_string()]);
-        }
+        support::anchor_args(&mut cmd, &self.anchors);
         cmd
     }
 }

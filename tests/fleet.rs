@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use support::kamailio::{Kamailio, KamailioOptions};
+use support::kamailio::Kamailio;
 
 const HOME_PASSWORD: &str = "h0me-Pa55";
 const OFFICE_PASSWORD: &str = "0ff1ce-Pa55";
@@ -32,15 +32,6 @@ fn docs(name: &str) -> PathBuf {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A free loopback port (bound, then released for the server that follows).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One HTTP/1.0 GET: (status code, body).
@@ -94,7 +85,9 @@ struct Prometheus {
 impl Prometheus {
     /// Starts `prometheus` on `config` and waits until it is ready.
     fn start(dir: tempfile::TempDir, config: &Path) -> Prometheus {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", support::free_port())
+            .parse()
+            .unwrap();
         let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
@@ -113,18 +106,17 @@ impl Prometheus {
             _child: Killed(child),
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if matches!(http_get(addr, "/-/ready"), Ok((200, _))) {
-                return prometheus;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "prometheus not ready within 30 s: {}",
-                prometheus.log()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let ready = || match http_get(addr, "/-/ready") {
+            Ok((200, _)) => Ok(()),
+            _ => Err(()),
+        };
+        poll(
+            Duration::from_secs(30),
+            Duration::from_millis(200),
+            ready,
+            |()| format!("prometheus not ready within 30 s: {}", prometheus.log()),
+        );
+        prometheus
     }
 
     fn log(&self) -> String {
@@ -180,18 +172,34 @@ impl Prometheus {
         within: Duration,
         done: impl Fn(&[(String, f64)]) -> bool,
     ) -> Vec<(String, f64)> {
-        let deadline = Instant::now() + within;
-        loop {
+        let attempt = || {
             let result = self.query(query);
             if done(&result) {
-                return result;
+                Ok(result)
+            } else {
+                Err(result)
             }
-            assert!(
-                Instant::now() < deadline,
-                "{query}: still {result:?} after {within:?}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(250));
+        };
+        poll(within, Duration::from_millis(250), attempt, |result| {
+            format!("{query}: still {result:?} after {within:?}\n{}", self.log())
+        })
+    }
+}
+
+/// Tries `attempt` every `every` until it succeeds and returns what it gave; past `within`,
+/// panics with `failure` of the last miss (prometheus's answers arrive in its own time).
+fn poll<T, E>(
+    within: Duration,
+    every: Duration,
+    mut attempt: impl FnMut() -> Result<T, E>,
+    failure: impl FnOnce(E) -> String,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        match attempt() {
+            Ok(done) => return done,
+            Err(miss) if Instant::now() >= deadline => panic!("{}", failure(miss)),
+            Err(_) => std::thread::sleep(every),
         }
     }
 }
@@ -254,25 +262,14 @@ struct Fleet {
 
 impl Fleet {
     fn start() -> Fleet {
-        let start = |user: &str, password: &str| {
-            Kamailio::start(KamailioOptions {
-                users: vec![(user.into(), password.into())],
-                ..KamailioOptions::default()
-            })
-        };
+        let start = |user: &str, password: &str| Kamailio::with_user(user, password);
         let home = start("alice", HOME_PASSWORD);
         let office = start("bob", OFFICE_PASSWORD);
         // Each line's phone is registered, as on a working line.
         home.register_contact("alice", HOME_PASSWORD, 3600);
         office.register_contact("bob", OFFICE_PASSWORD, 3600);
-        let anchors: Vec<TcpListener> = (0..2)
-            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-            .collect();
-        let anchor_list = anchors
-            .iter()
-            .map(|a| format!("\"{}\"", a.local_addr().unwrap()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let anchors = support::loopback_anchors();
+        let anchor_list = support::anchors_toml(&anchors);
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.toml");
         std::fs::write(
@@ -305,7 +302,9 @@ password_env = "FLEET_OFFICE_PASSWORD"
             ),
         )
         .unwrap();
-        let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let metrics: SocketAddr = format!("127.0.0.1:{}", support::free_port())
+            .parse()
+            .unwrap();
         let runtime = dir.path().join("run");
         std::fs::create_dir_all(&runtime).unwrap();
         std::fs::set_permissions(
@@ -520,25 +519,17 @@ fn prometheus_sees_both_lines_and_alerts_for_the_one_that_fails() {
 
 #[test]
 fn the_shipped_rules_and_scrape_config_are_valid_and_in_the_guide() {
-    let (ok, said) = promtool(
-        &[
-            "check",
-            "rules",
-            &docs("dialtone-rules.yml").display().to_string(),
-        ],
-        None,
-    );
-    assert!(ok, "{said}");
-    assert!(said.contains("6 rules found"), "{said}");
-    let (ok, said) = promtool(
-        &[
-            "check",
-            "config",
-            &docs("prometheus.yml").display().to_string(),
-        ],
-        None,
-    );
-    assert!(ok, "{said}");
+    // promtool's own checks, and for the rules how many it found.
+    for (what, name, says) in [
+        ("rules", "dialtone-rules.yml", Some("6 rules found")),
+        ("config", "prometheus.yml", None),
+    ] {
+        let (ok, said) = promtool(&["check", what, &docs(name).display().to_string()], None);
+        assert!(ok, "{said}");
+        if let Some(says) = says {
+            assert!(said.contains(says), "{said}");
+        }
+    }
     // The guide shows both files as they are, so a copy from it is what the test checked.
     let guide = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet.md"));
     for name in ["prometheus.yml", "dialtone-rules.yml"] {
@@ -599,16 +590,11 @@ fn the_exporter_serves_metrics_only() {
 
 #[test]
 fn check_reports_every_line_or_the_one_asked_for() {
-    let home = Kamailio::start(KamailioOptions {
-        users: vec![("alice".into(), HOME_PASSWORD.into())],
-        ..KamailioOptions::default()
-    });
+    let home = Kamailio::with_user("alice", HOME_PASSWORD);
     home.register_contact("alice", HOME_PASSWORD, 3600);
-    let anchors: Vec<TcpListener> = (0..2)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
+    let anchors = support::loopback_anchors();
     // Nothing listens there: the office's provider is out.
-    let closed = free_port();
+    let closed = support::free_port();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(

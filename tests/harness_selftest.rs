@@ -22,12 +22,7 @@ fn sipsak(args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .expect("sipsak is installed");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    (out.status.success(), support::printed(&out))
 }
 
 #[test]

@@ -8,8 +8,8 @@
 use dialtone_core::locale::Lang;
 use dialtone_core::observation::Transport;
 use dialtone_ipc::client::Client;
-use dialtone_testkit::dialtone_bin;
-use dialtone_testkit::kamailio::{Kamailio, KamailioOptions};
+use dialtone_testkit::kamailio::Kamailio;
+use dialtone_testkit::{anchor_args, anchors_toml, dialtone_bin, loopback_anchors};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -28,11 +28,7 @@ impl Home {
     fn new(kamailio: &Kamailio) -> Home {
         let dir = tempfile::tempdir().unwrap();
         let anchors = loopback_anchors();
-        let anchor_list = anchors
-            .iter()
-            .map(|l| format!("\"{}\"", l.local_addr().unwrap()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let anchor_list = anchors_toml(&anchors);
         let config = format!(
             "timeout_secs = 2\n\
              [account]\nregistrar = \"{}\"\nuser = \"alice\"\npassword_env = \"DIALTONE_TEST_PW\"\n\
@@ -151,10 +147,7 @@ async fn wait_for_round(
 
 #[test]
 fn a_rejected_password_is_sent_once_across_restarts_settings_and_processes() {
-    let kamailio = Kamailio::start(KamailioOptions {
-        users: vec![("alice".into(), PASSWORD.into())],
-        ..KamailioOptions::default()
-    });
+    let kamailio = Kamailio::with_user("alice", PASSWORD);
     // The user's phone is registered, so the right password gives a healthy line.
     kamailio.register_contact("alice", PASSWORD, 3600);
     let baseline = kamailio.authenticated_registers();
@@ -403,10 +396,7 @@ fn a_retry_after_holds_every_login_back_until_it_has_passed() {
 
 #[test]
 fn a_second_watcher_of_the_same_account_refuses_to_start() {
-    let kamailio = Kamailio::start(KamailioOptions {
-        users: vec![("alice".into(), PASSWORD.into())],
-        ..KamailioOptions::default()
-    });
+    let kamailio = Kamailio::with_user("alice", PASSWORD);
     let home = Home::new(&kamailio);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -426,13 +416,6 @@ fn a_second_watcher_of_the_same_account_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("leaves the account to it"), "{stderr}");
     assert_eq!(kamailio.authenticated_registers(), queries);
-}
-
-/// Two internet anchors on loopback, accepting for as long as they live.
-fn loopback_anchors() -> Vec<TcpListener> {
-    (0..2)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect()
 }
 
 /// `dialtone ARGS…` against a scripted registrar, every other layer on loopback, in `home`.
@@ -461,9 +444,7 @@ fn scripted(
         .env("XDG_STATE_HOME", home.join("state"))
         .env("XDG_RUNTIME_DIR", home.join("run"))
         .env_remove("DBUS_SESSION_BUS_ADDRESS");
-    for a in anchors {
-        cmd.args(["--anchor", &a.local_addr().unwrap().to_string()]);
-    }
+    anchor_args(&mut cmd, anchors);
     cmd
 }
 

@@ -63,23 +63,7 @@ fn a_connected_igd_makes_the_router_layer_ok() {
     assert_eq!(view["voip"], serde_json::json!([]), "{view:#}");
     assert_eq!(view["error"], Value::Null, "{view:#}");
     // The layers are in the chain's order: the router between home network and internet.
-    let names: Vec<&str> = json["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["layer"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "device",
-            "home_network",
-            "router",
-            "internet",
-            "provider",
-            "account"
-        ]
-    );
+    assert_eq!(support::layer_names(&json), support::LAYER_ORDER);
 
     // Switched off: no router object, the layer not checked.
     let (off, _) = lab.check(&["--timeout", "1", "--router", "off"]);

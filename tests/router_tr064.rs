@@ -19,8 +19,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use support::kamailio::{Kamailio, KamailioOptions};
+use std::time::Duration;
+use support::kamailio::Kamailio;
 
 const ROUTER_USER: &str = "dialtone";
 const ROUTER_PASSWORD: &str = "box-Pa55word-7q";
@@ -338,13 +338,29 @@ fn serve(mut stream: TcpStream, _port: u16, script: &Arc<Mutex<Script>>) {
     }
 }
 
-/// Two internet anchors on loopback.
-fn anchors() -> Vec<TcpListener> {
-    (0..2)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect()
+/// `dialtone --lang en SUB` with only what every run here needs: its own config, state and
+/// home in `dir`, the loopback gateway, no DNS probe, a 2 s timeout and the anchors.
+fn bare(sub: &str, anchors: &[TcpListener], dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    cmd.args(["--lang", "en", sub, "--config"])
+        .arg(dir.join("config.toml"))
+        .args([
+            "--timeout",
+            "2",
+            "--gateway",
+            "127.0.0.1",
+            "--dns-name",
+            "none",
+        ])
+        .env("XDG_CONFIG_HOME", dir)
+        .env("HOME", dir)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    support::anchor_args(&mut cmd, anchors);
+    cmd
 }
 
+/// [`bare`] with a registrar and the scripted box logged into with the right password, with a
+/// debug log (so the secret checks see every line the agent can write).
 fn dialtone(
     sub: &str,
     registrar: &str,
@@ -352,24 +368,15 @@ fn dialtone(
     fritz: &FritzBox,
     dir: &std::path::Path,
 ) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
-    cmd.args(["--lang", "en", sub, "--config"])
-        .arg(dir.join("config.toml"))
-        .args(["--registrar", registrar, "--timeout", "2"])
-        .args(["--gateway", "127.0.0.1", "--dns-name", "none"])
+    let mut cmd = bare(sub, anchors, dir);
+    cmd.args(["--registrar", registrar])
         .args(["--router", &fritz.url(), "--router-user", ROUTER_USER])
         .args(["--router-password-env", "DT_ROUTER_PW"])
         .env("DT_ROUTER_PW", ROUTER_PASSWORD)
         .env("RUST_LOG", "dialtone=debug")
-        .env("XDG_CONFIG_HOME", dir)
         .env("XDG_DATA_HOME", dir)
         .env("XDG_STATE_HOME", dir.join("state"))
-        .env("XDG_RUNTIME_DIR", dir.join("run"))
-        .env("HOME", dir)
-        .env_remove("DBUS_SESSION_BUS_ADDRESS");
-    for a in anchors {
-        cmd.args(["--anchor", &a.local_addr().unwrap().to_string()]);
-    }
+        .env("XDG_RUNTIME_DIR", dir.join("run"));
     cmd
 }
 
@@ -383,11 +390,52 @@ fn json_of(out: &Output) -> Value {
     })
 }
 
-fn kamailio() -> Kamailio {
-    Kamailio::start(KamailioOptions {
-        users: vec![("alice".into(), "kama-Pa55".into())],
-        ..KamailioOptions::default()
-    })
+/// What most tests here stand on: a real registrar, a scripted box with these accounts, two
+/// anchors and a scratch folder for config, state and history.
+struct Rig {
+    k: Kamailio,
+    fritz: FritzBox,
+    anchors: Vec<TcpListener>,
+    dir: tempfile::TempDir,
+}
+
+impl Rig {
+    fn new(accounts: &[(&str, &str)]) -> Rig {
+        Rig {
+            k: Kamailio::with_user("alice", "kama-Pa55"),
+            fritz: FritzBox::start(accounts),
+            anchors: support::loopback_anchors(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// [`dialtone`] against this rig's registrar and box.
+    fn dialtone(&self, sub: &str) -> Command {
+        dialtone(
+            sub,
+            &self.k.registrar_uri(Transport::Udp),
+            &self.anchors,
+            &self.fritz,
+            self.dir.path(),
+        )
+    }
+
+    /// One `check` with `args`, to its end.
+    fn check(&self, args: &[&str]) -> Output {
+        self.dialtone("check").args(args).output().unwrap()
+    }
+
+    /// A `watch --json` confirming every second, with `more` set up by the caller, stopped
+    /// with SIGTERM (as a service manager stops it) after `run`.
+    fn watch(&self, run: Duration, stderr: Stdio, more: impl FnOnce(&mut Command)) -> Output {
+        let mut cmd = self.dialtone("watch");
+        cmd.args(["--json", "--interval", "1", "--recheck", "1"]);
+        more(&mut cmd);
+        let child = cmd.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
+        std::thread::sleep(run);
+        let _ = support::sigterm(&child);
+        child.wait_with_output().unwrap()
+    }
 }
 
 fn assert_no_secret(what: &str, bytes: &[u8]) {
@@ -397,22 +445,15 @@ fn assert_no_secret(what: &str, bytes: &[u8]) {
     }
 }
 
+/// The router layer's evidence in one report, as text.
+fn router_evidence(report: &Value) -> String {
+    layer(report, "router")["evidence"].to_string()
+}
+
 #[test]
 fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers() {
-    let k = kamailio();
-    let fritz = FritzBox::start(&[("4930123456", "not registered"), ("4930999", "disabled")]);
-    let a = anchors();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dialtone(
-        "check",
-        &k.registrar_uri(Transport::Udp),
-        &a,
-        &fritz,
-        dir.path(),
-    )
-    .arg("--json")
-    .output()
-    .unwrap();
+    let rig = Rig::new(&[("4930123456", "not registered"), ("4930999", "disabled")]);
+    let out = rig.check(&["--json"]);
     let json = json_of(&out);
     assert_eq!(json["verdict"], "account_problem", "{json:#}");
     assert_eq!(out.status.code(), Some(11));
@@ -443,22 +484,13 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
     assert_no_secret("stderr", &out.stderr);
     // Requests this round: igddesc + 3 IGD actions + tr64desc + GetMaxVoIPNumbers (401, then
     // answered) + 2 × (status, account) answered up front + the 713 past the last account.
-    let s = fritz.script();
+    let s = rig.fritz.script();
     assert_eq!(s.rejected, 0);
     assert!(s.requests.len() <= 12, "{:#?}", s.requests);
 
     drop(s);
     // The text face, as a person reads it.
-    let out = dialtone(
-        "check",
-        &k.registrar_uri(Transport::Udp),
-        &a,
-        &fritz,
-        dir.path(),
-    )
-    .arg("--verbose")
-    .output()
-    .unwrap();
+    let out = rig.check(&["--verbose"]);
     let text = String::from_utf8_lossy(&out.stdout);
     println!("{text}");
     // The plain headline leads; --verbose lists the router's own words per layer.
@@ -474,17 +506,7 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
     );
 
     // German.
-    let out = dialtone(
-        "check",
-        &k.registrar_uri(Transport::Udp),
-        &a,
-        &fritz,
-        dir.path(),
-    )
-    .args(["--lang", "de", "--json"])
-    .output()
-    .unwrap();
-    let json = json_of(&out);
+    let json = json_of(&rig.check(&["--lang", "de", "--json"]));
     assert_eq!(json["summary"], "Ihr Router ist bei 1&1 nicht angemeldet.");
     assert_eq!(
         json["reason"],
@@ -495,7 +517,7 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
 #[test]
 fn registered_on_the_box_with_a_silent_registrar_is_degraded_not_an_outage() {
     let fritz = FritzBox::start(&[("4930123456", "registered")]);
-    let a = anchors();
+    let a = support::loopback_anchors();
     let dir = tempfile::tempdir().unwrap();
     // A registrar port nothing listens on.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -523,40 +545,12 @@ fn registered_on_the_box_with_a_silent_registrar_is_degraded_not_an_outage() {
 
 #[test]
 fn a_wrong_router_password_is_asked_once_then_suspended() {
-    let k = kamailio();
-    let fritz = FritzBox::start(&[("4930123456", "registered")]);
-    let a = anchors();
-    let dir = tempfile::tempdir().unwrap();
-    let child = dialtone(
-        "watch",
-        &k.registrar_uri(Transport::Udp),
-        &a,
-        &fritz,
-        dir.path(),
-    )
-    .args([
-        "--json",
-        "--interval",
-        "1",
-        "--recheck",
-        "1",
-        "--no-history",
-    ])
-    .env("DT_ROUTER_PW", "not-the-box-password")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(6);
-    while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let out = child.wait_with_output().unwrap();
-    let s = fritz.script();
+    let rig = Rig::new(&[("4930123456", "registered")]);
+    let out = rig.watch(Duration::from_secs(6), Stdio::piped(), |cmd| {
+        cmd.arg("--no-history")
+            .env("DT_ROUTER_PW", "not-the-box-password");
+    });
+    let s = rig.fritz.script();
     assert_eq!(s.rejected, 1, "asked once: {:#?}", s.requests);
     assert_eq!(s.authorized, 1, "{:#?}", s.requests);
     drop(s);
@@ -564,7 +558,7 @@ fn a_wrong_router_password_is_asked_once_then_suspended() {
     // The first confirmed line is healthy (the IGD says connected, the registrar answers) and
     // carries the router's finding.
     let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
-    let evidence = layer(&first, "router")["evidence"].to_string();
+    let evidence = router_evidence(&first);
     assert!(
         evidence.contains("the router rejected the login (user dialtone)"),
         "{evidence}"
@@ -573,91 +567,50 @@ fn a_wrong_router_password_is_asked_once_then_suspended() {
     assert_no_secret("stdout", &out.stdout);
     // Another process later (a restart, a `check`): the rejection is in the login guard's
     // ledger, so the box is not asked with that password again.
-    let again = dialtone(
-        "check",
-        &k.registrar_uri(Transport::Udp),
-        &a,
-        &fritz,
-        dir.path(),
-    )
-    .arg("--json")
-    .env("DT_ROUTER_PW", "not-the-box-password")
-    .output()
-    .unwrap();
-    assert_eq!(fritz.script().rejected, 1, "asked again after a restart");
-    let evidence = layer(&json_of(&again), "router")["evidence"].to_string();
+    let again = rig
+        .dialtone("check")
+        .arg("--json")
+        .env("DT_ROUTER_PW", "not-the-box-password")
+        .output()
+        .unwrap();
+    assert_eq!(
+        rig.fritz.script().rejected,
+        1,
+        "asked again after a restart"
+    );
+    let evidence = router_evidence(&json_of(&again));
     assert!(evidence.contains("dialtone"), "{evidence}");
-    let ledger = std::fs::read_to_string(dir.path().join("state/dialtone/logins.json")).unwrap();
+    let ledger =
+        std::fs::read_to_string(rig.dir.path().join("state/dialtone/logins.json")).unwrap();
     assert!(!ledger.contains("not-the-box-password"), "{ledger}");
 }
 
 #[test]
 fn http_503_from_the_box_backs_off() {
-    let k = kamailio();
-    let fritz = FritzBox::start(&[("4930123456", "registered")]);
-    fritz.script().busy = 100;
-    let a = anchors();
-    let dir = tempfile::tempdir().unwrap();
-    let child = dialtone(
-        "watch",
-        &k.registrar_uri(Transport::Udp),
-        &a,
-        &fritz,
-        dir.path(),
-    )
-    .args([
-        "--json",
-        "--interval",
-        "1",
-        "--recheck",
-        "1",
-        "--no-history",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    std::thread::sleep(Duration::from_secs(5));
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let out = child.wait_with_output().unwrap();
+    let rig = Rig::new(&[("4930123456", "registered")]);
+    rig.fritz.script().busy = 100;
+    let out = rig.watch(Duration::from_secs(5), Stdio::null(), |cmd| {
+        cmd.arg("--no-history");
+    });
     // One 503, then 30 s of silence towards the box's TR-064 side.
-    assert_eq!(
-        fritz.script().answered_busy,
-        1,
-        "{:#?}",
-        fritz.script().requests
-    );
+    let s = rig.fritz.script();
+    assert_eq!(s.answered_busy, 1, "{:#?}", s.requests);
+    drop(s);
     let first: Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(first["to"], "healthy", "{first:#}");
-    let evidence = layer(&first, "router")["evidence"].to_string();
+    let evidence = router_evidence(&first);
     assert!(evidence.contains("the router is busy"), "{evidence}");
 }
 
 #[test]
 fn a_description_of_several_megabytes_is_a_router_finding_only() {
-    let k = kamailio();
-    let fritz = FritzBox::start(&[("4930123456", "not registered")]);
-    fritz.script().huge_description = Some(4 * 1024 * 1024);
-    let a = anchors();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dialtone(
-        "check",
-        &k.registrar_uri(Transport::Udp),
-        &a,
-        &fritz,
-        dir.path(),
-    )
-    .arg("--json")
-    .output()
-    .unwrap();
-    let json = json_of(&out);
+    let rig = Rig::new(&[("4930123456", "not registered")]);
+    rig.fritz.script().huge_description = Some(4 * 1024 * 1024);
+    let json = json_of(&rig.check(&["--json"]));
     // The IGD part still works; the TR-064 description is refused; nothing else changes.
     assert_eq!(json["verdict"], "healthy", "{json:#}");
-    let evidence = layer(&json, "router")["evidence"].to_string();
+    let evidence = router_evidence(&json);
     assert!(
         evidence.contains("the router's answer was unusable (GET")
             && evidence.contains("larger than 512 KiB"),
@@ -668,58 +621,37 @@ fn a_description_of_several_megabytes_is_a_router_finding_only() {
 
 #[test]
 fn a_whole_run_keeps_both_passwords_out_of_output_config_history_and_logs() {
-    let k = kamailio();
-    let fritz = FritzBox::start(&[("4930123456", "registered"), ("4930999", "not registered")]);
-    let a = anchors();
-    let dir = tempfile::tempdir().unwrap();
+    let rig = Rig::new(&[("4930123456", "registered"), ("4930999", "not registered")]);
+    let dir = rig.dir.path();
     std::fs::write(
-        dir.path().join("config.toml"),
+        dir.join("config.toml"),
         format!(
             "[router]\nurl = \"{}\"\nuser = \"{ROUTER_USER}\"\npassword_env = \"DT_ROUTER_PW\"\n",
-            fritz.url()
+            rig.fritz.url()
         ),
     )
     .unwrap();
-    let db = dir.path().join("history.sqlite3");
-    let child = dialtone(
-        "watch",
-        &k.registrar_uri(Transport::Udp),
-        &a,
-        &fritz,
-        dir.path(),
-    )
-    .args(["--json", "--interval", "1", "--recheck", "1", "--db"])
-    .arg(&db)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    std::thread::sleep(Duration::from_secs(5));
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let out = child.wait_with_output().unwrap();
+    let db = dir.join("history.sqlite3");
+    let out = rig.watch(Duration::from_secs(5), Stdio::piped(), |cmd| {
+        cmd.arg("--db").arg(&db);
+    });
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("\"account_problem\""),
         "the not-registered number is an account problem: {stdout}"
     );
-    assert!(fritz.script().authorized > 0, "the box was logged into");
+    assert!(rig.fritz.script().authorized > 0, "the box was logged into");
     assert_no_secret("stdout", &out.stdout);
     assert_no_secret("stderr", &out.stderr);
-    assert_no_secret(
-        "config",
-        &std::fs::read(dir.path().join("config.toml")).unwrap(),
-    );
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
+    assert_no_secret("config", &std::fs::read(dir.join("config.toml")).unwrap());
+    for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_file() {
             assert_no_secret(&path.display().to_string(), &std::fs::read(&path).unwrap());
         }
     }
     // The history holds the router's evidence (so the outage log can show it).
-    let export = support::export_log(&db, "csv", "en", &dir.path().join("log.csv"));
+    let export = support::export_log(&db, "csv", "en", &dir.join("log.csv"));
     assert!(
         export.contains("SIP account") || export.contains("account"),
         "{export}"
@@ -766,49 +698,19 @@ async fn a_round_asks_the_box_a_handful_of_times() {
 
 #[test]
 fn upnp_status_switched_off_is_explained_and_changes_no_verdict() {
-    let k = kamailio();
-    let fritz = FritzBox::start(&[("4930123456", "registered")]);
-    fritz.script().igd_hidden = true;
-    let a = anchors();
-    let dir = tempfile::tempdir().unwrap();
+    let rig = Rig::new(&[("4930123456", "registered")]);
+    rig.fritz.script().igd_hidden = true;
     // A bad router user is a config error naming the key.
-    let out = dialtone(
-        "check",
-        &k.registrar_uri(Transport::Udp),
-        &a,
-        &fritz,
-        dir.path(),
-    )
-    .args(["--router-user", ""])
-    .output()
-    .unwrap();
+    let out = rig.check(&["--router-user", ""]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("router.user"));
     // Without a login: the IGD part only.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
-    cmd.args(["--lang", "en", "check", "--json", "--config"])
-        .arg(dir.path().join("config.toml"))
-        .args([
-            "--registrar",
-            &k.registrar_uri(Transport::Udp),
-            "--timeout",
-            "2",
-        ])
-        .args([
-            "--gateway",
-            "127.0.0.1",
-            "--dns-name",
-            "none",
-            "--router",
-            &fritz.url(),
-        ])
-        .env("XDG_CONFIG_HOME", dir.path())
-        .env("HOME", dir.path())
-        .env_remove("DBUS_SESSION_BUS_ADDRESS");
-    for l in &a {
-        cmd.args(["--anchor", &l.local_addr().unwrap().to_string()]);
-    }
-    let out = cmd.output().unwrap();
+    let out = bare("check", &rig.anchors, rig.dir.path())
+        .arg("--json")
+        .args(["--registrar", &rig.k.registrar_uri(Transport::Udp)])
+        .args(["--router", &rig.fritz.url()])
+        .output()
+        .unwrap();
     let json = json_of(&out);
     assert_eq!(json["verdict"], "healthy", "{json:#}");
     let router = layer(&json, "router");
@@ -828,29 +730,15 @@ fn upnp_status_switched_off_is_explained_and_changes_no_verdict() {
 fn with_only_the_router_login_the_boxs_registration_is_the_line() {
     // No registrar set up at all: the SIP login lives only in the box.
     let fritz = FritzBox::start(&[("4930123456", "registered")]);
-    let a = anchors();
+    let a = support::loopback_anchors();
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
-    cmd.args(["--lang", "en", "check", "--json", "--config"])
-        .arg(dir.path().join("config.toml"))
-        .args([
-            "--timeout",
-            "2",
-            "--gateway",
-            "127.0.0.1",
-            "--dns-name",
-            "none",
-        ])
+    let out = bare("check", &a, dir.path())
+        .arg("--json")
         .args(["--router", &fritz.url(), "--router-user", ROUTER_USER])
         .args(["--router-password-env", "DT_ROUTER_PW"])
         .env("DT_ROUTER_PW", ROUTER_PASSWORD)
-        .env("XDG_CONFIG_HOME", dir.path())
-        .env("HOME", dir.path())
-        .env_remove("DBUS_SESSION_BUS_ADDRESS");
-    for l in &a {
-        cmd.args(["--anchor", &l.local_addr().unwrap().to_string()]);
-    }
-    let out = cmd.output().unwrap();
+        .output()
+        .unwrap();
     let json = json_of(&out);
     assert_eq!(json["verdict"], "healthy", "{json:#}");
     assert_eq!(json["provider"], "1&1", "{json:#}");

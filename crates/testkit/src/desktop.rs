@@ -9,7 +9,7 @@
 //! The bus address and `DISPLAY` are handed to the child processes (see [`Desktop::env`]); the
 //! test process joins the bus only as that watcher.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -174,28 +174,17 @@ impl Desktop {
     fn start_xvfb(&mut self) {
         // `-displayfd` makes Xvfb pick a free display and tell us which: no guessing, no race
         // with other test binaries.
-        let mut xvfb = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-nolisten",
-                "tcp",
-                "-screen",
-                "0",
-                "640x480x24",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (package xvfb)");
-        let stdout = xvfb.stdout.take().expect("Xvfb stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
+        let (xvfb, lines) = crate::spawn_with_lines(Command::new("Xvfb").args([
+            "-displayfd",
+            "1",
+            "-nolisten",
+            "tcp",
+            "-screen",
+            "0",
+            "640x480x24",
+        ]))
+        .expect("Xvfb (package xvfb)");
+        let (_, line) = lines
             .recv_timeout(Duration::from_secs(10))
             .expect("Xvfb announces its display");
         self.display = Some(format!(":{}", line.trim()));
@@ -345,21 +334,47 @@ impl Drop for Desktop {
         drop(self.watcher.take());
         // Newest first: the recorder and dunst before the bus and the X server they use.
         for child in self.children.iter_mut().rev() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(child.id() as i32),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if let Ok(None) = child.try_wait() {
+            if crate::stop(child, Duration::from_secs(3)).is_none() {
                 let _ = child.kill();
                 let _ = child.wait();
             }
         }
     }
+}
+
+/// `program` (a dialtone build) set up as the agent runs in a session, with nothing inherited
+/// but `PATH`: its home, config, data and runtime folders in `dir`, its socket at
+/// `dir/agent.sock`, `dashboard` as the dashboard it starts, a warnings-only log, and
+/// `desktop`'s session (bus, display) when there is one.
+pub fn agent_command(
+    program: &Path,
+    dir: &Path,
+    dashboard: &Path,
+    desktop: Option<&Desktop>,
+) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_RUNTIME_DIR", dir)
+        .env("DIALTONE_SOCKET", dir.join("agent.sock"))
+        .env("DIALTONE_DASHBOARD", dashboard)
+        .env("RUST_LOG", "warn");
+    if let Some(desktop) = desktop {
+        cmd.envs(desktop.env());
+    }
+    cmd
+}
+
+/// Spawns `cmd` (an [`agent_command`]) with no terminal and its stderr in `dir/agent.err`,
+/// where a test reads what the agent logged.
+pub fn spawn_agent(cmd: &mut Command, dir: &Path) -> Child {
+    let err = std::fs::File::create(dir.join("agent.err")).expect("create agent.err");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("spawn the agent")
 }

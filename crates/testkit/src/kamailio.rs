@@ -52,6 +52,15 @@ pub struct Kamailio {
 }
 
 impl Kamailio {
+    /// A registrar on loopback that knows the one subscriber `user`, the set-up most tests
+    /// need.
+    pub fn with_user(user: &str, password: &str) -> Kamailio {
+        Kamailio::start(KamailioOptions {
+            users: vec![(user.into(), password.into())],
+            ..KamailioOptions::default()
+        })
+    }
+
     /// Starts kamailio and waits until it answers OPTIONS. Panics (with kamailio's log) when
     /// it cannot start: a test cannot go on without its registrar.
     pub fn start(opts: KamailioOptions) -> Kamailio {
@@ -111,13 +120,18 @@ impl Kamailio {
         self.ip
     }
 
-    /// e.g. `sip:127.0.0.1:5070;transport=udp`.
-    pub fn registrar_uri(&self, transport: Transport) -> String {
-        let port = match transport {
+    /// The port kamailio listens on for `transport`.
+    pub fn port(&self, transport: Transport) -> u16 {
+        match transport {
             Transport::Udp => self.udp_port,
             Transport::Tcp => self.tcp_port,
             Transport::Tls => self.tls_port(),
-        };
+        }
+    }
+
+    /// e.g. `sip:127.0.0.1:5070;transport=udp`.
+    pub fn registrar_uri(&self, transport: Transport) -> String {
+        let port = self.port(transport);
         format!(
             "sip:{}:{port};transport={}",
             self.domain(),
@@ -232,11 +246,7 @@ impl Kamailio {
             .args(["-x", &expires_secs.to_string(), "-vv"])
             .output()
             .expect("run sipsak");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = crate::printed(&out);
         assert!(
             out.status.success(),
             "sipsak REGISTER of {contact} failed ({}):\n{text}",
@@ -349,15 +359,9 @@ impl Kamailio {
     fn make_certificates(&self) {
         let d = self.dir.path();
         let run = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(d)
-                .output()
-                .expect("run openssl");
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
+            crate::run_ok(
+                Command::new("openssl").args(args).current_dir(d),
+                &format!("openssl {args:?}"),
             );
         };
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];

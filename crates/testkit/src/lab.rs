@@ -18,7 +18,7 @@
 //! takes their veths and nftables tables with them). Namespaces left by a test process that
 //! was killed outright are swept when the next lab starts.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -169,25 +169,16 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Runs `ip ARGS`, panicking with its stderr on failure (set-up must not half-succeed).
 pub fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::run_ok(Command::new("ip").args(args), &format!("ip {args:?}"));
 }
 
 /// Runs `ip netns exec NS PROGRAM ARGS`, panicking on failure.
 pub fn exec_in(ns: &str, program: &str, args: &[&str]) {
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns, program])
-        .args(args)
-        .output()
-        .expect("run ip netns exec");
-    assert!(
-        out.status.success(),
-        "{program} {args:?} in {ns}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::run_ok(
+        Command::new("ip")
+            .args(["netns", "exec", ns, program])
+            .args(args),
+        &format!("{program} {args:?} in {ns}"),
     );
 }
 
@@ -481,23 +472,10 @@ pub struct Watch {
 impl Watch {
     /// Spawns `cmd` (a `watch --json`) with its stdout read on a thread.
     pub fn spawn(mut cmd: Command) -> Watch {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn dialtone watch");
-        let stdout = child.stdout.take().expect("watch stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send((Instant::now(), line)).is_err() {
-                    break;
-                }
-            }
-        });
+        let (child, lines) = crate::spawn_with_lines(&mut cmd).expect("spawn dialtone watch");
         Watch {
             child,
-            lines: rx,
+            lines,
             seen: Vec::new(),
         }
     }
@@ -553,17 +531,10 @@ impl Watch {
 
     /// Stops the watch with SIGTERM (a clean shutdown that flushes its history) and waits.
     pub fn stop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if crate::stop(&mut self.child, Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -8,6 +8,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use dialtone_core::observation::{SipTarget, Transport};
 use md5::{Digest, Md5};
 
 /// A SIP response as far as the harness cares.
@@ -208,4 +209,46 @@ pub fn register(
     );
     exchange(sock, to, &build(2, &auth), wait)
         .ok_or_else(|| format!("authenticated REGISTER to {to}: no reply"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scripted peers: what a test's fake registrar needs to read a request and answer it.
+
+/// The SIP target of a scripted peer at `address` on loopback.
+pub fn loopback_target(transport: Transport, address: SocketAddr) -> SipTarget {
+    SipTarget {
+        transport,
+        address,
+        host: "127.0.0.1".into(),
+    }
+}
+
+/// The value of the first header `name` (case-insensitive) of a SIP message, if it has one.
+pub fn find_header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    message
+        .split("\r\n")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+}
+
+/// [`find_header`] for a header the message must have (panics, quoting it, otherwise).
+pub fn header<'a>(message: &'a str, name: &str) -> &'a str {
+    find_header(message, name).unwrap_or_else(|| panic!("no {name} in:\n{message}"))
+}
+
+/// A response to `request` echoing its Via, From, To, Call-ID and CSeq, with `extra` headers.
+pub fn reply(request: &str, status: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "SIP/2.0 {status}\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=srv\r\nCall-ID: {}\r\nCSeq: {}\r\n{extra}Content-Length: 0\r\n\r\n",
+        header(request, "via"),
+        header(request, "from"),
+        header(request, "to"),
+        header(request, "call-id"),
+        header(request, "cseq"),
+    )
+    .into_bytes()
 }
