@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::kamailio::{Kamailio, KamailioOptions};
+use support::sip::{find_header, header, loopback_target, reply};
 use tokio::net::UdpSocket;
 
 /// Upper bound on any single query; far above the probe timeouts used here.
@@ -29,14 +30,6 @@ fn sip(timeout_ms: u64) -> SipSettings {
     SipSettings {
         timeout: Duration::from_millis(timeout_ms),
         ..SipSettings::default()
-    }
-}
-
-fn target(transport: Transport, address: SocketAddr) -> SipTarget {
-    SipTarget {
-        transport,
-        address,
-        host: "127.0.0.1".into(),
     }
 }
 
@@ -66,6 +59,42 @@ fn users() -> Vec<(String, String)> {
     ]
 }
 
+/// A registrar that knows alice and bob; `more` sets the rest.
+fn kamailio(more: KamailioOptions) -> Kamailio {
+    Kamailio::start(KamailioOptions {
+        users: users(),
+        ..more
+    })
+}
+
+/// `k`'s address for `transport`, as the prober's target.
+fn kamailio_target(k: &Kamailio, transport: Transport) -> SipTarget {
+    loopback_target(transport, SocketAddr::new(k.ip(), k.port(transport)))
+}
+
+/// One query as `user` to `target` by a fresh prober, at a 4 s probe timeout.
+async fn query_once(
+    user: &str,
+    password: &str,
+    target: SipTarget,
+) -> dialtone_core::observation::AccountObservation {
+    let prober = AccountProber::new(account(user, password));
+    run(&prober, &[target], &sip(4_000)).await
+}
+
+/// Asserts that kamailio accepted the login and listed no binding (quoting its log if not).
+fn assert_accepted_without_bindings(
+    obs: &dialtone_core::observation::AccountObservation,
+    k: &Kamailio,
+) {
+    assert_eq!(
+        obs.outcome,
+        AccountOutcome::Accepted { bindings: vec![] },
+        "{obs:?}\n{}",
+        k.log()
+    );
+}
+
 fn response_code(obs: &dialtone_core::observation::AccountObservation) -> Option<u16> {
     match &obs.exchange.as_ref()?.outcome {
         SipOutcome::Response { code, .. } => Some(*code),
@@ -79,19 +108,9 @@ fn response_code(obs: &dialtone_core::observation::AccountObservation) -> Option
 
 #[tokio::test]
 async fn kamailio_udp_right_password_without_binding_is_accepted_and_adds_none() {
-    let k = Kamailio::start(KamailioOptions {
-        users: users(),
-        ..Default::default()
-    });
-    let prober = AccountProber::new(account("alice", PASSWORD));
-    let t = target(Transport::Udp, SocketAddr::new(k.ip(), k.udp_port()));
-    let obs = run(&prober, &[t], &sip(4_000)).await;
-    assert_eq!(
-        obs.outcome,
-        AccountOutcome::Accepted { bindings: vec![] },
-        "{obs:?}\n{}",
-        k.log()
-    );
+    let k = kamailio(KamailioOptions::default());
+    let obs = query_once("alice", PASSWORD, kamailio_target(&k, Transport::Udp)).await;
+    assert_accepted_without_bindings(&obs, &k);
     assert_eq!(obs.aor, "sip:alice@127.0.0.1");
     assert_eq!(response_code(&obs), Some(200));
     // The harness's own client confirms kamailio still holds no binding for alice.
@@ -102,15 +121,12 @@ async fn kamailio_udp_right_password_without_binding_is_accepted_and_adds_none()
 
 #[tokio::test]
 async fn kamailio_lists_a_real_binding_over_udp_and_tcp_and_adds_none() {
-    let k = Kamailio::start(KamailioOptions {
-        users: users(),
-        ..Default::default()
-    });
+    let k = kamailio(KamailioOptions::default());
     let contact = k.register_contact("alice", PASSWORD, 300);
     let prober = AccountProber::new(account("alice", PASSWORD));
     for t in [
-        target(Transport::Udp, SocketAddr::new(k.ip(), k.udp_port())),
-        target(Transport::Tcp, SocketAddr::new(k.ip(), k.tcp_port())),
+        kamailio_target(&k, Transport::Udp),
+        kamailio_target(&k, Transport::Tcp),
     ] {
         let obs = run(&prober, std::slice::from_ref(&t), &sip(4_000)).await;
         let AccountOutcome::Accepted { bindings } = &obs.outcome else {
@@ -128,14 +144,13 @@ async fn kamailio_lists_a_real_binding_over_udp_and_tcp_and_adds_none() {
 
 #[tokio::test]
 async fn kamailio_over_tls_with_the_harness_ca() {
-    let k = Kamailio::start(KamailioOptions {
-        users: users(),
+    let k = kamailio(KamailioOptions {
         tls: true,
         ..Default::default()
     });
     let contact = k.register_contact("alice", PASSWORD, 120);
     let prober = AccountProber::new(account("alice", PASSWORD));
-    let t = target(Transport::Tls, SocketAddr::new(k.ip(), k.tls_port()));
+    let t = kamailio_target(&k, Transport::Tls);
     let settings = SipSettings {
         extra_ca: Some(k.ca_cert_path()),
         ..sip(4_000)
@@ -160,20 +175,12 @@ async fn kamailio_over_tls_with_the_harness_ca() {
 
 #[tokio::test]
 async fn kamailio_sha256_challenge_is_answered() {
-    let k = Kamailio::start(KamailioOptions {
-        users: users(),
+    let k = kamailio(KamailioOptions {
         digest_algorithm: Some("SHA-256".into()),
         ..Default::default()
     });
-    let prober = AccountProber::new(account("bob", "other-pw"));
-    let t = target(Transport::Udp, SocketAddr::new(k.ip(), k.udp_port()));
-    let obs = run(&prober, &[t], &sip(4_000)).await;
-    assert_eq!(
-        obs.outcome,
-        AccountOutcome::Accepted { bindings: vec![] },
-        "{obs:?}\n{}",
-        k.log()
-    );
+    let obs = query_once("bob", "other-pw", kamailio_target(&k, Transport::Udp)).await;
+    assert_accepted_without_bindings(&obs, &k);
 }
 
 /// A UDP relay in front of kamailio that counts the requests it forwards, so a test can prove
@@ -210,12 +217,9 @@ async fn counting_relay(upstream: SocketAddr) -> (SocketAddr, Arc<AtomicU32>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kamailio_wrong_password_is_rejected_then_suspended_without_sending() {
-    let k = Kamailio::start(KamailioOptions {
-        users: users(),
-        ..Default::default()
-    });
+    let k = kamailio(KamailioOptions::default());
     let (relay, count) = counting_relay(SocketAddr::new(k.ip(), k.udp_port())).await;
-    let t = [target(Transport::Udp, relay)];
+    let t = [loopback_target(Transport::Udp, relay)];
     let prober = AccountProber::new(account("alice", "wrong-pw"));
     let obs = run(&prober, &t, &sip(4_000)).await;
     assert_eq!(
@@ -260,13 +264,8 @@ async fn kamailio_wrong_password_is_rejected_then_suspended_without_sending() {
 
 #[tokio::test]
 async fn kamailio_unknown_user_is_rejected() {
-    let k = Kamailio::start(KamailioOptions {
-        users: users(),
-        ..Default::default()
-    });
-    let prober = AccountProber::new(account("mallory", PASSWORD));
-    let t = target(Transport::Tcp, SocketAddr::new(k.ip(), k.tcp_port()));
-    let obs = run(&prober, &[t], &sip(4_000)).await;
+    let k = kamailio(KamailioOptions::default());
+    let obs = query_once("mallory", PASSWORD, kamailio_target(&k, Transport::Tcp)).await;
     assert!(
         matches!(obs.outcome, AccountOutcome::Rejected { code: 403, .. }),
         "{obs:?}"
@@ -275,12 +274,9 @@ async fn kamailio_unknown_user_is_rejected() {
 
 #[tokio::test]
 async fn kamailio_stopped_is_no_answer_over_udp_and_tcp() {
-    let mut k = Kamailio::start(KamailioOptions {
-        users: users(),
-        ..Default::default()
-    });
-    let udp = target(Transport::Udp, SocketAddr::new(k.ip(), k.udp_port()));
-    let tcp = target(Transport::Tcp, SocketAddr::new(k.ip(), k.tcp_port()));
+    let mut k = kamailio(KamailioOptions::default());
+    let udp = kamailio_target(&k, Transport::Udp);
+    let tcp = kamailio_target(&k, Transport::Tcp);
     k.stop();
     let prober = AccountProber::new(account("alice", PASSWORD));
     for t in [udp, tcp] {
@@ -304,35 +300,6 @@ async fn kamailio_stopped_is_no_answer_over_udp_and_tcp() {
 // ---------------------------------------------------------------------------------------------
 // Scripted peers
 // ---------------------------------------------------------------------------------------------
-
-/// The value of header `name` in a message, if present.
-fn find_header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    message
-        .split("\r\n")
-        .skip(1)
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
-        })
-}
-
-fn header<'a>(message: &'a str, name: &str) -> &'a str {
-    find_header(message, name).unwrap_or_else(|| panic!("no {name} in:\n{message}"))
-}
-
-/// A response to `request` echoing Via, From, To, Call-ID and CSeq, with `extra` headers.
-fn reply(request: &str, status: &str, extra: &str) -> Vec<u8> {
-    format!(
-        "SIP/2.0 {status}\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=srv\r\nCall-ID: {}\r\nCSeq: {}\r\n{extra}Content-Length: 0\r\n\r\n",
-        header(request, "via"),
-        header(request, "from"),
-        header(request, "to"),
-        header(request, "call-id"),
-        header(request, "cseq"),
-    )
-    .into_bytes()
-}
 
 /// Parameters of a `Digest k=v, k="v"` value (our own parser, independent of dialtone's).
 fn digest_params(value: &str) -> HashMap<String, String> {
@@ -446,7 +413,7 @@ impl Peer {
     }
 
     fn target(&self) -> SipTarget {
-        target(Transport::Udp, self.addr)
+        loopback_target(Transport::Udp, self.addr)
     }
 }
 
@@ -495,16 +462,26 @@ fn assert_accepted_with_two_bindings(obs: &dialtone_core::observation::AccountOb
     );
 }
 
+/// A [`verifying_peer`] offering `challenges` and expecting `algorithm`, queried as alice: it
+/// must accept, listing its two bindings. The peer (with the requests it saw) and the answer.
+async fn alice_accepted_by(
+    challenges: &'static [&'static str],
+    algorithm: &'static str,
+) -> (Peer, dialtone_core::observation::AccountObservation) {
+    let peer = verifying_peer(challenges, algorithm).await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
+    assert_accepted_with_two_bindings(&obs);
+    (peer, obs)
+}
+
 #[tokio::test]
 async fn scripted_sha256_challenge_and_the_shape_of_both_requests() {
-    let peer = verifying_peer(
+    let (peer, obs) = alice_accepted_by(
         &["Digest realm=\"test.realm\", nonce=\"sha-nonce\", qop=\"auth\", algorithm=SHA-256, opaque=\"op 1\""],
         "SHA-256",
     )
     .await;
-    let prober = AccountProber::new(account("alice", PASSWORD));
-    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
-    assert_accepted_with_two_bindings(&obs);
     let reqs = peer.requests();
     assert_eq!(reqs.len(), 2, "{reqs:#?}");
     let uri = format!("sip:127.0.0.1:{}", peer.addr.port());
@@ -536,36 +513,28 @@ async fn scripted_sha256_challenge_and_the_shape_of_both_requests() {
 
 #[tokio::test]
 async fn scripted_md5_sess_challenge() {
-    let peer = verifying_peer(
+    alice_accepted_by(
         &["Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\", algorithm=MD5-sess"],
         "MD5-sess",
     )
     .await;
-    let prober = AccountProber::new(account("alice", PASSWORD));
-    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
-    assert_accepted_with_two_bindings(&obs);
 }
 
 #[tokio::test]
 async fn scripted_rfc2069_challenge_without_qop() {
-    let peer = verifying_peer(&["Digest realm=\"test.realm\", nonce=\"md5-nonce\""], "MD5").await;
-    let prober = AccountProber::new(account("alice", PASSWORD));
-    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
-    assert_accepted_with_two_bindings(&obs);
+    let (peer, _) =
+        alice_accepted_by(&["Digest realm=\"test.realm\", nonce=\"md5-nonce\""], "MD5").await;
     let auth = header(&peer.requests()[1], "authorization").to_string();
     assert!(!auth.contains("nc=") && !auth.contains("qop="), "{auth}");
 }
 
 #[tokio::test]
 async fn scripted_auth_int_only_is_answered_with_the_empty_body_hash() {
-    let peer = verifying_peer(
+    alice_accepted_by(
         &["Digest realm=\"test.realm\", nonce=\"sha-nonce\", qop=\"auth-int\", algorithm=SHA-256"],
         "SHA-256",
     )
     .await;
-    let prober = AccountProber::new(account("alice", PASSWORD));
-    let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
-    assert_accepted_with_two_bindings(&obs);
 }
 
 #[tokio::test]
@@ -575,10 +544,7 @@ async fn scripted_two_challenges_picks_sha256_whatever_the_order() {
     const SHA: &str =
         "Digest realm=\"test.realm\", nonce=\"sha-nonce\", qop=\"auth\", algorithm=SHA-256";
     for challenges in [&[MD5, SHA], &[SHA, MD5]] {
-        let peer = verifying_peer(challenges, "SHA-256").await;
-        let prober = AccountProber::new(account("alice", PASSWORD));
-        let obs = run(&prober, &[peer.target()], &sip(3_000)).await;
-        assert_accepted_with_two_bindings(&obs);
+        alice_accepted_by(challenges, "SHA-256").await;
     }
 }
 
@@ -741,7 +707,7 @@ async fn scripted_unsupported_or_garbage_challenges() {
 async fn scripted_failover_to_the_next_target() {
     // A TCP port nobody listens on: refused at once.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = target(Transport::Tcp, closed.local_addr().unwrap());
+    let dead = loopback_target(Transport::Tcp, closed.local_addr().unwrap());
     drop(closed);
     let busy = Peer::start(|req| vec![reply(req, "503 Busy", "")]).await;
     let good = verifying_peer(
@@ -821,7 +787,7 @@ async fn concurrent_queries_are_serialised() {
         }
     });
     let prober = Arc::new(AccountProber::new(account("alice", PASSWORD)));
-    let t = vec![target(Transport::Udp, addr)];
+    let t = vec![loopback_target(Transport::Udp, addr)];
     let tasks: Vec<_> = (0..3)
         .map(|_| {
             let (p, t) = (prober.clone(), t.clone());

@@ -9,7 +9,6 @@ use dialtone_testkit::layer;
 
 use dialtone_core::observation::Transport;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -91,6 +90,11 @@ fn run_json(cmd: &mut Command) -> (Value, Output) {
     (json, out)
 }
 
+/// `dialtone check --json` against `registrar`: the report and the process's output.
+fn check_json(registrar: &str, anchors: &Anchors) -> (Value, Output) {
+    run_json(&mut dialtone("check", registrar, anchors))
+}
+
 fn assert_verdict(json: &Value, out: &Output, verdict: &str, code: i32) {
     assert_eq!(json["verdict"], verdict, "{json:#}");
     assert_eq!(out.status.code(), Some(code), "{json:#}");
@@ -126,11 +130,7 @@ fn options_over_udp_tcp_and_tls_is_healthy() {
 fn tls_without_trusting_the_certificate_is_a_provider_outage() {
     let k = kamailio(true);
     let anchors = Anchors::start();
-    let (json, out) = run_json(&mut dialtone(
-        "check",
-        &k.registrar_uri(Transport::Tls),
-        &anchors,
-    ));
+    let (json, out) = check_json(&k.registrar_uri(Transport::Tls), &anchors);
     assert_verdict(&json, &out, "provider_outage", 12);
     let evidence = layer(&json, "provider")["evidence"]
         .to_string()
@@ -251,7 +251,7 @@ fn stopped_registrar_with_working_internet_is_a_provider_outage() {
     let registrar = k.registrar_uri(Transport::Udp);
     k.stop();
     let started = Instant::now();
-    let (json, out) = run_json(&mut dialtone("check", &registrar, &anchors));
+    let (json, out) = check_json(&registrar, &anchors);
     assert_verdict(&json, &out, "provider_outage", 12);
     assert_eq!(json["failing_layer"], "provider");
     assert_eq!(layer(&json, "internet")["status"], "ok");
@@ -270,11 +270,10 @@ fn stopped_registrar_with_working_internet_is_a_provider_outage() {
     );
 
     // Over TCP the closed port is refused at once.
-    let (json, out) = run_json(&mut dialtone(
-        "check",
+    let (json, out) = check_json(
         &format!("sip:127.0.0.1:{};transport=tcp", k.tcp_port()),
         &anchors,
-    ));
+    );
     assert_verdict(&json, &out, "provider_outage", 12);
 }
 
@@ -283,11 +282,7 @@ fn a_registrar_answering_503_is_a_provider_outage_with_the_servers_words() {
     let mut k = kamailio(false);
     k.set_reply_503(true);
     let anchors = Anchors::start();
-    let (json, out) = run_json(&mut dialtone(
-        "check",
-        &k.registrar_uri(Transport::Udp),
-        &anchors,
-    ));
+    let (json, out) = check_json(&k.registrar_uri(Transport::Udp), &anchors);
     assert_verdict(&json, &out, "provider_outage", 12);
     let evidence = layer(&json, "provider")["evidence"].to_string();
     assert!(evidence.contains("503"), "{evidence}");
@@ -353,11 +348,7 @@ fn anchors_down_is_internet_down() {
         eprintln!("skipped: needs root for nftables");
         return;
     };
-    let (json, out) = run_json(&mut dialtone(
-        "check",
-        &k.registrar_uri(Transport::Udp),
-        &anchors,
-    ));
+    let (json, out) = check_json(&k.registrar_uri(Transport::Udp), &anchors);
     assert_verdict(&json, &out, "internet_down", 13);
     assert_eq!(json["failing_layer"], "internet");
     assert_eq!(layer(&json, "home_network")["status"], "ok");
@@ -460,33 +451,23 @@ fn watch_prints_each_confirmed_change() {
     let anchors = Anchors::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.sqlite3");
-    let mut child = dialtone("watch", &k.registrar_uri(Transport::Udp), &anchors)
-        .arg("--db")
-        .arg(&db)
-        .args([
-            "--json",
-            "--interval",
-            "1",
-            "--recheck",
-            "1",
-            "--timeout",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next = |rx: &std::sync::mpsc::Receiver<String>| -> Value {
-        let line = rx
+    let (mut child, rx) = support::spawn_with_lines(
+        dialtone("watch", &k.registrar_uri(Transport::Udp), &anchors)
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "--json",
+                "--interval",
+                "1",
+                "--recheck",
+                "1",
+                "--timeout",
+                "1",
+            ]),
+    )
+    .unwrap();
+    let next = |rx: &std::sync::mpsc::Receiver<(Instant, String)>| -> Value {
+        let (_, line) = rx
             .recv_timeout(Duration::from_secs(20))
             .expect("a change within 20 s");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
@@ -515,20 +496,10 @@ fn watch_prints_each_confirmed_change() {
     assert!(third["lasted_secs"].as_i64().unwrap() >= 1, "{third:#}");
 
     // SIGTERM ends it cleanly.
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "watch did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::sigterm(&child).unwrap();
+    let status = support::exited_within(&mut child, Duration::from_secs(5))
+        .expect("watch did not stop on SIGTERM");
+    assert!(status.success(), "{status}");
 
     // The outage is one episode in the history, with the provider as the failing layer and
     // the duration `watch` reported.

@@ -5,6 +5,7 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use dialtone::history::History;
 use dialtone_core::diagnosis::{Diagnosis, LayerReport};
+use dialtone_core::schedule::VerdictChanged;
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -30,6 +31,19 @@ fn diagnosis(verdict: Verdict, at: DateTime<Utc>) -> Diagnosis {
         router: None,
         provider_name: None,
         checked_at: at,
+    }
+}
+
+/// A confirmed change from `from` to `to` at `at` (both verdicts' "since" being `at` too), as
+/// the monitor publishes it.
+fn change(from: Verdict, to: Verdict, at: DateTime<Utc>, diagnosis: Diagnosis) -> VerdictChanged {
+    VerdictChanged {
+        from,
+        to,
+        from_since: at,
+        since: at,
+        at,
+        diagnosis,
     }
 }
 
@@ -114,7 +128,6 @@ fn history_survives_kill_9_mid_write() {
 #[test]
 fn history_store_opens_an_outage_from_a_monitor_sequence() {
     // The "kamailio stopped for a while, then started" shape as the monitor publishes it.
-    use dialtone_core::schedule::VerdictChanged;
     let dir = tempfile::tempdir().unwrap();
     let mut history = History::open(&dir.path().join("h.sqlite3")).unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
@@ -137,16 +150,7 @@ fn history_store_opens_an_outage_from_a_monitor_sequence() {
             diagnosis(Verdict::Healthy, t0),
         ),
     ] {
-        history
-            .record_change(&VerdictChanged {
-                from,
-                to,
-                from_since: at,
-                since: at,
-                at,
-                diagnosis: d,
-            })
-            .unwrap();
+        history.record_change(&change(from, to, at, d)).unwrap();
     }
     let episodes = history.episodes(t0 - TimeDelta::days(1)).unwrap();
     assert_eq!(episodes.len(), 1);
@@ -165,7 +169,6 @@ mod export {
     use dialtone_core::diagnosis::{Fact, TargetRef};
     use dialtone_core::locale::Lang;
     use dialtone_core::observation::Transport;
-    use dialtone_core::schedule::VerdictChanged;
 
     fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Berlin
@@ -213,15 +216,6 @@ mod export {
     fn episodes() -> Vec<Episode> {
         vec![
             Episode {
-                id: 1,
-                start: berlin(2026, 3, 2, 9, 45),
-                end: Some(berlin(2026, 3, 5, 14, 10)),
-                verdict: Verdict::ProviderOutage,
-                failing_layer: Some(Layer::Provider),
-                verdicts: vec![Verdict::ProviderOutage],
-                evidence: Evidence::Layers {
-                    layers: layers(Layer::Provider, vec![sip_timeout()]),
-                },
                 reports: vec![FaultReport {
                     reported_at: berlin(2026, 3, 2, 10, 5),
                     channel: "Hotline".into(),
@@ -241,50 +235,72 @@ mod export {
                     },
                     seen_at: berlin(2026, 3, 2, 9, 54),
                 }],
+                ..episode(
+                    1,
+                    (berlin(2026, 3, 2, 9, 45), Some(berlin(2026, 3, 5, 14, 10))),
+                    Verdict::ProviderOutage,
+                    Layer::Provider,
+                    layers(Layer::Provider, vec![sip_timeout()]),
+                )
             },
+            episode(
+                2,
+                (berlin(2026, 3, 7, 20, 0), Some(berlin(2026, 3, 7, 20, 30))),
+                Verdict::LocalProblem,
+                Layer::HomeNetwork,
+                layers(Layer::HomeNetwork, vec![Fact::NoGateway]),
+            ),
             Episode {
-                id: 2,
-                start: berlin(2026, 3, 7, 20, 0),
-                end: Some(berlin(2026, 3, 7, 20, 30)),
-                verdict: Verdict::LocalProblem,
-                failing_layer: Some(Layer::HomeNetwork),
-                verdicts: vec![Verdict::LocalProblem],
-                evidence: Evidence::Layers {
-                    layers: layers(Layer::HomeNetwork, vec![Fact::NoGateway]),
-                },
-                reports: vec![],
-                status_posts: vec![],
-            },
-            Episode {
-                id: 3,
-                start: berlin(2026, 3, 28, 23, 30),
-                end: Some(berlin(2026, 3, 29, 4, 0)),
-                verdict: Verdict::InternetDown,
-                failing_layer: Some(Layer::Internet),
                 verdicts: vec![Verdict::InternetDown, Verdict::ProviderOutage],
                 evidence: Evidence::Unreadable {
                     json: "{\"from\":\"a newer dialtone\"}".into(),
                 },
-                reports: vec![],
-                status_posts: vec![],
+                ..episode(
+                    3,
+                    (berlin(2026, 3, 28, 23, 30), Some(berlin(2026, 3, 29, 4, 0))),
+                    Verdict::InternetDown,
+                    Layer::Internet,
+                    vec![],
+                )
             },
             Episode {
-                id: 4,
-                start: berlin(2026, 4, 1, 8, 0),
-                end: None,
-                verdict: Verdict::AccountProblem,
-                failing_layer: Some(Layer::Account),
-                verdicts: vec![Verdict::AccountProblem],
-                evidence: Evidence::Layers { layers: vec![] },
                 reports: vec![FaultReport {
                     reported_at: berlin(2026, 4, 1, 9, 0),
                     channel: "Kontaktformular".into(),
                     ticket: Some("=HYPERLINK(\"http://evil\")".into()),
                     note: None,
                 }],
-                status_posts: vec![],
+                ..episode(
+                    4,
+                    (berlin(2026, 4, 1, 8, 0), None),
+                    Verdict::AccountProblem,
+                    Layer::Account,
+                    vec![],
+                )
             },
         ]
+    }
+
+    /// An episode from `span` (start, end if over) of the one verdict `verdict` failing at
+    /// `failing`, with `layers` as its evidence, no report and no status post.
+    fn episode(
+        id: i64,
+        (start, end): (DateTime<Utc>, Option<DateTime<Utc>>),
+        verdict: Verdict,
+        failing: Layer,
+        layers: Vec<LayerReport>,
+    ) -> Episode {
+        Episode {
+            id,
+            start,
+            end,
+            verdict,
+            failing_layer: Some(failing),
+            verdicts: vec![verdict],
+            evidence: Evidence::Layers { layers },
+            reports: vec![],
+            status_posts: vec![],
+        }
     }
 
     fn options(lang: Lang) -> ExportOptions<'static, chrono_tz::Tz> {
@@ -320,15 +336,30 @@ mod export {
         );
     }
 
+    /// The fixture [`episodes`] as `write` exports them in English and in German, each checked
+    /// against its golden file `outage_log.LANG.EXT`: each language with its export.
+    fn golden_in_both_languages(
+        ext: &str,
+        write: impl Fn(
+            &[Episode],
+            &ExportOptions<'static, chrono_tz::Tz>,
+            &mut dyn std::io::Write,
+        ) -> Result<(), dialtone::outage_log::ExportError>,
+    ) -> Vec<(Lang, Vec<u8>)> {
+        [(Lang::En, "en"), (Lang::De, "de")]
+            .into_iter()
+            .map(|(lang, code)| {
+                let mut out = Vec::new();
+                write(&episodes(), &options(lang), &mut out).unwrap();
+                golden(&format!("outage_log.{code}.{ext}"), &out);
+                (lang, out)
+            })
+            .collect()
+    }
+
     #[test]
     fn history_export_csv_golden_en_and_de() {
-        for (lang, name) in [
-            (Lang::En, "outage_log.en.csv"),
-            (Lang::De, "outage_log.de.csv"),
-        ] {
-            let mut out = Vec::new();
-            write_csv(&episodes(), &options(lang), &mut out).unwrap();
-            golden(name, &out);
+        for (_, out) in golden_in_both_languages("csv", write_csv) {
             // Machine check on top of the golden file: one row per episode, parseable.
             let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(out.as_slice())
                 .records()
@@ -352,13 +383,7 @@ mod export {
 
     #[test]
     fn history_export_html_golden_en_and_de_escapes_user_text() {
-        for (lang, name) in [
-            (Lang::En, "outage_log.en.html"),
-            (Lang::De, "outage_log.de.html"),
-        ] {
-            let mut out = Vec::new();
-            write_html(&episodes(), &options(lang), &mut out).unwrap();
-            golden(name, &out);
+        for (lang, out) in golden_in_both_languages("html", write_html) {
             let html = String::from_utf8(out).unwrap();
             assert!(!html.contains("<script>"), "user text must be escaped");
             assert!(!html.contains("<b>"));
@@ -430,16 +455,7 @@ mod export {
                     diagnosis(Verdict::Healthy, t0),
                 ),
             ] {
-                history
-                    .record_change(&VerdictChanged {
-                        from,
-                        to,
-                        from_since: at,
-                        since: at,
-                        at,
-                        diagnosis: d,
-                    })
-                    .unwrap();
+                history.record_change(&change(from, to, at, d)).unwrap();
             }
         }
         let now = berlin(2026, 3, 3, 12, 0);
@@ -623,7 +639,6 @@ fn history_measure_row_size_and_export_time() {
     use dialtone::outage_log::{write_csv, write_html, ExportOptions};
     use dialtone_core::diagnosis::Fact;
     use dialtone_core::locale::Lang;
-    use dialtone_core::schedule::VerdictChanged;
     use std::time::Instant;
 
     let base = std::path::Path::new("/dev/shm");
@@ -687,16 +702,7 @@ fn history_measure_row_size_and_export_time() {
                 diagnosis(Verdict::Healthy, start),
             ),
         ] {
-            let effect = history
-                .record_change(&VerdictChanged {
-                    from,
-                    to,
-                    from_since: at,
-                    since: at,
-                    at,
-                    diagnosis: d,
-                })
-                .unwrap();
+            let effect = history.record_change(&change(from, to, at, d)).unwrap();
             if n % 4 == 0 && to == Verdict::ProviderOutage {
                 let report = FaultReport {
                     reported_at: at + TimeDelta::minutes(5),

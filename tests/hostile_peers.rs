@@ -4,10 +4,13 @@
 //! Every test runs under an overall tokio timeout so a hang fails instead of blocking the suite.
 #![allow(clippy::unwrap_used)]
 
+use dialtone_testkit as support;
+
 use dialtone::probe::sip::{options, options_first_answer, SipSettings};
 use dialtone_core::observation::{SipExchange, SipOutcome, SipTarget, Transport, TransportFailure};
 use std::net::SocketAddr;
 use std::time::Duration;
+use support::sip::{header, loopback_target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 
@@ -21,37 +24,11 @@ fn settings(timeout_ms: u64) -> SipSettings {
     }
 }
 
-fn target(transport: Transport, address: SocketAddr) -> SipTarget {
-    SipTarget {
-        transport,
-        address,
-        host: "127.0.0.1".into(),
-    }
-}
-
-/// The value of header `name` in a request we received.
-fn header<'a>(request: &'a str, name: &str) -> &'a str {
-    request
-        .split("\r\n")
-        .find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
-        })
-        .unwrap_or_else(|| panic!("request has no {name}: {request}"))
-}
-
-/// A response to `request` echoing its Via, From, To, Call-ID and CSeq, with `extra` headers.
+/// A response to `request` (the bytes a peer received) echoing its dialog headers, with
+/// `extra` headers.
 fn reply(request: &[u8], status: &str, extra: &str) -> Vec<u8> {
     let request = std::str::from_utf8(request).expect("our request is UTF-8");
-    format!(
-        "SIP/2.0 {status}\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=srv\r\nCall-ID: {}\r\nCSeq: {}\r\n{extra}Content-Length: 0\r\n\r\n",
-        header(request, "via"),
-        header(request, "from"),
-        header(request, "to"),
-        header(request, "call-id"),
-        header(request, "cseq"),
-    )
-    .into_bytes()
+    support::sip::reply(request, status, extra)
 }
 
 /// Starts a UDP peer on loopback; `script` is called with each request (1-based count) and
@@ -92,7 +69,7 @@ fn code_of(exchange: &SipExchange) -> Option<u16> {
 #[tokio::test]
 async fn udp_garbage_only_is_reported_as_not_sip() {
     let addr = udp_peer(|_, _| vec![b"\x00\xffnot sip at all\r\n\r\n".to_vec()]).await;
-    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
     // The registrar answered, with garbage: that is what the evidence says, not "no answer".
     assert_eq!(failure(&ex), Some(TransportFailure::Protocol), "{ex:?}");
     // Sent at 0, 0.5 s and 1.5 s; every answer was garbage.
@@ -111,7 +88,7 @@ async fn udp_garbage_before_the_real_answer_is_skipped() {
         ]
     })
     .await;
-    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
     assert_eq!(code_of(&ex), Some(200));
     assert_eq!(ex.ignored, 2);
     assert_eq!(ex.transmissions, 1);
@@ -126,7 +103,7 @@ async fn udp_a_large_but_valid_answer_is_accepted() {
         vec![reply(req, "200 OK", &padding)]
     })
     .await;
-    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
     assert_eq!(code_of(&ex), Some(200), "{ex:?}");
     assert_eq!(ex.ignored, 0);
 }
@@ -140,7 +117,7 @@ async fn tcp_an_answer_past_the_limit_is_reported_as_too_large() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(target(Transport::Tcp, addr), settings(3_000)).await;
+    let ex = probe(loopback_target(Transport::Tcp, addr), settings(3_000)).await;
     assert_eq!(failure(&ex), Some(TransportFailure::TooLarge), "{ex:?}");
     // In the user's words: an answer dialtone refused, not a silent server.
     let fact = dialtone_core::diagnosis::Fact::SipTransportFailed {
@@ -176,7 +153,7 @@ async fn udp_mismatched_branch_call_id_and_cseq_are_ignored() {
         ]
     })
     .await;
-    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
     assert_eq!(code_of(&ex), Some(200));
     assert_eq!(ex.ignored, 4);
 }
@@ -196,7 +173,7 @@ async fn udp_response_from_another_port_is_not_accepted() {
             let _ = s2.send_to(&reply(&buf[..n], "200 OK", ""), from).await;
         }
     });
-    let ex = probe(target(Transport::Udp, addr), settings(1_200)).await;
+    let ex = probe(loopback_target(Transport::Udp, addr), settings(1_200)).await;
     assert_eq!(ex.outcome, SipOutcome::Timeout);
     assert_eq!(ex.transmissions, 2);
 }
@@ -216,7 +193,7 @@ async fn udp_spoofed_answer_first_then_the_real_one() {
             let _ = socket.send_to(&reply(&buf[..n], "200 OK", ""), from).await;
         }
     });
-    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
     assert_eq!(code_of(&ex), Some(200));
 }
 
@@ -230,7 +207,7 @@ async fn udp_loss_answer_only_to_the_third_transmission() {
         }
     })
     .await;
-    let ex = probe(target(Transport::Udp, addr), settings(8_000)).await;
+    let ex = probe(loopback_target(Transport::Udp, addr), settings(8_000)).await;
     assert_eq!(code_of(&ex), Some(200));
     assert_eq!(ex.transmissions, 3);
     // Transmissions at 0, T1 = 0.5 s and 0.5 + 2·T1 = 1.5 s; the rtt counts from the first.
@@ -253,7 +230,7 @@ async fn udp_503_with_retry_after_is_a_response() {
         )]
     })
     .await;
-    let ex = probe(target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
     match ex.outcome {
         SipOutcome::Response {
             code, retry_after, ..
@@ -276,7 +253,7 @@ async fn udp_trying_then_final_answer() {
         tokio::time::sleep(Duration::from_millis(1_200)).await;
         let _ = socket.send_to(&reply(&req, "200 OK", ""), from).await;
     });
-    let ex = probe(target(Transport::Udp, addr), settings(4_000)).await;
+    let ex = probe(loopback_target(Transport::Udp, addr), settings(4_000)).await;
     assert_eq!(code_of(&ex), Some(200));
     // After the 100 the retransmission interval is T2 (4 s): nothing was resent before the 200.
     assert_eq!(ex.transmissions, 1);
@@ -290,7 +267,7 @@ async fn udp_closed_port_is_refused() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let ex = probe(target(Transport::Udp, closed), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Udp, closed), settings(2_000)).await;
     assert!(
         matches!(
             ex.outcome,
@@ -349,7 +326,7 @@ async fn tcp_silent_peer_times_out_in_time() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(target(Transport::Tcp, addr), settings(1_500)).await;
+    let ex = probe(loopback_target(Transport::Tcp, addr), settings(1_500)).await;
     assert_eq!(ex.outcome, SipOutcome::Timeout);
     assert_eq!(ex.transmissions, 1);
     assert!(ex.elapsed >= Duration::from_millis(1_400) && ex.elapsed < Duration::from_secs(3));
@@ -363,7 +340,7 @@ async fn tcp_garbage_is_a_protocol_failure() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(target(Transport::Tcp, addr), settings(3_000)).await;
+    let ex = probe(loopback_target(Transport::Tcp, addr), settings(3_000)).await;
     assert_eq!(failure(&ex), Some(TransportFailure::Protocol), "{ex:?}");
     assert!(ex.elapsed < Duration::from_secs(1));
 }
@@ -384,7 +361,7 @@ async fn tcp_endless_header_is_cut_off() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(target(Transport::Tcp, addr), settings(3_000)).await;
+    let ex = probe(loopback_target(Transport::Tcp, addr), settings(3_000)).await;
     assert_eq!(failure(&ex), Some(TransportFailure::TooLarge), "{ex:?}");
 }
 
@@ -395,7 +372,7 @@ async fn tcp_closed_port_is_refused() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let ex = probe(target(Transport::Tcp, closed), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Tcp, closed), settings(2_000)).await;
     assert_eq!(failure(&ex), Some(TransportFailure::Refused), "{ex:?}");
 }
 
@@ -405,7 +382,7 @@ async fn tcp_peer_that_hangs_up_is_closed() {
         let _ = read_request(&mut s).await;
     })
     .await;
-    let ex = probe(target(Transport::Tcp, addr), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Tcp, addr), settings(2_000)).await;
     assert_eq!(failure(&ex), Some(TransportFailure::Closed), "{ex:?}");
 }
 
@@ -427,7 +404,7 @@ async fn tcp_frames_trying_stray_and_body_in_one_write() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(target(Transport::Tcp, addr), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Tcp, addr), settings(2_000)).await;
     assert_eq!(code_of(&ex), Some(200), "{ex:?}");
     assert_eq!(ex.ignored, 1);
 }
@@ -439,7 +416,7 @@ async fn tls_to_a_peer_that_is_not_tls_fails_as_tls() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(target(Transport::Tls, addr), settings(2_000)).await;
+    let ex = probe(loopback_target(Transport::Tls, addr), settings(2_000)).await;
     assert_eq!(failure(&ex), Some(TransportFailure::Tls), "{ex:?}");
 }
 
@@ -453,9 +430,9 @@ async fn first_answer_moves_on_from_a_dead_target() {
     let live = udp_peer(|_, req| vec![reply(req, "405 Method Not Allowed", "")]).await;
     let never = udp_peer(|_, _| panic!("the third target must not be tried")).await;
     let targets = [
-        target(Transport::Tcp, dead),
-        target(Transport::Udp, live),
-        target(Transport::Udp, never),
+        loopback_target(Transport::Tcp, dead),
+        loopback_target(Transport::Udp, live),
+        loopback_target(Transport::Udp, never),
     ];
     let exchanges = tokio::time::timeout(GUARD, options_first_answer(&targets, &settings(2_000)))
         .await
@@ -475,7 +452,10 @@ async fn silent_targets_share_one_budget() {
     for _ in 0..3 {
         silent.push(udp_peer(|_, _| Vec::new()).await);
     }
-    let targets: Vec<SipTarget> = silent.iter().map(|a| target(Transport::Udp, *a)).collect();
+    let targets: Vec<SipTarget> = silent
+        .iter()
+        .map(|a| loopback_target(Transport::Udp, *a))
+        .collect();
     let started = std::time::Instant::now();
     let exchanges = tokio::time::timeout(GUARD, options_first_answer(&targets, &settings(1_500)))
         .await

@@ -191,6 +191,14 @@ struct Step {
     takes: Duration,
 }
 
+/// A round that ends in `kind` after `secs` seconds of (paused) time.
+fn taking(kind: Verdict, secs: u64) -> Step {
+    Step {
+        kind,
+        takes: Duration::from_secs(secs),
+    }
+}
+
 struct Script {
     start: Instant,
     steps: Mutex<VecDeque<Step>>,
@@ -338,6 +346,13 @@ fn secs_after_base(t: DateTime<Utc>) -> i64 {
 }
 
 /// Waits (in virtual time) until `at` seconds after the script's start.
+/// A monitor on the default schedule whose rounds are healthy and take `secs` seconds each.
+fn start_slow_healthy(secs: u64) -> (Scripted, Running) {
+    let prober = Scripted::new([taking(Verdict::Healthy, secs)]);
+    let run = start(&prober, Schedule::default());
+    (prober, run)
+}
+
 async fn until(prober: &Scripted, at: u64) {
     tokio::time::sleep_until(prober.0.start + Duration::from_secs(at)).await;
 }
@@ -544,11 +559,7 @@ async fn account_query_on_round_one_every_15_minutes_and_on_check_now() {
 
 #[tokio::test(start_paused = true)]
 async fn check_now_coalesces_and_rounds_never_overlap() {
-    let prober = Scripted::new([Step {
-        kind: Verdict::Healthy,
-        takes: Duration::from_secs(10),
-    }]);
-    let run = start(&prober, Schedule::default());
+    let (prober, run) = start_slow_healthy(10);
     // Round 0-10 confirms healthy at once (nothing pending): the next is due at 30.
     until(&prober, 25).await;
     for _ in 0..3 {
@@ -572,11 +583,10 @@ async fn check_now_coalesces_and_rounds_never_overlap() {
 
 #[tokio::test(start_paused = true)]
 async fn network_change_abandons_the_round_in_flight() {
-    let slow = |kind| Step {
-        kind,
-        takes: Duration::from_secs(10),
-    };
-    let prober = Scripted::new([slow(Verdict::ProviderOutage), slow(Verdict::Healthy)]);
+    let prober = Scripted::new([
+        taking(Verdict::ProviderOutage, 10),
+        taking(Verdict::Healthy, 10),
+    ]);
     let run = start(&prober, Schedule::default());
     let mut checks = run.handle.subscribe_checks();
     until(&prober, 3).await;
@@ -600,11 +610,7 @@ async fn network_change_abandons_the_round_in_flight() {
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_during_a_slow_probe_returns_promptly() {
-    let prober = Scripted::new([Step {
-        kind: Verdict::Healthy,
-        takes: Duration::from_secs(3600),
-    }]);
-    let run = start(&prober, Schedule::default());
+    let (prober, run) = start_slow_healthy(3600);
     until(&prober, 1).await;
     assert_eq!(
         prober.0.active.load(Ordering::SeqCst),
