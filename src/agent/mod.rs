@@ -838,7 +838,7 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
         notifications: true,
     };
     let started = tokio::task::spawn_blocking(move || Agent::new(options)).await;
-    let agent = match crate::cli::task_outcome(started, "") {
+    let agent = match crate::shutdown::task_outcome(started, "") {
         Ok(agent) => agent,
         Err(code) => return code,
     };

@@ -14,6 +14,7 @@ mod report;
 use crate::probe::line::LineProber;
 use crate::probe::{ProbeScope, Prober};
 use crate::setup::{MonitorArgs, Overrides, SetupError};
+use crate::shutdown::task_outcome;
 use clap::{Parser, Subcommand};
 use dialtone_core::diagnosis::diagnose;
 use dialtone_core::locale::Lang;
@@ -398,26 +399,6 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         drop(locks);
         ExitCode::SUCCESS
     })
-}
-
-/// A spawned task's result, or the exit code to end with (logged first): the task's own error
-/// is a configuration error, a task that panicked or was cancelled a runtime error.
-/// `join_context` starts the log line of the latter.
-pub(crate) fn task_outcome<T, E: std::fmt::Display>(
-    result: Result<Result<T, E>, tokio::task::JoinError>,
-    join_context: &str,
-) -> Result<T, ExitCode> {
-    match result {
-        Ok(Ok(done)) => Ok(done),
-        Ok(Err(e)) => {
-            tracing::error!("{e}");
-            Err(ExitCode::from(EXIT_CONFIG_ERROR))
-        }
-        Err(e) => {
-            tracing::error!("{join_context}{e}");
-            Err(ExitCode::from(EXIT_RUNTIME_ERROR))
-        }
-    }
 }
 
 #[cfg(test)]
