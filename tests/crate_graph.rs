@@ -1,0 +1,121 @@
+//! The crate graph is the architecture, and these checks keep it so: the dashboard links the
+//! pure core and the IPC types only (none of the agent's storage, network, keyring, tray or
+//! CLI crates), the core does no I/O, and the tray agent does not depend on its command line.
+//! Each reads what cargo resolves (`cargo tree -e normal`), so a dependency that creeps in
+//! through another crate is caught as well as a direct one.
+
+use std::path::Path;
+use std::process::Command;
+
+/// The crate names (without versions) in `package`'s normal dependency tree.
+fn normal_dependencies(package: &str) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["tree", "--locked", "-p", package, "-e", "normal"])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("running cargo tree: {e}"));
+    assert!(
+        out.status.success(),
+        "cargo tree -p {package}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let mut names: Vec<String> = tree
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn assert_none_of(package: &str, banned: &[&str]) -> Vec<String> {
+    let names = normal_dependencies(package);
+    assert!(
+        names.iter().any(|n| n == package),
+        "the tree is {package}'s: {names:?}"
+    );
+    let found: Vec<&String> = names
+        .iter()
+        .filter(|n| banned.contains(&n.as_str()))
+        .collect();
+    assert!(found.is_empty(), "{package} links {found:?}");
+    names
+}
+
+#[test]
+fn the_dashboard_links_the_core_and_the_ipc_types_only() {
+    let names = assert_none_of(
+        "dialtone-dashboard",
+        &[
+            "dialtone",
+            "rusqlite",
+            "hickory-resolver",
+            "tray-icon",
+            "notify-rust",
+            "keyring",
+            "reqwest",
+            "sysinfo",
+            "clap",
+            "ksni",
+        ],
+    );
+    for needed in ["dialtone-core", "dialtone-ipc", "tauri"] {
+        assert!(
+            names.iter().any(|n| n == needed),
+            "{needed} missing: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn the_core_does_no_io() {
+    assert_none_of(
+        "dialtone-core",
+        &[
+            "tokio",
+            "rusqlite",
+            "hickory-resolver",
+            "reqwest",
+            "tray-icon",
+            "notify-rust",
+            "zbus",
+        ],
+    );
+}
+
+#[test]
+fn the_tray_agent_does_not_depend_on_the_command_line() {
+    let agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/agent");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&agent).unwrap_or_else(|e| panic!("{}: {e}", agent.display())) {
+        let path = entry.map(|e| e.path()).unwrap_or_default();
+        if path.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        read += 1;
+        for (n, line) in text.lines().enumerate() {
+            // `crate::cli::…`, `super::cli`, or `cli` inside a `use crate::{…}` group.
+            let grouped = line.contains("crate::{")
+                && line
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|w| w == "cli");
+            assert!(
+                !(line.contains("cli::") || line.contains("super::cli") || grouped),
+                "{}:{} imports the CLI: {line}",
+                path.display(),
+                n + 1
+            );
+        }
+    }
+    assert!(
+        read >= 4,
+        "only {read} files read under {}",
+        agent.display()
+    );
+}
