@@ -44,6 +44,11 @@ function node(tag, props = {}, children = []) {
   return e;
 }
 
+/** Sets an element's text only when it differs (live regions announce every write). */
+function setText(e, text) {
+  if (e.textContent !== text) e.textContent = text;
+}
+
 function errorText(err) {
   if (!err || typeof err !== "object") return t("error.unknown", { detail: String(err) });
   switch (err.kind) {
@@ -145,9 +150,11 @@ function renderStatus(view) {
   const card = $("verdict-card");
   card.dataset.verdict = view.verdict;
   $("verdict-glyph").textContent = VERDICT_GLYPH[view.verdict] || "?";
-  $("verdict-text").textContent = view.configured ? t("verdict." + view.verdict) : t("not_set_up");
-  $("summary").textContent = view.summary[l];
-  $("reason").textContent = view.reason[l] || "";
+  // The headline is an aria-live region: written only when its words change, so the 30 s
+  // re-render that ages "since" does not read the verdict out again.
+  setText($("verdict-text"), view.configured ? t("verdict." + view.verdict) : t("not_set_up"));
+  setText($("summary"), view.summary[l]);
+  setText($("reason"), view.reason[l] || "");
   // The technical register (transport, address, SIP code) is one click away, for admins.
   const detail = view.detail[l];
   $("verdict-details").hidden = !detail || detail === view.reason[l];
