@@ -81,28 +81,59 @@ fn binary(var: &str, name: &str) -> PathBuf {
 
 /// Launch → first verdict of [`LAUNCHES`] fresh agents on a desktop of their own: (median, max).
 fn launches(agent_bin: &Path, dashboard_bin: &Path) -> (Duration, Duration) {
-    let desktop = Desktop::start(true);
-    let k = Kamailio::start(KamailioOptions::default());
-    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
-    let anchor_addr = anchor.local_addr().unwrap().to_string();
-    let registrar = k.registrar_uri(Transport::Udp);
-    let mut times: Vec<Duration> = (0..LAUNCHES)
-        .map(|n| {
-            let dir = desktop.dir().join(format!("launch-{n}"));
+    let stage = Stage::start();
+    let (mut times, _last) = stage.launch(agent_bin, dashboard_bin, "launch");
+    times.sort();
+    (times[LAUNCHES / 2], times[LAUNCHES - 1])
+}
+
+/// A private desktop and a healthy line on loopback, for the agents under measurement. The
+/// fields drop in this order: the line before the desktop.
+struct Stage {
+    _anchor: TcpListener,
+    _k: Kamailio,
+    desktop: Desktop,
+    registrar: String,
+    anchor: String,
+}
+
+impl Stage {
+    fn start() -> Stage {
+        let desktop = Desktop::start(true);
+        let k = Kamailio::start(KamailioOptions::default());
+        let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
+        Stage {
+            anchor: anchor.local_addr().unwrap().to_string(),
+            registrar: k.registrar_uri(Transport::Udp),
+            _anchor: anchor,
+            _k: k,
+            desktop,
+        }
+    }
+
+    /// [`LAUNCHES`] fresh agents one after the other (each stopped before the next starts),
+    /// from the folders `NAME-0`, `NAME-1`, …, each timed from its launch to [`HEALTHY`] in
+    /// the tray: the times in launch order, and the last agent, still running.
+    fn launch(&self, agent_bin: &Path, dashboard_bin: &Path, name: &str) -> (Vec<Duration>, Agent) {
+        let mut times = Vec::new();
+        let mut agent = None;
+        for n in 0..LAUNCHES {
+            drop(agent.take());
+            let dir = self.desktop.dir().join(format!("{name}-{n}"));
             let launched = Instant::now();
             let a = start_agent(
                 agent_bin,
                 dashboard_bin,
-                &desktop,
+                &self.desktop,
                 &dir,
-                &registrar,
-                &anchor_addr,
+                &self.registrar,
+                &self.anchor,
             );
-            a.wait_for_title(&desktop, HEALTHY, launched)
-        })
-        .collect();
-    times.sort();
-    (times[LAUNCHES / 2], times[LAUNCHES - 1])
+            times.push(a.wait_for_title(&self.desktop, HEALTHY, launched));
+            agent = Some(a);
+        }
+        (times, agent.unwrap())
+    }
 }
 
 /// "release" / "debug" from the binary's folder, with the path and when it was built, so a
@@ -318,22 +349,11 @@ fn start_agent(
     std::fs::create_dir_all(dir).unwrap();
     // XDG_RUNTIME_DIR must be private to the user, or GLib/WebKit in the dashboard complain.
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let err = std::fs::File::create(dir.join("agent.err")).unwrap();
-    let child = Command::new(bin)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_RUNTIME_DIR", dir)
-        .env("DIALTONE_SOCKET", dir.join("agent.sock"))
-        .env("DIALTONE_DASHBOARD", dashboard)
-        // Inherited by the dashboard: the same settings as its end-to-end test under Xvfb.
-        .env("LC_ALL", "C.UTF-8")
+    let mut cmd = support::desktop::agent_command(bin, dir, dashboard, Some(desktop));
+    // Inherited by the dashboard: the same settings as its end-to-end test under Xvfb.
+    cmd.env("LC_ALL", "C.UTF-8")
         .env("NO_AT_BRIDGE", "1")
         .env("GDK_BACKEND", "x11")
-        .env("RUST_LOG", "warn")
-        .envs(desktop.env())
         .arg("agent")
         .arg("--config")
         .arg(dir.join("config.toml"))
@@ -342,14 +362,9 @@ fn start_agent(
         .args(["--provider", "1und1", "--registrar", registrar])
         .args(["--gateway", "127.0.0.1", "--dns-name", "none"])
         .args(["--anchor", anchor, "--anchor", anchor])
-        .args(["--lang", "en"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .unwrap();
+        .args(["--lang", "en"]);
     Agent {
-        child,
+        child: support::desktop::spawn_agent(&mut cmd, dir),
         dir: dir.to_path_buf(),
     }
 }
@@ -396,33 +411,15 @@ fn met(ok: bool) -> &'static str {
 }
 
 fn desktop(agent_bin: &Path, dashboard_bin: &Path, idle_secs: u64, quick: bool) {
-    let desktop = Desktop::start(true);
-    let k = Kamailio::start(KamailioOptions::default());
-    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
-    let anchor_addr = anchor.local_addr().unwrap().to_string();
-    let registrar = k.registrar_uri(Transport::Udp);
+    let stage = Stage::start();
+    let desktop = &stage.desktop;
     let measured = utc(SystemTime::now(), "%Y-%m-%d %H:%M UTC");
 
     // 1. Launch → first verdict, 5 fresh agents in a row; the last one stays for the rest.
-    let mut launches = Vec::new();
-    let mut agent = None;
-    for n in 0..LAUNCHES {
-        drop(agent.take());
-        let dir = desktop.dir().join(format!("agent-{n}"));
-        let launched = Instant::now();
-        let a = start_agent(
-            agent_bin,
-            dashboard_bin,
-            &desktop,
-            &dir,
-            &registrar,
-            &anchor_addr,
-        );
-        launches.push(a.wait_for_title(&desktop, HEALTHY, launched));
-        eprintln!("desktop: launch {n}: {:?}", launches[n]);
-        agent = Some(a);
+    let (mut launches, agent) = stage.launch(agent_bin, dashboard_bin, "agent");
+    for (n, took) in launches.iter().enumerate() {
+        eprintln!("desktop: launch {n}: {took:?}");
     }
-    let agent = agent.unwrap();
     let pid = agent.child.id();
     launches.sort();
     let median = launches[LAUNCHES / 2];

@@ -20,7 +20,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::desktop::Desktop;
+use support::desktop::{agent_command, Desktop};
 use support::kamailio::{Kamailio, KamailioOptions};
 
 /// A running agent with its files, stopped (SIGTERM) on drop.
@@ -43,21 +43,8 @@ impl Agent {
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the agent did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        support::stop(&mut self.child, Duration::from_secs(10))
+            .expect("the agent did not stop on SIGTERM")
     }
 }
 
@@ -77,20 +64,8 @@ fn dialtone(desktop: Option<&Desktop>, dir: &Path) -> Command {
 
 /// [`dialtone`] with another build of the binary.
 fn dialtone_at(program: &Path, desktop: Option<&Desktop>, dir: &Path) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_RUNTIME_DIR", dir)
-        .env("DIALTONE_SOCKET", dir.join("agent.sock"))
-        .env("DIALTONE_DASHBOARD", dir.join("dashboard.sh"))
-        .env("DIALTONE_OPENER", dir.join("opener.sh"))
-        .env("RUST_LOG", "warn");
-    if let Some(desktop) = desktop {
-        cmd.envs(desktop.env());
-    }
+    let mut cmd = agent_command(program, dir, &dir.join("dashboard.sh"), desktop);
+    cmd.env("DIALTONE_OPENER", dir.join("opener.sh"));
     cmd
 }
 
@@ -100,17 +75,45 @@ fn write_script(path: &Path, body: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// A registrar that asks no login of the agent's checks, and one internet anchor: a healthy
+/// line for the agent to watch (stopping the registrar makes it a provider outage).
+fn line() -> (Kamailio, TcpListener) {
+    let k = Kamailio::start(KamailioOptions::default());
+    (k, TcpListener::bind("127.0.0.1:0").unwrap())
+}
+
+/// The agent's own folder inside `desktop`'s, created.
+fn agent_dir(desktop: &Desktop) -> PathBuf {
+    let dir = desktop.dir().join("agent");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A [`line`] and the agent on `desktop` watching it every second, from its own folder.
+fn line_and_agent(desktop: &Desktop) -> (Kamailio, TcpListener, PathBuf, Agent) {
+    let (k, anchor) = line();
+    let dir = agent_dir(desktop);
+    let agent = start_agent(Some(desktop), &dir, &k, &anchor, "1");
+    (k, anchor, dir, agent)
+}
+
+/// The agent on 1&1 at `k`'s registrar, checking every `interval` seconds.
 fn start_agent(
     desktop: Option<&Desktop>,
     dir: &Path,
-    registrar: &str,
+    k: &Kamailio,
     anchor: &TcpListener,
     interval: &str,
 ) -> Agent {
     start_agent_with(
         desktop,
         dir,
-        &["--provider", "1und1", "--registrar", registrar],
+        &[
+            "--provider",
+            "1und1",
+            "--registrar",
+            &k.registrar_uri(Transport::Udp),
+        ],
         &[],
         anchor,
         interval,
@@ -139,9 +142,8 @@ fn start_agent_with(
         &format!("echo \"$1\" >> '{}'", dir.join("opened").display()),
     );
     let anchor = anchor.local_addr().unwrap().to_string();
-    let err = std::fs::File::create(dir.join("agent.err")).unwrap();
-    let child = dialtone(desktop, dir)
-        .arg("agent")
+    let mut cmd = dialtone(desktop, dir);
+    cmd.arg("agent")
         .args(["--config"])
         .arg(dir.join("config.toml"))
         .args(["--catalog"])
@@ -153,14 +155,14 @@ fn start_agent_with(
         .args(["--gateway", "127.0.0.1", "--dns-name", "none"])
         .args(["--anchor", &anchor, "--anchor", &anchor])
         .args(["--timeout", "1", "--interval", interval, "--recheck", "1"])
-        .args(["--lang", "en"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .unwrap();
+        .args(["--lang", "en"]);
+    spawn_agent(&mut cmd, dir)
+}
+
+/// Spawns the `dialtone agent` command `cmd` with its stderr where [`Agent::stderr`] reads it.
+fn spawn_agent(cmd: &mut Command, dir: &Path) -> Agent {
     Agent {
-        child,
+        child: support::desktop::spawn_agent(cmd, dir),
         dir: dir.to_path_buf(),
     }
 }
@@ -184,6 +186,11 @@ fn title(desktop: &Desktop, agent: &Agent) -> Option<String> {
     property(desktop, agent, "Title").and_then(|v| v.as_str().map(str::to_string))
 }
 
+/// The tray title of a healthy single line.
+const WORKS: &str = "dialtone: Line works";
+/// The tray title once the single line's registrar is gone.
+const DOWN: &str = "dialtone: 1&1 telephony is down";
+
 fn wait_for_title(desktop: &Desktop, agent: &Agent, want: &str, within: Duration) -> Duration {
     let start = Instant::now();
     loop {
@@ -198,6 +205,15 @@ fn wait_for_title(desktop: &Desktop, agent: &Agent, want: &str, within: Duration
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Asserts that the tray item's tooltip text starts with `prefix`.
+fn assert_tooltip_starts_with(desktop: &Desktop, agent: &Agent, prefix: &str) {
+    let tooltip = property(desktop, agent, "ToolTip").unwrap();
+    assert!(
+        tooltip[3].as_str().unwrap().starts_with(prefix),
+        "{tooltip}"
+    );
 }
 
 /// The share of the icon's opaque pixels that are exactly `id`'s disc colour. IconPixmap is
@@ -321,42 +337,22 @@ fn rt() -> tokio::runtime::Runtime {
 #[test]
 fn agent_end_to_end_on_a_private_desktop() {
     let desktop = Desktop::start(true);
-    let mut k = Kamailio::start(KamailioOptions::default());
-    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
-    let dir = desktop.dir().join("agent");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (mut k, anchor) = line();
+    let dir = agent_dir(&desktop);
     // A long healthy interval, so a check seconds after the first verdict can only come from
     // "Check now".
     let launched = Instant::now();
-    let mut agent = start_agent(
-        Some(&desktop),
-        &dir,
-        &k.registrar_uri(Transport::Udp),
-        &anchor,
-        "20",
-    );
+    let mut agent = start_agent(Some(&desktop), &dir, &k, &anchor, "20");
 
     // Healthy: title, tooltip, green check, and the menu that carries everything.
-    wait_for_title(
-        &desktop,
-        &agent,
-        "dialtone: Line works",
-        Duration::from_secs(10),
-    );
+    wait_for_title(&desktop, &agent, WORKS, Duration::from_secs(10));
     eprintln!("launch to healthy in the tray: {:?}", launched.elapsed());
     // The tray host took the item, so the agent has no reason to open the dashboard.
     assert_eq!(desktop.tray_items(), vec![agent.item()]);
     assert!(!dir.join("dashboard-started").exists());
     assert!(colour_share(&desktop, &agent, IconId::Healthy) > 0.4);
     assert!(colour_share(&desktop, &agent, IconId::ProviderOutage) < 0.01);
-    let tooltip = property(&desktop, &agent, "ToolTip").unwrap();
-    assert!(
-        tooltip[3]
-            .as_str()
-            .unwrap()
-            .starts_with("Line works since "),
-        "{tooltip}"
-    );
+    assert_tooltip_starts_with(&desktop, &agent, "Line works since ");
     let m = menu(&desktop, &agent);
     let top = labels(&m);
     assert!(top[0].starts_with("Line works — checked "), "{top:?}");
@@ -470,7 +466,7 @@ fn agent_end_to_end_on_a_private_desktop() {
     let took = wait_for_title(
         &desktop,
         &agent,
-        "dialtone: 1&1 telephony is down",
+        DOWN,
         // The bound of the schedule in force: the next check is up to `--interval 20` s away,
         // then one re-check 1 s later confirms it, each round up to `--timeout 1` per probe.
         Duration::from_secs(35),
@@ -554,12 +550,7 @@ fn agent_end_to_end_on_a_private_desktop() {
 
     // Recovery: the outage's notification is replaced by one saying how long it lasted.
     k.start_again();
-    wait_for_title(
-        &desktop,
-        &agent,
-        "dialtone: Line works",
-        Duration::from_secs(15),
-    );
+    wait_for_title(&desktop, &agent, WORKS, Duration::from_secs(15));
     wait_until("dunst got the recovery", Duration::from_secs(10), || {
         desktop.notifications().contains("Your line works again")
     });
@@ -594,12 +585,7 @@ fn agent_end_to_end_on_a_private_desktop() {
     });
     k.stop();
     click(&desktop, &agent, "Check now");
-    wait_for_title(
-        &desktop,
-        &agent,
-        "dialtone: 1&1 telephony is down",
-        Duration::from_secs(15),
-    );
+    wait_for_title(&desktop, &agent, DOWN, Duration::from_secs(15));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         desktop.notifications().matches("member=Notify").count(),
@@ -617,8 +603,7 @@ fn agent_end_to_end_on_a_private_desktop() {
 #[test]
 fn first_run_shows_not_set_up_and_opens_the_dashboard_once() {
     let desktop = Desktop::start(false);
-    let dir = desktop.dir().join("agent");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = agent_dir(&desktop);
     write_script(
         &dir.join("dashboard.sh"),
         &format!(
@@ -632,36 +617,13 @@ fn first_run_shows_not_set_up_and_opens_the_dashboard_once() {
         .unwrap()
         .to_string();
     // No config file, no provider, no registrar: only the lower layers' test flags.
-    let err = std::fs::File::create(dir.join("agent.err")).unwrap();
-    let child = dialtone(Some(&desktop), &dir)
-        .arg("agent")
-        .args([
-            "--gateway",
-            "127.0.0.1",
-            "--dns-name",
-            "none",
-            "--anchor",
-            &anchor,
-        ])
-        .args([
-            "--interval",
-            "1",
-            "--recheck",
-            "1",
-            "--timeout",
-            "1",
-            "--lang",
-            "de",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .unwrap();
-    let mut agent = Agent {
-        child,
-        dir: dir.clone(),
-    };
+    let mut cmd = dialtone(Some(&desktop), &dir);
+    cmd.arg("agent")
+        .args(["--gateway", "127.0.0.1", "--dns-name", "none"])
+        .args(["--anchor", &anchor])
+        .args(["--interval", "1", "--recheck", "1", "--timeout", "1"])
+        .args(["--lang", "de"]);
+    let mut agent = spawn_agent(&mut cmd, &dir);
     wait_for_title(
         &desktop,
         &agent,
@@ -691,30 +653,10 @@ fn first_run_shows_not_set_up_and_opens_the_dashboard_once() {
 #[test]
 fn without_a_notification_daemon_the_tray_still_follows_the_line() {
     let desktop = Desktop::start(false);
-    let mut k = Kamailio::start(KamailioOptions::default());
-    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
-    let dir = desktop.dir().join("agent");
-    std::fs::create_dir_all(&dir).unwrap();
-    let agent = start_agent(
-        Some(&desktop),
-        &dir,
-        &k.registrar_uri(Transport::Udp),
-        &anchor,
-        "1",
-    );
-    wait_for_title(
-        &desktop,
-        &agent,
-        "dialtone: Line works",
-        Duration::from_secs(10),
-    );
+    let (mut k, _anchor, _dir, agent) = line_and_agent(&desktop);
+    wait_for_title(&desktop, &agent, WORKS, Duration::from_secs(10));
     k.stop();
-    wait_for_title(
-        &desktop,
-        &agent,
-        "dialtone: 1&1 telephony is down",
-        Duration::from_secs(15),
-    );
+    wait_for_title(&desktop, &agent, DOWN, Duration::from_secs(15));
     let mut agent = agent;
     assert!(agent.child.try_wait().unwrap().is_none());
     // The notifier runs on its own thread: its complaint may come a moment after the tray.
@@ -725,12 +667,7 @@ fn without_a_notification_daemon_the_tray_still_follows_the_line() {
     );
     // The recovery is a second notice that cannot be shown: still only one complaint.
     k.start_again();
-    wait_for_title(
-        &desktop,
-        &agent,
-        "dialtone: Line works",
-        Duration::from_secs(15),
-    );
+    wait_for_title(&desktop, &agent, WORKS, Duration::from_secs(15));
     std::thread::sleep(Duration::from_secs(1));
     assert!(agent.child.try_wait().unwrap().is_none());
     let stderr = agent.stderr();
@@ -741,14 +678,8 @@ fn without_a_notification_daemon_the_tray_still_follows_the_line() {
     );
     // "Quit" from the menu ends the agent cleanly, socket and all.
     click(&desktop, &agent, "Quit");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = agent.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "Quit did not end the agent");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = support::exited_within(&mut agent.child, Duration::from_secs(10))
+        .expect("Quit did not end the agent");
     assert!(status.success(), "{status}");
     assert!(!agent.socket().exists());
 }
@@ -757,17 +688,7 @@ fn without_a_notification_daemon_the_tray_still_follows_the_line() {
 fn without_a_tray_host_the_dashboard_explains_and_notifications_go_on() {
     // Stock GNOME: a session bus and a notification daemon, but no StatusNotifierWatcher.
     let desktop = Desktop::start_without_tray_host(true);
-    let mut k = Kamailio::start(KamailioOptions::default());
-    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
-    let dir = desktop.dir().join("agent");
-    std::fs::create_dir_all(&dir).unwrap();
-    let agent = start_agent(
-        Some(&desktop),
-        &dir,
-        &k.registrar_uri(Transport::Udp),
-        &anchor,
-        "1",
-    );
+    let (mut k, _anchor, dir, agent) = line_and_agent(&desktop);
     // Configured, yet the dashboard opens: it is the only place the user sees the agent.
     wait_until(
         "the dashboard opened for the missing tray",
@@ -787,12 +708,7 @@ fn without_a_tray_host_the_dashboard_explains_and_notifications_go_on() {
         "{stderr}"
     );
     // The item is still on the bus, for a host that starts later.
-    wait_for_title(
-        &desktop,
-        &agent,
-        "dialtone: Line works",
-        Duration::from_secs(10),
-    );
+    wait_for_title(&desktop, &agent, WORKS, Duration::from_secs(10));
     // Notifications go on: the outage is announced as on any desktop.
     k.stop();
     wait_until("the outage notification", Duration::from_secs(15), || {
@@ -812,16 +728,9 @@ fn without_a_tray_host_the_dashboard_explains_and_notifications_go_on() {
 
 #[test]
 fn without_a_session_bus_the_agent_monitors_and_serves_ipc() {
-    let k = Kamailio::start(KamailioOptions::default());
-    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (k, anchor) = line();
     let dir = tempfile::tempdir().unwrap();
-    let mut agent = start_agent(
-        None,
-        dir.path(),
-        &k.registrar_uri(Transport::Udp),
-        &anchor,
-        "1",
-    );
+    let mut agent = start_agent(None, dir.path(), &k, &anchor, "1");
     let socket = agent.socket();
     wait_until("the socket", Duration::from_secs(10), || socket.exists());
     rt().block_on(async {
@@ -880,10 +789,7 @@ fn two_lines_in_one_tray_the_worst_named_and_each_listed() {
     let desktop = Desktop::start(true);
     // Home queries its account (a REGISTER with credentials, the binding in place); Office
     // only asks OPTIONS. Neither names a provider, so no feed is fetched off this machine.
-    let home = Kamailio::start(KamailioOptions {
-        users: vec![("home".into(), "home-secret".into())],
-        ..KamailioOptions::default()
-    });
+    let home = Kamailio::with_user("home", "home-secret");
     let mut office = Kamailio::start(KamailioOptions::default());
     home.register_contact("home", "home-secret", 3600);
     let baseline = home.authenticated_registers();
@@ -954,13 +860,10 @@ fn two_lines_in_one_tray_the_worst_named_and_each_listed() {
     );
     eprintln!("two lines: Office's registrar stopped to red in the tray: {took:?}");
     assert!(colour_share(&desktop, &agent, IconId::ProviderOutage) > 0.4);
-    let tooltip = property(&desktop, &agent, "ToolTip").unwrap();
-    assert!(
-        tooltip[3]
-            .as_str()
-            .unwrap()
-            .starts_with("Office: Provider's telephony is down since "),
-        "{tooltip}"
+    assert_tooltip_starts_with(
+        &desktop,
+        &agent,
+        "Office: Provider's telephony is down since ",
     );
     let top = labels(&menu(&desktop, &agent));
     assert!(
@@ -1028,8 +931,7 @@ fn two_lines_in_one_tray_the_worst_named_and_each_listed() {
 
 #[test]
 fn the_agent_serves_metrics_when_its_config_asks() {
-    let k = Kamailio::start(KamailioOptions::default());
-    let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (k, anchor) = line();
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1041,13 +943,7 @@ fn the_agent_serves_metrics_when_its_config_asks() {
         format!("[metrics]\nlisten = \"{port}\"\n"),
     )
     .unwrap();
-    let mut agent = start_agent(
-        None,
-        dir.path(),
-        &k.registrar_uri(Transport::Udp),
-        &anchor,
-        "1",
-    );
+    let mut agent = start_agent(None, dir.path(), &k, &anchor, "1");
     let scrape = || -> Option<String> {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
