@@ -69,16 +69,37 @@ fn healthy_watch(lab: &Lab, extra: &[&str]) -> Watch {
     w
 }
 
-/// One fault's timeline: healthy, inject, the confirmed verdict (checked by `expect`), repair,
-/// healthy again with the outage's length right. Returns the confirming change.
+/// A fault the lab injects and repairs: its name in the output, and the verdict and failing
+/// layer dialtone must confirm for it.
+struct Fault {
+    name: &'static str,
+    verdict: &'static str,
+    failing_layer: &'static str,
+}
+
+impl Fault {
+    fn new(name: &'static str, verdict: &'static str, failing_layer: &'static str) -> Fault {
+        Fault {
+            name,
+            verdict,
+            failing_layer,
+        }
+    }
+}
+
+/// One fault's timeline: healthy, inject, the confirmed verdict (checked against `fault`),
+/// repair, healthy again with the outage's length right. Returns the confirming change.
 fn fault_cycle(
-    name: &str,
+    fault: &Fault,
     lab: &mut Lab,
-    verdict: &str,
-    failing_layer: &str,
     inject: impl FnOnce(&mut Lab),
     repair: impl FnOnce(&mut Lab),
 ) -> Value {
+    let Fault {
+        name,
+        verdict,
+        failing_layer,
+    } = *fault;
     let mut w = healthy_watch(lab, &[]);
     let faulted = Instant::now();
     inject(lab);
@@ -130,6 +151,32 @@ fn fault_cycle(
     change
 }
 
+/// [`fault_cycle`] with the interface `dev` of the lab's namespace `ns` down, then up again.
+fn link_down_cycle(fault: &Fault, lab: &mut Lab, ns: fn(&Lab) -> &str, dev: &'static str) -> Value {
+    fault_cycle(
+        fault,
+        lab,
+        move |lab| lab.set_link(ns(lab), dev, false),
+        move |lab| lab.set_link(ns(lab), dev, true),
+    )
+}
+
+/// [`fault_cycle`] with the nftables table `dtfault` of `rules` in the lab's namespace `ns`,
+/// then deleted.
+fn nft_cycle(
+    fault: &Fault,
+    lab: &mut Lab,
+    ns: fn(&Lab) -> &str,
+    rules: impl FnOnce(&Lab) -> String,
+) -> Value {
+    fault_cycle(
+        fault,
+        lab,
+        move |lab| lab.nft(ns(lab), &rules(lab)),
+        move |lab| lab.nft_delete(ns(lab), "dtfault"),
+    )
+}
+
 #[test]
 fn the_lab_line_is_healthy_with_a_detected_gateway_and_rfc3263() {
     let Some(lab) = lab() else { return };
@@ -152,16 +199,8 @@ fn the_lab_line_is_healthy_with_a_detected_gateway_and_rfc3263() {
 #[test]
 fn client_interface_down_is_a_local_problem() {
     let Some(mut lab) = lab() else { return };
-    let client = lab.client().to_string();
-    let (c1, c2) = (client.clone(), client);
-    let change = fault_cycle(
-        "client interface down",
-        &mut lab,
-        "local_problem",
-        "device",
-        move |lab| lab.set_link(&c1, "c0", false),
-        move |lab| lab.set_link(&c2, "c0", true),
-    );
+    let fault = Fault::new("client interface down", "local_problem", "device");
+    let change = link_down_cycle(&fault, &mut lab, Lab::client, "c0");
     let device = evidence(&change, "device");
     assert!(
         device.contains("no_default_route") || device.contains("no_interface"),
@@ -172,22 +211,12 @@ fn client_interface_down_is_a_local_problem() {
 #[test]
 fn router_dropping_everything_is_a_home_network_problem() {
     let Some(mut lab) = lab() else { return };
-    let router = lab.router().to_string();
-    let (r1, r2) = (router.clone(), router);
-    let change = fault_cycle(
-        "router drops all (nft)",
-        &mut lab,
-        "local_problem",
-        "home_network",
-        move |lab| {
-            lab.nft(
-                &r1,
-                "table inet dtfault {\n chain i { type filter hook input priority 0; iifname \"r0\" drop; }\n \
-                 chain f { type filter hook forward priority 0; iifname \"r0\" drop; }\n}\n",
-            )
-        },
-        move |lab| lab.nft_delete(&r2, "dtfault"),
-    );
+    let fault = Fault::new("router drops all (nft)", "local_problem", "home_network");
+    let change = nft_cycle(&fault, &mut lab, Lab::router, |_| {
+        "table inet dtfault {\n chain i { type filter hook input priority 0; iifname \"r0\" drop; }\n \
+         chain f { type filter hook forward priority 0; iifname \"r0\" drop; }\n}\n"
+            .to_string()
+    });
     let home = evidence(&change, "home_network");
     assert!(home.contains("gateway_timeout"), "{home}");
 }
@@ -229,27 +258,22 @@ fn router_side_link_down_is_a_local_problem() {
 #[test]
 fn router_uplink_cut_is_internet_down() {
     let Some(mut lab) = lab() else { return };
-    let router = lab.router().to_string();
-    let (r1, r2) = (router.clone(), router);
-    let change = fault_cycle(
-        "router uplink cut",
-        &mut lab,
-        "internet_down",
-        "internet",
-        move |lab| lab.set_link(&r1, "r1", false),
-        move |lab| lab.set_link(&r2, "r1", true),
-    );
+    let fault = Fault::new("router uplink cut", "internet_down", "internet");
+    let change = link_down_cycle(&fault, &mut lab, Lab::router, "r1");
     assert_eq!(layer(&change, "home_network")["status"], "ok", "{change:#}");
 }
 
 #[test]
 fn the_registrars_dns_records_gone_is_a_provider_outage_with_dns_evidence() {
     let Some(mut lab) = lab() else { return };
-    let change = fault_cycle(
+    let fault = Fault::new(
         "provider DNS records removed",
-        &mut lab,
         "provider_outage",
         "provider",
+    );
+    let change = fault_cycle(
+        &fault,
+        &mut lab,
         |lab| lab.set_provider_dns(false),
         |lab| lab.set_provider_dns(true),
     );
@@ -266,27 +290,18 @@ fn the_registrars_dns_records_gone_is_a_provider_outage_with_dns_evidence() {
 #[test]
 fn provider_link_cut_is_a_provider_outage() {
     let Some(mut lab) = lab() else { return };
-    let inet = lab.internet().to_string();
-    let (i1, i2) = (inet.clone(), inet);
-    let change = fault_cycle(
-        "provider link cut",
-        &mut lab,
-        "provider_outage",
-        "provider",
-        move |lab| lab.set_link(&i1, "i1", false),
-        move |lab| lab.set_link(&i2, "i1", true),
-    );
+    let fault = Fault::new("provider link cut", "provider_outage", "provider");
+    let change = link_down_cycle(&fault, &mut lab, Lab::internet, "i1");
     assert_eq!(layer(&change, "internet")["status"], "ok", "{change:#}");
 }
 
 #[test]
 fn kamailio_killed_is_a_provider_outage() {
     let Some(mut lab) = lab() else { return };
+    let fault = Fault::new("kamailio killed", "provider_outage", "provider");
     let change = fault_cycle(
-        "kamailio killed",
+        &fault,
         &mut lab,
-        "provider_outage",
-        "provider",
         |lab| lab.kamailio.kill(),
         |lab| lab.kamailio.start_again(),
     );
@@ -304,19 +319,10 @@ fn sip_filter(lab: &Lab, verdict_rule: &str) -> String {
 #[test]
 fn nft_drop_of_sip_is_a_provider_outage_by_timeout() {
     let Some(mut lab) = lab() else { return };
-    let prov = lab.provider().to_string();
-    let (p1, p2) = (prov.clone(), prov);
-    let change = fault_cycle(
-        "nft drop SIP port",
-        &mut lab,
-        "provider_outage",
-        "provider",
-        move |lab| {
-            let rules = sip_filter(lab, "drop");
-            lab.nft(&p1, &rules)
-        },
-        move |lab| lab.nft_delete(&p2, "dtfault"),
-    );
+    let fault = Fault::new("nft drop SIP port", "provider_outage", "provider");
+    let change = nft_cycle(&fault, &mut lab, Lab::provider, |lab| {
+        sip_filter(lab, "drop")
+    });
     let provider = evidence(&change, "provider");
     // "We gave up", not "the server said": a timeout, never a 503.
     assert!(provider.contains("sip_timeout"), "{provider}");
@@ -326,19 +332,10 @@ fn nft_drop_of_sip_is_a_provider_outage_by_timeout() {
 #[test]
 fn nft_reject_of_sip_is_a_provider_outage() {
     let Some(mut lab) = lab() else { return };
-    let prov = lab.provider().to_string();
-    let (p1, p2) = (prov.clone(), prov);
-    let change = fault_cycle(
-        "nft reject SIP port",
-        &mut lab,
-        "provider_outage",
-        "provider",
-        move |lab| {
-            let rules = sip_filter(lab, "reject");
-            lab.nft(&p1, &rules)
-        },
-        move |lab| lab.nft_delete(&p2, "dtfault"),
-    );
+    let fault = Fault::new("nft reject SIP port", "provider_outage", "provider");
+    let change = nft_cycle(&fault, &mut lab, Lab::provider, |lab| {
+        sip_filter(lab, "reject")
+    });
     let provider = evidence(&change, "provider");
     assert!(provider.contains("sip_transport_failed"), "{provider}");
 }
@@ -346,11 +343,10 @@ fn nft_reject_of_sip_is_a_provider_outage() {
 #[test]
 fn kamailio_answering_503_is_a_provider_outage_in_the_servers_words() {
     let Some(mut lab) = lab() else { return };
+    let fault = Fault::new("kamailio answers 503", "provider_outage", "provider");
     fault_cycle(
-        "kamailio answers 503",
+        &fault,
         &mut lab,
-        "provider_outage",
-        "provider",
         |lab| lab.kamailio.set_reply_503(true),
         |lab| lab.kamailio.set_reply_503(false),
     );
