@@ -3,7 +3,7 @@
 //! Layer names and other fixed labels come from the UI's dictionary (`ui/i18n.js`). The agent
 //! sends structured facts; this module words them for English **and** German at once, in both
 //! registers: the plain one people read first ([`Fact::plain_in`], [`Diagnosis::summary`],
-//! [`Diagnosis::plain_reason`]) and the technical one behind "Details" ([`Fact::render`],
+//! [`Diagnosis::plain_cause`]) and the technical one behind "Details" ([`Fact::render`],
 //! [`Diagnosis::reason`]). So the UI switches language live without another round trip and
 //! never words evidence itself (one vocabulary for CLI, tray and dashboard).
 
@@ -66,8 +66,8 @@ pub struct StatusView {
     pub pending: Option<Verdict>,
     /// One sentence: what is going on.
     pub summary: Bilingual<String>,
-    /// The failing layer's one-line reason in plain words (naming the provider, saying whose
-    /// fault it is not): under the summary.
+    /// The failing layer's one-line reason in plain words, naming the provider: under the
+    /// summary (which says whose fault it is not, so the reason does not repeat it).
     pub reason: Bilingual<Option<String>>,
     /// The same reason in the technical register, behind the "Details" disclosure.
     pub detail: Bilingual<Option<String>>,
@@ -145,7 +145,8 @@ impl StatusView {
                     .pick("Not checked yet.", "Noch nicht geprüft.")
                     .to_string(),
             }),
-            reason: Bilingual::render(|lang| shown.and_then(|d| d.plain_reason(lang))),
+            // Under the summary, which already says whose fault it is not.
+            reason: Bilingual::render(|lang| shown.and_then(|d| d.plain_cause(lang))),
             detail: Bilingual::render(|lang| shown.and_then(|d| d.reason(lang))),
             layers: layers(shown),
             line: agent.line.clone(),

@@ -1078,6 +1078,23 @@ impl Diagnosis {
     /// tray, the notification, the dashboard headline and `dialtone check` lead with. `None`
     /// when every layer is fine. The same fact as [`Diagnosis::reason`].
     pub fn plain_reason(&self, lang: Lang) -> Option<String> {
+        let (mut text, below) = self.plain_parts(lang)?;
+        if let Some(below) = below {
+            text.push_str("; ");
+            text.push_str(below);
+        }
+        Some(text)
+    }
+
+    /// [`Diagnosis::plain_reason`] without its second half (whose fault it is not), for a place
+    /// that shows it under [`Diagnosis::summary`], which already says so ("Your internet works,
+    /// but …"): the dashboard's card would otherwise say it twice.
+    pub fn plain_cause(&self, lang: Lang) -> Option<String> {
+        self.plain_parts(lang).map(|(cause, _)| cause)
+    }
+
+    /// The plain reason's two halves: what failed, and the working layer below it, if any.
+    fn plain_parts(&self, lang: Lang) -> Option<(String, Option<&'static str>)> {
         let report = self.failing_report()?;
         let mut fact = self.reason_fact()?;
         if self.verdict == Verdict::ProviderOutage && matches!(fact, Fact::AccountNoAnswer) {
@@ -1091,7 +1108,7 @@ impl Diagnosis {
                 fact = said;
             }
         }
-        let mut text = fact.plain_in(report.layer, lang, self.provider_name.as_deref());
+        let text = fact.plain_in(report.layer, lang, self.provider_name.as_deref());
         let works = |layer| {
             self.layer(layer)
                 .is_some_and(|r| matches!(r.status, LayerStatus::Ok | LayerStatus::Degraded))
@@ -1113,11 +1130,7 @@ impl Diagnosis {
             }
             _ => None,
         };
-        if let Some(below) = below {
-            text.push_str("; ");
-            text.push_str(below);
-        }
-        Some(text)
+        Some((text, below))
     }
 
     /// The one line a person reads first: the plain reason when a layer failed or degraded,

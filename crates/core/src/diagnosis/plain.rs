@@ -1055,6 +1055,16 @@ mod tests {
             "OPTIONS to 127.0.0.1:27060 (udp): connection refused"
         );
         assert_eq!(d.headline(Lang::En), d.plain_reason(Lang::En).unwrap());
+        // Under the summary ("Your internet works, but …") the cause stands alone.
+        assert_eq!(
+            d.plain_cause(Lang::En).unwrap(),
+            "1&1's phone server turned the connection away"
+        );
+        assert!(d.summary(Lang::En).starts_with("Your internet works"));
+        assert_eq!(
+            d.plain_cause(Lang::De).unwrap(),
+            "Der Telefonie-Server von 1&1 hat die Verbindung abgewiesen"
+        );
         assert_eq!(
             d.plain_evidence(Layer::Provider, Lang::De),
             vec!["Der Telefonie-Server von 1&1 hat die Verbindung abgewiesen".to_string()]
