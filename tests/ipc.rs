@@ -86,11 +86,16 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
-async fn start() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    // A nested directory, as in $XDG_RUNTIME_DIR/dialtone/, so the server creates it itself.
-    let path = dir.path().join("dialtone").join("agent.sock");
-    let server = Server::bind(&path).await.unwrap();
+/// The agent side bound at `path`: a healthy [`Scripted`] handler, served until the token is
+/// cancelled.
+async fn serve(
+    path: &Path,
+) -> (
+    Arc<Scripted>,
+    CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
+    let server = Server::bind(path).await.unwrap();
     let handler = Arc::new(Scripted {
         verdict: Mutex::new(Verdict::Healthy),
         events: broadcast::channel(16).0,
@@ -98,6 +103,14 @@ async fn start() -> Running {
     });
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(server.serve(handler.clone(), shutdown.clone()));
+    (handler, shutdown, task)
+}
+
+async fn start() -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    // A nested directory, as in $XDG_RUNTIME_DIR/dialtone/, so the server creates it itself.
+    let path = dir.path().join("dialtone").join("agent.sock");
+    let (handler, shutdown, task) = serve(&path).await;
     Running {
         _dir: dir,
         path,
@@ -119,12 +132,25 @@ async fn raw_exchange(path: &Path, bytes: &[u8]) -> (ServerMessage, BufReader<Un
     (serde_json::from_str(&line).unwrap(), stream)
 }
 
+/// The next reply line on a raw connection.
+async fn next_reply(conn: &mut BufReader<UnixStream>) -> ServerMessage {
+    let mut line = String::new();
+    conn.read_line(&mut line).await.unwrap();
+    serde_json::from_str(&line).unwrap()
+}
+
+/// A client connected to the agent at `path`, which it finds healthy.
+async fn healthy_client(path: &Path) -> Client {
+    let mut client = Client::connect(path).await.unwrap();
+    let status = client.status().await.unwrap();
+    assert_eq!(status.status.verdict, Verdict::Healthy);
+    client
+}
+
 #[tokio::test]
 async fn status_request_round_trips() {
     let agent = start().await;
-    let mut client = Client::connect(&agent.path).await.unwrap();
-    let status = client.status().await.unwrap();
-    assert_eq!(status.status.verdict, Verdict::Healthy);
+    let mut client = healthy_client(&agent.path).await;
     assert_eq!(client.settings().await.unwrap(), Settings::default());
     // A typed error from the handler arrives as a typed error.
     match client.history(24).await {
@@ -185,9 +211,7 @@ async fn malformed_and_oversized_lines_get_errors_and_the_connection_keeps_worki
         .write_all(b"{\"id\":9,\"request\":{\"type\":\"format_disk\"}}\n")
         .await
         .unwrap();
-    let mut line = String::new();
-    conn.read_line(&mut line).await.unwrap();
-    let reply: ServerMessage = serde_json::from_str(&line).unwrap();
+    let reply = next_reply(&mut conn).await;
     assert!(
         matches!(
             reply,
@@ -206,9 +230,7 @@ async fn malformed_and_oversized_lines_get_errors_and_the_connection_keeps_worki
     // ...and the next request on the same connection is answered normally.
     huge.extend_from_slice(b"{\"id\":2,\"request\":{\"type\":\"status\"}}\n");
     conn.get_mut().write_all(&huge).await.unwrap();
-    line.clear();
-    conn.read_line(&mut line).await.unwrap();
-    let reply: ServerMessage = serde_json::from_str(&line).unwrap();
+    let reply = next_reply(&mut conn).await;
     assert_eq!(
         reply,
         ServerMessage::Error {
@@ -216,9 +238,7 @@ async fn malformed_and_oversized_lines_get_errors_and_the_connection_keeps_worki
             error: ErrorReply::TooLarge { limit: MAX_LINE }
         }
     );
-    line.clear();
-    conn.read_line(&mut line).await.unwrap();
-    let reply: ServerMessage = serde_json::from_str(&line).unwrap();
+    let reply = next_reply(&mut conn).await;
     assert!(
         matches!(
             reply,
@@ -251,11 +271,7 @@ async fn malformed_and_oversized_lines_get_errors_and_the_connection_keeps_worki
     );
 
     // And the agent as a whole is undisturbed.
-    let mut client = Client::connect(&agent.path).await.unwrap();
-    assert_eq!(
-        client.status().await.unwrap().status.verdict,
-        Verdict::Healthy
-    );
+    healthy_client(&agent.path).await;
 }
 
 #[tokio::test]
@@ -297,23 +313,25 @@ async fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
     drop(server);
 }
 
+/// Whether this test runs as root (acting as another user needs it); says it is skipped, and
+/// why, when not.
+fn as_root(to: &str) -> bool {
+    let root = dialtone_ipc::current_uid() == 0;
+    if !root {
+        println!("SKIPPED: needs root to {to}");
+    }
+    root
+}
+
 /// Another user must not be able to talk to the agent, even if the file modes were loosened.
 #[tokio::test]
 async fn a_client_of_another_user_is_refused() {
-    if dialtone_ipc::current_uid() != 0 {
-        println!("SKIPPED: needs root to run a client as another user");
+    if !as_root("run a client as another user") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agent.sock");
-    let server = Server::bind(&path).await.unwrap();
-    let handler = Arc::new(Scripted {
-        verdict: Mutex::new(Verdict::Healthy),
-        events: broadcast::channel(16).0,
-        checks: Mutex::new(0),
-    });
-    let shutdown = CancellationToken::new();
-    tokio::spawn(server.serve(handler, shutdown.clone()));
+    let (_, shutdown, _) = serve(&path).await;
 
     let client = r#"
 import socket, sys
@@ -376,8 +394,7 @@ print("reply" if data else "closed")
 /// the client checks the peer's uid before its first request.
 #[tokio::test]
 async fn the_client_refuses_a_socket_of_another_user() {
-    if dialtone_ipc::current_uid() != 0 {
-        println!("SKIPPED: needs root to listen as another user");
+    if !as_root("listen as another user") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

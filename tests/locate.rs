@@ -38,6 +38,49 @@ fn resolved(res: Resolution, dns: &Dnsmasq) -> (Vec<SipTarget>, Vec<String>) {
     }
 }
 
+/// A test DNS server with its records, and a resolver that asks only it.
+struct Lookup {
+    dns: Dnsmasq,
+    r: Resolver,
+}
+
+impl Lookup {
+    fn start(records: &[&str]) -> Lookup {
+        let dns = Dnsmasq::start(records);
+        let r = resolver(&dns);
+        Lookup { dns, r }
+    }
+
+    /// [`resolved`] of [`locate`]: where `registrar` leads, and by which lookups.
+    async fn resolve(
+        &self,
+        registrar: &str,
+        forced: Option<Transport>,
+    ) -> (Vec<SipTarget>, Vec<String>) {
+        resolved(locate(&self.r, registrar, forced).await, &self.dns)
+    }
+
+    /// The name that was not found when locating `registrar`, or a panic naming what came
+    /// back (with the server's query log).
+    async fn not_found_name(&self, registrar: &str, forced: Option<Transport>) -> String {
+        match locate(&self.r, registrar, forced).await {
+            Resolution::Failed {
+                outcome: DnsOutcome::NotFound { .. },
+                name,
+            } => name,
+            other => panic!(
+                "expected Failed NotFound, got {other:?}\n{}",
+                self.dns.log()
+            ),
+        }
+    }
+}
+
+/// Asserts that `targets` is the one target given.
+fn assert_only(targets: &[SipTarget], transport: Transport, addr: &str, host: &str) {
+    assert_eq!(targets, [target(transport, addr, host)]);
+}
+
 /// NAPTR prefers TCP (order 10) over UDP (order 20); the TCP SRV has two priorities, given
 /// in the wrong order on purpose; one target has an IPv6 address too.
 fn chain_records() -> Vec<&'static str> {
@@ -57,9 +100,8 @@ fn chain_records() -> Vec<&'static str> {
 
 #[tokio::test]
 async fn naptr_srv_a_chain_orders_by_naptr_then_srv_priority() {
-    let dns = Dnsmasq::start(&chain_records());
-    let r = resolver(&dns);
-    let (targets, path) = resolved(locate(&r, "sip:chain.test", None).await, &dns);
+    let lookup = Lookup::start(&chain_records());
+    let (targets, path) = lookup.resolve("sip:chain.test", None).await;
     assert_eq!(path, ["NAPTR", "SRV", "A+AAAA"]);
     assert_eq!(
         targets,
@@ -74,34 +116,23 @@ async fn naptr_srv_a_chain_orders_by_naptr_then_srv_priority() {
 
 #[tokio::test]
 async fn forced_transport_filters_naptr() {
-    let dns = Dnsmasq::start(&chain_records());
-    let r = resolver(&dns);
-    let (targets, path) = resolved(
-        locate(&r, "sip:chain.test", Some(Transport::Udp)).await,
-        &dns,
-    );
+    let lookup = Lookup::start(&chain_records());
+    let (targets, path) = lookup.resolve("sip:chain.test", Some(Transport::Udp)).await;
     assert_eq!(path, ["NAPTR", "SRV", "A"]);
-    assert_eq!(
-        targets,
-        [target(Transport::Udp, "127.0.0.4:5072", "udp.chain.test")]
-    );
+    assert_only(&targets, Transport::Udp, "127.0.0.4:5072", "udp.chain.test");
 }
 
 #[tokio::test]
 async fn uri_transport_parameter_skips_naptr() {
-    let dns = Dnsmasq::start(&chain_records());
-    let r = resolver(&dns);
-    let (targets, path) = resolved(locate(&r, "sip:chain.test;transport=udp", None).await, &dns);
+    let lookup = Lookup::start(&chain_records());
+    let (targets, path) = lookup.resolve("sip:chain.test;transport=udp", None).await;
     assert_eq!(path, ["SRV", "A"]);
-    assert_eq!(
-        targets,
-        [target(Transport::Udp, "127.0.0.4:5072", "udp.chain.test")]
-    );
+    assert_only(&targets, Transport::Udp, "127.0.0.4:5072", "udp.chain.test");
 }
 
 #[tokio::test]
 async fn srv_without_naptr_tries_udp_then_tcp_then_tls() {
-    let dns = Dnsmasq::start(&[
+    let lookup = Lookup::start(&[
         "--srv-host=_sips._tcp.srv.test,tls.srv.test,5061,10,10",
         "--srv-host=_sip._tcp.srv.test,tcp.srv.test,5060,10,10",
         // Same priority: the heavier weight goes first.
@@ -112,8 +143,7 @@ async fn srv_without_naptr_tries_udp_then_tcp_then_tls() {
         "--host-record=light.srv.test,127.0.0.7",
         "--host-record=heavy.srv.test,127.0.0.8",
     ]);
-    let r = resolver(&dns);
-    let (targets, path) = resolved(locate(&r, "srv.test", None).await, &dns);
+    let (targets, path) = lookup.resolve("srv.test", None).await;
     assert_eq!(path, ["SRV", "A"]);
     assert_eq!(
         targets,
@@ -125,60 +155,39 @@ async fn srv_without_naptr_tries_udp_then_tcp_then_tls() {
         ]
     );
     // sips: asks only _sips._tcp.
-    let (targets, _) = resolved(locate(&r, "sips:srv.test", None).await, &dns);
-    assert_eq!(
-        targets,
-        [target(Transport::Tls, "127.0.0.5:5061", "tls.srv.test")]
-    );
+    let (targets, _) = lookup.resolve("sips:srv.test", None).await;
+    assert_only(&targets, Transport::Tls, "127.0.0.5:5061", "tls.srv.test");
 }
 
 #[tokio::test]
 async fn a_record_only_uses_default_port_and_transport() {
-    let dns = Dnsmasq::start(&["--host-record=plain.test,127.0.0.9"]);
-    let r = resolver(&dns);
-    let (targets, path) = resolved(locate(&r, "sip:plain.test", None).await, &dns);
+    let lookup = Lookup::start(&["--host-record=plain.test,127.0.0.9"]);
+    let (targets, path) = lookup.resolve("sip:plain.test", None).await;
     assert_eq!(path, ["A"]);
-    assert_eq!(
-        targets,
-        [target(Transport::Udp, "127.0.0.9:5060", "plain.test")]
-    );
-    let (targets, _) = resolved(locate(&r, "sips:plain.test", None).await, &dns);
-    assert_eq!(
-        targets,
-        [target(Transport::Tls, "127.0.0.9:5061", "plain.test")]
-    );
-    let (targets, _) = resolved(
-        locate(&r, "sip:plain.test", Some(Transport::Tcp)).await,
-        &dns,
-    );
-    assert_eq!(
-        targets,
-        [target(Transport::Tcp, "127.0.0.9:5060", "plain.test")]
-    );
+    assert_only(&targets, Transport::Udp, "127.0.0.9:5060", "plain.test");
+    let (targets, _) = lookup.resolve("sips:plain.test", None).await;
+    assert_only(&targets, Transport::Tls, "127.0.0.9:5061", "plain.test");
+    let (targets, _) = lookup.resolve("sip:plain.test", Some(Transport::Tcp)).await;
+    assert_only(&targets, Transport::Tcp, "127.0.0.9:5060", "plain.test");
 }
 
 #[tokio::test]
 async fn explicit_port_skips_naptr_and_srv() {
-    let dns = Dnsmasq::start(&[
+    let lookup = Lookup::start(&[
         "--srv-host=_sip._udp.ported.test,elsewhere.ported.test,5999,10,10",
         "--host-record=elsewhere.ported.test,127.0.0.11",
         "--host-record=ported.test,127.0.0.10",
     ]);
-    let r = resolver(&dns);
-    let (targets, path) = resolved(locate(&r, "sip:ported.test:5080", None).await, &dns);
+    let (targets, path) = lookup.resolve("sip:ported.test:5080", None).await;
     assert_eq!(path, ["A"]);
-    assert_eq!(
-        targets,
-        [target(Transport::Udp, "127.0.0.10:5080", "ported.test")]
-    );
+    assert_only(&targets, Transport::Udp, "127.0.0.10:5080", "ported.test");
 }
 
 #[tokio::test]
 async fn literal_addresses_need_no_dns() {
     // A dead server proves no lookup is made.
-    let mut dns = Dnsmasq::start(&[]);
-    let r = resolver(&dns);
-    dns.kill();
+    let mut lookup = Lookup::start(&[]);
+    lookup.dns.kill();
     let cases = [
         (
             "sip:127.0.0.1:5070;transport=udp",
@@ -198,7 +207,7 @@ async fn literal_addresses_need_no_dns() {
         ),
     ];
     for (registrar, expected) in cases {
-        let (targets, path) = resolved(locate(&r, registrar, None).await, &dns);
+        let (targets, path) = lookup.resolve(registrar, None).await;
         assert_eq!(path, ["literal"], "{registrar}");
         assert_eq!(targets, [expected], "{registrar}");
     }
@@ -206,28 +215,18 @@ async fn literal_addresses_need_no_dns() {
 
 #[tokio::test]
 async fn unknown_name_fails_not_found() {
-    let dns = Dnsmasq::start(&["--host-record=other.test,127.0.0.1"]);
-    let r = resolver(&dns);
-    match locate(&r, "sip:missing.test", None).await {
-        Resolution::Failed {
-            outcome: DnsOutcome::NotFound { .. },
-            name,
-        } => assert_eq!(name, "missing.test"),
-        other => panic!("expected Failed NotFound, got {other:?}\n{}", dns.log()),
-    }
+    let lookup = Lookup::start(&["--host-record=other.test,127.0.0.1"]);
+    let name = lookup.not_found_name("sip:missing.test", None).await;
+    assert_eq!(name, "missing.test");
 }
 
 #[tokio::test]
 async fn srv_target_without_address_fails_naming_the_target() {
-    let dns = Dnsmasq::start(&["--srv-host=_sip._udp.broken.test,ghost.broken.test,5060,10,10"]);
-    let r = resolver(&dns);
-    match locate(&r, "sip:broken.test", Some(Transport::Udp)).await {
-        Resolution::Failed {
-            outcome: DnsOutcome::NotFound { .. },
-            name,
-        } => assert_eq!(name, "ghost.broken.test"),
-        other => panic!("expected Failed NotFound, got {other:?}\n{}", dns.log()),
-    }
+    let lookup = Lookup::start(&["--srv-host=_sip._udp.broken.test,ghost.broken.test,5060,10,10"]);
+    let name = lookup
+        .not_found_name("sip:broken.test", Some(Transport::Udp))
+        .await;
+    assert_eq!(name, "ghost.broken.test");
 }
 
 #[tokio::test]
