@@ -116,34 +116,37 @@ impl Desktop {
             children: Vec::new(),
             watcher: None,
         };
-        let daemon = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .arg("--nofork")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus)");
-        desktop.children.push(daemon);
-        wait_for("the private bus", Duration::from_secs(10), || {
-            desktop.busctl(&["list"]).is_some()
-        });
+        desktop.start_service(
+            Command::new("dbus-daemon")
+                .arg(format!("--config-file={}", config.display()))
+                .arg("--nofork"),
+            "the private bus (dbus-daemon, package dbus)",
+            |d| d.busctl(&["list"]).is_some(),
+        );
         if notifications {
             desktop.start_xvfb();
             desktop.start_notify_recorder();
-            let dunst = Command::new("dunst")
-                .envs(desktop.env())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("dunst");
-            desktop.children.push(dunst);
-            wait_for("dunst", Duration::from_secs(10), || {
-                desktop
-                    .busctl(&["list"])
+            let mut dunst = Command::new("dunst");
+            dunst.envs(desktop.env());
+            desktop.start_service(&mut dunst, "dunst", |d| {
+                d.busctl(&["list"])
                     .is_some_and(|out| out.contains("org.freedesktop.Notifications"))
             });
         }
         desktop
+    }
+
+    /// Spawns the session service `cmd` (its output discarded), to be stopped with the
+    /// session, and waits up to 10 s until `ready` says it serves.
+    fn start_service(&mut self, cmd: &mut Command, what: &str, ready: impl Fn(&Desktop) -> bool) {
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        self.children.push(child);
+        let session: &Desktop = self;
+        wait_for(what, Duration::from_secs(10), || ready(session));
     }
 
     fn start_tray_host(&mut self) {
