@@ -5,8 +5,8 @@
 
 use chrono::{TimeZone, Utc};
 use dialtone::feed::{
-    fetch, next_poll, FeedPoller, FeedProblem, FeedState, FeedUpdate, FetchLimits, Indicator,
-    HEALTHY_INTERVAL, UNHEALTHY_INTERVAL,
+    fetch, next_poll, FeedPoller, FeedProblem, FeedSnapshot, FeedState, FeedUpdate, FetchLimits,
+    Indicator, HEALTHY_INTERVAL, UNHEALTHY_INTERVAL,
 };
 use dialtone_core::catalog::{Feed, FeedKind};
 use dialtone_core::verdict::Verdict;
@@ -37,12 +37,29 @@ struct Server {
     log: Arc<Log>,
 }
 
+impl Server {
+    /// A feed of `kind` at `path` on this server.
+    fn feed(&self, kind: FeedKind, path: &str) -> Feed {
+        feed(kind, format!("{}{path}", self.base))
+    }
+}
+
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/tests/fixtures/feeds/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
+}
+
+/// A 200 answer of `content_type`.
+fn ok(stream: &mut TcpStream, content_type: &str, body: &[u8]) {
+    respond(stream, "200 OK", &[("Content-Type", content_type)], body);
+}
+
+/// A redirect (`status` is 301 or 302) to `location`, with no body.
+fn redirect(stream: &mut TcpStream, status: &str, location: &str) {
+    respond(stream, status, &[("Location", location)], b"");
 }
 
 fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, &str)], body: &[u8]) {
@@ -137,23 +154,20 @@ fn handle(mut stream: TcpStream, log: Arc<Log>) {
                 );
             }
         }
-        "/sp/api/v2/summary.json" => respond(
+        "/sp/api/v2/summary.json" => ok(
             &mut stream,
-            "200 OK",
-            &[("Content-Type", "application/json; charset=utf-8")],
+            "application/json; charset=utf-8",
             &fixture("statuspage_summary.json"),
         ),
-        "/invalid.xml" => respond(
+        "/invalid.xml" => ok(
             &mut stream,
-            "200 OK",
-            &[("Content-Type", "application/rss+xml")],
+            "application/rss+xml",
             b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>St\xc3\xb6rung</titel></item></rss>",
         ),
-        "/invalid.json" => respond(&mut stream, "200 OK", &[("Content-Type", "application/json")], b"{\"status\": {\"indicator\": "),
-        "/portal" => respond(
+        "/invalid.json" => ok(&mut stream, "application/json", b"{\"status\": {\"indicator\": "),
+        "/portal" => ok(
             &mut stream,
-            "200 OK",
-            &[("Content-Type", "text/html; charset=utf-8")],
+            "text/html; charset=utf-8",
             b"<!DOCTYPE html><html><body>Bitte melden Sie sich am WLAN an.</body></html>",
         ),
         "/huge.xml" => stream_huge(&mut stream, &log, false),
@@ -167,15 +181,10 @@ fn handle(mut stream: TcpStream, log: Arc<Log>) {
                 std::thread::sleep(Duration::from_millis(200));
             }
         }
-        "/to-http" => respond(
-            &mut stream,
-            "302 Found",
-            &[("Location", "http://status.example-provider.de/rss.xml")],
-            b"",
-        ),
-        "/to-localhost" => respond(&mut stream, "301 Moved Permanently", &[("Location", "http://localhost/rss.xml")], b""),
-        "/loop" => respond(&mut stream, "302 Found", &[("Location", "/loop")], b""),
-        "/moved" => respond(&mut stream, "301 Moved Permanently", &[("Location", "/rss.xml")], b""),
+        "/to-http" => redirect(&mut stream, "302 Found", "http://status.example-provider.de/rss.xml"),
+        "/to-localhost" => redirect(&mut stream, "301 Moved Permanently", "http://localhost/rss.xml"),
+        "/loop" => redirect(&mut stream, "302 Found", "/loop"),
+        "/moved" => redirect(&mut stream, "301 Moved Permanently", "/rss.xml"),
         "/gone" => respond(&mut stream, "503 Service Unavailable", &[], b"busy"),
         _ => respond(&mut stream, "404 Not Found", &[], b""),
     }
@@ -219,6 +228,32 @@ fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> chrono::DateTime<
         .with_timezone(&Utc)
 }
 
+/// The first fetch of `feed` (no state yet, the test limits), which must bring content: the
+/// snapshot and the state to send next time.
+async fn first_fetch(feed: &Feed) -> (FeedSnapshot, FeedState) {
+    let got = fetch(feed, &FeedState::default(), &test_limits())
+        .await
+        .unwrap();
+    let FeedUpdate::Changed { snapshot, state } = got else {
+        panic!("expected content, got {got:?}");
+    };
+    (snapshot, state)
+}
+
+/// Asserts that fetching `feed` again with `state` finds it unchanged (the server's 304).
+async fn assert_unchanged(feed: &Feed, state: &FeedState) {
+    assert_eq!(
+        fetch(feed, state, &test_limits()).await.unwrap(),
+        FeedUpdate::Unchanged
+    );
+}
+
+/// Asserts when the newest post was published and where it links to.
+fn assert_first_post(snapshot: &FeedSnapshot, published: chrono::DateTime<Utc>, link: &str) {
+    assert_eq!(snapshot.posts[0].published, Some(published));
+    assert_eq!(snapshot.posts[0].link.as_deref(), Some(link));
+}
+
 async fn problem(feed: &Feed, limits: &FetchLimits) -> (String, FeedProblem) {
     let status = fetch(feed, &FeedState::default(), limits)
         .await
@@ -229,16 +264,7 @@ async fn problem(feed: &Feed, limits: &FetchLimits) -> (String, FeedProblem) {
 #[tokio::test]
 async fn feeds_statuspage_summary_gives_indicator_components_and_incidents() {
     let s = server();
-    let got = fetch(
-        &feed(FeedKind::Statuspage, format!("{}/sp/", s.base)),
-        &FeedState::default(),
-        &test_limits(),
-    )
-    .await
-    .unwrap();
-    let FeedUpdate::Changed { snapshot, .. } = got else {
-        panic!("expected content, got {got:?}");
-    };
+    let (snapshot, _) = first_fetch(&s.feed(FeedKind::Statuspage, "/sp/")).await;
     assert_eq!(snapshot.indicator, Some(Indicator::Major));
     // The group header is left out; its member carries the status.
     let components: Vec<_> = snapshot
@@ -255,13 +281,10 @@ async fn feeds_statuspage_summary_gives_indicator_components_and_incidents() {
     );
     assert_eq!(snapshot.posts.len(), 2);
     assert_eq!(snapshot.posts[0].title, "Störung Telefonie");
-    assert_eq!(
-        snapshot.posts[0].published,
-        Some(berlin(2026, 3, 2, 9, 52, 11))
-    );
-    assert_eq!(
-        snapshot.posts[0].link.as_deref(),
-        Some("https://stspg.io/abc123")
+    assert_first_post(
+        &snapshot,
+        berlin(2026, 3, 2, 9, 52, 11),
+        "https://stspg.io/abc123",
     );
     // An http shortlink is replaced by the page's own https incident link.
     assert_eq!(
@@ -275,13 +298,8 @@ async fn feeds_statuspage_summary_gives_indicator_components_and_incidents() {
 #[tokio::test]
 async fn feeds_rss_latest_first_with_cleaned_titles_and_https_links_and_etag_304() {
     let s = server();
-    let rss = feed(FeedKind::Rss, format!("{}/rss.xml", s.base));
-    let limits = test_limits();
-    let FeedUpdate::Changed { snapshot, state } =
-        fetch(&rss, &FeedState::default(), &limits).await.unwrap()
-    else {
-        panic!("expected content");
-    };
+    let rss = s.feed(FeedKind::Rss, "/rss.xml");
+    let (snapshot, state) = first_fetch(&rss).await;
     let titles: Vec<_> = snapshot.posts.iter().map(|p| p.title.as_str()).collect();
     assert_eq!(
         titles,
@@ -291,13 +309,10 @@ async fn feeds_rss_latest_first_with_cleaned_titles_and_https_links_and_etag_304
             "Wartungsarbeiten in der Nacht zum 28.02."
         ]
     );
-    assert_eq!(
-        snapshot.posts[0].published,
-        Some(berlin(2026, 3, 2, 9, 52, 0))
-    );
-    assert_eq!(
-        snapshot.posts[0].link.as_deref(),
-        Some("https://www.example-provider.de/stoerungen/telefonie-0203")
+    assert_first_post(
+        &snapshot,
+        berlin(2026, 3, 2, 9, 52, 0),
+        "https://www.example-provider.de/stoerungen/telefonie-0203",
     );
     assert_eq!(
         snapshot.posts[1].link, None,
@@ -306,10 +321,7 @@ async fn feeds_rss_latest_first_with_cleaned_titles_and_https_links_and_etag_304
     assert_eq!(snapshot.indicator, None);
     assert_eq!(state.etag.as_deref(), Some("\"rss-v1\""));
 
-    assert_eq!(
-        fetch(&rss, &state, &limits).await.unwrap(),
-        FeedUpdate::Unchanged
-    );
+    assert_unchanged(&rss, &state).await;
     let sent = s.log.headers.lock().unwrap()["/rss.xml"].clone();
     assert_eq!(
         sent.get("if-none-match").map(String::as_str),
@@ -321,31 +333,20 @@ async fn feeds_rss_latest_first_with_cleaned_titles_and_https_links_and_etag_304
 #[tokio::test]
 async fn feeds_atom_with_last_modified_and_304() {
     let s = server();
-    let atom = feed(FeedKind::Atom, format!("{}/history.atom", s.base));
-    let limits = test_limits();
-    let FeedUpdate::Changed { snapshot, state } =
-        fetch(&atom, &FeedState::default(), &limits).await.unwrap()
-    else {
-        panic!("expected content");
-    };
+    let atom = s.feed(FeedKind::Atom, "/history.atom");
+    let (snapshot, state) = first_fetch(&atom).await;
     assert_eq!(snapshot.posts[0].title, "Störung Telefonie");
-    assert_eq!(
-        snapshot.posts[0].published,
-        Some(berlin(2026, 3, 2, 9, 52, 11))
-    );
-    assert_eq!(
-        snapshot.posts[0].link.as_deref(),
-        Some("https://status.example-provider.de/incidents/1002")
+    assert_first_post(
+        &snapshot,
+        berlin(2026, 3, 2, 9, 52, 11),
+        "https://status.example-provider.de/incidents/1002",
     );
     assert_eq!(snapshot.posts[1].link, None, "an http link is dropped");
     assert_eq!(
         state.last_modified.as_deref(),
         Some("Mon, 02 Mar 2026 08:58:12 GMT")
     );
-    assert_eq!(
-        fetch(&atom, &state, &limits).await.unwrap(),
-        FeedUpdate::Unchanged
-    );
+    assert_unchanged(&atom, &state).await;
 }
 
 #[tokio::test]
@@ -357,15 +358,11 @@ async fn feeds_broken_content_is_a_status_naming_the_feed() {
     assert_eq!(named, url);
     assert!(matches!(p, FeedProblem::InvalidXml(_)), "{p:?}");
 
-    let (_, p) = problem(
-        &feed(FeedKind::Statuspage, format!("{}/invalid.json#", s.base)),
-        &limits,
-    )
-    .await;
+    let (_, p) = problem(&s.feed(FeedKind::Statuspage, "/invalid.json#"), &limits).await;
     // `{base}/invalid.json#/api/v2/summary.json` is a fragment: the server sees /invalid.json.
     assert!(matches!(p, FeedProblem::InvalidJson(_)), "{p:?}");
 
-    let (_, p) = problem(&feed(FeedKind::Atom, format!("{}/portal", s.base)), &limits).await;
+    let (_, p) = problem(&s.feed(FeedKind::Atom, "/portal"), &limits).await;
     assert!(
         matches!(&p, FeedProblem::NotAFeed(ct) if ct.starts_with("text/html")),
         "{p:?}"
@@ -373,7 +370,7 @@ async fn feeds_broken_content_is_a_status_naming_the_feed() {
 
     // The RSS fixture is not Statuspage JSON: wrong content for the kind.
     let status = fetch(
-        &feed(FeedKind::Statuspage, format!("{}/rss.xml#", s.base)),
+        &s.feed(FeedKind::Statuspage, "/rss.xml#"),
         &FeedState::default(),
         &limits,
     )
@@ -385,7 +382,7 @@ async fn feeds_broken_content_is_a_status_naming_the_feed() {
     );
     assert!(status.to_string().contains("/rss.xml"), "{status}");
 
-    let (_, p) = problem(&feed(FeedKind::Rss, format!("{}/gone", s.base)), &limits).await;
+    let (_, p) = problem(&s.feed(FeedKind::Rss, "/gone"), &limits).await;
     assert_eq!(p, FeedProblem::HttpStatus { status: 503 });
 }
 
@@ -394,11 +391,7 @@ async fn feeds_fifty_megabytes_are_cut_off_while_streaming() {
     let s = server();
     let limits = test_limits();
     let started = Instant::now();
-    let (_, p) = problem(
-        &feed(FeedKind::Rss, format!("{}/huge.xml", s.base)),
-        &limits,
-    )
-    .await;
+    let (_, p) = problem(&s.feed(FeedKind::Rss, "/huge.xml"), &limits).await;
     assert_eq!(
         p,
         FeedProblem::TooLarge {
@@ -421,11 +414,7 @@ async fn feeds_fifty_megabytes_are_cut_off_while_streaming() {
     assert!(written < FIFTY_MB / 2, "server wrote {written} bytes");
 
     // A declared Content-Length over the limit is refused before the body is read.
-    let (_, p) = problem(
-        &feed(FeedKind::Rss, format!("{}/huge-declared.xml", s.base)),
-        &limits,
-    )
-    .await;
+    let (_, p) = problem(&s.feed(FeedKind::Rss, "/huge-declared.xml"), &limits).await;
     assert_eq!(
         p,
         FeedProblem::TooLarge {
@@ -442,11 +431,7 @@ async fn feeds_a_trickling_server_hits_the_deadline() {
         ..test_limits()
     };
     let started = Instant::now();
-    let (_, p) = problem(
-        &feed(FeedKind::Rss, format!("{}/slow.xml", s.base)),
-        &limits,
-    )
-    .await;
+    let (_, p) = problem(&s.feed(FeedKind::Rss, "/slow.xml"), &limits).await;
     assert_eq!(
         p,
         FeedProblem::Timeout {
@@ -464,7 +449,7 @@ async fn feeds_a_trickling_server_hits_the_deadline() {
 async fn feeds_redirects_only_to_https_and_only_three() {
     let s = server();
     let limits = test_limits();
-    let (url, p) = problem(&feed(FeedKind::Rss, format!("{}/to-http", s.base)), &limits).await;
+    let (url, p) = problem(&s.feed(FeedKind::Rss, "/to-http"), &limits).await;
     assert_eq!(
         p,
         FeedProblem::RedirectToInsecure {
@@ -473,14 +458,10 @@ async fn feeds_redirects_only_to_https_and_only_three() {
     );
     assert!(url.ends_with("/to-http"));
     // Even the test switch allows http only to loopback IP literals, not to names.
-    let (_, p) = problem(
-        &feed(FeedKind::Rss, format!("{}/to-localhost", s.base)),
-        &limits,
-    )
-    .await;
+    let (_, p) = problem(&s.feed(FeedKind::Rss, "/to-localhost"), &limits).await;
     assert!(matches!(p, FeedProblem::RedirectToInsecure { .. }), "{p:?}");
 
-    let (_, p) = problem(&feed(FeedKind::Rss, format!("{}/loop", s.base)), &limits).await;
+    let (_, p) = problem(&s.feed(FeedKind::Rss, "/loop"), &limits).await;
     assert_eq!(p, FeedProblem::TooManyRedirects { limit: 3 });
     assert_eq!(
         s.log.hits.lock().unwrap()["/loop"],
@@ -490,7 +471,7 @@ async fn feeds_redirects_only_to_https_and_only_three() {
 
     // A redirect within the allowed scheme is followed.
     let got = fetch(
-        &feed(FeedKind::Rss, format!("{}/moved", s.base)),
+        &s.feed(FeedKind::Rss, "/moved"),
         &FeedState::default(),
         &limits,
     )
@@ -501,11 +482,7 @@ async fn feeds_redirects_only_to_https_and_only_three() {
 #[tokio::test]
 async fn feeds_production_limits_refuse_plain_http_without_connecting() {
     let s = server();
-    let (_, p) = problem(
-        &feed(FeedKind::Rss, format!("{}/rss.xml", s.base)),
-        &FetchLimits::default(),
-    )
-    .await;
+    let (_, p) = problem(&s.feed(FeedKind::Rss, "/rss.xml"), &FetchLimits::default()).await;
     assert_eq!(
         p,
         FeedProblem::NotHttps {
@@ -563,8 +540,8 @@ async fn feeds_poller_keeps_state_and_reports_changes_once() {
     let s = server();
     let mut poller = FeedPoller::new(
         vec![
-            feed(FeedKind::Rss, format!("{}/rss.xml", s.base)),
-            feed(FeedKind::Rss, format!("{}/invalid.xml", s.base)),
+            s.feed(FeedKind::Rss, "/rss.xml"),
+            s.feed(FeedKind::Rss, "/invalid.xml"),
         ],
         test_limits(),
     );
