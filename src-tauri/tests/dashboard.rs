@@ -512,6 +512,48 @@ impl Drop for Terminated {
     }
 }
 
+/// The environment the dashboard runs in under the test: the app inherits WebKitWebDriver's.
+struct AppEnv {
+    display: String,
+    /// `PATH` with the test's recording `xdg-open` first.
+    path: String,
+    socket: PathBuf,
+    /// Where the exports go (`user-dirs.dirs`), not the developer's Downloads.
+    xdg_config: PathBuf,
+}
+
+impl AppEnv {
+    /// Starts WebKitWebDriver on `port`, logging to `log`; `gtk_theme` sets the system theme
+    /// the window sees (a dark one for the dark-mode check).
+    fn driver(&self, port: u16, log: &Path, gtk_theme: Option<&str>) -> Terminated {
+        let log = std::fs::File::create(log).unwrap();
+        let mut command = Command::new("WebKitWebDriver");
+        command
+            .arg(format!("--port={port}"))
+            .env("DISPLAY", &self.display)
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("PATH", &self.path)
+            .env("DIALTONE_SOCKET", &self.socket)
+            .env("LC_ALL", "C.UTF-8")
+            .env("LANG", "C.UTF-8")
+            .env("NO_AT_BRIDGE", "1")
+            .env("GDK_BACKEND", "x11")
+            .env("XDG_CONFIG_HOME", &self.xdg_config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        if let Some(theme) = gtk_theme {
+            command.env("GTK_THEME", theme);
+        }
+        Terminated {
+            name: "WebKitWebDriver",
+            child: command
+                .spawn()
+                .expect("WebKitWebDriver (package webkit2gtk-driver) must be installed"),
+        }
+    }
+}
+
 /// Starts Xvfb on a free display; returns it and the display name.
 fn start_xvfb(logs: &Path) -> (Terminated, String) {
     for n in 90..190 {
@@ -1073,27 +1115,13 @@ fn dashboard_end_to_end() {
     // The display and the driver. The app inherits the driver's environment.
     let (_xvfb, display) = start_xvfb(&artefacts);
     let port = free_port();
-    let driver_log = std::fs::File::create(artefacts.join("webkitwebdriver.log")).unwrap();
-    let driver_proc = Terminated {
-        name: "WebKitWebDriver",
-        child: Command::new("WebKitWebDriver")
-            .arg(format!("--port={port}"))
-            .env("DISPLAY", &display)
-            .env("TAURI_WEBVIEW_AUTOMATION", "true")
-            .env("PATH", &path)
-            .env("DIALTONE_SOCKET", &socket)
-            .env("LC_ALL", "C.UTF-8")
-            .env("LANG", "C.UTF-8")
-            .env("NO_AT_BRIDGE", "1")
-            .env("GDK_BACKEND", "x11")
-            // The dashboard's exports land in a test directory, not the developer's Downloads.
-            .env("XDG_CONFIG_HOME", &xdg_config)
-            .stdin(Stdio::null())
-            .stdout(driver_log.try_clone().unwrap())
-            .stderr(driver_log)
-            .spawn()
-            .expect("WebKitWebDriver (package webkit2gtk-driver) must be installed"),
+    let app_env = AppEnv {
+        display: display.clone(),
+        path,
+        socket: socket.clone(),
+        xdg_config: xdg_config.clone(),
     };
+    let driver_proc = app_env.driver(port, &artefacts.join("webkitwebdriver.log"), None);
 
     rt.block_on(async {
         let driver = WebDriver::session(format!("http://127.0.0.1:{port}"), &binary).await;
@@ -1636,6 +1664,36 @@ fn dashboard_end_to_end() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let _ = driver.cmd(reqwest::Method::DELETE, "", None).await;
+
+        // 6. The system's dark mode: the window follows it (GTK's dark Adwaita makes WebKit
+        // report `prefers-color-scheme: dark`), with its own dark colours.
+        let dark_port = free_port();
+        let _dark_driver = app_env.driver(
+            dark_port,
+            &artefacts.join("webkitwebdriver-dark.log"),
+            Some("Adwaita:dark"),
+        );
+        let dark = WebDriver::session(format!("http://127.0.0.1:{dark_port}"), &binary).await;
+        wait_for(&dark, "the line in the dark window", Duration::from_secs(30), |d| {
+            d["verdict"] == "healthy"
+        })
+        .await;
+        let colours = dark
+            .js("return {dark: matchMedia('(prefers-color-scheme: dark)').matches, \
+                         background: getComputedStyle(document.documentElement).backgroundColor, \
+                         text: getComputedStyle(document.body).color};")
+            .await;
+        assert_eq!(colours["dark"], true, "{colours}");
+        assert_eq!(colours["background"], "rgb(22, 24, 27)", "{colours}");
+        assert_eq!(colours["text"], "rgb(236, 236, 236)", "{colours}");
+        let mut shots = vec![artefacts.join("dashboard-status-healthy-dark-en.png")];
+        if std::env::var_os("DIALTONE_UPDATE_SCREENSHOTS").is_some() {
+            shots.push(docs.join("dashboard-status-healthy-dark-en.png"));
+        }
+        let shots: Vec<&Path> = shots.iter().map(PathBuf::as_path).collect();
+        dark.screenshot(&shots).await;
+        let _ = dark.cmd(reqwest::Method::DELETE, "/window", None).await;
+        let _ = dark.cmd(reqwest::Method::DELETE, "", None).await;
         ipc.stop().await;
     });
     shutdown.cancel();
