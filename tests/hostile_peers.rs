@@ -59,6 +59,36 @@ async fn probe(t: SipTarget, s: SipSettings) -> SipExchange {
         .expect("probe could run")
 }
 
+/// [`probe`] of the peer at `addr` over `transport` with a `timeout_ms` budget.
+async fn probe_at(transport: Transport, addr: SocketAddr, timeout_ms: u64) -> SipExchange {
+    probe(loopback_target(transport, addr), settings(timeout_ms)).await
+}
+
+/// OPTIONS to `targets` in turn until one answers, within the guard time.
+async fn first_answer(targets: &[SipTarget], timeout_ms: u64) -> Vec<SipExchange> {
+    tokio::time::timeout(GUARD, options_first_answer(targets, &settings(timeout_ms)))
+        .await
+        .expect("the round exceeded the guard time")
+        .expect("the round could run")
+}
+
+/// A loopback port nothing listens on for `transport` (bound, then released).
+async fn closed_port(transport: Transport) -> SocketAddr {
+    if transport == Transport::Udp {
+        UdpSocket::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    } else {
+        TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    }
+}
+
 fn code_of(exchange: &SipExchange) -> Option<u16> {
     match &exchange.outcome {
         SipOutcome::Response { code, .. } => Some(*code),
@@ -69,9 +99,9 @@ fn code_of(exchange: &SipExchange) -> Option<u16> {
 #[tokio::test]
 async fn udp_garbage_only_is_reported_as_not_sip() {
     let addr = udp_peer(|_, _| vec![b"\x00\xffnot sip at all\r\n\r\n".to_vec()]).await;
-    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe_at(Transport::Udp, addr, 2_000).await;
     // The registrar answered, with garbage: that is what the evidence says, not "no answer".
-    assert_eq!(failure(&ex), Some(TransportFailure::Protocol), "{ex:?}");
+    assert_failure(&ex, TransportFailure::Protocol);
     // Sent at 0, 0.5 s and 1.5 s; every answer was garbage.
     assert_eq!(ex.transmissions, 3);
     assert_eq!(ex.ignored, 3);
@@ -88,7 +118,7 @@ async fn udp_garbage_before_the_real_answer_is_skipped() {
         ]
     })
     .await;
-    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe_at(Transport::Udp, addr, 2_000).await;
     assert_eq!(code_of(&ex), Some(200));
     assert_eq!(ex.ignored, 2);
     assert_eq!(ex.transmissions, 1);
@@ -103,7 +133,7 @@ async fn udp_a_large_but_valid_answer_is_accepted() {
         vec![reply(req, "200 OK", &padding)]
     })
     .await;
-    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe_at(Transport::Udp, addr, 2_000).await;
     assert_eq!(code_of(&ex), Some(200), "{ex:?}");
     assert_eq!(ex.ignored, 0);
 }
@@ -117,8 +147,8 @@ async fn tcp_an_answer_past_the_limit_is_reported_as_too_large() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(loopback_target(Transport::Tcp, addr), settings(3_000)).await;
-    assert_eq!(failure(&ex), Some(TransportFailure::TooLarge), "{ex:?}");
+    let ex = probe_at(Transport::Tcp, addr, 3_000).await;
+    assert_failure(&ex, TransportFailure::TooLarge);
     // In the user's words: an answer dialtone refused, not a silent server.
     let fact = dialtone_core::diagnosis::Fact::SipTransportFailed {
         method: ex.method.clone(),
@@ -153,7 +183,7 @@ async fn udp_mismatched_branch_call_id_and_cseq_are_ignored() {
         ]
     })
     .await;
-    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe_at(Transport::Udp, addr, 2_000).await;
     assert_eq!(code_of(&ex), Some(200));
     assert_eq!(ex.ignored, 4);
 }
@@ -173,7 +203,7 @@ async fn udp_response_from_another_port_is_not_accepted() {
             let _ = s2.send_to(&reply(&buf[..n], "200 OK", ""), from).await;
         }
     });
-    let ex = probe(loopback_target(Transport::Udp, addr), settings(1_200)).await;
+    let ex = probe_at(Transport::Udp, addr, 1_200).await;
     assert_eq!(ex.outcome, SipOutcome::Timeout);
     assert_eq!(ex.transmissions, 2);
 }
@@ -193,7 +223,7 @@ async fn udp_spoofed_answer_first_then_the_real_one() {
             let _ = socket.send_to(&reply(&buf[..n], "200 OK", ""), from).await;
         }
     });
-    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe_at(Transport::Udp, addr, 2_000).await;
     assert_eq!(code_of(&ex), Some(200));
 }
 
@@ -207,7 +237,7 @@ async fn udp_loss_answer_only_to_the_third_transmission() {
         }
     })
     .await;
-    let ex = probe(loopback_target(Transport::Udp, addr), settings(8_000)).await;
+    let ex = probe_at(Transport::Udp, addr, 8_000).await;
     assert_eq!(code_of(&ex), Some(200));
     assert_eq!(ex.transmissions, 3);
     // Transmissions at 0, T1 = 0.5 s and 0.5 + 2·T1 = 1.5 s; the rtt counts from the first.
@@ -230,7 +260,7 @@ async fn udp_503_with_retry_after_is_a_response() {
         )]
     })
     .await;
-    let ex = probe(loopback_target(Transport::Udp, addr), settings(2_000)).await;
+    let ex = probe_at(Transport::Udp, addr, 2_000).await;
     match ex.outcome {
         SipOutcome::Response {
             code, retry_after, ..
@@ -253,7 +283,7 @@ async fn udp_trying_then_final_answer() {
         tokio::time::sleep(Duration::from_millis(1_200)).await;
         let _ = socket.send_to(&reply(&req, "200 OK", ""), from).await;
     });
-    let ex = probe(loopback_target(Transport::Udp, addr), settings(4_000)).await;
+    let ex = probe_at(Transport::Udp, addr, 4_000).await;
     assert_eq!(code_of(&ex), Some(200));
     // After the 100 the retransmission interval is T2 (4 s): nothing was resent before the 200.
     assert_eq!(ex.transmissions, 1);
@@ -262,12 +292,8 @@ async fn udp_trying_then_final_answer() {
 
 #[tokio::test]
 async fn udp_closed_port_is_refused() {
-    let closed = UdpSocket::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let ex = probe(loopback_target(Transport::Udp, closed), settings(2_000)).await;
+    let closed = closed_port(Transport::Udp).await;
+    let ex = probe_at(Transport::Udp, closed, 2_000).await;
     assert!(
         matches!(
             ex.outcome,
@@ -312,6 +338,11 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
     data
 }
 
+/// Asserts that the exchange failed at the transport in the way `kind`.
+fn assert_failure(ex: &SipExchange, kind: TransportFailure) {
+    assert_eq!(failure(ex), Some(kind), "{ex:?}");
+}
+
 fn failure(ex: &SipExchange) -> Option<TransportFailure> {
     match ex.outcome {
         SipOutcome::TransportFailed { kind, .. } => Some(kind),
@@ -326,7 +357,7 @@ async fn tcp_silent_peer_times_out_in_time() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(loopback_target(Transport::Tcp, addr), settings(1_500)).await;
+    let ex = probe_at(Transport::Tcp, addr, 1_500).await;
     assert_eq!(ex.outcome, SipOutcome::Timeout);
     assert_eq!(ex.transmissions, 1);
     assert!(ex.elapsed >= Duration::from_millis(1_400) && ex.elapsed < Duration::from_secs(3));
@@ -340,8 +371,8 @@ async fn tcp_garbage_is_a_protocol_failure() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(loopback_target(Transport::Tcp, addr), settings(3_000)).await;
-    assert_eq!(failure(&ex), Some(TransportFailure::Protocol), "{ex:?}");
+    let ex = probe_at(Transport::Tcp, addr, 3_000).await;
+    assert_failure(&ex, TransportFailure::Protocol);
     assert!(ex.elapsed < Duration::from_secs(1));
 }
 
@@ -361,19 +392,15 @@ async fn tcp_endless_header_is_cut_off() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(loopback_target(Transport::Tcp, addr), settings(3_000)).await;
-    assert_eq!(failure(&ex), Some(TransportFailure::TooLarge), "{ex:?}");
+    let ex = probe_at(Transport::Tcp, addr, 3_000).await;
+    assert_failure(&ex, TransportFailure::TooLarge);
 }
 
 #[tokio::test]
 async fn tcp_closed_port_is_refused() {
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let ex = probe(loopback_target(Transport::Tcp, closed), settings(2_000)).await;
-    assert_eq!(failure(&ex), Some(TransportFailure::Refused), "{ex:?}");
+    let closed = closed_port(Transport::Tcp).await;
+    let ex = probe_at(Transport::Tcp, closed, 2_000).await;
+    assert_failure(&ex, TransportFailure::Refused);
 }
 
 #[tokio::test]
@@ -382,8 +409,8 @@ async fn tcp_peer_that_hangs_up_is_closed() {
         let _ = read_request(&mut s).await;
     })
     .await;
-    let ex = probe(loopback_target(Transport::Tcp, addr), settings(2_000)).await;
-    assert_eq!(failure(&ex), Some(TransportFailure::Closed), "{ex:?}");
+    let ex = probe_at(Transport::Tcp, addr, 2_000).await;
+    assert_failure(&ex, TransportFailure::Closed);
 }
 
 #[tokio::test]
@@ -404,7 +431,7 @@ async fn tcp_frames_trying_stray_and_body_in_one_write() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(loopback_target(Transport::Tcp, addr), settings(2_000)).await;
+    let ex = probe_at(Transport::Tcp, addr, 2_000).await;
     assert_eq!(code_of(&ex), Some(200), "{ex:?}");
     assert_eq!(ex.ignored, 1);
 }
@@ -416,17 +443,13 @@ async fn tls_to_a_peer_that_is_not_tls_fails_as_tls() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let ex = probe(loopback_target(Transport::Tls, addr), settings(2_000)).await;
-    assert_eq!(failure(&ex), Some(TransportFailure::Tls), "{ex:?}");
+    let ex = probe_at(Transport::Tls, addr, 2_000).await;
+    assert_failure(&ex, TransportFailure::Tls);
 }
 
 #[tokio::test]
 async fn first_answer_moves_on_from_a_dead_target() {
-    let dead = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = closed_port(Transport::Tcp).await;
     let live = udp_peer(|_, req| vec![reply(req, "405 Method Not Allowed", "")]).await;
     let never = udp_peer(|_, _| panic!("the third target must not be tried")).await;
     let targets = [
@@ -434,10 +457,7 @@ async fn first_answer_moves_on_from_a_dead_target() {
         loopback_target(Transport::Udp, live),
         loopback_target(Transport::Udp, never),
     ];
-    let exchanges = tokio::time::timeout(GUARD, options_first_answer(&targets, &settings(2_000)))
-        .await
-        .unwrap()
-        .unwrap();
+    let exchanges = first_answer(&targets, 2_000).await;
     assert_eq!(exchanges.len(), 2);
     assert_eq!(failure(&exchanges[0]), Some(TransportFailure::Refused));
     assert_eq!(code_of(&exchanges[1]), Some(405));
@@ -457,10 +477,7 @@ async fn silent_targets_share_one_budget() {
         .map(|a| loopback_target(Transport::Udp, *a))
         .collect();
     let started = std::time::Instant::now();
-    let exchanges = tokio::time::timeout(GUARD, options_first_answer(&targets, &settings(1_500)))
-        .await
-        .unwrap()
-        .unwrap();
+    let exchanges = first_answer(&targets, 1_500).await;
     let took = started.elapsed();
     assert!(took < Duration::from_millis(2_600), "took {took:?}");
     assert!(took >= Duration::from_millis(1_400), "took {took:?}");
