@@ -525,8 +525,7 @@ fn desktop(agent_bin: &Path, dashboard_bin: &Path, idle_secs: u64, quick: bool) 
          own, dunst) against a local kamailio, agent at default settings (30 s interval, 2 \
          confirmations; only gateway and anchors pointed at loopback, no DNS name).\n"
     );
-    println!("| binary | build |");
-    println!("|---|---|");
+    support::table_head(&["binary", "build"]);
     println!("| agent (`dialtone agent`) | {} |", build_of(agent_bin));
     println!(
         "| dashboard (`dialtone-dashboard`) | {} |",
@@ -538,8 +537,7 @@ fn desktop(agent_bin: &Path, dashboard_bin: &Path, idle_secs: u64, quick: bool) 
          reading \"{HEALTHY}\" (polled over D-Bus every 10 ms), {LAUNCHES} launches, each a \
          fresh agent with no history.\n"
     );
-    println!("| figure | median | max | target | met |");
-    println!("|---|---|---|---|---|");
+    support::table_head(&["figure", "median", "max", "target", "met"]);
     println!(
         "| launch → \"Line works\" in the tray | {:.0} ms | {:.0} ms | ≤ 1 s | {} |",
         median.as_secs_f64() * 1e3,
@@ -557,8 +555,7 @@ fn desktop(agent_bin: &Path, dashboard_bin: &Path, idle_secs: u64, quick: bool) 
             ""
         }
     );
-    println!("| figure | value | target | met |");
-    println!("|---|---|---|---|");
+    support::table_head(&["figure", "value", "target", "met"]);
     println!(
         "| CPU | {idle_cpu:.3} % of one core | ≤ 0.1 % | {} |",
         met(idle_cpu <= 0.1)
@@ -583,8 +580,7 @@ fn desktop(agent_bin: &Path, dashboard_bin: &Path, idle_secs: u64, quick: bool) 
          single-process design (tray and webview in one process) would cost all day.\n",
         DASHBOARD_SETTLE.as_secs()
     );
-    println!("| figure | RSS | PSS | processes |");
-    println!("|---|---|---|---|");
+    support::table_head(&["figure", "RSS", "PSS", "processes"]);
     println!(
         "| dashboard open, all its processes{} | {} | {} | {open_names} |",
         if loaded {
@@ -597,8 +593,7 @@ fn desktop(agent_bin: &Path, dashboard_bin: &Path, idle_secs: u64, quick: bool) 
     );
     println!("{hidden_row}");
     println!();
-    println!("| agent RSS | value | target | met |");
-    println!("|---|---|---|---|");
+    support::table_head(&["agent RSS", "value", "target", "met"]);
     println!("| before opening the dashboard | {} | | |", mb(before_rss));
     println!(
         "| 3 s after the dashboard closed ({} processes gone in {:.1} s{}) | {} ({:+.2} MB) | \

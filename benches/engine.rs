@@ -176,8 +176,9 @@ fn detection() {
          the first healthy line. {count} trials per row, run 10 at a time, each with its own \
          lab and kamailio. Nearest-rank quantiles. Seed {seed}.\n"
     );
-    println!("| settings | failure | trials | median | p95 | max | target | met |");
-    println!("|---|---|---|---|---|---|---|---|");
+    support::table_head(&[
+        "settings", "failure", "trials", "median", "p95", "max", "target", "met",
+    ]);
     let default: Vec<String> = Vec::new();
     let fast: Vec<String> = ["--interval", "5", "--recheck", "2", "--timeout", "2"]
         .iter()
@@ -283,8 +284,7 @@ fn false_alarms(quick: bool) {
         },
         secs / 30
     );
-    println!("| figure | value | target |");
-    println!("|---|---|---|");
+    support::table_head(&["figure", "value", "target"]);
     println!(
         "| outage alarms (changes to an outage verdict), all lines | {} | 0 |",
         alarms.len()
@@ -388,8 +388,13 @@ fn probe_cost() {
          cstime, 10 ms ticks), averaged over {checks} checks and {options} sipsak runs so the \
          tick resolution does not dominate.\n"
     );
-    println!("| probe | runs | wall (median) | CPU per run | ratio to sipsak (wall / CPU) |");
-    println!("|---|---|---|---|---|");
+    support::table_head(&[
+        "probe",
+        "runs",
+        "wall (median)",
+        "CPU per run",
+        "ratio to sipsak (wall / CPU)",
+    ]);
     println!(
         "| `dialtone check` | {checks} | {:.1} ms | {:.1} ms | {:.1}× / {:.1}× |",
         d_wall.as_secs_f64() * 1e3,
@@ -503,8 +508,14 @@ fn footprint(quick: bool) {
             "the full 10 minutes"
         }
     );
-    println!("| process | measured over | CPU | RSS end / max | target | met |");
-    println!("|---|---|---|---|---|---|");
+    support::table_head(&[
+        "process",
+        "measured over",
+        "CPU",
+        "RSS end / max",
+        "target",
+        "met",
+    ]);
     // Side by side, at the same time: the exporter's cost is the difference of the rows.
     let (off, on) = std::thread::scope(|scope| {
         let off = scope.spawn(|| footprint_watch(secs, false));

@@ -264,8 +264,7 @@ fn main() {
             "full run"
         }
     );
-    println!("| figure | value |");
-    println!("|---|---|");
+    support::table_head(&["figure", "value"]);
     println!(
         "| all {ACCOUNTS} first verdicts confirmed after | {:.1} s |",
         confirmed_after.as_secs_f64()

@@ -186,3 +186,10 @@ pub fn anchor_args(cmd: &mut Command, anchors: &[TcpListener]) {
         cmd.args(["--anchor", &addr.to_string()]);
     }
 }
+
+/// Prints the head of a Markdown table with `columns`: the header row and its rule, as the
+/// benchmarks print their results.
+pub fn table_head(columns: &[&str]) {
+    println!("| {} |", columns.join(" | "));
+    println!("|{}", "---|".repeat(columns.len()));
+}
