@@ -27,6 +27,11 @@ fn fixture_with(history: bool) -> Fixture {
 
 /// An agent on `config` (the file's text; none: a first run).
 fn fixture_config(history: bool, config: Option<&str>) -> Fixture {
+    fixture_socket(history, config, false)
+}
+
+/// As [`fixture_config`]; `socket_unavailable` plays an agent that could not bind its socket.
+fn fixture_socket(history: bool, config: Option<&str>, socket_unavailable: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     if let Some(text) = config {
         std::fs::write(dir.path().join("config.toml"), text).unwrap();
@@ -53,7 +58,7 @@ fn fixture_config(history: bool, config: Option<&str>) -> Fixture {
         },
         lang_flag: Some(Lang::En),
         socket: dir.path().join("agent.sock"),
-        socket_unavailable: false,
+        socket_unavailable,
         notifications: false,
     })
     .unwrap();
@@ -843,5 +848,25 @@ fn the_line_flag_picks_one_line_to_watch() {
             assert_eq!(labels, ["Home", "Office"]);
         }
         other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_agent_without_a_socket_of_its_own_starts_no_dashboard() {
+    // Whatever answers on the socket path is not this agent (another user's, or a stale
+    // process): a dashboard started now would talk to it, and hand it the password the user
+    // types in the settings. The tray's "Open dashboard" and a first run both go through here.
+    let f = fixture_socket(false, None, true);
+    for outcome in [
+        f.agent.open_dashboard().map(|()| Response::Done),
+        f.agent.handle(Request::OpenDashboard).await,
+    ] {
+        match outcome {
+            Err(ErrorReply::Unavailable { what, detail }) => {
+                assert_eq!(what, "dashboard");
+                assert!(detail.contains("no IPC socket of its own"), "{detail}");
+            }
+            other => panic!("a dashboard was started: {other:?}"),
+        }
     }
 }
