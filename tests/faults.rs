@@ -316,14 +316,20 @@ fn sip_filter(lab: &Lab, verdict_rule: &str) -> String {
     )
 }
 
+/// The fault `name`: the provider's SIP port filtered with `verdict_rule` (drop or reject), a
+/// provider outage. The provider layer's evidence from the confirming change.
+fn sip_port_filtered(lab: &mut Lab, name: &'static str, verdict_rule: &'static str) -> String {
+    let fault = Fault::new(name, "provider_outage", "provider");
+    let change = nft_cycle(&fault, lab, Lab::provider, |lab| {
+        sip_filter(lab, verdict_rule)
+    });
+    evidence(&change, "provider")
+}
+
 #[test]
 fn nft_drop_of_sip_is_a_provider_outage_by_timeout() {
     let Some(mut lab) = lab() else { return };
-    let fault = Fault::new("nft drop SIP port", "provider_outage", "provider");
-    let change = nft_cycle(&fault, &mut lab, Lab::provider, |lab| {
-        sip_filter(lab, "drop")
-    });
-    let provider = evidence(&change, "provider");
+    let provider = sip_port_filtered(&mut lab, "nft drop SIP port", "drop");
     // "We gave up", not "the server said": a timeout, never a 503.
     assert!(provider.contains("sip_timeout"), "{provider}");
     assert!(!provider.contains("503"), "{provider}");
@@ -332,11 +338,7 @@ fn nft_drop_of_sip_is_a_provider_outage_by_timeout() {
 #[test]
 fn nft_reject_of_sip_is_a_provider_outage() {
     let Some(mut lab) = lab() else { return };
-    let fault = Fault::new("nft reject SIP port", "provider_outage", "provider");
-    let change = nft_cycle(&fault, &mut lab, Lab::provider, |lab| {
-        sip_filter(lab, "reject")
-    });
-    let provider = evidence(&change, "provider");
+    let provider = sip_port_filtered(&mut lab, "nft reject SIP port", "reject");
     assert!(provider.contains("sip_transport_failed"), "{provider}");
 }
 
