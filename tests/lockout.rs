@@ -392,6 +392,68 @@ fn a_retry_after_holds_every_login_back_until_it_has_passed() {
     assert!(out.contains("provider_outage"), "{out}");
     let ledger = std::fs::read_to_string(dir.path().join("state/dialtone/logins.json")).unwrap();
     assert!(ledger.contains("\"code\": 503"), "{ledger}");
+    // Another process on the same state dir keeps the wait, and says when the next login may
+    // go out; it sends none.
+    let (code, text) = check_scripted(&registrar, dir.path(), Some(PASSWORD));
+    assert_eq!(code, 12, "provider_outage: {text}");
+    assert!(text.contains("next login not before"), "{text}");
+    assert_eq!(registrar.authenticated(), 1, "check said:\n{text}");
+}
+
+#[test]
+fn check_now_sends_the_login_at_most_once_a_minute() {
+    let registrar = ScriptedRegistrar::start("200 OK|Contact: <sip:alice@192.0.2.7>;expires=300|");
+    let anchors = loopback_anchors();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let child = scripted(&["agent", "--no-history"], &registrar, dir.path(), &anchors)
+        .args(["--user", "alice", "--password-env", "DIALTONE_TEST_PW"])
+        .env("DIALTONE_TEST_PW", PASSWORD)
+        .env("DIALTONE_SOCKET", &socket)
+        .env("DIALTONE_DASHBOARD", "/bin/true")
+        .env_remove("DISPLAY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _agent = Agent(child);
+    let first = rt.block_on(wait_for_round(&socket, None));
+    let queried = Instant::now();
+    assert_eq!(
+        registrar.authenticated(),
+        1,
+        "the first round queries the account"
+    );
+    // A user pressing "Check now" again and again: every press runs a round, none a login.
+    rt.block_on(async {
+        let mut after = first;
+        for _ in 0..3 {
+            let mut client = Client::connect(&socket).await.unwrap();
+            client.check_now().await.unwrap();
+            after = wait_for_round(&socket, Some(after)).await;
+        }
+        assert_eq!(
+            registrar.authenticated(),
+            1,
+            "check now within a minute sent a login"
+        );
+        // A minute after the query, "Check now" asks the account again.
+        let gap = Duration::from_secs(61).saturating_sub(queried.elapsed());
+        tokio::time::sleep(gap).await;
+        let mut client = Client::connect(&socket).await.unwrap();
+        client.check_now().await.unwrap();
+        wait_for_round(&socket, Some(after)).await;
+    });
+    assert_eq!(
+        registrar.authenticated(),
+        2,
+        "check now after a minute queried no account"
+    );
 }
 
 #[test]
