@@ -134,11 +134,32 @@ fn fault_cycle(
         recovery.as_secs_f64()
     );
     assert_eq!(back["from"], verdict, "{name}: {back:#}");
-    assert_eq!(back["to"], "healthy", "{name}: {back:#}");
     assert!(
         recovery <= DETECT_BOUND,
         "{name}: recovery took {recovery:?}"
     );
+    if back["to"] == "degraded" {
+        // A round that straddled the repair measured the restored path as slow: its TCP SYN
+        // or DNS query went out during the fault and was answered by the retry after it (a
+        // 1.0 s anchor round trip, an 800 ms lookup). That is real loss, so "slow" is a fair
+        // reading, and the outage has ended; the next rounds must find the line healthy.
+        println!(
+            "{name}: slow for a moment after the repair: {}",
+            back["reason"]
+        );
+        let slow = &back["layers"];
+        assert!(
+            slow.to_string().contains("over_threshold"),
+            "{name}: degraded for something else than slowness: {back:#}"
+        );
+        let (_, healthy) = w
+            .next(DETECT_BOUND)
+            .unwrap_or_else(|| panic!("{name}: still slow {DETECT_BOUND:?} after the repair"));
+        assert_eq!(healthy["from"], "degraded", "{name}: {healthy:#}");
+        assert_eq!(healthy["to"], "healthy", "{name}: {healthy:#}");
+    } else {
+        assert_eq!(back["to"], "healthy", "{name}: {back:#}");
+    }
     // Onset is seen by the first round after the fault (≤ one interval late). The end is seen
     // by the first good re-check after the repair (≤ one re-check late), or by a round that
     // started just before the repair and got its answer after it (≤ one probe timeout early).
