@@ -161,9 +161,9 @@ pub struct Agent {
     /// The one token that stops everything: each line generation and the IPC server run on
     /// child tokens of it.
     shutdown: CancellationToken,
-    /// The Prometheus exporter (`[metrics] listen`), started with the first lines; each line
-    /// generation attaches its monitor under its label.
-    exporter: Mutex<Option<crate::metrics::Exporter>>,
+    /// The Prometheus exporter (`[metrics] listen`) and the address it was asked for, started
+    /// with the first lines; each line generation attaches its monitor under its label.
+    exporter: Mutex<Option<(std::net::SocketAddr, crate::metrics::Exporter)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -333,10 +333,6 @@ impl Agent {
         self.restart_lines(None).await
     }
 
-    /// (Re)starts the lines at the indices `only` names (into [`Config::lines`]; `None`:
-    /// all). When the config's lines are no longer the running ones (their number changed),
-    /// all restart. The others keep running untouched: no extra REGISTER for them. On a
-    /// preparation error nothing is stopped.
     /// Starts the exporter once, when `[metrics] listen` asks for it. A change of the address
     /// takes a restart of the agent (said in the log); a bind failure is logged and the agent
     /// goes on without metrics.
@@ -349,11 +345,16 @@ impl Agent {
                 return;
             }
         };
-        if lock(&self.exporter).is_some() {
+        if let Some((serving, _)) = lock(&self.exporter).as_ref() {
+            if *serving != addr {
+                tracing::warn!(
+                    "metrics.listen changed to {addr}; still serving on {serving} until dialtone restarts"
+                );
+            }
             return;
         }
         match crate::metrics::Exporter::serve(addr, &self.shutdown).await {
-            Ok(exporter) => *lock(&self.exporter) = Some(exporter),
+            Ok(exporter) => *lock(&self.exporter) = Some((addr, exporter)),
             Err(e) => tracing::warn!("{e}; going on without metrics"),
         }
     }
@@ -367,9 +368,13 @@ impl Agent {
     ) -> Option<tokio::task::JoinHandle<()>> {
         lock(&self.exporter)
             .as_ref()
-            .map(|exporter| exporter.follow(label, handle, token))
+            .map(|(_, exporter)| exporter.follow(label, handle, token))
     }
 
+    /// (Re)starts the lines at the indices `only` names (into [`Config::lines`]; `None`:
+    /// all). When the config's lines are no longer the running ones (their number changed),
+    /// all restart. The others keep running untouched: no extra REGISTER for them. On a
+    /// preparation error nothing is stopped.
     async fn restart_lines(self: &Arc<Self>, only: Option<Vec<usize>>) -> Result<(), AgentError> {
         let mut running = self.lines.lock().await;
         let config = lock(&self.state).config.clone();
