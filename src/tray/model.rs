@@ -217,12 +217,9 @@ pub fn headline(
     // was checked and stayed silent, which may be its habit with computers (issue: field
     // truth). Say that the line is not confirmed yet, naming who has not answered.
     let never_answered = verdict == Verdict::Unknown
-        && diagnosis.filter(|d| d.verdict == verdict).is_some_and(|d| {
-            d.layers
-                .iter()
-                .flat_map(|l| &l.evidence)
-                .any(|f| matches!(f, Fact::RegistrarNeverAnswered { .. }))
-        });
+        && diagnosis
+            .filter(|d| d.verdict == verdict)
+            .is_some_and(Diagnosis::registrar_never_answered);
     if never_answered {
         return match (lang, provider) {
             (Lang::En, Some(p)) => format!("Not confirmed yet: {p} has not answered"),

@@ -1042,11 +1042,7 @@ impl Diagnosis {
                         layer: Layer::Provider,
                     })
                 });
-                let never_answered = self.layer(Layer::Provider).is_some_and(|r| {
-                    r.evidence
-                        .iter()
-                        .any(|f| matches!(f, Fact::RegistrarNeverAnswered { .. }))
-                });
+                let never_answered = self.registrar_never_answered();
                 if provider_unconfigured {
                     lang.pick(
                         "Your connection works, but the phone line was not checked: no SIP registrar is configured.",
@@ -1163,6 +1159,16 @@ impl Diagnosis {
             .iter()
             .find(|f| f.is_problem())
             .or_else(|| report.evidence.first())
+    }
+
+    /// Whether the registrar has never answered from here and stayed silent again: the line
+    /// cannot be confirmed, which is not an outage (the tray and the summary say so).
+    pub fn registrar_never_answered(&self) -> bool {
+        self.layer(Layer::Provider).is_some_and(|r| {
+            r.evidence
+                .iter()
+                .any(|f| matches!(f, Fact::RegistrarNeverAnswered { .. }))
+        })
     }
 
     /// Whether the login is held back after a rejection: the tray and the dashboard then offer
