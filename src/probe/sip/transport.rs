@@ -52,8 +52,13 @@ pub(crate) struct TransactionResult {
 
 impl TransactionResult {
     fn failed(kind: TransportFailure, detail: String, elapsed: Duration) -> TransactionResult {
+        TransactionResult::ended(SipOutcome::TransportFailed { kind, detail }, elapsed)
+    }
+
+    /// A transaction that ended with `outcome` before any request was sent.
+    fn ended(outcome: SipOutcome, elapsed: Duration) -> TransactionResult {
         TransactionResult {
-            outcome: SipOutcome::TransportFailed { kind, detail },
+            outcome,
             response: None,
             transmissions: 0,
             ignored: 0,
@@ -77,11 +82,10 @@ async fn within<T>(
             io_error_words(&e),
             started.elapsed(),
         )),
-        // The transport kind of a timeout is never read: the outcome says it all.
-        Err(_) => Err(TransactionResult {
-            outcome: SipOutcome::Timeout,
-            ..TransactionResult::failed(TransportFailure::Closed, String::new(), started.elapsed())
-        }),
+        Err(_) => Err(TransactionResult::ended(
+            SipOutcome::Timeout,
+            started.elapsed(),
+        )),
     }
 }
 
