@@ -190,6 +190,12 @@ function renderStatus(view) {
   }
 
   const chain = $("chain");
+  // Each check re-renders the chain: a "Technical details" the person opened stays open, and
+  // keeps the keyboard's focus.
+  const opened = new Set([...chain.querySelectorAll("details[open]")]
+    .map((d) => d.closest("li[data-layer]").dataset.layer));
+  const focused = chain.contains(document.activeElement)
+    ? document.activeElement.closest("li[data-layer]").dataset.layer : null;
   chain.replaceChildren(...view.layers.map((layer) => {
     const facts = layer.evidence[l];
     const evidence = facts.map((f) =>
@@ -205,13 +211,15 @@ function renderStatus(view) {
     ];
     // The same facts in the technical register, only when it says more than the plain one.
     if (facts.some((f) => f.detail !== f.text)) {
-      parts.push(node("details", { className: "details" }, [
+      parts.push(node("details", { className: "details", open: opened.has(layer.layer) }, [
         node("summary", { textContent: t("details_technical") }),
         node("ul", {}, facts.map((f) => node("li", { textContent: f.detail }))),
       ]));
     }
     return node("li", { id: "layer-" + layer.layer, dataset: { status: layer.status, layer: layer.layer } }, parts);
   }));
+  const refocus = focused && chain.querySelector(`li[data-layer="${focused}"] summary`);
+  if (refocus) refocus.focus();
   renderFirst();
 
   // First run opens on the setup, once: after that the user may look around freely.
@@ -253,6 +261,11 @@ function renderFirst() {
   if (!plan) return;
   const name = (lastChannels && lastChannels.provider && lastChannels.provider.name)
     || (view.provider && view.provider.name) || t("provider_fallback");
+  // Every status event calls this; rebuilding unchanged buttons would take the keyboard's
+  // focus away from the one the person is on.
+  const shows = JSON.stringify([lang(), view.verdict, name, lastChannels, lastFeeds]);
+  if (box.dataset.shows === shows) return;
+  box.dataset.shows = shows;
   $("first-title").textContent = t(plan.title, { provider: name });
   const steps = $("first-steps");
   steps.hidden = !plan.steps;
@@ -270,11 +283,7 @@ function renderFirst() {
     const items = [node("span", { textContent: t("latest_post", {
       provider: name, time: post.published ? when(post.published) : t("undated"), title: post.title,
     }) })];
-    if (post.link) {
-      const b = node("button", { type: "button", textContent: t("open_post") });
-      b.addEventListener("click", () => openLink(post.link));
-      items.push(" ", b);
-    }
+    if (post.link) items.push(" ", openPostButton(post));
     shown.replaceChildren(...items);
   }
 }
@@ -438,6 +447,13 @@ function channelButton(ch, primary) {
   return b;
 }
 
+/** The "Open" button of an official post (its link is checked again by the dashboard). */
+function openPostButton(post) {
+  const b = node("button", { type: "button", textContent: t("open_post") });
+  b.addEventListener("click", () => openLink(post.link));
+  return b;
+}
+
 function renderChannels(reply) {
   lastChannels = reply;
   const name = reply.provider ? reply.provider.name : "";
@@ -465,11 +481,7 @@ function renderFeeds(reply) {
     if (feed.posts.length === 0 && !feed.problem) parts.push(node("p", { className: "muted", textContent: t("feed_empty", { url: feed.url }) }));
     parts.push(node("ul", {}, feed.posts.slice(0, 5).map((post) => {
       const items = [node("span", { textContent: (post.published ? when(post.published) + " — " : "") + post.title })];
-      if (post.link) {
-        const b = node("button", { type: "button", textContent: t("open_post") });
-        b.addEventListener("click", () => openLink(post.link));
-        items.push(" ", b);
-      }
+      if (post.link) items.push(" ", openPostButton(post));
       return node("li", {}, items);
     })));
     return node("article", {}, parts);

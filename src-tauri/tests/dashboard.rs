@@ -1258,6 +1258,20 @@ fn dashboard_end_to_end() {
             assert!(Instant::now() < deadline, "Enter on the X button opened nothing: {got:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // Checks keep re-rendering the window (one every 1–2 s here): the focused channel keeps
+        // the keyboard's focus, and a "Technical details" the person opened stays open.
+        driver
+            .js("document.querySelector('#layer-provider summary').click(); return 0;")
+            .await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let kept = driver
+            .js("return {focus: document.activeElement.dataset.kind || null, \
+                         open: document.querySelector('#layer-provider details').open, \
+                         shown: document.querySelector('#layer-provider details li').textContent};")
+            .await;
+        assert_eq!(kept["focus"], "x", "the focus was lost: {kept}");
+        assert_eq!(kept["open"], true, "{kept}");
+        assert!(kept["shown"].as_str().unwrap().contains("127.0.0.1"), "{kept}");
         shoot_every_view(&driver, "outage", &artefacts, &docs).await;
 
         // The language switches live, evidence included (rendered by the engine in both).
