@@ -24,10 +24,10 @@
 //! Prometheus format 0.0.4 (what `promtool check metrics` reads), or OpenMetrics when the
 //! scraper asks for it.
 
-use crate::monitor::MonitorHandle;
 use dialtone_core::diagnosis::{Diagnosis, Fact};
 use dialtone_core::schedule::Status;
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_engine::monitor::MonitorHandle;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

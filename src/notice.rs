@@ -5,12 +5,12 @@
 //! notification, and the recovery notice replaces it too, so the user sees at most one
 //! dialtone notification about the line at a time.
 
-use crate::feed::StatusPost;
-use crate::monitor::VerdictChanged;
 use crate::tray::model::{clock_time, headline};
 use chrono::{FixedOffset, TimeDelta};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::Verdict;
+use dialtone_engine::feed::StatusPost;
+use dialtone_engine::monitor::VerdictChanged;
 use dialtone_ipc::protocol::{ChannelKind, ChannelView};
 use std::sync::mpsc;
 

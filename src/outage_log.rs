@@ -14,10 +14,10 @@
 //! computer and home network (provider outage, account problem, internet down). Local problems
 //! are listed with the episodes but not counted, because the diagnosis found the fault at home.
 
-use crate::history::{Episode, FaultReport};
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{Layer, Verdict};
+use dialtone_engine::history::{Episode, FaultReport};
 use dialtone_ipc::protocol::ExportFormat;
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write as _};
@@ -121,7 +121,7 @@ where
 /// (the stored JSON verbatim when this build cannot read it; empty without a failing layer).
 pub fn evidence_text(episode: &Episode, lang: Lang) -> String {
     match (&episode.evidence, episode.failing_layer) {
-        (crate::history::Evidence::Unreadable { json }, _) => json.clone(),
+        (dialtone_engine::history::Evidence::Unreadable { json }, _) => json.clone(),
         (evidence, Some(layer)) => evidence
             .facts(layer)
             .iter()

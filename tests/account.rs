@@ -7,9 +7,9 @@
 
 use dialtone_testkit as support;
 
-use dialtone::probe::sip::{AccountProber, AccountSettings, SipSettings};
-use dialtone::secret::Secret;
 use dialtone_core::observation::{AccountOutcome, SipOutcome, SipTarget, Transport};
+use dialtone_engine::probe::sip::{AccountProber, AccountSettings, SipSettings};
+use dialtone_engine::secret::Secret;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

@@ -10,9 +10,9 @@
 
 use dialtone_testkit as support;
 
-use dialtone::secret::Secret;
 use dialtone::tray::IconId;
 use dialtone_core::observation::Transport;
+use dialtone_engine::secret::Secret;
 use dialtone_ipc::client::Client;
 use dialtone_ipc::protocol::{ErrorReply, Event};
 use serde_json::Value;
@@ -916,7 +916,7 @@ fn two_lines_in_one_tray_the_worst_named_and_each_listed() {
     });
     let base = dir.join("history.sqlite3");
     for label in ["Home", "Office"] {
-        assert!(dialtone::setup::line_history_path(&base, label).exists());
+        assert!(dialtone_engine::setup::line_history_path(&base, label).exists());
     }
     assert!(stopped.elapsed() < Duration::from_secs(45));
     // Office's trouble cost Home's account nothing: one REGISTER query, at the start.

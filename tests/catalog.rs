@@ -261,11 +261,12 @@ channels = [{ kind = "website", label = "Site", label_de = " ", url = "https://b
 fn missing_user_file_is_fine_unreadable_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let absent = dir.path().join("providers.toml");
-    let catalog = dialtone::catalog::load(Some(&absent)).expect("no file: built-in only");
+    let catalog =
+        dialtone_engine::catalog_file::load(Some(&absent)).expect("no file: built-in only");
     assert_eq!(catalog, Catalog::builtin().expect("valid"));
     // A directory where the file should be cannot be read.
     std::fs::create_dir(&absent).expect("mkdir");
-    let err = dialtone::catalog::load(Some(&absent)).expect_err("must fail");
+    let err = dialtone_engine::catalog_file::load(Some(&absent)).expect_err("must fail");
     assert!(matches!(err, CatalogError::Read { .. }), "{err}");
 }
 

@@ -4,12 +4,12 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
-use dialtone::feed::{
+use dialtone_core::catalog::{Feed, FeedKind};
+use dialtone_core::verdict::Verdict;
+use dialtone_engine::feed::{
     fetch, next_poll, FeedPoller, FeedProblem, FeedSnapshot, FeedState, FeedUpdate, FetchLimits,
     Indicator, HEALTHY_INTERVAL, UNHEALTHY_INTERVAL,
 };
-use dialtone_core::catalog::{Feed, FeedKind};
-use dialtone_core::verdict::Verdict;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -3,10 +3,10 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use dialtone::history::History;
 use dialtone_core::diagnosis::{Diagnosis, LayerReport};
 use dialtone_core::schedule::VerdictChanged;
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_engine::history::History;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -163,12 +163,12 @@ mod export {
     use super::*;
     use chrono_tz::Europe::Berlin;
     use dialtone::cli::log::{execute, parse_time, LogArgs, LogCommand, ReportArgs};
-    use dialtone::feed::StatusPost;
-    use dialtone::history::{Episode, Evidence, FaultReport, SeenStatusPost};
     use dialtone::outage_log::{per_day, write_csv, write_html, ExportOptions};
     use dialtone_core::diagnosis::{Fact, TargetRef};
     use dialtone_core::locale::Lang;
     use dialtone_core::observation::Transport;
+    use dialtone_engine::feed::StatusPost;
+    use dialtone_engine::history::{Episode, Evidence, FaultReport, SeenStatusPost};
 
     fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Berlin
@@ -635,10 +635,10 @@ mod export {
 #[test]
 #[ignore = "measurement; prints figures"]
 fn history_measure_row_size_and_export_time() {
-    use dialtone::history::FaultReport;
     use dialtone::outage_log::{write_csv, write_html, ExportOptions};
     use dialtone_core::diagnosis::Fact;
     use dialtone_core::locale::Lang;
+    use dialtone_engine::history::FaultReport;
     use std::time::Instant;
 
     let base = std::path::Path::new("/dev/shm");

@@ -6,8 +6,8 @@
 
 use dialtone_testkit as support;
 
-use dialtone::probe::sip::{options, options_first_answer, SipSettings};
 use dialtone_core::observation::{SipExchange, SipOutcome, SipTarget, Transport, TransportFailure};
+use dialtone_engine::probe::sip::{options, options_first_answer, SipSettings};
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::sip::{header, loopback_target};

@@ -6,9 +6,9 @@ use dialtone_testkit as support;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use dialtone::probe::locate::Resolver;
 use dialtone_core::address::parse_registrar;
 use dialtone_core::observation::{DnsOutcome, Resolution, SipTarget, Transport};
+use dialtone_engine::probe::locate::Resolver;
 use support::dns::Dnsmasq;
 
 const TIMEOUT: Duration = Duration::from_secs(2);

@@ -8,12 +8,12 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use dialtone::monitor::network::spawn_network_watcher;
-use dialtone::monitor::{spawn_with, Clock, MonitorHandle, Schedule, FAST_RECOVERY_WINDOW};
-use dialtone::probe::{ProbeScope, Prober};
 use dialtone_core::diagnosis::{diagnose, Thresholds};
 use dialtone_core::observation::*;
 use dialtone_core::verdict::Verdict;
+use dialtone_engine::monitor::network::spawn_network_watcher;
+use dialtone_engine::monitor::{spawn_with, Clock, MonitorHandle, Schedule, FAST_RECOVERY_WINDOW};
+use dialtone_engine::probe::{ProbeScope, Prober};
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::future::Future;

@@ -10,13 +10,13 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use dialtone::probe::internet::InternetSettings;
-use dialtone::probe::locate::Resolver;
-use dialtone::probe::{device, gateway, internet};
 use dialtone_core::address::parse_anchor;
 use dialtone_core::observation::{
     DnsOutcome, GatewaySource, InternetObservation, Reach, ReachMethod,
 };
+use dialtone_engine::probe::internet::InternetSettings;
+use dialtone_engine::probe::locate::Resolver;
+use dialtone_engine::probe::{device, gateway, internet};
 use support::dns::Dnsmasq;
 use support::netns::{is_root, run_in};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -661,10 +661,10 @@ fn a_whole_run_keeps_both_passwords_out_of_output_config_history_and_logs() {
 
 #[tokio::test]
 async fn a_round_asks_the_box_a_handful_of_times() {
-    use dialtone::probe::router::soap::Login;
-    use dialtone::probe::router::{RouterProber, RouterSettings};
     use dialtone_core::config::RouterUrl;
     use dialtone_core::secret::Secret;
+    use dialtone_engine::probe::router::soap::Login;
+    use dialtone_engine::probe::router::{RouterProber, RouterSettings};
 
     let fritz = FritzBox::start(&[("4930123456", "registered")]);
     let prober = RouterProber::new(RouterSettings {

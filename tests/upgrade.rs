@@ -11,13 +11,13 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use dialtone::feed::StatusPost;
-use dialtone::history::{current_version, FaultReport, History, HistoryError};
 use dialtone_core::config::{AccountConfig, Config};
 use dialtone_core::diagnosis::{Diagnosis, LayerReport};
 use dialtone_core::locale::Lang;
 use dialtone_core::schedule::VerdictChanged;
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_engine::feed::StatusPost;
+use dialtone_engine::history::{current_version, FaultReport, History, HistoryError};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
@@ -100,7 +100,7 @@ fn this_releases_config() -> Config {
 fn write_fixtures_of_this_release() {
     let config = fixtures().join(format!("config-{}.toml", env!("CARGO_PKG_VERSION")));
     if !config.exists() {
-        dialtone::config::save(&this_releases_config(), &config).unwrap();
+        dialtone_engine::config_file::save(&this_releases_config(), &config).unwrap();
     }
     let db = fixtures().join(format!("history-v{}.sqlite3", current_version()));
     if !db.exists() {
@@ -167,7 +167,7 @@ fn write_fixtures_of_this_release() {
 #[test]
 fn configs_of_earlier_releases_load() {
     for path in committed("config-") {
-        let config = dialtone::config::load(&path)
+        let config = dialtone_engine::config_file::load(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
             .unwrap();
         // What every release's file says (see this_releases_config).

@@ -26,14 +26,14 @@ use dialtone_testkit as support;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use dialtone::monitor::{MonitorHandle, Schedule, Status};
-use dialtone::probe::line::{LineProber, LineSettings};
 use dialtone_core::catalog::Catalog;
 use dialtone_core::config::Config;
 use dialtone_core::diagnosis::Thresholds;
 use dialtone_core::locale::Lang;
 use dialtone_core::observation::Transport;
 use dialtone_core::verdict::{Layer, Verdict};
+use dialtone_engine::monitor::{MonitorHandle, Schedule, Status};
+use dialtone_engine::probe::line::{LineProber, LineSettings};
 use dialtone_ipc::protocol::{
     AgentStatus, Bilingual, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply,
     ErrorReply, Event, ExportFormat, FeedsReply, HistoryPoint, HistoryReply, LineSummary,
@@ -918,14 +918,15 @@ async fn fetch_feed(url: &str) -> FeedsReply {
         url: url.to_string(),
         verified: true,
     };
-    let limits = dialtone::feed::FetchLimits {
+    let limits = dialtone_engine::feed::FetchLimits {
         allow_http_loopback: true,
-        ..dialtone::feed::FetchLimits::default()
+        ..dialtone_engine::feed::FetchLimits::default()
     };
-    let update = dialtone::feed::fetch(&feed, &dialtone::feed::FeedState::default(), &limits)
-        .await
-        .unwrap_or_else(|e| panic!("fetching the test feed: {e:?}"));
-    let dialtone::feed::FeedUpdate::Changed { snapshot, .. } = update else {
+    let update =
+        dialtone_engine::feed::fetch(&feed, &dialtone_engine::feed::FeedState::default(), &limits)
+            .await
+            .unwrap_or_else(|e| panic!("fetching the test feed: {e:?}"));
+    let dialtone_engine::feed::FeedUpdate::Changed { snapshot, .. } = update else {
         panic!("the first fetch of the test feed was not content");
     };
     FeedsReply {
@@ -1067,7 +1068,7 @@ fn dashboard_end_to_end() {
     let feed_url = serve_feed(include_str!("../../tests/fixtures/feeds/rss.xml"));
     let mut ipc = rt.block_on(async {
         let prober = LineProber::new(settings).unwrap();
-        let (monitor, _task) = dialtone::monitor::spawn(
+        let (monitor, _task) = dialtone_engine::monitor::spawn(
             prober,
             schedule.clone(),
             Thresholds::default(),
@@ -1448,7 +1449,7 @@ fn dashboard_end_to_end() {
         .unwrap();
         let mut office_settings = LineSettings::from_config(&office_config, None, &catalog).unwrap();
         office_settings.provider_name = Some("Office registrar".into());
-        let (office, _office_task) = dialtone::monitor::spawn(
+        let (office, _office_task) = dialtone_engine::monitor::spawn(
             LineProber::new(office_settings).unwrap(),
             schedule.clone(),
             Thresholds::default(),

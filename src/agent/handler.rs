@@ -5,15 +5,15 @@
 
 use super::wire::{self, apply_settings, settings_from};
 use super::{lock, Agent};
-use crate::history::{History, HistoryError};
 use crate::outage_log::{self, ExportOptions};
-use crate::secret::Secret;
-use crate::setup::keyring_account;
 use chrono::{DateTime, TimeDelta, Utc};
 use dialtone_core::catalog;
 use dialtone_core::config::{Config, ConfigError, NamedLine};
 use dialtone_core::locale::Lang;
 use dialtone_core::report::{self, ReportError, ReportInput};
+use dialtone_engine::history::{History, HistoryError};
+use dialtone_engine::secret::Secret;
+use dialtone_engine::setup::keyring_account;
 use dialtone_ipc::protocol::{
     ChannelsReply, EpisodesReply, ErrorReply, Event, ExportFormat, HistoryReply, ProviderInfo,
     Request, Response, Settings, MAX_EPISODE_DAYS, MAX_EXPORT_BYTES, MAX_HISTORY_HOURS,
@@ -39,7 +39,7 @@ async fn store_password(name: Option<String>, password: Secret) -> Result<(), Er
     };
     // SecretError names the keyring entry and the keyring's words, never the password.
     off_thread(
-        move || crate::secret::store_in_keyring(&name, &password),
+        move || dialtone_engine::secret::store_in_keyring(&name, &password),
         |detail| ErrorReply::Keyring { detail },
     )
     .await
@@ -190,8 +190,9 @@ impl Agent {
             if account.password_env.is_some() {
                 return true;
             }
-            keyring_account(&account)
-                .is_some_and(|name| matches!(crate::secret::from_keyring(&name), Ok(Some(_))))
+            keyring_account(&account).is_some_and(|name| {
+                matches!(dialtone_engine::secret::from_keyring(&name), Ok(Some(_)))
+            })
         })
         .await
         .unwrap_or(false);
@@ -207,18 +208,18 @@ impl Agent {
         // this run (a test's loopback anchors, a one-off registrar).
         let path = self.config_path.clone();
         let file = off_thread(
-            move || crate::config::load(&path),
+            move || dialtone_engine::config_file::load(&path),
             |detail| ErrorReply::Storage { detail },
         )
         .await?
         .unwrap_or_default();
         let to_save = validate_settings(&settings, &file, &self.catalog)?;
         let mut in_force = to_save.clone();
-        self.options.args.overrides.apply(&mut in_force);
-        self.options.args.apply_schedule(&mut in_force);
+        self.options.overrides.apply(&mut in_force);
+        self.options.monitor.apply_schedule(&mut in_force.schedule);
         let checked = validate_settings(&settings, &in_force, &self.catalog)?;
-        crate::probe::line::LineSettings::from_config(
-            &crate::setup::effective_config(&checked, &self.catalog),
+        dialtone_engine::probe::line::LineSettings::from_config(
+            &dialtone_engine::setup::effective_config(&checked, &self.catalog),
             None,
             &self.catalog,
         )
@@ -239,7 +240,7 @@ impl Agent {
         }
         let path = self.config_path.clone();
         off_thread(
-            move || crate::config::save(&to_save, &path),
+            move || dialtone_engine::config_file::save(&to_save, &path),
             |detail| ErrorReply::Storage { detail },
         )
         .await?;

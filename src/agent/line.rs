@@ -7,11 +7,11 @@
 //! into one timeline.
 
 use super::{lock, wire, Agent, AgentError};
-use crate::feed::{FeedPoller, FetchLimits, StatusPost, HEALTHY_INTERVAL};
-use crate::monitor::MonitorHandle;
-use crate::setup::{self, Prepared};
 use chrono::Utc;
 use dialtone_core::catalog::Feed;
+use dialtone_engine::feed::{FeedPoller, FetchLimits, StatusPost, HEALTHY_INTERVAL};
+use dialtone_engine::monitor::MonitorHandle;
+use dialtone_engine::setup::{self, Prepared};
 use dialtone_ipc::protocol::FeedsReply;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ pub struct Line {
     pub handle: MonitorHandle,
     token: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
-    _watch_lock: Option<crate::probe::sip::guard::WatchLock>,
+    _watch_lock: Option<dialtone_engine::probe::sip::guard::WatchLock>,
     #[cfg(test)]
     monitor_abort: tokio::task::AbortHandle,
 }
@@ -250,7 +250,7 @@ pub(super) async fn record_posts(
                 new += 1;
             }
         }
-        Ok::<_, crate::history::HistoryError>(new)
+        Ok::<_, dialtone_engine::history::HistoryError>(new)
     })
     .await;
     match written {

@@ -14,17 +14,17 @@ pub mod handler;
 mod line;
 pub mod wire;
 
-use crate::feed::StatusPost;
-use crate::history::History;
-use crate::monitor::{MonitorHandle, VerdictChanged};
 use crate::notice::{Notifier, ProviderRef};
-use crate::setup::{MonitorArgs, Overrides, SetupError};
 use crate::tray::{MenuAction, Panel, TrayContext, TrayHost};
 use chrono::{DateTime, Offset, Utc};
 use dialtone_core::catalog::{Catalog, Provider};
 use dialtone_core::config::{Config, NamedLine};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use dialtone_engine::feed::StatusPost;
+use dialtone_engine::history::History;
+use dialtone_engine::monitor::{MonitorHandle, VerdictChanged};
+use dialtone_engine::setup::{MonitorOptions, Overrides, SetupError};
 use dialtone_ipc::protocol::{
     AgentStatus, ChannelView, ErrorReply, Event, FeedsReply, LineSummary, ProviderInfo,
 };
@@ -43,24 +43,6 @@ const TRAY_REFRESH: Duration = Duration::from_secs(15);
 /// "Pause alerts for 1 hour".
 const PAUSE_FROM_MENU: chrono::TimeDelta =
     chrono::TimeDelta::minutes(dialtone_ipc::protocol::DEFAULT_PAUSE_MINUTES as i64);
-
-/// Arguments of `dialtone agent` (also what `dialtone` alone runs with).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct AgentArgs {
-    /// Schedule and history flags, shared with `watch`.
-    #[command(flatten)]
-    pub monitor: MonitorArgs,
-    /// Config file and per-run overrides.
-    #[command(flatten)]
-    pub overrides: Overrides,
-}
-
-impl AgentArgs {
-    /// Applies the schedule flags on top of a config's schedule.
-    fn apply_schedule(&self, config: &mut Config) {
-        self.monitor.apply_schedule(&mut config.schedule);
-    }
-}
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -120,8 +102,10 @@ impl State {
 /// How an [`Agent`] is set up (the parts of the command line it keeps).
 #[derive(Debug, Clone, Default)]
 pub struct AgentOptions {
-    /// The command line.
-    pub args: AgentArgs,
+    /// The config file and the command line's overrides of it.
+    pub overrides: Overrides,
+    /// The schedule's overrides and the history store.
+    pub monitor: MonitorOptions,
     /// `--lang`, which beats the settings for this run.
     pub lang_flag: Option<Lang>,
     /// The IPC socket path (handed to the dashboard).
@@ -175,14 +159,13 @@ impl Agent {
     /// Reads the config (a missing file is a first run) and the catalog. Blocking (the config
     /// and catalog files); starts nothing yet.
     pub fn new(options: AgentOptions) -> Result<Arc<Agent>, AgentError> {
-        let (mut config, config_path, _from_file) = options.args.overrides.resolve_config()?;
-        options.args.apply_schedule(&mut config);
+        let (mut config, config_path, _from_file) = options.overrides.resolve_config()?;
+        options.monitor.apply_schedule(&mut config.schedule);
         let catalog = options
-            .args
             .overrides
             .catalog()
             .map_err(|e| AgentError::Setup(SetupError::Catalog(e)))?;
-        let history_path = options.args.monitor.history_path();
+        let history_path = options.monitor.history_path();
         // With `[[line]]` tables each line has a file of its own beside this one (as for
         // `dialtone watch`), opened when first read.
         let several = config.has_line_tables();
@@ -209,7 +192,7 @@ impl Agent {
         };
         // An unknown `--line` is a mistake on the command line: said at once, as `watch` does.
         let lines = line_states(
-            watched(&config, options.args.overrides.line.as_deref())?
+            watched(&config, options.overrides.line.as_deref())?
                 .into_iter()
                 .map(|l| l.label),
         );
@@ -243,8 +226,7 @@ impl Agent {
     /// The lines of `config` this agent watches (see [`watched`]). A label that a settings
     /// change made unknown leaves all lines watched rather than none.
     fn watched_lines(&self, config: &Config) -> Vec<NamedLine> {
-        watched(config, self.options.args.overrides.line.as_deref())
-            .unwrap_or_else(|_| config.lines())
+        watched(config, self.options.overrides.line.as_deref()).unwrap_or_else(|_| config.lines())
     }
 
     /// Where the line at `index` is recorded: the history file itself for a config's only
@@ -257,7 +239,7 @@ impl Agent {
             return Some(base.to_path_buf());
         }
         let label = &state.line(index)?.label;
-        Some(crate::setup::line_history_path(base, label))
+        Some(dialtone_engine::setup::line_history_path(base, label))
     }
 
     /// A reading connection to the history of the line at `index`, opened off the async
@@ -303,15 +285,15 @@ impl Agent {
             named
                 .iter()
                 .enumerate()
-                .filter_map(
-                    |(i, line)| match crate::setup::prepare(&line.config, &catalog) {
+                .filter_map(|(i, line)| {
+                    match dialtone_engine::setup::prepare(&line.config, &catalog) {
                         Ok(p) => p.lift_suspension().then_some(i),
                         Err(e) => {
                             tracing::warn!("retrying the login of {}: {e}", line.label);
                             None
                         }
-                    },
-                )
+                    }
+                })
                 .collect::<Vec<usize>>()
         })
         .await;
@@ -395,7 +377,7 @@ impl Agent {
             to_prepare
                 .into_iter()
                 .map(|(i, line)| {
-                    let mut prepared = crate::setup::prepare(&line.config, &catalog)?;
+                    let mut prepared = dialtone_engine::setup::prepare(&line.config, &catalog)?;
                     prepared.label = line.label;
                     Ok((i, prepared))
                 })
@@ -510,7 +492,7 @@ impl Agent {
         let line = state.line(index);
         let status = match line.and_then(|l| l.handle.as_ref()) {
             Some(h) => h.status(),
-            None => crate::monitor::Status {
+            None => dialtone_engine::monitor::Status {
                 verdict: dialtone_core::verdict::Verdict::Unknown,
                 since: Utc::now(),
                 diagnosis: None,
@@ -797,7 +779,7 @@ async fn hand_over(socket: &Path) -> bool {
 }
 
 /// Runs the agent until SIGTERM/SIGINT or "Quit".
-pub fn run(args: &AgentArgs, lang_flag: Option<Lang>) -> ExitCode {
+pub fn run(overrides: Overrides, monitor: MonitorOptions, lang_flag: Option<Lang>) -> ExitCode {
     let socket = match dialtone_ipc::socket_path() {
         Ok(p) => p,
         Err(e) => {
@@ -816,10 +798,15 @@ pub fn run(args: &AgentArgs, lang_flag: Option<Lang>) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME_ERROR);
         }
     };
-    rt.block_on(serve(args.clone(), lang_flag, socket))
+    rt.block_on(serve(overrides, monitor, lang_flag, socket))
 }
 
-async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> ExitCode {
+async fn serve(
+    overrides: Overrides,
+    monitor: MonitorOptions,
+    lang_flag: Option<Lang>,
+    socket: PathBuf,
+) -> ExitCode {
     if hand_over(&socket).await {
         return ExitCode::SUCCESS;
     }
@@ -836,7 +823,8 @@ async fn serve(args: AgentArgs, lang_flag: Option<Lang>, socket: PathBuf) -> Exi
         }
     };
     let options = AgentOptions {
-        args,
+        overrides,
+        monitor,
         lang_flag,
         socket: socket.clone(),
         socket_unavailable: server.is_none(),

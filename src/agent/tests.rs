@@ -48,13 +48,11 @@ fn fixture_socket(history: bool, config: Option<&str>, socket_unavailable: bool)
         ..Overrides::default()
     };
     let agent = Agent::new(AgentOptions {
-        args: AgentArgs {
-            monitor: crate::setup::MonitorArgs {
-                no_history: !history,
-                db: Some(dir.path().join("history.sqlite3")),
-                ..Default::default()
-            },
-            overrides,
+        overrides,
+        monitor: dialtone_engine::setup::MonitorOptions {
+            no_history: !history,
+            db: Some(dir.path().join("history.sqlite3")),
+            ..Default::default()
         },
         lang_flag: Some(Lang::En),
         socket: dir.path().join("agent.sock"),
@@ -314,14 +312,14 @@ fn rss_server(body: &'static str) -> String {
 
 #[tokio::test]
 async fn feed_posts_reach_the_ipc_reply_and_the_open_outage() {
-    use crate::feed::{FeedPoller, FetchLimits};
     use dialtone_core::catalog::{Feed, FeedKind};
     use dialtone_core::diagnosis::Diagnosis;
     use dialtone_core::verdict::{Layer, Verdict};
+    use dialtone_engine::feed::{FeedPoller, FetchLimits};
     let f = fixture_with(true);
     // An outage is open in the history, as the recorder would have left it.
     let now = Utc::now();
-    let change = crate::monitor::VerdictChanged {
+    let change = dialtone_engine::monitor::VerdictChanged {
         from: Verdict::Healthy,
         to: Verdict::ProviderOutage,
         from_since: now - chrono::TimeDelta::hours(1),
@@ -402,7 +400,7 @@ fn closed_outage(f: &Fixture) -> i64 {
     use dialtone_core::verdict::{Layer, Verdict};
     let start = Utc::now() - chrono::TimeDelta::hours(1);
     let end = start + chrono::TimeDelta::minutes(20);
-    let change = |from, to, at| crate::monitor::VerdictChanged {
+    let change = |from, to, at| dialtone_engine::monitor::VerdictChanged {
         from,
         to,
         from_since: at - chrono::TimeDelta::hours(1),
@@ -749,7 +747,7 @@ async fn several_lines_run_a_monitor_each_and_answer_by_label() {
     // shared file is not used.
     let base = f.dir.path().join("history.sqlite3");
     for label in ["Home", "Office"] {
-        let own = crate::setup::line_history_path(&base, label);
+        let own = dialtone_engine::setup::line_history_path(&base, label);
         assert!(own.exists(), "{} for {label}", own.display());
         match f
             .agent
@@ -770,9 +768,8 @@ async fn several_lines_run_a_monitor_each_and_answer_by_label() {
     assert!(shared.lines_in_config);
     assert!(shared.provider.is_none() && shared.account.is_none());
     let generation = || super::lock(&f.agent.state).generation;
-    let set = |settings: Settings, password: Option<crate::secret::Secret>| Request::SetSettings {
-        settings,
-        password,
+    let set = |settings: Settings, password: Option<dialtone_engine::secret::Secret>| {
+        Request::SetSettings { settings, password }
     };
     let mut s = shared.clone();
     s.language = Some(Lang::De);
@@ -783,7 +780,7 @@ async fn several_lines_run_a_monitor_each_and_answer_by_label() {
     s.interval_secs = 45;
     f.agent.handle(set(s.clone(), None)).await.unwrap();
     assert_eq!(generation(), 4, "the shared schedule restarts both lines");
-    let saved = crate::config::load(&f.dir.path().join("config.toml"))
+    let saved = dialtone_engine::config_file::load(&f.dir.path().join("config.toml"))
         .unwrap()
         .unwrap();
     let lines = saved.lines();
@@ -797,7 +794,10 @@ async fn several_lines_run_a_monitor_each_and_answer_by_label() {
     // No password through the form: it would not say whose it is.
     match f
         .agent
-        .handle(set(s, Some(crate::secret::Secret::new("hunter2"))))
+        .handle(set(
+            s,
+            Some(dialtone_engine::secret::Secret::new("hunter2")),
+        ))
         .await
     {
         Err(ErrorReply::Invalid { field, .. }) => assert_eq!(field, "password"),

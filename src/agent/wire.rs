@@ -2,12 +2,12 @@
 //! points and outages, episodes and feeds. Storage and the engine know nothing of the wire;
 //! the handler answers with what this module builds.
 
-use crate::feed::PolledFeed;
-use crate::history::{Episode, History, HistoryError};
 use crate::outage_log;
 use chrono::{DateTime, TimeDelta, Utc};
 use dialtone_core::catalog::Channel;
 use dialtone_core::config::Config;
+use dialtone_engine::feed::PolledFeed;
+use dialtone_engine::history::{Episode, History, HistoryError};
 use dialtone_ipc::protocol::{
     AccountSettings, Bilingual, ChannelView, EpisodeView, EpisodesReply, FeedView, HistoryReply,
     OutageView, Settings, MAX_EPISODES,
@@ -167,5 +167,84 @@ pub fn feed_view(feed: &PolledFeed, now: Instant, wall_now: DateTime<Utc>) -> Fe
             .as_ref()
             .map(|s| s.posts.clone())
             .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::test_support::diagnosis;
+    use chrono::TimeZone;
+    use dialtone_core::verdict::{Layer, Verdict};
+    use dialtone_engine::monitor::VerdictChanged;
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap()
+    }
+
+    /// A confirmed change to `to` at `at`; an outage blames the provider.
+    fn change(from: Verdict, to: Verdict, at: DateTime<Utc>) -> VerdictChanged {
+        let mut d = diagnosis(to, None, at);
+        d.failing_layer = (to == Verdict::ProviderOutage).then_some(Layer::Provider);
+        VerdictChanged {
+            from,
+            to,
+            from_since: at - TimeDelta::minutes(5),
+            since: at,
+            at,
+            diagnosis: d,
+        }
+    }
+
+    #[test]
+    fn history_reply_carries_points_and_overlapping_outages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.sqlite3");
+        let mut history = History::open(&path).unwrap();
+        let now = t(12, 0);
+        history
+            .record_check(&diagnosis(
+                Verdict::Healthy,
+                None,
+                now - TimeDelta::hours(30),
+            ))
+            .unwrap();
+        history
+            .record_check(&diagnosis(
+                Verdict::Healthy,
+                None,
+                now - TimeDelta::hours(1),
+            ))
+            .unwrap();
+        // Began before the window, ended inside it: overlaps, so it is shown.
+        history
+            .record_change(&change(
+                Verdict::Healthy,
+                Verdict::ProviderOutage,
+                now - TimeDelta::hours(26),
+            ))
+            .unwrap();
+        history
+            .record_change(&change(
+                Verdict::ProviderOutage,
+                Verdict::Healthy,
+                now - TimeDelta::hours(20),
+            ))
+            .unwrap();
+        let reply = history_reply(&history, now, 24).unwrap();
+        assert!(reply.available);
+        assert_eq!(reply.hours, 24);
+        assert_eq!(reply.points.len(), 1);
+        assert_eq!(
+            reply.outages,
+            vec![OutageView {
+                id: reply.outages[0].id,
+                failing_layer: Some(Layer::Provider),
+                verdict: Verdict::ProviderOutage,
+                start: now - TimeDelta::hours(26),
+                end: Some(now - TimeDelta::hours(20)),
+            }]
+        );
     }
 }

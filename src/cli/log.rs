@@ -7,12 +7,12 @@
 //! Dates and times the user types are local time (`2026-03-02`, `2026-03-02 10:05`) or
 //! RFC 3339 with an offset (`2026-03-02T10:05:00+01:00`).
 
-use crate::history::{History, HistoryError};
 use crate::outage_log::{self, ExportError, ExportOptions};
 use chrono::{DateTime, TimeZone, Utc};
 use dialtone_core::locale::Lang;
 use dialtone_core::report::{self, ReportError, ReportInput};
 use dialtone_core::time::{self, TimeError};
+use dialtone_engine::history::{History, HistoryError};
 use dialtone_ipc::protocol::ExportFormat;
 use std::fmt::Display;
 use std::io::Write;
@@ -167,8 +167,8 @@ fn open(db: Option<&PathBuf>, line: Option<&str>) -> Result<History, HistoryErro
             None => History::open_default(),
         };
     };
-    match db.cloned().or_else(crate::history::default_path) {
-        Some(base) => History::open(&crate::setup::line_history_path(&base, line)),
+    match db.cloned().or_else(dialtone_engine::history::default_path) {
+        Some(base) => History::open(&dialtone_engine::setup::line_history_path(&base, line)),
         // No data dir at all: the default's own error says so.
         None => History::open_default(),
     }

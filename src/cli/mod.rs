@@ -5,20 +5,22 @@
 //! outage, 13 internet down, 14 local problem, 15 unknown; 2 usage error (clap), 3 config error,
 //! 4 the check could not run.
 
+mod args;
 pub mod log;
 pub mod package_files;
 mod password;
 pub mod providers;
 mod report;
 
-use crate::probe::line::LineProber;
-use crate::probe::{ProbeScope, Prober};
-use crate::setup::{MonitorArgs, Overrides, SetupError};
 use crate::shutdown::task_outcome;
+pub use args::{AgentArgs, MonitorArgs, OverrideArgs, TransportArg, YesNo};
 use clap::{Parser, Subcommand};
 use dialtone_core::diagnosis::diagnose;
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{EXIT_ALREADY_WATCHED, EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use dialtone_engine::probe::line::LineProber;
+use dialtone_engine::probe::{ProbeScope, Prober};
+use dialtone_engine::setup::SetupError;
 use report::{ChangeReport, Report};
 use std::io::Write;
 use std::process::ExitCode;
@@ -53,13 +55,13 @@ pub struct Cli {
 
 /// The agent's arguments for a bare `dialtone`: no flags, but the environment variables the
 /// flags read (`DIALTONE_CONFIG`), exactly as `dialtone agent` would see them.
-fn bare_agent_args() -> crate::agent::AgentArgs {
+fn bare_agent_args() -> AgentArgs {
     use clap::{Args, FromArgMatches};
-    let command = crate::agent::AgentArgs::augment_args(clap::Command::new("dialtone"));
+    let command = AgentArgs::augment_args(clap::Command::new("dialtone"));
     command
         .try_get_matches_from(["dialtone"])
         .ok()
-        .and_then(|m| crate::agent::AgentArgs::from_arg_matches(&m).ok())
+        .and_then(|m| AgentArgs::from_arg_matches(&m).ok())
         .unwrap_or_default()
 }
 
@@ -76,7 +78,7 @@ pub enum LangArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the tray agent (what `dialtone` alone does), with per-run overrides.
-    Agent(crate::agent::AgentArgs),
+    Agent(AgentArgs),
     /// Check every layer once, print the diagnosis, exit with the verdict's code.
     Check(CheckArgs),
     /// Keep watching the line; print each confirmed change until Ctrl-C.
@@ -101,7 +103,7 @@ pub struct CheckArgs {
     pub verbose: bool,
     /// Config file and per-run overrides.
     #[command(flatten)]
-    pub overrides: Overrides,
+    pub overrides: OverrideArgs,
 }
 
 /// Arguments of `dialtone watch`.
@@ -119,7 +121,7 @@ pub struct WatchArgs {
     pub monitor: MonitorArgs,
     /// Config file and per-run overrides.
     #[command(flatten)]
-    pub overrides: Overrides,
+    pub overrides: OverrideArgs,
 }
 
 /// Parses the command line, runs the command, and maps its outcome to an exit code.
@@ -143,8 +145,19 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Check(args)) => run_check(&args, lang, &mut stdout),
         Some(Command::Watch(args)) => run_watch(&args, lang, &mut stdout),
-        None => crate::agent::run(&bare_agent_args(), lang_flag),
-        Some(Command::Agent(args)) => crate::agent::run(&args, lang_flag),
+        None => {
+            let args = bare_agent_args();
+            crate::agent::run(
+                args.overrides.overrides(),
+                args.monitor.options(),
+                lang_flag,
+            )
+        }
+        Some(Command::Agent(args)) => crate::agent::run(
+            args.overrides.overrides(),
+            args.monitor.options(),
+            lang_flag,
+        ),
         Some(Command::Providers(args)) => match providers::run(&args, lang, &mut stdout) {
             Ok(code) => code,
             Err(e) => {
@@ -180,7 +193,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 }
 
 fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let mut lines = match args.overrides.resolve_lines() {
+    let mut lines = match args.overrides.overrides().resolve_lines() {
         Ok(lines) => lines,
         Err(e) => return setup_failed(&e),
     };
@@ -201,7 +214,7 @@ fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
                     let label = prepared.label.clone();
                     let prober = LineProber::new(prepared.settings)?;
                     let snapshot = prober.probe(ProbeScope { account: true }).await;
-                    Ok::<_, crate::probe::line::LineError>((
+                    Ok::<_, dialtone_engine::probe::line::LineError>((
                         label,
                         diagnose(&snapshot, &thresholds),
                     ))
@@ -256,17 +269,19 @@ fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
 }
 
 fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let mut lines = match args.overrides.resolve_lines() {
+    let mut lines = match args.overrides.overrides().resolve_lines() {
         Ok(lines) => lines,
         Err(e) => return setup_failed(&e),
     };
     // One watcher per account: a second one would double the logins the provider counts.
     let mut locks = Vec::with_capacity(lines.len());
     for prepared in &mut lines {
-        args.monitor.apply_schedule(&mut prepared.config.schedule);
+        args.monitor
+            .options()
+            .apply_schedule(&mut prepared.config.schedule);
         match prepared.watch_lock() {
             Ok(lock) => locks.push(lock),
-            Err(e @ crate::probe::sip::guard::WatchLockError::Held { .. }) => {
+            Err(e @ dialtone_engine::probe::sip::guard::WatchLockError::Held { .. }) => {
                 tracing::error!(
                     "line {:?}: {e}: stop it first, or follow it in its own window",
                     prepared.label
@@ -292,7 +307,7 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };
-    let history = args.monitor.history_path();
+    let history = args.monitor.options().history_path();
     rt.block_on(async move {
         let shutdown = CancellationToken::new();
         let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
@@ -303,35 +318,36 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             let shown = prepared.listed.then(|| label.clone());
             let db = history.as_deref().map(|base| {
                 if prepared.listed {
-                    crate::setup::line_history_path(base, &label)
+                    dialtone_engine::setup::line_history_path(base, &label)
                 } else {
                     base.to_path_buf()
                 }
             });
             let tx = tx.clone();
             let token = shutdown.clone();
-            let line = crate::setup::start_line(prepared, db.as_deref(), &shutdown, |handle| {
-                // Subscribed before the monitor's first round can end.
-                let mut rx = handle.subscribe();
-                vec![tokio::spawn(async move {
-                    loop {
-                        tokio::select! {
-                            _ = token.cancelled() => return,
-                            change = rx.recv() => match change {
-                                Ok(change) => {
-                                    if tx.send((shown.clone(), change)).is_err() {
-                                        return;
+            let line =
+                dialtone_engine::setup::start_line(prepared, db.as_deref(), &shutdown, |handle| {
+                    // Subscribed before the monitor's first round can end.
+                    let mut rx = handle.subscribe();
+                    vec![tokio::spawn(async move {
+                        loop {
+                            tokio::select! {
+                                _ = token.cancelled() => return,
+                                change = rx.recv() => match change {
+                                    Ok(change) => {
+                                        if tx.send((shown.clone(), change)).is_err() {
+                                            return;
+                                        }
                                     }
-                                }
-                                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                                    tracing::warn!("missed {n} changes");
-                                }
-                                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                            },
+                                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                                        tracing::warn!("missed {n} changes");
+                                    }
+                                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                                },
+                            }
                         }
-                    }
-                })]
-            });
+                    })]
+                });
             match line {
                 Ok(line) => {
                     handles.push((label, line.handle.clone()));
@@ -345,7 +361,7 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             }
         }
         drop(tx);
-        tasks.push(crate::setup::watch_network(
+        tasks.push(dialtone_engine::setup::watch_network(
             handles.iter().map(|(_, h)| h.clone()).collect(),
             &shutdown,
         ));

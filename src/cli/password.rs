@@ -1,9 +1,9 @@
 //! `dialtone password set|clear`: keeps the SIP password (or, with `--router-login`, the
 //! FRITZ!Box user's password) in the OS keyring, never in the config.
 
-use crate::secret::{self, Secret};
-use crate::setup::{keyring_account, router_keyring_account, Overrides};
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use dialtone_engine::secret::{self, Secret};
+use dialtone_engine::setup::{keyring_account, router_keyring_account};
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -15,7 +15,7 @@ pub struct PasswordArgs {
     pub action: PasswordAction,
     /// Config file and overrides (the account is `--user` at the registrar's domain).
     #[command(flatten)]
-    pub overrides: Overrides,
+    pub overrides: super::OverrideArgs,
     /// The router login's password (`router.user` / `--router-user`) instead of the SIP one.
     #[arg(long)]
     pub router_login: bool,
@@ -39,7 +39,7 @@ pub enum PasswordAction {
 
 /// Runs `dialtone password`.
 pub fn run(args: &PasswordArgs) -> ExitCode {
-    let config = match args.overrides.resolve_line_config() {
+    let config = match args.overrides.overrides().resolve_line_config() {
         Ok(config) => config,
         Err(e) => {
             tracing::error!("{e}");
@@ -86,7 +86,7 @@ pub fn run(args: &PasswordArgs) -> ExitCode {
 /// tries at once (one attempt); otherwise the suspension is lifted on disk and the next
 /// `check`, `watch` or agent start tries once.
 fn retry(args: &PasswordArgs) -> ExitCode {
-    let prepared = match args.overrides.resolve() {
+    let prepared = match args.overrides.overrides().resolve() {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("{e}");

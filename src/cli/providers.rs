@@ -47,8 +47,11 @@ pub fn run(
     lang: Lang,
     out: &mut dyn Write,
 ) -> Result<ExitCode, ProvidersError> {
-    let user_file = args.catalog.clone().or_else(crate::catalog::user_file_path);
-    let catalog = crate::catalog::load(user_file.as_deref())?;
+    let user_file = args
+        .catalog
+        .clone()
+        .or_else(dialtone_engine::catalog_file::user_file_path);
+    let catalog = dialtone_engine::catalog_file::load(user_file.as_deref())?;
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &catalog)?;
         writeln!(out)?;

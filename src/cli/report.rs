@@ -1,13 +1,13 @@
 //! How a diagnosis is printed by `check` and `watch`: a JSON object for scripts, a few aligned
 //! lines for people. Both carry the same facts.
 
-use crate::monitor::VerdictChanged;
 use chrono::{DateTime, Utc};
 use dialtone_core::diagnosis::{Diagnosis, Fact};
 use dialtone_core::locale::Lang;
 use dialtone_core::observation::Binding;
 use dialtone_core::router::RouterView;
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_engine::monitor::VerdictChanged;
 use serde::Serialize;
 use std::io::{self, Write};
 

@@ -4,12 +4,12 @@
 //! every line with its state; with one line it looks as it always did.
 
 use super::icon::IconId;
-use crate::monitor::Status;
 use chrono::{DateTime, FixedOffset, Utc};
 use dialtone_core::diagnosis::{Diagnosis, Fact};
 use dialtone_core::locale::Lang;
 use dialtone_core::router::VoipStatus;
 use dialtone_core::verdict::{Layer, Verdict};
+use dialtone_engine::monitor::Status;
 use dialtone_ipc::protocol::ChannelView;
 
 /// Everything the tray shows.

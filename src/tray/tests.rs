@@ -3,13 +3,13 @@
 
 use super::model::elapsed;
 use super::*;
-use crate::monitor::Status;
 use crate::test_support::{at, diagnosis, router_disconnected};
 use chrono::{DateTime, FixedOffset, Utc};
 use dialtone_core::diagnosis::Fact;
 use dialtone_core::diagnosis::{Diagnosis, Thresholds};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{Layer, Verdict};
+use dialtone_engine::monitor::Status;
 use dialtone_ipc::protocol::{ChannelKind, ChannelView};
 
 fn status(verdict: Verdict, since: DateTime<Utc>, d: Option<Diagnosis>) -> Status {

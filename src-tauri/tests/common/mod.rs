@@ -3,11 +3,11 @@
 #![allow(clippy::unwrap_used)] // test support: a failed unwrap fails the test
 
 use chrono::{Duration as ChronoDuration, Utc};
-use dialtone::monitor::{Status, VerdictChanged};
 use dialtone_core::diagnosis::{Diagnosis, Fact, LayerReport, TargetRef, Thresholds};
 use dialtone_core::locale::Lang;
 use dialtone_core::observation::{ReachMethod, Transport};
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_engine::monitor::{Status, VerdictChanged};
 use dialtone_ipc::protocol::{
     AgentStatus, Bilingual, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply,
     ErrorReply, Event, ExportFormat, FeedView, FeedsReply, HistoryPoint, HistoryReply, OutageView,

@@ -20,94 +20,54 @@ use std::path::{Path, PathBuf};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Overrides of the config file, one flag per setting.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// What one run changes of the config file (the command line's flags, in the CLI's words; tests
+/// and scripts set them directly). `None` and empty leave the file's value.
+#[derive(Debug, Clone, Default)]
 pub struct Overrides {
-    /// The config file (default: config.toml in the XDG config dir).
-    #[arg(long, value_name = "FILE", env = "DIALTONE_CONFIG")]
+    /// The config file instead of the default one.
     pub config: Option<PathBuf>,
-    /// With `[[line]]` tables in the config: only the line with this label.
-    #[arg(long = "line", value_name = "LABEL")]
+    /// Only the `[[line]]` with this label.
     pub line: Option<String>,
-    /// The registrar: `sip:host[:port][;transport=udp|tcp|tls]`, `sips:host`, or a domain
-    /// (resolved by RFC 3263: NAPTR, SRV, A/AAAA).
-    #[arg(long, value_name = "URI")]
+    // The account.
     pub registrar: Option<String>,
-    /// The SIP user name; with a password this enables the REGISTER query.
-    #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// The SIP domain of the address-of-record, when it is not the registrar's host.
-    #[arg(long, value_name = "DOMAIN")]
     pub domain: Option<String>,
-    /// Read the SIP password from this environment variable (instead of the OS keyring).
-    #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
-    /// Force the SIP transport.
-    #[arg(long, value_enum)]
-    pub transport: Option<TransportArg>,
-    /// A PEM file with a CA certificate to trust for TLS to the registrar.
-    #[arg(long, value_name = "FILE")]
+    pub transport: Option<Transport>,
     pub ca_file: Option<PathBuf>,
-    /// An internet anchor, `HOST:PORT` or `http://HOST[:PORT]/PATH` (repeatable; replaces the
-    /// configured ones).
-    #[arg(long = "anchor", value_name = "HOST:PORT")]
+    // The network: the internet's anchors (replacing the file's), the router, DNS.
     pub anchors: Vec<String>,
-    /// The router's address, or `auto` to read it from the routing table.
-    #[arg(long, value_name = "ADDR|auto")]
     pub gateway: Option<String>,
-    /// The DNS server for every lookup, `ADDR[:PORT]` (default: the system's).
-    #[arg(long, value_name = "ADDR[:PORT]")]
     pub dns_server: Option<String>,
-    /// The name the internet check resolves; `none` skips the DNS part.
-    #[arg(long, value_name = "NAME")]
     pub dns_name: Option<String>,
     /// Per-probe timeout in seconds.
-    #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
-    /// Whether a line with no registered phone or router counts as an account problem.
-    #[arg(long, value_enum, value_name = "yes|no")]
-    pub expect_binding: Option<YesNo>,
-    /// The provider's catalog id (see `dialtone providers`).
-    #[arg(long, value_name = "ID")]
+    pub expect_binding: Option<bool>,
+    // The provider, the catalog file and the router's own view.
     pub provider: Option<String>,
-    /// The user's provider catalog file (default: providers.toml in the config dir).
-    #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
-    /// Ask the router for its own view: `auto` (the gateway, then SSDP), its URL, or `off`.
-    #[arg(long, value_name = "auto|URL|off")]
     pub router: Option<String>,
-    /// The FRITZ!Box user for TR-064 (the "phone" right is enough).
-    #[arg(long, value_name = "NAME")]
     pub router_user: Option<String>,
-    /// Read the router password from this environment variable (instead of the OS keyring).
-    #[arg(long, value_name = "VAR")]
     pub router_password_env: Option<String>,
 }
 
-/// The flags of the commands that keep watching (`watch` and the agent): the schedule and the
-/// history store.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct MonitorArgs {
-    /// Seconds between checks while the line is healthy (default: the config's, 30).
-    #[arg(long, value_name = "SECS")]
+/// What a watching run changes of the schedule, and where it records.
+#[derive(Debug, Clone, Default)]
+pub struct MonitorOptions {
+    /// Seconds between checks while healthy.
     pub interval: Option<u64>,
-    /// Seconds between re-checks while a change is being confirmed (default 5).
-    #[arg(long, value_name = "SECS")]
+    /// Seconds between re-checks while a change is being confirmed.
     pub recheck: Option<u64>,
-    /// Consecutive results that confirm a change (default 2).
-    #[arg(long, value_name = "N")]
+    /// Consecutive results that confirm a change.
     pub confirmations: Option<u32>,
-    /// The history database checks and outages are recorded in (default: history.sqlite3 in
-    /// the XDG data dir).
-    #[arg(long, value_name = "FILE")]
+    /// The history database instead of the default one.
     pub db: Option<PathBuf>,
-    /// Do not record checks and outages.
-    #[arg(long)]
+    /// Record nothing.
     pub no_history: bool,
 }
 
-impl MonitorArgs {
-    /// Applies the schedule flags on top of a config's schedule, pulled into the schedule's
+impl MonitorOptions {
+    /// Applies the schedule options on top of a config's schedule, pulled into the schedule's
     /// one range table (never below 1 s or one confirmation, the re-check never slower than
     /// the interval).
     pub fn apply_schedule(&self, schedule: &mut Schedule) {
@@ -123,7 +83,7 @@ impl MonitorArgs {
         *schedule = schedule.clamped();
     }
 
-    /// The history file to record in: `None` with `--no-history`.
+    /// The history file to record in: `None` with `no_history`.
     pub fn history_path(&self) -> Option<PathBuf> {
         if self.no_history {
             None
@@ -131,36 +91,6 @@ impl MonitorArgs {
             self.db.clone().or_else(crate::history::default_path)
         }
     }
-}
-
-/// `--transport` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TransportArg {
-    /// SIP over UDP.
-    Udp,
-    /// SIP over TCP.
-    Tcp,
-    /// SIP over TLS.
-    Tls,
-}
-
-impl From<TransportArg> for Transport {
-    fn from(value: TransportArg) -> Transport {
-        match value {
-            TransportArg::Udp => Transport::Udp,
-            TransportArg::Tcp => Transport::Tcp,
-            TransportArg::Tls => Transport::Tls,
-        }
-    }
-}
-
-/// A yes/no flag value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum YesNo {
-    /// Yes.
-    Yes,
-    /// No.
-    No,
 }
 
 /// Why the settings for a run could not be put together.
@@ -202,9 +132,9 @@ impl Overrides {
     pub fn resolve_config(&self) -> Result<(Config, PathBuf, bool), SetupError> {
         let path = match &self.config {
             Some(path) => path.clone(),
-            None => crate::config::default_path().ok_or(SetupError::NoConfigDir)?,
+            None => crate::config_file::default_path().ok_or(SetupError::NoConfigDir)?,
         };
-        let loaded = crate::config::load(&path)?;
+        let loaded = crate::config_file::load(&path)?;
         let from_file = loaded.is_some();
         let mut config = loaded.unwrap_or_default();
         self.apply(&mut config);
@@ -238,7 +168,7 @@ impl Overrides {
                 account.password_env = Some(var.clone());
             }
             if let Some(transport) = self.transport {
-                account.transport = Some(transport.into());
+                account.transport = Some(transport);
             }
             if let Some(ca) = &self.ca_file {
                 account.ca_file = Some(ca.clone());
@@ -260,7 +190,7 @@ impl Overrides {
             config.timeout_secs = Some(timeout);
         }
         if let Some(expect) = self.expect_binding {
-            config.thresholds.expect_binding = expect == YesNo::Yes;
+            config.thresholds.expect_binding = expect;
         }
         if let Some(provider) = &self.provider {
             config.provider = Some(provider.clone());
@@ -278,8 +208,11 @@ impl Overrides {
 
     /// The provider catalog: the built-in one with the user's file (or `--catalog`).
     pub fn catalog(&self) -> Result<Catalog, CatalogError> {
-        let catalog_file = self.catalog.clone().or_else(crate::catalog::user_file_path);
-        crate::catalog::load(catalog_file.as_deref())
+        let catalog_file = self
+            .catalog
+            .clone()
+            .or_else(crate::catalog_file::user_file_path);
+        crate::catalog_file::load(catalog_file.as_deref())
     }
 
     /// Everything a `check` or `watch` needs: the config with the flags, the catalog, the

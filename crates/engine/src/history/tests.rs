@@ -4,7 +4,7 @@ use super::*;
 use chrono::{TimeDelta, TimeZone};
 use dialtone_core::diagnosis::TargetRef;
 use dialtone_core::observation::Transport;
-use dialtone_ipc::protocol::{HistoryPoint, OutageView};
+use dialtone_core::record::CheckRecord as HistoryPoint;
 
 fn t(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap()
@@ -357,56 +357,6 @@ fn history_reports_and_status_posts_round_trip_and_posts_are_kept_once() {
         "{missing}"
     );
     assert!(missing.to_string().contains(&path.display().to_string()));
-}
-
-#[test]
-fn history_reply_carries_points_and_overlapping_outages() {
-    let (_dir, path) = temp_db();
-    let mut history = History::open(&path).unwrap();
-    let now = t(12, 0);
-    history
-        .record_check(&diagnosis(
-            Verdict::Healthy,
-            None,
-            now - TimeDelta::hours(30),
-        ))
-        .unwrap();
-    history
-        .record_check(&diagnosis(
-            Verdict::Healthy,
-            None,
-            now - TimeDelta::hours(1),
-        ))
-        .unwrap();
-    // Began before the window, ended inside it: overlaps, so it is shown.
-    history
-        .record_change(&change(
-            Verdict::Healthy,
-            Verdict::ProviderOutage,
-            now - TimeDelta::hours(26),
-        ))
-        .unwrap();
-    history
-        .record_change(&change(
-            Verdict::ProviderOutage,
-            Verdict::Healthy,
-            now - TimeDelta::hours(20),
-        ))
-        .unwrap();
-    let reply = crate::agent::wire::history_reply(&history, now, 24).unwrap();
-    assert!(reply.available);
-    assert_eq!(reply.hours, 24);
-    assert_eq!(reply.points.len(), 1);
-    assert_eq!(
-        reply.outages,
-        vec![OutageView {
-            id: reply.outages[0].id,
-            failing_layer: Some(Layer::Provider),
-            verdict: Verdict::ProviderOutage,
-            start: now - TimeDelta::hours(26),
-            end: Some(now - TimeDelta::hours(20)),
-        }]
-    );
 }
 
 /// The v1 schema exactly as the first release created it, written out here rather than taken
