@@ -27,6 +27,7 @@
 use dialtone_core::diagnosis::{Diagnosis, Fact};
 use dialtone_core::schedule::Status;
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_engine::lines::Attach;
 use dialtone_engine::monitor::MonitorHandle;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -157,9 +158,9 @@ fn registry() -> (Registry, Families) {
     (registry, families)
 }
 
-/// The running exporter: serves until its token is cancelled; [`Exporter::follow`] attaches
-/// a line's monitor. The agent attaches each new line generation (a settings change makes a
-/// new monitor) under the same label, so the series go on where they were.
+/// The running exporter: serves until its token is cancelled; [`Exporter::attach`] is the line
+/// runner's hook that follows each line generation (a settings change or a restart makes a new
+/// monitor) under the same label, so the series go on where they were.
 pub struct Exporter {
     families: Families,
     /// The server task.
@@ -184,20 +185,17 @@ impl Exporter {
         Ok(Exporter { families, server })
     }
 
-    /// Keeps the series of line `label` current from `handle` until `token` is cancelled or the
-    /// monitor ends.
-    pub fn follow(
-        &self,
-        label: &str,
-        handle: &MonitorHandle,
-        token: &CancellationToken,
-    ) -> JoinHandle<()> {
-        tokio::spawn(update_line(
-            label.to_string(),
-            handle.clone(),
-            self.families.clone(),
-            token.clone(),
-        ))
+    /// The line runner's hook: every generation of every line is followed under its label.
+    pub fn attach(&self) -> Attach {
+        let families = self.families.clone();
+        Arc::new(move |label, handle, token| {
+            vec![tokio::spawn(update_line(
+                label.to_string(),
+                handle.clone(),
+                families.clone(),
+                token.clone(),
+            ))]
+        })
     }
 }
 

@@ -20,7 +20,6 @@ use dialtone_ipc::protocol::{
     MAX_PAUSE_MINUTES, MAX_REPORTS_PER_EPISODE,
 };
 use dialtone_ipc::server::Handler;
-use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// Stores `password` in the keyring under the account name `name` (none: no account yet).
@@ -200,7 +199,7 @@ impl Agent {
     }
 
     async fn set_settings(
-        self: &Arc<Self>,
+        &self,
         settings: Settings,
         password: Option<Secret>,
     ) -> Result<Response, ErrorReply> {
@@ -287,7 +286,7 @@ impl Agent {
         })
     }
 
-    async fn set_password(self: &Arc<Self>, password: Secret) -> Result<Response, ErrorReply> {
+    async fn set_password(&self, password: Secret) -> Result<Response, ErrorReply> {
         if lock(&self.state).config.has_line_tables() {
             return Err(lines_password());
         }
@@ -415,8 +414,6 @@ impl Agent {
 
 impl Handler for Agent {
     async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
-        // The server holds the agent in an `Arc`; restarts need one of their own.
-        let this = self.self_arc();
         match request {
             Request::Hello { .. } | Request::Subscribe => Err(ErrorReply::Invalid {
                 field: "request".into(),
@@ -455,7 +452,7 @@ impl Handler for Agent {
             }
             Request::CheckNow { line } => {
                 let index = self.line_index(line.as_deref())?;
-                let handle = lock(&self.state).line(index).and_then(|l| l.handle.clone());
+                let handle = self.monitor_of(&lock(&self.state), index);
                 match handle {
                     Some(handle) => {
                         handle.check_now();
@@ -470,14 +467,10 @@ impl Handler for Agent {
             Request::GetSettings => Ok(Response::Settings {
                 settings: self.current_settings().await,
             }),
-            Request::SetSettings { settings, password } => match this {
-                Some(this) => this.set_settings(settings, password).await,
-                None => Err(shutting_down()),
-            },
-            Request::SetPassword { password } => match this {
-                Some(this) => this.set_password(password).await,
-                None => Err(shutting_down()),
-            },
+            Request::SetSettings { settings, password } => {
+                self.set_settings(settings, password).await
+            }
+            Request::SetPassword { password } => self.set_password(password).await,
             Request::Channels { line } => {
                 let index = self.line_index(line.as_deref())?;
                 let provider = lock(&self.state)
@@ -505,13 +498,10 @@ impl Handler for Agent {
                 })
             }
             Request::OpenDashboard => self.open_dashboard().map(|()| Response::Done),
-            Request::RetryLogin => match this {
-                Some(this) => {
-                    this.retry_login().await;
-                    Ok(Response::Done)
-                }
-                None => Err(shutting_down()),
-            },
+            Request::RetryLogin => {
+                self.retry_login().await;
+                Ok(Response::Done)
+            }
             Request::PauseAlerts { minutes } => {
                 if minutes > MAX_PAUSE_MINUTES {
                     return Err(ErrorReply::Invalid {
@@ -576,12 +566,5 @@ fn no_history() -> ErrorReply {
     ErrorReply::Unavailable {
         what: "history".into(),
         detail: "this agent keeps no history (started with --no-history, or the database could not be opened)".into(),
-    }
-}
-
-fn shutting_down() -> ErrorReply {
-    ErrorReply::Unavailable {
-        what: "agent".into(),
-        detail: "shutting down".into(),
     }
 }

@@ -2,19 +2,20 @@
 //! tray, notifications, the IPC endpoint for the dashboard, the history recorder and the
 //! provider's status feeds — in one small process without GTK or WebKit.
 //!
-//! One [`Agent`] owns the presentation state; each line of the config (its `[[line]]` tables, or
-//! the config itself as one line) runs its own monitor, and a monitor with what hangs off it
-//! forms a [`line`] generation that a settings change replaces (cancel its token, start a new
-//! one) while the tray and the IPC server stay up. Only the lines a change concerns restart, so
-//! an unrelated line sends no extra REGISTER. The tray shows the worst line. One cancellation token stops everything on SIGTERM/SIGINT
-//! or "Quit", and the socket is removed on the way out.
+//! One [`Agent`] owns the presentation state; the engine's line runner ([`Lines`]) runs each line
+//! of the config (its `[[line]]` tables, or the config itself as one line) and supervises it. A
+//! settings change restarts only the lines it concerns (an unrelated line sends no extra
+//! REGISTER) while the tray and the IPC server stay up. Every line's events reach the agent's one
+//! presenter task ([`present`]), which updates the state, the tray, the notifications and the
+//! dashboard's events. The tray shows the worst line. One cancellation token stops everything
+//! on SIGTERM/SIGINT or "Quit", and the socket is removed on the way out.
 
 mod dashboard;
 pub mod handler;
-mod line;
+mod present;
 pub mod wire;
 
-use crate::notice::{Notifier, ProviderRef};
+use crate::notice::Notifier;
 use crate::tray::{MenuAction, Panel, TrayContext, TrayHost};
 use chrono::{DateTime, Offset, Utc};
 use dialtone_core::catalog::{Catalog, Provider};
@@ -23,7 +24,8 @@ use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use dialtone_engine::feed::StatusPost;
 use dialtone_engine::history::History;
-use dialtone_engine::monitor::{MonitorHandle, VerdictChanged};
+use dialtone_engine::lines::{LineHandles, Lines, LinesError, Sharing};
+use dialtone_engine::monitor::MonitorHandle;
 use dialtone_engine::setup::{MonitorOptions, Overrides, SetupError};
 use dialtone_ipc::protocol::{
     AgentStatus, ChannelView, ErrorReply, Event, FeedsReply, LineSummary, ProviderInfo,
@@ -53,6 +55,9 @@ pub enum AgentError {
     /// A blocking step (reading the keyring) died.
     #[error("preparing the line monitor: {0}")]
     Task(String),
+    /// A line could not be started.
+    #[error(transparent)]
+    Lines(#[from] LinesError),
 }
 
 /// What the agent presents besides the monitors' own status.
@@ -66,7 +71,8 @@ struct State {
     /// One entry per line of the config, in its order (index 0 is "the first line" that
     /// requests without a label get).
     lines: Vec<LineState>,
-    /// How many line generations were started (for logs and tests).
+    /// How many line generations were started (for logs and tests): one per line the agent
+    /// (re)starts, and one per restart of a dead monitor by the runner's supervisor.
     generation: u64,
     /// No tray host shows the icon (see [`AgentStatus::tray_icon_hidden`]).
     tray_icon_hidden: bool,
@@ -85,8 +91,6 @@ struct LineState {
     feeds: FeedsReply,
     /// The newest official post across the feeds.
     latest_post: Option<StatusPost>,
-    /// The running monitor.
-    handle: Option<MonitorHandle>,
     /// Why the monitor stopped, while the supervisor restarts it.
     monitor_failure: Option<String>,
 }
@@ -119,15 +123,15 @@ pub struct AgentOptions {
 
 /// The agent: presentation state shared by the tray, the notifier and the IPC handler.
 pub struct Agent {
-    /// The agent itself, for requests that restart the line (they need an `Arc`).
-    me: std::sync::Weak<Agent>,
     options: AgentOptions,
     config_path: PathBuf,
     catalog: Catalog,
     state: Mutex<State>,
-    /// The running generation of each line (indexed like [`State::lines`]); an async mutex
-    /// because a restart awaits the old one.
-    lines: tokio::sync::Mutex<Vec<Option<line::Line>>>,
+    /// The line runner (its lines indexed like [`State::lines`]); an async mutex because a
+    /// restart awaits the old generation, and restarts must not interleave.
+    lines: tokio::sync::Mutex<Lines>,
+    /// The lines' current monitors (kept current by the runner across restarts).
+    handles: LineHandles,
     events: broadcast::Sender<Event>,
     /// A reading connection to the history (the recorder writes through its own), for a
     /// config without `[[line]]` tables.
@@ -196,8 +200,11 @@ impl Agent {
                 .into_iter()
                 .map(|l| l.label),
         );
-        Ok(Arc::new_cyclic(|me| Agent {
-            me: me.clone(),
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| AgentError::Task(format!("no async runtime: {e}")))?;
+        let shutdown = CancellationToken::new();
+        let (runner, line_events) = Lines::new(history_path.clone(), &shutdown);
+        let agent = Arc::new(Agent {
             config_path,
             catalog,
             state: Mutex::new(State {
@@ -208,7 +215,8 @@ impl Agent {
                 generation: 0,
                 tray_icon_hidden: false,
             }),
-            lines: tokio::sync::Mutex::new(Vec::new()),
+            handles: runner.handles(),
+            lines: tokio::sync::Mutex::new(runner),
             events,
             history,
             history_path,
@@ -217,10 +225,12 @@ impl Agent {
             notifier,
             dashboard: dashboard::Dashboard::default(),
             quit: CancellationToken::new(),
-            shutdown: CancellationToken::new(),
+            shutdown,
             exporter: Mutex::new(None),
             options,
-        }))
+        });
+        runtime.spawn(present::present(agent.clone(), line_events));
+        Ok(agent)
     }
 
     /// The lines of `config` this agent watches (see [`watched`]). A label that a settings
@@ -239,7 +249,7 @@ impl Agent {
             return Some(base.to_path_buf());
         }
         let label = &state.line(index)?.label;
-        Some(dialtone_engine::setup::line_history_path(base, label))
+        Some(dialtone_engine::lines::history_file(base, true, label))
     }
 
     /// A reading connection to the history of the line at `index`, opened off the async
@@ -270,15 +280,10 @@ impl Agent {
         }
     }
 
-    /// This agent as an `Arc` (`None` only while it is being dropped).
-    fn self_arc(&self) -> Option<Arc<Agent>> {
-        self.me.upgrade()
-    }
-
     /// "Try the login again": lifts a suspended login on every line that has one and restarts
     /// those lines, whose first round sends exactly one REGISTER query with the same
     /// credentials. Lines without a suspended login are left alone: nothing is sent for them.
-    pub async fn retry_login(self: &Arc<Self>) {
+    pub async fn retry_login(&self) {
         let named = self.watched_lines(&lock(&self.state).config);
         let catalog = self.catalog.clone();
         let lifted = tokio::task::spawn_blocking(move || {
@@ -311,14 +316,14 @@ impl Agent {
 
     /// (Re)starts every line's monitor and everything that hangs off it from the config in
     /// force. On error the old generations keep running.
-    pub async fn restart_line(self: &Arc<Self>) -> Result<(), AgentError> {
+    pub async fn restart_line(&self) -> Result<(), AgentError> {
         self.restart_lines(None).await
     }
 
     /// Starts the exporter once, when `[metrics] listen` asks for it. A change of the address
     /// takes a restart of the agent (said in the log); a bind failure is logged and the agent
     /// goes on without metrics.
-    async fn start_exporter(&self, config: &dialtone_core::config::Config) {
+    async fn start_exporter(&self, config: &dialtone_core::config::Config, lines: &mut Lines) {
         let addr = match config.metrics.parse_listen() {
             Ok(Some(addr)) => addr,
             Ok(None) => return,
@@ -336,38 +341,32 @@ impl Agent {
             return;
         }
         match crate::metrics::Exporter::serve(addr, &self.shutdown).await {
-            Ok(exporter) => *lock(&self.exporter) = Some((addr, exporter)),
+            Ok(exporter) => {
+                // Every generation from now on is followed under its line's label.
+                lines.attach(exporter.attach());
+                *lock(&self.exporter) = Some((addr, exporter));
+            }
             Err(e) => tracing::warn!("{e}; going on without metrics"),
         }
-    }
-
-    /// Attaches a line generation's monitor to the exporter, when it runs.
-    fn follow_in_metrics(
-        &self,
-        label: &str,
-        handle: &MonitorHandle,
-        token: &CancellationToken,
-    ) -> Option<tokio::task::JoinHandle<()>> {
-        lock(&self.exporter)
-            .as_ref()
-            .map(|(_, exporter)| exporter.follow(label, handle, token))
     }
 
     /// (Re)starts the lines at the indices `only` names (into [`Config::lines`]; `None`:
     /// all). When the config's lines are no longer the running ones (their number changed),
     /// all restart. The others keep running untouched: no extra REGISTER for them. On a
     /// preparation error nothing is stopped.
-    async fn restart_lines(self: &Arc<Self>, only: Option<Vec<usize>>) -> Result<(), AgentError> {
-        let mut running = self.lines.lock().await;
+    async fn restart_lines(&self, only: Option<Vec<usize>>) -> Result<(), AgentError> {
+        let mut lines = self.lines.lock().await;
         let config = lock(&self.state).config.clone();
         let named = self.watched_lines(&config);
-        let all = only.is_none() || running.len() != named.len();
+        let all = only.is_none() || lines.len() != named.len();
         let named_labels: Vec<String> = named.iter().map(|l| l.label.clone()).collect();
         let wanted: Vec<usize> = match only {
             Some(only) if !all => only.into_iter().filter(|i| *i < named.len()).collect(),
             _ => (0..named.len()).collect(),
         };
         let catalog = self.catalog.clone();
+        // Each `[[line]]` line is recorded in a file of its own (see `history_path_of`).
+        let listed = config.has_line_tables();
         let to_prepare: Vec<(usize, dialtone_core::config::NamedLine)> = named
             .into_iter()
             .enumerate()
@@ -379,24 +378,19 @@ impl Agent {
                 .map(|(i, line)| {
                     let mut prepared = dialtone_engine::setup::prepare(&line.config, &catalog)?;
                     prepared.label = line.label;
+                    prepared.listed = listed;
                     Ok((i, prepared))
                 })
                 .collect::<Result<Vec<_>, SetupError>>()
         })
         .await
         .map_err(|e| AgentError::Task(e.to_string()))??;
-        self.start_exporter(&config).await;
+        self.start_exporter(&config, &mut lines).await;
         if all {
-            for old in running.drain(..).flatten() {
-                old.stop().await;
-            }
-            running.resize_with(prepared.len(), || None);
+            lines.truncate(0).await;
             lock(&self.state).lines = line_states(named_labels);
         }
         for (i, prepared) in prepared {
-            if let Some(old) = running.get_mut(i).and_then(Option::take) {
-                old.stop().await;
-            }
             {
                 let mut state = lock(&self.state);
                 if let Some(line) = state.lines.get_mut(i) {
@@ -412,30 +406,19 @@ impl Agent {
                     };
                 }
             }
-            let line = line::Line::spawn(self, prepared, i)?;
-            {
-                let mut state = lock(&self.state);
-                if let Some(slot) = state.lines.get_mut(i) {
-                    slot.handle = Some(line.handle.clone());
-                }
-                state.generation += 1;
-                tracing::debug!(generation = state.generation, line = i, "line started");
-            }
-            if let Some(slot) = running.get_mut(i) {
-                *slot = Some(line);
-            }
+            lines.restart(i, prepared, Sharing::Share).await?;
+            let mut state = lock(&self.state);
+            state.generation += 1;
+            tracing::debug!(generation = state.generation, line = i, "line started");
         }
-        drop(running);
+        drop(lines);
         self.status_changed();
         Ok(())
     }
 
     /// Stops every line's monitor generation (at shutdown).
     pub async fn stop_line(&self) {
-        let old: Vec<line::Line> = self.lines.lock().await.drain(..).flatten().collect();
-        for line in old {
-            line.stop().await;
-        }
+        self.lines.lock().await.stop().await;
     }
 
     /// The index of the line labelled `label` (case-insensitive, as `--line` matches);
@@ -464,21 +447,28 @@ impl Agent {
     }
 
     /// Every line's label and confirmed verdict, in the config's order.
-    fn line_summaries(state: &State) -> Vec<LineSummary> {
+    fn line_summaries(&self, state: &State) -> Vec<LineSummary> {
         state
             .lines
             .iter()
-            .map(|l| LineSummary {
+            .enumerate()
+            .map(|(i, l)| LineSummary {
                 label: l.label.clone(),
-                verdict: l
-                    .handle
-                    .as_ref()
+                verdict: self
+                    .handles
+                    .get(i)
                     .map_or(dialtone_core::verdict::Verdict::Unknown, |h| {
                         h.status().verdict
                     }),
                 configured: l.configured,
             })
             .collect()
+    }
+
+    /// The monitor of the line at `index`, or of the first line as [`State::line`] picks it.
+    fn monitor_of(&self, state: &State, index: usize) -> Option<MonitorHandle> {
+        self.handles
+            .get(if index < state.lines.len() { index } else { 0 })
     }
 
     /// The status of the first line as IPC clients see it.
@@ -490,7 +480,7 @@ impl Agent {
     pub fn line_status(&self, index: usize) -> AgentStatus {
         let state = lock(&self.state);
         let line = state.line(index);
-        let status = match line.and_then(|l| l.handle.as_ref()) {
+        let status = match self.monitor_of(&state, index) {
             Some(h) => h.status(),
             None => dialtone_engine::monitor::Status {
                 verdict: dialtone_core::verdict::Verdict::Unknown,
@@ -513,7 +503,7 @@ impl Agent {
             lang: state.lang,
             tray_icon_hidden: state.tray_icon_hidden,
             line: line.map(|l| l.label.clone()),
-            lines: Self::line_summaries(&state),
+            lines: self.line_summaries(&state),
         }
     }
 
@@ -546,50 +536,6 @@ impl Agent {
         self.refresh_tray();
     }
 
-    /// A check of the line at `index` finished.
-    fn line_changed(&self, index: usize) {
-        let _ = self.events.send(Event::Status(self.line_status(index)));
-        self.refresh_tray();
-    }
-
-    /// A confirmed change of the line at `index`: tell subscribers, notify the user (naming
-    /// the line when there are several).
-    fn verdict_changed(&self, index: usize, change: VerdictChanged) {
-        let _ = self.events.send(Event::Changed(change.clone()));
-        let (enabled, paused, lang, provider, post, label) = {
-            let s = lock(&self.state);
-            let line = s.line(index);
-            (
-                s.config.desktop.notifications,
-                s.paused_until.is_some_and(|until| until > Utc::now()),
-                s.lang,
-                line.and_then(|l| l.provider.as_ref())
-                    .map(|p| p.name.clone()),
-                line.and_then(|l| l.latest_post.clone()),
-                line.filter(|_| s.lines.len() > 1).map(|l| l.label.clone()),
-            )
-        };
-        let Some(notifier) = &self.notifier else {
-            return;
-        };
-        if !enabled || paused {
-            return;
-        }
-        let channels = self.channels_of(index);
-        let provider = ProviderRef {
-            name: provider.as_deref(),
-            channels: &channels,
-        };
-        if let Some(mut n) =
-            crate::notice::notice(&change, provider, post.as_ref(), lang, local_offset())
-        {
-            if let Some(label) = label {
-                n.summary = format!("{label}: {}", n.summary);
-            }
-            notifier.show(n, self.allowed_links());
-        }
-    }
-
     /// Recomputes the tray from the current state and shows it.
     fn refresh_tray(&self) {
         let tray = lock(&self.tray);
@@ -599,20 +545,12 @@ impl Agent {
         tray.show(self.tray_model());
     }
 
-    /// Records that the monitor of the line at `index` stopped (`Some(why)`) or runs again
-    /// (`None`), for the tray.
-    fn monitor_failed(&self, index: usize, why: Option<String>) {
-        if let Some(line) = lock(&self.state).lines.get_mut(index) {
-            line.monitor_failure = why;
-        }
-        self.refresh_tray();
-    }
-
     /// The line the tray shows: the worst confirmed verdict of all (see
     /// [`crate::tray::model::worst_line`]).
     fn shown_line(&self) -> usize {
         let state = lock(&self.state);
-        let lines: Vec<(dialtone_core::verdict::Verdict, bool)> = Self::line_summaries(&state)
+        let lines: Vec<(dialtone_core::verdict::Verdict, bool)> = self
+            .line_summaries(&state)
             .iter()
             .map(|l| (l.verdict, l.configured))
             .collect();
@@ -689,15 +627,11 @@ impl Agent {
     }
 
     /// What a tray menu click asks for.
-    pub async fn on_menu(self: &Arc<Self>, action: MenuAction) {
+    pub async fn on_menu(&self, action: MenuAction) {
         match action {
             MenuAction::CheckNow => {
                 // The tray stands for every line: all are checked.
-                for h in lock(&self.state)
-                    .lines
-                    .iter()
-                    .filter_map(|l| l.handle.as_ref())
-                {
+                for h in self.handles.all() {
                     h.check_now();
                 }
             }

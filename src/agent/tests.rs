@@ -362,10 +362,11 @@ async fn feed_posts_reach_the_ipc_reply_and_the_open_outage() {
         .poll_due(Verdict::ProviderOutage, std::time::Instant::now())
         .await;
     assert_eq!(changed, [0], "{:?}", poller.feeds()[0].error);
-    line::publish_feeds(&f.agent, 0, &poller);
-    line::record_posts(&f.agent, 0, &poller, &changed).await;
+    f.agent.feeds_polled(0, poller.feeds());
+    let path = f.agent.history_path_of(0).unwrap();
+    dialtone_engine::lines::record_posts(&path, &poller, &changed).await;
     // Seen again on the next poll: stored once.
-    line::record_posts(&f.agent, 0, &poller, &changed).await;
+    dialtone_engine::lines::record_posts(&path, &poller, &changed).await;
 
     match f.agent.handle(Request::Feeds { line: None }).await.unwrap() {
         Response::Feeds { feeds } => {
@@ -629,10 +630,7 @@ async fn a_monitor_that_dies_is_shown_in_the_tray_and_restarted() {
     let f = fixture();
     f.agent.restart_line().await.unwrap();
     let first = super::lock(&f.agent.state).generation;
-    f.agent.lines.lock().await[0]
-        .as_ref()
-        .expect("a running line")
-        .kill_monitor();
+    assert!(f.agent.lines.lock().await.kill_monitor(0), "a running line");
     // The tray says so while the supervisor waits to restart …
     let labels = |model: &crate::tray::TrayModel| {
         model
@@ -716,7 +714,7 @@ async fn several_lines_run_a_monitor_each_and_answer_by_label() {
         2,
         "one monitor per line"
     );
-    assert!(f.agent.lines.lock().await.iter().all(Option::is_some));
+    assert!((0..2).all(|i| f.agent.handles.get(i).is_some()));
     let status = |line: Option<&str>| {
         let request = Request::Status {
             line: line.map(Into::into),
@@ -804,14 +802,7 @@ async fn several_lines_run_a_monitor_each_and_answer_by_label() {
         other => panic!("{other:?}"),
     }
     // One line restarting (its supervisor, a retried login) leaves the other running.
-    let home_since = |agent: &Agent| {
-        super::lock(&agent.state).lines[0]
-            .handle
-            .as_ref()
-            .unwrap()
-            .status()
-            .since
-    };
+    let home_since = |agent: &Agent| agent.handles.get(0).unwrap().status().since;
     let before = home_since(&f.agent);
     f.agent.restart_lines(Some(vec![1])).await.unwrap();
     assert_eq!(generation(), 5);

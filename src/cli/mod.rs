@@ -15,11 +15,9 @@ mod report;
 use crate::shutdown::task_outcome;
 pub use args::{AgentArgs, MonitorArgs, OverrideArgs, TransportArg, YesNo};
 use clap::{Parser, Subcommand};
-use dialtone_core::diagnosis::diagnose;
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{EXIT_ALREADY_WATCHED, EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
-use dialtone_engine::probe::line::LineProber;
-use dialtone_engine::probe::{ProbeScope, Prober};
+use dialtone_engine::lines::{LineEvent, Lines, LinesError, Sharing};
 use dialtone_engine::setup::SetupError;
 use report::{ChangeReport, Report};
 use std::io::Write;
@@ -193,40 +191,16 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 }
 
 fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let mut lines = match args.overrides.overrides().resolve_lines() {
+    let lines = match args.overrides.overrides().resolve_lines() {
         Ok(lines) => lines,
         Err(e) => return setup_failed(&e),
     };
-    // Never a REGISTER in parallel with the agent's or a watch's on the same account.
-    let _locks: Vec<_> = lines.iter_mut().map(|p| p.lock_or_share()).collect();
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };
     let listed = lines.first().is_some_and(|p| p.listed);
     let several = listed && args.overrides.line.is_none();
-    let results = rt.block_on(async move {
-        // The lines' checks run side by side: different accounts, one request each.
-        let checks: Vec<_> = lines
-            .into_iter()
-            .map(|prepared| {
-                tokio::spawn(async move {
-                    let thresholds = prepared.config.thresholds.clone();
-                    let label = prepared.label.clone();
-                    let prober = LineProber::new(prepared.settings)?;
-                    let snapshot = prober.probe(ProbeScope { account: true }).await;
-                    Ok::<_, dialtone_engine::probe::line::LineError>((
-                        label,
-                        diagnose(&snapshot, &thresholds),
-                    ))
-                })
-            })
-            .collect();
-        let mut results = Vec::with_capacity(checks.len());
-        for check in checks {
-            results.push(check.await);
-        }
-        results
-    });
+    let results = rt.block_on(dialtone_engine::lines::check(lines));
     let mut reports = Vec::with_capacity(results.len());
     let mut worst: Option<dialtone_core::verdict::Verdict> = None;
     for result in results {
@@ -273,23 +247,9 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
         Ok(lines) => lines,
         Err(e) => return setup_failed(&e),
     };
-    // One watcher per account: a second one would double the logins the provider counts.
-    let mut locks = Vec::with_capacity(lines.len());
+    let monitor = args.monitor.options();
     for prepared in &mut lines {
-        args.monitor
-            .options()
-            .apply_schedule(&mut prepared.config.schedule);
-        match prepared.watch_lock() {
-            Ok(lock) => locks.push(lock),
-            Err(e @ dialtone_engine::probe::sip::guard::WatchLockError::Held { .. }) => {
-                tracing::error!(
-                    "line {:?}: {e}: stop it first, or follow it in its own window",
-                    prepared.label
-                );
-                return ExitCode::from(EXIT_ALREADY_WATCHED);
-            }
-            Err(e) => tracing::warn!("{e}; going on without it"),
-        }
+        monitor.apply_schedule(&mut prepared.config.schedule);
     }
     let metrics = match &args.metrics {
         Some(text) => dialtone_core::config::parse_metrics_listen(text).map(Some),
@@ -307,71 +267,19 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };
-    let history = args.monitor.options().history_path();
+    let shown: Vec<Option<String>> = lines
+        .iter()
+        .map(|p| p.listed.then(|| p.label.clone()))
+        .collect();
     rt.block_on(async move {
         let shutdown = CancellationToken::new();
-        let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
-        let mut tasks = Vec::new();
-        let mut handles = Vec::with_capacity(lines.len());
-        for prepared in lines {
-            let label = prepared.label.clone();
-            let shown = prepared.listed.then(|| label.clone());
-            let db = history.as_deref().map(|base| {
-                if prepared.listed {
-                    dialtone_engine::setup::line_history_path(base, &label)
-                } else {
-                    base.to_path_buf()
-                }
-            });
-            let tx = tx.clone();
-            let token = shutdown.clone();
-            let line =
-                dialtone_engine::setup::start_line(prepared, db.as_deref(), &shutdown, |handle| {
-                    // Subscribed before the monitor's first round can end.
-                    let mut rx = handle.subscribe();
-                    vec![tokio::spawn(async move {
-                        loop {
-                            tokio::select! {
-                                _ = token.cancelled() => return,
-                                change = rx.recv() => match change {
-                                    Ok(change) => {
-                                        if tx.send((shown.clone(), change)).is_err() {
-                                            return;
-                                        }
-                                    }
-                                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                                        tracing::warn!("missed {n} changes");
-                                    }
-                                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                                },
-                            }
-                        }
-                    })]
-                });
-            match line {
-                Ok(line) => {
-                    handles.push((label, line.handle.clone()));
-                    tasks.extend(line.tasks);
-                }
-                Err(e) => {
-                    tracing::error!("line {label:?}: {e}");
-                    shutdown.cancel();
-                    return ExitCode::from(EXIT_CONFIG_ERROR);
-                }
-            }
-        }
-        drop(tx);
-        tasks.push(dialtone_engine::setup::watch_network(
-            handles.iter().map(|(_, h)| h.clone()).collect(),
-            &shutdown,
-        ));
+        let (mut runner, mut events) = Lines::new(monitor.history_path(), &shutdown);
+        let mut exporter_task = None;
         if let Some(addr) = metrics {
             match crate::metrics::Exporter::serve(addr, &shutdown).await {
                 Ok(exporter) => {
-                    for (label, handle) in &handles {
-                        tasks.push(exporter.follow(label, handle, &shutdown));
-                    }
-                    tasks.push(exporter.server);
+                    runner.attach(exporter.attach());
+                    exporter_task = Some(exporter.server);
                 }
                 Err(e) => {
                     tracing::error!("{e}");
@@ -380,39 +288,54 @@ fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
                 }
             }
         }
+        // One watcher per account: a second one would double the logins the provider counts.
+        match runner.start(lines, Sharing::Refuse).await {
+            Ok(()) => {}
+            Err(e @ LinesError::AlreadyWatched { .. }) => {
+                tracing::error!("{e}: stop it first, or follow it in its own window");
+                shutdown.cancel();
+                return ExitCode::from(EXIT_ALREADY_WATCHED);
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                shutdown.cancel();
+                return ExitCode::from(EXIT_CONFIG_ERROR);
+            }
+        }
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
         let mut terminate = crate::shutdown::Terminate::listen();
         loop {
-            tokio::select! {
+            let change = tokio::select! {
                 _ = &mut ctrl_c => break,
                 _ = terminate.recv() => break,
-                change = changes.recv() => match change {
-                    Some((line, change)) => {
-                        let mut report = ChangeReport::new(&change, lang);
-                        report.report.line = line;
-                        let written = if args.json {
-                            serde_json::to_writer(&mut *out, &report)
-                                .map_err(std::io::Error::other)
-                                .and_then(|()| writeln!(out))
-                        } else {
-                            report.write_text(lang, out)
-                        };
-                        // A closed pipe (e.g. `| head`) ends the watch quietly.
-                        if written.and_then(|()| out.flush()).is_err() {
-                            break;
-                        }
-                    }
+                event = events.recv() => match event {
+                    Some(LineEvent::Changed { index, change }) => (index, change),
+                    Some(_) => continue,
                     None => break,
                 },
+            };
+            let (index, change) = change;
+            let mut report = ChangeReport::new(&change, lang);
+            report.report.line = shown.get(index).cloned().flatten();
+            let written = if args.json {
+                serde_json::to_writer(&mut *out, &report)
+                    .map_err(std::io::Error::other)
+                    .and_then(|()| writeln!(out))
+            } else {
+                report.write_text(lang, out)
+            };
+            // A closed pipe (e.g. `| head`) ends the watch quietly.
+            if written.and_then(|()| out.flush()).is_err() {
+                break;
             }
         }
         shutdown.cancel();
         // The recorders flush on the way out.
-        for task in tasks {
+        runner.stop().await;
+        if let Some(task) = exporter_task {
             let _ = task.await;
         }
-        drop(locks);
         ExitCode::SUCCESS
     })
 }

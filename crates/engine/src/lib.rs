@@ -4,7 +4,7 @@
 //! [`dialtone_core::observation::Snapshot`]; the core's `diagnose` turns it into a verdict with
 //! reasons, without I/O or a clock; the [`monitor`] owns the state and applies hysteresis;
 //! [`setup`] builds a line from the config and the overrides of one run, the same for every
-//! face; the [`history`] records checks and outages; the [`feed`]s fetch the provider's own
+//! face, and [`lines`] runs it (supervised, for every face alike); the [`history`] records checks and outages; the [`feed`]s fetch the provider's own
 //! status posts. The presenters (the tray agent, the CLI, the exporter, the dashboard) live in
 //! the app and only read what the monitor publishes: this crate links no tray, notification,
 //! command-line, metrics or UI crate (`tests/crate_graph.rs` checks).
@@ -13,6 +13,7 @@ pub mod catalog_file;
 pub mod config_file;
 pub mod feed;
 pub mod history;
+pub mod lines;
 pub mod monitor;
 pub mod probe;
 pub mod secret;

@@ -4,12 +4,9 @@
 //! the tray agent build their line here, so a config means the same line to each of them
 //! (with only a provider chosen, its registrar is probed by all three).
 //!
-//! [`spawn_line`] then starts what every long-running face runs: the monitor, the history
-//! recorder and the network watcher.
+//! The line runner ([`crate::lines`]) then starts what every face runs from a [`Prepared`].
 
-use crate::history::{recorder, History, Retention};
-use crate::monitor::MonitorHandle;
-use crate::probe::line::{LineError, LineProber, LineSettings};
+use crate::probe::line::{LineError, LineSettings};
 use crate::probe::sip::guard::{WatchLock, WatchLockError};
 use crate::secret::{self, PasswordSource, Secret, SecretError};
 use dialtone_core::catalog::{Catalog, CatalogError, Feed, Provider, Registrar};
@@ -17,8 +14,6 @@ use dialtone_core::config::{AccountConfig, Config, ConfigError, NamedLine};
 use dialtone_core::observation::Transport;
 use dialtone_core::schedule::Schedule;
 use std::path::{Path, PathBuf};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// What one run changes of the config file (the command line's flags, in the CLI's words; tests
 /// and scripts set them directly). `None` and empty leave the file's value.
@@ -554,72 +549,6 @@ pub fn line_history_path(base: &Path, label: &str) -> PathBuf {
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
     base.with_file_name(format!("{stem}-{slug}-{}{ext}", &hex::encode(digest)[..8]))
-}
-
-/// A line being watched: the monitor with its history recorder and network watcher.
-pub struct RunningLine {
-    /// The monitor.
-    pub handle: MonitorHandle,
-    /// Every task of the line; they end when its token is cancelled.
-    pub tasks: Vec<JoinHandle<()>>,
-}
-
-/// Starts the monitor on `prepared`, the presenters `companions` returns (spawned right after
-/// the monitor, so they subscribe before its first round ends), the history recorder when
-/// `history` names a database, and the network watcher. Everything stops with `token`.
-pub fn spawn_line(
-    prepared: Prepared,
-    history: Option<&Path>,
-    token: &CancellationToken,
-    companions: impl FnOnce(&MonitorHandle) -> Vec<JoinHandle<()>>,
-) -> Result<RunningLine, SetupError> {
-    let mut line = start_line(prepared, history, token, companions)?;
-    line.tasks
-        .push(watch_network(vec![line.handle.clone()], token));
-    Ok(line)
-}
-
-/// [`spawn_line`] without the network watcher: for several lines, which share one
-/// ([`watch_network`]) instead of each polling the same interfaces.
-pub fn start_line(
-    prepared: Prepared,
-    history: Option<&Path>,
-    token: &CancellationToken,
-    companions: impl FnOnce(&MonitorHandle) -> Vec<JoinHandle<()>>,
-) -> Result<RunningLine, SetupError> {
-    let prober = LineProber::new(prepared.settings)?;
-    let (handle, monitor) = crate::monitor::spawn(
-        prober,
-        prepared.config.schedule.clone(),
-        prepared.config.thresholds.clone(),
-        token.clone(),
-    );
-    let mut tasks = vec![monitor];
-    tasks.extend(companions(&handle));
-    if let Some(path) = history {
-        match History::open(path) {
-            Ok(history) => tasks.push(recorder::spawn_recorder(
-                &handle,
-                history,
-                Retention::default(),
-                token.clone(),
-            )),
-            Err(e) => tracing::warn!("{e}; checks and outages are not recorded"),
-        }
-    }
-    Ok(RunningLine { handle, tasks })
-}
-
-/// Interfaces or the default route changing (Wi-Fi roaming, cable, VPN) make the last results
-/// stale: every line in `handles` re-checks at once instead of waiting for its next tick. One
-/// poller for all of them (200 lines polling the same routing table would cost 200 reads).
-pub fn watch_network(handles: Vec<MonitorHandle>, token: &CancellationToken) -> JoinHandle<()> {
-    crate::monitor::network::spawn_network_watcher(
-        handles,
-        crate::monitor::network::DEFAULT_POLL,
-        crate::probe::device::probe,
-        token.clone(),
-    )
 }
 
 #[cfg(test)]

@@ -15,17 +15,33 @@ use tokio_util::sync::CancellationToken;
 /// rare enough to be free.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(3);
 
+/// Who is told of a changed network: a fixed list of monitors, or the line runner's current
+/// ones (which change when a line restarts).
+pub trait Listeners: Send + 'static {
+    /// Tells each monitor that the network changed.
+    fn network_changed(&self);
+}
+
+impl Listeners for Vec<MonitorHandle> {
+    fn network_changed(&self) {
+        for handle in self {
+            handle.network_changed();
+        }
+    }
+}
+
 /// Starts a task that calls `fingerprint` every `poll` and reports each change to every monitor
-/// in `handles` (the lines of one process share one network). The
+/// of `handles` (the lines of one process share one network). The
 /// first fingerprint is only the reference (the monitor checks at start anyway). The task ends
 /// when `shutdown` is cancelled.
-pub fn spawn_network_watcher<F, T>(
-    handles: Vec<MonitorHandle>,
+pub fn spawn_network_watcher<L, F, T>(
+    handles: L,
     poll: Duration,
     mut fingerprint: F,
     shutdown: CancellationToken,
 ) -> JoinHandle<()>
 where
+    L: Listeners,
     F: FnMut() -> T + Send + 'static,
     T: PartialEq + Send + 'static,
 {
@@ -44,9 +60,7 @@ where
             let now = fingerprint();
             if now != last {
                 tracing::info!("network configuration changed");
-                for handle in &handles {
-                    handle.network_changed();
-                }
+                handles.network_changed();
                 last = now;
             }
         }
