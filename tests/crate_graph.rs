@@ -87,11 +87,14 @@ fn the_core_does_no_io() {
     );
 }
 
-#[test]
-fn the_tray_agent_does_not_depend_on_the_command_line() {
-    let agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/agent");
+/// Every line of the `.rs` files directly under `dir` (relative to this package), with its
+/// file and number; panics when fewer than `at_least` files were read, so a moved folder
+/// cannot make a check pass by reading nothing.
+fn source_lines(dir: &str, at_least: usize) -> Vec<(String, usize, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut read = 0;
-    for entry in std::fs::read_dir(&agent).unwrap_or_else(|e| panic!("{}: {e}", agent.display())) {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.map(|e| e.path()).unwrap_or_default();
         if path.extension().is_none_or(|x| x != "rs") {
             continue;
@@ -100,22 +103,40 @@ fn the_tray_agent_does_not_depend_on_the_command_line() {
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         read += 1;
         for (n, line) in text.lines().enumerate() {
-            // `crate::cli::…`, `super::cli`, or `cli` inside a `use crate::{…}` group.
-            let grouped = line.contains("crate::{")
-                && line
-                    .split(|c: char| !c.is_alphanumeric() && c != '_')
-                    .any(|w| w == "cli");
-            assert!(
-                !(line.contains("cli::") || line.contains("super::cli") || grouped),
-                "{}:{} imports the CLI: {line}",
-                path.display(),
-                n + 1
-            );
+            lines.push((path.display().to_string(), n + 1, line.to_string()));
         }
     }
     assert!(
-        read >= 4,
+        read >= at_least,
         "only {read} files read under {}",
-        agent.display()
+        dir.display()
     );
+    lines
+}
+
+#[test]
+fn the_tray_agent_does_not_depend_on_the_command_line() {
+    for (path, n, line) in source_lines("src/agent", 4) {
+        // `crate::cli::…`, `super::cli`, or `cli` inside a `use crate::{…}` group.
+        let grouped = line.contains("crate::{")
+            && line
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|w| w == "cli");
+        assert!(
+            !(line.contains("cli::") || line.contains("super::cli") || grouped),
+            "{path}:{n} imports the CLI: {line}"
+        );
+    }
+}
+
+/// The tray agent presents what the engine's line runner publishes: it never reaches into the
+/// probes (to validate settings it asks `setup`, for a line's monitor the runner).
+#[test]
+fn the_tray_agent_does_not_reach_into_the_probes() {
+    for (path, n, line) in source_lines("src/agent", 6) {
+        assert!(
+            !line.contains("probe::"),
+            "{path}:{n} reaches into the probes: {line}"
+        );
+    }
 }

@@ -217,14 +217,11 @@ impl Agent {
         self.options.overrides.apply(&mut in_force);
         self.options.monitor.apply_schedule(&mut in_force.schedule);
         let checked = validate_settings(&settings, &in_force, &self.catalog)?;
-        dialtone_engine::probe::line::LineSettings::from_config(
-            &dialtone_engine::setup::effective_config(&checked, &self.catalog),
-            None,
-            &self.catalog,
-        )
-        .map_err(|e| ErrorReply::Invalid {
-            field: "settings.account".into(),
-            detail: e.to_string(),
+        dialtone_engine::setup::check_probeable(&checked, &self.catalog).map_err(|e| {
+            ErrorReply::Invalid {
+                field: "settings.account".into(),
+                detail: e.to_string(),
+            }
         })?;
         let lines_in_config = in_force.has_line_tables();
         if lines_in_config && password.is_some() {

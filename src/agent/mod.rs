@@ -13,15 +13,18 @@
 mod dashboard;
 pub mod handler;
 mod present;
+mod serve;
+mod tray;
 pub mod wire;
 
+pub use serve::run;
+
 use crate::notice::Notifier;
-use crate::tray::{MenuAction, Panel, TrayContext, TrayHost};
+use crate::tray::TrayHost;
 use chrono::{DateTime, Offset, Utc};
 use dialtone_core::catalog::{Catalog, Provider};
 use dialtone_core::config::{Config, NamedLine};
 use dialtone_core::locale::Lang;
-use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use dialtone_engine::feed::StatusPost;
 use dialtone_engine::history::History;
 use dialtone_engine::lines::{LineHandles, Lines, LinesError, Sharing};
@@ -30,21 +33,10 @@ use dialtone_engine::setup::{MonitorOptions, Overrides, SetupError};
 use dialtone_ipc::protocol::{
     AgentStatus, ChannelView, ErrorReply, Event, FeedsReply, LineSummary, ProviderInfo,
 };
-use dialtone_ipc::server::Server;
-use dialtone_ipc::IpcError;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-
-/// How often the tray's "checked 12 s ago" is refreshed between checks.
-const TRAY_REFRESH: Duration = Duration::from_secs(15);
-
-/// "Pause alerts for 1 hour".
-const PAUSE_FROM_MENU: chrono::TimeDelta =
-    chrono::TimeDelta::minutes(dialtone_ipc::protocol::DEFAULT_PAUSE_MINUTES as i64);
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -536,75 +528,6 @@ impl Agent {
         self.refresh_tray();
     }
 
-    /// Recomputes the tray from the current state and shows it.
-    fn refresh_tray(&self) {
-        let tray = lock(&self.tray);
-        let Some(tray) = tray.as_ref() else {
-            return;
-        };
-        tray.show(self.tray_model());
-    }
-
-    /// The line the tray shows: the worst confirmed verdict of all (see
-    /// [`crate::tray::model::worst_line`]).
-    fn shown_line(&self) -> usize {
-        let state = lock(&self.state);
-        let lines: Vec<(dialtone_core::verdict::Verdict, bool)> = self
-            .line_summaries(&state)
-            .iter()
-            .map(|l| (l.verdict, l.configured))
-            .collect();
-        crate::tray::model::worst_line(&lines)
-    }
-
-    /// The tray model for now.
-    pub fn tray_model(&self) -> crate::tray::TrayModel {
-        let shown = self.shown_line();
-        let status = self.line_status(shown);
-        let channels = self.channels_of(shown);
-        let (failure, providers) = {
-            let state = lock(&self.state);
-            let several = state.lines.len() > 1;
-            let failure = state
-                .lines
-                .iter()
-                .find_map(|l| Some((l.label.as_str(), l.monitor_failure.as_deref()?)))
-                .map(|(label, why)| match several {
-                    true => format!("{label}: {why}"),
-                    false => why.to_string(),
-                });
-            let providers: Vec<Option<String>> = state
-                .lines
-                .iter()
-                .map(|l| l.provider.as_ref().map(|p| p.name.clone()))
-                .collect();
-            (failure, providers)
-        };
-        let lines: Vec<crate::tray::model::TrayLine<'_>> = status
-            .lines
-            .iter()
-            .zip(&providers)
-            .map(|(l, provider)| crate::tray::model::TrayLine {
-                label: &l.label,
-                verdict: l.verdict,
-                configured: l.configured,
-                provider: provider.as_deref(),
-            })
-            .collect();
-        let ctx = TrayContext {
-            lines: &lines,
-            shown: status.line.as_deref(),
-            monitor_failure: failure.as_deref(),
-            configured: status.configured,
-            provider: status.provider.as_ref().map(|p| p.name.as_str()),
-            channels: &channels,
-            alerts_paused_until: status.alerts_paused_until,
-            start_at_login: crate::autostart::is_enabled(),
-            offset: local_offset(),
-        };
-        crate::tray::tray_model(&status.status, &ctx, status.lang, Utc::now())
-    }
-
     /// Pauses notifications until `until` (`None` resumes them).
     pub fn pause_alerts(&self, until: Option<DateTime<Utc>>) {
         lock(&self.state).paused_until = until;
@@ -624,40 +547,6 @@ impl Agent {
             });
         }
         self.dashboard.open(&self.options.socket)
-    }
-
-    /// What a tray menu click asks for.
-    pub async fn on_menu(&self, action: MenuAction) {
-        match action {
-            MenuAction::CheckNow => {
-                // The tray stands for every line: all are checked.
-                for h in self.handles.all() {
-                    h.check_now();
-                }
-            }
-            MenuAction::RetryLogin => self.retry_login().await,
-            MenuAction::OpenChannel(i) => {
-                // The channels the menu lists are those of the line it shows.
-                let Some(channel) = self.channels_of(self.shown_line()).into_iter().nth(i) else {
-                    return;
-                };
-                crate::link::open_if_allowed(&channel.url, &self.allowed_links());
-            }
-            MenuAction::OpenDashboard => {
-                // A failure was already said once by the launcher; the menu has no reply.
-                let _ = self.open_dashboard();
-            }
-            MenuAction::PauseAlerts => self.pause_alerts(Some(Utc::now() + PAUSE_FROM_MENU)),
-            MenuAction::ResumeAlerts => self.pause_alerts(None),
-            MenuAction::ToggleStartAtLogin => {
-                let want = !crate::autostart::is_enabled();
-                if let Err(e) = crate::autostart::set(want) {
-                    tracing::warn!("{e}");
-                }
-                self.status_changed();
-            }
-            MenuAction::Quit => self.quit.cancel(),
-        }
     }
 }
 
@@ -696,160 +585,6 @@ fn watched(config: &Config, only: Option<&str>) -> Result<Vec<NamedLine>, SetupE
 /// The user's UTC offset now (for "since 09:12").
 fn local_offset() -> chrono::FixedOffset {
     chrono::Local::now().offset().fix()
-}
-
-/// If an agent already answers at `socket`, asks it to open the dashboard; `true` then.
-async fn hand_over(socket: &Path) -> bool {
-    let Ok(mut client) = dialtone_ipc::client::Client::connect(socket).await else {
-        return false;
-    };
-    match client.open_dashboard().await {
-        Ok(()) => {
-            tracing::warn!("the agent is already running; asked it to open the dashboard")
-        }
-        Err(e) => tracing::warn!("the agent is already running, but: {e}"),
-    }
-    true
-}
-
-/// Runs the agent until SIGTERM/SIGINT or "Quit".
-pub fn run(overrides: Overrides, monitor: MonitorOptions, lang_flag: Option<Lang>) -> ExitCode {
-    let socket = match dialtone_ipc::socket_path() {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!("{e}");
-            return ExitCode::from(EXIT_RUNTIME_ERROR);
-        }
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUNTIME_ERROR);
-        }
-    };
-    rt.block_on(serve(overrides, monitor, lang_flag, socket))
-}
-
-async fn serve(
-    overrides: Overrides,
-    monitor: MonitorOptions,
-    lang_flag: Option<Lang>,
-    socket: PathBuf,
-) -> ExitCode {
-    if hand_over(&socket).await {
-        return ExitCode::SUCCESS;
-    }
-    let server = match Server::bind(&socket).await {
-        Ok(s) => Some(s),
-        Err(IpcError::AlreadyRunning { .. }) => {
-            // Another agent won the race to bind.
-            hand_over(&socket).await;
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            tracing::warn!("{e}; the dashboard cannot connect, monitoring goes on");
-            None
-        }
-    };
-    let options = AgentOptions {
-        overrides,
-        monitor,
-        lang_flag,
-        socket: socket.clone(),
-        socket_unavailable: server.is_none(),
-        notifications: true,
-    };
-    let started = tokio::task::spawn_blocking(move || Agent::new(options)).await;
-    let agent = match crate::shutdown::task_outcome(started, "") {
-        Ok(agent) => agent,
-        Err(code) => return code,
-    };
-    if let Err(e) = agent.restart_line().await {
-        tracing::error!("{e}");
-        return ExitCode::from(EXIT_CONFIG_ERROR);
-    }
-    let shutdown = agent.shutdown.clone();
-    let server_task =
-        server.map(|server| tokio::spawn(server.serve(agent.clone(), shutdown.child_token())));
-    let (actions_tx, mut actions) = tokio::sync::mpsc::unbounded_channel();
-    start_tray(&agent, actions_tx).await;
-    let (configured, tray_icon_hidden) = {
-        let state = lock(&agent.state);
-        (
-            state.lines.iter().any(|l| l.configured),
-            state.tray_icon_hidden,
-        )
-    };
-    if !configured || tray_icon_hidden {
-        // First run: the setup lives in the dashboard. No tray host: the dashboard is the only
-        // place the user sees the agent at all, and it says how to get the icon. Once per
-        // start, never in a loop; notifications go on either way.
-        let _ = agent.open_dashboard();
-    }
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    let mut terminate = crate::shutdown::Terminate::listen();
-    let mut refresh = tokio::time::interval(TRAY_REFRESH);
-    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = &mut ctrl_c => break,
-            () = terminate.recv() => break,
-            () = agent.quit.cancelled() => break,
-            _ = refresh.tick() => agent.refresh_tray(),
-            Some(action) = actions.recv() => agent.on_menu(action).await,
-        }
-    }
-    shutdown.cancel();
-    agent.stop_line().await;
-    if let Some(task) = server_task {
-        let _ = task.await;
-    }
-    let tray = lock(&agent.tray).take();
-    // Dropping the tray joins its thread, which unregisters from the bus: off the async workers.
-    let _ = tokio::task::spawn_blocking(move || drop(tray)).await;
-    ExitCode::SUCCESS
-}
-
-/// What the log says when no tray host shows the icon (the dashboard says it in EN and DE).
-const NO_TRAY_HOST: &str =
-    "no tray host (StatusNotifierWatcher) on the session bus, so no icon is shown; \
-on GNOME install the AppIndicator extension (sudo apt install gnome-shell-extension-appindicator, \
-then log out and in); the icon is registered and appears when a host starts, notifications go on";
-
-/// Puts the tray up, saying once why when there is no session bus or no tray host; the agent
-/// goes on without it either way.
-async fn start_tray(agent: &Arc<Agent>, actions: tokio::sync::mpsc::UnboundedSender<MenuAction>) {
-    let model = agent.tray_model();
-    let started = tokio::task::spawn_blocking(move || {
-        let host = crate::tray::host::host_present();
-        let tray = TrayHost::spawn(model, Panel::from_env(), actions);
-        (host, tray)
-    })
-    .await;
-    match started {
-        Ok((host, Ok(tray))) => {
-            match host {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!("{NO_TRAY_HOST}");
-                    lock(&agent.state).tray_icon_hidden = true;
-                }
-                Err(e) => tracing::warn!("cannot ask the session bus for a tray host: {e}"),
-            }
-            *lock(&agent.tray) = Some(tray);
-            agent.refresh_tray();
-        }
-        Ok((_, Err(e))) => tracing::warn!(
-            "no tray icon ({e}); monitoring, notifications and the dashboard still work"
-        ),
-        Err(e) => tracing::warn!("no tray icon: {e}"),
-    }
 }
 
 #[cfg(test)]

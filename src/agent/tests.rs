@@ -10,6 +10,7 @@
 use super::*;
 use dialtone_ipc::protocol::{AccountSettings, ErrorReply, Request, Response, Settings};
 use dialtone_ipc::server::Handler;
+use std::path::Path;
 
 struct Fixture {
     dir: tempfile::TempDir,

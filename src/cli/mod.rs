@@ -11,18 +11,17 @@ pub mod package_files;
 mod password;
 pub mod providers;
 mod report;
+mod watch;
 
 use crate::shutdown::task_outcome;
 pub use args::{AgentArgs, MonitorArgs, OverrideArgs, TransportArg, YesNo};
 use clap::{Parser, Subcommand};
 use dialtone_core::locale::Lang;
-use dialtone_core::verdict::{EXIT_ALREADY_WATCHED, EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
-use dialtone_engine::lines::{LineEvent, Lines, LinesError, Sharing};
+use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use dialtone_engine::setup::SetupError;
-use report::{ChangeReport, Report};
+use report::Report;
 use std::io::Write;
 use std::process::ExitCode;
-use tokio_util::sync::CancellationToken;
 
 /// `dialtone --version`: the version and the commit it was built from (see build.rs;
 /// "unknown" when built outside a git checkout), so a bug report names the exact build.
@@ -142,7 +141,7 @@ pub fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Some(Command::Check(args)) => run_check(&args, lang, &mut stdout),
-        Some(Command::Watch(args)) => run_watch(&args, lang, &mut stdout),
+        Some(Command::Watch(args)) => watch::run(&args, lang, &mut stdout),
         None => {
             let args = bare_agent_args();
             crate::agent::run(
@@ -168,7 +167,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn setup_failed(e: &SetupError) -> ExitCode {
+pub(crate) fn setup_failed(e: &SetupError) -> ExitCode {
     tracing::error!("{e}");
     ExitCode::from(EXIT_CONFIG_ERROR)
 }
@@ -177,7 +176,7 @@ fn setup_failed(e: &SetupError) -> ExitCode {
 /// timers that wait almost all the time, so worker threads would only add their stacks and
 /// malloc arenas to an idle `watch` (its memory target is 10 MB); blocking work (the history
 /// writer) has its own thread.
-fn runtime() -> Option<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -240,104 +239,6 @@ fn run_check(args: &CheckArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
             .unwrap_or(dialtone_core::verdict::Verdict::Unknown)
             .exit_code(),
     )
-}
-
-fn run_watch(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let mut lines = match args.overrides.overrides().resolve_lines() {
-        Ok(lines) => lines,
-        Err(e) => return setup_failed(&e),
-    };
-    let monitor = args.monitor.options();
-    for prepared in &mut lines {
-        monitor.apply_schedule(&mut prepared.config.schedule);
-    }
-    let metrics = match &args.metrics {
-        Some(text) => dialtone_core::config::parse_metrics_listen(text).map(Some),
-        None => lines
-            .first()
-            .map_or(Ok(None), |p| p.config.metrics.parse_listen()),
-    };
-    let metrics = match metrics {
-        Ok(addr) => addr,
-        Err(e) => {
-            tracing::error!("--metrics / metrics.listen: {}", e.message);
-            return ExitCode::from(EXIT_CONFIG_ERROR);
-        }
-    };
-    let Some(rt) = runtime() else {
-        return ExitCode::from(EXIT_RUNTIME_ERROR);
-    };
-    let shown: Vec<Option<String>> = lines
-        .iter()
-        .map(|p| p.listed.then(|| p.label.clone()))
-        .collect();
-    rt.block_on(async move {
-        let shutdown = CancellationToken::new();
-        let (mut runner, mut events) = Lines::new(monitor.history_path(), &shutdown);
-        let mut exporter_task = None;
-        if let Some(addr) = metrics {
-            match crate::metrics::Exporter::serve(addr, &shutdown).await {
-                Ok(exporter) => {
-                    runner.attach(exporter.attach());
-                    exporter_task = Some(exporter.server);
-                }
-                Err(e) => {
-                    tracing::error!("{e}");
-                    shutdown.cancel();
-                    return ExitCode::from(EXIT_CONFIG_ERROR);
-                }
-            }
-        }
-        // One watcher per account: a second one would double the logins the provider counts.
-        match runner.start(lines, Sharing::Refuse).await {
-            Ok(()) => {}
-            Err(e @ LinesError::AlreadyWatched { .. }) => {
-                tracing::error!("{e}: stop it first, or follow it in its own window");
-                shutdown.cancel();
-                return ExitCode::from(EXIT_ALREADY_WATCHED);
-            }
-            Err(e) => {
-                tracing::error!("{e}");
-                shutdown.cancel();
-                return ExitCode::from(EXIT_CONFIG_ERROR);
-            }
-        }
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
-        let mut terminate = crate::shutdown::Terminate::listen();
-        loop {
-            let change = tokio::select! {
-                _ = &mut ctrl_c => break,
-                _ = terminate.recv() => break,
-                event = events.recv() => match event {
-                    Some(LineEvent::Changed { index, change }) => (index, change),
-                    Some(_) => continue,
-                    None => break,
-                },
-            };
-            let (index, change) = change;
-            let mut report = ChangeReport::new(&change, lang);
-            report.report.line = shown.get(index).cloned().flatten();
-            let written = if args.json {
-                serde_json::to_writer(&mut *out, &report)
-                    .map_err(std::io::Error::other)
-                    .and_then(|()| writeln!(out))
-            } else {
-                report.write_text(lang, out)
-            };
-            // A closed pipe (e.g. `| head`) ends the watch quietly.
-            if written.and_then(|()| out.flush()).is_err() {
-                break;
-            }
-        }
-        shutdown.cancel();
-        // The recorders flush on the way out.
-        runner.stop().await;
-        if let Some(task) = exporter_task {
-            let _ = task.await;
-        }
-        ExitCode::SUCCESS
-    })
 }
 
 #[cfg(test)]

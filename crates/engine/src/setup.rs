@@ -500,6 +500,12 @@ pub fn effective_config(config: &Config, catalog: &Catalog) -> Config {
     effective
 }
 
+/// Whether the probes could run on `config` as it stands (the registrar parses, the account
+/// is complete), without fetching a password: for settings checked before they are saved.
+pub fn check_probeable(config: &Config, catalog: &Catalog) -> Result<(), LineError> {
+    LineSettings::from_config(&effective_config(config, catalog), None, catalog).map(|_| ())
+}
+
 /// Works out a line's settings. Blocking: the password may come from the keyring.
 pub fn prepare(config: &Config, catalog: &Catalog) -> Result<Prepared, SetupError> {
     let configured = config.provider.is_some() || config.account.is_some();
