@@ -323,14 +323,7 @@ mod tests {
                 },
             )
         });
-        VerdictChanged {
-            from,
-            to,
-            from_since,
-            since,
-            at: since,
-            diagnosis: diagnosis(to, failing),
-        }
+        test_support::change(from, to, from_since, since, diagnosis(to, failing))
     }
 
     /// 1&1 went down at 08:55 after a good start at 07:00.

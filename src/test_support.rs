@@ -5,6 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use dialtone_core::diagnosis::{Diagnosis, Fact, LayerReport};
 use dialtone_core::verdict::{Layer, LayerStatus, Verdict};
+use dialtone_engine::monitor::VerdictChanged;
 
 /// 1 December 2026 at `h:m:s` UTC.
 pub(crate) fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
@@ -56,4 +57,22 @@ pub(crate) fn router_disconnected(last_error: Option<&str>) -> (Layer, Fact) {
             uptime_s: None,
         },
     )
+}
+
+/// A change from `from` (since `from_since`) to `to`, confirmed at `since` by `diagnosis`.
+pub(crate) fn change(
+    from: Verdict,
+    to: Verdict,
+    from_since: DateTime<Utc>,
+    since: DateTime<Utc>,
+    diagnosis: Diagnosis,
+) -> VerdictChanged {
+    VerdictChanged {
+        from,
+        to,
+        from_since,
+        since,
+        at: since,
+        diagnosis,
+    }
 }

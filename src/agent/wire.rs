@@ -174,7 +174,7 @@ pub fn feed_view(feed: &PolledFeed, now: Instant, wall_now: DateTime<Utc>) -> Fe
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::test_support::diagnosis;
+    use crate::test_support::{self, diagnosis};
     use chrono::TimeZone;
     use dialtone_core::verdict::{Layer, Verdict};
     use dialtone_engine::monitor::VerdictChanged;
@@ -187,14 +187,7 @@ mod tests {
     fn change(from: Verdict, to: Verdict, at: DateTime<Utc>) -> VerdictChanged {
         let mut d = diagnosis(to, None, at);
         d.failing_layer = (to == Verdict::ProviderOutage).then_some(Layer::Provider);
-        VerdictChanged {
-            from,
-            to,
-            from_since: at - TimeDelta::minutes(5),
-            since: at,
-            at,
-            diagnosis: d,
-        }
+        test_support::change(from, to, at - TimeDelta::minutes(5), at, d)
     }
 
     #[test]

@@ -42,6 +42,18 @@ async fn next<T>(
     .expect("the event came in time")
 }
 
+/// Waits for the first line to start and finish a round.
+async fn started_and_checked(events: &mut mpsc::UnboundedReceiver<LineEvent>) {
+    next(events, 5, |e| {
+        matches!(e, LineEvent::Started { index: 0 }).then_some(())
+    })
+    .await;
+    next(events, 5, |e| {
+        matches!(e, LineEvent::Checked { index: 0 }).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_dead_monitor_is_said_and_restarted_with_a_growing_backoff() {
     let anchor = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -51,14 +63,7 @@ async fn a_dead_monitor_is_said_and_restarted_with_a_growing_backoff() {
         .start(vec![prepared("home", &anchor)], Sharing::Share)
         .await
         .unwrap();
-    next(&mut events, 5, |e| {
-        matches!(e, LineEvent::Started { index: 0 }).then_some(())
-    })
-    .await;
-    next(&mut events, 5, |e| {
-        matches!(e, LineEvent::Checked { index: 0 }).then_some(())
-    })
-    .await;
+    started_and_checked(&mut events).await;
     let first = lines.handle(0).unwrap();
 
     assert!(lines.kill_monitor(0));
@@ -74,14 +79,7 @@ async fn a_dead_monitor_is_said_and_restarted_with_a_growing_backoff() {
     assert!(why.contains("stopped"), "{why}");
     assert_eq!(retry_in, RESTART_DELAY);
     assert!(lines.handle(0).is_none(), "no monitor while it waits");
-    next(&mut events, 5, |e| {
-        matches!(e, LineEvent::Started { index: 0 }).then_some(())
-    })
-    .await;
-    next(&mut events, 5, |e| {
-        matches!(e, LineEvent::Checked { index: 0 }).then_some(())
-    })
-    .await;
+    started_and_checked(&mut events).await;
     let second = lines.handle(0).unwrap();
     // A new monitor, which has checked; the old one is gone.
     assert!(first.watch_status().has_changed().is_err());
