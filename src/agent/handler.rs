@@ -11,9 +11,9 @@ use dialtone_core::catalog;
 use dialtone_core::config::{Config, ConfigError, NamedLine};
 use dialtone_core::locale::Lang;
 use dialtone_core::report::{self, ReportError, ReportInput};
+use dialtone_engine::credentials::keyring_account;
 use dialtone_engine::history::{History, HistoryError};
 use dialtone_engine::secret::Secret;
-use dialtone_engine::setup::keyring_account;
 use dialtone_ipc::protocol::{
     ChannelsReply, EpisodesReply, ErrorReply, Event, ExportFormat, HistoryReply, ProviderInfo,
     Request, Response, Settings, MAX_EPISODE_DAYS, MAX_EXPORT_BYTES, MAX_HISTORY_HOURS,

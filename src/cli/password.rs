@@ -2,8 +2,8 @@
 //! FRITZ!Box user's password) in the OS keyring, never in the config.
 
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use dialtone_engine::credentials::{keyring_account, router_keyring_account};
 use dialtone_engine::secret::{self, Secret};
-use dialtone_engine::setup::{keyring_account, router_keyring_account};
 use std::io::BufRead;
 use std::process::ExitCode;
 

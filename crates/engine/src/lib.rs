@@ -11,6 +11,7 @@
 
 pub mod catalog_file;
 pub mod config_file;
+pub mod credentials;
 pub mod feed;
 pub mod history;
 pub mod lines;
