@@ -3,6 +3,7 @@
 //! password goes to the keyring and never comes back. The outage log (episodes, fault reports,
 //! exports) is read from and written to the history, in the system's local time zone.
 
+use super::present::Input;
 use super::wire::{self, apply_settings, settings_from};
 use super::{lock, Agent};
 use crate::outage_log::{self, ExportOptions};
@@ -410,7 +411,30 @@ impl Agent {
 }
 
 impl Handler for Agent {
+    /// Every request is answered by the presenter, in turn with the lines' events.
     async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if !self.post(Input::Request(request, reply)) {
+            return Err(shutting_down());
+        }
+        answer.await.unwrap_or_else(|_| Err(shutting_down()))
+    }
+
+    fn subscribe(
+        &self,
+    ) -> (
+        dialtone_ipc::protocol::AgentStatus,
+        broadcast::Receiver<Event>,
+    ) {
+        // Subscribe first, so no event between the snapshot and the receiver is lost.
+        let events = self.events.subscribe();
+        (self.agent_status(), events)
+    }
+}
+
+impl Agent {
+    /// The answer to `request` (the presenter's part of [`Handler::handle`]).
+    pub(super) async fn answer(&self, request: Request) -> Result<Response, ErrorReply> {
         match request {
             Request::Hello { .. } | Request::Subscribe => Err(ErrorReply::Invalid {
                 field: "request".into(),
@@ -515,17 +539,6 @@ impl Handler for Agent {
             }
         }
     }
-
-    fn subscribe(
-        &self,
-    ) -> (
-        dialtone_ipc::protocol::AgentStatus,
-        broadcast::Receiver<Event>,
-    ) {
-        // Subscribe first, so no event between the snapshot and the receiver is lost.
-        let events = self.events.subscribe();
-        (self.agent_status(), events)
-    }
 }
 
 /// Which lines a settings change restarts: `None` for none, `Some(None)` for all (the set of
@@ -563,5 +576,12 @@ fn no_history() -> ErrorReply {
     ErrorReply::Unavailable {
         what: "history".into(),
         detail: "this agent keeps no history (started with --no-history, or the database could not be opened)".into(),
+    }
+}
+
+fn shutting_down() -> ErrorReply {
+    ErrorReply::Unavailable {
+        what: "agent".into(),
+        detail: "shutting down".into(),
     }
 }

@@ -33,6 +33,7 @@ use dialtone_engine::setup::{MonitorOptions, Overrides, SetupError};
 use dialtone_ipc::protocol::{
     AgentStatus, ChannelView, ErrorReply, Event, FeedsReply, LineSummary, ProviderInfo,
 };
+use present::Input;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
@@ -134,6 +135,8 @@ pub struct Agent {
     /// Reading connections to the `[[line]]` lines' history files, opened on first use.
     line_histories: Mutex<std::collections::HashMap<PathBuf, Arc<Mutex<History>>>>,
     tray: Mutex<Option<TrayHost>>,
+    /// The presenter's inbox (see [`present`]).
+    inbox: tokio::sync::mpsc::UnboundedSender<Input>,
     notifier: Option<Notifier>,
     dashboard: dashboard::Dashboard,
     /// "Quit" from the menu.
@@ -195,7 +198,15 @@ impl Agent {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| AgentError::Task(format!("no async runtime: {e}")))?;
         let shutdown = CancellationToken::new();
-        let (runner, line_events) = Lines::new(history_path.clone(), &shutdown);
+        // One inbox for the presenter: the lines' events, IPC requests and menu clicks, in the
+        // order they happen.
+        let (inbox, input) = tokio::sync::mpsc::unbounded_channel();
+        let to_inbox = inbox.clone();
+        let runner = Lines::with_sink(
+            history_path.clone(),
+            &shutdown,
+            Arc::new(move |event| to_inbox.send(Input::Line(event)).is_ok()),
+        );
         let agent = Arc::new(Agent {
             config_path,
             catalog,
@@ -214,6 +225,7 @@ impl Agent {
             history_path,
             line_histories: Mutex::new(std::collections::HashMap::new()),
             tray: Mutex::new(None),
+            inbox,
             notifier,
             dashboard: dashboard::Dashboard::default(),
             quit: CancellationToken::new(),
@@ -221,7 +233,7 @@ impl Agent {
             exporter: Mutex::new(None),
             options,
         });
-        runtime.spawn(present::present(agent.clone(), line_events));
+        runtime.spawn(present::present(agent.clone(), input));
         Ok(agent)
     }
 

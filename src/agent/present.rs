@@ -1,40 +1,79 @@
-//! The agent's one presenter task: every line's [`LineEvent`]s arrive on the runner's one
-//! channel, in order, and each becomes what the user sees — the dashboard's events, the tray,
-//! a notification, the feeds' state, the "monitoring stopped" line. Nothing else writes the
-//! lines' presentation state, so there is no second writer to race with.
+//! The agent's one presenter task. Everything that changes what the user sees arrives on one
+//! inbox, in order: every line's [`LineEvent`]s (from the runner), the dashboard's requests
+//! (from the IPC server) and the tray's menu clicks; the task answers each in turn and keeps
+//! the tray's "checked 12 s ago" current. So the presentation state has one writer, and a
+//! request never races a line's event or another request (a settings change and a "check
+//! now", say).
 
 use super::{local_offset, lock, wire, Agent};
 use crate::notice::ProviderRef;
+use crate::tray::MenuAction;
 use chrono::Utc;
 use dialtone_engine::feed::{PolledFeed, StatusPost};
 use dialtone_engine::lines::LineEvent;
 use dialtone_engine::monitor::VerdictChanged;
-use dialtone_ipc::protocol::{Event, FeedsReply};
+use dialtone_ipc::protocol::{ErrorReply, Event, FeedsReply, Request, Response};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::oneshot;
 
-/// Presents every line event until the runner's channel closes or the agent shuts down.
-pub(super) async fn present(agent: Arc<Agent>, mut events: UnboundedReceiver<LineEvent>) {
+/// How often the tray's "checked 12 s ago" is refreshed between checks.
+const TRAY_REFRESH: Duration = Duration::from_secs(15);
+
+/// What the presenter is given to do.
+pub(super) enum Input {
+    /// A line's event, from the runner.
+    Line(LineEvent),
+    /// A click in the tray's menu.
+    Menu(MenuAction),
+    /// An IPC request, and where its answer goes.
+    Request(Request, oneshot::Sender<Result<Response, ErrorReply>>),
+}
+
+/// Presents every input until the inbox closes or the agent shuts down.
+pub(super) async fn present(agent: Arc<Agent>, mut inbox: UnboundedReceiver<Input>) {
+    let mut refresh = tokio::time::interval(TRAY_REFRESH);
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let event = tokio::select! {
+        let input = tokio::select! {
             () = agent.shutdown.cancelled() => return,
-            event = events.recv() => match event {
-                Some(event) => event,
+            input = inbox.recv() => match input {
+                Some(input) => input,
                 None => return,
             },
+            _ = refresh.tick() => {
+                agent.refresh_tray();
+                continue;
+            }
         };
-        match event {
-            LineEvent::Started { index } => agent.line_started(index),
-            LineEvent::Checked { index } => agent.line_changed(index),
-            LineEvent::Changed { index, change } => agent.verdict_changed(index, change),
-            LineEvent::Feeds { index, feeds } => agent.feeds_polled(index, &feeds),
-            LineEvent::Stopped { index, why, .. } => agent.monitor_failed(index, Some(why)),
+        match input {
+            Input::Line(event) => agent.present_line(event),
+            Input::Menu(action) => agent.on_menu(action).await,
+            Input::Request(request, reply) => {
+                // The asker may have gone (a closed connection): nobody to tell then.
+                let _ = reply.send(agent.answer(request).await);
+            }
         }
     }
 }
 
 impl Agent {
+    /// Hands `input` to the presenter; `false` when it no longer runs (shutting down).
+    pub(super) fn post(&self, input: Input) -> bool {
+        self.inbox.send(input).is_ok()
+    }
+
+    fn present_line(&self, event: LineEvent) {
+        match event {
+            LineEvent::Started { index } => self.line_started(index),
+            LineEvent::Checked { index } => self.line_changed(index),
+            LineEvent::Changed { index, change } => self.verdict_changed(index, change),
+            LineEvent::Feeds { index, feeds } => self.feeds_polled(index, &feeds),
+            LineEvent::Stopped { index, why, .. } => self.monitor_failed(index, Some(why)),
+        }
+    }
+
     /// A generation of the line at `index` started. After a dead monitor (the runner's
     /// supervisor restarted it) that is a new generation, and the tray's "monitoring stopped"
     /// goes away.

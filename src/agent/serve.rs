@@ -2,6 +2,7 @@
 //! to open the dashboard), the IPC server, the tray, and the main loop until SIGTERM/SIGINT or
 //! "Quit".
 
+use super::present::Input;
 use super::tray::start_tray;
 use super::{lock, Agent, AgentOptions};
 use dialtone_core::locale::Lang;
@@ -11,10 +12,6 @@ use dialtone_ipc::server::Server;
 use dialtone_ipc::IpcError;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
-
-/// How often the tray's "checked 12 s ago" is refreshed between checks.
-const TRAY_REFRESH: Duration = Duration::from_secs(15);
 
 /// If an agent already answers at `socket`, asks it to open the dashboard; `true` then.
 async fn hand_over(socket: &Path) -> bool {
@@ -112,15 +109,16 @@ async fn serve(
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut terminate = crate::shutdown::Terminate::listen();
-    let mut refresh = tokio::time::interval(TRAY_REFRESH);
-    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = &mut ctrl_c => break,
             () = terminate.recv() => break,
             () = agent.quit.cancelled() => break,
-            _ = refresh.tick() => agent.refresh_tray(),
-            Some(action) = actions.recv() => agent.on_menu(action).await,
+            Some(action) = actions.recv() => {
+                if !agent.post(Input::Menu(action)) {
+                    break;
+                }
+            }
         }
     }
     shutdown.cancel();

@@ -4,7 +4,7 @@
 //! with the generation's own token, so a restart of the line (or of its dead monitor) stops
 //! exactly these and nothing of the other lines.
 
-use super::{Current, LineEvent, Shared};
+use super::{Current, LineEvent, Shared, Sink};
 use crate::feed::{FeedPoller, FetchLimits, StatusPost, HEALTHY_INTERVAL};
 use crate::history::{recorder, History, HistoryError, Retention};
 use crate::monitor::MonitorHandle;
@@ -15,7 +15,6 @@ use dialtone_core::catalog::Feed;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -113,12 +112,7 @@ impl Companions {
 }
 
 /// Forwards the monitor's status and changes to the runner's channel.
-async fn pump(
-    index: usize,
-    handle: MonitorHandle,
-    events: mpsc::UnboundedSender<LineEvent>,
-    token: CancellationToken,
-) {
+async fn pump(index: usize, handle: MonitorHandle, events: Sink, token: CancellationToken) {
     let mut status = handle.watch_status();
     let mut changes = handle.subscribe();
     loop {
@@ -139,7 +133,7 @@ async fn pump(
                 Err(RecvError::Closed) => return,
             },
         };
-        if events.send(event).is_err() {
+        if !events(event) {
             return;
         }
     }
@@ -152,7 +146,7 @@ async fn poll_feeds(
     handle: MonitorHandle,
     feeds: Vec<Feed>,
     history: Option<PathBuf>,
-    events: mpsc::UnboundedSender<LineEvent>,
+    events: Sink,
     token: CancellationToken,
 ) {
     let mut poller = FeedPoller::new(feeds, FetchLimits::default());
@@ -163,10 +157,12 @@ async fn poll_feeds(
             () = token.cancelled() => return,
             changed = poller.poll_due(verdict, Instant::now()) => changed,
         };
-        let _ = events.send(LineEvent::Feeds {
+        if !events(LineEvent::Feeds {
             index,
             feeds: poller.feeds().to_vec(),
-        });
+        }) {
+            return;
+        }
         if let (false, Some(path)) = (changed.is_empty(), &history) {
             record_posts(path, &poller, &changed).await;
         }

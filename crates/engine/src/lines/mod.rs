@@ -73,6 +73,11 @@ pub enum LineEvent {
 pub type Attach =
     Arc<dyn Fn(&str, &MonitorHandle, &CancellationToken) -> Vec<JoinHandle<()>> + Send + Sync>;
 
+/// Where a runner's [`LineEvent`]s go: `false` once nobody listens any more. A channel of the
+/// runner's own ([`Lines::new`]), or a presenter's inbox that also carries other input
+/// ([`Lines::with_sink`]).
+pub type Sink = Arc<dyn Fn(LineEvent) -> bool + Send + Sync>;
+
 /// Whether a line may run while another process queries the same account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sharing {
@@ -180,7 +185,7 @@ impl crate::monitor::network::Listeners for LineHandles {
 /// What every line task shares with the runner.
 #[derive(Clone)]
 struct Shared {
-    events: mpsc::UnboundedSender<LineEvent>,
+    events: Sink,
     attach: Option<Attach>,
     handles: LineHandles,
 }
@@ -208,8 +213,14 @@ impl Lines {
         history: Option<PathBuf>,
         token: &CancellationToken,
     ) -> (Lines, mpsc::UnboundedReceiver<LineEvent>) {
-        let (events, rx) = mpsc::unbounded_channel();
-        let lines = Lines {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let sink: Sink = Arc::new(move |event| tx.send(event).is_ok());
+        (Lines::with_sink(history, token, sink), rx)
+    }
+
+    /// As [`Lines::new`], the events going to `events`.
+    pub fn with_sink(history: Option<PathBuf>, token: &CancellationToken, events: Sink) -> Lines {
+        Lines {
             token: token.clone(),
             history,
             shared: Shared {
@@ -219,8 +230,7 @@ impl Lines {
             },
             running: Vec::new(),
             network: None,
-        };
-        (lines, rx)
+        }
     }
 
     /// Sets the presenters spawned with every generation's monitor (see [`Attach`]); for the
@@ -409,7 +419,7 @@ async fn supervise(
     let mut delay = RESTART_DELAY;
     loop {
         if let Some(running) = generation.take() {
-            let _ = shared.events.send(LineEvent::Started { index });
+            let _ = (shared.events)(LineEvent::Started { index });
             let started = tokio::time::Instant::now();
             let (ended, rest) = running.wait().await;
             rest.stop().await;
@@ -429,7 +439,7 @@ async fn supervise(
                 delay.as_secs()
             );
             shared.handles.set(index, None);
-            let _ = shared.events.send(LineEvent::Stopped {
+            let _ = (shared.events)(LineEvent::Stopped {
                 index,
                 why,
                 retry_in: delay,
