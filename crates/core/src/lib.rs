@@ -12,6 +12,7 @@ pub mod address;
 pub mod catalog;
 pub mod config;
 pub mod diagnosis;
+pub mod field_error;
 pub mod link;
 pub mod locale;
 pub mod observation;
