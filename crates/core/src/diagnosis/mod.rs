@@ -3,6 +3,10 @@
 //! The rule is the one a careful person follows: check the layers from the bottom up and blame
 //! the lowest one that fails, because a dead router makes the provider look dead too.
 //!
+//! This module holds the rules only: the layers' rules are in `network.rs` (this computer,
+//! home network, router, internet) and `telephony.rs` (provider, account), the evidence
+//! vocabulary in `fact.rs`; the words of facts and summaries are made in [`crate::words`].
+//!
 //! Decisions worth knowing (the scenario fixtures in `tests/fixtures/scenarios/` pin each one):
 //! - The internet layer fails when fewer than `min_anchors` anchors answer (or fewer than all of
 //!   them when fewer are configured), and also when the DNS lookup of the test name fails or

@@ -40,6 +40,40 @@ fn method_words(method: ReachMethod, lang: Lang) -> String {
     }
 }
 
+/// Why each layer was not probed this round, in English and German.
+const NOT_PROBED: [(Layer, &str, &str); 6] = [
+    (
+        Layer::Account,
+        "not checked: no account credentials configured",
+        "nicht geprüft: keine Zugangsdaten eingerichtet",
+    ),
+    (
+        Layer::HomeNetwork,
+        "not checked: the router check is switched off",
+        "nicht geprüft: die Router-Prüfung ist abgeschaltet",
+    ),
+    (
+        Layer::Provider,
+        "not checked: no SIP registrar configured",
+        "nicht geprüft: kein SIP-Registrar eingerichtet",
+    ),
+    (
+        Layer::Internet,
+        "not checked: no internet anchors configured",
+        "nicht geprüft: keine Internet-Ankerpunkte eingerichtet",
+    ),
+    (
+        Layer::Router,
+        "not checked: asking the router is switched off",
+        "nicht geprüft: die Abfrage des Routers ist abgeschaltet",
+    ),
+    (
+        Layer::Device,
+        "not checked this round",
+        "in dieser Runde nicht geprüft",
+    ),
+];
+
 /// What each kind of transport failure is called, in English and German.
 const TRANSPORT_FAILURES: [(TransportFailure, &str, &str); 6] = [
     (
@@ -116,41 +150,11 @@ impl Fact {
                     format!("not checked: {who} already fails")
                 }
             }
-            Fact::NotProbed { layer } => match layer {
-                Layer::Account => lang
-                    .pick(
-                        "not checked: no account credentials configured",
-                        "nicht geprüft: keine Zugangsdaten eingerichtet",
-                    )
-                    .to_string(),
-                Layer::HomeNetwork => lang
-                    .pick(
-                        "not checked: the router check is switched off",
-                        "nicht geprüft: die Router-Prüfung ist abgeschaltet",
-                    )
-                    .to_string(),
-                Layer::Provider => lang
-                    .pick(
-                        "not checked: no SIP registrar configured",
-                        "nicht geprüft: kein SIP-Registrar eingerichtet",
-                    )
-                    .to_string(),
-                Layer::Internet => lang
-                    .pick(
-                        "not checked: no internet anchors configured",
-                        "nicht geprüft: keine Internet-Ankerpunkte eingerichtet",
-                    )
-                    .to_string(),
-                Layer::Router => lang
-                    .pick(
-                        "not checked: asking the router is switched off",
-                        "nicht geprüft: die Abfrage des Routers ist abgeschaltet",
-                    )
-                    .to_string(),
-                Layer::Device => lang
-                    .pick("not checked this round", "in dieser Runde nicht geprüft")
-                    .to_string(),
-            },
+            Fact::NotProbed { layer } => NOT_PROBED
+                .iter()
+                .find(|(l, _, _)| l == layer)
+                .map_or("", |(_, en, de)| lang.pick(en, de))
+                .to_string(),
             Fact::NoInterface => lang
                 .pick(
                     "no network interface is up with an address (Wi-Fi off? cable unplugged?)",
@@ -708,6 +712,17 @@ mod tests {
                 fact.render(Lang::De),
                 format!("OPTIONS an 127.0.0.1:{port} ({proto}): Verbindung abgelehnt")
             );
+        }
+    }
+
+    #[test]
+    fn every_layer_says_why_it_was_not_probed() {
+        for (layer, en, de) in NOT_PROBED {
+            assert_eq!(Fact::NotProbed { layer }.render(Lang::En), en);
+            assert_eq!(Fact::NotProbed { layer }.render(Lang::De), de);
+        }
+        for layer in Layer::ALL {
+            assert!(!Fact::NotProbed { layer }.render(Lang::En).is_empty());
         }
     }
 
