@@ -140,3 +140,56 @@ fn the_tray_agent_does_not_reach_into_the_probes() {
         );
     }
 }
+
+/// The `.rs` files under `dir`, its subdirectories included.
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.map(|e| e.path()).unwrap_or_default();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn the_probes_report_kinds_and_leave_the_words_to_the_core() {
+    // Probes record what they found (error kinds, codes, times); the diagnosis judges it and
+    // the core's wording module words it where it is shown. A probe naming either would be
+    // judging or wording a finding itself.
+    let probes = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/engine/src/probe");
+    let files = rust_files(&probes);
+    for path in &files {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for (n, line) in text.lines().enumerate() {
+            // Code only: a comment may speak of "the diagnosis" or "the resolver's words".
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            let code = code.split(" //").next().unwrap_or_default();
+            let named = code
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .find(|w| *w == "diagnosis" || *w == "words");
+            assert!(
+                named.is_none(),
+                "{}:{} names {named:?}: {line}",
+                path.display(),
+                n + 1
+            );
+        }
+    }
+    assert!(
+        files.len() >= 15,
+        "only {} files read under {}",
+        files.len(),
+        probes.display()
+    );
+}

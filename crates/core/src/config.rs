@@ -6,6 +6,7 @@
 
 use crate::address::{self, Anchor, AnchorError};
 use crate::diagnosis::Thresholds;
+pub use crate::field_error::FieldError;
 use crate::observation::Transport;
 use crate::schedule::Schedule;
 use serde::{Deserialize, Serialize};
@@ -451,27 +452,6 @@ impl Config {
             }
         }
         Ok(())
-    }
-}
-
-/// A value that cannot be used, named by its key within its table (`registrar`,
-/// `interval_secs`, `anchors[1]`): the caller knows which table and words the full key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {message}")]
-pub struct FieldError {
-    /// The key within its table.
-    pub key: String,
-    /// What is wrong, without the value when it could be a secret.
-    pub message: String,
-}
-
-impl FieldError {
-    /// A problem with `key`.
-    pub fn new(key: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError {
-            key: key.into(),
-            message: message.into(),
-        }
     }
 }
 

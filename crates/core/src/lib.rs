@@ -1,8 +1,9 @@
 //! dialtone's pure core: what a phone line's health *is*, with no I/O, no clock of its own and
 //! no async runtime.
 //!
-//! Probes (in the agent) fill in an [`observation::Snapshot`]; [`diagnosis::diagnose`] turns it
-//! into a [`verdict::Verdict`] with evidence worded in English and German; the
+//! Probes (in the engine) fill in an [`observation::Snapshot`] with kinds and numbers, never
+//! sentences; [`diagnosis::diagnose`] turns it into a [`verdict::Verdict`] with structured
+//! evidence, which [`words`] words in English and German where it is shown; the
 //! [`tracker::Tracker`] applies hysteresis and yields the [`schedule`] types the monitor
 //! publishes. The settings ([`config`]), the provider [`catalog`], the [`outage`] model, the
 //! one rule for links ([`link`]) and the parsing of what users type ([`address`], [`time`],
@@ -12,6 +13,7 @@ pub mod address;
 pub mod catalog;
 pub mod config;
 pub mod diagnosis;
+pub mod field_error;
 pub mod link;
 pub mod locale;
 pub mod observation;
@@ -25,3 +27,4 @@ pub mod status_post;
 pub mod time;
 pub mod tracker;
 pub mod verdict;
+pub mod words;

@@ -1,11 +1,14 @@
 //! What the probes saw in one round of checks: plain data, no judgement.
 //!
 //! A probe never fails with "the server did not answer": that is an observation, recorded here.
-//! Diagnosis reads these structs; it does no I/O of its own.
+//! Diagnosis reads these structs; it does no I/O of its own. What went wrong is recorded as a
+//! kind ([`FailureKind`], in a [`Detail`]), never in words: the words are made in
+//! [`crate::words`] when a finding is shown.
 
 pub use crate::router::RouterObservation;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -76,8 +79,8 @@ pub enum Reach {
     },
     /// The local stack or a router said the host cannot be reached (no route, unreachable).
     Unreachable {
-        /// The error's kind in words ("no route to host", see `diagnosis::io_error_words`).
-        detail: String,
+        /// What failed: the error's kind and what the probe was doing.
+        detail: Detail,
     },
 }
 
@@ -162,13 +165,13 @@ pub enum DnsOutcome {
     },
     /// The server answered that the name has no such records (NXDOMAIN or NODATA).
     NotFound {
-        /// The resolver's words.
-        detail: String,
+        /// The name and what was missing.
+        detail: Detail,
     },
     /// The server answered with an error (SERVFAIL, REFUSED) or the lookup could not be sent.
     Failed {
-        /// The resolver's words.
-        detail: String,
+        /// The lookup and the server's answer or the error's kinds.
+        detail: Detail,
     },
     /// No answer before the deadline.
     Timeout {
@@ -310,8 +313,8 @@ pub enum SipOutcome {
     TransportFailed {
         /// What kind of failure.
         kind: TransportFailure,
-        /// The error's kind in words ("connection refused"), or the TLS library's words.
-        detail: String,
+        /// The error's kind ("connection refused"), or the TLS library's message.
+        detail: Detail,
     },
 }
 
@@ -394,4 +397,218 @@ pub enum AccountOutcome {
     },
     /// No final answer to the query: see `exchange` (timeout, transport failure, 5xx).
     NoAnswer,
+}
+
+/// What kind of failure an attempt met, as the operating system, the resolver or a library
+/// reported it: a kind, not words. [`crate::words`] words it when it is shown (never an errno,
+/// in English or German), so a probe never has to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The other side refused the connection (a TCP reset, an ICMP port unreachable).
+    Refused,
+    /// The other side reset the connection.
+    Reset,
+    /// The connection was aborted on this side.
+    Aborted,
+    /// The connection closed while sending (a broken pipe).
+    ClosedWhileSending,
+    /// The connection closed before all that was expected arrived.
+    ClosedEarly,
+    /// The socket is not connected.
+    NotConnected,
+    /// No route to the host (host unreachable).
+    NoRoute,
+    /// The network is unreachable.
+    NetworkUnreachable,
+    /// The network is down.
+    NetworkDown,
+    /// The local address is not available.
+    AddressNotAvailable,
+    /// The local address is already in use.
+    AddressInUse,
+    /// The operation timed out.
+    TimedOut,
+    /// The operating system denied permission.
+    PermissionDenied,
+    /// What arrived is not valid.
+    InvalidData,
+    /// Something asked for does not exist.
+    NotFound,
+    /// The operation was interrupted.
+    Interrupted,
+    /// Another operating-system error.
+    System,
+    /// The name does not exist (NXDOMAIN).
+    NoSuchDomain,
+    /// The name has no records of this type (`A/AAAA`, `SRV`, `NAPTR`).
+    NoRecords(String),
+    /// The DNS server answered with this response code (`SERVFAIL`, `REFUSED`).
+    DnsServerAnswered(String),
+    /// An error with no kind of its own here (a TLS certificate problem, a resolver's protocol
+    /// error): its message as the library wrote it, errno and all (cleaned when shown).
+    Other(String),
+}
+
+impl FailureKind {
+    /// The kind of an I/O error: an operating system's error by its kind (never its errno), a
+    /// wrapped library error by its message.
+    pub fn of_io(error: &io::Error) -> FailureKind {
+        if let Some(code) = error.raw_os_error() {
+            // ENETUNREACH, EHOSTUNREACH and ENETDOWN on Linux, for a std that leaves them
+            // uncategorised: the kind alone would say only "system error".
+            return match (FailureKind::of_io_kind(error.kind()), code) {
+                (FailureKind::System, 101) => FailureKind::NetworkUnreachable,
+                (FailureKind::System, 113) => FailureKind::NoRoute,
+                (FailureKind::System, 100) => FailureKind::NetworkDown,
+                (kind, _) => kind,
+            };
+        }
+        match error.get_ref() {
+            Some(inner) => FailureKind::Other(inner.to_string()),
+            None => FailureKind::of_io_kind(error.kind()),
+        }
+    }
+
+    /// The kind of an I/O error kind; kinds dialtone does not tell apart are [`FailureKind::System`].
+    pub fn of_io_kind(kind: io::ErrorKind) -> FailureKind {
+        use io::ErrorKind as K;
+        match kind {
+            K::ConnectionRefused => FailureKind::Refused,
+            K::ConnectionReset => FailureKind::Reset,
+            K::ConnectionAborted => FailureKind::Aborted,
+            K::BrokenPipe => FailureKind::ClosedWhileSending,
+            K::UnexpectedEof => FailureKind::ClosedEarly,
+            K::NotConnected => FailureKind::NotConnected,
+            K::HostUnreachable => FailureKind::NoRoute,
+            K::NetworkUnreachable => FailureKind::NetworkUnreachable,
+            K::NetworkDown => FailureKind::NetworkDown,
+            K::AddrNotAvailable => FailureKind::AddressNotAvailable,
+            K::AddrInUse => FailureKind::AddressInUse,
+            K::TimedOut | K::WouldBlock => FailureKind::TimedOut,
+            K::PermissionDenied => FailureKind::PermissionDenied,
+            K::InvalidData => FailureKind::InvalidData,
+            K::NotFound => FailureKind::NotFound,
+            K::Interrupted => FailureKind::Interrupted,
+            _ => FailureKind::System,
+        }
+    }
+
+    /// The kind of one error, without its causes: an I/O error by its kind, any other by its
+    /// message.
+    pub fn of_error(error: &(dyn std::error::Error + 'static)) -> FailureKind {
+        match error.downcast_ref::<io::Error>() {
+            Some(io) => FailureKind::of_io(io),
+            None => FailureKind::Other(error.to_string()),
+        }
+    }
+
+    /// The kinds of an error and its causes, outermost first.
+    pub fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<FailureKind> {
+        std::iter::successors(Some(error), |e| e.source())
+            .map(FailureKind::of_error)
+            .collect()
+    }
+}
+
+/// What a probe found wrong, for an observation's `detail`: what it was doing, outermost first
+/// (`connect to 192.0.2.1:80`, in the technical register and shown as written), and the
+/// failure's kinds, outermost first. Kept and serialised as its English words (what history rows
+/// and older versions hold): [`crate::words`] makes them, and words them in German.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct Detail {
+    /// What the probe was doing, outermost first, each as written.
+    pub context: Vec<String>,
+    /// The failure and its causes, outermost first; empty when the context says it all.
+    pub causes: Vec<FailureKind>,
+}
+
+impl Detail {
+    /// A failure of one kind.
+    pub fn of(kind: FailureKind) -> Detail {
+        Detail {
+            context: Vec::new(),
+            causes: vec![kind],
+        }
+    }
+
+    /// An I/O error by its kind ([`FailureKind::of_io`]).
+    pub fn io(error: &io::Error) -> Detail {
+        Detail::of(FailureKind::of_io(error))
+    }
+
+    /// One error without its causes ([`FailureKind::of_error`]).
+    pub fn error(error: &(dyn std::error::Error + 'static)) -> Detail {
+        Detail::of(FailureKind::of_error(error))
+    }
+
+    /// An error and its causes ([`FailureKind::chain`]); said once each when worded.
+    pub fn chain(error: &(dyn std::error::Error + 'static)) -> Detail {
+        Detail {
+            context: Vec::new(),
+            causes: FailureKind::chain(error),
+        }
+    }
+
+    /// The same failure, met while doing `what` (`resolve example.com`): `what` goes first.
+    pub fn within(mut self, what: impl Into<String>) -> Detail {
+        self.context.insert(0, what.into());
+        self
+    }
+
+    /// Whether its English words contain `text`.
+    pub fn contains(&self, text: &str) -> bool {
+        self.english().contains(text)
+    }
+
+    /// Its English words (its `Display`, made in [`crate::words`]): what a fact keeps.
+    fn english(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// A text kept as written: a probe's own description, or a detail as older versions stored it.
+impl From<String> for Detail {
+    fn from(text: String) -> Detail {
+        Detail {
+            context: vec![text],
+            causes: Vec::new(),
+        }
+    }
+}
+
+impl From<&str> for Detail {
+    fn from(text: &str) -> Detail {
+        Detail::from(text.to_string())
+    }
+}
+
+/// Two details are the same when they say the same: a detail read back from its words
+/// equals the one it was made from.
+impl PartialEq for Detail {
+    fn eq(&self, other: &Detail) -> bool {
+        self.english() == other.english()
+    }
+}
+
+impl Eq for Detail {}
+
+/// A detail equals the text of its English words.
+impl PartialEq<str> for Detail {
+    fn eq(&self, other: &str) -> bool {
+        self.english() == other
+    }
+}
+
+impl PartialEq<&str> for Detail {
+    fn eq(&self, other: &&str) -> bool {
+        self.english() == *other
+    }
+}
+
+/// Its English words, as stored.
+impl From<Detail> for String {
+    fn from(detail: Detail) -> String {
+        detail.to_string()
+    }
 }

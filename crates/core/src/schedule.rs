@@ -2,8 +2,8 @@
 //! a confirmed change. Plain data shared by the monitor runtime, its presenters and the IPC
 //! wire, so none of them has to depend on the others.
 
-use crate::config::FieldError;
 use crate::diagnosis::{Diagnosis, Thresholds};
+use crate::field_error::FieldError;
 use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

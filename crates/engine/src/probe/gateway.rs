@@ -14,8 +14,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpStream, UdpSocket};
 
-use dialtone_core::diagnosis::io_error_words;
-use dialtone_core::observation::{GatewayObservation, GatewaySource, Reach, ReachMethod};
+use dialtone_core::observation::{Detail, GatewayObservation, GatewaySource, Reach, ReachMethod};
 
 /// Ports a home router typically listens on (DNS forwarder, web UI).
 pub const GATEWAY_PORTS: [u16; 3] = [53, 80, 443];
@@ -146,7 +145,7 @@ pub(crate) async fn tcp_reach(addrs: &[SocketAddr], timeout: Duration) -> Reach 
         .iter()
         .map(|addr| async move { (TcpStream::connect(addr).await, *addr) })
         .collect();
-    let mut unreachable: Option<String> = None;
+    let mut unreachable: Option<Detail> = None;
     let race = async {
         while let Some((result, addr)) = attempts.next().await {
             match result {
@@ -163,9 +162,8 @@ pub(crate) async fn tcp_reach(addrs: &[SocketAddr], timeout: Duration) -> Reach 
                     })
                 }
                 Err(e) => {
-                    unreachable.get_or_insert_with(|| {
-                        format!("connect to {addr}: {}", io_error_words(&e))
-                    });
+                    unreachable
+                        .get_or_insert_with(|| Detail::io(&e).within(format!("connect to {addr}")));
                 }
             }
         }
@@ -186,7 +184,7 @@ fn io_reach(e: &io::Error, timeout: Duration) -> Reach {
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Reach::Timeout { after: timeout },
         _ => Reach::Unreachable {
-            detail: io_error_words(e),
+            detail: Detail::io(e),
         },
     }
 }

@@ -17,9 +17,8 @@ use futures_util::future::join_all;
 use crate::probe::gateway::tcp_reach;
 use crate::probe::locate::Resolver;
 use dialtone_core::address::{Anchor, AnchorKind};
-use dialtone_core::diagnosis::error_chain_words;
 use dialtone_core::observation::{
-    AnchorObservation, DnsObservation, DnsOutcome, InternetObservation, Reach, ReachMethod,
+    AnchorObservation, Detail, DnsObservation, DnsOutcome, InternetObservation, Reach, ReachMethod,
 };
 
 /// What the internet probe checks.
@@ -74,7 +73,7 @@ async fn reach_anchor(anchor: &Anchor, resolver: &Resolver, timeout: Duration) -
             DnsOutcome::Timeout { .. } => return Reach::Timeout { after: timeout },
             DnsOutcome::NotFound { detail } | DnsOutcome::Failed { detail } => {
                 return Reach::Unreachable {
-                    detail: format!("resolve {}: {detail}", anchor.host),
+                    detail: detail.within(format!("resolve {}", anchor.host)),
                 }
             }
         },
@@ -114,7 +113,7 @@ async fn http_reach(
         Ok(c) => c,
         Err(e) => {
             return Reach::Unreachable {
-                detail: format!("set up HTTP client for {url}: {}", error_chain_words(&e)),
+                detail: Detail::chain(&e).within(format!("set up HTTP client for {url}")),
             }
         }
     };
@@ -129,7 +128,7 @@ async fn http_reach(
             rtt: start.elapsed(),
         },
         Err(e) => Reach::Unreachable {
-            detail: format!("GET {url}: {}", error_chain_words(&e)),
+            detail: Detail::chain(&e).within(format!("GET {url}")),
         },
     }
 }

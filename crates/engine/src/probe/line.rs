@@ -303,7 +303,7 @@ impl LineProber {
                                 target: target.clone(),
                                 outcome: SipOutcome::TransportFailed {
                                     kind: TransportFailure::Unreachable,
-                                    detail: e.to_string(),
+                                    detail: e.to_string().into(),
                                 },
                                 transmissions: 0,
                                 ignored: 0,

@@ -23,8 +23,9 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 
 use dialtone_core::address::{RegistrarAddress, SIPS_PORT, SIP_PORT};
-use dialtone_core::diagnosis::error_chain_words;
-use dialtone_core::observation::{DnsOutcome, Resolution, SipTarget, Transport};
+use dialtone_core::observation::{
+    Detail, DnsOutcome, FailureKind, Resolution, SipTarget, Transport,
+};
 
 /// Why a [`Resolver`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +134,7 @@ impl Resolver {
                 }
                 if addresses.is_empty() {
                     DnsOutcome::NotFound {
-                        detail: format!("{name}: no A/AAAA records"),
+                        detail: Detail::of(FailureKind::NoRecords("A/AAAA".into())).within(name),
                     }
                 } else {
                     DnsOutcome::Resolved {
@@ -255,7 +256,11 @@ impl Resolver {
                 .await;
         }
         if srv_records.is_empty() {
-            return failed(last_failure, "no SRV records", &registrar.host);
+            return failed(
+                last_failure,
+                Detail::of(FailureKind::NoRecords("SRV".into())),
+                &registrar.host,
+            );
         }
         path.push("SRV".into());
         // Within each SRV name: priority ascending, weight descending. The NAPTR (or our
@@ -282,7 +287,11 @@ impl Resolver {
             }
         }
         if targets.is_empty() {
-            return failed(last_failure, "no SRV target resolved", &registrar.host);
+            return failed(
+                last_failure,
+                "no SRV target resolved".into(),
+                &registrar.host,
+            );
         }
         path.push(families.label().into());
         Resolution::Resolved {
@@ -407,11 +416,11 @@ impl Resolver {
     fn outcome_of(&self, e: &NetError, name: &str, kind: &str) -> DnsOutcome {
         if e.is_nx_domain() {
             DnsOutcome::NotFound {
-                detail: format!("{name}: no such domain (NXDOMAIN)"),
+                detail: Detail::of(FailureKind::NoSuchDomain).within(name),
             }
         } else if e.is_no_records_found() {
             DnsOutcome::NotFound {
-                detail: format!("{name}: no {kind} records"),
+                detail: Detail::of(FailureKind::NoRecords(kind.into())).within(name),
             }
         } else if matches!(e, NetError::Timeout) {
             DnsOutcome::Timeout {
@@ -419,16 +428,13 @@ impl Resolver {
             }
         } else if let NetError::Dns(DnsError::ResponseCode(code)) = e {
             DnsOutcome::Failed {
-                detail: format!("{name} {kind} via {}: server answered {code}", self.server),
+                detail: Detail::of(FailureKind::DnsServerAnswered(code.to_string()))
+                    .within(format!("{name} {kind} via {}", self.server)),
             }
         } else {
             DnsOutcome::Failed {
-                // The resolver's own words, with any I/O error by its kind (no errno).
-                detail: format!(
-                    "{name} {kind} via {}: {}",
-                    self.server,
-                    error_chain_words(e)
-                ),
+                // The resolver's own message, with any I/O error by its kind (no errno).
+                detail: Detail::chain(e).within(format!("{name} {kind} via {}", self.server)),
             }
         }
     }
@@ -482,15 +488,9 @@ impl Families {
 
 /// A lookup step that found nothing usable: the last failure seen (on the name it was for),
 /// else "not found" with `detail` on `host`.
-fn failed(last_failure: Option<(DnsOutcome, String)>, detail: &str, host: &str) -> Resolution {
-    let (outcome, name) = last_failure.unwrap_or_else(|| {
-        (
-            DnsOutcome::NotFound {
-                detail: detail.into(),
-            },
-            host.to_string(),
-        )
-    });
+fn failed(last_failure: Option<(DnsOutcome, String)>, detail: Detail, host: &str) -> Resolution {
+    let (outcome, name) =
+        last_failure.unwrap_or_else(|| (DnsOutcome::NotFound { detail }, host.to_string()));
     Resolution::Failed { outcome, name }
 }
 

@@ -6,7 +6,7 @@
 
 use super::xml::{self, Element, XmlError};
 use crate::probe::sip::digest::{self, DigestRequest};
-use dialtone_core::diagnosis::{io_error_words, os_words};
+use dialtone_core::observation::Detail;
 use dialtone_core::secret::Secret;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,8 +37,8 @@ pub enum RequestError {
         op: String,
         /// Where.
         url: String,
-        /// The library's words.
-        detail: String,
+        /// The root cause's kind.
+        detail: Detail,
     },
     /// An HTTP error status (not a SOAP fault).
     #[error("{op} {url}: HTTP {code}")]
@@ -156,14 +156,10 @@ impl RouterHttp {
             while let Some(s) = root.source() {
                 root = s;
             }
-            let detail = match root.downcast_ref::<std::io::Error>() {
-                Some(io) => io_error_words(io),
-                None => os_words(&root.to_string()),
-            };
             RequestError::Connect {
                 op: op.into(),
                 url: url.to_string(),
-                detail,
+                detail: Detail::error(root),
             }
         }
     }

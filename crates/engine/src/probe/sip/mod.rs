@@ -65,8 +65,8 @@ pub enum SipError {
     Bind {
         /// Where we meant to send.
         peer: SocketAddr,
-        /// The operating system's words.
-        detail: String,
+        /// The operating system's error, by its kind.
+        detail: dialtone_core::observation::Detail,
     },
     /// The target cannot be used as given (e.g. a host name that is no valid TLS server name).
     #[error("SIP probe to {peer}: unusable target: {detail}")]

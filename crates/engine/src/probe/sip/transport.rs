@@ -3,8 +3,7 @@
 
 use super::message::{self, find_header_end, SipResponse, TransactionId};
 use super::{SipError, SipSettings};
-use dialtone_core::diagnosis::io_error_words;
-use dialtone_core::observation::{SipOutcome, SipTarget, Transport, TransportFailure};
+use dialtone_core::observation::{Detail, SipOutcome, SipTarget, Transport, TransportFailure};
 use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
 use std::io;
 use std::net::SocketAddr;
@@ -51,7 +50,7 @@ pub(crate) struct TransactionResult {
 }
 
 impl TransactionResult {
-    fn failed(kind: TransportFailure, detail: String, elapsed: Duration) -> TransactionResult {
+    fn failed(kind: TransportFailure, detail: Detail, elapsed: Duration) -> TransactionResult {
         TransactionResult::ended(SipOutcome::TransportFailed { kind, detail }, elapsed)
     }
 
@@ -79,7 +78,7 @@ async fn within<T>(
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(TransactionResult::failed(
             kind(&e),
-            io_error_words(&e),
+            Detail::io(&e),
             started.elapsed(),
         )),
         Err(_) => Err(TransactionResult::ended(
@@ -158,20 +157,20 @@ impl Connection {
                 };
                 let socket = UdpSocket::bind(bind).await.map_err(|e| SipError::Bind {
                     peer: target.address,
-                    detail: io_error_words(&e),
+                    detail: Detail::io(&e),
                 })?;
                 // A connected socket hears ICMP port-unreachable (ECONNREFUSED) and the kernel
                 // drops datagrams from any other source, so a spoofed source never reaches us.
                 if let Err(e) = socket.connect(target.address).await {
                     return Ok(Err(TransactionResult::failed(
                         failure_kind(&e),
-                        io_error_words(&e),
+                        Detail::io(&e),
                         started.elapsed(),
                     )));
                 }
                 let local = socket.local_addr().map_err(|e| SipError::Bind {
                     peer: target.address,
-                    detail: io_error_words(&e),
+                    detail: Detail::io(&e),
                 })?;
                 Ok(Ok(Connection {
                     kind: ConnectionKind::Udp(socket),
@@ -193,7 +192,7 @@ impl Connection {
                 let _ = tcp.set_nodelay(true);
                 let local = tcp.local_addr().map_err(|e| SipError::Bind {
                     peer: target.address,
-                    detail: io_error_words(&e),
+                    detail: Detail::io(&e),
                 })?;
                 let stream: Box<dyn SipStream> = match tls {
                     None => Box::new(tcp),
@@ -281,7 +280,8 @@ async fn udp_transact(
                     } else {
                         TransportFailure::Protocol
                     },
-                    detail: format!("answered with {bytes} bytes dialtone cannot accept: {e}"),
+                    detail: format!("answered with {bytes} bytes dialtone cannot accept: {e}")
+                        .into(),
                 },
                 None => SipOutcome::Timeout,
             };
@@ -293,7 +293,7 @@ async fn udp_transact(
                 Err(e) => {
                     result.outcome = SipOutcome::TransportFailed {
                         kind: failure_kind(&e),
-                        detail: io_error_words(&e),
+                        detail: Detail::io(&e),
                     };
                     break;
                 }
@@ -311,7 +311,7 @@ async fn udp_transact(
                 Err(e) => {
                     result.outcome = SipOutcome::TransportFailed {
                         kind: failure_kind(&e),
-                        detail: io_error_words(&e),
+                        detail: Detail::io(&e),
                     };
                     break;
                 }
@@ -355,7 +355,7 @@ async fn udp_transact(
 /// What reading one framed message from a stream gave.
 enum Framed {
     Message(Vec<u8>),
-    Failed(TransportFailure, String),
+    Failed(TransportFailure, Detail),
 }
 
 /// Reads one SIP message from `stream`: headers up to CRLFCRLF, then Content-Length bytes.
@@ -383,7 +383,8 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
                     format!(
                         "header section larger than {} bytes",
                         message::MAX_HEADER_BYTES
-                    ),
+                    )
+                    .into(),
                 );
             }
             let head = String::from_utf8_lossy(&buffer[..end]);
@@ -392,7 +393,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
                 Some(Ok(len)) => {
                     return Framed::Failed(
                         TransportFailure::TooLarge,
-                        format!("Content-Length {len} exceeds the limit"),
+                        format!("Content-Length {len} exceeds the limit").into(),
                     )
                 }
                 Some(Err(())) => {
@@ -416,7 +417,8 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
                 format!(
                     "header section larger than {} bytes",
                     message::MAX_HEADER_BYTES
-                ),
+                )
+                .into(),
             );
         }
         match stream.read(&mut chunk).await {
@@ -427,7 +429,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
                 )
             }
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-            Err(e) => return Framed::Failed(failure_kind(&e), io_error_words(&e)),
+            Err(e) => return Framed::Failed(failure_kind(&e), Detail::io(&e)),
         }
     }
 }
@@ -466,7 +468,7 @@ async fn stream_transact(
         {
             return SipOutcome::TransportFailed {
                 kind: failure_kind(&e),
-                detail: io_error_words(&e),
+                detail: Detail::io(&e),
             };
         }
         loop {
@@ -479,7 +481,7 @@ async fn stream_transact(
                         // The frame looked like SIP but is not: we cannot trust the framing.
                         return SipOutcome::TransportFailed {
                             kind: TransportFailure::Protocol,
-                            detail: e.to_string(),
+                            detail: e.to_string().into(),
                         };
                     }
                     Ok(response) if response.matches(id) && response.code >= 200 => {

@@ -7,9 +7,10 @@
 //! says what happened in words a person whose phone is dead can act on.
 //!
 //! Plain sentences start with a capital and end without a full stop, so that a presenter (and
-//! [`super::Diagnosis::plain_reason`]) can join them.
+//! [`crate::diagnosis::Diagnosis::plain_reason`]) can join them.
 
-use super::fact::{server_failed, span_words, DnsResult, Fact, Measure};
+use super::span_words;
+use crate::diagnosis::{server_failed, DnsResult, Fact, Measure};
 use crate::locale::Lang;
 use crate::observation::TransportFailure;
 use crate::router::{NatKind, RouterErrorKind, VoipStatus};

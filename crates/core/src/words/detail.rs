@@ -1,45 +1,87 @@
-//! How an operating system's or a library's error is worded in evidence.
+//! How a probe's finding is worded in evidence: the kinds of failure ([`FailureKind`]) and
+//! the details that carry them ([`Detail`]), in English and German.
 //!
 //! Probes used to store `io::Error`'s `Display` text ("Connection refused (os error 111)") as a
 //! fact's `detail`, which put an errno and the same words twice in front of people. Probes now
-//! store the error *kind* in words ([`io_error_words`], [`error_chain_words`]); presenters pass
-//! every detail through [`detail_words`], which also cleans the old texts still arriving from
-//! history rows and words them in the user's language.
+//! record the error's *kind*; a [`Detail`]'s English words (its `Display`) are what a fact
+//! keeps, and presenters pass every detail through [`detail_words`], which also cleans the old
+//! texts still arriving from history rows and words them in the user's language.
 
 use crate::locale::Lang;
+use crate::observation::{Detail, FailureKind};
+use std::fmt;
 use std::io;
 
-/// The error kinds dialtone words, in English (as stored) and German.
+/// The failure kinds with fixed words, in English (as stored) and German.
 ///
-/// The English words are also what probes store, so that a stored detail can be worded in
-/// German when it is shown.
-const KIND_WORDS: &[(&str, &str)] = &[
-    ("connection refused", "Verbindung abgelehnt"),
+/// The English words are also what a fact keeps, so that a stored detail can be worded in
+/// German when it is shown. The order is the order German replaces them in.
+static KINDS: [(FailureKind, &str, &str); 17] = [
     (
+        FailureKind::Refused,
+        "connection refused",
+        "Verbindung abgelehnt",
+    ),
+    (
+        FailureKind::Reset,
         "connection reset by the other side",
         "Verbindung von der Gegenseite zurückgesetzt",
     ),
-    ("connection aborted", "Verbindung abgebrochen"),
     (
+        FailureKind::Aborted,
+        "connection aborted",
+        "Verbindung abgebrochen",
+    ),
+    (
+        FailureKind::ClosedWhileSending,
         "connection closed while sending",
         "Verbindung beim Senden geschlossen",
     ),
     (
+        FailureKind::ClosedEarly,
         "connection closed early",
         "Verbindung vorzeitig geschlossen",
     ),
-    ("not connected", "nicht verbunden"),
-    ("no route to host", "keine Route zum Zielrechner"),
-    ("network unreachable", "Netzwerk nicht erreichbar"),
-    ("network down", "Netzwerk ausgefallen"),
-    ("address not available", "Adresse nicht verfügbar"),
-    ("address already in use", "Adresse bereits belegt"),
-    ("timed out", "Zeitüberschreitung"),
-    ("permission denied", "keine Berechtigung"),
-    ("invalid data", "ungültige Daten"),
-    ("not found", "nicht gefunden"),
-    ("interrupted", "unterbrochen"),
-    ("system error", "Systemfehler"),
+    (
+        FailureKind::NotConnected,
+        "not connected",
+        "nicht verbunden",
+    ),
+    (
+        FailureKind::NoRoute,
+        "no route to host",
+        "keine Route zum Zielrechner",
+    ),
+    (
+        FailureKind::NetworkUnreachable,
+        "network unreachable",
+        "Netzwerk nicht erreichbar",
+    ),
+    (
+        FailureKind::NetworkDown,
+        "network down",
+        "Netzwerk ausgefallen",
+    ),
+    (
+        FailureKind::AddressNotAvailable,
+        "address not available",
+        "Adresse nicht verfügbar",
+    ),
+    (
+        FailureKind::AddressInUse,
+        "address already in use",
+        "Adresse bereits belegt",
+    ),
+    (FailureKind::TimedOut, "timed out", "Zeitüberschreitung"),
+    (
+        FailureKind::PermissionDenied,
+        "permission denied",
+        "keine Berechtigung",
+    ),
+    (FailureKind::InvalidData, "invalid data", "ungültige Daten"),
+    (FailureKind::NotFound, "not found", "nicht gefunden"),
+    (FailureKind::Interrupted, "interrupted", "unterbrochen"),
+    (FailureKind::System, "system error", "Systemfehler"),
 ];
 
 /// What the C libraries and the kernels say, mapped to dialtone's words (matched ignoring
@@ -66,62 +108,32 @@ const OS_TEXTS: &[(&str, &str)] = &[
     ("broken pipe", "connection closed while sending"),
 ];
 
-/// An I/O error kind in words ("connection refused", "no route to host"), in English: what a
-/// probe stores as a fact's detail.
-pub fn io_kind_words(kind: io::ErrorKind) -> &'static str {
-    use io::ErrorKind as K;
+/// A failure kind in English words: the table's, a DNS answer's, or a library's message
+/// cleaned of errnos ([`os_words`]).
+fn kind_words(kind: &FailureKind) -> String {
     match kind {
-        K::ConnectionRefused => "connection refused",
-        K::ConnectionReset => "connection reset by the other side",
-        K::ConnectionAborted => "connection aborted",
-        K::BrokenPipe => "connection closed while sending",
-        K::UnexpectedEof => "connection closed early",
-        K::NotConnected => "not connected",
-        K::HostUnreachable => "no route to host",
-        K::NetworkUnreachable => "network unreachable",
-        K::NetworkDown => "network down",
-        K::AddrNotAvailable => "address not available",
-        K::AddrInUse => "address already in use",
-        K::TimedOut | K::WouldBlock => "timed out",
-        K::PermissionDenied => "permission denied",
-        K::InvalidData => "invalid data",
-        K::NotFound => "not found",
-        K::Interrupted => "interrupted",
-        _ => "system error",
+        FailureKind::NoSuchDomain => "no such domain (NXDOMAIN)".into(),
+        FailureKind::NoRecords(records) => format!("no {records} records"),
+        FailureKind::DnsServerAnswered(code) => format!("server answered {code}"),
+        FailureKind::Other(message) => os_words(message),
+        fixed => fixed_words(fixed).into(),
     }
 }
 
-/// An I/O error in words for a fact's detail: the kind for an operating system error (never
-/// its errno), or the wrapped library error's own text (e.g. a TLS certificate problem).
-pub fn io_error_words(error: &io::Error) -> String {
-    if let Some(code) = error.raw_os_error() {
-        let words = io_kind_words(error.kind());
-        // ENETUNREACH, EHOSTUNREACH and ENETDOWN on Linux, for a std that leaves them
-        // uncategorised: the kind's words would say only "system error".
-        return match (words, code) {
-            ("system error", 101) => "network unreachable".into(),
-            ("system error", 113) => "no route to host".into(),
-            ("system error", 100) => "network down".into(),
-            _ => words.into(),
-        };
-    }
-    match error.get_ref() {
-        Some(inner) => os_words(&inner.to_string()),
-        None => io_kind_words(error.kind()).into(),
-    }
+/// The table's English words for a kind with fixed words ("system error" for any other).
+fn fixed_words(kind: &FailureKind) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(k, _, _)| k == kind)
+        .map_or("system error", |(_, en, _)| *en)
 }
 
-/// An error and its causes in words, outermost first, for a fact's detail: I/O errors by
-/// kind, and a cause whose words the outer error already carries left out (libraries often
-/// repeat their cause in their own message).
-pub fn error_chain_words(error: &(dyn std::error::Error + 'static)) -> String {
+/// Failure kinds outermost first in words, joined by ": ", with a cause whose words the outer
+/// one already carries left out (libraries often repeat their cause in their own message).
+fn chain_words(kinds: &[FailureKind]) -> String {
     let mut parts: Vec<String> = Vec::new();
-    let mut current = Some(error);
-    while let Some(e) = current {
-        let words = match e.downcast_ref::<io::Error>() {
-            Some(io) => io_error_words(io),
-            None => os_words(&e.to_string()),
-        };
+    for kind in kinds {
+        let words = kind_words(kind);
         let lower = words.to_lowercase();
         let said = parts.iter().any(|p| p.to_lowercase().contains(&lower));
         if !words.is_empty() && !said {
@@ -129,9 +141,37 @@ pub fn error_chain_words(error: &(dyn std::error::Error + 'static)) -> String {
             parts.retain(|p| !lower.contains(&p.to_lowercase()));
             parts.push(words);
         }
-        current = e.source();
     }
     parts.join(": ")
+}
+
+/// A detail's English words, as a fact keeps them: what the probe was doing, then the
+/// failure's kinds, joined by ": ".
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = self.context.clone();
+        if !self.causes.is_empty() {
+            parts.push(chain_words(&self.causes));
+        }
+        f.write_str(&parts.join(": "))
+    }
+}
+
+/// An I/O error kind in words ("connection refused", "no route to host"), in English.
+pub fn io_kind_words(kind: io::ErrorKind) -> &'static str {
+    fixed_words(&FailureKind::of_io_kind(kind))
+}
+
+/// An I/O error in words for a fact's detail: the kind for an operating system error (never
+/// its errno), or the wrapped library error's own text (e.g. a TLS certificate problem).
+pub fn io_error_words(error: &io::Error) -> String {
+    kind_words(&FailureKind::of_io(error))
+}
+
+/// An error and its causes in words, outermost first, for a fact's detail: I/O errors by
+/// kind, and a cause whose words the outer error already carries left out.
+pub fn error_chain_words(error: &(dyn std::error::Error + 'static)) -> String {
+    chain_words(&FailureKind::chain(error))
 }
 
 /// An error text with its errno suffixes removed and the C library's words replaced by
@@ -151,9 +191,9 @@ pub fn detail_words(detail: &str, lang: Lang) -> String {
     let english = os_words(detail);
     match lang {
         Lang::En => english,
-        Lang::De => KIND_WORDS
+        Lang::De => KINDS
             .iter()
-            .fold(english, |text, (en, de)| text.replace(en, de)),
+            .fold(english, |text, (_, en, de)| text.replace(en, de)),
     }
 }
 
@@ -232,7 +272,7 @@ fn collapse_repeats(text: &str) -> String {
     let mut out = text.to_string();
     loop {
         let before = out.clone();
-        for (en, _) in KIND_WORDS {
+        for (_, en, _) in &KINDS {
             for doubled in [format!("{en} ({en})"), format!("{en}: {en}")] {
                 out = replace_ignoring_case(&out, &doubled, en);
             }
@@ -244,6 +284,7 @@ fn collapse_repeats(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -349,5 +390,53 @@ mod tests {
             " (192.0.2.1:5060)"
         );
         assert_eq!(detail_suffix("TLS handshake failed", "", Lang::En), "");
+    }
+
+    #[test]
+    fn every_fixed_kind_has_its_words_and_reads_back_in_german() {
+        let mut seen = Vec::new();
+        for (kind, en, de) in &KINDS {
+            assert!(!seen.contains(kind), "{kind:?} twice");
+            seen.push(kind.clone());
+            let detail = Detail::of(kind.clone());
+            assert_eq!(detail.to_string(), *en);
+            assert_eq!(detail_words(&detail.to_string(), Lang::De), *de);
+        }
+    }
+
+    #[test]
+    fn a_detail_is_what_the_probe_did_then_the_kinds() {
+        let detail =
+            Detail::io(&io::Error::from_raw_os_error(113)).within("connect to 192.0.2.1:80");
+        assert_eq!(
+            detail.to_string(),
+            "connect to 192.0.2.1:80: no route to host"
+        );
+        let dns = Detail::of(FailureKind::NoSuchDomain)
+            .within("missing.test")
+            .within("resolve missing.test");
+        assert_eq!(
+            dns.to_string(),
+            "resolve missing.test: missing.test: no such domain (NXDOMAIN)"
+        );
+        assert!(dns.contains("missing.test"));
+        assert_eq!(
+            Detail::of(FailureKind::DnsServerAnswered("SERVFAIL".into()))
+                .within("example.com A/AAAA via 192.0.2.53:53")
+                .to_string(),
+            "example.com A/AAAA via 192.0.2.53:53: server answered SERVFAIL"
+        );
+        assert_eq!(
+            Detail::of(FailureKind::NoRecords("SRV".into())).to_string(),
+            "no SRV records"
+        );
+        // Kept and read back as its English words; an old text stays as it was written.
+        let json = serde_json::to_string(&detail).unwrap();
+        assert_eq!(json, "\"connect to 192.0.2.1:80: no route to host\"");
+        let back: Detail = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, detail);
+        let old = Detail::from("No route to host (os error 113)");
+        assert_eq!(old.to_string(), "No route to host (os error 113)");
+        assert_eq!(detail_words(&old.to_string(), Lang::En), "no route to host");
     }
 }
