@@ -1,5 +1,6 @@
 //! Desktop notifications on confirmed verdict changes: the words ([`notice`], pure) and the
-//! [`Notifier`] that shows them through the freedesktop notification service (notify-rust).
+//! [`Notifier`] that shows them through the platform seam's notifier
+//! ([`dialtone_platform::notify`]; on Linux the freedesktop notification service).
 //!
 //! One notification per outage: a change between two outage verdicts replaces the open
 //! notification, and the recovery notice replaces it too, so the user sees at most one
@@ -12,6 +13,7 @@ use dialtone_core::verdict::Verdict;
 use dialtone_engine::feed::StatusPost;
 use dialtone_engine::monitor::VerdictChanged;
 use dialtone_ipc::protocol::{ChannelKind, ChannelView};
+use dialtone_platform::notify;
 use std::sync::mpsc;
 
 /// What a notification is about.
@@ -182,8 +184,8 @@ struct Job {
     allowed: Vec<String>,
 }
 
-/// Shows notices one after another on a thread of its own: notify-rust's D-Bus calls block
-/// (and its tokio flavour panics inside a runtime), and the monitor must never wait for them.
+/// Shows notices one after another on a thread of its own: the notifier's calls block (on
+/// Linux D-Bus calls), and the monitor must never wait for them.
 pub struct Notifier {
     jobs: mpsc::Sender<Job>,
 }
@@ -213,7 +215,7 @@ impl Notifier {
 
 fn worker(inbox: mpsc::Receiver<Job>) {
     // The notification about the outage in progress, replaced by the next change.
-    let mut current: Option<u32> = None;
+    let mut current: Option<notify::NotificationId> = None;
     let mut actions_supported: Option<bool> = None;
     let mut warned = false;
     // A replaced notification keeps its id, so the threads waiting on the old and the new one
@@ -221,29 +223,28 @@ fn worker(inbox: mpsc::Receiver<Job>) {
     let newest = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     for (generation, job) in (1u64..).zip(inbox) {
         newest.store(generation, std::sync::atomic::Ordering::SeqCst);
-        let supported = *actions_supported.get_or_insert_with(|| {
-            notify_rust::get_capabilities()
-                .map(|caps| caps.iter().any(|c| c == "actions"))
-                .unwrap_or(false)
-        });
-        let mut notification = notify_rust::Notification::new();
-        notification
-            .appname("dialtone")
-            .summary(&job.notice.summary)
-            .body(&job.notice.body)
-            .icon(match job.notice.kind {
-                NoticeKind::Outage => "dialog-warning",
-                NoticeKind::Recovery | NoticeKind::Quality => "dialog-information",
-            });
-        if let Some(id) = current {
-            notification.id(id);
-        }
-        if supported {
-            for action in &job.notice.actions {
-                notification.action(&action.key, &action.label);
-            }
-        }
-        match notification.show() {
+        let supported = *actions_supported.get_or_insert_with(notify::actions_supported);
+        let buttons: Vec<(String, String)> = if supported {
+            job.notice
+                .actions
+                .iter()
+                .map(|a| (a.key.clone(), a.label.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let toast = notify::Toast {
+            app: "dialtone",
+            summary: &job.notice.summary,
+            body: &job.notice.body,
+            icon: match job.notice.kind {
+                NoticeKind::Outage => notify::Icon::Warning,
+                NoticeKind::Recovery | NoticeKind::Quality => notify::Icon::Information,
+            },
+            replaces: current,
+            actions: &buttons,
+        };
+        match notify::show(&toast) {
             Ok(handle) => {
                 warned = false;
                 current = match job.notice.kind {

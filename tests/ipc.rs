@@ -316,7 +316,7 @@ async fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
 /// Whether this test runs as root (acting as another user needs it); says it is skipped, and
 /// why, when not.
 fn as_root(to: &str) -> bool {
-    let root = dialtone_ipc::current_uid() == 0;
+    let root = dialtone_platform::current_user() == 0;
     if !root {
         println!("SKIPPED: needs root to {to}");
     }

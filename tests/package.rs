@@ -189,7 +189,8 @@ fn the_package_installs_the_app_and_passes_lintian() {
         run(Command::new("zcat").arg(root.path().join("usr/share/man/man1/dialtone-check.1.gz")));
     assert!(man.contains("\n.TH dialtone-check 1 "), "{man}");
     assert!(man.contains("registrar"));
-    // The autostart template shipped is the one the agent writes (src/autostart.rs compiles it in).
+    // The autostart template shipped is the one the agent writes
+    // (crates/platform/src/linux/autostart.rs compiles it in).
     assert_eq!(
         std::fs::read(
             root.path()

@@ -1,20 +1,19 @@
-//! Puts a [`TrayModel`] on the desktop: a StatusNotifierItem through the tray-icon crate's
-//! `ksni` backend (pure Rust D-Bus, no GTK).
+//! Puts a [`TrayModel`] on the desktop through the tray-icon crate, with the backend the platform
+//! seam picks for this OS ([`dialtone_platform::tray`]; on Linux a StatusNotifierItem, no GTK).
 //!
 //! tray-icon's menu types are not `Send`, so one thread of its own owns the tray and applies
-//! each new model; menu clicks come back as [`MenuAction`]s on a tokio channel.
+//! each new model (in the seam's loop, which gives the OS what it needs from that thread);
+//! menu clicks come back as [`MenuAction`]s on a tokio channel.
 
 use super::icon::{self, IconId, Panel, TRAY_SIZE};
 use super::model::{MenuAction, MenuEntry, TrayModel};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
-use tray_icon::menu::{
+use dialtone_platform::tray::tray_icon::menu::{
     CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu,
 };
-use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
-
-/// The StatusNotifierWatcher's bus name: no owner means no tray host shows our item.
-pub const WATCHER: &str = "org.kde.StatusNotifierWatcher";
+use dialtone_platform::tray::tray_icon::{Icon, TrayIcon, TrayIconBuilder};
+use std::ops::ControlFlow;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 /// Why the tray could not be shown.
 #[derive(Debug, thiserror::Error)]
@@ -71,12 +70,13 @@ impl TrayHost {
                         return;
                     }
                 };
-                for command in inbox {
-                    match command {
-                        Command::Show(model) => shown.apply(&model, panel),
-                        Command::Stop => break,
+                dialtone_platform::tray::run_loop(inbox, |command| match command {
+                    Command::Show(model) => {
+                        shown.apply(&model, panel);
+                        ControlFlow::Continue(())
                     }
-                }
+                    Command::Stop => ControlFlow::Break(()),
+                });
             })
             .map_err(|e| TrayError::Thread(e.to_string()))?;
         match ready_rx.recv() {
@@ -231,12 +231,11 @@ fn build_menu(entries: &[MenuEntry]) -> Menu {
     menu
 }
 
-/// Whether a tray host (a StatusNotifierWatcher) is on the session bus. Blocking.
+/// Whether a tray host shows icons on this desktop (on Linux a StatusNotifierWatcher on the
+/// session bus). Blocking.
 pub fn host_present() -> Result<bool, String> {
-    let connection = zbus::blocking::Connection::session().map_err(|e| e.to_string())?;
-    let dbus = zbus::blocking::fdo::DBusProxy::new(&connection).map_err(|e| e.to_string())?;
-    let name = zbus::names::BusName::try_from(WATCHER).map_err(|e| e.to_string())?;
-    dbus.name_has_owner(name).map_err(|e| e.to_string())
+    // The bus's own words only: the caller's message already says what was asked.
+    dialtone_platform::tray::host_present().map_err(|e| e.detail)
 }
 
 #[cfg(test)]

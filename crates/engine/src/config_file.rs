@@ -44,19 +44,8 @@ pub fn save(config: &Config, path: &Path) -> Result<(), ConfigError> {
     // Write beside and rename, so a crash never leaves half a config behind.
     let tmp = path.with_extension("toml.tmp");
     std::fs::write(&tmp, text).map_err(write_error)?;
-    restrict_to_user(&tmp).map_err(write_error)?;
+    dialtone_platform::fs::restrict_to_user(&tmp).map_err(write_error)?;
     std::fs::rename(&tmp, path).map_err(write_error)
-}
-
-#[cfg(unix)]
-fn restrict_to_user(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict_to_user(_path: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
@@ -80,8 +69,7 @@ mod tests {
         save(&config, &path).expect("save");
         assert_eq!(load(&path).expect("load"), Some(config));
         assert_eq!(load(&dir.path().join("missing.toml")).expect("ok"), None);
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        let mode = dialtone_platform::fs::access_bits(&path).unwrap();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -1,6 +1,10 @@
 //! Where the SIP password comes from: the OS keyring or an environment variable. The
 //! password itself travels as a [`Secret`], which keeps it out of logs, output and errors.
+//! Which keyring that is (the Secret Service on Linux) is the platform seam's
+//! ([`dialtone_platform::secrets`]); the engine links it only with its `secret-store` feature,
+//! which the app turns on.
 
+use dialtone_platform::secrets;
 use std::fmt;
 
 pub use dialtone_core::secret::Secret;
@@ -61,37 +65,26 @@ pub fn from_env(var: &str) -> Result<Secret, SecretError> {
 ///
 /// Blocking (it talks D-Bus on Linux): call it from `spawn_blocking` inside async code.
 pub fn from_keyring(account: &str) -> Result<Option<Secret>, SecretError> {
-    match entry(account)?.get_password() {
-        Ok(password) => Ok(Some(Secret::new(password))),
-        Err(keyring::Error::NoEntry) => Ok(None),
-        Err(e) => Err(keyring_error(account, e)),
-    }
+    secrets::get(KEYRING_SERVICE, account)
+        .map(|password| password.map(Secret::new))
+        .map_err(keyring_error)
 }
 
 /// Stores `password` for `account` in the OS keyring (replacing any earlier one).
 pub fn store_in_keyring(account: &str, password: &Secret) -> Result<(), SecretError> {
-    entry(account)?
-        .set_password(password.expose())
-        .map_err(|e| keyring_error(account, e))
+    secrets::set(KEYRING_SERVICE, account, password.expose()).map_err(keyring_error)
 }
 
 /// Removes the password stored for `account`; no entry is fine.
 pub fn delete_from_keyring(account: &str) -> Result<(), SecretError> {
-    match entry(account)?.delete_credential() {
-        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-        Err(e) => Err(keyring_error(account, e)),
-    }
+    secrets::delete(KEYRING_SERVICE, account).map_err(keyring_error)
 }
 
-/// The keyring entry of `account` under [`KEYRING_SERVICE`].
-fn entry(account: &str) -> Result<keyring::Entry, SecretError> {
-    keyring::Entry::new(KEYRING_SERVICE, account).map_err(|e| keyring_error(account, e))
-}
-
-fn keyring_error(account: &str, e: keyring::Error) -> SecretError {
+/// The store's words under this module's message, which names the entry the same way.
+fn keyring_error(e: secrets::SecretStoreError) -> SecretError {
     SecretError::Keyring {
-        account: account.to_string(),
-        detail: e.to_string(),
+        account: e.account,
+        detail: e.detail,
     }
 }
 

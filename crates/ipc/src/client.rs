@@ -13,12 +13,12 @@ use crate::protocol::{
 use chrono::{DateTime, Utc};
 use dialtone_core::locale::Lang;
 use dialtone_core::secret::Secret;
+use dialtone_platform::local::{LocalReadHalf, LocalStream, LocalWriteHalf};
+use dialtone_platform::UserId;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::UnixStream;
 
 /// The longest line the client accepts from the agent. Larger than requests may be, because a
 /// week of history is a big reply.
@@ -39,14 +39,12 @@ pub enum ClientError {
         source: std::io::Error,
     },
     /// The process behind the socket runs as another user: nothing was sent to it.
-    #[error(
-        "refused the socket {path}: the process behind it runs as uid {uid}, not as this user"
-    )]
+    #[error("refused the socket {path}: the process behind it runs as {uid}, not as this user")]
     ForeignPeer {
         /// The socket path.
         path: PathBuf,
-        /// The peer's user id.
-        uid: u32,
+        /// The peer's user.
+        uid: UserId,
     },
     /// The socket path could not be determined.
     #[error(transparent)]
@@ -98,8 +96,8 @@ pub enum ClientError {
 /// One connection to the agent.
 pub struct Client {
     path: PathBuf,
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<LocalReadHalf>,
+    writer: LocalWriteHalf,
     next_id: u64,
     buf: Vec<u8>,
     /// Events that arrived while waiting for a reply on a subscribed connection.
@@ -116,7 +114,7 @@ impl Client {
 
     /// Connects to the agent at `path` and performs the version handshake.
     pub async fn connect(path: &Path) -> Result<Client, ClientError> {
-        let stream = UnixStream::connect(path)
+        let stream = LocalStream::connect(path)
             .await
             .map_err(|source| ClientError::Connect {
                 path: path.to_path_buf(),
@@ -124,14 +122,14 @@ impl Client {
             })?;
         // Before a single byte goes out (the first request may be followed by SetPassword): the
         // peer must be this user's own process.
-        let peer = stream.peer_cred().map_err(|source| ClientError::Connect {
+        let peer = stream.peer_user().map_err(|source| ClientError::Connect {
             path: path.to_path_buf(),
             source,
         })?;
-        if peer.uid() != super::current_uid() {
+        if peer != dialtone_platform::current_user() {
             return Err(ClientError::ForeignPeer {
                 path: path.to_path_buf(),
-                uid: peer.uid(),
+                uid: peer,
             });
         }
         let (read_half, writer) = stream.into_split();

@@ -4,8 +4,10 @@
 //! The socket lives at `$XDG_RUNTIME_DIR/dialtone/agent.sock` (directory 0700, socket 0600),
 //! or without a runtime dir in the user's own state dir (`~/.local/state/dialtone/run/`), never
 //! in a shared `/tmp`; `DIALTONE_SOCKET` overrides the path (tests, several agents side by
-//! side). The client checks that the process behind the socket runs as this user before it
-//! sends anything, so a socket someone else put there never gets a password. The agent serves it
+//! side). Where and how is the platform seam's ([`dialtone_platform::local`]); the framing,
+//! the protocol and the decision whom to talk to are written once, here. The client checks that
+//! the process behind the socket runs as this user before it sends anything, so a socket
+//! someone else put there never gets a password. The agent serves it
 //! ([`server`]); the dashboard and a second `dialtone` start talk to it ([`client`]).
 
 pub mod client;
@@ -13,8 +15,9 @@ pub mod framing;
 pub mod protocol;
 pub mod server;
 
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use dialtone_platform::local::EndpointError;
+use dialtone_platform::UserId;
+use std::path::PathBuf;
 
 /// Environment variable that overrides the socket path.
 pub const SOCKET_ENV: &str = "DIALTONE_SOCKET";
@@ -34,12 +37,12 @@ pub enum IpcError {
         source: std::io::Error,
     },
     /// The socket's directory belongs to another user: using it would let them listen in.
-    #[error("the socket directory {path} belongs to uid {owner}, not to this user")]
+    #[error("the socket directory {path} belongs to {owner}, not to this user")]
     ForeignDir {
         /// The directory.
         path: PathBuf,
         /// Its owner.
-        owner: u32,
+        owner: UserId,
     },
     /// Another agent already answers on this socket.
     #[error("another dialtone agent is already running (socket {path})")]
@@ -67,69 +70,21 @@ pub fn socket_path() -> Result<PathBuf, IpcError> {
 /// [`socket_path`] with the environment passed in, so the choice is tested without touching
 /// the process's own.
 fn socket_path_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PathBuf, IpcError> {
-    let var = |name: &str| env(name).filter(|p| !p.is_empty()).map(PathBuf::from);
-    if let Some(path) = var(SOCKET_ENV) {
-        return Ok(path);
+    if let Some(path) = env(SOCKET_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
     }
-    if let Some(dir) = var("XDG_RUNTIME_DIR") {
-        return Ok(dir.join("dialtone").join("agent.sock"));
-    }
-    // A shared /tmp would let another user create the directory first and wait for us.
-    let state = var("XDG_STATE_HOME")
-        .filter(|p| p.is_absolute())
-        .or_else(|| var("HOME").map(|home| home.join(".local/state")))
-        .ok_or(IpcError::NoRuntimeDir)?;
-    Ok(state.join("dialtone").join("run").join("agent.sock"))
+    dialtone_platform::local::default_endpoint(&env).ok_or(IpcError::NoRuntimeDir)
 }
 
-/// This process's real user id (the one peers must match).
-pub fn current_uid() -> u32 {
-    rustix::process::getuid().as_raw()
-}
-
-/// Creates the socket's directory (0700) if needed and makes sure it is ours and private.
-pub(crate) fn prepare_dir(socket: &Path) -> Result<(), IpcError> {
-    let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    let dir_err = |source| IpcError::Dir {
-        path: dir.to_path_buf(),
-        source,
-    };
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(dir_err)?;
-        return Ok(());
+impl From<EndpointError> for IpcError {
+    fn from(e: EndpointError) -> IpcError {
+        match e {
+            EndpointError::Dir { path, source } => IpcError::Dir { path, source },
+            EndpointError::ForeignDir { path, owner } => IpcError::ForeignDir { path, owner },
+            EndpointError::AlreadyRunning { path } => IpcError::AlreadyRunning { path },
+            EndpointError::Bind { path, source } => IpcError::Bind { path, source },
+        }
     }
-    // lstat: a symlink planted in our place would lead our socket wherever its owner likes.
-    let meta = std::fs::symlink_metadata(dir).map_err(dir_err)?;
-    if meta.file_type().is_symlink() {
-        return Err(IpcError::Dir {
-            path: dir.to_path_buf(),
-            source: std::io::Error::other("it is a symbolic link"),
-        });
-    }
-    if meta.uid() != current_uid() {
-        // A directory we did not create (e.g. a test's temp dir or /run/user/UID itself when
-        // DIALTONE_SOCKET points there) is fine if it is ours; otherwise someone else controls
-        // who can reach our socket.
-        return Err(IpcError::ForeignDir {
-            path: dir.to_path_buf(),
-            owner: meta.uid(),
-        });
-    }
-    // Only tighten directories we name ourselves; a user-chosen parent (DIALTONE_SOCKET) keeps
-    // its mode, the socket's own 0600 and the peer check still guard it.
-    if dir.file_name().is_some_and(|n| {
-        n == "dialtone" || n == "run" || n.to_string_lossy().starts_with("dialtone-")
-    }) && meta.permissions().mode() & 0o077 != 0
-    {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -137,7 +92,7 @@ mod tests {
     #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
     use super::*;
     use std::ffi::OsString;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::path::Path;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
         move |name| {
@@ -147,6 +102,8 @@ mod tests {
         }
     }
 
+    // The XDG places are Linux's; the directory checks are tested with the platform seam.
+    #[cfg(target_os = "linux")]
     #[test]
     fn without_a_runtime_dir_the_socket_lives_in_the_users_own_state_dir_never_tmp() {
         let runtime = socket_path_from(env(&[
@@ -181,64 +138,5 @@ mod tests {
             socket_path_from(env(&[])),
             Err(IpcError::NoRuntimeDir)
         ));
-    }
-
-    #[test]
-    fn the_socket_dir_is_created_private() {
-        let tmp = tempfile::tempdir().unwrap();
-        let socket = tmp.path().join("state/dialtone/run/agent.sock");
-        prepare_dir(&socket).unwrap();
-        let meta = std::fs::metadata(socket.parent().unwrap()).unwrap();
-        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
-        assert_eq!(meta.uid(), current_uid());
-        // A dialtone directory left open by someone is closed again.
-        std::fs::set_permissions(
-            socket.parent().unwrap(),
-            std::fs::Permissions::from_mode(0o755),
-        )
-        .unwrap();
-        prepare_dir(&socket).unwrap();
-        let mode = std::fs::metadata(socket.parent().unwrap())
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o700);
-    }
-
-    #[test]
-    fn a_symlinked_socket_dir_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let elsewhere = tmp.path().join("elsewhere");
-        std::fs::create_dir(&elsewhere).unwrap();
-        let planted = tmp.path().join("dialtone");
-        std::os::unix::fs::symlink(&elsewhere, &planted).unwrap();
-        match prepare_dir(&planted.join("agent.sock")) {
-            Err(IpcError::Dir { path, source }) => {
-                assert_eq!(path, planted);
-                assert!(source.to_string().contains("symbolic link"), "{source}");
-            }
-            other => panic!("a symlink was accepted: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_socket_dir_of_another_user_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        // As root (CI), a directory handed to "nobody"; as anyone else, the root-owned "/".
-        let (dir, owner) = if current_uid() == 0 {
-            let dir = tmp.path().join("dialtone");
-            std::fs::create_dir(&dir).unwrap();
-            std::os::unix::fs::chown(&dir, Some(65534), None).unwrap();
-            (dir, 65534)
-        } else {
-            (PathBuf::from("/"), 0)
-        };
-        match prepare_dir(&dir.join("agent.sock")) {
-            Err(IpcError::ForeignDir { path, owner: found }) => {
-                assert_eq!(path, dir);
-                assert_eq!(found, owner);
-            }
-            other => panic!("another user's directory was accepted: {other:?}"),
-        }
     }
 }

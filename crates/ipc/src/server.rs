@@ -9,13 +9,12 @@ use crate::protocol::{
     parse_client_line, AgentStatus, ErrorReply, Event, Request, Response, ServerMessage, MAX_LINE,
     PROTOCOL_VERSION,
 };
-use crate::{current_uid, prepare_dir, IpcError};
+use crate::IpcError;
+use dialtone_platform::local::{LocalListener, LocalStream};
 use std::future::Future;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +37,7 @@ pub trait Handler: Send + Sync + 'static {
 
 /// A bound, not yet serving, IPC socket.
 pub struct Server {
-    listener: UnixListener,
+    listener: LocalListener,
     path: PathBuf,
 }
 
@@ -46,25 +45,7 @@ impl Server {
     /// Binds the socket at `path`: creates its directory (0700), replaces a stale socket left by
     /// a crashed agent, and refuses with [`IpcError::AlreadyRunning`] when an agent answers there.
     pub async fn bind(path: &Path) -> Result<Server, IpcError> {
-        prepare_dir(path)?;
-        if path.exists() {
-            if UnixStream::connect(path).await.is_ok() {
-                return Err(IpcError::AlreadyRunning {
-                    path: path.to_path_buf(),
-                });
-            }
-            // Nobody listens: a leftover from an agent that did not shut down cleanly.
-            std::fs::remove_file(path).map_err(|source| IpcError::Bind {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
-        let bind_err = |source| IpcError::Bind {
-            path: path.to_path_buf(),
-            source,
-        };
-        let listener = UnixListener::bind(path).map_err(bind_err)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
+        let listener = LocalListener::bind(path).await?;
         Ok(Server {
             listener,
             path: path.to_path_buf(),
@@ -79,14 +60,14 @@ impl Server {
     /// Serves connections until `shutdown` is cancelled, then removes the socket file.
     pub async fn serve<H: Handler>(self, handler: Arc<H>, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        let own_uid = current_uid();
+        let own_user = dialtone_platform::current_user();
         loop {
             let accepted = tokio::select! {
                 () = shutdown.cancelled() => break,
                 accepted = self.listener.accept() => accepted,
             };
             let stream = match accepted {
-                Ok((stream, _)) => stream,
+                Ok(stream) => stream,
                 Err(err) => {
                     // EMFILE and friends: back off briefly instead of spinning.
                     tracing::warn!(error = %err, "ipc: accept failed");
@@ -94,13 +75,10 @@ impl Server {
                     continue;
                 }
             };
-            match stream.peer_cred() {
-                Ok(cred) if cred.uid() == own_uid => {}
-                Ok(cred) => {
-                    tracing::warn!(
-                        uid = cred.uid(),
-                        "ipc: refused a connection from another user"
-                    );
+            match stream.peer_user() {
+                Ok(user) if user == own_user => {}
+                Ok(user) => {
+                    tracing::warn!(%user, "ipc: refused a connection from another user");
                     continue;
                 }
                 Err(err) => {
@@ -119,7 +97,7 @@ impl Server {
                 drop(permit);
             });
         }
-        if let Err(err) = std::fs::remove_file(&self.path) {
+        if let Err(err) = self.listener.release() {
             tracing::debug!(path = %self.path.display(), error = %err, "ipc: socket not removed");
         }
     }
@@ -127,7 +105,7 @@ impl Server {
 
 /// Reads requests from one connection and writes replies (and events, once subscribed).
 async fn serve_connection<H: Handler>(
-    stream: UnixStream,
+    stream: LocalStream,
     handler: Arc<H>,
     shutdown: CancellationToken,
 ) {

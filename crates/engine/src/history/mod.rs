@@ -317,30 +317,12 @@ impl History {
         let path = path.to_path_buf();
         // It holds the address-of-record, binding addresses and the user's report notes: the
         // user's eyes only (SQLite gives its -wal and -shm files the database's mode).
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|source| HistoryError::CreateDir {
-                    path: path.clone(),
-                    source,
-                })?;
-        }
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|source| HistoryError::CreateDir {
-                    path: path.clone(),
-                    source,
-                })?;
-        }
+        dialtone_platform::fs::create_private_file(&path).map_err(|source| {
+            HistoryError::CreateDir {
+                path: path.clone(),
+                source,
+            }
+        })?;
         let sqlite = |op: &'static str| {
             let path = path.clone();
             move |source| HistoryError::Sqlite { op, path, source }

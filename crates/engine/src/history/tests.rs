@@ -492,14 +492,13 @@ fn history_runs_in_wal_mode_with_full_sync() {
 
 #[test]
 fn the_database_and_its_folder_are_private() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data/dialtone/history.sqlite3");
     let history = History::open(&path).unwrap();
     history
         .record_check(&diagnosis(Verdict::Healthy, None, t(8, 0)))
         .unwrap();
-    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mode = |p: &Path| dialtone_platform::fs::access_bits(p).unwrap() & 0o777;
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(path.parent().unwrap()), 0o700);
     let wal = path.with_extension("sqlite3-wal");

@@ -1,8 +1,8 @@
 //! The home-network probe: does the router answer?
 //!
-//! Two ways, raced: an ICMP echo through an unprivileged ping socket (Linux allows these
-//! to groups in `net.ipv4.ping_group_range`; elsewhere or when not allowed the attempt is
-//! silently skipped), and TCP connects to ports 53, 80 and 443, where a refused connection
+//! Two ways, raced: an ICMP echo without privileges (the platform seam's; on Linux a ping
+//! socket, allowed to the groups in `net.ipv4.ping_group_range`; when not allowed the attempt
+//! is silently skipped), and TCP connects to ports 53, 80 and 443, where a refused connection
 //! proves the router alive as well as a completed one: only a live host sends a reset. The
 //! first answer wins. Nothing here needs privileges or `unsafe`.
 
@@ -11,10 +11,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::TcpStream;
 
 use dialtone_core::observation::{Detail, GatewayObservation, GatewaySource, Reach, ReachMethod};
+use dialtone_platform::net::{self, Echo};
 
 /// Ports a home router typically listens on (DNS forwarder, web UI).
 pub const GATEWAY_PORTS: [u16; 3] = [53, 80, 443];
@@ -88,53 +88,23 @@ pub struct PingUnavailable {
     pub source: io::Error,
 }
 
-/// Sends one ICMP echo request to `ip` over an unprivileged ping socket and waits up to
-/// `timeout` for the reply. `Err` when the system does not allow ping sockets to this user.
+/// Sends one ICMP echo request to `ip` (the platform seam's unprivileged echo) and waits up to
+/// `timeout` for the reply. `Err` when the system does not allow it to this user.
 pub async fn ping(ip: IpAddr, timeout: Duration) -> Result<Reach, PingUnavailable> {
-    let unavailable = |source| PingUnavailable {
-        address: ip,
-        source,
-    };
-    let (domain, protocol, request, reply) = match ip {
-        IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4, 8u8, 0u8),
-        IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6, 128u8, 129u8),
-    };
-    let socket = Socket::new(domain, Type::DGRAM, Some(protocol)).map_err(unavailable)?;
-    socket.set_nonblocking(true).map_err(unavailable)?;
-    // A ping socket is a datagram socket: tokio's UdpSocket only issues send/recv on it.
-    let socket = UdpSocket::from_std(std::net::UdpSocket::from(socket)).map_err(unavailable)?;
-    let start = Instant::now();
-    if let Err(e) = socket.connect(SocketAddr::new(ip, 0)).await {
-        return Ok(io_reach(&e, timeout));
-    }
-    // The kernel fills in the identifier (the socket's "port") and the checksum.
-    let sequence: u16 = rand::random();
-    let [s0, s1] = sequence.to_be_bytes();
-    let packet = [
-        request, 0, 0, 0, 0, 0, s0, s1, b'd', b'i', b'a', b'l', b't', b'o', b'n', b'e',
-    ];
-    if let Err(e) = socket.send(&packet).await {
-        return Ok(io_reach(&e, timeout));
-    }
-    let wait = async {
-        let mut buf = [0u8; 1500];
-        loop {
-            match socket.recv(&mut buf).await {
-                Ok(n) if n >= 8 && buf[0] == reply && buf[6..8] == [s0, s1] => {
-                    return Reach::Answered {
-                        method: ReachMethod::IcmpEcho,
-                        rtt: start.elapsed(),
-                    }
-                }
-                // Someone else's reply or a stray packet: keep waiting.
-                Ok(_) => continue,
-                Err(e) => return io_reach(&e, timeout),
-            }
-        }
-    };
-    Ok(tokio::time::timeout(timeout, wait)
+    let echo = net::icmp_echo(ip, timeout)
         .await
-        .unwrap_or(Reach::Timeout { after: timeout }))
+        .map_err(|source| PingUnavailable {
+            address: ip,
+            source,
+        })?;
+    Ok(match echo {
+        Echo::Replied { rtt } => Reach::Answered {
+            method: ReachMethod::IcmpEcho,
+            rtt,
+        },
+        Echo::TimedOut => Reach::Timeout { after: timeout },
+        Echo::Failed(e) => io_reach(&e, timeout),
+    })
 }
 
 /// Connects to every address at once; the first answer (handshake or refusal) wins. When all

@@ -20,6 +20,7 @@
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use dialtone_core::observation::Acquaintance;
+use dialtone_platform::fs::{self, OpenPrivate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -331,12 +332,12 @@ impl WatchLock {
             path: path.clone(),
             detail: e.to_string(),
         };
-        create_private_dir(dir).map_err(io)?;
+        fs::create_private_dir(dir).map_err(io)?;
         let file = open_lock_file(&path).map_err(io)?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(WatchLock { _file: file, path }),
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(WatchLockError::Held { path }),
-            Err(e) => Err(io(e.into())),
+        match fs::try_lock_exclusive(&file) {
+            Ok(true) => Ok(WatchLock { _file: file, path }),
+            Ok(false) => Err(WatchLockError::Held { path }),
+            Err(e) => Err(io(e)),
         }
     }
 
@@ -370,10 +371,9 @@ fn update<T>(path: &Path, f: impl FnOnce(&mut Ledger) -> T) -> Result<T, GuardEr
         detail: e.to_string(),
     };
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    create_private_dir(dir).map_err(io)?;
+    fs::create_private_dir(dir).map_err(io)?;
     let lock = open_lock_file(&path.with_extension("lock")).map_err(io)?;
-    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| io(e.into()))?;
+    fs::lock_exclusive(&lock).map_err(io)?;
     let text = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -407,7 +407,7 @@ fn update<T>(path: &Path, f: impl FnOnce(&mut Ledger) -> T) -> Result<T, GuardEr
             .create(true)
             .truncate(true)
             .write(true)
-            .mode_0600()
+            .private()
             .open(&tmp)
             .map_err(io)?;
         file.write_all(after.as_bytes()).map_err(io)?;
@@ -423,29 +423,8 @@ fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
         .create(true)
         .truncate(false)
         .write(true)
-        .mode_0600()
+        .private()
         .open(path)
-}
-
-/// Creates `dir` (and its parents) readable by the user only.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-/// `OpenOptions` with mode 0600 for new files.
-trait Private {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-
-impl Private for std::fs::OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.mode(0o600)
-    }
 }
 
 #[cfg(test)]
@@ -480,8 +459,7 @@ mod tests {
         // The password is never written, only a salted fingerprint.
         let text = std::fs::read_to_string(dir.path().join("state/logins.json")).unwrap();
         assert!(!text.contains("wrong"), "{text}");
-        use std::os::unix::fs::PermissionsExt;
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mode = |p: &Path| fs::access_bits(p).unwrap() & 0o777;
         assert_eq!(mode(&dir.path().join("state/logins.json")), 0o600);
         assert_eq!(mode(&dir.path().join("state")), 0o700);
         // New credentials: open, and the rejection is gone for good.

@@ -1,0 +1,537 @@
+//! The one platform seam: everything dialtone does that differs between operating systems,
+//! declared and documented once here and implemented by one module per OS (`linux/` today).
+//!
+//! A second operating system is an added module (`windows/`, selected below) and a block of
+//! dependencies in this crate's `Cargo.toml`, not `cfg` across the tree: the functions and types
+//! here call into `imp`, so a missing piece of a new OS is a compile error in this file, not a
+//! surprise at run time. Outside this crate nothing names `std::os::unix`, `rustix`, `zbus`,
+//! `ksni` or `/proc/` (`tests/crate_graph.rs` checks).
+//!
+//! What is here:
+//! - [`UserId`], [`current_user`]: who runs this process, and who is on the other end of a
+//!   local connection.
+//! - [`local`]: the agent's local IPC endpoint (a Unix socket in a private directory; a
+//!   per-user named pipe on Windows) and the peer's identity.
+//! - [`fs`]: files and directories only the user can read, and an inter-process lock.
+//! - [`net`] (feature `net`): interfaces, the default route, the gateway's ICMP echo.
+//! - [`secrets`]: the OS secret store (feature `secret-store`; without it, "no store").
+//! - [`tray`] (feature `tray`), [`notify`] (feature `notify`), [`autostart`] (feature
+//!   `autostart`): the desktop parts only the agent links.
+//!
+//! Sleep and wake need nothing here: the monitor notices a wake from the wall clock jumping,
+//! which is the same on every OS. Network changes are polled (`monitor::network`), with
+//! [`net::interfaces`] and [`net::default_route`] as the fingerprint.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as imp;
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "dialtone-platform has no implementation for this operating system yet: add its module \
+     beside src/linux/ and select it in src/lib.rs"
+);
+
+use std::fmt;
+
+/// A user as the operating system names it: the uid on Linux (a SID on Windows). Shown as the
+/// OS writes it (`uid 1000`), so messages about a foreign peer or directory read naturally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserId(imp::RawUser);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        imp::fmt_user(&self.0, f)
+    }
+}
+
+/// The user this process runs as (its real user): the one every local peer must be.
+pub fn current_user() -> UserId {
+    UserId(imp::current_user())
+}
+
+pub mod local {
+    //! The agent's local IPC endpoint: a listener only this user can reach, and connections
+    //! that tell who is on the other end. Framing and the protocol are `dialtone-ipc`'s; this
+    //! is only the pipe.
+
+    use crate::{imp, UserId};
+    use std::ffi::OsString;
+    use std::io;
+    use std::path::{Path, PathBuf};
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+    /// Why the endpoint could not be set up. Each names the path it is about.
+    #[derive(Debug, thiserror::Error)]
+    pub enum EndpointError {
+        /// The endpoint's directory could not be created or secured.
+        #[error("cannot prepare the socket directory {path}: {source}")]
+        Dir {
+            /// The directory.
+            path: PathBuf,
+            /// The OS error.
+            source: io::Error,
+        },
+        /// The endpoint's directory belongs to another user: using it would let them listen in.
+        #[error("the socket directory {path} belongs to {owner}, not to this user")]
+        ForeignDir {
+            /// The directory.
+            path: PathBuf,
+            /// Its owner.
+            owner: UserId,
+        },
+        /// Another process already answers at this endpoint.
+        #[error("another dialtone agent is already running (socket {path})")]
+        AlreadyRunning {
+            /// The endpoint.
+            path: PathBuf,
+        },
+        /// Binding or securing the endpoint failed.
+        #[error("cannot listen on {path}: {source}")]
+        Bind {
+            /// The endpoint.
+            path: PathBuf,
+            /// The OS error.
+            source: io::Error,
+        },
+    }
+
+    /// The default endpoint, from the environment passed in (so the choice is testable without
+    /// touching the process's own): on Linux `$XDG_RUNTIME_DIR/dialtone/agent.sock`, else
+    /// `dialtone/run/agent.sock` in the user's state dir, never a shared `/tmp`. `None` when
+    /// the user has no place of their own. An override (`DIALTONE_SOCKET`) is the caller's.
+    pub fn default_endpoint(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+        imp::local::default_endpoint(env)
+    }
+
+    /// A bound endpoint, accepting connections.
+    pub struct LocalListener(imp::local::Listener);
+
+    impl LocalListener {
+        /// Binds the endpoint at `path`, reachable by this user only: prepares its directory
+        /// (private, ours, no symlink), replaces a stale endpoint a crashed agent left, and
+        /// refuses with [`EndpointError::AlreadyRunning`] when a live one answers there.
+        pub async fn bind(path: &Path) -> Result<LocalListener, EndpointError> {
+            imp::local::bind(path).await.map(LocalListener)
+        }
+
+        /// Waits for the next connection. Who connected is [`LocalStream::peer_user`]'s to say:
+        /// the caller decides whom to serve.
+        pub async fn accept(&self) -> io::Result<LocalStream> {
+            imp::local::accept(&self.0).await.map(LocalStream)
+        }
+
+        /// Gives the endpoint up: stops listening and removes what [`LocalListener::bind`] left
+        /// in the file system (where endpoints are files), so the next agent finds no stale one.
+        pub fn release(self) -> io::Result<()> {
+            imp::local::release(self.0)
+        }
+    }
+
+    /// One connection, either end.
+    pub struct LocalStream(imp::local::Stream);
+
+    impl LocalStream {
+        /// Connects to the endpoint at `path`. Nothing is sent: check [`LocalStream::peer_user`]
+        /// before the first byte goes out.
+        pub async fn connect(path: &Path) -> io::Result<LocalStream> {
+            imp::local::connect(path).await.map(LocalStream)
+        }
+
+        /// The user of the process on the other end, as the OS vouches for it.
+        pub fn peer_user(&self) -> io::Result<UserId> {
+            imp::local::peer_user(&self.0).map(UserId)
+        }
+
+        /// Splits the connection so one task reads while another writes.
+        pub fn into_split(self) -> (LocalReadHalf, LocalWriteHalf) {
+            let (read, write) = imp::local::split(self.0);
+            (LocalReadHalf(read), LocalWriteHalf(write))
+        }
+    }
+
+    /// The reading half of a [`LocalStream`].
+    pub struct LocalReadHalf(imp::local::ReadHalf);
+
+    /// The writing half of a [`LocalStream`].
+    pub struct LocalWriteHalf(imp::local::WriteHalf);
+
+    // Both halves are Unpin on every OS (tokio's socket and pipe halves are), so delegating
+    // needs no pin projection and no unsafe.
+    impl AsyncRead for LocalReadHalf {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for LocalWriteHalf {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.0).poll_write(cx, buf)
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_shutdown(cx)
+        }
+    }
+}
+
+pub mod fs {
+    //! Files and directories only the user can read (mode 0600/0700 on Linux; an owner-only
+    //! ACL on Windows), and an exclusive inter-process lock on a file.
+
+    use crate::imp;
+    use std::fs::{File, OpenOptions};
+    use std::io;
+    use std::path::Path;
+
+    /// Creates `dir` and its missing parents, each new one readable by the user only.
+    /// Existing directories are left as they are.
+    pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+        imp::fs::create_private_dir(dir)
+    }
+
+    /// Creates `path`'s directory ([`create_private_dir`]) and the file itself, readable by the
+    /// user only; an existing file keeps its contents. For files other programs (SQLite) open
+    /// afterwards, so they find them private from the first byte.
+    pub fn create_private_file(path: &Path) -> io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .private()
+            .open(path)
+            .map(drop)
+    }
+
+    /// Makes an existing file readable by the user only.
+    pub fn restrict_to_user(path: &Path) -> io::Result<()> {
+        imp::fs::restrict_to_user(path)
+    }
+
+    /// The access `path` grants, in Unix notation (`0o600`: the owner reads and writes, nobody
+    /// else anything). Where the OS keeps ACLs instead of modes, its module reports the owner-only
+    /// access the functions above set as these same bits, so checks of them read alike.
+    pub fn access_bits(path: &Path) -> io::Result<u32> {
+        imp::fs::access_bits(path)
+    }
+
+    /// `OpenOptions` that create files readable by the user only.
+    pub trait OpenPrivate {
+        /// New files get owner-only access; existing ones keep theirs.
+        fn private(&mut self) -> &mut Self;
+    }
+
+    impl OpenPrivate for OpenOptions {
+        fn private(&mut self) -> &mut Self {
+            imp::fs::private(self)
+        }
+    }
+
+    /// Takes an exclusive lock on `file`, waiting for another process to give it up. The OS
+    /// releases it when the file is closed, however the holder ends.
+    pub fn lock_exclusive(file: &File) -> io::Result<()> {
+        imp::fs::lock_exclusive(file)
+    }
+
+    /// Takes an exclusive lock on `file` if nobody holds one: `Ok(false)` when another process
+    /// (or another open of the same file) does.
+    pub fn try_lock_exclusive(file: &File) -> io::Result<bool> {
+        imp::fs::try_lock_exclusive(file)
+    }
+}
+
+#[cfg(feature = "net")]
+pub mod net {
+    //! This computer's network as the OS reports it: interfaces, the default route, and an ICMP
+    //! echo that needs no privileges.
+
+    use crate::imp;
+    use std::io;
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    /// An interface that is up, with its addresses.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Interface {
+        /// The OS's name for it (`eth0`, `wlan0`).
+        pub name: String,
+        /// Its addresses, sorted and without duplicates.
+        pub addresses: Vec<IpAddr>,
+    }
+
+    /// The route to everywhere else.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Route {
+        /// The interface it leaves by.
+        pub interface: String,
+        /// The next hop; `None` on a point-to-point link.
+        pub gateway: Option<IpAddr>,
+    }
+
+    /// The interfaces that are up (not loopback) and hold an address other than loopback,
+    /// sorted by name. The order is stable from call to call: the network watcher compares
+    /// whole lists, and a shuffled one would look like a change.
+    pub fn interfaces() -> Vec<Interface> {
+        imp::net::interfaces()
+    }
+
+    /// The default route with the lowest metric, IPv4 before IPv6 (a home line's SIP almost
+    /// always runs over IPv4); `None` when there is none or the OS does not say.
+    pub fn default_route() -> Option<Route> {
+        imp::net::default_route()
+    }
+
+    /// What became of an ICMP echo request.
+    #[derive(Debug)]
+    pub enum Echo {
+        /// The host answered after `rtt`.
+        Replied {
+            /// Round-trip time.
+            rtt: Duration,
+        },
+        /// No answer within the timeout.
+        TimedOut,
+        /// Sending or receiving failed (the OS's error says why, e.g. no route to the host).
+        Failed(io::Error),
+    }
+
+    /// Sends one ICMP echo request to `ip` and waits up to `timeout` for the answer, without
+    /// privileges. `Err` when the OS does not let this user send one at all (on Linux: not in
+    /// `net.ipv4.ping_group_range`); the caller then relies on other means.
+    pub async fn icmp_echo(ip: IpAddr, timeout: Duration) -> io::Result<Echo> {
+        imp::net::icmp_echo(ip, timeout).await
+    }
+}
+
+pub mod secrets {
+    //! The OS secret store (on Linux the Secret Service; the Credential Manager on Windows),
+    //! with the feature `secret-store`. Without it every call says the build has no store, so
+    //! a headless engine still runs on passwords from the environment.
+
+    /// Why the store could not be used (no store running, locked, denied). Never holds the
+    /// password.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{op} {service}/{account} in the OS secret store: {detail}")]
+    pub struct SecretStoreError {
+        /// What was attempted (`reading`, `storing`, `deleting`).
+        pub op: &'static str,
+        /// The service the entry belongs to.
+        pub service: String,
+        /// The entry's account name.
+        pub account: String,
+        /// The store's own words.
+        pub detail: String,
+    }
+
+    impl SecretStoreError {
+        pub(crate) fn new(op: &'static str, service: &str, account: &str, detail: String) -> Self {
+            SecretStoreError {
+                op,
+                service: service.to_string(),
+                account: account.to_string(),
+                detail,
+            }
+        }
+    }
+
+    /// The password stored for `service`/`account`; `Ok(None)` when there is none. Blocking
+    /// (D-Bus on Linux): call it off the async workers.
+    pub fn get(service: &str, account: &str) -> Result<Option<String>, SecretStoreError> {
+        #[cfg(feature = "secret-store")]
+        return crate::imp::secrets::get(service, account);
+        #[cfg(not(feature = "secret-store"))]
+        Err(unavailable("reading", service, account))
+    }
+
+    /// Stores `password` for `service`/`account`, replacing an earlier one. Blocking.
+    pub fn set(service: &str, account: &str, password: &str) -> Result<(), SecretStoreError> {
+        #[cfg(feature = "secret-store")]
+        return crate::imp::secrets::set(service, account, password);
+        #[cfg(not(feature = "secret-store"))]
+        {
+            let _ = password;
+            Err(unavailable("storing", service, account))
+        }
+    }
+
+    /// Removes the password stored for `service`/`account`; none stored is fine. Blocking.
+    pub fn delete(service: &str, account: &str) -> Result<(), SecretStoreError> {
+        #[cfg(feature = "secret-store")]
+        return crate::imp::secrets::delete(service, account);
+        #[cfg(not(feature = "secret-store"))]
+        Err(unavailable("deleting", service, account))
+    }
+
+    #[cfg(not(feature = "secret-store"))]
+    fn unavailable(op: &'static str, service: &str, account: &str) -> SecretStoreError {
+        SecretStoreError::new(
+            op,
+            service,
+            account,
+            "this build has no secret store (feature secret-store)".into(),
+        )
+    }
+}
+
+#[cfg(feature = "tray")]
+pub mod tray {
+    //! The tray host. The icon and its menu are the `tray_icon` crate's, with this OS's backend
+    //! chosen in this crate's `Cargo.toml` (re-exported here, so the app never picks one); what
+    //! differs besides is whether anything shows tray icons and how the tray's thread waits.
+
+    use crate::imp;
+    use std::ops::ControlFlow;
+    use std::sync::mpsc;
+
+    pub use tray_icon;
+
+    /// Why the question "is there a tray host?" found no answer.
+    #[derive(Debug, thiserror::Error)]
+    #[error("asking {bus} for a tray host: {detail}")]
+    pub struct TrayHostError {
+        /// Where we asked (the session bus on Linux).
+        pub bus: &'static str,
+        /// What went wrong.
+        pub detail: String,
+    }
+
+    /// Whether something on this desktop shows tray icons (on Linux: a StatusNotifierWatcher
+    /// owns its name on the session bus). Blocking.
+    pub fn host_present() -> Result<bool, TrayHostError> {
+        imp::tray::host_present()
+    }
+
+    /// The tray thread's loop: hands each command from `inbox` to `on_command` until it says
+    /// stop or the sender is gone, doing meanwhile whatever the OS needs from the thread that
+    /// owns the tray icon (a message loop on Windows; nothing on Linux, where the backend
+    /// runs its own).
+    pub fn run_loop<C>(inbox: mpsc::Receiver<C>, on_command: impl FnMut(C) -> ControlFlow<()>) {
+        imp::tray::run_loop(inbox, on_command)
+    }
+}
+
+#[cfg(feature = "notify")]
+pub mod notify {
+    //! Desktop notifications: show one (replacing an earlier one), offer buttons where the
+    //! notification server has them, and wait for a click.
+
+    use crate::imp;
+
+    /// Which stock icon a notification shows.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Icon {
+        /// Something stopped working.
+        Warning,
+        /// Something is back or worth knowing.
+        Information,
+    }
+
+    /// The notification server's name for one of ours, to replace it later.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct NotificationId(pub(crate) u32);
+
+    /// A notification to show.
+    #[derive(Debug, Clone)]
+    pub struct Toast<'a> {
+        /// The application's name as the desktop shows it.
+        pub app: &'a str,
+        /// The first line.
+        pub summary: &'a str,
+        /// The text under it.
+        pub body: &'a str,
+        /// The stock icon.
+        pub icon: Icon,
+        /// An earlier notification this one takes the place of.
+        pub replaces: Option<NotificationId>,
+        /// Buttons as (key, label); only shown where [`actions_supported`] says so.
+        pub actions: &'a [(String, String)],
+    }
+
+    /// Why a notification was not shown (typically: no notification server).
+    #[derive(Debug, thiserror::Error)]
+    #[error("{detail}")]
+    pub struct NotifyError {
+        /// The notification system's words, as the log has always shown them.
+        pub detail: String,
+    }
+
+    /// Whether notifications can carry buttons here. Blocking.
+    pub fn actions_supported() -> bool {
+        imp::notify::actions_supported()
+    }
+
+    /// Shows `toast`. Blocking.
+    pub fn show(toast: &Toast<'_>) -> Result<Shown, NotifyError> {
+        imp::notify::show(toast).map(Shown)
+    }
+
+    /// A notification on screen.
+    pub struct Shown(imp::notify::Shown);
+
+    impl Shown {
+        /// Its id, to replace it with the next one.
+        pub fn id(&self) -> NotificationId {
+            imp::notify::id(&self.0)
+        }
+
+        /// Blocks until the notification closes, calling `on_action` with the key of the button
+        /// clicked (or the server's own key for a plain close).
+        pub fn wait_for_action(self, on_action: impl FnOnce(&str)) {
+            imp::notify::wait_for_action(self.0, on_action)
+        }
+    }
+}
+
+#[cfg(feature = "autostart")]
+pub mod autostart {
+    //! "Start at login" for the running executable (on Linux an XDG autostart entry).
+
+    use crate::imp;
+    use std::path::PathBuf;
+
+    /// Why the setting could not be changed.
+    #[derive(Debug, thiserror::Error)]
+    pub enum AutostartError {
+        /// No home or config directory is known.
+        #[error("no config directory for the autostart entry (set HOME or XDG_CONFIG_HOME)")]
+        NoConfigDir,
+        /// Writing or removing the entry failed.
+        #[error("{op} the autostart entry {}: {source}", path.display())]
+        Io {
+            /// `writing` or `removing`.
+            op: &'static str,
+            /// Where the entry is.
+            path: PathBuf,
+            /// The OS error.
+            source: std::io::Error,
+        },
+    }
+
+    /// Whether dialtone starts at login.
+    pub fn is_enabled() -> bool {
+        imp::autostart::is_enabled()
+    }
+
+    /// Makes the running executable start at login, or stops it.
+    pub fn set(enabled: bool) -> Result<(), AutostartError> {
+        imp::autostart::set(enabled)
+    }
+}
