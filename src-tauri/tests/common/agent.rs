@@ -255,18 +255,7 @@ impl ScriptedAgent {
         let Source::Monitor(monitor) = &self.home.source else {
             panic!("follow needs a monitored line");
         };
-        let mut statuses = monitor.watch_status();
-        let agent = self.clone();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    changed = statuses.changed() => if changed.is_err() { return },
-                }
-                agent.announce();
-            }
-        });
+        self.forward_statuses(monitor, None, shutdown.clone());
         let mut changes = monitor.subscribe();
         let agent = self.clone();
         let stop = shutdown.clone();
@@ -324,9 +313,19 @@ impl ScriptedAgent {
     pub fn add_line(self: &Arc<Self>, line: Line, shutdown: CancellationToken) {
         let line = Arc::new(line);
         *self.office.lock().unwrap() = Some(line.clone());
-        let Source::Monitor(monitor) = &line.source else {
-            return;
-        };
+        if let Source::Monitor(monitor) = &line.source {
+            self.forward_statuses(monitor, Some(line.clone()), shutdown);
+        }
+    }
+
+    /// Sends the status of `line` (the first when `None`) to subscribers whenever `monitor`'s
+    /// status changes, until `shutdown`.
+    fn forward_statuses(
+        self: &Arc<Self>,
+        monitor: &MonitorHandle,
+        line: Option<Arc<Line>>,
+        shutdown: CancellationToken,
+    ) {
         let mut statuses = monitor.watch_status();
         let agent = self.clone();
         tokio::spawn(async move {
@@ -337,7 +336,7 @@ impl ScriptedAgent {
                 }
                 let _ = agent
                     .events
-                    .send(Event::Status(agent.status_of(Some(&line))));
+                    .send(Event::Status(agent.status_of(line.as_deref())));
             }
         });
     }
