@@ -18,7 +18,6 @@ use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{Layer, Verdict};
 use dialtone_engine::history::{Episode, FaultReport};
-use dialtone_ipc::protocol::ExportFormat;
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write as _};
 use std::io::Write;
@@ -151,16 +150,19 @@ pub fn local_zone_name() -> String {
         .unwrap_or_else(|| "local time".to_string())
 }
 
-/// The file name an export suggests: `dialtone-outages-<local date>.<ext>` (plain ASCII, no
-/// directory), e.g. `dialtone-outages-2026-03-02.html`.
-pub fn export_file_name<Tz: TimeZone>(format: ExportFormat, now: DateTime<Utc>, tz: &Tz) -> String
+/// The file name an export suggests: `dialtone-outages-<local date>.<extension>` (plain ASCII,
+/// no directory), e.g. `dialtone-outages-2026-03-02.html`.
+///
+/// It takes the bare extension (`csv`, `html`, without the dot) rather than a format type, so
+/// that the outage log stays independent of the IPC wire: each caller names its own format's
+/// extension.
+pub fn export_file_name<Tz: TimeZone>(extension: &str, now: DateTime<Utc>, tz: &Tz) -> String
 where
     Tz::Offset: Display,
 {
     format!(
-        "dialtone-outages-{}.{}",
+        "dialtone-outages-{}.{extension}",
         now.with_timezone(tz).format("%Y-%m-%d"),
-        format.extension()
     )
 }
 

@@ -10,8 +10,9 @@
 
 use dialtone_testkit as support;
 
-use dialtone::tray::IconId;
+use dialtone::tray::icon;
 use dialtone_core::observation::Transport;
+use dialtone_core::verdict::Verdict;
 use dialtone_engine::secret::Secret;
 use dialtone_ipc::client::Client;
 use dialtone_ipc::protocol::{ErrorReply, Event};
@@ -216,9 +217,9 @@ fn assert_tooltip_starts_with(desktop: &Desktop, agent: &Agent, prefix: &str) {
     );
 }
 
-/// The share of the icon's opaque pixels that are exactly `id`'s disc colour. IconPixmap is
+/// The share of the icon's opaque pixels that are exactly the disc colour of `id`'s icon. IconPixmap is
 /// ARGB32 in network byte order.
-fn colour_share(desktop: &Desktop, agent: &Agent, id: IconId) -> f64 {
+fn colour_share(desktop: &Desktop, agent: &Agent, id: Verdict) -> f64 {
     let pixmaps = property(desktop, agent, "IconPixmap").expect("IconPixmap");
     let first = &pixmaps[0];
     let bytes: Vec<u8> = first[2]
@@ -231,7 +232,7 @@ fn colour_share(desktop: &Desktop, agent: &Agent, id: IconId) -> f64 {
         bytes.len() as i64,
         first[0].as_i64().unwrap() * first[1].as_i64().unwrap() * 4
     );
-    let [r, g, b] = id.colour();
+    let [r, g, b] = icon::colour(id);
     let opaque: Vec<&[u8]> = bytes.chunks_exact(4).filter(|p| p[0] == 0xff).collect();
     let matching = opaque
         .iter()
@@ -350,8 +351,8 @@ fn agent_end_to_end_on_a_private_desktop() {
     // The tray host took the item, so the agent has no reason to open the dashboard.
     assert_eq!(desktop.tray_items(), vec![agent.item()]);
     assert!(!dir.join("dashboard-started").exists());
-    assert!(colour_share(&desktop, &agent, IconId::Healthy) > 0.4);
-    assert!(colour_share(&desktop, &agent, IconId::ProviderOutage) < 0.01);
+    assert!(colour_share(&desktop, &agent, Verdict::Healthy) > 0.4);
+    assert!(colour_share(&desktop, &agent, Verdict::ProviderOutage) < 0.01);
     assert_tooltip_starts_with(&desktop, &agent, "Line works since ");
     let m = menu(&desktop, &agent);
     let top = labels(&m);
@@ -472,7 +473,7 @@ fn agent_end_to_end_on_a_private_desktop() {
         Duration::from_secs(35),
     );
     eprintln!("registrar stopped to provider_outage in the tray: {took:?}");
-    assert!(colour_share(&desktop, &agent, IconId::ProviderOutage) > 0.4);
+    assert!(colour_share(&desktop, &agent, Verdict::ProviderOutage) > 0.4);
     let m = menu(&desktop, &agent);
     assert!(
         labels(&m)[0].starts_with("1&1 telephony is down — checked "),
@@ -630,7 +631,7 @@ fn first_run_shows_not_set_up_and_opens_the_dashboard_once() {
         "dialtone: Nicht eingerichtet",
         Duration::from_secs(10),
     );
-    assert!(colour_share(&desktop, &agent, IconId::Unknown) > 0.4);
+    assert!(colour_share(&desktop, &agent, Verdict::Unknown) > 0.4);
     assert!(labels(&menu(&desktop, &agent)).contains(&"Im Dashboard einrichten".to_string()));
     wait_until(
         "the dashboard opened for the setup",
@@ -835,7 +836,7 @@ fn two_lines_in_one_tray_the_worst_named_and_each_listed() {
     let top = labels(&menu(&desktop, &agent));
     assert!(top[0].starts_with("Home: Line works — checked "), "{top:?}");
     assert!(top.contains(&"Home: Line works".to_string()), "{top:?}");
-    assert!(colour_share(&desktop, &agent, IconId::Healthy) > 0.4);
+    assert!(colour_share(&desktop, &agent, Verdict::Healthy) > 0.4);
     // The dashboard's picker reads the lines off the status; a label picks one.
     rt().block_on(async {
         let mut client = Client::connect(&agent.socket()).await.unwrap();
@@ -859,7 +860,7 @@ fn two_lines_in_one_tray_the_worst_named_and_each_listed() {
         Duration::from_secs(35),
     );
     eprintln!("two lines: Office's registrar stopped to red in the tray: {took:?}");
-    assert!(colour_share(&desktop, &agent, IconId::ProviderOutage) > 0.4);
+    assert!(colour_share(&desktop, &agent, Verdict::ProviderOutage) > 0.4);
     assert_tooltip_starts_with(
         &desktop,
         &agent,

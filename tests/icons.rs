@@ -6,7 +6,8 @@
 //! reproducible from source.
 #![allow(clippy::unwrap_used)]
 
-use dialtone::tray::icon::{file_name, IconId, Panel, SIZES};
+use dialtone::tray::icon::{colour, file_name, glyph_colour, Panel, SIZES};
+use dialtone_core::verdict::Verdict;
 use std::path::PathBuf;
 use tiny_skia::{
     Color, FillRule, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Stroke, Transform,
@@ -47,12 +48,12 @@ fn polyline(points: &[(f32, f32)], close: bool) -> tiny_skia::Path {
     pb.finish().unwrap()
 }
 
-fn render(id: IconId, size: u32, panel: Panel) -> Vec<u8> {
+fn render(id: Verdict, size: u32, panel: Panel) -> Vec<u8> {
     let mut pixmap = Pixmap::new(size, size).unwrap();
     let t = Transform::from_scale(size as f32 / GRID, size as f32 / GRID);
     let rim = panel.rim();
-    let fill = paint(id.colour());
-    let glyph = paint(id.glyph_colour());
+    let fill = paint(colour(id));
+    let glyph = paint(glyph_colour(id));
     // The rim first, the disc inside it: a 1.5-unit ring that contrasts with the panel.
     pixmap.fill_path(
         &circle(16.0, 16.0, 15.5),
@@ -64,11 +65,11 @@ fn render(id: IconId, size: u32, panel: Panel) -> Vec<u8> {
     pixmap.fill_path(&circle(16.0, 16.0, 14.0), &fill, FillRule::Winding, t, None);
     let line = stroke(3.2);
     match id {
-        IconId::Healthy => {
+        Verdict::Healthy => {
             let path = polyline(&[(9.0, 16.5), (14.0, 21.5), (23.0, 11.0)], false);
             pixmap.stroke_path(&path, &glyph, &line, t, None);
         }
-        IconId::Degraded => {
+        Verdict::Degraded => {
             pixmap.stroke_path(
                 &polyline(&[(16.0, 8.0), (16.0, 18.0)], false),
                 &glyph,
@@ -78,7 +79,7 @@ fn render(id: IconId, size: u32, panel: Panel) -> Vec<u8> {
             );
             pixmap.fill_path(&circle(16.0, 23.5, 2.0), &glyph, FillRule::Winding, t, None);
         }
-        IconId::ProviderOutage => {
+        Verdict::ProviderOutage => {
             pixmap.stroke_path(
                 &polyline(&[(10.5, 10.5), (21.5, 21.5)], false),
                 &glyph,
@@ -94,7 +95,7 @@ fn render(id: IconId, size: u32, panel: Panel) -> Vec<u8> {
                 None,
             );
         }
-        IconId::AccountProblem => {
+        Verdict::AccountProblem => {
             // A key: a ring for the bow, a shaft, two teeth.
             pixmap.stroke_path(&circle(11.5, 16.0, 3.6), &glyph, &stroke(2.6), t, None);
             pixmap.stroke_path(
@@ -119,7 +120,7 @@ fn render(id: IconId, size: u32, panel: Panel) -> Vec<u8> {
                 None,
             );
         }
-        IconId::InternetDown => {
+        Verdict::InternetDown => {
             // A globe (outline, equator, meridian) cut by a diagonal crack in the disc colour.
             let thin = stroke(1.8);
             pixmap.stroke_path(&circle(16.0, 16.0, 8.0), &glyph, &thin, t, None);
@@ -144,7 +145,7 @@ fn render(id: IconId, size: u32, panel: Panel) -> Vec<u8> {
                 None,
             );
         }
-        IconId::LocalProblem => {
+        Verdict::LocalProblem => {
             let house = polyline(
                 &[
                     (16.0, 8.0),
@@ -167,7 +168,7 @@ fn render(id: IconId, size: u32, panel: Panel) -> Vec<u8> {
                 None,
             );
         }
-        IconId::Unknown => {
+        Verdict::Unknown => {
             let mut pb = PathBuilder::new();
             pb.move_to(11.5, 12.5);
             pb.cubic_to(11.5, 6.5, 20.5, 6.5, 20.5, 12.0);
@@ -187,7 +188,7 @@ fn icons_dir() -> PathBuf {
 fn committed_icons_match_the_generator() {
     let write = std::env::var_os("DIALTONE_WRITE_ICONS").is_some();
     let mut stale = Vec::new();
-    for id in IconId::ALL {
+    for id in Verdict::ALL {
         for panel in Panel::ALL {
             for size in SIZES {
                 let png = render(id, size, panel);

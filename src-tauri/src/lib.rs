@@ -13,6 +13,7 @@ pub mod command_names;
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod exit;
 pub mod links;
 pub mod view;
 
@@ -58,14 +59,14 @@ pub fn run() {
         Ok(agent) => agent,
         Err(e) => {
             tracing::error!("{e}");
-            std::process::exit(3);
+            std::process::exit(exit::NO_AGENT_SOCKET);
         }
     };
     let app = match run_app(tauri::Builder::default(), agent, Backoff::default()).build(context()) {
         Ok(app) => app,
         Err(e) => {
             tracing::error!("cannot open the window: {e}");
-            std::process::exit(1);
+            std::process::exit(exit::WINDOW_FAILED);
         }
     };
     app.run(on_run_event);
@@ -117,7 +118,7 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
         RunEvent::WindowEvent {
             event: WindowEvent::Destroyed,
             ..
-        } => app.exit(0),
+        } => app.exit(exit::CLOSED),
         RunEvent::Exit => {
             if let Some(stop) = app.try_state::<PumpStop>() {
                 stop.0.cancel();

@@ -4,8 +4,8 @@
 //! The agent binary is written elsewhere, so the test's agent is the engine itself in this
 //! process: kamailio (the shared `tests/support` harness), a [`LineProber`] against it (gateway
 //! 127.0.0.1, internet anchors = loopback listeners owned by the test, no DNS name, 1 s
-//! re-checks), the monitor, and a small IPC [`Handler`] over that monitor behind the real IPC
-//! server. The test starts its own Xvfb (a free display number) and talks to WebKitWebDriver
+//! re-checks), the monitor, and the tests' shared scripted agent (`common/agent.rs`) following
+//! that monitor behind the real IPC server. The test starts its own Xvfb (a free display number) and talks to WebKitWebDriver
 //! directly (`TAURI_WEBVIEW_AUTOMATION=true` in the app's environment) over plain HTTP.
 //!
 //! One test function runs the whole sequence, because WebKit allows one automation session at
@@ -22,465 +22,93 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed assertion
 
+mod common;
+
 use dialtone_testkit as support;
 
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use common::agent::{ExportScript, Line, ScriptedAgent};
+use common::RunningAgent;
 use dialtone_core::catalog::Catalog;
 use dialtone_core::config::Config;
 use dialtone_core::diagnosis::Thresholds;
-use dialtone_core::locale::Lang;
 use dialtone_core::observation::Transport;
-use dialtone_core::verdict::{Layer, Verdict};
-use dialtone_engine::monitor::{MonitorHandle, Schedule, Status};
+use dialtone_engine::monitor::{MonitorHandle, Schedule};
 use dialtone_engine::probe::line::{LineProber, LineSettings};
-use dialtone_ipc::protocol::{
-    AgentStatus, Bilingual, ChannelKind, ChannelView, ChannelsReply, EpisodeView, EpisodesReply,
-    ErrorReply, Event, ExportFormat, FeedsReply, HistoryPoint, HistoryReply, LineSummary,
-    OutageView, ProviderInfo, ReportView, Request, Response, Settings,
-};
-use dialtone_ipc::server::{Handler, Server};
+use dialtone_ipc::protocol::{ChannelKind, ChannelView, ExportFormat, FeedsReply, ProviderInfo};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use support::kamailio::{Kamailio, KamailioOptions};
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 // ---------- the test's agent: the engine behind the real IPC server ----------
 
-/// A small but real agent: status and events from the monitor, history recorded in memory
-/// from its checks and changes, check now, channels.
-struct MonitorAgent {
-    monitor: MonitorHandle,
-    events: broadcast::Sender<Event>,
-    points: Mutex<Vec<HistoryPoint>>,
-    /// `false` plays the first run: no provider or registrar chosen yet.
-    configured: AtomicBool,
-    /// What the window stored with `set_settings`.
-    settings: Mutex<Settings>,
-    outages: Mutex<Vec<OutageView>>,
-    /// Fault reports attached from the window, by episode id.
-    reports: Mutex<Vec<(i64, ReportView)>>,
-    /// The provider's status feeds as fetched (by the real feed code) from the test's server.
-    feeds: Mutex<FeedsReply>,
-    /// Notifications paused until then (set by the window's pause button).
-    paused_until: Mutex<Option<DateTime<Utc>>>,
-    /// Plays an agent that found no tray host.
-    tray_icon_hidden: AtomicBool,
-    /// How many "check now" requests reached the agent.
-    checks_asked: AtomicUsize,
-    /// A second line, "Office", once the test adds it (a config with `[[line]]` tables): its
-    /// own monitor against a registrar of its own. The first line is then "Home".
-    office: Mutex<Option<MonitorHandle>>,
-}
-
-impl MonitorAgent {
-    fn agent_status(&self, status: Status) -> AgentStatus {
-        // Taken before the literal: a guard held in it would deadlock `lines()`.
-        let lines = self.lines();
-        AgentStatus {
-            status,
-            configured: self.configured.load(Ordering::SeqCst),
-            alerts_paused_until: *self.paused_until.lock().unwrap(),
-            provider: Some(ProviderInfo {
-                id: None,
-                name: "Test registrar".into(),
-            }),
-            lang: Lang::En,
-            tray_icon_hidden: self.tray_icon_hidden.load(Ordering::SeqCst),
-            line: (!lines.is_empty()).then(|| "Home".into()),
-            lines,
-        }
-    }
-
-    /// Both lines when the test added the second, as the real agent lists them.
-    fn lines(&self) -> Vec<LineSummary> {
-        let office = self.office.lock().unwrap();
-        let Some(office) = office.as_ref() else {
-            return Vec::new();
-        };
+/// The first line: the engine probing kamailio, under the catalog-less registrar's name, with
+/// its X channel second (the window puts it first).
+fn home_line(monitor: MonitorHandle) -> Line {
+    Line::monitored(
+        "Home",
+        monitor,
+        ProviderInfo {
+            id: None,
+            name: "Test registrar".into(),
+        },
         vec![
-            LineSummary {
-                label: "Home".into(),
-                verdict: self.monitor.status().verdict,
-                configured: true,
+            ChannelView {
+                kind: ChannelKind::StatusPage,
+                label: "Test registrar status page".into(),
+                label_de: Some("Statusseite von Test registrar".into()),
+                url: "https://status.example.net/".into(),
             },
-            LineSummary {
-                label: "Office".into(),
-                verdict: office.status().verdict,
-                configured: true,
+            ChannelView {
+                kind: ChannelKind::X,
+                label: "Test registrar on X (@testreg)".into(),
+                label_de: Some("Test registrar auf X (@testreg)".into()),
+                url: "https://x.com/testreg".into(),
             },
-        ]
-    }
-
-    /// The second line's status, with its label.
-    fn office_status(&self, office: &MonitorHandle) -> AgentStatus {
-        AgentStatus {
-            line: Some("Office".into()),
-            provider: Some(ProviderInfo {
-                id: None,
-                name: "Office registrar".into(),
-            }),
-            ..self.agent_status(office.status())
-        }
-    }
-
-    /// Which line a request is about: `None` the first, `Some(monitor)` the second.
-    fn pick(&self, line: Option<&str>) -> Result<Option<MonitorHandle>, ErrorReply> {
-        let office = self.office.lock().unwrap().clone();
-        match (line, office) {
-            (None | Some("Home"), _) => Ok(None),
-            (Some("Office"), Some(office)) => Ok(Some(office)),
-            (Some(other), _) => Err(ErrorReply::Invalid {
-                field: "line".into(),
-                detail: format!("no line is labelled {other:?}"),
-            }),
-        }
-    }
-
-    /// Adds the second line: its monitor, and its statuses forwarded to subscribers like the
-    /// first line's (the window must show only the picked one).
-    fn add_office(self: &Arc<Self>, office: MonitorHandle, shutdown: CancellationToken) {
-        *self.office.lock().unwrap() = Some(office.clone());
-        let mut statuses = office.watch_status();
-        let a = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    changed = statuses.changed() => if changed.is_err() { return },
-                }
-                let _ = a.events.send(Event::Status(a.office_status(&office)));
-            }
-        });
-    }
-
-    /// Starts the forwarders: status updates and changes to subscribers, checks and episodes
-    /// into the history.
-    fn spawn(monitor: MonitorHandle, shutdown: CancellationToken) -> Arc<MonitorAgent> {
-        let agent = Arc::new(MonitorAgent {
-            monitor: monitor.clone(),
-            events: broadcast::channel(64).0,
-            points: Mutex::new(Vec::new()),
-            configured: AtomicBool::new(true),
-            settings: Mutex::new(Settings::default()),
-            outages: Mutex::new(Vec::new()),
-            reports: Mutex::new(Vec::new()),
-            feeds: Mutex::new(FeedsReply::default()),
-            paused_until: Mutex::new(None),
-            tray_icon_hidden: AtomicBool::new(false),
-            checks_asked: AtomicUsize::new(0),
-            office: Mutex::new(None),
-        });
-        let mut statuses = monitor.watch_status();
-        let a = agent.clone();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    changed = statuses.changed() => if changed.is_err() { return },
-                }
-                let status = statuses.borrow_and_update().clone();
-                let _ = a.events.send(Event::Status(a.agent_status(status)));
-            }
-        });
-        let mut changes = monitor.subscribe();
-        let a = agent.clone();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                let change = tokio::select! {
-                    () = stop.cancelled() => return,
-                    change = changes.recv() => match change { Ok(c) => c, Err(_) => return },
-                };
-                {
-                    let mut outages = a.outages.lock().unwrap();
-                    if let Some(open) = outages.last_mut().filter(|o| o.end.is_none()) {
-                        open.end = Some(change.since);
-                    }
-                    if !change.to.is_working() && change.to != Verdict::Unknown {
-                        let id = outages.len() as i64 + 1;
-                        outages.push(OutageView {
-                            id,
-                            failing_layer: change.diagnosis.failing_layer,
-                            verdict: change.to,
-                            start: change.since,
-                            end: None,
-                        });
-                    }
-                }
-                let _ = a.events.send(Event::Changed(change));
-            }
-        });
-        let mut checks = monitor.subscribe_checks();
-        let a = agent.clone();
-        tokio::spawn(async move {
-            loop {
-                let check = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    check = checks.recv() => match check { Ok(c) => c, Err(_) => return },
-                };
-                a.points.lock().unwrap().push(HistoryPoint {
-                    at: check.checked_at,
-                    verdict: check.verdict,
-                    sip_rtt_ms: check.layer(Layer::Provider).and_then(|r| r.latency_ms),
-                });
-            }
-        });
-        agent
-    }
+        ],
+    )
 }
 
-impl MonitorAgent {
-    /// The recorded outages as the Outages view shows them, with their reports.
-    fn episodes(&self) -> Vec<EpisodeView> {
-        let now = Utc::now();
-        let reports = self.reports.lock().unwrap();
-        self.outages
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|o| EpisodeView {
-                id: o.id,
-                verdict: o.verdict,
-                failing_layer: o.failing_layer,
-                start: o.start,
-                end: o.end,
-                duration_secs: (o.end.unwrap_or(now) - o.start).num_seconds(),
-                evidence: Bilingual::default(),
-                reports: reports
-                    .iter()
-                    .filter(|(id, _)| *id == o.id)
-                    .map(|(_, r)| r.clone())
-                    .collect(),
-                posts: Vec::new(),
-            })
-            .collect()
-    }
+/// The second line, "Office": its own monitor against a registrar of its own.
+fn office_line(monitor: MonitorHandle) -> Line {
+    Line::monitored(
+        "Office",
+        monitor,
+        ProviderInfo {
+            id: None,
+            name: "Office registrar".into(),
+        },
+        vec![ChannelView {
+            kind: ChannelKind::Website,
+            label: "office.example.net".into(),
+            label_de: None,
+            url: "https://office.example.net/".into(),
+        }],
+    )
 }
 
-impl Handler for MonitorAgent {
-    async fn handle(&self, request: Request) -> Result<Response, ErrorReply> {
-        match request {
-            Request::Status { line } => Ok(Response::Status {
-                status: match self.pick(line.as_deref())? {
-                    None => self.agent_status(self.monitor.status()),
-                    Some(office) => self.office_status(&office),
-                },
-            }),
-            // The second line has a log of its own, empty here: nothing of the first shows.
-            Request::History { hours, line } if self.pick(line.as_deref())?.is_some() => {
-                Ok(Response::History {
-                    history: HistoryReply {
-                        available: true,
-                        hours,
-                        ..HistoryReply::default()
-                    },
-                })
+/// The agent's CSV export: the real rendering (dialtone::outage_log) has its own golden tests;
+/// here the point is the file the dashboard writes, so one row per episode is enough.
+fn csv_export() -> ExportScript {
+    ExportScript {
+        format: ExportFormat::Csv,
+        file_name: "dialtone-outages-e2e.csv",
+        render: |episodes| {
+            let mut content = String::from("episode,failing layer\n");
+            for e in episodes {
+                let layer = e.failing_layer.map_or("", |l| l.as_str());
+                content.push_str(&format!("{},{layer}\n", e.id));
             }
-            Request::Episodes { days, line } if self.pick(line.as_deref())?.is_some() => {
-                Ok(Response::Episodes {
-                    episodes: EpisodesReply {
-                        available: true,
-                        days,
-                        ..EpisodesReply::default()
-                    },
-                })
-            }
-            Request::History { hours, .. } => {
-                let from = Utc::now() - chrono::Duration::hours(i64::from(hours));
-                Ok(Response::History {
-                    history: HistoryReply {
-                        available: true,
-                        hours,
-                        points: self
-                            .points
-                            .lock()
-                            .unwrap()
-                            .iter()
-                            .filter(|p| p.at >= from)
-                            .cloned()
-                            .collect(),
-                        outages: self.outages.lock().unwrap().clone(),
-                    },
-                })
-            }
-            Request::CheckNow { line } => {
-                self.checks_asked.fetch_add(1, Ordering::SeqCst);
-                match self.pick(line.as_deref())? {
-                    None => self.monitor.check_now(),
-                    Some(office) => office.check_now(),
-                }
-                Ok(Response::CheckStarted)
-            }
-            Request::PauseAlerts { minutes } => {
-                *self.paused_until.lock().unwrap() = (minutes > 0)
-                    .then(|| Utc::now() + chrono::Duration::minutes(i64::from(minutes)));
-                Ok(Response::Status {
-                    status: self.agent_status(self.monitor.status()),
-                })
-            }
-            Request::GetSettings => Ok(Response::Settings {
-                settings: self.settings.lock().unwrap().clone(),
-            }),
-            Request::SetSettings { settings, .. } => {
-                let configured = settings.provider.is_some() || settings.account.is_some();
-                *self.settings.lock().unwrap() = settings.clone();
-                self.configured.store(configured, Ordering::SeqCst);
-                let _ = self
-                    .events
-                    .send(Event::Status(self.agent_status(self.monitor.status())));
-                Ok(Response::Settings { settings })
-            }
-            Request::Channels { line } if self.pick(line.as_deref())?.is_some() => {
-                Ok(Response::Channels {
-                    channels: ChannelsReply {
-                        available: true,
-                        provider: Some(ProviderInfo {
-                            id: None,
-                            name: "Office registrar".into(),
-                        }),
-                        channels: vec![ChannelView {
-                            kind: ChannelKind::Website,
-                            label: "office.example.net".into(),
-                            label_de: None,
-                            url: "https://office.example.net/".into(),
-                        }],
-                    },
-                })
-            }
-            Request::Channels { .. } => Ok(Response::Channels {
-                channels: ChannelsReply {
-                    available: true,
-                    provider: Some(ProviderInfo {
-                        id: None,
-                        name: "Test registrar".into(),
-                    }),
-                    // X second here: the window puts it first.
-                    channels: vec![
-                        ChannelView {
-                            kind: ChannelKind::StatusPage,
-                            label: "Test registrar status page".into(),
-                            label_de: Some("Statusseite von Test registrar".into()),
-                            url: "https://status.example.net/".into(),
-                        },
-                        ChannelView {
-                            kind: ChannelKind::X,
-                            label: "Test registrar on X (@testreg)".into(),
-                            label_de: Some("Test registrar auf X (@testreg)".into()),
-                            url: "https://x.com/testreg".into(),
-                        },
-                    ],
-                },
-            }),
-            Request::Feeds { .. } => Ok(Response::Feeds {
-                feeds: self.feeds.lock().unwrap().clone(),
-            }),
-            Request::Episodes { days, .. } => Ok(Response::Episodes {
-                episodes: EpisodesReply {
-                    available: true,
-                    days,
-                    episodes: self.episodes(),
-                    truncated: false,
-                },
-            }),
-            Request::AttachReport {
-                episode,
-                reported_at,
-                channel,
-                ticket,
-                note,
-                ..
-            } => {
-                if !self.outages.lock().unwrap().iter().any(|o| o.id == episode) {
-                    return Err(ErrorReply::Invalid {
-                        field: "episode".into(),
-                        detail: format!("there is no outage episode #{episode}"),
-                    });
-                }
-                self.reports.lock().unwrap().push((
-                    episode,
-                    ReportView {
-                        reported_at,
-                        channel,
-                        ticket,
-                        note,
-                    },
-                ));
-                Ok(Response::Done)
-            }
-            // The real rendering (dialtone::outage_log) has its own golden tests; here the
-            // point is the file the dashboard writes, so one row per episode is enough.
-            Request::ExportLog {
-                format: ExportFormat::Csv,
-                ..
-            } => {
-                let mut content = String::from("episode,failing layer\n");
-                for e in self.episodes() {
-                    let layer = e.failing_layer.map_or("", |l| l.as_str());
-                    content.push_str(&format!("{},{layer}\n", e.id));
-                }
-                Ok(Response::Export {
-                    file_name: "dialtone-outages-e2e.csv".into(),
-                    content,
-                })
-            }
-            other => Err(ErrorReply::Unavailable {
-                what: other.name().into(),
-                detail: "not part of the end-to-end agent".into(),
-            }),
-        }
-    }
-
-    fn subscribe(&self) -> (AgentStatus, broadcast::Receiver<Event>) {
-        (
-            self.agent_status(self.monitor.status()),
-            self.events.subscribe(),
-        )
-    }
-}
-
-/// The IPC server over the agent, stoppable and restartable on the same socket.
-struct Ipc {
-    path: PathBuf,
-    agent: Arc<MonitorAgent>,
-    stop: CancellationToken,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Ipc {
-    async fn start(path: PathBuf, agent: Arc<MonitorAgent>) -> Ipc {
-        let mut ipc = Ipc {
-            path,
-            agent,
-            stop: CancellationToken::new(),
-            task: None,
-        };
-        ipc.serve().await;
-        ipc
-    }
-
-    async fn serve(&mut self) {
-        let server = Server::bind(&self.path).await.expect("bind the IPC socket");
-        self.stop = CancellationToken::new();
-        self.task = Some(tokio::spawn(
-            server.serve(self.agent.clone(), self.stop.clone()),
-        ));
-    }
-
-    async fn stop(&mut self) {
-        self.stop.cancel();
-        if let Some(task) = self.task.take() {
-            task.await.unwrap();
-        }
+            content
+        },
     }
 }
 
@@ -1061,8 +689,6 @@ fn dashboard_end_to_end() {
         confirmations: 2,
     };
 
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("agent.sock");
     let shutdown = CancellationToken::new();
     // The provider's RSS feed, served by a local HTTP server and fetched by the real feed code.
     let feed_url = serve_feed(include_str!("../../tests/fixtures/feeds/rss.xml"));
@@ -1074,10 +700,12 @@ fn dashboard_end_to_end() {
             Thresholds::default(),
             shutdown.clone(),
         );
-        let agent = MonitorAgent::spawn(monitor, shutdown.clone());
+        let agent = ScriptedAgent::new(home_line(monitor), vec![csv_export()]);
+        agent.follow(shutdown.clone());
         *agent.feeds.lock().unwrap() = fetch_feed(&feed_url).await;
-        Ipc::start(socket.clone(), agent).await
+        RunningAgent::serving(agent).await
     });
+    let socket = ipc.path.clone();
 
     // Where the window's exports go (the XDG download dir of the app's environment).
     let export_dir = artefacts.join("downloads");
@@ -1234,7 +862,7 @@ fn dashboard_end_to_end() {
         driver
             .js("document.activeElement.blur(); window.scrollTo(0, 0); return 0;")
             .await;
-        let before = ipc.agent.checks_asked.load(Ordering::SeqCst);
+        let before = ipc.handler.seen.lock().unwrap().checks;
         driver.tab_to("#check-now", 12).await;
         let outline = driver
             .js("return getComputedStyle(document.activeElement).outlineStyle;")
@@ -1245,7 +873,7 @@ fn dashboard_end_to_end() {
             m == "Checking every layer…"
         })
         .await;
-        assert_eq!(ipc.agent.checks_asked.load(Ordering::SeqCst), before + 1);
+        assert_eq!(ipc.handler.seen.lock().unwrap().checks, before + 1);
         driver.tab_to("#first-channels button", 10).await;
         let kind = driver.js("return document.activeElement.dataset.kind;").await;
         assert_eq!(kind, "x", "the first channel Tab reaches is X");
@@ -1341,7 +969,7 @@ fn dashboard_end_to_end() {
         driver
             .screenshot(&[&artefacts.join("dashboard-reconnecting.png")])
             .await;
-        ipc.serve().await;
+        ipc.restart().await;
         wait_for(
             &driver,
             "the recovered link",
@@ -1389,7 +1017,7 @@ fn dashboard_end_to_end() {
                     .is_some_and(|t| t.starts_with("Resume notifications (paused until "))
         })
         .await;
-        let until = ipc.agent.paused_until.lock().unwrap().expect("the agent was asked to pause");
+        let until = ipc.handler.paused_until.lock().unwrap().expect("the agent was asked to pause");
         let minutes = (until - Utc::now()).num_minutes();
         assert!((58..=60).contains(&minutes), "paused for {minutes} min");
         driver
@@ -1399,7 +1027,7 @@ fn dashboard_end_to_end() {
             v["paused"] == "false" && v["text"] == "Pause notifications for 1 h"
         })
         .await;
-        assert!(ipc.agent.paused_until.lock().unwrap().is_none());
+        assert!(ipc.handler.paused_until.lock().unwrap().is_none());
 
         // No tray host (stock GNOME): the agent says so, and the window tells how to get the
         // icon, in either language; the line goes once a host is there.
@@ -1407,11 +1035,8 @@ fn dashboard_end_to_end() {
                       return {hidden: b.hidden, text: b.textContent};";
         assert_eq!(driver.js(banner).await["hidden"], true);
         let tray = |hidden: bool| {
-            ipc.agent.tray_icon_hidden.store(hidden, Ordering::SeqCst);
-            let _ = ipc
-                .agent
-                .events
-                .send(Event::Status(ipc.agent.agent_status(ipc.agent.monitor.status())));
+            ipc.handler.tray_icon_hidden.store(hidden, Ordering::SeqCst);
+            ipc.handler.announce();
         };
         tray(true);
         poll_js(&driver, "the no-tray line", banner, |v| {
@@ -1455,11 +1080,8 @@ fn dashboard_end_to_end() {
             Thresholds::default(),
             shutdown.clone(),
         );
-        ipc.agent.add_office(office, shutdown.clone());
-        let _ = ipc
-            .agent
-            .events
-            .send(Event::Status(ipc.agent.agent_status(ipc.agent.monitor.status())));
+        ipc.handler.add_line(office_line(office), shutdown.clone());
+        ipc.handler.announce();
         let picked = wait_for(&driver, "the line picker", Duration::from_secs(20), |d| {
             d["picker"]["options"]
                 .as_array()
@@ -1530,11 +1152,8 @@ fn dashboard_end_to_end() {
             d["verdict"] == "healthy" && d["picker"]["value"] == "Home"
         })
         .await;
-        *ipc.agent.office.lock().unwrap() = None;
-        let _ = ipc
-            .agent
-            .events
-            .send(Event::Status(ipc.agent.agent_status(ipc.agent.monitor.status())));
+        *ipc.handler.office.lock().unwrap() = None;
+        ipc.handler.announce();
         wait_for(&driver, "no picker for one line", Duration::from_secs(10), |d| {
             d["picker"] == Value::Null && d["verdict"] == "healthy"
         })
@@ -1542,7 +1161,7 @@ fn dashboard_end_to_end() {
 
         // First run: an agent without settings makes the window open on the setup; choosing
         // the provider by its registrar's domain sets it up.
-        ipc.agent.configured.store(false, Ordering::SeqCst);
+        ipc.handler.configured.store(false, Ordering::SeqCst);
         driver
             .js("setTimeout(() => location.reload(), 0); return 0;")
             .await;
@@ -1578,7 +1197,8 @@ fn dashboard_end_to_end() {
         )
         .await;
         {
-            let stored = ipc.agent.settings.lock().unwrap();
+            let seen = ipc.handler.seen.lock().unwrap();
+            let stored = seen.settings.as_ref().unwrap();
             assert_eq!(stored.provider.as_deref(), Some("1und1"));
             assert_eq!(
                 stored.account.as_ref().map(|a| a.registrar.as_str()),
@@ -1617,7 +1237,7 @@ fn dashboard_end_to_end() {
         )
         .await;
         assert!(listed.as_str().unwrap().contains("Hotline"), "{listed}");
-        assert_eq!(ipc.agent.reports.lock().unwrap().len(), 1);
+        assert_eq!(ipc.handler.seen.lock().unwrap().reports.len(), 1);
 
         // Export CSV: the dashboard writes the file and the window says where.
         driver

@@ -129,7 +129,7 @@ pub fn render_export(
         detail: format!("the rendered outage log is not UTF-8: {e}"),
     })?;
     Ok(Response::Export {
-        file_name: outage_log::export_file_name(format, now, &chrono::Local),
+        file_name: outage_log::export_file_name(format.extension(), now, &chrono::Local),
         content,
     })
 }

@@ -162,7 +162,7 @@ pub fn main() -> ExitCode {
                 e.exit_code()
             }
         },
-        Some(Command::Password(args)) => password::run(&args),
+        Some(Command::Password(args)) => password::run(&args, &mut stdout),
         Some(Command::Log(args)) => log::run(&args, lang, &mut stdout),
     }
 }

@@ -4,7 +4,7 @@
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use dialtone_engine::credentials::{keyring_account, router_keyring_account};
 use dialtone_engine::secret::{self, Secret};
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 /// Arguments of `dialtone password`.
@@ -37,8 +37,8 @@ pub enum PasswordAction {
     Retry,
 }
 
-/// Runs `dialtone password`.
-pub fn run(args: &PasswordArgs) -> ExitCode {
+/// Runs `dialtone password`, writing its result to `out`; errors go to the log (stderr).
+pub fn run(args: &PasswordArgs, out: &mut dyn Write) -> ExitCode {
     let config = match args.overrides.overrides().resolve_line_config() {
         Ok(config) => config,
         Err(e) => {
@@ -64,17 +64,16 @@ pub fn run(args: &PasswordArgs) -> ExitCode {
             secret::store_in_keyring(&account, &password).map_err(|e| e.to_string())
         }),
         PasswordAction::Clear => secret::delete_from_keyring(&account).map_err(|e| e.to_string()),
-        PasswordAction::Retry => return retry(args),
+        PasswordAction::Retry => return retry(args, out),
     };
     match result {
-        Ok(()) => {
-            // The command's result, not a log line: on stdout.
-            println!(
+        Ok(()) => report(
+            out,
+            format_args!(
                 "keyring entry {}/{account} updated",
                 secret::KEYRING_SERVICE
-            );
-            ExitCode::SUCCESS
-        }
+            ),
+        ),
         Err(e) => {
             tracing::error!("{e}");
             ExitCode::from(EXIT_RUNTIME_ERROR)
@@ -85,7 +84,7 @@ pub fn run(args: &PasswordArgs) -> ExitCode {
 /// `dialtone password retry`: the running agent, when there is one, lifts the suspension and
 /// tries at once (one attempt); otherwise the suspension is lifted on disk and the next
 /// `check`, `watch` or agent start tries once.
-fn retry(args: &PasswordArgs) -> ExitCode {
+fn retry(args: &PasswordArgs, out: &mut dyn Write) -> ExitCode {
     let prepared = match args.overrides.overrides().resolve() {
         Ok(p) => p,
         Err(e) => {
@@ -109,14 +108,26 @@ fn retry(args: &PasswordArgs) -> ExitCode {
             })
         })
         .is_some();
-    if asked_agent {
-        println!("asked the running agent to try the login once more");
+    let result = if asked_agent {
+        "asked the running agent to try the login once more"
     } else if prepared.lift_suspension() {
-        println!("the rejected login will be tried once more at the next check");
+        "the rejected login will be tried once more at the next check"
     } else {
-        println!("no rejected login to retry");
+        "no rejected login to retry"
+    };
+    report(out, format_args!("{result}"))
+}
+
+/// Writes the command's result (not a log line) to `out`, the CLI's stdout. A write that fails
+/// (a closed pipe) is the command's failure, reported like any other, not a panic.
+fn report(out: &mut dyn Write, result: std::fmt::Arguments<'_>) -> ExitCode {
+    match writeln!(out, "{result}") {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("dialtone password: writing the result: {e}");
+            ExitCode::from(EXIT_RUNTIME_ERROR)
+        }
     }
-    ExitCode::SUCCESS
 }
 
 fn read_password(from_stdin: bool, account: &str) -> Result<Secret, String> {

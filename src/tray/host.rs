@@ -5,8 +5,9 @@
 //! each new model (in the seam's loop, which gives the OS what it needs from that thread);
 //! menu clicks come back as [`MenuAction`]s on a tokio channel.
 
-use super::icon::{self, IconId, Panel, TRAY_SIZE};
+use super::icon::{self, Panel, TRAY_SIZE};
 use super::model::{MenuAction, MenuEntry, TrayModel};
+use dialtone_core::verdict::Verdict;
 use dialtone_platform::tray::tray_icon::menu::{
     CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu,
 };
@@ -111,7 +112,7 @@ impl Drop for TrayHost {
 /// The tray as it is on the bus, so each update sends only what changed.
 struct Shown {
     tray: TrayIcon,
-    icon: IconId,
+    icon: Verdict,
     model: TrayModel,
 }
 
@@ -158,11 +159,11 @@ impl Shown {
     }
 }
 
-fn tray_icon_for(id: IconId, panel: Panel) -> Result<Icon, TrayError> {
-    let rgba = icon::rgba(id, TRAY_SIZE, panel)?;
+fn tray_icon_for(verdict: Verdict, panel: Panel) -> Result<Icon, TrayError> {
+    let rgba = icon::rgba(verdict, TRAY_SIZE, panel)?;
     Icon::from_rgba(rgba.pixels, rgba.size, rgba.size).map_err(|e| {
         TrayError::Icon(icon::IconError::Decode {
-            name: id.name(),
+            name: verdict.as_str(),
             detail: e.to_string(),
         })
     })

@@ -14,83 +14,26 @@ pub const SIZES: [u32; 5] = [16, 22, 24, 32, 48];
 /// stays crisp when scaled down to a 16–24 px panel and is not blurry on a HiDPI one.
 pub const TRAY_SIZE: u32 = 32;
 
-/// What the icon shows. Mirrors [`Verdict`]; "not set up" uses [`IconId::Unknown`] (the
-/// tooltip and menu say why).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IconId {
-    /// Green, check mark.
-    Healthy,
-    /// Yellow, exclamation mark.
-    Degraded,
-    /// Red, cross.
-    ProviderOutage,
-    /// Orange, key.
-    AccountProblem,
-    /// Red, broken globe.
-    InternetDown,
-    /// Blue-grey, house.
-    LocalProblem,
-    /// Grey, question mark.
-    Unknown,
+/// The disc's fill colour (sRGB) of the icon for `verdict`. Tests read the tray's pixels and
+/// look for it. The icon is the verdict itself ("not set up" shows [`Verdict::Unknown`]; the
+/// tooltip and menu say why), so there is no icon type of its own to keep in step with it.
+pub fn colour(verdict: Verdict) -> [u8; 3] {
+    match verdict {
+        Verdict::Healthy => [0x2e, 0x9e, 0x44],
+        Verdict::Degraded => [0xf2, 0xc2, 0x00],
+        Verdict::ProviderOutage => [0xd7, 0x26, 0x3d],
+        Verdict::AccountProblem => [0xf0, 0x7c, 0x00],
+        Verdict::InternetDown => [0xb0, 0x12, 0x2a],
+        Verdict::LocalProblem => [0x4a, 0x6f, 0xa5],
+        Verdict::Unknown => [0x8a, 0x8f, 0x98],
+    }
 }
 
-impl IconId {
-    /// Every icon.
-    pub const ALL: [IconId; 7] = [
-        IconId::Healthy,
-        IconId::Degraded,
-        IconId::ProviderOutage,
-        IconId::AccountProblem,
-        IconId::InternetDown,
-        IconId::LocalProblem,
-        IconId::Unknown,
-    ];
-
-    /// The icon for a confirmed verdict.
-    pub fn for_verdict(verdict: Verdict) -> IconId {
-        match verdict {
-            Verdict::Healthy => IconId::Healthy,
-            Verdict::Degraded => IconId::Degraded,
-            Verdict::ProviderOutage => IconId::ProviderOutage,
-            Verdict::AccountProblem => IconId::AccountProblem,
-            Verdict::InternetDown => IconId::InternetDown,
-            Verdict::LocalProblem => IconId::LocalProblem,
-            Verdict::Unknown => IconId::Unknown,
-        }
-    }
-
-    /// The file-name stem (`healthy`, `provider_outage`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            IconId::Healthy => "healthy",
-            IconId::Degraded => "degraded",
-            IconId::ProviderOutage => "provider_outage",
-            IconId::AccountProblem => "account_problem",
-            IconId::InternetDown => "internet_down",
-            IconId::LocalProblem => "local_problem",
-            IconId::Unknown => "unknown",
-        }
-    }
-
-    /// The disc's fill colour (sRGB). Tests read the tray's pixels and look for it.
-    pub fn colour(self) -> [u8; 3] {
-        match self {
-            IconId::Healthy => [0x2e, 0x9e, 0x44],
-            IconId::Degraded => [0xf2, 0xc2, 0x00],
-            IconId::ProviderOutage => [0xd7, 0x26, 0x3d],
-            IconId::AccountProblem => [0xf0, 0x7c, 0x00],
-            IconId::InternetDown => [0xb0, 0x12, 0x2a],
-            IconId::LocalProblem => [0x4a, 0x6f, 0xa5],
-            IconId::Unknown => [0x8a, 0x8f, 0x98],
-        }
-    }
-
-    /// The glyph's colour: white, except on yellow where white would not be legible.
-    pub fn glyph_colour(self) -> [u8; 3] {
-        match self {
-            IconId::Degraded => [0x20, 0x20, 0x20],
-            _ => [0xff, 0xff, 0xff],
-        }
+/// The glyph's colour: white, except on yellow where white would not be legible.
+pub fn glyph_colour(verdict: Verdict) -> [u8; 3] {
+    match verdict {
+        Verdict::Degraded => [0x20, 0x20, 0x20],
+        _ => [0xff, 0xff, 0xff],
     }
 }
 
@@ -134,15 +77,16 @@ impl Panel {
     }
 }
 
-/// The file name of one icon, e.g. `healthy-32-dark.png`.
-pub fn file_name(id: IconId, size: u32, panel: Panel) -> String {
-    format!("{}-{size}-{}.png", id.name(), panel.name())
+/// The file name of one verdict's icon, e.g. `healthy-32-dark.png`.
+pub fn file_name(verdict: Verdict, size: u32, panel: Panel) -> String {
+    format!("{}-{size}-{}.png", verdict.as_str(), panel.name())
 }
 
 macro_rules! icon_table {
     ($($id:ident => $name:literal),* $(,)?) => {
-        /// The compiled-in PNG of one icon at one of [`SIZES`]; `None` for other sizes.
-        pub fn png(id: IconId, size: u32, panel: Panel) -> Option<&'static [u8]> {
+        /// The compiled-in PNG of one verdict's icon at one of [`SIZES`]; `None` for other
+        /// sizes.
+        pub fn png(verdict: Verdict, size: u32, panel: Panel) -> Option<&'static [u8]> {
             macro_rules! sizes {
                 ($n:literal) => {
                     match (size, panel) {
@@ -160,8 +104,8 @@ macro_rules! icon_table {
                     }
                 };
             }
-            match id {
-                $(IconId::$id => sizes!($name),)*
+            match verdict {
+                $(Verdict::$id => sizes!($name),)*
             }
         }
     };
@@ -207,14 +151,14 @@ pub struct Rgba {
     pub pixels: Vec<u8>,
 }
 
-/// Decodes one compiled-in icon into RGBA.
-pub fn rgba(id: IconId, size: u32, panel: Panel) -> Result<Rgba, IconError> {
-    let bytes = png(id, size, panel).ok_or(IconError::NoSize {
-        name: id.name(),
+/// Decodes the compiled-in icon of `verdict` into RGBA.
+pub fn rgba(verdict: Verdict, size: u32, panel: Panel) -> Result<Rgba, IconError> {
+    let bytes = png(verdict, size, panel).ok_or(IconError::NoSize {
+        name: verdict.as_str(),
         size,
     })?;
     let failed = |e: &dyn std::fmt::Display| IconError::Decode {
-        name: id.name(),
+        name: verdict.as_str(),
         detail: e.to_string(),
     };
     let mut decoder = ::png::Decoder::new(std::io::Cursor::new(bytes));
@@ -248,11 +192,11 @@ mod tests {
 
     #[test]
     fn every_icon_decodes_at_every_size_and_shows_its_colour() {
-        for id in IconId::ALL {
+        for verdict in Verdict::ALL {
             for panel in Panel::ALL {
                 for size in SIZES {
-                    let icon = rgba(id, size, panel).unwrap();
-                    let [r, g, b] = id.colour();
+                    let icon = rgba(verdict, size, panel).unwrap();
+                    let [r, g, b] = colour(verdict);
                     let fill = icon
                         .pixels
                         .chunks_exact(4)
@@ -263,7 +207,7 @@ mod tests {
                     assert!(
                         fill * 5 >= (size * size) as usize,
                         "{} {size} {panel:?}: {fill} fill pixels",
-                        id.name()
+                        verdict.as_str()
                     );
                 }
             }
@@ -272,17 +216,15 @@ mod tests {
 
     #[test]
     fn each_verdict_has_its_own_icon() {
-        let ids: std::collections::HashSet<_> =
-            Verdict::ALL.into_iter().map(IconId::for_verdict).collect();
+        let ids: std::collections::HashSet<_> = Verdict::ALL.into_iter().collect();
         assert_eq!(ids.len(), Verdict::ALL.len());
-        let colours: std::collections::HashSet<_> =
-            IconId::ALL.into_iter().map(IconId::colour).collect();
-        assert_eq!(colours.len(), IconId::ALL.len());
+        let colours: std::collections::HashSet<_> = Verdict::ALL.into_iter().map(colour).collect();
+        assert_eq!(colours.len(), Verdict::ALL.len());
     }
 
     #[test]
     fn other_sizes_are_refused() {
-        assert!(png(IconId::Healthy, 17, Panel::Dark).is_none());
-        assert!(rgba(IconId::Healthy, 64, Panel::Dark).is_err());
+        assert!(png(Verdict::Healthy, 17, Panel::Dark).is_none());
+        assert!(rgba(Verdict::Healthy, 64, Panel::Dark).is_err());
     }
 }

@@ -6,7 +6,7 @@ pub mod icon;
 pub mod model;
 
 pub use host::{TrayError, TrayHost};
-pub use icon::{IconId, Panel};
+pub use icon::Panel;
 pub use model::{tray_model, MenuAction, MenuEntry, TrayContext, TrayModel};
 
 #[cfg(test)]

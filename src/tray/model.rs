@@ -3,7 +3,6 @@
 //! With several lines the tray shows the worst of them ([`worst_line`]), names it, and lists
 //! every line with its state; with one line it looks as it always did.
 
-use super::icon::IconId;
 use chrono::{DateTime, FixedOffset, Utc};
 use dialtone_core::diagnosis::{Diagnosis, Fact};
 use dialtone_core::locale::Lang;
@@ -15,8 +14,9 @@ use dialtone_ipc::protocol::ChannelView;
 /// Everything the tray shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrayModel {
-    /// The icon (changes only with the confirmed verdict).
-    pub icon: IconId,
+    /// The verdict the icon shows (changes only with the confirmed one; not set up:
+    /// [`Verdict::Unknown`]).
+    pub icon: Verdict,
     /// The tooltip: the verdict in words and since when.
     pub tooltip: String,
     /// The title (some hosts show it next to the icon).
@@ -415,9 +415,9 @@ pub fn tray_model(
     });
     TrayModel {
         icon: if ctx.configured {
-            IconId::for_verdict(status.verdict)
+            status.verdict
         } else {
-            IconId::Unknown
+            Verdict::Unknown
         },
         title: format!("dialtone: {named}{words}"),
         tooltip,

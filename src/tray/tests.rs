@@ -99,7 +99,7 @@ fn healthy_line_in_english() {
         Some(diagnosis(Verdict::Healthy, None, at(9, 0, 0))),
     );
     let m = tray_model(&s, &ctx(&ch), Lang::En, at(9, 0, 12));
-    assert_eq!(m.icon, IconId::Healthy);
+    assert_eq!(m.icon, Verdict::Healthy);
     assert_eq!(m.tooltip, "Line works since 09:12");
     assert_eq!(m.title, "dialtone: Line works");
     assert_eq!(
@@ -135,7 +135,7 @@ fn provider_outage_in_german_names_the_reason() {
     c.alerts_paused_until = Some(at(10, 50, 0));
     c.start_at_login = true;
     let m = tray_model(&s, &c, Lang::De, at(9, 54, 0));
-    assert_eq!(m.icon, IconId::ProviderOutage);
+    assert_eq!(m.icon, Verdict::ProviderOutage);
     assert_eq!(m.tooltip, "Telefonie von 1&1 gestört seit 10:50");
     assert_eq!(
         labels(&m.menu),
@@ -161,7 +161,7 @@ fn every_verdict_has_its_icon_and_words() {
         let s = status(verdict, at(9, 0, 0), None);
         for lang in [Lang::En, Lang::De] {
             let m = tray_model(&s, &ctx(&ch), lang, at(9, 0, 5));
-            assert_eq!(m.icon, IconId::for_verdict(verdict));
+            assert_eq!(m.icon, verdict);
             assert!(m.title.len() > "dialtone: ".len(), "{verdict} {lang:?}");
             assert!(!m.menu.is_empty());
         }
@@ -181,7 +181,7 @@ fn first_run_says_not_set_up() {
     c.provider = None;
     let en = tray_model(&s, &c, Lang::En, at(9, 0, 1));
     let de = tray_model(&s, &c, Lang::De, at(9, 0, 1));
-    assert_eq!(en.icon, IconId::Unknown);
+    assert_eq!(en.icon, Verdict::Unknown);
     assert_eq!(en.title, "dialtone: Not set up");
     assert_eq!(de.title, "dialtone: Nicht eingerichtet");
     assert!(labels(&de.menu).contains(&"Im Dashboard einrichten".to_string()));
@@ -380,7 +380,7 @@ fn several_lines_name_the_shown_one_and_list_each() {
     );
     let st = status(Verdict::ProviderOutage, at(8, 58, 0), Some(d));
     let en = tray_model(&st, &ctx, Lang::En, at(9, 0, 10));
-    assert_eq!(en.icon, IconId::ProviderOutage);
+    assert_eq!(en.icon, Verdict::ProviderOutage);
     assert_eq!(
         en.tooltip,
         "Office: Provider's telephony is down since 09:58"
@@ -433,7 +433,7 @@ fn a_registrar_never_heard_from_is_not_confirmed_yet_rather_than_not_checked() {
     };
     let s = checked(Verdict::Unknown, Some((Layer::Provider, silent)));
     let en = tray_model(&s, &ctx(&ch), Lang::En, at(9, 54, 0));
-    assert_eq!(en.icon, IconId::Unknown);
+    assert_eq!(en.icon, Verdict::Unknown);
     assert_eq!(
         en.title,
         "dialtone: Not confirmed yet: 1&1 has not answered"

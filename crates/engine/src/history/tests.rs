@@ -1,10 +1,13 @@
 //! Unit tests of the history store: round trips, the episode rules, retention, migrations.
 
 use super::*;
+use crate::monitor::VerdictChanged;
 use chrono::{TimeDelta, TimeZone};
-use dialtone_core::diagnosis::TargetRef;
+use dialtone_core::diagnosis::{Diagnosis, Fact, LayerReport, TargetRef};
 use dialtone_core::observation::Transport;
 use dialtone_core::record::CheckRecord as HistoryPoint;
+use dialtone_core::status_post::StatusPost;
+use dialtone_core::verdict::{Layer, LayerStatus};
 
 fn t(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap()

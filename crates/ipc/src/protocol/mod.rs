@@ -9,14 +9,29 @@
 //! might change shape, so the dashboard and the agent only have to agree on this file. The
 //! monitor's [`Status`] and [`VerdictChanged`] are carried as they are: they are already the
 //! shared, serialisable contract.
+//!
+//! [`Status`]: dialtone_core::schedule::Status
+
+mod bilingual;
+mod outages;
+mod provider;
+mod settings;
+mod status;
+
+pub use bilingual::Bilingual;
+pub use outages::{
+    EpisodeView, EpisodesReply, ExportFormat, HistoryPoint, HistoryReply, OutageView, ReportView,
+};
+pub use provider::{
+    ChannelKind, ChannelView, ChannelsReply, FeedView, FeedsReply, PostView, ProviderInfo,
+};
+pub use settings::{AccountSettings, Settings, SettingsError, MAX_PROVIDER_ID};
+pub use status::{AgentStatus, LineSummary};
 
 use chrono::{DateTime, Utc};
-use dialtone_core::config::AccountConfig;
 use dialtone_core::locale::Lang;
-use dialtone_core::observation::Transport;
-use dialtone_core::schedule::{Schedule, Status, VerdictChanged};
+use dialtone_core::schedule::VerdictChanged;
 use dialtone_core::secret::Secret;
-use dialtone_core::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 
 /// The protocol version. Bumped on any incompatible change; the agent refuses other versions.
@@ -177,26 +192,6 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         line: Option<String>,
     },
-}
-
-/// What [`Request::ExportLog`] renders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExportFormat {
-    /// One row per episode (RFC 4180).
-    Csv,
-    /// The printable report with per-day counts and the TKG §58 facts.
-    Html,
-}
-
-impl ExportFormat {
-    /// The file extension (without the dot).
-    pub fn extension(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Html => "html",
-        }
-    }
 }
 
 impl Request {
@@ -384,370 +379,6 @@ pub enum ErrorReply {
     },
 }
 
-/// The status as presenters outside the agent see it: the monitor's status plus what the agent
-/// adds (set up or not, alerts paused, the provider).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentStatus {
-    /// The monitor's confirmed status and latest check.
-    pub status: Status,
-    /// Whether a provider or registrar is configured. `false` on first run: the tray says
-    /// "not set up" and the dashboard shows the setup.
-    pub configured: bool,
-    /// Notifications are paused until then.
-    pub alerts_paused_until: Option<DateTime<Utc>>,
-    /// The provider, when known.
-    pub provider: Option<ProviderInfo>,
-    /// The language the agent presents in.
-    pub lang: Lang,
-    /// No tray host (StatusNotifierWatcher) was on the session bus when the agent started, so
-    /// nothing shows its icon (stock GNOME): the dashboard says how to get one. Absent from an
-    /// older agent's replies, hence the default.
-    #[serde(default)]
-    pub tray_icon_hidden: bool,
-    /// The line this status is of (its label); absent from an older agent's replies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<String>,
-    /// Every line the agent watches, in the config's order, so that a client can offer a
-    /// picker (one entry for a config without `[[line]]` tables).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub lines: Vec<LineSummary>,
-}
-
-/// One watched line as a picker lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineSummary {
-    /// Its label (unique within the config).
-    pub label: String,
-    /// Its confirmed verdict.
-    pub verdict: Verdict,
-    /// Whether it has a provider or registrar.
-    pub configured: bool,
-}
-
-/// A provider as the UI shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProviderInfo {
-    /// Catalog id (e.g. `1und1`); `None` for a registrar not in the catalog.
-    pub id: Option<String>,
-    /// Display name (e.g. `1&1`).
-    pub name: String,
-}
-
-/// The user's settings as the dashboard edits them. The password is never part of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    /// The provider's catalog id, when chosen.
-    pub provider: Option<String>,
-    /// The SIP account; `None` to check only what needs no account.
-    pub account: Option<AccountSettings>,
-    /// Seconds between checks while the line is healthy.
-    pub interval_secs: u64,
-    /// Seconds between checks while a change is being confirmed or the line is down.
-    pub recheck_secs: u64,
-    /// Seconds between authenticated REGISTER queries.
-    pub account_interval_secs: u64,
-    /// Whether to show desktop notifications on confirmed changes.
-    pub notifications: bool,
-    /// The language; `None` follows the system locale.
-    pub language: Option<Lang>,
-    /// Whether the agent starts when the user logs in.
-    pub start_at_login: bool,
-    /// Read-only: whether a password is stored in the keyring for the account.
-    pub password_stored: bool,
-    /// Read-only: the config has `[[line]]` tables. Then these settings are the shared ones
-    /// (schedule, notifications, language, autostart); each line's provider and account are
-    /// edited in the config file, and `provider`/`account` here are ignored when saving.
-    pub lines_in_config: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        let schedule = Schedule::default();
-        Settings {
-            provider: None,
-            account: None,
-            interval_secs: schedule.interval_secs,
-            recheck_secs: schedule.recheck_secs,
-            account_interval_secs: schedule.account_interval_secs,
-            notifications: true,
-            language: None,
-            start_at_login: false,
-            password_stored: false,
-            lines_in_config: false,
-        }
-    }
-}
-
-/// A settings field that cannot be saved, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {detail}")]
-pub struct SettingsError {
-    /// The field as the form names it (`interval_secs`, `account.registrar`).
-    pub field: String,
-    /// What is wrong.
-    pub detail: String,
-}
-
-/// The longest catalog id accepted.
-pub const MAX_PROVIDER_ID: usize = 64;
-
-impl Settings {
-    /// The schedule these settings stand for (the confirmations are not edited here).
-    pub fn schedule(&self) -> Schedule {
-        Schedule {
-            interval_secs: self.interval_secs,
-            recheck_secs: self.recheck_secs,
-            account_interval_secs: self.account_interval_secs,
-            ..Schedule::default()
-        }
-    }
-
-    /// The account these settings stand for, as the config holds it.
-    pub fn account_config(&self) -> Option<AccountConfig> {
-        self.account.as_ref().map(|a| AccountConfig {
-            registrar: a.registrar.trim().to_string(),
-            user: a.user.clone().filter(|u| !u.is_empty()),
-            auth_user: a.auth_user.clone().filter(|u| !u.is_empty()),
-            domain: a.domain.clone().filter(|d| !d.is_empty()),
-            transport: a.transport,
-            ..AccountConfig::default()
-        })
-    }
-
-    /// Checks the values with the very rules config loading applies (the schedule's one range
-    /// table, the account's values), so whatever loads from a file can be saved unchanged
-    /// from the form, and the other way round.
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        let invalid = |field: String, detail: String| SettingsError { field, detail };
-        if let Some(id) = &self.provider {
-            if id.is_empty() || id.len() > MAX_PROVIDER_ID {
-                return Err(invalid("provider".into(), "not a catalog id".into()));
-            }
-        }
-        self.schedule()
-            .validate()
-            .map_err(|e| invalid(e.key, e.message))?;
-        if let Some(account) = self.account_config() {
-            account
-                .validate()
-                .map_err(|e| invalid(format!("account.{}", e.key), e.message))?;
-        }
-        Ok(())
-    }
-}
-
-/// The SIP account as the dashboard edits it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AccountSettings {
-    /// `sip:host[:port][;transport=…]`, `sips:host` or a bare domain.
-    pub registrar: String,
-    /// The SIP user name; with it the REGISTER query runs too.
-    pub user: Option<String>,
-    /// The digest user name, when it differs from `user`.
-    pub auth_user: Option<String>,
-    /// The SIP domain of the address-of-record, when it differs from the registrar's host.
-    pub domain: Option<String>,
-    /// A forced transport instead of RFC 3263's choice.
-    pub transport: Option<Transport>,
-}
-
-/// The answer to [`Request::History`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct HistoryReply {
-    /// `false` when the agent has no history store (nothing recorded yet is `true` + empty).
-    pub available: bool,
-    /// The window asked for, in hours.
-    pub hours: u32,
-    /// One point per check, oldest first.
-    pub points: Vec<HistoryPoint>,
-    /// Outage episodes that overlap the window, oldest first.
-    pub outages: Vec<OutageView>,
-}
-
-/// One recorded check, as the history keeps it.
-pub use dialtone_core::record::CheckRecord as HistoryPoint;
-
-/// One outage episode (a confirmed non-working verdict and how long it lasted).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutageView {
-    /// The episode's id in the history (for attaching a fault report).
-    #[serde(default)]
-    pub id: i64,
-    /// The layer that failed.
-    #[serde(default)]
-    pub failing_layer: Option<dialtone_core::verdict::Layer>,
-    /// The verdict during the episode.
-    pub verdict: Verdict,
-    /// When it was confirmed.
-    pub start: DateTime<Utc>,
-    /// When it ended; `None` while it lasts.
-    pub end: Option<DateTime<Utc>>,
-}
-
-/// The same thing worded in both languages, so the dashboard switches without asking again.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Bilingual<T> {
-    /// English.
-    pub en: T,
-    /// German.
-    pub de: T,
-}
-
-impl<T> Bilingual<T> {
-    /// Renders `f` once per language.
-    pub fn render(f: impl Fn(Lang) -> T) -> Bilingual<T> {
-        Bilingual {
-            en: f(Lang::En),
-            de: f(Lang::De),
-        }
-    }
-
-    /// The text in `lang`.
-    pub fn get(&self, lang: Lang) -> &T {
-        match lang {
-            Lang::En => &self.en,
-            Lang::De => &self.de,
-        }
-    }
-}
-
-/// The answer to [`Request::Episodes`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct EpisodesReply {
-    /// `false` when the agent has no history store (nothing recorded yet is `true` + empty).
-    pub available: bool,
-    /// The window asked for, in days.
-    pub days: u32,
-    /// The episodes that overlap the window, oldest first.
-    pub episodes: Vec<EpisodeView>,
-    /// Whether older episodes were left out to stay within [`MAX_EPISODES`].
-    pub truncated: bool,
-}
-
-/// One outage episode with everything the Outages view shows about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpisodeView {
-    /// Its id in the history (what [`Request::AttachReport`] takes).
-    pub id: i64,
-    /// The verdict it opened with.
-    pub verdict: Verdict,
-    /// The layer that failed.
-    pub failing_layer: Option<dialtone_core::verdict::Layer>,
-    /// When the outage was confirmed.
-    pub start: DateTime<Utc>,
-    /// When the recovery was confirmed; `None` while it lasts.
-    pub end: Option<DateTime<Utc>>,
-    /// How long it lasted, or has lasted so far, in seconds.
-    pub duration_secs: i64,
-    /// The failing layer's evidence as the report words it (empty when none was stored).
-    pub evidence: Bilingual<String>,
-    /// The user's fault reports, earliest first.
-    pub reports: Vec<ReportView>,
-    /// Provider status posts seen while it lasted, in the order they were seen.
-    pub posts: Vec<PostView>,
-}
-
-/// One fault report the user attached to an episode, as the history keeps it.
-pub use dialtone_core::outage::FaultReport as ReportView;
-
-/// The answer to [`Request::Feeds`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct FeedsReply {
-    /// `false` when the agent polls no feeds (no provider chosen, or it has none).
-    pub available: bool,
-    /// One entry per feed of the provider, in the catalog's order.
-    pub feeds: Vec<FeedView>,
-}
-
-/// One official status feed as last polled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FeedView {
-    /// The feed's URL (from the catalog or the user's settings).
-    pub url: String,
-    /// `statuspage`, `rss` or `atom`.
-    pub kind: String,
-    /// When it was last fetched successfully; `None` before the first success.
-    pub fetched_at: Option<DateTime<Utc>>,
-    /// Why the last fetch failed (worded for the user), when it did.
-    pub problem: Option<String>,
-    /// A Statuspage's overall indicator (`none`, `minor`, `major`, `critical`), when it has one.
-    pub indicator: Option<String>,
-    /// The latest posts, newest first.
-    pub posts: Vec<PostView>,
-}
-
-/// One post of a status feed, as the feed poller read it.
-pub use dialtone_core::status_post::StatusPost as PostView;
-
-/// The answer to [`Request::Channels`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ChannelsReply {
-    /// `false` when the provider catalog is not available in this agent.
-    pub available: bool,
-    /// The provider the channels belong to; `None` when no provider is chosen.
-    pub provider: Option<ProviderInfo>,
-    /// Its channels in the catalog's order.
-    pub channels: Vec<ChannelView>,
-}
-
-pub use dialtone_core::catalog::ChannelKind;
-
-/// One official (or crowd) channel of a provider.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelView {
-    /// Its kind.
-    pub kind: ChannelKind,
-    /// Its label, e.g. `@1und1` or `allestoerungen.de` (English, and the fallback).
-    pub label: String,
-    /// Its German label, when the catalog has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_de: Option<String>,
-    /// An `https:` or `tel:` URL from the catalog or the user's settings.
-    pub url: String,
-}
-
-/// How the English catalog marks a crowd page; replaced by the user's language when shown.
-const CROWD_SUFFIX_EN: &str = "(crowd reports, not official)";
-/// The same marker in German.
-const CROWD_SUFFIX_DE: &str = "(Crowd-Meldungen, nicht offiziell)";
-
-impl ChannelView {
-    /// The label in `lang`: the German one when there is one, else the English.
-    pub fn label_in(&self, lang: Lang) -> &str {
-        match (lang, &self.label_de) {
-            (Lang::De, Some(de)) => de,
-            _ => &self.label,
-        }
-    }
-
-    /// The label a person sees, in the tray's menu and on the dashboard's buttons alike: the
-    /// catalog's own label (it names the page, e.g. "1&1 on X (@1und1)", "1&1 status page"),
-    /// and for a crowd page exactly one "not official" marker in the user's language, so a
-    /// crowd page is never mistaken for the provider's own word and never says so twice.
-    pub fn shown_label(&self, lang: Lang) -> String {
-        let label = self.label_in(lang).trim();
-        match self.kind {
-            ChannelKind::Crowd => {
-                let base = [CROWD_SUFFIX_EN, CROWD_SUFFIX_DE]
-                    .iter()
-                    .find_map(|suffix| label.strip_suffix(suffix))
-                    .unwrap_or(label)
-                    .trim_end();
-                let marker = lang.pick(CROWD_SUFFIX_EN, CROWD_SUFFIX_DE);
-                format!("{base} {marker}")
-            }
-            ChannelKind::X
-            | ChannelKind::Mastodon
-            | ChannelKind::StatusPage
-            | ChannelKind::Blog
-            | ChannelKind::Hotline
-            | ChannelKind::Website => label.to_string(),
-        }
-    }
-}
-
 /// Serialises a [`Secret`] as a plain JSON string on the wire (the socket is private to the
 /// user); its `Debug` stays redacted everywhere else.
 /// [`secret_wire`] for an optional password.
@@ -810,6 +441,8 @@ pub fn parse_client_line(line: &[u8]) -> Result<ClientMessage, (Option<u64>, Err
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use dialtone_core::schedule::Status;
+    use dialtone_core::verdict::Verdict;
 
     #[test]
     fn requests_have_a_stable_wire_form() {
