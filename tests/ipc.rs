@@ -13,7 +13,7 @@ use dialtone_ipc::protocol::{
     AgentStatus, ErrorReply, Event, Request, Response, ServerMessage, Settings, MAX_LINE,
 };
 use dialtone_ipc::server::{Handler, Server};
-use dialtone_ipc::IpcError;
+use dialtone_ipc::{EndpointError, IpcError};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -295,7 +295,7 @@ static SPAWNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 async fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
     let agent = start().await;
     match Server::bind(&agent.path).await {
-        Err(IpcError::AlreadyRunning { .. }) => {}
+        Err(IpcError::Endpoint(EndpointError::AlreadyRunning { .. })) => {}
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a second agent bound the same socket"),
     }

@@ -216,7 +216,9 @@ impl Agent {
         let to_save = validate_settings(&settings, &file, &self.catalog)?;
         let mut in_force = to_save.clone();
         self.options.overrides.apply(&mut in_force);
-        self.options.monitor.apply_schedule(&mut in_force.schedule);
+        self.options
+            .overrides
+            .apply_schedule(&mut in_force.schedule);
         let checked = validate_settings(&settings, &in_force, &self.catalog)?;
         dialtone_engine::setup::check_probeable(&checked, &self.catalog).map_err(|e| {
             ErrorReply::Invalid {

@@ -29,7 +29,7 @@ use dialtone_core::locale::Lang;
 use dialtone_engine::feed::StatusPost;
 use dialtone_engine::history::History;
 use dialtone_engine::lines::{LineHandles, Lines, LinesError, Sharing};
-use dialtone_engine::setup::{MonitorOptions, Overrides, SetupError};
+use dialtone_engine::setup::{Overrides, SetupError};
 use dialtone_ipc::protocol::{Event, FeedsReply};
 use present::Input;
 use std::path::PathBuf;
@@ -97,10 +97,9 @@ impl State {
 /// How an [`Agent`] is set up (the parts of the command line it keeps).
 #[derive(Debug, Clone, Default)]
 pub struct AgentOptions {
-    /// The config file and the command line's overrides of it.
+    /// The config file and the command line's overrides of it (the schedule's and the
+    /// history store's among them).
     pub overrides: Overrides,
-    /// The schedule's overrides and the history store.
-    pub monitor: MonitorOptions,
     /// `--lang`, which beats the settings for this run.
     pub lang_flag: Option<Lang>,
     /// The IPC socket path (handed to the dashboard).
@@ -157,12 +156,12 @@ impl Agent {
     /// and catalog files); starts nothing yet.
     pub fn new(options: AgentOptions) -> Result<Arc<Agent>, AgentError> {
         let (mut config, config_path, _from_file) = options.overrides.resolve_config()?;
-        options.monitor.apply_schedule(&mut config.schedule);
+        options.overrides.apply_schedule(&mut config.schedule);
         let catalog = options
             .overrides
             .catalog()
             .map_err(|e| AgentError::Setup(SetupError::Catalog(e)))?;
-        let history_path = options.monitor.history_path();
+        let history_path = options.overrides.history_path();
         // With `[[line]]` tables each line has a file of its own beside this one (as for
         // `dialtone watch`), opened when first read.
         let several = config.has_line_tables();

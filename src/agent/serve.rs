@@ -7,9 +7,9 @@ use super::tray::start_tray;
 use super::{lock, Agent, AgentOptions};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
-use dialtone_engine::setup::{MonitorOptions, Overrides};
+use dialtone_engine::setup::Overrides;
 use dialtone_ipc::server::Server;
-use dialtone_ipc::IpcError;
+use dialtone_ipc::{EndpointError, IpcError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,7 +28,7 @@ async fn hand_over(socket: &Path) -> bool {
 }
 
 /// Runs the agent until SIGTERM/SIGINT or "Quit".
-pub fn run(overrides: Overrides, monitor: MonitorOptions, lang_flag: Option<Lang>) -> ExitCode {
+pub fn run(overrides: Overrides, lang_flag: Option<Lang>) -> ExitCode {
     let socket = match dialtone_ipc::socket_path() {
         Ok(p) => p,
         Err(e) => {
@@ -47,21 +47,16 @@ pub fn run(overrides: Overrides, monitor: MonitorOptions, lang_flag: Option<Lang
             return ExitCode::from(EXIT_RUNTIME_ERROR);
         }
     };
-    rt.block_on(serve(overrides, monitor, lang_flag, socket))
+    rt.block_on(serve(overrides, lang_flag, socket))
 }
 
-async fn serve(
-    overrides: Overrides,
-    monitor: MonitorOptions,
-    lang_flag: Option<Lang>,
-    socket: PathBuf,
-) -> ExitCode {
+async fn serve(overrides: Overrides, lang_flag: Option<Lang>, socket: PathBuf) -> ExitCode {
     if hand_over(&socket).await {
         return ExitCode::SUCCESS;
     }
     let server = match Server::bind(&socket).await {
         Ok(s) => Some(s),
-        Err(IpcError::AlreadyRunning { .. }) => {
+        Err(IpcError::Endpoint(EndpointError::AlreadyRunning { .. })) => {
             // Another agent won the race to bind.
             hand_over(&socket).await;
             return ExitCode::SUCCESS;
@@ -73,7 +68,6 @@ async fn serve(
     };
     let options = AgentOptions {
         overrides,
-        monitor,
         lang_flag,
         socket: socket.clone(),
         socket_unavailable: server.is_none(),

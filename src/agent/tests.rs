@@ -46,15 +46,12 @@ fn fixture_socket(history: bool, config: Option<&str>, socket_unavailable: bool)
         dns_name: Some("none".into()),
         timeout: Some(0.5),
         catalog: Some(dir.path().join("no-user-catalog.toml")),
+        no_history: !history,
+        db: Some(dir.path().join("history.sqlite3")),
         ..Overrides::default()
     };
     let agent = Agent::new(AgentOptions {
         overrides,
-        monitor: dialtone_engine::setup::MonitorOptions {
-            no_history: !history,
-            db: Some(dir.path().join("history.sqlite3")),
-            ..Default::default()
-        },
         lang_flag: Some(Lang::En),
         socket: dir.path().join("agent.sock"),
         socket_unavailable,

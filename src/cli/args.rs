@@ -3,7 +3,7 @@
 //! engine's [`Overrides`] and [`MonitorOptions`]; clap stays on this side of the crate line.
 
 use dialtone_core::observation::Transport;
-use dialtone_engine::setup::{MonitorOptions, Overrides};
+use dialtone_engine::setup::Overrides;
 use std::path::PathBuf;
 
 /// Overrides of the config file, one flag per setting (the engine's [`Overrides`]).
@@ -133,6 +133,15 @@ pub struct AgentArgs {
     pub overrides: OverrideArgs,
 }
 
+impl AgentArgs {
+    /// The engine's overrides the agent's flags stand for.
+    pub fn overrides(&self) -> Overrides {
+        let mut overrides = self.overrides.overrides();
+        self.monitor.add_to(&mut overrides);
+        overrides
+    }
+}
+
 impl OverrideArgs {
     /// The engine's overrides these flags stand for.
     pub fn overrides(&self) -> Overrides {
@@ -159,19 +168,18 @@ impl OverrideArgs {
             router: a.router,
             router_user: a.router_user,
             router_password_env: a.router_password_env,
+            ..Overrides::default()
         }
     }
 }
 
 impl MonitorArgs {
-    /// The engine's monitor options these flags stand for.
-    pub fn options(&self) -> MonitorOptions {
-        MonitorOptions {
-            interval: self.interval,
-            recheck: self.recheck,
-            confirmations: self.confirmations,
-            db: self.db.clone(),
-            no_history: self.no_history,
-        }
+    /// Adds these flags to `overrides`.
+    pub fn add_to(&self, overrides: &mut Overrides) {
+        overrides.interval = self.interval;
+        overrides.recheck = self.recheck;
+        overrides.confirmations = self.confirmations;
+        overrides.db = self.db.clone();
+        overrides.no_history = self.no_history;
     }
 }

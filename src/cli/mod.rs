@@ -142,19 +142,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Check(args)) => run_check(&args, lang, &mut stdout),
         Some(Command::Watch(args)) => watch::run(&args, lang, &mut stdout),
-        None => {
-            let args = bare_agent_args();
-            crate::agent::run(
-                args.overrides.overrides(),
-                args.monitor.options(),
-                lang_flag,
-            )
-        }
-        Some(Command::Agent(args)) => crate::agent::run(
-            args.overrides.overrides(),
-            args.monitor.options(),
-            lang_flag,
-        ),
+        None => crate::agent::run(bare_agent_args().overrides(), lang_flag),
+        Some(Command::Agent(args)) => crate::agent::run(args.overrides(), lang_flag),
         Some(Command::Providers(args)) => match providers::run(&args, lang, &mut stdout) {
             Ok(code) => code,
             Err(e) => {

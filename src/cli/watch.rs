@@ -18,13 +18,14 @@ use tokio_util::sync::CancellationToken;
 
 /// Runs `dialtone watch` with `args`.
 pub(super) fn run(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {
-    let mut lines = match args.overrides.overrides().resolve_lines() {
+    let mut overrides = args.overrides.overrides();
+    args.monitor.add_to(&mut overrides);
+    let mut lines = match overrides.resolve_lines() {
         Ok(lines) => lines,
         Err(e) => return setup_failed(&e),
     };
-    let monitor = args.monitor.options();
     for prepared in &mut lines {
-        monitor.apply_schedule(&mut prepared.config.schedule);
+        overrides.apply_schedule(&mut prepared.config.schedule);
     }
     let metrics = match &args.metrics {
         Some(text) => dialtone_core::config::parse_metrics_listen(text).map(Some),
@@ -44,7 +45,7 @@ pub(super) fn run(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode
     };
     let plan = Plan {
         lines,
-        history: monitor.history_path(),
+        history: overrides.history_path(),
         metrics,
         json: args.json,
         lang,

@@ -45,25 +45,18 @@ pub struct Overrides {
     pub router: Option<String>,
     pub router_user: Option<String>,
     pub router_password_env: Option<String>,
-}
-
-/// What a watching run changes of the schedule, and where it records.
-#[derive(Debug, Clone, Default)]
-pub struct MonitorOptions {
-    /// Seconds between checks while healthy.
+    // For the runs that keep watching: the schedule (seconds between checks while healthy,
+    // between re-checks while a change is confirmed, and the results that confirm it) and
+    // the history file (another, or none).
     pub interval: Option<u64>,
-    /// Seconds between re-checks while a change is being confirmed.
     pub recheck: Option<u64>,
-    /// Consecutive results that confirm a change.
     pub confirmations: Option<u32>,
-    /// The history database instead of the default one.
     pub db: Option<PathBuf>,
-    /// Record nothing.
     pub no_history: bool,
 }
 
-impl MonitorOptions {
-    /// Applies the schedule options on top of a config's schedule, pulled into the schedule's
+impl Overrides {
+    /// Applies the schedule's overrides on top of a config's schedule, pulled into the schedule's
     /// one range table (never below 1 s or one confirmation, the re-check never slower than
     /// the interval).
     pub fn apply_schedule(&self, schedule: &mut Schedule) {

@@ -15,8 +15,7 @@ pub mod framing;
 pub mod protocol;
 pub mod server;
 
-use dialtone_platform::local::EndpointError;
-use dialtone_platform::UserId;
+pub use dialtone_platform::local::EndpointError;
 use std::path::PathBuf;
 
 /// Environment variable that overrides the socket path.
@@ -28,36 +27,10 @@ pub enum IpcError {
     /// Neither `DIALTONE_SOCKET` nor a usable runtime directory is known.
     #[error("no place for the agent's socket: set XDG_RUNTIME_DIR or {SOCKET_ENV}")]
     NoRuntimeDir,
-    /// The socket's directory could not be created or secured.
-    #[error("cannot prepare the socket directory {path}: {source}")]
-    Dir {
-        /// The directory.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The socket's directory belongs to another user: using it would let them listen in.
-    #[error("the socket directory {path} belongs to {owner}, not to this user")]
-    ForeignDir {
-        /// The directory.
-        path: PathBuf,
-        /// Its owner.
-        owner: UserId,
-    },
-    /// Another agent already answers on this socket.
-    #[error("another dialtone agent is already running (socket {path})")]
-    AlreadyRunning {
-        /// The socket path.
-        path: PathBuf,
-    },
-    /// Binding or securing the socket failed.
-    #[error("cannot listen on {path}: {source}")]
-    Bind {
-        /// The socket path.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    /// The socket (or its directory) could not be set up: the platform seam's reason, which
+    /// names the path.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
 }
 
 /// The socket path: `$DIALTONE_SOCKET`, else `$XDG_RUNTIME_DIR/dialtone/agent.sock`, else
@@ -74,17 +47,6 @@ fn socket_path_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<
         return Ok(PathBuf::from(path));
     }
     dialtone_platform::local::default_endpoint(&env).ok_or(IpcError::NoRuntimeDir)
-}
-
-impl From<EndpointError> for IpcError {
-    fn from(e: EndpointError) -> IpcError {
-        match e {
-            EndpointError::Dir { path, source } => IpcError::Dir { path, source },
-            EndpointError::ForeignDir { path, owner } => IpcError::ForeignDir { path, owner },
-            EndpointError::AlreadyRunning { path } => IpcError::AlreadyRunning { path },
-            EndpointError::Bind { path, source } => IpcError::Bind { path, source },
-        }
-    }
 }
 
 #[cfg(test)]

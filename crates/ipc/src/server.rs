@@ -43,7 +43,7 @@ pub struct Server {
 
 impl Server {
     /// Binds the socket at `path`: creates its directory (0700), replaces a stale socket left by
-    /// a crashed agent, and refuses with [`IpcError::AlreadyRunning`] when an agent answers there.
+    /// a crashed agent, and refuses with [`EndpointError::AlreadyRunning`](crate::EndpointError::AlreadyRunning) when an agent answers there.
     pub async fn bind(path: &Path) -> Result<Server, IpcError> {
         let listener = LocalListener::bind(path).await?;
         Ok(Server {

@@ -256,33 +256,18 @@ impl ScriptedAgent {
             panic!("follow needs a monitored line");
         };
         self.forward_statuses(monitor, None, shutdown.clone());
-        let mut changes = monitor.subscribe();
         let agent = self.clone();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                let change = tokio::select! {
-                    () = stop.cancelled() => return,
-                    change = changes.recv() => match change { Ok(c) => c, Err(_) => return },
-                };
-                agent.record_change(&change);
-                let _ = agent.events.send(Event::Changed(change));
-            }
+        each_message(monitor.subscribe(), shutdown.clone(), move |change| {
+            agent.record_change(&change);
+            let _ = agent.events.send(Event::Changed(change));
         });
-        let mut checks = monitor.subscribe_checks();
         let agent = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let check = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    check = checks.recv() => match check { Ok(c) => c, Err(_) => return },
-                };
-                agent.points.lock().unwrap().push(HistoryPoint {
-                    at: check.checked_at,
-                    verdict: check.verdict,
-                    sip_rtt_ms: check.layer(Layer::Provider).and_then(|r| r.latency_ms),
-                });
-            }
+        each_message(monitor.subscribe_checks(), shutdown, move |check| {
+            agent.points.lock().unwrap().push(HistoryPoint {
+                at: check.checked_at,
+                verdict: check.verdict,
+                sip_rtt_ms: check.layer(Layer::Provider).and_then(|r| r.latency_ms),
+            });
         });
     }
 
@@ -522,20 +507,9 @@ impl Handler for ScriptedAgent {
                     },
                 })
             }
-            Request::AttachReport {
-                episode,
-                reported_at,
-                channel,
-                ticket,
-                note,
-                ..
-            } => {
-                let report = ReportView {
-                    reported_at,
-                    channel,
-                    ticket,
-                    note,
-                };
+            Request::AttachReport { .. } => {
+                // As the agent validates it: the wire's fields, the line aside.
+                let (episode, report) = report_of(request);
                 self.attach_report(episode, report)?;
                 Ok(Response::Done)
             }
@@ -562,4 +536,45 @@ impl Handler for ScriptedAgent {
     fn subscribe(&self) -> (AgentStatus, broadcast::Receiver<Event>) {
         (self.status(), self.events.subscribe())
     }
+}
+
+/// Runs `each` on every message `rx` receives, until `stop` or the sender closes.
+fn each_message<T: Clone + Send + 'static>(
+    mut rx: broadcast::Receiver<T>,
+    stop: CancellationToken,
+    mut each: impl FnMut(T) + Send + 'static,
+) {
+    tokio::spawn(async move {
+        loop {
+            let message = tokio::select! {
+                () = stop.cancelled() => return,
+                message = rx.recv() => match message { Ok(m) => m, Err(_) => return },
+            };
+            each(message);
+        }
+    });
+}
+
+/// The episode and the report an `AttachReport` request carries.
+fn report_of(request: Request) -> (i64, ReportView) {
+    let Request::AttachReport {
+        episode,
+        reported_at,
+        channel,
+        ticket,
+        note,
+        ..
+    } = request
+    else {
+        panic!("not a report: {request:?}");
+    };
+    (
+        episode,
+        ReportView {
+            reported_at,
+            channel,
+            ticket,
+            note,
+        },
+    )
 }

@@ -378,14 +378,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
         }
         if let Some(end) = find_header_end(buffer) {
             if end > message::MAX_HEADER_BYTES {
-                return Framed::Failed(
-                    TransportFailure::TooLarge,
-                    format!(
-                        "header section larger than {} bytes",
-                        message::MAX_HEADER_BYTES
-                    )
-                    .into(),
-                );
+                return header_too_large();
             }
             let head = String::from_utf8_lossy(&buffer[..end]);
             let length = match content_length(&head) {
@@ -412,14 +405,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
                 return Framed::Message(message);
             }
         } else if buffer.len() > message::MAX_HEADER_BYTES {
-            return Framed::Failed(
-                TransportFailure::TooLarge,
-                format!(
-                    "header section larger than {} bytes",
-                    message::MAX_HEADER_BYTES
-                )
-                .into(),
-            );
+            return header_too_large();
         }
         match stream.read(&mut chunk).await {
             Ok(0) => {
@@ -432,6 +418,18 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
             Err(e) => return Framed::Failed(failure_kind(&e), Detail::io(&e)),
         }
     }
+}
+
+/// A header section past [`message::MAX_HEADER_BYTES`]: refused before it is parsed.
+fn header_too_large() -> Framed {
+    Framed::Failed(
+        TransportFailure::TooLarge,
+        format!(
+            "header section larger than {} bytes",
+            message::MAX_HEADER_BYTES
+        )
+        .into(),
+    )
 }
 
 /// The Content-Length of a header section: `None` when absent, `Err` when unreadable.
