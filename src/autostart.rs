@@ -2,4 +2,4 @@
 //! (on Linux an XDG autostart entry) is the platform seam's ([`dialtone_platform::autostart`]);
 //! this module keeps the app's one name for it.
 
-pub use dialtone_platform::autostart::{is_enabled, set};
+pub(crate) use dialtone_platform::autostart::{is_enabled, set};

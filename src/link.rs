@@ -1,17 +1,17 @@
 //! Opens links in the system browser (or phone app, for `tel:`). Only what passed the one
 //! gate, [`dialtone_core::link::checked`], reaches here: this module runs the opener.
 
-pub use dialtone_core::link::{checked, Link};
+pub(crate) use dialtone_core::link::{checked, Link};
 use std::process::{Command, Stdio};
 
 /// Environment variable naming the program that opens links (default `xdg-open`); tests point
 /// it at a script that records the URL.
-pub const OPENER_ENV: &str = "DIALTONE_OPENER";
+pub(crate) const OPENER_ENV: &str = "DIALTONE_OPENER";
 
 /// Why a checked link could not be opened.
 #[derive(Debug, thiserror::Error)]
 #[error("opening {url} with {opener}: {detail}")]
-pub struct OpenError {
+pub(crate) struct OpenError {
     /// The URL.
     pub url: String,
     /// The program.
@@ -23,7 +23,7 @@ pub struct OpenError {
 /// Opens a checked link with `$DIALTONE_OPENER` or `xdg-open`, without waiting for it (a
 /// browser start must never hold the tray or the notifier). The opener's own failure is its
 /// business: it reports to the user itself.
-pub fn open(link: &Link) -> Result<(), OpenError> {
+pub(crate) fn open(link: &Link) -> Result<(), OpenError> {
     let opener = std::env::var(OPENER_ENV)
         .ok()
         .filter(|o| !o.is_empty())
@@ -46,7 +46,7 @@ pub fn open(link: &Link) -> Result<(), OpenError> {
 
 /// Opens `url` when the gate lets it through (logging why not otherwise): what the tray menu
 /// and the notification buttons do with a click.
-pub fn open_if_allowed(url: &str, allowed: &[String]) {
+pub(crate) fn open_if_allowed(url: &str, allowed: &[String]) {
     let result = checked(url, allowed.iter().map(String::as_str))
         .map_err(|e| e.to_string())
         .and_then(|link| open(&link).map_err(|e| e.to_string()));

@@ -11,7 +11,7 @@ use tracing_subscriber::Layer;
 
 /// The filter for a `RUST_LOG` value, and what was wrong with it when it could not be read
 /// (then warnings and up, as without it).
-pub fn filter_for(spec: Option<&str>) -> (Targets, Option<String>) {
+pub(crate) fn filter_for(spec: Option<&str>) -> (Targets, Option<String>) {
     let default = Targets::new().with_default(LevelFilter::WARN);
     match spec.map(str::trim).filter(|s| !s.is_empty()) {
         None => (default, None),
@@ -28,7 +28,7 @@ pub fn filter_for(spec: Option<&str>) -> (Targets, Option<String>) {
 }
 
 /// Installs the stderr log for this process (once; later calls do nothing).
-pub fn init() {
+pub(crate) fn init() {
     let spec = std::env::var("RUST_LOG").ok();
     let (filter, problem) = filter_for(spec.as_deref());
     let installed = tracing_subscriber::registry()

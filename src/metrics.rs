@@ -57,7 +57,7 @@ const CONNECTION_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Why the exporter could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum MetricsError {
+pub(crate) enum MetricsError {
     /// The address could not be bound (in use, not local, no permission).
     #[error("serving metrics on {addr}: {source}")]
     Bind {
@@ -161,7 +161,7 @@ fn registry() -> (Registry, Families) {
 /// The running exporter: serves until its token is cancelled; [`Exporter::attach`] is the line
 /// runner's hook that follows each line generation (a settings change or a restart makes a new
 /// monitor) under the same label, so the series go on where they were.
-pub struct Exporter {
+pub(crate) struct Exporter {
     families: Families,
     /// The server task.
     pub server: JoinHandle<()>,
@@ -169,7 +169,7 @@ pub struct Exporter {
 
 impl Exporter {
     /// Binds `addr` and serves `/metrics` until `token` is cancelled.
-    pub async fn serve(
+    pub(crate) async fn serve(
         addr: SocketAddr,
         token: &CancellationToken,
     ) -> Result<Exporter, MetricsError> {
@@ -186,7 +186,7 @@ impl Exporter {
     }
 
     /// The line runner's hook: every generation of every line is followed under its label.
-    pub fn attach(&self) -> Attach {
+    pub(crate) fn attach(&self) -> Attach {
         let families = self.families.clone();
         Arc::new(move |label, handle, token| {
             vec![tokio::spawn(update_line(

@@ -18,7 +18,7 @@ use std::sync::mpsc;
 
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeKind {
+pub(crate) enum NoticeKind {
     /// The line stopped working (or the kind of outage changed).
     Outage,
     /// The line works again after an outage.
@@ -29,7 +29,7 @@ pub enum NoticeKind {
 
 /// A button on the notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoticeAction {
+pub(crate) struct NoticeAction {
     /// The action key sent back by the notification server.
     pub key: String,
     /// The button's label.
@@ -40,7 +40,7 @@ pub struct NoticeAction {
 
 /// One notification's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
+pub(crate) struct Notice {
     /// What kind of news it is.
     pub kind: NoticeKind,
     /// The headline.
@@ -54,7 +54,7 @@ pub struct Notice {
 
 /// The provider as a notification names it.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ProviderRef<'a> {
+pub(crate) struct ProviderRef<'a> {
     /// Display name, when known.
     pub name: Option<&'a str>,
     /// Its channels (catalog order).
@@ -63,10 +63,10 @@ pub struct ProviderRef<'a> {
 
 /// How old an official post may be and still be quoted: an old "Störung behoben" from last week
 /// says nothing about today's outage.
-pub const POST_MAX_AGE: TimeDelta = TimeDelta::hours(12);
+pub(crate) const POST_MAX_AGE: TimeDelta = TimeDelta::hours(12);
 
 /// "2 h 5 min", "12 min", "40 s".
-pub fn duration_words(d: TimeDelta, lang: Lang) -> String {
+pub(crate) fn duration_words(d: TimeDelta, lang: Lang) -> String {
     let secs = d.num_seconds().max(0);
     let (days, hours, mins) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
     match (days, hours, mins) {
@@ -82,7 +82,7 @@ pub fn duration_words(d: TimeDelta, lang: Lang) -> String {
 
 /// The notification for a confirmed change; `None` when there is nothing to tell (the first
 /// verdict after start being a working one, or a change to "unknown").
-pub fn notice(
+pub(crate) fn notice(
     change: &VerdictChanged,
     provider: ProviderRef<'_>,
     latest_post: Option<&StatusPost>,
@@ -186,14 +186,14 @@ struct Job {
 
 /// Shows notices one after another on a thread of its own: the notifier's calls block (on
 /// Linux D-Bus calls), and the monitor must never wait for them.
-pub struct Notifier {
+pub(crate) struct Notifier {
     jobs: mpsc::Sender<Job>,
 }
 
 impl Notifier {
     /// Starts the notifier thread; `None` when no thread could be started (then nothing is
     /// shown, and the agent goes on).
-    pub fn spawn() -> Option<Notifier> {
+    pub(crate) fn spawn() -> Option<Notifier> {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let started = std::thread::Builder::new()
             .name("dialtone-notify".into())
@@ -208,7 +208,7 @@ impl Notifier {
     }
 
     /// Queues a notice; `allowed` are the links (catalog and settings) its buttons may open.
-    pub fn show(&self, notice: Notice, allowed: Vec<String>) {
+    pub(crate) fn show(&self, notice: Notice, allowed: Vec<String>) {
         let _ = self.jobs.send(Job { notice, allowed });
     }
 }

@@ -7,14 +7,14 @@ use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use std::process::ExitCode;
 
 /// A SIGTERM listener that never fires when it could not be installed.
-pub struct Terminate(
+pub(crate) struct Terminate(
     #[cfg(unix)] Option<tokio::signal::unix::Signal>,
     #[cfg(not(unix))] Option<()>,
 );
 
 impl Terminate {
     /// Listens for SIGTERM from now on (inside a runtime).
-    pub fn listen() -> Terminate {
+    pub(crate) fn listen() -> Terminate {
         #[cfg(unix)]
         {
             Terminate(
@@ -28,7 +28,7 @@ impl Terminate {
     }
 
     /// Waits for the signal.
-    pub async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         if let Some(signal) = self.0.as_mut() {
             signal.recv().await;
@@ -41,7 +41,7 @@ impl Terminate {
 /// A spawned task's result, or the exit code to end with (logged first): the task's own error
 /// is a configuration error, a task that panicked or was cancelled a runtime error.
 /// `join_context` starts the log line of the latter.
-pub fn task_outcome<T, E: std::fmt::Display>(
+pub(crate) fn task_outcome<T, E: std::fmt::Display>(
     result: Result<Result<T, E>, tokio::task::JoinError>,
     join_context: &str,
 ) -> Result<T, ExitCode> {

@@ -9,21 +9,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Environment variable naming the dashboard program (tests, custom installs).
-pub const DASHBOARD_ENV: &str = "DIALTONE_DASHBOARD";
+pub(super) const DASHBOARD_ENV: &str = "DIALTONE_DASHBOARD";
 
 /// The dashboard program's file name.
-pub const PROGRAM: &str = "dialtone-dashboard";
+pub(super) const PROGRAM: &str = "dialtone-dashboard";
 
 /// The dashboard launcher.
 #[derive(Debug, Default)]
-pub struct Dashboard {
+pub(super) struct Dashboard {
     running: Arc<AtomicBool>,
     warned: AtomicBool,
 }
 
 /// Which program to start: `$DIALTONE_DASHBOARD`, else `dialtone-dashboard` next to this
 /// executable (an install or `target/<profile>/`), else the one on `PATH`.
-pub fn program() -> PathBuf {
+pub(super) fn program() -> PathBuf {
     if let Some(path) = std::env::var_os(DASHBOARD_ENV).filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
@@ -36,7 +36,7 @@ pub fn program() -> PathBuf {
 
 impl Dashboard {
     /// Starts the dashboard unless one started by this agent still runs.
-    pub fn open(&self, socket: &Path) -> Result<(), ErrorReply> {
+    pub(super) fn open(&self, socket: &Path) -> Result<(), ErrorReply> {
         if self.running.load(Ordering::SeqCst) {
             return Ok(());
         }

@@ -86,7 +86,7 @@ fn history_error(err: HistoryError) -> ErrorReply {
 
 /// Renders the whole outage log as `format` in `lang` and the local time zone; refuses logs
 /// larger than [`MAX_EXPORT_BYTES`] (the CLI exports those).
-pub fn render_export(
+pub(crate) fn render_export(
     history: &History,
     format: ExportFormat,
     lang: Lang,
@@ -147,7 +147,7 @@ fn settings_field(key: &str) -> String {
 
 /// Checks settings as the config validation does, plus what only the agent knows (the
 /// catalog), and words failures as typed replies naming the field.
-pub fn validate_settings(
+pub(crate) fn validate_settings(
     settings: &Settings,
     base: &Config,
     catalog: &catalog::Catalog,
@@ -547,7 +547,7 @@ impl Agent {
 /// lines changed, or a new password), else the indices whose own config differs. `old` and
 /// `new` are the watched lines of the configs in force before and after, with the
 /// presenters' settings already made equal.
-pub fn changed_lines(
+pub(crate) fn changed_lines(
     old: &[NamedLine],
     new: &[NamedLine],
     new_password: bool,

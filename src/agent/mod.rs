@@ -11,14 +11,14 @@
 //! on SIGTERM/SIGINT or "Quit", and the socket is removed on the way out.
 
 mod dashboard;
-pub mod handler;
+pub(crate) mod handler;
 mod present;
 mod serve;
 mod status;
 mod tray;
-pub mod wire;
+pub(crate) mod wire;
 
-pub use serve::run;
+pub(crate) use serve::run;
 
 use crate::notice::Notifier;
 use crate::tray::TrayHost;
@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum AgentError {
+pub(crate) enum AgentError {
     /// The config, a flag or the catalog is wrong.
     #[error(transparent)]
     Setup(#[from] SetupError),
@@ -96,7 +96,7 @@ impl State {
 
 /// How an [`Agent`] is set up (the parts of the command line it keeps).
 #[derive(Debug, Clone, Default)]
-pub struct AgentOptions {
+pub(crate) struct AgentOptions {
     /// The config file and the command line's overrides of it (the schedule's and the
     /// history store's among them).
     pub overrides: Overrides,
@@ -112,7 +112,7 @@ pub struct AgentOptions {
 }
 
 /// The agent: presentation state shared by the tray, the notifier and the IPC handler.
-pub struct Agent {
+pub(crate) struct Agent {
     options: AgentOptions,
     config_path: PathBuf,
     catalog: Catalog,
@@ -154,7 +154,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Agent {
     /// Reads the config (a missing file is a first run) and the catalog. Blocking (the config
     /// and catalog files); starts nothing yet.
-    pub fn new(options: AgentOptions) -> Result<Arc<Agent>, AgentError> {
+    pub(crate) fn new(options: AgentOptions) -> Result<Arc<Agent>, AgentError> {
         let (mut config, config_path, _from_file) = options.overrides.resolve_config()?;
         options.overrides.apply_schedule(&mut config.schedule);
         let catalog = options
@@ -284,7 +284,7 @@ impl Agent {
     /// "Try the login again": lifts a suspended login on every line that has one and restarts
     /// those lines, whose first round sends exactly one REGISTER query with the same
     /// credentials. Lines without a suspended login are left alone: nothing is sent for them.
-    pub async fn retry_login(&self) {
+    pub(crate) async fn retry_login(&self) {
         let named = self.watched_lines(&lock(&self.state).config);
         let catalog = self.catalog.clone();
         let lifted = tokio::task::spawn_blocking(move || {
@@ -317,7 +317,7 @@ impl Agent {
 
     /// (Re)starts every line's monitor and everything that hangs off it from the config in
     /// force. On error the old generations keep running.
-    pub async fn restart_line(&self) -> Result<(), AgentError> {
+    pub(crate) async fn restart_line(&self) -> Result<(), AgentError> {
         self.restart_lines(None).await
     }
 
@@ -418,7 +418,7 @@ impl Agent {
     }
 
     /// Stops every line's monitor generation (at shutdown).
-    pub async fn stop_line(&self) {
+    pub(crate) async fn stop_line(&self) {
         self.lines.lock().await.stop().await;
     }
 
@@ -433,13 +433,13 @@ impl Agent {
     }
 
     /// Pauses notifications until `until` (`None` resumes them).
-    pub fn pause_alerts(&self, until: Option<DateTime<Utc>>) {
+    pub(crate) fn pause_alerts(&self, until: Option<DateTime<Utc>>) {
         lock(&self.state).paused_until = until;
         self.status_changed();
     }
 
     /// Starts the dashboard (or leaves a running one alone).
-    pub fn open_dashboard(&self) -> Result<(), dialtone_ipc::protocol::ErrorReply> {
+    pub(crate) fn open_dashboard(&self) -> Result<(), dialtone_ipc::protocol::ErrorReply> {
         if self.options.socket_unavailable {
             tracing::warn!(
                 "not starting the dashboard: this agent could not bind {}",

@@ -28,7 +28,7 @@ async fn hand_over(socket: &Path) -> bool {
 }
 
 /// Runs the agent until SIGTERM/SIGINT or "Quit".
-pub fn run(overrides: Overrides, lang_flag: Option<Lang>) -> ExitCode {
+pub(crate) fn run(overrides: Overrides, lang_flag: Option<Lang>) -> ExitCode {
     let socket = match dialtone_ipc::socket_path() {
         Ok(p) => p,
         Err(e) => {

@@ -10,7 +10,7 @@ use dialtone_ipc::protocol::{AgentStatus, ChannelView, ErrorReply, LineSummary, 
 impl Agent {
     /// The index of the line labelled `label` (case-insensitive, as `--line` matches);
     /// `None` asks for the first line.
-    pub fn line_index(&self, label: Option<&str>) -> Result<usize, ErrorReply> {
+    pub(crate) fn line_index(&self, label: Option<&str>) -> Result<usize, ErrorReply> {
         let Some(label) = label else {
             return Ok(0);
         };
@@ -59,12 +59,12 @@ impl Agent {
     }
 
     /// The status of the first line as IPC clients see it.
-    pub fn agent_status(&self) -> AgentStatus {
+    pub(crate) fn agent_status(&self) -> AgentStatus {
         self.line_status(0)
     }
 
     /// The status of the line at `index` as IPC clients see it, with every line listed.
-    pub fn line_status(&self, index: usize) -> AgentStatus {
+    pub(crate) fn line_status(&self, index: usize) -> AgentStatus {
         let state = lock(&self.state);
         let line = state.line(index);
         let status = match self.monitor_of(&state, index) {
@@ -95,7 +95,7 @@ impl Agent {
     }
 
     /// The channels of the provider of the line at `index`, in the catalog's order.
-    pub fn channels_of(&self, index: usize) -> Vec<ChannelView> {
+    pub(crate) fn channels_of(&self, index: usize) -> Vec<ChannelView> {
         lock(&self.state)
             .line(index)
             .and_then(|l| l.provider.as_ref())

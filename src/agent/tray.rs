@@ -33,7 +33,7 @@ impl Agent {
     }
 
     /// The tray model for now.
-    pub fn tray_model(&self) -> crate::tray::TrayModel {
+    pub(crate) fn tray_model(&self) -> crate::tray::TrayModel {
         let shown = self.shown_line();
         let status = self.line_status(shown);
         let channels = self.channels_of(shown);
@@ -81,7 +81,7 @@ impl Agent {
     }
 
     /// What a tray menu click asks for.
-    pub async fn on_menu(&self, action: MenuAction) {
+    pub(crate) async fn on_menu(&self, action: MenuAction) {
         match action {
             MenuAction::CheckNow => {
                 // The tray stands for every line: all are checked.

@@ -15,7 +15,7 @@ use dialtone_ipc::protocol::{
 use std::time::Instant;
 
 /// A catalog channel as the wire carries it.
-pub fn channel_view(channel: &Channel) -> ChannelView {
+pub(crate) fn channel_view(channel: &Channel) -> ChannelView {
     ChannelView {
         kind: channel.kind,
         label: channel.label.clone(),
@@ -27,7 +27,7 @@ pub fn channel_view(channel: &Channel) -> ChannelView {
 /// The settings a config stands for (`password_stored` is filled in by the caller). With
 /// `[[line]]` tables only the shared settings: each line's provider and account live in the
 /// config file, and the form says so (`lines_in_config`).
-pub fn settings_from(config: &Config, start_at_login: bool) -> Settings {
+pub(crate) fn settings_from(config: &Config, start_at_login: bool) -> Settings {
     let lines_in_config = config.has_line_tables();
     Settings {
         provider: config.provider.clone().filter(|_| !lines_in_config),
@@ -57,7 +57,7 @@ pub fn settings_from(config: &Config, start_at_login: bool) -> Settings {
 /// environment variable and CA file of the same registrar, the network, thresholds, the
 /// number of confirmations). With `[[line]]` tables the lines' providers and accounts stay as
 /// the file has them: the form edits only the shared settings then.
-pub fn apply_settings(config: &mut Config, settings: &Settings) {
+pub(crate) fn apply_settings(config: &mut Config, settings: &Settings) {
     if !config.has_line_tables() {
         apply_account(config, settings);
     }
@@ -83,7 +83,7 @@ fn apply_account(config: &mut Config, settings: &Settings) {
 }
 
 /// An episode as the timeline marks it.
-pub fn outage_view(episode: &Episode) -> OutageView {
+pub(crate) fn outage_view(episode: &Episode) -> OutageView {
     OutageView {
         id: episode.id,
         failing_layer: episode.failing_layer,
@@ -94,7 +94,7 @@ pub fn outage_view(episode: &Episode) -> OutageView {
 }
 
 /// An episode as the dashboard's Outages view shows it; an open one has lasted until `now`.
-pub fn episode_view(episode: &Episode, now: DateTime<Utc>) -> EpisodeView {
+pub(crate) fn episode_view(episode: &Episode, now: DateTime<Utc>) -> EpisodeView {
     EpisodeView {
         id: episode.id,
         verdict: episode.verdict,
@@ -113,7 +113,7 @@ pub fn episode_view(episode: &Episode, now: DateTime<Utc>) -> EpisodeView {
 }
 
 /// Checks and outages of the `hours` hours before `now`.
-pub fn history_reply(
+pub(crate) fn history_reply(
     history: &History,
     now: DateTime<Utc>,
     hours: u32,
@@ -128,7 +128,7 @@ pub fn history_reply(
 }
 
 /// The episodes of the last `days` days before `now`, newest [`MAX_EPISODES`] at most.
-pub fn episodes_reply(
+pub(crate) fn episodes_reply(
     history: &History,
     days: u32,
     now: DateTime<Utc>,
@@ -148,7 +148,7 @@ pub fn episodes_reply(
 }
 
 /// One polled feed as the dashboard shows it; `now` and `wall_now` date the last fetch.
-pub fn feed_view(feed: &PolledFeed, now: Instant, wall_now: DateTime<Utc>) -> FeedView {
+pub(crate) fn feed_view(feed: &PolledFeed, now: Instant, wall_now: DateTime<Utc>) -> FeedView {
     FeedView {
         url: feed.feed.url.clone(),
         kind: format!("{:?}", feed.feed.kind).to_lowercase(),

@@ -38,7 +38,7 @@ pub enum PasswordAction {
 }
 
 /// Runs `dialtone password`, writing its result to `out`; errors go to the log (stderr).
-pub fn run(args: &PasswordArgs, out: &mut dyn Write) -> ExitCode {
+pub(super) fn run(args: &PasswordArgs, out: &mut dyn Write) -> ExitCode {
     let config = match args.overrides.overrides().resolve_line_config() {
         Ok(config) => config,
         Err(e) => {

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 /// The JSON document `dialtone check --json` prints (and `watch --json` per change).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
+pub(super) struct Report {
     /// The line's label; only with `[[line]]` tables in the config (several lines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,
@@ -46,7 +46,7 @@ pub struct Report {
 
 /// One layer in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LayerLine {
+pub(super) struct LayerLine {
     /// The layer.
     pub layer: Layer,
     /// ok, failed, degraded or skipped.
@@ -63,7 +63,7 @@ pub struct LayerLine {
 
 impl Report {
     /// Builds the report of `diagnosis`, worded in `lang`.
-    pub fn new(diagnosis: &Diagnosis, lang: Lang) -> Report {
+    pub(super) fn new(diagnosis: &Diagnosis, lang: Lang) -> Report {
         Report {
             line: None,
             verdict: diagnosis.verdict,
@@ -94,7 +94,12 @@ impl Report {
 
     /// Writes the human-readable form: the plain headline, then each layer in plain words, or
     /// with `verbose` the technical detail (addresses, codes, round-trip times).
-    pub fn write_text(&self, lang: Lang, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn write_text(
+        &self,
+        lang: Lang,
+        verbose: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         if let Some(line) = &self.line {
             writeln!(out, "{line}:")?;
         }
@@ -158,7 +163,7 @@ impl Report {
 
 /// The JSON object `watch --json` prints for each confirmed change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChangeReport {
+pub(super) struct ChangeReport {
     /// Always `verdict_changed`.
     pub event: &'static str,
     /// The verdict before.
@@ -181,7 +186,7 @@ pub struct ChangeReport {
 
 impl ChangeReport {
     /// Builds the report of one confirmed change.
-    pub fn new(change: &VerdictChanged, lang: Lang) -> ChangeReport {
+    pub(super) fn new(change: &VerdictChanged, lang: Lang) -> ChangeReport {
         ChangeReport {
             event: "verdict_changed",
             from: change.from,
@@ -198,7 +203,7 @@ impl ChangeReport {
 
     /// One line for people: time, the change and the plain headline (the technical reason is
     /// in the JSON form).
-    pub fn write_text(&self, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn write_text(&self, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
         let lasted = if self.from == Verdict::Unknown {
             String::new()
         } else {
@@ -227,7 +232,7 @@ impl ChangeReport {
 }
 
 /// `1 h 5 min`, `3 min 20 s`, `12 s`.
-pub fn duration_words(secs: i64) -> String {
+pub(super) fn duration_words(secs: i64) -> String {
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     match (h, m) {
         (0, 0) => format!("{s} s"),

@@ -28,3 +28,8 @@ pub mod time;
 pub mod tracker;
 pub mod verdict;
 pub mod words;
+
+// The vocabulary every other crate speaks, at the root.
+pub use diagnosis::{diagnose, Diagnosis};
+pub use locale::Lang;
+pub use verdict::{Layer, Verdict};

@@ -20,3 +20,9 @@ pub mod probe;
 pub mod secret;
 pub mod setup;
 mod tls;
+
+// What the faces use most, at the root: a line from the config and one run's overrides, the
+// runner that starts and supervises it, and the monitor it publishes through.
+pub use lines::{LineEvent, LineHandles, Lines, LinesError, Sharing};
+pub use monitor::{MonitorHandle, Status, VerdictChanged};
+pub use setup::{Overrides, Prepared, SetupError};

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rustls::crypto::CryptoProvider;
 
 /// The provider for a rustls client configuration.
-pub fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
@@ -19,7 +19,7 @@ pub fn provider() -> Arc<CryptoProvider> {
 
 /// A reqwest client builder that finds its TLS provider: without a process default reqwest
 /// would panic when it builds the client.
-pub fn http_client_builder() -> reqwest::ClientBuilder {
+pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
     install_default();
     reqwest::Client::builder()
 }

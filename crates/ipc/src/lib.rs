@@ -15,7 +15,10 @@ pub mod framing;
 pub mod protocol;
 pub mod server;
 
+pub use client::Client;
 pub use dialtone_platform::local::EndpointError;
+pub use protocol::{Request, Response};
+pub use server::{Handler, Server};
 use std::path::PathBuf;
 
 /// Environment variable that overrides the socket path.

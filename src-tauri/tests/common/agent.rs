@@ -28,7 +28,7 @@ enum Source {
 }
 
 /// One line the agent watches: where its status comes from, its provider and its channels.
-pub struct Line {
+pub(crate) struct Line {
     /// Its label (sent once the agent watches two lines).
     pub label: String,
     /// Its provider, as its statuses and its channels name it.
@@ -40,7 +40,11 @@ pub struct Line {
 
 impl Line {
     /// A line whose verdict the test sets; healthy at first.
-    pub fn scripted(label: &str, provider: ProviderInfo, channels: Vec<ChannelView>) -> Line {
+    pub(crate) fn scripted(
+        label: &str,
+        provider: ProviderInfo,
+        channels: Vec<ChannelView>,
+    ) -> Line {
         Line {
             label: label.into(),
             provider,
@@ -50,7 +54,7 @@ impl Line {
     }
 
     /// A line `monitor` watches.
-    pub fn monitored(
+    pub(crate) fn monitored(
         label: &str,
         monitor: MonitorHandle,
         provider: ProviderInfo,
@@ -92,7 +96,7 @@ impl Line {
 /// How the agent answers an export in one format: the file name it suggests, and the content
 /// rendered from the episodes it holds (the real rendering has golden tests of its own; here
 /// the point is the file the dashboard writes).
-pub struct ExportScript {
+pub(crate) struct ExportScript {
     /// The format asked for.
     pub format: ExportFormat,
     /// The file name the agent suggests (hostile ones included, to test the dashboard).
@@ -103,7 +107,7 @@ pub struct ExportScript {
 
 /// What the agent has been asked, for assertions.
 #[derive(Debug, Default)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// `check_now` requests.
     pub checks: u32,
     /// `retry_login` requests.
@@ -119,7 +123,7 @@ pub struct Seen {
 }
 
 /// A protocol-complete agent answering from what the test scripted or a monitor recorded.
-pub struct ScriptedAgent {
+pub(crate) struct ScriptedAgent {
     /// The first line.
     home: Line,
     /// A second line, once a test adds one ([`ScriptedAgent::add_line`]): statuses then list
@@ -150,7 +154,7 @@ pub struct ScriptedAgent {
 impl ScriptedAgent {
     /// A configured agent with `home` as its only line, exporting as `exports` say, with no
     /// history, episodes or feeds yet.
-    pub fn new(home: Line, exports: Vec<ExportScript>) -> Arc<ScriptedAgent> {
+    pub(crate) fn new(home: Line, exports: Vec<ExportScript>) -> Arc<ScriptedAgent> {
         Arc::new(ScriptedAgent {
             home,
             office: Mutex::new(None),
@@ -168,7 +172,7 @@ impl ScriptedAgent {
     }
 
     /// The first line's status now.
-    pub fn status(&self) -> AgentStatus {
+    pub(crate) fn status(&self) -> AgentStatus {
         self.status_of(None)
     }
 
@@ -226,13 +230,13 @@ impl ScriptedAgent {
 
     /// Tells subscribers the first line's status, as the agent does when anything in it
     /// changed.
-    pub fn announce(&self) {
+    pub(crate) fn announce(&self) {
         let _ = self.events.send(Event::Status(self.status()));
     }
 
     /// Moves the first (scripted) line to `verdict` and tells subscribers, as the agent does
     /// after a confirmed change.
-    pub fn set_verdict(&self, verdict: Verdict) {
+    pub(crate) fn set_verdict(&self, verdict: Verdict) {
         let Source::Scripted(current) = &self.home.source else {
             panic!("set_verdict needs a scripted line; a monitor sets its own verdict");
         };
@@ -251,7 +255,7 @@ impl ScriptedAgent {
 
     /// Follows the first line's monitor until `shutdown`: its statuses and changes go to
     /// subscribers, its checks and episodes into the history.
-    pub fn follow(self: &Arc<Self>, shutdown: CancellationToken) {
+    pub(crate) fn follow(self: &Arc<Self>, shutdown: CancellationToken) {
         let Source::Monitor(monitor) = &self.home.source else {
             panic!("follow needs a monitored line");
         };
@@ -295,7 +299,7 @@ impl ScriptedAgent {
 
     /// Adds the second line; a monitored one's statuses go to subscribers like the first
     /// line's (the window must show only the picked one) until `shutdown`.
-    pub fn add_line(self: &Arc<Self>, line: Line, shutdown: CancellationToken) {
+    pub(crate) fn add_line(self: &Arc<Self>, line: Line, shutdown: CancellationToken) {
         let line = Arc::new(line);
         *self.office.lock().unwrap() = Some(line.clone());
         if let Source::Monitor(monitor) = &line.source {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// A diagnosis as the engine would produce it: everything fine up to the provider, which is
 /// healthy or times out.
-pub fn diagnosis(verdict: Verdict) -> Diagnosis {
+pub(crate) fn diagnosis(verdict: Verdict) -> Diagnosis {
     let outage = verdict == Verdict::ProviderOutage;
     let report = |layer, status, evidence: Vec<Fact>, latency_ms| LayerReport {
         layer,
@@ -106,7 +106,7 @@ pub fn diagnosis(verdict: Verdict) -> Diagnosis {
 }
 
 /// The fixture agent's channels: one https page, one hotline, one crowd page.
-pub fn channels() -> Vec<ChannelView> {
+pub(crate) fn channels() -> Vec<ChannelView> {
     vec![
         ChannelView {
             kind: ChannelKind::X,
@@ -130,7 +130,7 @@ pub fn channels() -> Vec<ChannelView> {
 }
 
 /// The fixture's one episode: a provider outage that ended two hours ago after two hours.
-pub fn episode() -> EpisodeView {
+pub(crate) fn episode() -> EpisodeView {
     let end = Utc::now() - ChronoDuration::hours(2);
     EpisodeView {
         id: 1,
@@ -194,7 +194,7 @@ fn feeds() -> FeedsReply {
 }
 
 /// The fixture agent: healthy, with the history, episode and feed above.
-pub fn agent() -> Arc<ScriptedAgent> {
+pub(crate) fn agent() -> Arc<ScriptedAgent> {
     let home = Line::scripted(
         "Home",
         ProviderInfo {

@@ -5,8 +5,8 @@
 // Each test crate that includes this module uses a part of it.
 #![allow(dead_code)]
 
-pub mod agent;
-pub mod fixture;
+pub(crate) mod agent;
+pub(crate) mod fixture;
 
 use agent::ScriptedAgent;
 use dialtone_ipc::server::Server;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// A scripted agent serving on a socket in a temp dir; re-bindable to simulate a restart.
-pub struct RunningAgent {
+pub(crate) struct RunningAgent {
     /// Keeps the socket's directory alive.
     pub dir: tempfile::TempDir,
     /// The socket path.
@@ -28,12 +28,12 @@ pub struct RunningAgent {
 
 impl RunningAgent {
     /// The fixture agent ([`fixture::agent`]), bound and serving.
-    pub async fn start() -> RunningAgent {
+    pub(crate) async fn start() -> RunningAgent {
         RunningAgent::serving(fixture::agent()).await
     }
 
     /// `handler`, bound and serving on a socket of its own.
-    pub async fn serving(handler: Arc<ScriptedAgent>) -> RunningAgent {
+    pub(crate) async fn serving(handler: Arc<ScriptedAgent>) -> RunningAgent {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agent.sock");
         let mut agent = RunningAgent {
@@ -56,7 +56,7 @@ impl RunningAgent {
     }
 
     /// Stops serving (connections are closed, the socket removed), as an agent that exits.
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
             task.await.unwrap();
@@ -64,12 +64,12 @@ impl RunningAgent {
     }
 
     /// Serves again on the same path, as a restarted agent.
-    pub async fn restart(&mut self) {
+    pub(crate) async fn restart(&mut self) {
         self.serve().await;
     }
 
     /// The socket path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }

@@ -386,7 +386,7 @@ mod opt_secret_wire {
     use dialtone_core::secret::Secret;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(
+    pub(super) fn serialize<S: Serializer>(
         secret: &Option<Secret>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
@@ -396,7 +396,7 @@ mod opt_secret_wire {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<Secret>, D::Error> {
         Option::<String>::deserialize(deserializer).map(|v| v.map(Secret::new))
@@ -407,11 +407,16 @@ mod secret_wire {
     use dialtone_core::secret::Secret;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        secret: &Secret,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(secret.expose())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Secret, D::Error> {
         String::deserialize(deserializer).map(Secret::new)
     }
 }
