@@ -255,3 +255,85 @@ fn only_the_platform_seam_names_the_operating_system() {
     // 94 today; a wrong directory must not make this pass on nothing.
     assert!(files.len() >= 80, "only {} files read", files.len());
 }
+
+/// The README's crate table is the graph cargo resolves: every workspace crate has a row with
+/// its folder and exactly the workspace crates it uses, so the sketch a newcomer reads first
+/// cannot drift from the code.
+#[test]
+fn the_readme_sketch_is_the_crate_graph() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--locked", "--no-deps", "--format-version", "1"])
+        .current_dir(root)
+        .output()
+        .unwrap_or_else(|e| panic!("running cargo metadata: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("cargo metadata: {e}"));
+    let readme = std::fs::read_to_string(root.join("README.md"))
+        .unwrap_or_else(|e| panic!("README.md: {e}"));
+    let table = readme
+        .split("## Architecture")
+        .nth(1)
+        .and_then(|s| s.split("```").nth(1))
+        .unwrap_or_else(|| panic!("no crate table under '## Architecture' in the README"));
+    // Rows start at the margin; columns are apart by two spaces or more.
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .filter(|l| l.starts_with("dialtone"))
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    let short = |name: &str| name.strip_prefix("dialtone-").unwrap_or(name).to_string();
+    let packages = meta["packages"].as_array().cloned().unwrap_or_default();
+    assert!(packages.len() >= 7, "only {} packages", packages.len());
+    for package in &packages {
+        let name = package["name"].as_str().unwrap_or_default();
+        let manifest = Path::new(package["manifest_path"].as_str().unwrap_or_default());
+        let folder = manifest
+            .parent()
+            .and_then(|dir| dir.strip_prefix(root).ok())
+            .map(|dir| match dir.to_string_lossy().into_owned() {
+                d if d.is_empty() => ".".to_string(),
+                d => d,
+            })
+            .unwrap_or_default();
+        let row = rows
+            .iter()
+            .find(|r| r[0].split(' ').next() == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name} in the README's crate table"));
+        assert_eq!(
+            row.get(1).copied(),
+            Some(folder.as_str()),
+            "{name}'s folder"
+        );
+        let mut uses: Vec<String> = package["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["path"].is_string() && d["kind"].is_null())
+            .map(|d| short(d["name"].as_str().unwrap_or_default()))
+            .collect();
+        uses.sort();
+        let mut said: Vec<String> = row
+            .get(2)
+            .map(|c| {
+                c.split(", ")
+                    .filter(|u| *u != "-")
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        said.sort();
+        assert_eq!(said, uses, "the crates {name} uses");
+    }
+}
