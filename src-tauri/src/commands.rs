@@ -9,6 +9,7 @@ use crate::links;
 use crate::view::{ChannelsView, StatusView};
 use dialtone_core::catalog::{Catalog, USER_FILE_NAME};
 use dialtone_core::config::MAX_LABEL;
+use dialtone_core::link;
 use dialtone_core::locale::Lang;
 use dialtone_core::outage::FaultReport;
 use dialtone_core::report::{self, ReportInput};
@@ -181,7 +182,8 @@ pub async fn open_channel(agent: State<'_, Agent>, url: String) -> Result<(), Co
     })
 }
 
-/// Every link the agent lists: channels and the posts of the official feeds.
+/// Every link the agent lists: channels, and the posts of the official feeds whose host the
+/// feed or a channel vouches for.
 pub async fn allowed_links(agent: &Agent) -> Result<Vec<String>, CommandError> {
     // Every line's: the window may show any of them.
     let replies = agent
@@ -199,17 +201,20 @@ pub async fn allowed_links(agent: &Agent) -> Result<Vec<String>, CommandError> {
             Ok(replies)
         })
         .await?;
-    Ok(replies
-        .into_iter()
-        .flat_map(|(channels, feeds)| {
-            channels.channels.into_iter().map(|ch| ch.url).chain(
-                feeds
-                    .feeds
-                    .into_iter()
-                    .flat_map(|f| f.posts.into_iter().filter_map(|p| p.link)),
-            )
-        })
-        .collect())
+    let mut links = Vec::new();
+    for (channels, feeds) in replies {
+        let channels: Vec<String> = channels.channels.into_iter().map(|ch| ch.url).collect();
+        links.extend(channels.iter().cloned());
+        // A post's link only where its feed or one of the provider's channels vouches for the
+        // host (the tray opens no post links at all).
+        for feed in feeds.feeds {
+            let posts = feed.posts.into_iter().filter_map(|p| p.link);
+            links.extend(posts.filter(|link| {
+                link::post_link_vouched_for(link, &feed.url, channels.iter().map(String::as_str))
+            }));
+        }
+    }
+    Ok(links)
 }
 
 /// Pauses notifications for `minutes` (0 resumes); returns the new status.

@@ -375,6 +375,30 @@ fn only_listed_https_and_tel_links_are_opened() {
 }
 
 #[test]
+fn a_post_link_opens_only_on_its_feeds_host_or_a_channels() {
+    with_app(|agent, window| {
+        let listed = tauri::async_runtime::block_on(dialtone_dashboard::commands::allowed_links(
+            &Agent::new(agent.path().to_path_buf()),
+        ))
+        .unwrap();
+        // The agent lists the post (its feed carries it), but its host is neither the feed's
+        // (status.example.net) nor a channel's.
+        assert!(listed.contains(&"https://status.example.net/incidents/42".to_string()));
+        assert!(
+            !listed.contains(&"https://evil.example/exampletel".to_string()),
+            "{listed:?}"
+        );
+        let err = invoke(
+            window,
+            "open_channel",
+            json!({ "url": "https://evil.example/exampletel" }),
+        )
+        .unwrap_err();
+        assert_eq!(err["kind"], "link_refused", "{err}");
+    });
+}
+
+#[test]
 fn catalog_picker_and_detection_work_without_the_agent() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::new(dir.path().join("nobody-here.sock"));

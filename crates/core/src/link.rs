@@ -123,6 +123,30 @@ pub fn checked<'a>(
     Ok(Link(opened))
 }
 
+/// Whether a feed post's `link` may be offered for opening: only on the feed's own host or on
+/// the host of one of the provider's `channels` (its catalog or user links). A feed item may
+/// point anywhere, and a spoofed or compromised feed must not make the dashboard a doorway to
+/// any https site.
+pub fn post_link_vouched_for<'a>(
+    link: &str,
+    feed: &str,
+    channels: impl IntoIterator<Item = &'a str>,
+) -> bool {
+    let host = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .filter(|h| !h.is_empty())
+    };
+    let Some(post) = host(link) else {
+        return false;
+    };
+    host(feed).as_deref() == Some(post.as_str())
+        || channels
+            .into_iter()
+            .any(|c| host(c).as_deref() == Some(post.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +225,30 @@ mod tests {
             checked(&long, allowed),
             Err(LinkError::Unsafe { .. })
         ));
+    }
+
+    #[test]
+    fn a_post_link_is_vouched_for_by_its_feed_or_a_channel_host_only() {
+        let channels = [
+            "https://x.com/1und1",
+            "https://www.1und1.de/status",
+            "tel:+49 721 96000",
+        ];
+        let feed = "https://status.1und1.de/history.rss";
+        for (link, vouched) in [
+            ("https://status.1und1.de/incidents/42", true),
+            ("https://STATUS.1und1.de/incidents/42", true),
+            ("https://www.1und1.de/news/2026", true),
+            ("https://x.com/1und1/status/1", true),
+            ("https://evil.example/1und1", false),
+            ("https://status.1und1.de.evil.example/", false),
+            ("not a url", false),
+        ] {
+            assert_eq!(
+                post_link_vouched_for(link, feed, channels),
+                vouched,
+                "{link}"
+            );
+        }
     }
 }

@@ -184,11 +184,19 @@ fn feeds() -> FeedsReply {
             fetched_at: Some(now),
             problem: None,
             indicator: None,
-            posts: vec![PostView {
-                title: "Störung Telefonie <script>alert(1)</script>".into(),
-                published: Some(now - ChronoDuration::hours(2)),
-                link: Some("https://status.example.net/incidents/42".into()),
-            }],
+            posts: vec![
+                PostView {
+                    title: "Störung Telefonie <script>alert(1)</script>".into(),
+                    published: Some(now - ChronoDuration::hours(2)),
+                    link: Some("https://status.example.net/incidents/42".into()),
+                },
+                PostView {
+                    // A feed item may point anywhere: the dashboard must not open this one.
+                    title: "Mehr dazu".into(),
+                    published: Some(now - ChronoDuration::hours(3)),
+                    link: Some("https://evil.example/exampletel".into()),
+                },
+            ],
         }],
     }
 }
