@@ -5,7 +5,7 @@
 use crate::local::EndpointError;
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use tokio::net::{UnixListener, UnixStream};
 
@@ -13,10 +13,12 @@ pub(crate) type Stream = UnixStream;
 pub(crate) type ReadHalf = tokio::net::unix::OwnedReadHalf;
 pub(crate) type WriteHalf = tokio::net::unix::OwnedWriteHalf;
 
-/// A bound socket and its path (removed again by [`release`]).
+/// A bound socket and its path (removed again by [`release`]), and the lock that makes its
+/// agent the only one (held as long as the listener lives).
 pub(crate) struct Listener {
     listener: UnixListener,
     path: PathBuf,
+    _lock: std::fs::File,
 }
 
 pub(crate) fn default_endpoint(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
@@ -33,6 +35,9 @@ pub(crate) fn default_endpoint(env: &dyn Fn(&str) -> Option<OsString>) -> Option
 
 pub(crate) async fn bind(path: &Path) -> Result<Listener, EndpointError> {
     prepare_dir(path)?;
+    // Before the stale-socket check: two agents starting together would otherwise both find a
+    // stale socket, both remove it and both bind (the second unlinking the first's socket).
+    let lock = take_agent_lock(path)?;
     if path.exists() {
         if UnixStream::connect(path).await.is_ok() {
             return Err(EndpointError::AlreadyRunning {
@@ -54,7 +59,35 @@ pub(crate) async fn bind(path: &Path) -> Result<Listener, EndpointError> {
     Ok(Listener {
         listener,
         path: path.to_path_buf(),
+        _lock: lock,
     })
+}
+
+/// The lock beside the socket (`agent.sock` → `agent.lock`), taken without waiting: held by
+/// another process means another agent is starting or running there.
+fn take_agent_lock(socket: &Path) -> Result<std::fs::File, EndpointError> {
+    let stem = socket
+        .file_stem()
+        .map_or_else(|| "agent".into(), |s| s.to_string_lossy().into_owned());
+    let lock_path = socket.with_file_name(format!("{stem}.lock"));
+    let lock_err = |source| EndpointError::Bind {
+        path: lock_path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(lock_err)?;
+    if !super::fs::try_lock_exclusive(&file).map_err(lock_err)? {
+        return Err(EndpointError::AlreadyRunning {
+            path: socket.to_path_buf(),
+        });
+    }
+    Ok(file)
 }
 
 pub(crate) async fn accept(listener: &Listener) -> io::Result<Stream> {
@@ -94,8 +127,9 @@ fn prepare_dir(socket: &Path) -> Result<(), EndpointError> {
             .mode(0o700)
             .create(dir)
             .map_err(dir_err)?;
-        return Ok(());
     }
+    // Checked after creating it too: between the existence check and the mkdir another user
+    // may have made (or linked) it, and `recursive` accepts an existing directory silently.
     // lstat: a symlink planted in our place would lead our socket wherever its owner likes.
     let meta = std::fs::symlink_metadata(dir).map_err(dir_err)?;
     if meta.file_type().is_symlink() {
@@ -151,6 +185,34 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[tokio::test]
+    async fn an_agent_starting_beside_another_is_refused_even_at_a_stale_socket() {
+        let tmp = tempfile::tempdir().unwrap();
+        let socket = tmp.path().join("dialtone/agent.sock");
+        // A stale socket, left by an agent that crashed.
+        prepare_dir(&socket).unwrap();
+        drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+        // Another agent starting at the same moment holds the lock: it is the one agent, and
+        // this one must neither remove the socket nor bind its own.
+        let starting = take_agent_lock(&socket).unwrap();
+        match bind(&socket).await {
+            Err(EndpointError::AlreadyRunning { path }) => assert_eq!(path, socket),
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("two agents bound the same socket"),
+        }
+        assert!(socket.exists(), "the other agent's socket was left alone");
+        drop(starting);
+        // Once it is gone, the stale socket is replaced and the lock is this agent's.
+        let listener = bind(&socket).await.unwrap();
+        assert!(UnixStream::connect(&socket).await.is_ok());
+        assert!(
+            take_agent_lock(&socket).is_err(),
+            "held while the listener lives"
+        );
+        release(listener).unwrap();
+        assert!(take_agent_lock(&socket).is_ok(), "given back with it");
     }
 
     #[test]
