@@ -55,6 +55,14 @@ const MAX_REQUEST: usize = 8 * 1024;
 /// How long one connection may take, from accept to the last byte written.
 const CONNECTION_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How long a client has to send its request head: a scraper sends it at once, an idle
+/// connection only holds a socket the probes may need.
+const HEAD_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Connections served at once; more are closed as soon as they are accepted. A scraper needs
+/// one; a flood of idle ones must not take the file descriptors the probes open sockets with.
+const MAX_CONNECTIONS: usize = 32;
+
 /// Why the exporter could not start.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum MetricsError {
@@ -165,6 +173,9 @@ pub(crate) struct Exporter {
     families: Families,
     /// The server task.
     pub server: JoinHandle<()>,
+    /// Where it listens (the port the OS chose, for `:0`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    bound: SocketAddr,
 }
 
 impl Exporter {
@@ -180,9 +191,24 @@ impl Exporter {
             .local_addr()
             .map_err(|source| MetricsError::Bind { addr, source })?;
         let (registry, families) = registry();
+        // Headroom for the sockets of the probes next to the connections served here.
+        match dialtone_platform::limits::raise_open_files() {
+            Ok(limit) => tracing::debug!("open files allowed: {limit}"),
+            Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+        }
+        if !bound.ip().is_loopback() {
+            tracing::warn!(
+                "metrics on {bound} can be read from the network: every line's state and provider; \
+bind to loopback unless a Prometheus on another machine scrapes it"
+            );
+        }
         let server = tokio::spawn(serve(listener, Arc::new(registry), token.clone()));
         tracing::info!("serving metrics on http://{bound}/metrics");
-        Ok(Exporter { families, server })
+        Ok(Exporter {
+            families,
+            server,
+            bound,
+        })
     }
 
     /// The line runner's hook: every generation of every line is followed under its label.
@@ -321,13 +347,20 @@ fn count_check(line: &str, diagnosis: &Diagnosis, families: &Families) {
 
 /// Accepts scrapes until `token` is cancelled; each connection on its own task.
 async fn serve(listener: TcpListener, registry: Arc<Registry>, token: CancellationToken) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        // Closed at once (dropped): the socket goes back before it is used.
+                        tracing::debug!("metrics: {MAX_CONNECTIONS} connections open, closing {peer}'s");
+                        continue;
+                    };
                     let registry = registry.clone();
                     tokio::spawn(async move {
+                        let _slot = slot;
                         match tokio::time::timeout(CONNECTION_DEADLINE, answer(stream, &registry)).await {
                             Ok(Ok(())) => {}
                             Ok(Err(e)) => tracing::debug!("metrics request from {peer}: {e}"),
@@ -345,26 +378,54 @@ async fn serve(listener: TcpListener, registry: Arc<Registry>, token: Cancellati
     }
 }
 
-/// Reads one request head and writes the answer.
-async fn answer(mut stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
+/// What came of reading a request head.
+enum Head {
+    /// Up to and with the blank line.
+    Complete(Vec<u8>),
+    /// More than [`MAX_REQUEST`] bytes without one.
+    TooLarge,
+    /// The client closed first.
+    Closed,
+}
+
+/// Reads up to the end of the request head.
+async fn read_head(stream: &mut TcpStream) -> std::io::Result<Head> {
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         if head.len() > MAX_REQUEST {
+            return Ok(Head::TooLarge);
+        }
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(Head::Closed);
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    Ok(Head::Complete(head))
+}
+
+/// Reads one request head and writes the answer.
+async fn answer(mut stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
+    let Ok(head) = tokio::time::timeout(HEAD_DEADLINE, read_head(&mut stream)).await else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no request head within 2 s",
+        ));
+    };
+    let head = match head? {
+        Head::Complete(head) => head,
+        Head::Closed => return Ok(()),
+        Head::TooLarge => {
             return respond(
                 &mut stream,
                 "431 Request Header Fields Too Large",
                 "text/plain",
                 "request head too large\n",
             )
-            .await;
+            .await
         }
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
+    };
     let head = String::from_utf8_lossy(&head);
     let mut request_line = head.lines().next().unwrap_or_default().split_whitespace();
     let (method, target) = (
@@ -424,4 +485,53 @@ async fn respond(
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body.as_bytes()).await?;
     stream.shutdown().await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// Whether the server closes `stream` within `within` (a read sees the end).
+    async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+        let mut buf = [0u8; 64];
+        matches!(
+            tokio::time::timeout(within, stream.read(&mut buf)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    }
+
+    #[tokio::test]
+    async fn idle_connections_are_capped_and_cut_off_and_a_scrape_still_answers() {
+        let token = CancellationToken::new();
+        let exporter = Exporter::serve("127.0.0.1:0".parse().unwrap(), &token)
+            .await
+            .unwrap();
+        let mut idle = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            idle.push(TcpStream::connect(exporter.bound).await.unwrap());
+        }
+        // Every slot is held by a connection that sends nothing: the next one is closed at
+        // once, not after the connection deadline.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut extra = TcpStream::connect(exporter.bound).await.unwrap();
+        assert!(closed_within(&mut extra, Duration::from_secs(1)).await);
+        // The idle ones are cut off when their head does not come within 2 s.
+        assert!(closed_within(&mut idle[0], HEAD_DEADLINE + Duration::from_secs(1)).await);
+        for stream in &mut idle[1..] {
+            assert!(closed_within(stream, Duration::from_millis(500)).await);
+        }
+        // And a scraper is served again.
+        let mut scrape = TcpStream::connect(exporter.bound).await.unwrap();
+        scrape
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        scrape.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains("dialtone_build_info"), "{answer}");
+        token.cancel();
+    }
 }

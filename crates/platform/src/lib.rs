@@ -190,6 +190,19 @@ pub mod local {
     }
 }
 
+pub mod limits {
+    //! What the OS lets one process hold open. An agent that serves metrics to the network next
+    //! to its probes must not run out of sockets because someone else opened many connections.
+
+    use crate::imp;
+    use std::io;
+
+    /// Raises the soft limit of open files to the hard limit; the limit in force afterwards.
+    pub fn raise_open_files() -> io::Result<u64> {
+        imp::limits::raise_open_files()
+    }
+}
+
 pub mod fs {
     //! Files and directories only the user can read (mode 0600/0700 on Linux; an owner-only
     //! ACL on Windows), and an exclusive inter-process lock on a file.

@@ -4,6 +4,7 @@
 //! what `lib.rs` declares, with the same names.
 
 pub(crate) mod fs;
+pub(crate) mod limits;
 pub(crate) mod local;
 
 #[cfg(feature = "autostart")]
