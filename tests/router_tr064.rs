@@ -543,6 +543,44 @@ fn registered_on_the_box_with_a_silent_registrar_is_degraded_not_an_outage() {
     );
 }
 
+/// The seed's case with a box in front: the registrar answered this computer, then it stops.
+/// The box goes on reporting its number registered until its next renewal fails, minutes
+/// later; that must not turn the outage into "works, but badly".
+#[test]
+fn a_registrar_that_answered_before_and_stops_is_an_outage_despite_the_box() {
+    let mut rig = Rig::new(&[("4930123456", "registered")]);
+    let mut child = rig
+        .dialtone("watch")
+        .args([
+            "--json",
+            "--interval",
+            "1",
+            "--recheck",
+            "1",
+            "--no-history",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || -> Value {
+        let line = lines.next().expect("watch printed a change").unwrap();
+        serde_json::from_str(&line).unwrap()
+    };
+    // Heard from: the first confirmed verdict is a working line.
+    let first = next();
+    assert_eq!(first["verdict"], "healthy", "{first:#}");
+    rig.k.stop();
+    let outage = next();
+    let _ = support::sigterm(&child);
+    let _ = child.wait();
+    assert_eq!(outage["verdict"], "provider_outage", "{outage:#}");
+    assert_eq!(layer(&outage, "provider")["status"], "failed", "{outage:#}");
+    let evidence = layer(&outage, "provider")["evidence"].to_string();
+    assert!(evidence.contains("until its next renewal"), "{evidence}");
+}
+
 #[test]
 fn a_wrong_router_password_is_asked_once_then_suspended() {
     let rig = Rig::new(&[("4930123456", "registered")]);

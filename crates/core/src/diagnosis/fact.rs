@@ -305,6 +305,13 @@ pub enum Fact {
         /// How many of its numbers are registered.
         numbers: usize,
     },
+    /// The registrar answered dialtone before and does not now, while the router still
+    /// reports numbers registered: its word lasts only until its next registration renewal
+    /// fails, so it does not vouch for the line.
+    RouterRegisteredUntilRenewal {
+        /// How many of its numbers it reports registered.
+        numbers: usize,
+    },
 }
 
 /// A SIP target, as shown in evidence.
@@ -431,7 +438,8 @@ impl Fact {
             | Fact::UnsupportedChallenge { .. }
             | Fact::AccountNoAnswer
             | Fact::RouterContradicted
-            | Fact::RouterStillRegistered { .. } => true,
+            | Fact::RouterStillRegistered { .. }
+            | Fact::RouterRegisteredUntilRenewal { .. } => true,
             // A router that tells nothing is no router evidence, not a fault; a broken answer,
             // a refused login or a switch to turn on is something to act on.
             Fact::RouterProblem { kind, .. } => *kind != RouterErrorKind::NoAnswer,

@@ -193,7 +193,7 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
         snapshot.account.as_ref(),
         thresholds,
     );
-    trust_router_registration(&mut provider, router);
+    trust_router_registration(&mut provider, snapshot.provider.as_ref(), router);
     let mut home_network = assess_gateway(snapshot.home_network.as_ref(), thresholds);
     if let Some(late) = late_gateway(
         snapshot.home_network.as_ref(),

@@ -199,6 +199,7 @@ pub(super) fn assess_registrar(
 /// serves this line, so its failure is only a degradation.
 pub(super) fn trust_router_registration(
     provider: &mut Assessment,
+    observed: Option<&ProviderObservation>,
     router: Option<&RouterObservation>,
 ) {
     let Some(router) = router.filter(|r| r.reachable) else {
@@ -209,12 +210,26 @@ pub(super) fn trust_router_registration(
         .iter()
         .filter(|v| v.status.is_registered())
         .count();
-    if provider.status == LayerStatus::Failed && numbers > 0 {
-        provider.status = LayerStatus::Degraded;
+    if provider.status != LayerStatus::Failed || numbers == 0 {
+        return;
+    }
+    // A registrar that has answered this computer and now refuses or stays silent is failing:
+    // the router's "registered" only lasts until its next renewal (minutes), so it is evidence,
+    // not a reprieve. It vouches for the line only where the registrar never answered here
+    // (one that ignores probes).
+    let heard_before = observed
+        .and_then(|p| p.acquaintance)
+        .is_some_and(|k| k.answered_options || k.answered_register);
+    if heard_before {
         provider
             .evidence
-            .insert(0, Fact::RouterStillRegistered { numbers });
+            .push(Fact::RouterRegisteredUntilRenewal { numbers });
+        return;
     }
+    provider.status = LayerStatus::Degraded;
+    provider
+        .evidence
+        .insert(0, Fact::RouterStillRegistered { numbers });
 }
 
 pub(super) fn assess_account(

@@ -527,6 +527,11 @@ impl Fact {
                 "does not answer dialtone, but your router is registered with it: calls should work",
                 "antwortet dialtone nicht, aber Ihr Router ist dort angemeldet: Anrufe sollten funktionieren",
             ),
+            Fact::RouterRegisteredUntilRenewal { .. } => server.says(
+                lang,
+                "answered dialtone before and does not now; your router still shows itself registered, but only until its next renewal",
+                "hat dialtone schon geantwortet und tut es jetzt nicht; Ihr Router zeigt sich noch als angemeldet, aber nur bis zur nächsten Erneuerung",
+            ),
         }
     }
 }
@@ -775,6 +780,7 @@ mod tests {
             Fact::RouterReconnected { uptime_s: 120 },
             Fact::RouterContradicted,
             Fact::RouterStillRegistered { numbers: 1 },
+            Fact::RouterRegisteredUntilRenewal { numbers: 1 },
         ];
         for layer in Layer::ALL {
             facts.push(Fact::LowerLayerFailed { layer });

@@ -633,6 +633,13 @@ impl Fact {
                     format!("the registrar does not answer dialtone, but your router has {numbers} number(s) registered with it: calls should work")
                 }
             }
+            Fact::RouterRegisteredUntilRenewal { numbers } => {
+                if de {
+                    format!("der Registrar hat dialtone schon geantwortet und tut es jetzt nicht; Ihr Router meldet noch {numbers} Rufnummer(n) als angemeldet, das gilt aber nur bis zur nächsten Erneuerung")
+                } else {
+                    format!("the registrar answered dialtone before and does not now; your router still reports {numbers} number(s) registered, which holds only until its next renewal")
+                }
+            }
         }
     }
 }
