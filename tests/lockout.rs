@@ -388,14 +388,20 @@ fn a_retry_after_holds_every_login_back_until_it_has_passed() {
     let mut out = String::new();
     std::io::Read::read_to_string(&mut watch.stdout.take().unwrap(), &mut out).unwrap();
     assert_eq!(registrar.authenticated(), 1, "watch said:\n{out}");
-    // What the user is told: the registrar's own 503, and when the next login may go out.
-    assert!(out.contains("provider_outage"), "{out}");
+    // What the user is told: the registrar's own 503, and when the next login may go out; and
+    // since it answers OPTIONS all along, the old 503 alone does not keep the line red.
+    assert!(out.contains("\"to\":\"degraded\""), "{out}");
+    assert!(!out.contains("\"to\":\"provider_outage\""), "{out}");
+    assert!(
+        out.contains("could not take logins; waiting until "),
+        "{out}"
+    );
     let ledger = std::fs::read_to_string(dir.path().join("state/dialtone/logins.json")).unwrap();
     assert!(ledger.contains("\"code\": 503"), "{ledger}");
     // Another process on the same state dir keeps the wait, and says when the next login may
     // go out; it sends none.
     let (code, text) = check_scripted(&registrar, dir.path(), Some(PASSWORD));
-    assert_eq!(code, 12, "provider_outage: {text}");
+    assert_eq!(code, 10, "degraded: {text}");
     assert!(text.contains("next login not before"), "{text}");
     assert_eq!(registrar.authenticated(), 1, "check said:\n{text}");
 }

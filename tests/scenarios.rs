@@ -417,6 +417,10 @@ impl Scenario {
                     since: Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0).unwrap(),
                     code: a.code,
                 },
+                "deferred" => AccountOutcome::Deferred {
+                    until: Utc.with_ymd_and_hms(2026, 11, 25, 7, 5, 0).unwrap(),
+                    code: a.code,
+                },
                 "unsupported" => AccountOutcome::UnsupportedChallenge {
                     detail: a.reason.clone(),
                 },

@@ -309,13 +309,10 @@ pub(super) fn assess_register_query(account: &AccountObservation, th: &Threshold
                 until: *until,
                 code: *code,
             });
-            if server_failed(*code) {
-                // The registrar said it cannot serve logins now: phones cannot register either.
-                a.verdict_if_failed = Verdict::ProviderOutage;
-                a.fail();
-            } else {
-                a.degrade();
-            }
+            // An old answer, held back as the registrar asked: not news about now. The login
+            // waits, and the verdict comes from what this round saw (degraded at most here): a
+            // registrar that answers OPTIONS again must not stay red on a 503 from minutes ago.
+            a.degrade();
         }
         AccountOutcome::UnsupportedChallenge { detail } => {
             a.evidence.push(Fact::UnsupportedChallenge {

@@ -358,20 +358,27 @@ impl Fact {
                 "dialtone stopped trying your login after it was rejected, so that your account is not locked",
                 "dialtone versucht Ihre Anmeldung nicht mehr, seit sie abgelehnt wurde, damit Ihr Konto nicht gesperrt wird",
             ),
-            Fact::AccountDeferred { code, .. } => match (lang, server_failed(*code)) {
-                (Lang::En, true) => format!("{} cannot take logins right now", server.who(lang)),
-                (Lang::De, true) => {
-                    format!("{} nimmt gerade keine Anmeldungen an", server.who(lang))
+            Fact::AccountDeferred { code, until } => {
+                let when = until.format("%H:%M UTC");
+                match (lang, server_failed(*code)) {
+                    (Lang::En, true) => format!(
+                        "{} could not take logins; waiting until {when} to check again, as it asked",
+                        server.who(lang)
+                    ),
+                    (Lang::De, true) => format!(
+                        "{} konnte keine Anmeldungen annehmen; die nächste Prüfung wartet bis {when}, wie verlangt",
+                        server.who(lang)
+                    ),
+                    (Lang::En, false) => format!(
+                        "waiting until {when} to check the login, as {} asked",
+                        server.who(lang)
+                    ),
+                    (Lang::De, false) => format!(
+                        "die Anmeldeprüfung wartet bis {when}, wie {} es verlangt hat",
+                        server.who(lang)
+                    ),
                 }
-                (Lang::En, false) => format!(
-                    "{} asked to wait before the next login check",
-                    server.who(lang)
-                ),
-                (Lang::De, false) => format!(
-                    "{} bat, mit der nächsten Anmeldeprüfung zu warten",
-                    server.who(lang)
-                ),
-            },
+            }
             Fact::RegistrarNeverAnswered { name_not_found, .. } => match name_not_found {
                 true => server.says(
                     lang,

@@ -34,6 +34,13 @@ impl Diagnosis {
                     (true, None) => "Ihr Router ist bei Ihrem Anbieter angemeldet, aber dessen Server antwortet dialtone nicht: Anrufe sollten funktionieren.".to_string(),
                 }
             }
+            Verdict::Degraded if self.failing_layer == Some(Layer::Account) && self.has_fact(|f| matches!(f, Fact::AccountDeferred { .. })) => {
+                let who = name.map_or_else(|| lang.pick("Your provider", "Ihr Anbieter").to_string(), str::to_string);
+                match de {
+                    false => format!("{who} answers, but asked dialtone to wait before it checks the login again."),
+                    true => format!("{who} antwortet, bat aber, mit der nächsten Anmeldeprüfung zu warten."),
+                }
+            }
             Verdict::Degraded => lang
                 .pick(
                     "Your line works, but it is slow or losing packets.",
