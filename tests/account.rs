@@ -802,3 +802,74 @@ async fn concurrent_queries_are_serialised() {
     }
     assert_eq!(max_seen.load(Ordering::SeqCst), 1, "queries overlapped");
 }
+
+#[tokio::test]
+async fn scripted_no_failover_after_a_timeout_once_credentials_went_out() {
+    // The first target challenges, then never answers the REGISTER that carries the
+    // credentials (they may well have arrived and been counted); the second would accept them.
+    // A timeout after the login went out ends the query like an answer does.
+    let silent = Peer::start(|req| {
+        if find_header(req, "authorization").is_none() {
+            vec![reply(
+                req,
+                "401 Unauthorized",
+                "WWW-Authenticate: Digest realm=\"test.realm\", nonce=\"n1\", algorithm=MD5\r\n",
+            )]
+        } else {
+            Vec::new()
+        }
+    })
+    .await;
+    let good = verifying_peer(
+        &["Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\""],
+        "MD5",
+    )
+    .await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[silent.target(), good.target()], &sip(1_500)).await;
+    assert_eq!(obs.outcome, AccountOutcome::NoAnswer, "{obs:?}");
+    let exchange = obs
+        .exchange
+        .expect("the silent exchange is kept as evidence");
+    assert_eq!(exchange.target, silent.target());
+    assert!(
+        matches!(exchange.outcome, SipOutcome::Timeout),
+        "{:?}",
+        exchange.outcome
+    );
+    assert!(
+        good.requests().is_empty(),
+        "the login went on to the next target after a timeout: {:?}",
+        good.requests()
+    );
+}
+
+#[tokio::test]
+async fn scripted_retry_after_beyond_a_u32_defers_for_the_hour() {
+    // 2^32 and far beyond: too large for a u32, so it was ignored and the next query went out
+    // at once. It is capped at the hour instead.
+    for huge in ["4294967296", "99999999999999999999999"] {
+        let peer = Peer::start(move |req| {
+            vec![reply(
+                req,
+                "503 Maintenance",
+                &format!("Retry-After: {huge}\r\n"),
+            )]
+        })
+        .await;
+        let prober = AccountProber::new(account("alice", PASSWORD));
+        let first = run(&prober, &[peer.target()], &sip(3_000)).await;
+        assert_eq!(first.outcome, AccountOutcome::NoAnswer, "{huge}: {first:?}");
+        let second = run(&prober, &[peer.target()], &sip(3_000)).await;
+        let AccountOutcome::Deferred { until, code } = second.outcome else {
+            panic!("{huge}: the Retry-After was ignored: {second:?}");
+        };
+        assert_eq!(code, 503);
+        assert_eq!(
+            until,
+            first.checked_at + chrono::TimeDelta::hours(1),
+            "{huge}"
+        );
+        assert_eq!(peer.requests().len(), 1, "{huge}: sent again");
+    }
+}

@@ -112,8 +112,8 @@ fn parse_aor(settings: &AccountSettings) -> Result<Aor, SipError> {
 enum TargetResult {
     /// A final outcome: stop trying targets. With the `Retry-After` seconds the answer carried.
     Done(AccountOutcome, SipExchange, Option<u32>),
-    /// This target did not answer usefully (no response, 5xx before any credentials were sent):
-    /// try the next.
+    /// This target did not answer usefully (no response or 5xx, both before any credentials
+    /// were sent): try the next.
     Next(SipExchange),
 }
 
@@ -190,9 +190,9 @@ impl AccountProber {
     /// `Rejected`, which suspends the account; a challenge we cannot answer →
     /// `UnsupportedChallenge`; no response, a transport failure or a 5xx to the first,
     /// unauthenticated request → the next target, and `NoAnswer` when none is left; any other
-    /// final answer, and every answer to a request that carried credentials, ends the query
-    /// (`NoAnswer` with the code in the exchange): the same credentials never go to the next
-    /// target. A `Retry-After` on any answer defers the next authenticated request (at most
+    /// final answer, every answer to a request that carried credentials and its timeout or
+    /// transport failure end the query (`NoAnswer` with the code in the exchange): the same
+    /// credentials never go to the next target. A `Retry-After` on any answer defers the next authenticated request (at most
     /// an hour). `exchange` is the last transaction sent.
     pub async fn query(
         &self,
@@ -367,6 +367,12 @@ async fn query_target(
         let ex = exchange(connection.target(), &result);
         let Some(response) = result.response else {
             tracing::debug!(peer = %target.address, outcome = ?ex.outcome, "REGISTER query: no answer");
+            if authorization.is_some() {
+                // The credentials went out and may have arrived: a registrar that counts
+                // failed logins may have counted this one, however silent. Passing the same
+                // login on to the next server would be a second login in one query.
+                return Ok(TargetResult::Done(AccountOutcome::NoAnswer, ex, None));
+            }
             return Ok(TargetResult::Next(ex));
         };
         tracing::debug!(
@@ -380,7 +386,7 @@ async fn query_target(
             code: r.code,
             reason: r.reason.chars().take(200).collect(),
         };
-        let wait = response.header("retry-after").and_then(retry_after_secs);
+        let wait = response.retry_after();
         // Every final answer from here on ends the query; only the registrar's wish to be
         // left alone is carried out with it.
         let done = |outcome, ex| Ok(TargetResult::Done(outcome, ex, wait));
@@ -441,16 +447,6 @@ async fn query_target(
             _ => return done(AccountOutcome::NoAnswer, ex),
         }
     }
-}
-
-/// The delta-seconds of a `Retry-After` value (`300`, `300 (maintenance)`, `300;duration=60`).
-fn retry_after_secs(value: &str) -> Option<u32> {
-    let digits: String = value
-        .trim()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
 }
 
 #[cfg(test)]
