@@ -19,7 +19,7 @@
 
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
-use dialtone_core::observation::Acquaintance;
+use dialtone_core::observation::{Acquaintance, Transport};
 use dialtone_platform::fs::{self, OpenPrivate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -153,9 +153,77 @@ pub fn default_path() -> Option<PathBuf> {
         .and_then(|dirs| dirs.state_dir().map(|d| d.join(FILE_NAME)))
 }
 
-/// The ledger key of an account at a registrar.
+/// The ledger key of an account at a registrar: the registrar normalised
+/// ([`registrar_key`]), so that two spellings of one server share their rejections and waits.
 pub fn account_key(registrar: &str, aor: &str, auth_user: &str) -> String {
-    format!("{}|{}|{auth_user}", registrar.trim(), aor.trim())
+    format!("{}|{}|{auth_user}", registrar_key(registrar), aor.trim())
+}
+
+/// A registrar as the ledger knows it: `host:port` with the host in lower case and the default
+/// port made explicit (5061 for TLS, 5060 otherwise), and `;transport` when one is given.
+/// `sip.example.net`, `sip:SIP.example.net:5060` and `SIP:sip.example.net` are one server,
+/// and a rejection by it must hold whichever way the user wrote it. What does not parse as a
+/// registrar (the router's keys) is kept as written, trimmed.
+fn registrar_key(registrar: &str) -> String {
+    let text = registrar.trim();
+    let Ok(parsed) = dialtone_core::address::parse_registrar(text) else {
+        return text.to_string();
+    };
+    let tls = parsed.secure || parsed.transport == Some(Transport::Tls);
+    let default = if tls {
+        dialtone_core::address::SIPS_PORT
+    } else {
+        dialtone_core::address::SIP_PORT
+    };
+    let host = if parsed.host.contains(':') {
+        format!("[{}]", parsed.host)
+    } else {
+        parsed.host
+    };
+    let port = parsed.port.unwrap_or(default);
+    match parsed.transport {
+        Some(transport) => format!("{host}:{port};transport={}", transport.as_str()),
+        None => format!("{host}:{port}"),
+    }
+}
+
+/// The key `key` has today: ledgers written before the registrar was normalised keep the
+/// registrar as the user wrote it.
+fn current_key(key: &str) -> String {
+    if key.starts_with("router ") {
+        return key.to_string();
+    }
+    match key.split_once('|') {
+        Some((registrar, rest)) => format!("{}|{rest}", registrar_key(registrar)),
+        None => key.to_string(),
+    }
+}
+
+/// Moves entries stored under an older spelling of their key to the current one. Where two
+/// spellings meet, whatever holds logins back wins: a rejection, and the later wait.
+fn rekey(ledger: &mut Ledger) {
+    if ledger.accounts.keys().all(|k| current_key(k) == *k) {
+        return;
+    }
+    for (key, entry) in std::mem::take(&mut ledger.accounts) {
+        match ledger.accounts.entry(current_key(&key)) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(entry);
+            }
+            std::collections::btree_map::Entry::Occupied(mut slot) => {
+                let kept = slot.get_mut();
+                if kept.suspended.is_none() && entry.suspended.is_some() {
+                    kept.salt = entry.salt;
+                    kept.fingerprint = entry.fingerprint;
+                    kept.suspended = entry.suspended;
+                }
+                kept.wait = match (kept.wait, entry.wait) {
+                    (Some(a), Some(b)) => Some(if b.until > a.until { b } else { a }),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+    }
 }
 
 impl LoginGuard {
@@ -396,6 +464,7 @@ fn update<T>(path: &Path, f: impl FnOnce(&mut Ledger) -> T) -> Result<T, GuardEr
         }
     };
     let before = serde_json::to_string(&ledger).map_err(|e| io(std::io::Error::other(e)))?;
+    rekey(&mut ledger);
     let out = f(&mut ledger);
     ledger
         .accounts
@@ -485,6 +554,92 @@ mod tests {
             }
         );
         assert_eq!(g.gate(now + MAX_RETRY_AFTER).unwrap(), Gate::Open);
+    }
+
+    #[test]
+    fn the_account_key_is_the_normalised_target() {
+        let key = |registrar: &str| account_key(registrar, "sip:alice@example.net", "alice");
+        let plain = key("sip.example.net");
+        for same in [
+            "sip:SIP.example.net:5060",
+            " SIP:sip.Example.NET ",
+            "sip.example.net:5060",
+            "sip:sip.example.net;lr",
+        ] {
+            assert_eq!(key(same), plain, "{same}");
+        }
+        assert_eq!(plain, "sip.example.net:5060|sip:alice@example.net|alice");
+        assert_ne!(key("sip:sip.example.net:5070"), plain);
+        assert_ne!(key("sip:sip.example.net;transport=tcp"), plain);
+        assert_eq!(
+            key("sips:sip.example.net"),
+            key("sip:SIP.example.net:5061;transport=TLS")
+        );
+        assert_eq!(key("sip:[::1]"), key("[::1]:5060"));
+        // The router's keys are no registrars: kept as they are.
+        assert_eq!(account_key("router auto", "u", "u"), "router auto|u|u");
+        // One spelling's rejection holds for the other.
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let spelt = |registrar: &str| {
+            LoginGuard::new(
+                Some(dir.path().join("logins.json")),
+                registrar,
+                "sip:alice@example.net",
+                "alice",
+                &Secret::new("pw"),
+            )
+        };
+        spelt("sip.example.net").reject(now, 403).unwrap();
+        assert_eq!(
+            spelt("sip:SIP.example.net:5060").gate(now).unwrap(),
+            Gate::Suspended {
+                since: now,
+                code: 403
+            }
+        );
+    }
+
+    #[test]
+    fn a_rejection_under_an_older_spelling_of_the_key_still_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logins.json");
+        let now = Utc::now();
+        let salt = "00".repeat(16);
+        let print = fingerprint(
+            &salt,
+            "sip:alice@example.net",
+            "alice",
+            &Secret::new("wrong"),
+        );
+        // As an earlier dialtone wrote it: the registrar as the user spelt it.
+        let old = serde_json::json!({ "accounts": {
+            "sip:SIP.example.net|sip:alice@example.net|alice": {
+                "salt": salt, "fingerprint": print,
+                "suspended": { "since": now, "code": 403 }
+            },
+            "sip.example.net:5060|sip:alice@example.net|alice": {
+                "salt": "", "fingerprint": "",
+                "wait": { "until": now + chrono::TimeDelta::minutes(5), "code": 503 }
+            }
+        }});
+        std::fs::write(&path, old.to_string()).unwrap();
+        let g = LoginGuard::new(
+            Some(path.clone()),
+            "sip.example.net",
+            "sip:alice@example.net",
+            "alice",
+            &Secret::new("wrong"),
+        );
+        assert_eq!(
+            g.gate(now).unwrap(),
+            Gate::Suspended {
+                since: now,
+                code: 403
+            }
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("sip:SIP.example.net|"), "{text}");
     }
 
     #[test]
