@@ -183,7 +183,9 @@ impl AccountProber {
     /// Waits for any query already running. While suspended it sends nothing and returns
     /// [`AccountOutcome::Suspended`]; while the registrar's `Retry-After` runs,
     /// [`AccountOutcome::Deferred`]. Timeouts, refusals and error responses are outcomes in
-    /// the observation; `Err` only when the query cannot run (bad settings, socket, TLS setup).
+    /// the observation; `Err` only when the query cannot run (bad settings, socket, TLS setup),
+    /// when the login ledger cannot be used ([`SipError::LoginChecksPaused`]: nothing is sent
+    /// then), or when another run logged in less than a minute ago ([`SipError::TooSoon`]).
     ///
     /// Outcomes: 2xx → `Accepted` with the listed bindings; 403, 404 (unknown AOR) or a second
     /// 401/407 after our answer (one more answer is allowed when it says `stale=true`) →
@@ -202,19 +204,19 @@ impl AccountProber {
         let mut state = self.state.lock().await;
         let checked_at = Utc::now();
         let aor_text = state.settings.aor.clone();
-        let gate = match state.guard.gate(checked_at) {
-            Ok(gate) => gate,
-            Err(e) => {
-                tracing::warn!("{e}; rejections are remembered by this process only");
-                Gate::Open
-            }
-        };
+        // Fail closed: a guard that cannot remember would let every restart send again.
+        let gate = state
+            .guard
+            .gate(checked_at)
+            .map_err(|source| SipError::LoginChecksPaused { source })?;
         let held = match (gate, state.suspended, state.wait) {
             (Gate::Suspended { since, code }, _, _) | (_, Some((since, code)), _) => {
                 Some(AccountOutcome::Suspended { since, code })
             }
             (Gate::Waiting { until, code }, _, _) => Some(AccountOutcome::Deferred { until, code }),
-            (Gate::Open, None, Some((until, code))) if until > checked_at => {
+            (Gate::Open | Gate::TooSoon { .. }, None, Some((until, code)))
+                if until > checked_at =>
+            {
                 Some(AccountOutcome::Deferred { until, code })
             }
             _ => None,
@@ -227,7 +229,16 @@ impl AccountProber {
                 exchange: None,
             });
         }
+        if let Gate::TooSoon { until } = gate {
+            return Err(SipError::TooSoon { until });
+        }
         let aor = parse_aor(&state.settings)?;
+        // Recorded before anything is sent: a crash between sending and recording must not
+        // let the next run log in again at once. Not recorded, not sent.
+        state
+            .guard
+            .attempt(checked_at)
+            .map_err(|source| SipError::LoginChecksPaused { source })?;
         let mut last = None;
         let mut outcome = AccountOutcome::NoAnswer;
         let mut retry_after = None;
