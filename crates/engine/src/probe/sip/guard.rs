@@ -428,14 +428,14 @@ impl LoginGuard {
 }
 
 /// Lifts the rejection of the account `key` in the ledger at `path`; whether there was one.
+/// A person asked for one more login now, so another run's recent attempt gives way too.
 pub fn lift(path: &Path, key: &str) -> Result<bool, GuardError> {
     let key = key.to_string();
     update(path, move |ledger| {
-        ledger
-            .accounts
-            .get_mut(&key)
-            .and_then(|entry| entry.suspended.take())
-            .is_some()
+        ledger.accounts.get_mut(&key).is_some_and(|entry| {
+            entry.attempt = None;
+            entry.suspended.take().is_some()
+        })
     })
 }
 
@@ -757,6 +757,15 @@ mod tests {
         assert_eq!(first.gate(later).unwrap(), Gate::Open);
         assert_eq!(restarted.clone().one_off().gate(later).unwrap(), Gate::Open);
         assert_eq!(guard(dir.path(), "new").gate(later).unwrap(), Gate::Open);
+        // "Try the login again": the person's word outranks the gap.
+        guard(dir.path(), "pw").attempt(later).unwrap();
+        assert!(matches!(
+            restarted.gate(later).unwrap(),
+            Gate::TooSoon { .. }
+        ));
+        assert!(!restarted.lift().unwrap(), "no rejection to lift");
+        assert_eq!(restarted.gate(later).unwrap(), Gate::Open);
+        first.attempt(now).unwrap();
         // A minute on, the gap is over and the record gone.
         assert_eq!(restarted.gate(now + MIN_LOGIN_GAP).unwrap(), Gate::Open);
         let text = std::fs::read_to_string(dir.path().join("state/logins.json")).unwrap();
