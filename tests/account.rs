@@ -802,3 +802,146 @@ async fn concurrent_queries_are_serialised() {
     }
     assert_eq!(max_seen.load(Ordering::SeqCst), 1, "queries overlapped");
 }
+
+#[tokio::test]
+async fn scripted_no_failover_after_a_timeout_once_credentials_went_out() {
+    // The first target challenges, then never answers the REGISTER that carries the
+    // credentials (they may well have arrived and been counted); the second would accept them.
+    // A timeout after the login went out ends the query like an answer does.
+    let silent = Peer::start(|req| {
+        if find_header(req, "authorization").is_none() {
+            vec![reply(
+                req,
+                "401 Unauthorized",
+                "WWW-Authenticate: Digest realm=\"test.realm\", nonce=\"n1\", algorithm=MD5\r\n",
+            )]
+        } else {
+            Vec::new()
+        }
+    })
+    .await;
+    let good = verifying_peer(
+        &["Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\""],
+        "MD5",
+    )
+    .await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[silent.target(), good.target()], &sip(1_500)).await;
+    assert_eq!(obs.outcome, AccountOutcome::NoAnswer, "{obs:?}");
+    let exchange = obs
+        .exchange
+        .expect("the silent exchange is kept as evidence");
+    assert_eq!(exchange.target, silent.target());
+    assert!(
+        matches!(exchange.outcome, SipOutcome::Timeout),
+        "{:?}",
+        exchange.outcome
+    );
+    assert!(
+        good.requests().is_empty(),
+        "the login went on to the next target after a timeout: {:?}",
+        good.requests()
+    );
+}
+
+#[tokio::test]
+async fn scripted_retry_after_beyond_a_u32_defers_for_the_hour() {
+    // 2^32 and far beyond: too large for a u32, so it was ignored and the next query went out
+    // at once. It is capped at the hour instead.
+    for huge in ["4294967296", "99999999999999999999999"] {
+        let peer = Peer::start(move |req| {
+            vec![reply(
+                req,
+                "503 Maintenance",
+                &format!("Retry-After: {huge}\r\n"),
+            )]
+        })
+        .await;
+        let prober = AccountProber::new(account("alice", PASSWORD));
+        let first = run(&prober, &[peer.target()], &sip(3_000)).await;
+        assert_eq!(first.outcome, AccountOutcome::NoAnswer, "{huge}: {first:?}");
+        let second = run(&prober, &[peer.target()], &sip(3_000)).await;
+        let AccountOutcome::Deferred { until, code } = second.outcome else {
+            panic!("{huge}: the Retry-After was ignored: {second:?}");
+        };
+        assert_eq!(code, 503);
+        assert_eq!(
+            until,
+            first.checked_at + chrono::TimeDelta::hours(1),
+            "{huge}"
+        );
+        assert_eq!(peer.requests().len(), 1, "{huge}: sent again");
+    }
+}
+
+/// A prober of alice whose login ledger is `ledger` (a new guard each call: a new run).
+fn guarded(ledger: &std::path::Path) -> AccountProber {
+    let settings = account("alice", PASSWORD);
+    let guard = dialtone_engine::probe::sip::guard::LoginGuard::new(
+        Some(ledger.to_path_buf()),
+        "sip:127.0.0.1",
+        &settings.aor,
+        &settings.auth_user,
+        &settings.password,
+    );
+    AccountProber::with_guard(settings, guard)
+}
+
+#[tokio::test]
+async fn the_login_is_recorded_before_it_is_sent_and_holds_a_restart_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("state/logins.json");
+    // The registrar reads the ledger when the login arrives: it must already be there, or a
+    // crash between sending and recording would let the next run log in again at once.
+    let seen_before: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let (seen, path) = (seen_before.clone(), ledger.clone());
+    let peer = Peer::start(move |req| {
+        if find_header(req, "authorization").is_none() {
+            return vec![reply(
+                req,
+                "401 Unauthorized",
+                "WWW-Authenticate: Digest realm=\"test.realm\", nonce=\"n1\", algorithm=MD5\r\n",
+            )];
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        seen.lock().unwrap().push(text.contains("\"attempt\""));
+        vec![reply(req, "200 OK", "")]
+    })
+    .await;
+    let obs = run(&guarded(&ledger), &[peer.target()], &sip(3_000)).await;
+    assert_eq!(obs.outcome, AccountOutcome::Accepted { bindings: vec![] });
+    assert_eq!(
+        *seen_before.lock().unwrap(),
+        vec![true],
+        "not recorded first"
+    );
+    // A restart (a new prober, a new guard) within the minute sends nothing.
+    let sent = peer.requests().len();
+    let err = guarded(&ledger)
+        .query(&[peer.target()], &sip(3_000))
+        .await
+        .expect_err("a second login within the minute");
+    assert!(err.to_string().contains("less than a minute ago"), "{err}");
+    assert_eq!(peer.requests().len(), sent, "the restart logged in again");
+}
+
+#[tokio::test]
+async fn an_unusable_login_ledger_sends_no_login_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    // Where the state dir should be, a file (root cannot make a directory there either).
+    std::fs::write(dir.path().join("state"), "").unwrap();
+    let ledger = dir.path().join("state/logins.json");
+    let peer = Peer::start(|req| vec![reply(req, "200 OK", "")]).await;
+    let err = guarded(&ledger)
+        .query(&[peer.target()], &sip(3_000))
+        .await
+        .expect_err("no login without a ledger");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("login checks paused: cannot")
+            && text.contains(&ledger.display().to_string()),
+        "{text}"
+    );
+    assert!(!text.contains(PASSWORD), "{text}");
+    assert!(peer.requests().is_empty(), "{:?}", peer.requests());
+}

@@ -561,3 +561,58 @@ fn a_registrar_that_ignores_checks_is_unknown_until_it_has_answered() {
     let (code, text) = check_scripted(&registrar, home.path(), None);
     assert_eq!(code, 12, "provider_outage:\n{text}");
 }
+
+/// `dialtone check --verbose` with alice's login against `registrar` in `home`, with
+/// `extra_env` set: everything it printed (stdout, then stderr).
+fn check_spoilt(registrar: &ScriptedRegistrar, home: &Path, extra_env: &[(&str, &Path)]) -> String {
+    let anchors = loopback_anchors();
+    let mut cmd = scripted(&["check", "--verbose"], registrar, home, &anchors);
+    cmd.args(["--user", "alice", "--password-env", "DIALTONE_TEST_PW"])
+        .env("DIALTONE_TEST_PW", PASSWORD);
+    for (name, value) in extra_env {
+        cmd.env(name, value);
+    }
+    let out = cmd.output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_login_ledger_that_cannot_be_written_pauses_logins_and_says_why() {
+    let registrar = ScriptedRegistrar::start("200 OK|Contact: <sip:alice@192.0.2.7>;expires=300|");
+    let home = tempfile::tempdir().unwrap();
+    // dialtone's state dir is a file: the ledger can be neither read nor written (as root
+    // too, unlike a chmod).
+    std::fs::create_dir_all(home.path().join("state")).unwrap();
+    std::fs::write(home.path().join("state/dialtone"), "").unwrap();
+    let text = check_spoilt(&registrar, home.path(), &[]);
+    assert!(
+        text.contains("login checks paused: cannot")
+            && text.contains(&format!(
+                "{}",
+                home.path().join("state/dialtone/logins.json").display()
+            )),
+        "{text}"
+    );
+    assert!(!text.contains(PASSWORD), "{text}");
+    assert_eq!(registrar.authenticated(), 0, "a login went out:\n{text}");
+}
+
+#[test]
+fn a_watch_lock_that_cannot_be_made_leaves_the_account_out() {
+    let registrar = ScriptedRegistrar::start("200 OK|Contact: <sip:alice@192.0.2.7>;expires=300|");
+    let home = tempfile::tempdir().unwrap();
+    // The lock goes beside the agent's socket; there, a file instead of a directory.
+    let blocker = home.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let socket = blocker.join("agent.sock");
+    let text = check_spoilt(&registrar, home.path(), &[("DIALTONE_SOCKET", &socket)]);
+    assert!(
+        text.contains("watch lock") && text.contains("login checks paused"),
+        "{text}"
+    );
+    assert_eq!(registrar.authenticated(), 0, "a login went out:\n{text}");
+}

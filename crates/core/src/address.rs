@@ -53,6 +53,15 @@ pub enum RegistrarError {
         /// The port text.
         port: String,
     },
+    /// A user part (`sip:alice@host`, `sip:alice:PASSWORD@host`). The registrar is shown in
+    /// the tray, the dashboard, the history, the metrics and keys the login ledger, so a user
+    /// part (worse, a password in it) would travel everywhere: it is refused, and the input is
+    /// deliberately not repeated in the message.
+    #[error(
+        "the registrar names only the server (sip:host[:port]), without a user part before '@': \
+         the user goes in `user`, the password in the keyring"
+    )]
+    UserInfo,
     /// A `transport=` value dialtone does not speak, or one that contradicts `sips:`.
     #[error("registrar {input:?}: unsupported transport {transport:?} (use udp, tcp or tls)")]
     Transport {
@@ -64,12 +73,20 @@ pub enum RegistrarError {
 }
 
 /// Parses `sip:host[:port][;transport=udp|tcp|tls]`, `sips:host[:port]`, `sip:[v6]:port`, or a
-/// bare `host[:port]`. A user part (`sip:user@host`) and URI parameters other than
-/// `transport` are accepted and ignored: they do not change where the registrar is.
+/// bare `host[:port]`. URI parameters other than `transport` are accepted and ignored: they do
+/// not change where the registrar is. A user part (`sip:user@host`, `user@host`) is an error
+/// ([`RegistrarError::UserInfo`]): it could carry a password into every place the registrar is
+/// shown.
 pub fn parse_registrar(input: &str) -> Result<RegistrarAddress, RegistrarError> {
     let text = input.trim();
     if text.is_empty() {
         return Err(RegistrarError::Empty);
+    }
+    // Anywhere, not only before the host: a SIP user part may itself hold ';' and '?', so
+    // splitting first could leave part of a password in the host, the port or a parameter
+    // (and in the error naming them). No host, port or parameter dialtone uses has an '@'.
+    if text.contains('@') {
+        return Err(RegistrarError::UserInfo);
     }
     let host_err = |reason: &str| RegistrarError::Host {
         input: input.to_string(),
@@ -436,7 +453,7 @@ mod tests {
         );
         let r = ok("example.net:5080");
         assert_eq!((r.host.as_str(), r.port), ("example.net", Some(5080)));
-        let r = ok("SIP:User@SIP.Example.NET;lr");
+        let r = ok("SIP:SIP.Example.NET;lr");
         assert_eq!(r.host, "sip.example.net");
         assert_eq!(ok("sips:h;transport=tcp").transport, Some(Transport::Tls));
     }
@@ -468,6 +485,27 @@ mod tests {
             if !bad.trim().is_empty() {
                 assert!(err.to_string().contains(bad), "{err} should name {bad:?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_user_part_is_refused_without_repeating_it() {
+        for bad in [
+            "sip:alice:PASS@sip.example.net",
+            "sip:alice@sip.example.net",
+            "SIPS:alice:PASS@sip.example.net:5061",
+            "alice:PASS@sip.example.net",
+            "alice@sip.example.net",
+            "sip:alice:PA;SS@sip.example.net",
+            "sip:alice:PA?SS@[::1]:5060",
+        ] {
+            let err = parse_registrar(bad).expect_err(bad);
+            assert_eq!(err, RegistrarError::UserInfo, "{bad}");
+            let text = err.to_string();
+            assert!(
+                !text.contains("PASS") && !text.contains("PA") && !text.contains("alice"),
+                "{text}"
+            );
         }
     }
 

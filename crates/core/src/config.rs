@@ -681,6 +681,10 @@ expect_binding = false
             ("[account]\nregistrar = \"\"\n", "account.registrar"),
             ("[account]\nregistrar = \"sip:\"\n", "account.registrar"),
             (
+                "[account]\nregistrar = \"sip:alice@a.example\"\n",
+                "account.registrar",
+            ),
+            (
                 "[account]\nregistrar = \"sip:a.example\"\nuser = \"a b\"\n",
                 "account.user",
             ),
@@ -711,6 +715,17 @@ expect_binding = false
             let e = error_text(text);
             assert!(e.contains(&format!("`{key}`")), "{text:?} gave {e}");
         }
+    }
+
+    #[test]
+    fn a_registrar_with_a_user_part_is_an_error_that_never_repeats_it() {
+        let e = error_text("[account]\nregistrar = \"sip:alice:hunter2@a.example\"\n");
+        assert!(e.contains("`account.registrar`"), "{e}");
+        assert!(!e.contains("hunter2") && !e.contains("alice"), "{e}");
+        let e =
+            error_text(&TWO_LINES.replace("sip:127.0.0.1:5070", "sip:bob:hunter2@127.0.0.1:5070"));
+        assert!(e.contains("line[1].account.registrar"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -340,9 +340,22 @@ impl Prepared {
     }
 
     /// Takes the watch lock for a line that must not run without it, or leaves the account out
-    /// (saying why) when another process holds it. The lock is returned to be kept.
+    /// (saying why) when another process holds it or the lock cannot be made. The lock is
+    /// returned to be kept.
     pub fn lock_or_share(&mut self) -> Option<WatchLock> {
-        match self.watch_lock() {
+        let taken = self.watch_lock();
+        self.keep_or_leave_account(taken)
+    }
+
+    /// What a line does with the outcome of [`Prepared::watch_lock`]: keeps the lock, or
+    /// leaves the account out and says why. Without the lock, nothing stops a second process
+    /// from sending REGISTERs in parallel with this one, so a lock that cannot be made (a
+    /// read-only or foreign-owned runtime dir) means no login from here, like one held.
+    pub fn keep_or_leave_account(
+        &mut self,
+        taken: Result<Option<WatchLock>, WatchLockError>,
+    ) -> Option<WatchLock> {
+        match taken {
             Ok(lock) => lock,
             Err(e @ WatchLockError::Held { .. }) => {
                 tracing::warn!(
@@ -352,7 +365,10 @@ impl Prepared {
                 None
             }
             Err(e) => {
-                tracing::warn!("{e}; going on without it");
+                tracing::warn!(
+                    "{e}; login checks paused: this line checks every other layer, without its account"
+                );
+                self.without_account();
                 None
             }
         }

@@ -295,17 +295,15 @@ impl Lines {
         let lock = match sharing {
             Sharing::Share => prepared.lock_or_share(),
             Sharing::Refuse => match prepared.watch_lock() {
-                Ok(lock) => lock,
                 Err(source @ WatchLockError::Held { .. }) => {
                     return Err(LinesError::AlreadyWatched {
                         label: prepared.label,
                         source,
                     })
                 }
-                Err(e) => {
-                    tracing::warn!("{e}; going on without it");
-                    None
-                }
+                // Taken, or it cannot be made: then the account is left out (no parallel
+                // REGISTERs because a lock file could not be made), saying why.
+                taken => prepared.keep_or_leave_account(taken),
             },
         };
         let token = self.token.child_token();
@@ -473,6 +471,9 @@ pub async fn check(
         .map(|mut prepared| {
             // Never a REGISTER in parallel with the agent's or a watch's on the same account.
             locks.push(prepared.lock_or_share());
+            // A person asked for this check: another run's login a moment ago does not hold
+            // it back (its own is recorded, so a monitor starting next waits).
+            prepared.settings.one_off = true;
             tokio::spawn(async move {
                 let thresholds = prepared.config.thresholds.clone();
                 let prober = LineProber::new(prepared.settings)?;

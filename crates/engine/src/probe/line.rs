@@ -53,6 +53,10 @@ pub struct LineSettings {
     /// The login guard's ledger (rejections, `Retry-After`), shared by every dialtone process;
     /// `None` keeps them in this process only.
     pub login_ledger: Option<std::path::PathBuf>,
+    /// A one-off `dialtone check` a person asked for: a login another run sent less than a
+    /// minute ago does not hold its own back (a monitor's does: see
+    /// [`LoginGuard::one_off`]).
+    pub one_off: bool,
     /// Asking the router for its own view (its login is filled in by the set-up).
     pub router: RouterSettings,
     /// The provider catalog, to name the provider from the registrar the router uses.
@@ -142,6 +146,7 @@ impl LineSettings {
             timeout,
             account_interval: config.schedule.account_interval(),
             login_ledger: super::sip::guard::default_path(),
+            one_off: false,
             router,
             catalog: catalog.clone(),
         })
@@ -170,6 +175,9 @@ struct AccountMemory {
     no_answer_streak: u32,
     /// The back-off's cap: the query's normal interval.
     interval: Duration,
+    /// Until when another run's recent login holds the query back: the first round after it
+    /// asks again, so a restarted monitor does not wait for the whole normal interval.
+    held_until: Option<std::time::Instant>,
 }
 
 /// The first wait before the REGISTER query is repeated after a second round without an
@@ -190,6 +198,12 @@ impl AccountMemory {
     /// silent the query backs off: after [`NO_ANSWER_REQUERY`], then twice that, and so on up
     /// to the query's normal interval.
     fn requery_due(&self) -> bool {
+        if self
+            .held_until
+            .is_some_and(|until| std::time::Instant::now() >= until)
+        {
+            return true;
+        }
         match self.no_answer_streak {
             0 => false,
             1 => true,
@@ -226,6 +240,7 @@ impl AccountMemory {
         if !held_back {
             self.queried_at = Some(std::time::Instant::now());
         }
+        self.held_until = None;
         self.observation = Some(observation.clone());
     }
 }
@@ -252,6 +267,11 @@ impl LineProber {
                 &account.auth_user,
                 &account.password,
             );
+            let guard = if settings.one_off {
+                guard.one_off()
+            } else {
+                guard
+            };
             AccountProber::with_guard(account, guard)
         });
         // What earlier rounds, here or in another dialtone process, saw of the registrar.
@@ -345,8 +365,28 @@ impl LineProber {
             ordered.retain(|t| t != &answered.target);
             ordered.insert(0, answered.target.clone());
         }
+        if let Ok(mut memory) = self.last_account.lock() {
+            // Asked now: a hold that has run out must not ask again every round.
+            memory.held_until = None;
+        }
         match prober.query(&ordered, &self.settings.sip).await {
             Ok(observation) => Some(observation),
+            Err(sip::SipError::TooSoon { until }) => {
+                tracing::info!(
+                    %until,
+                    "login check held back: another run logged in less than a minute ago"
+                );
+                let wait = (until - Utc::now()).to_std().unwrap_or_default();
+                if let Ok(mut memory) = self.last_account.lock() {
+                    memory.held_until = Some(std::time::Instant::now() + wait);
+                }
+                None
+            }
+            Err(e @ sip::SipError::LoginChecksPaused { .. }) => {
+                // Nothing was sent; the next scheduled check tries the ledger again.
+                tracing::warn!("{e}");
+                None
+            }
             Err(e) => {
                 tracing::warn!("REGISTER query could not run: {e}");
                 None

@@ -126,3 +126,36 @@ pub struct AccountSettings {
     /// A forced transport instead of RFC 3263's choice.
     pub transport: Option<Transport>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registrar_with_a_user_part_is_refused_by_the_form_too() {
+        for registrar in ["sip:alice:hunter2@sip.example.net", "alice@sip.example.net"] {
+            let settings = Settings {
+                account: Some(AccountSettings {
+                    registrar: registrar.into(),
+                    user: Some("alice".into()),
+                    ..AccountSettings::default()
+                }),
+                ..Settings::default()
+            };
+            let Err(e) = settings.validate() else {
+                panic!("{registrar} was accepted");
+            };
+            assert_eq!(e.field, "account.registrar", "{e}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+        let fine = Settings {
+            account: Some(AccountSettings {
+                registrar: "sip:sip.example.net".into(),
+                user: Some("alice".into()),
+                ..AccountSettings::default()
+            }),
+            ..Settings::default()
+        };
+        assert_eq!(fine.validate(), Ok(()));
+    }
+}

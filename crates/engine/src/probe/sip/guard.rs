@@ -10,16 +10,22 @@
 //!   it holds until the credentials change (another fingerprint) or the user asks to try again;
 //! - the registrar's `Retry-After`: no authenticated request before it has passed.
 //!
+//! - the last login attempt, written *before* the request goes out: a process that starts (or
+//!   restarts) less than [`MIN_LOGIN_GAP`] after another one's attempt with the same
+//!   credentials waits for the rest of that minute, even if the other crashed between sending
+//!   and hearing back.
+//!
 //! The fingerprint is an iterated, salted SHA-256 of the AOR, the digest user and the password;
 //! the password itself is never written. The file is 0600 in a 0700 directory, and every
 //! read-modify-write holds an exclusive `flock` on a lock file beside it, so two processes never
-//! lose each other's entries. When the file cannot be used, the prober keeps the suspension in
-//! memory for its own lifetime (and says so in the log): failing to remember must never mean
-//! sending again in the same process.
+//! lose each other's entries. The guard fails closed: when the file cannot be locked, read or
+//! written, the prober sends no authenticated request at all and says why (a guard that forgot
+//! on every restart would resend a rejected password with each one). Only a rejection or wait
+//! learnt *after* a request went out is kept in memory when it cannot be written.
 
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
-use dialtone_core::observation::Acquaintance;
+use dialtone_core::observation::{Acquaintance, Transport};
 use dialtone_platform::fs::{self, OpenPrivate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,6 +39,10 @@ pub const FILE_NAME: &str = "logins.json";
 /// The longest wait a `Retry-After` can impose (a hostile or broken registrar could ask for
 /// days; the user would see no account check at all).
 pub const MAX_RETRY_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// The shortest time between two logins to one account from different processes or runs of
+/// the line monitor (restarts): recorded in the ledger before each login goes out.
+pub const MIN_LOGIN_GAP: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// Rounds of the fingerprint hash: slow enough that the file is no cheap password oracle,
 /// fast enough (a few ms) for a check every 15 minutes.
@@ -57,14 +67,22 @@ pub enum Gate {
         /// The status code that carried the `Retry-After`.
         code: u16,
     },
+    /// Another process, or an earlier run of this line, sent a login with these credentials
+    /// less than [`MIN_LOGIN_GAP`] ago.
+    TooSoon {
+        /// The earliest next login.
+        until: DateTime<Utc>,
+    },
 }
 
 /// Why the ledger could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
     /// Reading, writing or locking the file failed.
-    #[error("login guard {}: {detail}", path.display())]
+    #[error("cannot {action} {}: {detail}", path.display())]
     Io {
+        /// What was being done: `write`, `read`, `lock`, `create the directory of`.
+        action: &'static str,
         /// The file.
         path: PathBuf,
         /// The operating system's words.
@@ -85,6 +103,22 @@ struct Entry {
     /// The registrar's `Retry-After`, while it runs.
     #[serde(default)]
     wait: Option<Wait>,
+    /// The last login sent (or about to be), for [`MIN_LOGIN_GAP`].
+    #[serde(default)]
+    attempt: Option<Attempt>,
+}
+
+/// A login attempt, recorded before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Attempt {
+    at: DateTime<Utc>,
+    /// The guard that sent it (random, one per line monitor run): its own attempts are paced
+    /// by the monitor's schedule, everyone else's by the gap.
+    by: String,
+    /// Hex salt of `fingerprint`.
+    salt: String,
+    /// The credentials it was for: new credentials are a new login, not a repeat.
+    fingerprint: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +170,10 @@ pub struct LoginGuard {
     aor: String,
     auth_user: String,
     password: Secret,
+    /// Names this guard's attempts in the ledger (random per guard).
+    instance: String,
+    /// Whether other runs' attempts hold this one back ([`Gate::TooSoon`]).
+    keeps_gap: bool,
 }
 
 impl std::fmt::Debug for LoginGuard {
@@ -153,9 +191,77 @@ pub fn default_path() -> Option<PathBuf> {
         .and_then(|dirs| dirs.state_dir().map(|d| d.join(FILE_NAME)))
 }
 
-/// The ledger key of an account at a registrar.
+/// The ledger key of an account at a registrar: the registrar normalised
+/// ([`registrar_key`]), so that two spellings of one server share their rejections and waits.
 pub fn account_key(registrar: &str, aor: &str, auth_user: &str) -> String {
-    format!("{}|{}|{auth_user}", registrar.trim(), aor.trim())
+    format!("{}|{}|{auth_user}", registrar_key(registrar), aor.trim())
+}
+
+/// A registrar as the ledger knows it: `host:port` with the host in lower case and the default
+/// port made explicit (5061 for TLS, 5060 otherwise), and `;transport` when one is given.
+/// `sip.example.net`, `sip:SIP.example.net:5060` and `SIP:sip.example.net` are one server,
+/// and a rejection by it must hold whichever way the user wrote it. What does not parse as a
+/// registrar (the router's keys) is kept as written, trimmed.
+fn registrar_key(registrar: &str) -> String {
+    let text = registrar.trim();
+    let Ok(parsed) = dialtone_core::address::parse_registrar(text) else {
+        return text.to_string();
+    };
+    let tls = parsed.secure || parsed.transport == Some(Transport::Tls);
+    let default = if tls {
+        dialtone_core::address::SIPS_PORT
+    } else {
+        dialtone_core::address::SIP_PORT
+    };
+    let host = if parsed.host.contains(':') {
+        format!("[{}]", parsed.host)
+    } else {
+        parsed.host
+    };
+    let port = parsed.port.unwrap_or(default);
+    match parsed.transport {
+        Some(transport) => format!("{host}:{port};transport={}", transport.as_str()),
+        None => format!("{host}:{port}"),
+    }
+}
+
+/// The key `key` has today: ledgers written before the registrar was normalised keep the
+/// registrar as the user wrote it.
+fn current_key(key: &str) -> String {
+    if key.starts_with("router ") {
+        return key.to_string();
+    }
+    match key.split_once('|') {
+        Some((registrar, rest)) => format!("{}|{rest}", registrar_key(registrar)),
+        None => key.to_string(),
+    }
+}
+
+/// Moves entries stored under an older spelling of their key to the current one. Where two
+/// spellings meet, whatever holds logins back wins: a rejection, and the later wait.
+fn rekey(ledger: &mut Ledger) {
+    if ledger.accounts.keys().all(|k| current_key(k) == *k) {
+        return;
+    }
+    for (key, entry) in std::mem::take(&mut ledger.accounts) {
+        match ledger.accounts.entry(current_key(&key)) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(entry);
+            }
+            std::collections::btree_map::Entry::Occupied(mut slot) => {
+                let kept = slot.get_mut();
+                if kept.suspended.is_none() && entry.suspended.is_some() {
+                    kept.salt = entry.salt;
+                    kept.fingerprint = entry.fingerprint;
+                    kept.suspended = entry.suspended;
+                }
+                kept.wait = match (kept.wait, entry.wait) {
+                    (Some(a), Some(b)) => Some(if b.until > a.until { b } else { a }),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+    }
 }
 
 impl LoginGuard {
@@ -174,6 +280,18 @@ impl LoginGuard {
             aor: aor.to_string(),
             auth_user: auth_user.to_string(),
             password: password.clone(),
+            instance: hex::encode(rand::random::<[u8; 8]>()),
+            keeps_gap: true,
+        }
+    }
+
+    /// The same guard for a one-off check a person asked for (`dialtone check`): other runs'
+    /// recent logins do not hold it back (its own attempt is still recorded, so a monitor
+    /// starting right after it waits).
+    pub fn one_off(self) -> LoginGuard {
+        LoginGuard {
+            keeps_gap: false,
+            ..self
         }
     }
 
@@ -185,6 +303,8 @@ impl LoginGuard {
             aor: aor.to_string(),
             auth_user: auth_user.to_string(),
             password: password.clone(),
+            instance: self.instance.clone(),
+            keeps_gap: self.keeps_gap,
         }
     }
 
@@ -197,10 +317,18 @@ impl LoginGuard {
         let key = self.key.clone();
         let password = self.password.clone();
         let (aor, user) = (self.aor.clone(), self.auth_user.clone());
+        let (instance, keeps_gap) = (self.instance.clone(), self.keeps_gap);
         update(path, move |ledger| {
             let Some(entry) = ledger.accounts.get_mut(&key) else {
                 return Gate::Open;
             };
+            if entry
+                .attempt
+                .as_ref()
+                .is_some_and(|a| a.at + MIN_LOGIN_GAP <= now)
+            {
+                entry.attempt = None;
+            }
             if entry.suspended.is_some()
                 && fingerprint(&entry.salt, &aor, &user, &password) != entry.fingerprint
             {
@@ -214,16 +342,46 @@ impl LoginGuard {
                 };
             }
             match entry.wait {
-                Some(wait) if wait.until > now => Gate::Waiting {
-                    until: wait.until,
-                    code: wait.code,
-                },
-                Some(_) => {
-                    entry.wait = None;
-                    Gate::Open
+                Some(wait) if wait.until > now => {
+                    return Gate::Waiting {
+                        until: wait.until,
+                        code: wait.code,
+                    }
                 }
-                None => Gate::Open,
+                Some(_) => entry.wait = None,
+                None => {}
             }
+            match &entry.attempt {
+                Some(a)
+                    if keeps_gap
+                        && a.by != instance
+                        && fingerprint(&a.salt, &aor, &user, &password) == a.fingerprint =>
+                {
+                    Gate::TooSoon {
+                        until: a.at + MIN_LOGIN_GAP,
+                    }
+                }
+                _ => Gate::Open,
+            }
+        })
+    }
+
+    /// Records that a login goes out now, before it is sent: were it recorded after, a crash
+    /// in between would let the next run send another at once.
+    pub fn attempt(&self, at: DateTime<Utc>) -> Result<(), GuardError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let key = self.key.clone();
+        let salt = hex::encode(rand::random::<[u8; 16]>());
+        let attempt = Attempt {
+            at,
+            by: self.instance.clone(),
+            fingerprint: fingerprint(&salt, &self.aor, &self.auth_user, &self.password),
+            salt,
+        };
+        update(path, move |ledger| {
+            ledger.accounts.entry(key).or_default().attempt = Some(attempt);
         })
     }
 
@@ -270,14 +428,14 @@ impl LoginGuard {
 }
 
 /// Lifts the rejection of the account `key` in the ledger at `path`; whether there was one.
+/// A person asked for one more login now, so another run's recent attempt gives way too.
 pub fn lift(path: &Path, key: &str) -> Result<bool, GuardError> {
     let key = key.to_string();
     update(path, move |ledger| {
-        ledger
-            .accounts
-            .get_mut(&key)
-            .and_then(|entry| entry.suspended.take())
-            .is_some()
+        ledger.accounts.get_mut(&key).is_some_and(|entry| {
+            entry.attempt = None;
+            entry.suspended.take().is_some()
+        })
     })
 }
 
@@ -366,18 +524,21 @@ fn fingerprint(salt: &str, aor: &str, user: &str, password: &Secret) -> String {
 /// Reads the ledger under an exclusive lock, lets `f` change it, and writes it back when it
 /// changed (beside and renamed, 0600).
 fn update<T>(path: &Path, f: impl FnOnce(&mut Ledger) -> T) -> Result<T, GuardError> {
-    let io = |e: std::io::Error| GuardError::Io {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
+    let io = |action: &'static str| {
+        move |e: std::io::Error| GuardError::Io {
+            action,
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        }
     };
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    fs::create_private_dir(dir).map_err(io)?;
-    let lock = open_lock_file(&path.with_extension("lock")).map_err(io)?;
-    fs::lock_exclusive(&lock).map_err(io)?;
+    fs::create_private_dir(dir).map_err(io("create the directory of"))?;
+    let lock = open_lock_file(&path.with_extension("lock")).map_err(io("write"))?;
+    fs::lock_exclusive(&lock).map_err(io("lock"))?;
     let text = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(io(e)),
+        Err(e) => return Err(io("read")(e)),
     };
     let mut ledger = match text.as_deref().map(serde_json::from_str::<Ledger>) {
         None => Ledger::default(),
@@ -391,16 +552,19 @@ fn update<T>(path: &Path, f: impl FnOnce(&mut Ledger) -> T) -> Result<T, GuardEr
                 path.display(),
                 aside.display()
             );
-            std::fs::rename(path, &aside).map_err(io)?;
+            std::fs::rename(path, &aside).map_err(io("write"))?;
             Ledger::default()
         }
     };
-    let before = serde_json::to_string(&ledger).map_err(|e| io(std::io::Error::other(e)))?;
+    let before =
+        serde_json::to_string(&ledger).map_err(|e| io("write")(std::io::Error::other(e)))?;
+    rekey(&mut ledger);
     let out = f(&mut ledger);
     ledger
         .accounts
-        .retain(|_, e| e.suspended.is_some() || e.wait.is_some());
-    let after = serde_json::to_string_pretty(&ledger).map_err(|e| io(std::io::Error::other(e)))?;
+        .retain(|_, e| e.suspended.is_some() || e.wait.is_some() || e.attempt.is_some());
+    let after =
+        serde_json::to_string_pretty(&ledger).map_err(|e| io("write")(std::io::Error::other(e)))?;
     if serde_json::to_string(&ledger).ok().as_deref() != Some(before.as_str()) {
         let tmp = path.with_extension("json.tmp");
         let mut file = std::fs::OpenOptions::new()
@@ -409,10 +573,10 @@ fn update<T>(path: &Path, f: impl FnOnce(&mut Ledger) -> T) -> Result<T, GuardEr
             .write(true)
             .private()
             .open(&tmp)
-            .map_err(io)?;
-        file.write_all(after.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
+            .map_err(io("write"))?;
+        file.write_all(after.as_bytes()).map_err(io("write"))?;
+        file.sync_all().map_err(io("write"))?;
+        std::fs::rename(&tmp, path).map_err(io("write"))?;
     }
     Ok(out)
 }
@@ -485,6 +649,155 @@ mod tests {
             }
         );
         assert_eq!(g.gate(now + MAX_RETRY_AFTER).unwrap(), Gate::Open);
+    }
+
+    #[test]
+    fn the_account_key_is_the_normalised_target() {
+        let key = |registrar: &str| account_key(registrar, "sip:alice@example.net", "alice");
+        let plain = key("sip.example.net");
+        for same in [
+            "sip:SIP.example.net:5060",
+            " SIP:sip.Example.NET ",
+            "sip.example.net:5060",
+            "sip:sip.example.net;lr",
+        ] {
+            assert_eq!(key(same), plain, "{same}");
+        }
+        assert_eq!(plain, "sip.example.net:5060|sip:alice@example.net|alice");
+        assert_ne!(key("sip:sip.example.net:5070"), plain);
+        assert_ne!(key("sip:sip.example.net;transport=tcp"), plain);
+        assert_eq!(
+            key("sips:sip.example.net"),
+            key("sip:SIP.example.net:5061;transport=TLS")
+        );
+        assert_eq!(key("sip:[::1]"), key("[::1]:5060"));
+        // The router's keys are no registrars: kept as they are.
+        assert_eq!(account_key("router auto", "u", "u"), "router auto|u|u");
+        // One spelling's rejection holds for the other.
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let spelt = |registrar: &str| {
+            LoginGuard::new(
+                Some(dir.path().join("logins.json")),
+                registrar,
+                "sip:alice@example.net",
+                "alice",
+                &Secret::new("pw"),
+            )
+        };
+        spelt("sip.example.net").reject(now, 403).unwrap();
+        assert_eq!(
+            spelt("sip:SIP.example.net:5060").gate(now).unwrap(),
+            Gate::Suspended {
+                since: now,
+                code: 403
+            }
+        );
+    }
+
+    #[test]
+    fn a_rejection_under_an_older_spelling_of_the_key_still_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logins.json");
+        let now = Utc::now();
+        let salt = "00".repeat(16);
+        let print = fingerprint(
+            &salt,
+            "sip:alice@example.net",
+            "alice",
+            &Secret::new("wrong"),
+        );
+        // As an earlier dialtone wrote it: the registrar as the user spelt it.
+        let old = serde_json::json!({ "accounts": {
+            "sip:SIP.example.net|sip:alice@example.net|alice": {
+                "salt": salt, "fingerprint": print,
+                "suspended": { "since": now, "code": 403 }
+            },
+            "sip.example.net:5060|sip:alice@example.net|alice": {
+                "salt": "", "fingerprint": "",
+                "wait": { "until": now + chrono::TimeDelta::minutes(5), "code": 503 }
+            }
+        }});
+        std::fs::write(&path, old.to_string()).unwrap();
+        let g = LoginGuard::new(
+            Some(path.clone()),
+            "sip.example.net",
+            "sip:alice@example.net",
+            "alice",
+            &Secret::new("wrong"),
+        );
+        assert_eq!(
+            g.gate(now).unwrap(),
+            Gate::Suspended {
+                since: now,
+                code: 403
+            }
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("sip:SIP.example.net|"), "{text}");
+    }
+
+    #[test]
+    fn a_login_from_another_run_holds_the_next_back_for_a_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let first = guard(dir.path(), "pw");
+        first.attempt(now).unwrap();
+        // A restarted monitor (another guard, the same credentials) ten seconds later.
+        let later = now + chrono::TimeDelta::seconds(10);
+        let restarted = guard(dir.path(), "pw");
+        assert_eq!(
+            restarted.gate(later).unwrap(),
+            Gate::TooSoon {
+                until: now + MIN_LOGIN_GAP
+            }
+        );
+        // The run that sent it keeps its own schedule; a check a person asked for is not held;
+        // new credentials are a new login.
+        assert_eq!(first.gate(later).unwrap(), Gate::Open);
+        assert_eq!(restarted.clone().one_off().gate(later).unwrap(), Gate::Open);
+        assert_eq!(guard(dir.path(), "new").gate(later).unwrap(), Gate::Open);
+        // "Try the login again": the person's word outranks the gap.
+        guard(dir.path(), "pw").attempt(later).unwrap();
+        assert!(matches!(
+            restarted.gate(later).unwrap(),
+            Gate::TooSoon { .. }
+        ));
+        assert!(!restarted.lift().unwrap(), "no rejection to lift");
+        assert_eq!(restarted.gate(later).unwrap(), Gate::Open);
+        first.attempt(now).unwrap();
+        // A minute on, the gap is over and the record gone.
+        assert_eq!(restarted.gate(now + MIN_LOGIN_GAP).unwrap(), Gate::Open);
+        let text = std::fs::read_to_string(dir.path().join("state/logins.json")).unwrap();
+        assert!(!text.contains("attempt"), "{text}");
+        assert!(!text.contains("pw\""), "{text}");
+    }
+
+    #[test]
+    fn a_ledger_that_cannot_be_used_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the state dir should be: no directory can be made there (as root, too).
+        std::fs::write(dir.path().join("state"), "").unwrap();
+        let g = guard(dir.path(), "pw");
+        for e in [
+            g.gate(Utc::now()).unwrap_err(),
+            g.attempt(Utc::now()).unwrap_err(),
+        ] {
+            let text = e.to_string();
+            assert!(
+                text.starts_with("cannot create the directory of")
+                    && text.contains("state/logins.json"),
+                "{text}"
+            );
+        }
+        // The ledger itself a directory: it cannot be read.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("state/logins.json")).unwrap();
+        let text = guard(dir.path(), "pw")
+            .gate(Utc::now())
+            .unwrap_err()
+            .to_string();
+        assert!(text.starts_with("cannot read"), "{text}");
     }
 
     #[test]

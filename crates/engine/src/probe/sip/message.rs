@@ -115,9 +115,7 @@ impl SipResponse {
 
     /// `Retry-After` in seconds (RFC 3261 §20.33: delta-seconds, optional comment and params).
     pub fn retry_after(&self) -> Option<u32> {
-        let value = self.header("retry-after")?.trim_start();
-        let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
-        digits.parse().ok()
+        retry_after_secs(self.header("retry-after")?)
     }
 
     /// The `Expires` header in seconds.
@@ -390,6 +388,27 @@ pub(crate) fn build_request(
     Ok(request.to_string().into_bytes())
 }
 
+/// The longest `Retry-After` in seconds that is read as given: a larger one (even one beyond
+/// a `u32`) is read as this, the hour that is the longest wait dialtone obeys anyway. Ignoring
+/// an absurd value would mean sending the next login at once to a registrar that asked for a
+/// pause.
+pub const MAX_RETRY_AFTER_SECS: u32 = 3600;
+
+/// The delta-seconds of a `Retry-After` value (`300`, `300 (maintenance)`, `300;duration=60`);
+/// a number too large for a `u32` is [`MAX_RETRY_AFTER_SECS`].
+pub fn retry_after_secs(value: &str) -> Option<u32> {
+    let digits: String = value
+        .trim()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    if digits.is_empty() {
+        return None;
+    }
+    // Only digits are left, so the one way to fail is a number beyond a u32.
+    Some(digits.parse().unwrap_or(MAX_RETRY_AFTER_SECS))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -410,6 +429,14 @@ mod tests {
         assert_eq!(r.call_id(), Some("call-1"));
         assert_eq!(r.cseq(), Some((7, "OPTIONS")));
         assert_eq!(r.retry_after(), Some(120));
+        assert_eq!(retry_after_secs("none"), None);
+        // Beyond a u32: the hour, not nothing (nothing would send the next login at once).
+        assert_eq!(
+            retry_after_secs("4294967296 (later)"),
+            Some(MAX_RETRY_AFTER_SECS)
+        );
+        assert_eq!(retry_after_secs(&"9".repeat(40)), Some(3600));
+        assert_eq!(retry_after_secs("4294967295"), Some(u32::MAX));
         let id = TransactionId {
             branch: "z9hG4bKabc".into(),
             call_id: "call-1".into(),

@@ -90,6 +90,20 @@ pub enum SipError {
         /// rustls' words.
         detail: String,
     },
+    /// The login ledger cannot be locked, read or written: no authenticated request goes out
+    /// until it can, since a guard that forgets could resend a rejected password.
+    #[error("login checks paused: {source}")]
+    LoginChecksPaused {
+        /// What failed, with the file.
+        source: guard::GuardError,
+    },
+    /// Another process or an earlier run of this line sent a login with these credentials
+    /// less than [`guard::MIN_LOGIN_GAP`] ago.
+    #[error("login check held back: another run logged in less than a minute ago; next not before {until}")]
+    TooSoon {
+        /// The earliest next login.
+        until: chrono::DateTime<chrono::Utc>,
+    },
     /// The account settings cannot form a request (e.g. an AOR that is no SIP URI).
     #[error("REGISTER query for {aor}: bad account settings: {detail}")]
     BadAccount {

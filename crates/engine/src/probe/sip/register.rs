@@ -112,8 +112,8 @@ fn parse_aor(settings: &AccountSettings) -> Result<Aor, SipError> {
 enum TargetResult {
     /// A final outcome: stop trying targets. With the `Retry-After` seconds the answer carried.
     Done(AccountOutcome, SipExchange, Option<u32>),
-    /// This target did not answer usefully (no response, 5xx before any credentials were sent):
-    /// try the next.
+    /// This target did not answer usefully (no response or 5xx, both before any credentials
+    /// were sent): try the next.
     Next(SipExchange),
 }
 
@@ -183,16 +183,18 @@ impl AccountProber {
     /// Waits for any query already running. While suspended it sends nothing and returns
     /// [`AccountOutcome::Suspended`]; while the registrar's `Retry-After` runs,
     /// [`AccountOutcome::Deferred`]. Timeouts, refusals and error responses are outcomes in
-    /// the observation; `Err` only when the query cannot run (bad settings, socket, TLS setup).
+    /// the observation; `Err` only when the query cannot run (bad settings, socket, TLS setup),
+    /// when the login ledger cannot be used ([`SipError::LoginChecksPaused`]: nothing is sent
+    /// then), or when another run logged in less than a minute ago ([`SipError::TooSoon`]).
     ///
     /// Outcomes: 2xx → `Accepted` with the listed bindings; 403, 404 (unknown AOR) or a second
     /// 401/407 after our answer (one more answer is allowed when it says `stale=true`) →
     /// `Rejected`, which suspends the account; a challenge we cannot answer →
     /// `UnsupportedChallenge`; no response, a transport failure or a 5xx to the first,
     /// unauthenticated request → the next target, and `NoAnswer` when none is left; any other
-    /// final answer, and every answer to a request that carried credentials, ends the query
-    /// (`NoAnswer` with the code in the exchange): the same credentials never go to the next
-    /// target. A `Retry-After` on any answer defers the next authenticated request (at most
+    /// final answer, every answer to a request that carried credentials and its timeout or
+    /// transport failure end the query (`NoAnswer` with the code in the exchange): the same
+    /// credentials never go to the next target. A `Retry-After` on any answer defers the next authenticated request (at most
     /// an hour). `exchange` is the last transaction sent.
     pub async fn query(
         &self,
@@ -202,19 +204,19 @@ impl AccountProber {
         let mut state = self.state.lock().await;
         let checked_at = Utc::now();
         let aor_text = state.settings.aor.clone();
-        let gate = match state.guard.gate(checked_at) {
-            Ok(gate) => gate,
-            Err(e) => {
-                tracing::warn!("{e}; rejections are remembered by this process only");
-                Gate::Open
-            }
-        };
+        // Fail closed: a guard that cannot remember would let every restart send again.
+        let gate = state
+            .guard
+            .gate(checked_at)
+            .map_err(|source| SipError::LoginChecksPaused { source })?;
         let held = match (gate, state.suspended, state.wait) {
             (Gate::Suspended { since, code }, _, _) | (_, Some((since, code)), _) => {
                 Some(AccountOutcome::Suspended { since, code })
             }
             (Gate::Waiting { until, code }, _, _) => Some(AccountOutcome::Deferred { until, code }),
-            (Gate::Open, None, Some((until, code))) if until > checked_at => {
+            (Gate::Open | Gate::TooSoon { .. }, None, Some((until, code)))
+                if until > checked_at =>
+            {
                 Some(AccountOutcome::Deferred { until, code })
             }
             _ => None,
@@ -227,7 +229,16 @@ impl AccountProber {
                 exchange: None,
             });
         }
+        if let Gate::TooSoon { until } = gate {
+            return Err(SipError::TooSoon { until });
+        }
         let aor = parse_aor(&state.settings)?;
+        // Recorded before anything is sent: a crash between sending and recording must not
+        // let the next run log in again at once. Not recorded, not sent.
+        state
+            .guard
+            .attempt(checked_at)
+            .map_err(|source| SipError::LoginChecksPaused { source })?;
         let mut last = None;
         let mut outcome = AccountOutcome::NoAnswer;
         let mut retry_after = None;
@@ -367,6 +378,12 @@ async fn query_target(
         let ex = exchange(connection.target(), &result);
         let Some(response) = result.response else {
             tracing::debug!(peer = %target.address, outcome = ?ex.outcome, "REGISTER query: no answer");
+            if authorization.is_some() {
+                // The credentials went out and may have arrived: a registrar that counts
+                // failed logins may have counted this one, however silent. Passing the same
+                // login on to the next server would be a second login in one query.
+                return Ok(TargetResult::Done(AccountOutcome::NoAnswer, ex, None));
+            }
             return Ok(TargetResult::Next(ex));
         };
         tracing::debug!(
@@ -380,7 +397,7 @@ async fn query_target(
             code: r.code,
             reason: r.reason.chars().take(200).collect(),
         };
-        let wait = response.header("retry-after").and_then(retry_after_secs);
+        let wait = response.retry_after();
         // Every final answer from here on ends the query; only the registrar's wish to be
         // left alone is carried out with it.
         let done = |outcome, ex| Ok(TargetResult::Done(outcome, ex, wait));
@@ -441,16 +458,6 @@ async fn query_target(
             _ => return done(AccountOutcome::NoAnswer, ex),
         }
     }
-}
-
-/// The delta-seconds of a `Retry-After` value (`300`, `300 (maintenance)`, `300;duration=60`).
-fn retry_after_secs(value: &str) -> Option<u32> {
-    let digits: String = value
-        .trim()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
 }
 
 #[cfg(test)]
