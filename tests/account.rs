@@ -722,12 +722,29 @@ async fn scripted_failover_to_the_next_target() {
     assert_eq!(busy.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn scripted_no_failover_once_credentials_went_out() {
-    // The first target challenges, then fails the REGISTER that carries the credentials; the
-    // second would accept them. Passing the same login on would be one more failed login to
-    // count at the provider: the query ends at the first target.
-    let failing = Peer::start(|req| {
+/// Alice's query to `first`, then to a peer that would accept her, with `timeout_ms` per
+/// try: what came of it (no final answer), and that second peer.
+async fn first_then_a_good_one(
+    first: &Peer,
+    timeout_ms: u64,
+) -> (dialtone_core::observation::AccountObservation, Peer) {
+    let good = verifying_peer(
+        &["Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\""],
+        "MD5",
+    )
+    .await;
+    let prober = AccountProber::new(account("alice", PASSWORD));
+    let obs = run(&prober, &[first.target(), good.target()], &sip(timeout_ms)).await;
+    assert_eq!(obs.outcome, AccountOutcome::NoAnswer, "{obs:?}");
+    (obs, good)
+}
+
+/// A peer script that challenges a REGISTER without credentials and answers one with them
+/// as `with_credentials` says.
+fn challenge_then(
+    with_credentials: impl Fn(&str) -> Vec<Vec<u8>> + Send + 'static,
+) -> impl FnMut(&str) -> Vec<Vec<u8>> + Send + 'static {
+    move |req| {
         if find_header(req, "authorization").is_none() {
             vec![reply(
                 req,
@@ -735,18 +752,21 @@ async fn scripted_no_failover_once_credentials_went_out() {
                 "WWW-Authenticate: Digest realm=\"test.realm\", nonce=\"n1\", algorithm=MD5\r\n",
             )]
         } else {
-            vec![reply(req, "500 Server Internal Error", "")]
+            with_credentials(req)
         }
-    })
+    }
+}
+
+#[tokio::test]
+async fn scripted_no_failover_once_credentials_went_out() {
+    // The first target challenges, then fails the REGISTER that carries the credentials; the
+    // second would accept them. Passing the same login on would be one more failed login to
+    // count at the provider: the query ends at the first target.
+    let failing = Peer::start(challenge_then(|req| {
+        vec![reply(req, "500 Server Internal Error", "")]
+    }))
     .await;
-    let good = verifying_peer(
-        &["Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\""],
-        "MD5",
-    )
-    .await;
-    let prober = AccountProber::new(account("alice", PASSWORD));
-    let obs = run(&prober, &[failing.target(), good.target()], &sip(3_000)).await;
-    assert_eq!(obs.outcome, AccountOutcome::NoAnswer, "{obs:?}");
+    let (obs, good) = first_then_a_good_one(&failing, 3_000).await;
     let exchange = obs
         .exchange
         .expect("the failing answer is kept as evidence");
@@ -808,26 +828,8 @@ async fn scripted_no_failover_after_a_timeout_once_credentials_went_out() {
     // The first target challenges, then never answers the REGISTER that carries the
     // credentials (they may well have arrived and been counted); the second would accept them.
     // A timeout after the login went out ends the query like an answer does.
-    let silent = Peer::start(|req| {
-        if find_header(req, "authorization").is_none() {
-            vec![reply(
-                req,
-                "401 Unauthorized",
-                "WWW-Authenticate: Digest realm=\"test.realm\", nonce=\"n1\", algorithm=MD5\r\n",
-            )]
-        } else {
-            Vec::new()
-        }
-    })
-    .await;
-    let good = verifying_peer(
-        &["Digest realm=\"test.realm\", nonce=\"md5-nonce\", qop=\"auth\""],
-        "MD5",
-    )
-    .await;
-    let prober = AccountProber::new(account("alice", PASSWORD));
-    let obs = run(&prober, &[silent.target(), good.target()], &sip(1_500)).await;
-    assert_eq!(obs.outcome, AccountOutcome::NoAnswer, "{obs:?}");
+    let silent = Peer::start(challenge_then(|_| Vec::new())).await;
+    let (obs, good) = first_then_a_good_one(&silent, 1_500).await;
     let exchange = obs
         .exchange
         .expect("the silent exchange is kept as evidence");
@@ -849,14 +851,8 @@ async fn scripted_retry_after_beyond_a_u32_defers_for_the_hour() {
     // 2^32 and far beyond: too large for a u32, so it was ignored and the next query went out
     // at once. It is capped at the hour instead.
     for huge in ["4294967296", "99999999999999999999999"] {
-        let peer = Peer::start(move |req| {
-            vec![reply(
-                req,
-                "503 Maintenance",
-                &format!("Retry-After: {huge}\r\n"),
-            )]
-        })
-        .await;
+        let header = format!("Retry-After: {huge}\r\n");
+        let peer = Peer::start(move |req| vec![reply(req, "503 Maintenance", &header)]).await;
         let prober = AccountProber::new(account("alice", PASSWORD));
         let first = run(&prober, &[peer.target()], &sip(3_000)).await;
         assert_eq!(first.outcome, AccountOutcome::NoAnswer, "{huge}: {first:?}");

@@ -572,12 +572,7 @@ fn check_spoilt(registrar: &ScriptedRegistrar, home: &Path, extra_env: &[(&str, 
     for (name, value) in extra_env {
         cmd.env(name, value);
     }
-    let out = cmd.output().unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    dialtone_testkit::printed(&cmd.output().unwrap())
 }
 
 #[test]

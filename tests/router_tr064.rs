@@ -551,14 +551,8 @@ fn a_registrar_that_answered_before_and_stops_is_an_outage_despite_the_box() {
     let mut rig = Rig::new(&[("4930123456", "registered")]);
     let mut child = rig
         .dialtone("watch")
-        .args([
-            "--json",
-            "--interval",
-            "1",
-            "--recheck",
-            "1",
-            "--no-history",
-        ])
+        .args(["--json", "--no-history"])
+        .args(["--interval", "1", "--recheck", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -359,24 +359,12 @@ impl Fact {
                 "dialtone versucht Ihre Anmeldung nicht mehr, seit sie abgelehnt wurde, damit Ihr Konto nicht gesperrt wird",
             ),
             Fact::AccountDeferred { code, until } => {
-                let when = until.format("%H:%M UTC");
+                let (who, when) = (server.who(lang), until.format("%H:%M UTC"));
                 match (lang, server_failed(*code)) {
-                    (Lang::En, true) => format!(
-                        "{} could not take logins; waiting until {when} to check again, as it asked",
-                        server.who(lang)
-                    ),
-                    (Lang::De, true) => format!(
-                        "{} konnte keine Anmeldungen annehmen; die nächste Prüfung wartet bis {when}, wie verlangt",
-                        server.who(lang)
-                    ),
-                    (Lang::En, false) => format!(
-                        "waiting until {when} to check the login, as {} asked",
-                        server.who(lang)
-                    ),
-                    (Lang::De, false) => format!(
-                        "die Anmeldeprüfung wartet bis {when}, wie {} es verlangt hat",
-                        server.who(lang)
-                    ),
+                    (Lang::En, true) => format!("{who} could not take logins; waiting until {when} to check again, as it asked"),
+                    (Lang::De, true) => format!("{who} konnte keine Anmeldungen annehmen; die nächste Prüfung wartet bis {when}, wie verlangt"),
+                    (Lang::En, false) => format!("waiting until {when} to check the login, as {who} asked"),
+                    (Lang::De, false) => format!("die Anmeldeprüfung wartet bis {when}, wie {who} es verlangt hat"),
                 }
             }
             Fact::RegistrarNeverAnswered { name_not_found, .. } => match name_not_found {

@@ -148,14 +148,10 @@ mod tests {
             assert_eq!(e.field, "account.registrar", "{e}");
             assert!(!e.to_string().contains("hunter2"), "{e}");
         }
-        let fine = Settings {
-            account: Some(AccountSettings {
-                registrar: "sip:sip.example.net".into(),
-                user: Some("alice".into()),
-                ..AccountSettings::default()
-            }),
-            ..Settings::default()
-        };
+        let mut fine = Settings::default();
+        let account = fine.account.get_or_insert_with(AccountSettings::default);
+        account.registrar = "sip:sip.example.net".into();
+        account.user = Some("alice".into());
         assert_eq!(fine.validate(), Ok(()));
     }
 }

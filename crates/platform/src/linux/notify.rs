@@ -24,16 +24,10 @@ fn body_for_server(body: &str, markup: bool) -> String {
     if !markup {
         return body.to_string();
     }
-    let mut escaped = String::with_capacity(body.len());
-    for c in body.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
+    // `&` first, or the entities the others make would be escaped again.
+    body.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 pub(crate) fn show(toast: &Toast<'_>) -> Result<Shown, NotifyError> {
