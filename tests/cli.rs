@@ -301,8 +301,9 @@ struct DropPorts {
 }
 
 impl DropPorts {
+    /// `None` when not root ([`support::require`] fails the test instead in CI).
     fn new(ports: &[u16]) -> Option<DropPorts> {
-        if !support::netns::is_root() {
+        if !support::require_root("drop packets with nftables") {
             return None;
         }
         let table = format!("dialtone_cli_{}", std::process::id());
@@ -345,7 +346,6 @@ fn anchors_down_is_internet_down() {
     let k = kamailio(false);
     let anchors = Anchors::start();
     let Some(_drop) = DropPorts::new(&anchors.ports()) else {
-        eprintln!("skipped: needs root for nftables");
         return;
     };
     let (json, out) = check_json(&k.registrar_uri(Transport::Udp), &anchors);

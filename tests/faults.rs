@@ -4,7 +4,8 @@
 //! layer blamed, how long confirming took, and that the recovery line reports the outage's
 //! length to within one interval. See `support::lab` for the network.
 //!
-//! Needs root (namespaces, veth, nftables); skipped with a message otherwise. Timed parts run
+//! Needs root (namespaces, veth, nftables); skipped with a message otherwise, failed when
+//! `CI` is set. Timed parts run
 //! at fast settings (`--interval 2 --recheck 1 --timeout 1`) so the suite stays short; the
 //! timing at default settings is what `scripts/bench` measures. The long soaks (10 minutes of
 //! loss, 5 minutes of flapping) run only with `DIALTONE_SOAK=1`.
@@ -16,7 +17,6 @@ use dialtone_testkit::layer;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::lab::{Lab, LabOptions, Watch, CLIENT_IP, DOMAIN, ROUTER_IP};
-use support::netns::is_root;
 
 /// Fast settings: a 2 s cadence, 1 s re-checks, 1 s probe timeout.
 const INTERVAL_SECS: u64 = 2;
@@ -41,10 +41,10 @@ fn soak() -> bool {
     std::env::var("DIALTONE_SOAK").is_ok_and(|v| v == "1")
 }
 
-/// The lab, or `None` (with a message) when not root.
+/// The lab, or `None` (with a message) when not root; in CI (`CI` set) not being root fails
+/// the test instead ([`support::require`]).
 fn lab() -> Option<Lab> {
-    if !is_root() {
-        eprintln!("skipped: the fault-injection suite needs root (network namespaces, nftables)");
+    if !support::require_root("build the lab (network namespaces, nftables)") {
         return None;
     }
     Some(Lab::start(LabOptions::default()))
