@@ -466,14 +466,45 @@ fn loss_on_the_provider_link_never_reads_as_a_server_error() {
     assert_eq!(code, Some(0), "healthy again without the loss: {report:#}");
 }
 
-/// Runs a watch at `args` through `secs` of 20 % loss; asserts no outage alarm.
+/// How many rounds the watch whose exporter listens on `metrics` (in the lab's client
+/// namespace) has run: its `dialtone_checks_total`, summed over the outcomes.
+fn rounds_run(lab: &Lab, metrics: &str) -> u64 {
+    let out = support::netns::command_in(Some(lab.client()), "curl")
+        .args(["-sf", "-m", "5", &format!("http://{metrics}/metrics")])
+        .output()
+        .expect("run curl in the client namespace");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "scrape of {metrics}: {out:?}");
+    let total: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("dialtone_checks_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert!(total > 0.0, "no dialtone_checks_total in\n{text}");
+    total as u64
+}
+
+/// Runs a watch at `args` (whose `--interval` is [`INTERVAL_SECS`]) through `secs` of 20 %
+/// loss; asserts no outage alarm, and that the quiet was the watch's: it ran to the end, and
+/// ran its rounds (counted by its own exporter, so a watch that hung cannot pass).
 fn loss_run(secs: u64, args: &[&str]) {
     let Some(lab) = lab() else { return };
-    let mut w = lab.watch(args);
+    let metrics = format!("127.0.0.1:{}", support::free_port());
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--metrics", &metrics]);
+    let mut w = lab.watch(&all);
     w.wait_for("healthy", Duration::from_secs(30));
+    let before = rounds_run(&lab, &metrics);
     lab.set_loss(20);
     let started = Instant::now();
     w.collect_until(started + Duration::from_secs(secs));
+    assert!(
+        w.is_running(),
+        "the watch ended during the loss, after {:?}; changes: {:#?}",
+        started.elapsed(),
+        w.seen
+    );
+    let rounds = rounds_run(&lab, &metrics) - before;
     let changes: Vec<&Value> = w.seen.iter().skip(1).map(|(_, j)| j).collect();
     let alarms: Vec<&&Value> = changes
         .iter()
@@ -481,9 +512,17 @@ fn loss_run(secs: u64, args: &[&str]) {
         .collect();
     let degraded = changes.iter().filter(|j| j["to"] == "degraded").count();
     println!(
-        "20 % loss for {secs} s ({args:?}): {} changes, {degraded} to degraded, {} alarms",
+        "20 % loss for {secs} s ({args:?}): {rounds} rounds, {} changes, {degraded} to degraded, \
+         {} alarms",
         changes.len(),
         alarms.len()
+    );
+    // One round per interval when every answer is prompt; a lost OPTIONS costs its
+    // retransmission wait (0.5 s, 1 s, 2 s, …), so allow each round 2 s more on average.
+    let expected = secs / (INTERVAL_SECS + 2);
+    assert!(
+        rounds >= expected,
+        "only {rounds} rounds in {secs} s of loss (expected at least {expected})"
     );
     assert!(
         alarms.is_empty(),
@@ -496,7 +535,11 @@ fn twenty_percent_loss_raises_no_alarm() {
     // Default probe timeout (8 s) so SIP retransmits as it would in the field; only the
     // cadence is fast, which makes this stricter than the default settings (more rounds).
     let secs = if soak() { 600 } else { 75 };
-    loss_run(secs, &["--interval", "2", "--recheck", "1", "--no-history"]);
+    let interval = INTERVAL_SECS.to_string();
+    loss_run(
+        secs,
+        &["--interval", &interval, "--recheck", "1", "--no-history"],
+    );
 }
 
 /// Provider down `period`/up `period` (nft drop of SIP) for `secs`; returns (changes to an
