@@ -686,7 +686,7 @@ fn the_event_pump_reports_reconnecting_and_recovers_after_an_agent_restart() {
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
-            Ok(m) if m == Outgoing::Connection(Connection::Connected) => break,
+            Ok(Outgoing::Connection(Connection::Connected)) => break,
             Ok(m) => before_connected.push(m),
             Err(e) => panic!("not connected again within 5 s: {e}"),
         }
