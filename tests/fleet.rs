@@ -5,8 +5,10 @@
 //!
 //! What a fleet admin relies on: both lines show healthy in Prometheus; when one registrar
 //! stops, that line's verdict series flips to provider_outage and the shipped alert goes
-//! pending, then firing, for that line only. `promtool check metrics` accepts a live scrape.
-//! The exporter's HTTP side refuses what it does not serve.
+//! pending, then firing, for that line only. `promtool check metrics` accepts a live scrape,
+//! also when a line's label holds a quote and a backslash; every metric and verdict a shipped
+//! rule names is in the live scrape (so a rename cannot silently disable a rule). The
+//! exporter's HTTP side refuses what it does not serve.
 #![allow(clippy::unwrap_used)]
 
 use dialtone_core::observation::Transport;
@@ -260,8 +262,19 @@ struct Fleet {
     _anchors: Vec<TcpListener>,
 }
 
+/// `text` as a TOML basic string, quotes included.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 impl Fleet {
+    /// The fleet with its lines labelled `Home` and `Office`.
     fn start() -> Fleet {
+        Fleet::labelled("Home", "Office")
+    }
+
+    /// The fleet with its two lines labelled `home_label` and `office_label`.
+    fn labelled(home_label: &str, office_label: &str) -> Fleet {
         let start = |user: &str, password: &str| Kamailio::with_user(user, password);
         let home = start("alice", HOME_PASSWORD);
         let office = start("bob", OFFICE_PASSWORD);
@@ -284,20 +297,22 @@ dns_name = "none"
 url = "off"
 
 [[line]]
-label = "Home"
+label = {}
 [line.account]
 registrar = "{}"
 user = "alice"
 password_env = "FLEET_HOME_PASSWORD"
 
 [[line]]
-label = "Office"
+label = {}
 [line.account]
 registrar = "{}"
 user = "bob"
 password_env = "FLEET_OFFICE_PASSWORD"
 "#,
+                toml_string(home_label),
                 home.registrar_uri(Transport::Udp),
+                toml_string(office_label),
                 office.registrar_uri(Transport::Udp)
             ),
         )
@@ -438,6 +453,14 @@ fn prometheus_sees_both_lines_and_alerts_for_the_one_that_fails() {
     ] {
         assert!(scrape.contains(series), "no {series} in\n{scrape}");
     }
+    // Every metric (and verdict) a shipped alerting rule names is in the live scrape: a
+    // renamed metric would leave a rule that never fires, and Prometheus would not say so.
+    let (checked, gaps) = rule_gaps(&read(&docs("dialtone-rules.yml")), &scrape);
+    assert!(
+        gaps.is_empty(),
+        "the shipped rules ask for series the exporter does not serve: {gaps:#?}\n{scrape}"
+    );
+    assert_eq!(checked, 5, "dialtone's selectors in the shipped rules");
 
     let config = fleet.prometheus_config();
     let (ok, said) = promtool(&["check", "config", &config.display().to_string()], None);
@@ -515,6 +538,32 @@ fn prometheus_sees_both_lines_and_alerts_for_the_one_that_fails() {
     );
     let home = log("Home");
     assert!(!home.contains("provider"), "{home}");
+}
+
+/// A line label with a quote and a backslash (both allowed in a label) is escaped in the
+/// scrape, which `promtool check metrics` accepts: one badly escaped label would make
+/// Prometheus drop the whole scrape, every line's series with it.
+#[test]
+fn a_label_with_a_quote_and_a_backslash_keeps_the_scrape_valid() {
+    const ODD: &str = r#"Büro "Ost" C:\Tel"#;
+    let mut fleet = Fleet::labelled(ODD, "Office");
+    for line in [ODD, "Office"] {
+        fleet.changes.wait(line, "healthy", Duration::from_secs(30));
+    }
+    let scrape = fleet.scrape();
+    let (ok, said) = promtool(&["check", "metrics"], Some(&scrape));
+    assert!(ok, "promtool check metrics: {said}\n{scrape}");
+    let escaped = r#"dialtone_line_verdict{line="Büro \"Ost\" C:\\Tel",verdict="healthy"} 1"#;
+    assert!(scrape.contains(escaped), "no {escaped} in\n{scrape}");
+    // Read back as the text format says, the label is the configured one.
+    let labels: BTreeSet<String> = scrape
+        .lines()
+        .filter_map(sample)
+        .flat_map(|(_, labels)| labels)
+        .filter(|(label, _)| label == "line")
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(labels, BTreeSet::from([ODD.to_string(), "Office".into()]));
 }
 
 #[test]
@@ -665,4 +714,289 @@ fn check_reports_every_line_or_the_one_asked_for() {
         said.contains("\"Garage\"") && said.contains("Home, Office"),
         "{said}"
     );
+}
+
+/// A series selector of a PromQL expression: the metric's name and its label matchers
+/// (label, operator, value).
+#[derive(Debug)]
+struct Selector {
+    metric: String,
+    matchers: Vec<(String, String, String)>,
+}
+
+/// The series selectors of a PromQL expression: names with or without `{…}` matchers,
+/// skipping functions, range and subquery brackets, numbers, durations, keywords and the
+/// label lists of `by (…)` and its kin. Enough for alerting rules; what it cannot read shows
+/// up as a rule without selectors, which the checks treat as a gap.
+fn selectors(expr: &str) -> Vec<Selector> {
+    const GROUPING: [&str; 6] = [
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+    ];
+    // Operators, and aggregations (which may put `by (…)` before their parenthesis).
+    const KEYWORDS: [&str; 17] = [
+        "bool",
+        "and",
+        "or",
+        "unless",
+        "offset",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+    ];
+    let chars: Vec<char> = expr.chars().collect();
+    let word_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' || c == '`' {
+            i = after_quoted(&chars, i);
+        } else if c == '[' {
+            i += chars[i..]
+                .iter()
+                .position(|&c| c == ']')
+                .unwrap_or(chars.len() - i);
+        } else if c == '{' {
+            let (matchers, end) = matchers_at(&chars, i);
+            found.push(Selector {
+                metric: String::new(),
+                matchers,
+            });
+            i = end;
+        } else if c.is_ascii_digit() {
+            // A number or a duration (`5m`): not a name.
+            while i < chars.len() && (word_char(chars[i]) || chars[i] == '.') {
+                i += 1;
+            }
+        } else if word_char(c) {
+            let start = i;
+            while i < chars.len() && word_char(chars[i]) {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let mut next = i;
+            while chars.get(next).is_some_and(|c| c.is_whitespace()) {
+                next += 1;
+            }
+            if chars.get(next) == Some(&'(') {
+                if GROUPING.contains(&word.as_str()) {
+                    i = next + chars[next..].iter().position(|&c| c == ')').unwrap_or(0) + 1;
+                }
+                continue; // A function's name, or a label list skipped above.
+            }
+            if KEYWORDS.contains(&word.as_str()) {
+                continue;
+            }
+            let mut matchers = Vec::new();
+            if chars.get(next) == Some(&'{') {
+                (matchers, i) = matchers_at(&chars, next);
+            }
+            found.push(Selector {
+                metric: word,
+                matchers,
+            });
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// The index just past the quoted string that starts at `start` (backslash escapes kept).
+fn after_quoted(chars: &[char], start: usize) -> usize {
+    let quote = chars[start];
+    let mut i = start + 1;
+    while i < chars.len() && chars[i] != quote {
+        i += if chars[i] == '\\' { 2 } else { 1 };
+    }
+    i + 1
+}
+
+/// The label matchers of the `{…}` at `start`, and the index just past its `}`.
+fn matchers_at(chars: &[char], start: usize) -> (Vec<(String, String, String)>, usize) {
+    let mut parts = vec![String::new()];
+    let mut i = start + 1;
+    while i < chars.len() && chars[i] != '}' {
+        if chars[i] == '"' || chars[i] == '\'' {
+            let end = after_quoted(chars, i).min(chars.len());
+            parts.last_mut().unwrap().extend(&chars[i..end]);
+            i = end;
+        } else {
+            if chars[i] == ',' {
+                parts.push(String::new());
+            } else {
+                parts.last_mut().unwrap().push(chars[i]);
+            }
+            i += 1;
+        }
+    }
+    let matchers = parts
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let at = p.find(['=', '!']).unwrap_or(p.len());
+            let (name, rest) = p.split_at(at);
+            let op_len = if rest.starts_with("=~") || rest.starts_with('!') {
+                2
+            } else {
+                1
+            };
+            let (op, value) = rest.split_at(op_len.min(rest.len()));
+            let value = value.trim().trim_matches(['"', '\'']).to_string();
+            (name.trim().to_string(), op.to_string(), value)
+        })
+        .collect();
+    (matchers, i + 1)
+}
+
+/// A sample line of the text exposition format: its metric name and labels (values
+/// unescaped), or `None` for comments and blank lines.
+fn sample(line: &str) -> Option<(String, Vec<(String, String)>)> {
+    if line.starts_with('#') || line.trim().is_empty() {
+        return None;
+    }
+    let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+    let name = line[..name_end].to_string();
+    let mut labels = Vec::new();
+    let mut rest = line[name_end..].chars().peekable();
+    if rest.peek() == Some(&'{') {
+        rest.next();
+        loop {
+            let label: String = rest.by_ref().take_while(|&c| c != '=').collect();
+            let label = label.trim_start_matches([',', ' ']).to_string();
+            if label.is_empty() || rest.next() != Some('"') {
+                break;
+            }
+            let mut value = String::new();
+            while let Some(c) = rest.next() {
+                match c {
+                    '"' => break,
+                    '\\' => match rest.next() {
+                        Some('n') => value.push('\n'),
+                        Some(other) => value.push(other),
+                        None => break,
+                    },
+                    c => value.push(c),
+                }
+            }
+            labels.push((label, value));
+            if rest.peek() == Some(&'}') {
+                break;
+            }
+        }
+    }
+    Some((name, labels))
+}
+
+/// Series Prometheus makes itself for every target, which no exporter serves.
+const PROMETHEUS_OWN: [&str; 1] = ["up"];
+
+/// What the alerting rules `rules` (the YAML text, one `expr:` per rule) ask of the exporter
+/// that the live `scrape` lacks: a metric no sample carries, or a label value (`=`, or each
+/// plain alternative of `=~`) no sample of that metric has. A renamed metric or verdict would
+/// leave a rule that never fires, and Prometheus says nothing about it. Also returns how many
+/// of dialtone's selectors were checked.
+fn rule_gaps(rules: &str, scrape: &str) -> (usize, Vec<String>) {
+    let samples: Vec<_> = scrape.lines().filter_map(sample).collect();
+    let mut checked = 0;
+    let mut gaps = Vec::new();
+    for expr in rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("expr:"))
+        .map(str::trim)
+    {
+        let found = selectors(expr);
+        if found.is_empty() {
+            gaps.push(format!("{expr}: no series selector read"));
+        }
+        for selector in found {
+            let metric = selector.metric.as_str();
+            if PROMETHEUS_OWN.contains(&metric) {
+                continue;
+            }
+            if !metric.starts_with("dialtone_") {
+                gaps.push(format!("{expr}: {metric:?} is not dialtone's"));
+                continue;
+            }
+            checked += 1;
+            let of_metric: Vec<_> = samples.iter().filter(|(n, _)| n == metric).collect();
+            if of_metric.is_empty() {
+                gaps.push(format!("{expr}: no {metric} in the scrape"));
+                continue;
+            }
+            for (label, op, value) in &selector.matchers {
+                let wanted: Vec<&str> = match op.as_str() {
+                    "=" => vec![value.as_str()],
+                    "=~" if value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_|".contains(c)) =>
+                    {
+                        value.split('|').collect()
+                    }
+                    _ => continue,
+                };
+                for want in wanted {
+                    let has = of_metric
+                        .iter()
+                        .any(|(_, ls)| ls.iter().any(|(l, v)| l == label && v == want));
+                    if !has {
+                        gaps.push(format!("{expr}: no {metric} with {label}=\"{want}\""));
+                    }
+                }
+            }
+        }
+    }
+    (checked, gaps)
+}
+
+/// The check itself cannot pass vacuously: on a scrape where a metric and a verdict were
+/// renamed it names both, and it reads every selector of the shipped rules.
+#[test]
+fn the_rule_check_names_a_renamed_metric_or_label_value() {
+    let rules = read(&docs("dialtone-rules.yml"));
+    assert_eq!(
+        rules
+            .lines()
+            .filter(|l| l.trim().starts_with("expr:"))
+            .count(),
+        6,
+        "every shipped rule's expr on one line, as the check reads them"
+    );
+    let renamed = "# HELP dialtone_line_verdict x\n\
+        dialtone_line_verdict{line=\"A \\\"b\\\" \\\\c\",verdict=\"provider_down\"} 1\n\
+        dialtone_line_verdict{line=\"A\",verdict=\"account_problem\"} 0\n\
+        dialtone_line_verdict{line=\"A\",verdict=\"internet_down\"} 0\n\
+        dialtone_verdict_changes_total{line=\"A\"} 3\n";
+    let (checked, gaps) = rule_gaps(&rules, renamed);
+    assert_eq!(checked, 5, "{gaps:#?}");
+    assert_eq!(
+        gaps,
+        [
+            "dialtone_line_verdict{verdict=\"provider_outage\"} == 1: no dialtone_line_verdict \
+             with verdict=\"provider_outage\"",
+            "dialtone_register_suspended == 1: no dialtone_register_suspended in the scrape",
+            "dialtone_line_verdict{verdict=~\"internet_down|local_problem\"} == 1: no \
+             dialtone_line_verdict with verdict=\"local_problem\"",
+        ]
+    );
+    // The label value with a quote and a backslash is read back unescaped.
+    let (_, labels) = sample(renamed.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(labels[0], ("line".into(), r#"A "b" \c"#.into()));
+    let (checked, gaps) = rule_gaps("expr: sum by (line) (rate(foo_total[5m])) > 1", "");
+    assert_eq!((checked, gaps.len()), (0, 1), "{gaps:?}");
 }

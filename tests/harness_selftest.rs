@@ -1,8 +1,10 @@
 //! Proves the kamailio harness in `tests/support` does what other tests rely on, using
 //! sipsak and openssl (independent clients) rather than dialtone's own SIP code.
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
 
 use dialtone_testkit as support;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -243,4 +245,46 @@ fn sha256_challenge_when_asked() {
         "challenge was: {challenge}\n{}",
         reply.text
     );
+}
+
+/// `scripts/test` says at once, before installing anything, when it cannot run the whole
+/// suite: in CI not as root (the root-only tests would fail), elsewhere neither root nor sudo.
+/// Run as `nobody` on a copy of the script (the checkout may not be readable to nobody).
+#[test]
+fn scripts_test_refuses_to_run_without_root() {
+    if !support::require_root("run scripts/test as another user") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.path().join("scripts/lib")).unwrap();
+    for file in ["scripts/test", "scripts/lib/setup.sh"] {
+        std::fs::copy(root.join(file), dir.path().join(file)).unwrap();
+    }
+    for sub in ["", "scripts", "scripts/lib"] {
+        let path = dir.path().join(sub);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run_as_nobody = |ci: Option<&str>| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "bash"])
+            .arg(dir.path().join("scripts/test"))
+            .env("HOME", dir.path())
+            .env_remove("CI")
+            .stdin(std::process::Stdio::null());
+        if let Some(ci) = ci {
+            cmd.env("CI", ci);
+        }
+        let out = cmd.output().expect("setpriv runs");
+        (out.status.code(), support::printed(&out))
+    };
+    let (code, said) = run_as_nobody(Some("true"));
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("CI is set but this runs as nobody"), "{said}");
+    assert!(!said.contains("== installing"), "{said}");
+    // Without CI and without sudo rights: the same, in other words.
+    let (code, said) = run_as_nobody(None);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("needs root, or sudo rights"), "{said}");
 }

@@ -105,7 +105,10 @@ async fn udp_garbage_only_is_reported_as_not_sip() {
     // Sent at 0, 0.5 s and 1.5 s; every answer was garbage.
     assert_eq!(ex.transmissions, 3);
     assert_eq!(ex.ignored, 3);
-    assert!(ex.elapsed >= Duration::from_millis(1_900) && ex.elapsed < Duration::from_secs(3));
+    assert!(
+        ex.elapsed >= Duration::from_millis(1_900)
+            && ex.elapsed < support::slack(Duration::from_secs(3))
+    );
 }
 
 #[tokio::test]
@@ -360,7 +363,10 @@ async fn tcp_silent_peer_times_out_in_time() {
     let ex = probe_at(Transport::Tcp, addr, 1_500).await;
     assert_eq!(ex.outcome, SipOutcome::Timeout);
     assert_eq!(ex.transmissions, 1);
-    assert!(ex.elapsed >= Duration::from_millis(1_400) && ex.elapsed < Duration::from_secs(3));
+    assert!(
+        ex.elapsed >= Duration::from_millis(1_400)
+            && ex.elapsed < support::slack(Duration::from_secs(3))
+    );
 }
 
 #[tokio::test]
@@ -479,7 +485,10 @@ async fn silent_targets_share_one_budget() {
     let started = std::time::Instant::now();
     let exchanges = first_answer(&targets, 1_500).await;
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(2_600), "took {took:?}");
+    assert!(
+        took < support::slack(Duration::from_millis(2_600)),
+        "took {took:?}"
+    );
     assert!(took >= Duration::from_millis(1_400), "took {took:?}");
     assert!(
         !exchanges.is_empty() && exchanges.len() <= 2,

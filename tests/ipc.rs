@@ -14,6 +14,7 @@ use dialtone_ipc::protocol::{
 };
 use dialtone_ipc::server::{Handler, Server};
 use dialtone_ipc::{EndpointError, IpcError};
+use dialtone_testkit as support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -314,13 +315,12 @@ async fn a_second_agent_is_refused_and_a_stale_socket_replaced() {
 }
 
 /// Whether this test runs as root (acting as another user needs it); says it is skipped, and
-/// why, when not.
+/// why, when not, and fails the test instead when `CI` is set ([`support::require`]).
 fn as_root(to: &str) -> bool {
-    let root = dialtone_platform::current_user() == 0;
-    if !root {
-        println!("SKIPPED: needs root to {to}");
-    }
-    root
+    support::require(
+        dialtone_platform::current_user() == 0,
+        &format!("root to {to}"),
+    )
 }
 
 /// Another user must not be able to talk to the agent, even if the file modes were loosened.

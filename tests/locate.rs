@@ -245,7 +245,10 @@ async fn dead_server_fails_within_the_timeout() {
         other => panic!("expected Failed (timeout or error), got {other:?}"),
     }
     // NAPTR, three SRV names and A/AAAA would be 5 timeouts if each waited in turn.
-    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    assert!(
+        took < support::slack(Duration::from_millis(2500)),
+        "took {took:?}"
+    );
     match r.lookup_ip("x.test").await {
         DnsOutcome::Timeout { .. } | DnsOutcome::Failed { .. } => {}
         other => panic!("lookup against a dead server gave {other:?}"),

@@ -124,6 +124,17 @@ fn start_agent(home: &Home, rt: &tokio::runtime::Runtime, password: &str) -> Age
     agent
 }
 
+/// Waits for `n` rounds of the agent at `socket` newer than the latest it has published:
+/// the positive sign that rounds ran, before a test asserts that they sent nothing.
+fn wait_for_rounds(rt: &tokio::runtime::Runtime, socket: &Path, n: usize) {
+    rt.block_on(async {
+        let mut after = wait_for_round(socket, None).await;
+        for _ in 0..n {
+            after = wait_for_round(socket, Some(after)).await;
+        }
+    });
+}
+
 /// Waits until the agent at `socket` has published a check newer than `after`.
 async fn wait_for_round(
     socket: &Path,
@@ -161,10 +172,10 @@ fn a_rejected_password_is_sent_once_across_restarts_settings_and_processes() {
     assert_eq!(home.check(WRONG), 11, "account_problem");
     assert_eq!((kamailio.authenticated_registers() - baseline), 1);
 
-    // Five agent starts, each running a few rounds.
+    // Five agent starts, each running a few rounds (seen over IPC, not assumed from a sleep).
     for _ in 0..5 {
         let _agent = start_agent(&home, &rt, WRONG);
-        std::thread::sleep(Duration::from_secs(2));
+        wait_for_rounds(&rt, &home.socket(), 1);
     }
     // Three settings changes over IPC: language, notifications, the interval.
     {
@@ -190,15 +201,18 @@ fn a_rejected_password_is_sent_once_across_restarts_settings_and_processes() {
             }
         });
     }
-    // Two `watch` starts.
+    // Two `watch` starts, each seen to run: its first confirmed verdict, a JSON line (the
+    // suspended login reads as the account problem), before the REGISTERs are counted.
     for _ in 0..2 {
-        let mut watch = home
-            .dialtone(&["watch", "--json", "--no-history"], WRONG)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_secs(3));
+        let (mut watch, lines) = dialtone_testkit::spawn_with_lines(
+            &mut home.dialtone(&["watch", "--json", "--no-history"], WRONG),
+        )
+        .unwrap();
+        let (_, line) = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("the watch printed nothing ({e})"));
+        let change: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(change["to"], "account_problem", "{change:#}");
         terminate(&mut watch);
     }
     // And a check: it says the login is suspended, and sends nothing.
@@ -250,8 +264,9 @@ fn a_rejected_password_is_sent_once_across_restarts_settings_and_processes() {
             assert!(Instant::now() < deadline, "the agent's retry sent nothing");
             std::thread::sleep(Duration::from_millis(100));
         }
-        // Rounds go on every 2 s; none of them sends the password again.
-        std::thread::sleep(Duration::from_secs(6));
+        // Rounds go on every 2 s; none of them sends the password again (three rounds seen
+        // to run after the retry's login, then counted).
+        wait_for_rounds(&rt, &home.socket(), 3);
         assert_eq!(
             (kamailio.authenticated_registers() - baseline),
             3,
@@ -264,8 +279,8 @@ fn a_rejected_password_is_sent_once_across_restarts_settings_and_processes() {
     assert_eq!(home.check(PASSWORD), 0, "healthy");
     assert_eq!((kamailio.authenticated_registers() - baseline), 4);
     // The ledger never holds the password, right or wrong.
-    let ledger =
-        std::fs::read_to_string(home.path().join("state/dialtone/logins.json")).unwrap_or_default();
+    let ledger = std::fs::read_to_string(home.path().join("state/dialtone/logins.json"))
+        .expect("the login ledger, written by every login above");
     assert!(
         !ledger.contains(WRONG) && !ledger.contains(PASSWORD),
         "{ledger}"
@@ -384,6 +399,13 @@ fn a_retry_after_holds_every_login_back_until_it_has_passed() {
         .stderr(Stdio::null());
     let mut watch = cmd.stdout(Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_secs(70));
+    // It ran the whole time (its output below says what it saw): a watch that died at once
+    // would send no second login either.
+    assert!(
+        matches!(watch.try_wait(), Ok(None)),
+        "the watch ended early: {:?}",
+        watch.try_wait()
+    );
     terminate(&mut watch);
     let mut out = String::new();
     std::io::Read::read_to_string(&mut watch.stdout.take().unwrap(), &mut out).unwrap();

@@ -4,7 +4,7 @@
 //! M-SEARCH inside the client namespace finds `rootDesc.xml`).
 //!
 //! Needs root (namespaces) and miniupnpd (`scripts/lib/setup.sh` installs it); skipped with a
-//! message otherwise.
+//! message otherwise, failed when `CI` is set (`support::require`).
 #![allow(clippy::unwrap_used)]
 
 use dialtone_testkit as support;
@@ -14,7 +14,6 @@ use serde_json::Value;
 use std::time::Duration;
 use support::igd::{self, MiniUpnpd};
 use support::lab::{Lab, LabOptions, ROUTER_IP};
-use support::netns::is_root;
 
 const FAST: [&str; 7] = [
     "--interval",
@@ -27,12 +26,7 @@ const FAST: [&str; 7] = [
 ];
 
 fn lab_with_igd() -> Option<(Lab, MiniUpnpd)> {
-    if !is_root() {
-        eprintln!("skipped: the router lab needs root (network namespaces)");
-        return None;
-    }
-    if !igd::available() {
-        eprintln!("skipped: miniupnpd is not installed (scripts/lib/setup.sh installs it)");
+    if !support::require_root("build the router lab (network namespaces)") || !igd::require() {
         return None;
     }
     let lab = Lab::start(LabOptions::default());

@@ -24,9 +24,13 @@ pub struct MiniUpnpd {
     child: Child,
 }
 
-/// Whether miniupnpd is installed (scripts/lib/setup.sh installs `miniupnpd-nftables`).
-pub fn available() -> bool {
-    Path::new("/usr/sbin/miniupnpd").exists()
+/// Whether miniupnpd is installed (scripts/lib/setup.sh installs `miniupnpd-nftables`), by
+/// [`crate::require`]: a test without it is skipped on a developer's machine and fails in CI.
+pub fn require() -> bool {
+    crate::require(
+        Path::new("/usr/sbin/miniupnpd").exists(),
+        "miniupnpd (apt install miniupnpd-nftables; scripts/lib/setup.sh does)",
+    )
 }
 
 impl MiniUpnpd {

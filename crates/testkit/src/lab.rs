@@ -485,6 +485,12 @@ impl Watch {
         self.child.id()
     }
 
+    /// Whether the watch process is still running (a watch that died prints no more changes,
+    /// which a test counting alarms must not mistake for a quiet line).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// The next confirmed change within `within`, with when it was printed; `None` when none
     /// came (the watch process dying counts as none).
     pub fn next(&mut self, within: Duration) -> Option<(Instant, Value)> {

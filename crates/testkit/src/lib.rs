@@ -8,11 +8,14 @@
 
 pub mod desktop;
 pub mod dns;
+pub mod gate;
 pub mod igd;
 pub mod kamailio;
 pub mod lab;
 pub mod netns;
 pub mod sip;
+
+pub use gate::{in_ci, require, require_root, slack};
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
