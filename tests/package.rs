@@ -1,6 +1,7 @@
 //! The Debian package: `scripts/package` builds it, and this checks what a user would get —
-//! its files and control fields (`dpkg-deb -c`/`-I`), the binaries run from an unpacked copy
-//! (`dpkg -x` into a temp root), and `lintian` finds no errors.
+//! its files and control fields (`dpkg-deb -c`/`-I`), dpkg installs it into a throwaway root
+//! (its own database, `dpkg --root`) and removes it again, the binaries run from there, its
+//! dependencies are installed on this system, and `lintian` finds no errors.
 //!
 //! Which binaries: the debug ones this `cargo test` run has already built, packaged with
 //! `scripts/package --profile dev --no-build`. A release build of both binaries costs ~11 min
@@ -34,6 +35,30 @@ fn run(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `dpkg` working on the throwaway root `root` instead of this system.
+fn dpkg_in(root: &Path) -> Command {
+    let mut cmd = Command::new("dpkg");
+    cmd.arg(format!("--root={}", root.display()));
+    cmd
+}
+
+/// Installs `deb` into `root` as dpkg installs it on a system: a database of its own (empty),
+/// maintainer scripts run outside a chroot (the root has no shell to run them with), and the
+/// dependencies not looked for there (the root has no libraries; the caller checks them on
+/// this system).
+fn install_into(root: &Path, deb: &Path) {
+    let db = root.join("var/lib/dpkg");
+    for dir in ["info", "updates", "triggers"] {
+        std::fs::create_dir_all(db.join(dir)).unwrap();
+    }
+    for file in ["status", "available"] {
+        std::fs::write(db.join(file), "").unwrap();
+    }
+    run(dpkg_in(root)
+        .args(["--force-depends", "--force-script-chrootless", "-i"])
+        .arg(deb));
 }
 
 /// `dpkg-deb -I`'s control fields (continuation lines folded into their field).
@@ -148,9 +173,29 @@ fn the_package_installs_the_app_and_passes_lintian() {
         "the agent was not stripped"
     );
 
-    // Unpacked into a throwaway root, the binaries run from there.
+    // Installed by dpkg into a throwaway root (its own database: what dpkg records is checked,
+    // not only what the archive holds), the binaries run from there.
     let root = tempfile::tempdir().unwrap();
-    run(Command::new("dpkg").arg("-x").arg(&deb).arg(root.path()));
+    install_into(root.path(), &deb);
+    let status = run(dpkg_in(root.path()).args(["-s", "dialtone"]));
+    assert!(status.contains("Status: install ok installed"), "{status}");
+    let owned = run(dpkg_in(root.path()).args(["-L", "dialtone"]));
+    for path in ["/usr/bin/dialtone", "/usr/bin/dialtone-dashboard"] {
+        assert!(
+            owned.lines().any(|l| l == path),
+            "dpkg does not own {path}: {owned}"
+        );
+    }
+    // The throwaway root has no libraries: what the package depends on is installed here.
+    for package in depends
+        .split(',')
+        .filter_map(|d| d.split_whitespace().next())
+    {
+        let state = run(Command::new("dpkg-query")
+            .args(["-W", "-f", "${Status}"])
+            .arg(package));
+        assert_eq!(state, "install ok installed", "{package}, a dependency");
+    }
     let bin = root.path().join("usr/bin/dialtone");
     let shown = run(Command::new(&bin).arg("--version"));
     let commit = Command::new("git")
@@ -203,6 +248,10 @@ fn the_package_installs_the_app_and_passes_lintian() {
         std::fs::read_to_string(root.path().join("usr/share/applications/dialtone.desktop"))
             .unwrap();
     assert!(desktop.contains("\nExec=dialtone\n") && desktop.contains("\nIcon=dialtone\n"));
+
+    // And removed again: dpkg takes away every file it installed.
+    run(dpkg_in(root.path()).args(["-r", "dialtone"]));
+    assert!(!bin.exists(), "removing the package left {}", bin.display());
 
     // lintian: no errors. Warnings are printed for the record.
     let started_lintian = Instant::now();
