@@ -10,8 +10,8 @@
 //! - A change to `Unknown` (paused, asleep) neither opens nor closes: nobody knows the line
 //!   recovered. An episode open when the app stops stays open, and the next confirmed change
 //!   closes it (to a working verdict) or continues it (to an outage verdict).
-//! - An episode starts at the change's `at` (when the outage was confirmed) and ends at the
-//!   recovering change's `at`.
+//! - An episode starts at the change's `since` (the first failing check, not the moment it
+//!   was confirmed) and ends at the recovering change's `since` (the first good check).
 //!
 //! [`Verdict::Unknown`]: dialtone_core::verdict::Verdict::Unknown
 
