@@ -174,7 +174,6 @@ pub(crate) struct Exporter {
     /// The server task.
     pub server: JoinHandle<()>,
     /// Where it listens (the port the OS chose, for `:0`).
-    #[cfg_attr(not(test), allow(dead_code))]
     bound: SocketAddr,
 }
 
@@ -202,13 +201,13 @@ impl Exporter {
 bind to loopback unless a Prometheus on another machine scrapes it"
             );
         }
-        let server = tokio::spawn(serve(listener, Arc::new(registry), token.clone()));
-        tracing::info!("serving metrics on http://{bound}/metrics");
-        Ok(Exporter {
+        let exporter = Exporter {
             families,
-            server,
+            server: tokio::spawn(serve(listener, Arc::new(registry), token.clone())),
             bound,
-        })
+        };
+        tracing::info!("serving metrics on http://{}/metrics", exporter.bound);
+        Ok(exporter)
     }
 
     /// The line runner's hook: every generation of every line is followed under its label.

@@ -45,12 +45,12 @@ impl Line {
         provider: ProviderInfo,
         channels: Vec<ChannelView>,
     ) -> Line {
-        Line {
-            label: label.into(),
+        Line::new(
+            label,
             provider,
             channels,
-            source: Source::Scripted(Mutex::new(Verdict::Healthy)),
-        }
+            Source::Scripted(Mutex::new(Verdict::Healthy)),
+        )
     }
 
     /// A line `monitor` watches.
@@ -60,11 +60,20 @@ impl Line {
         provider: ProviderInfo,
         channels: Vec<ChannelView>,
     ) -> Line {
+        Line::new(label, provider, channels, Source::Monitor(monitor))
+    }
+
+    fn new(
+        label: &str,
+        provider: ProviderInfo,
+        channels: Vec<ChannelView>,
+        source: Source,
+    ) -> Line {
         Line {
             label: label.into(),
             provider,
             channels,
-            source: Source::Monitor(monitor),
+            source,
         }
     }
 

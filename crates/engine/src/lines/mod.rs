@@ -267,7 +267,6 @@ impl Lines {
         sharing: Sharing,
     ) -> Result<(), LinesError> {
         self.stop_lines().await;
-        self.running.resize_with(lines.len(), || None);
         for (index, prepared) in lines.into_iter().enumerate() {
             if let Err(e) = self.restart(index, prepared, sharing).await {
                 self.stop_lines().await;
