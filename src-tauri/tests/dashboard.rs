@@ -685,16 +685,41 @@ async fn wait_for_rounds(driver: &WebDriver, n: usize) -> Value {
     dom
 }
 
+/// Starts recording every verdict the window's card shows from now on (a MutationObserver:
+/// a verdict shown for a moment between two checks is recorded too).
+const WATCH_VERDICTS: &str = r#"
+const card = document.getElementById('verdict-card');
+if (window.__verdicts) window.__verdicts.observer.disconnect();
+const seen = [card.dataset.verdict];
+const observer = new MutationObserver((records) => {
+  // Each record holds the value before its change; the current one is read at the end.
+  for (const r of records) if (r.oldValue !== seen[seen.length - 1]) seen.push(r.oldValue);
+});
+observer.observe(card, {attributes: true, attributeFilter: ['data-verdict'], attributeOldValue: true});
+window.__verdicts = {seen, observer};
+return 0;"#;
+
+/// Every verdict the card showed since [`WATCH_VERDICTS`] (each change once), the current one
+/// last.
+const SHOWN_VERDICTS: &str = r#"
+const w = window.__verdicts;
+const add = (v) => { if (v !== w.seen[w.seen.length - 1]) w.seen.push(v); };
+w.observer.takeRecords().forEach((r) => add(r.oldValue));
+add(document.getElementById('verdict-card').dataset.verdict);
+return w.seen;"#;
+
 /// Waits until the window, showing the line `shown`, has been sent a status of the line
 /// `other` (one sent after this call) and has then drawn a newer round of `shown`; returns
-/// the DOM. Statuses reach the window in the order the agent sends them, so only then does
-/// "the window still shows `shown`" say that `other`'s status arrived and was left aside.
+/// the DOM and every verdict the window showed meanwhile. Statuses reach the window in the
+/// order the agent sends them, so only then does "the window showed only `shown`" say that
+/// `other`'s status arrived and was left aside.
 async fn wait_past_a_status_of(
     driver: &WebDriver,
     agent: &ScriptedAgent,
     shown: &str,
     other: &str,
-) -> Value {
+) -> (Value, Value) {
+    driver.js(WATCH_VERDICTS).await;
     let mut events = agent.events.subscribe();
     // Every status of `shown` sent before the subscription is at most as new as this one.
     let mut newest = status_checked_at(&agent.status_of_label(shown));
@@ -723,13 +748,14 @@ async fn wait_past_a_status_of(
             _ => {}
         }
     };
-    wait_for(
+    let dom = wait_for(
         driver,
         &format!("{shown}'s round after {other}'s status"),
         Duration::from_secs(10),
         |d| dom_checked_at(d) >= target,
     )
-    .await
+    .await;
+    (dom, driver.js(SHOWN_VERDICTS).await)
 }
 
 fn lower_layers_ok(dom: &Value) -> bool {
@@ -1198,8 +1224,8 @@ fn dashboard_end_to_end() {
         assert!(picked["picker"]["options"][0].as_str().unwrap().starts_with("Home: "), "{picked:#}");
         // Office's outage streams in, but Home is shown: once a status of Office's and then a
         // newer round of Home's reached the window.
-        let dom = wait_past_a_status_of(&driver, &ipc.handler, "Home", "Office").await;
-        assert_eq!(dom["verdict"], "healthy", "only the picked line is shown: {dom:#}");
+        let (dom, shown) = wait_past_a_status_of(&driver, &ipc.handler, "Home", "Office").await;
+        assert_eq!(shown, json!(["healthy"]), "only the picked line is shown: {dom:#}");
         // The picker takes the keyboard's focus; picking Office shows Office.
         let focused = driver
             .js("const p = document.getElementById('line-picker'); p.focus(); return document.activeElement.id;")
@@ -1244,8 +1270,8 @@ fn dashboard_end_to_end() {
             .js("const s = document.getElementById('ui-lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); return 0;")
             .await;
         // Home's statuses keep streaming; Office stays shown.
-        let dom = wait_past_a_status_of(&driver, &ipc.handler, "Office", "Home").await;
-        assert_eq!(dom["verdict"], "provider_outage", "{dom:#}");
+        let (dom, shown) = wait_past_a_status_of(&driver, &ipc.handler, "Office", "Home").await;
+        assert_eq!(shown, json!(["provider_outage"]), "only the picked line is shown: {dom:#}");
         driver.screenshot(&[&artefacts.join("dashboard-lines.png")]).await;
         // Back to Home, and then the second line goes away: one line, no picker.
         driver
