@@ -1,23 +1,31 @@
 //! The dashboard end to end: the real `dialtone-dashboard` binary in a real WebKit window,
-//! driven over WebDriver, connected to a real engine.
+//! driven over WebDriver, connected to a real engine. Each test starts its own Xvfb (a free
+//! display number) and talks to WebKitWebDriver directly (`TAURI_WEBVIEW_AUTOMATION=true` in
+//! the app's environment) over plain HTTP. WebKit allows one automation session at a time, so
+//! the tests take turns.
 //!
-//! The agent binary is written elsewhere, so the test's agent is the engine itself in this
-//! process: kamailio (the shared `tests/support` harness), a [`LineProber`] against it (gateway
-//! 127.0.0.1, internet anchors = loopback listeners owned by the test, no DNS name, 1 s
-//! re-checks), the monitor, and the tests' shared scripted agent (`common/agent.rs`) following
-//! that monitor behind the real IPC server. The test starts its own Xvfb (a free display number) and talks to WebKitWebDriver
-//! directly (`TAURI_WEBVIEW_AUTOMATION=true` in the app's environment) over plain HTTP.
+//! [`dashboard_end_to_end`] runs the window's whole sequence in one function, against an agent
+//! the test can steer: the engine itself in this process (kamailio from testkit, a
+//! [`LineProber`] against it with gateway 127.0.0.1, internet anchors = loopback listeners
+//! owned by the test, no DNS name, 1 s re-checks; the monitor; the tests' shared scripted
+//! agent in `common/agent.rs` following that monitor behind the real IPC server). The chain
+//! shows healthy and the provider's posts fetched from a local RSS server are listed; kamailio
+//! stops and the window shows the provider outage live; the IPC server goes away and comes
+//! back, and the window says "reconnecting" and recovers; kamailio returns and the line is
+//! healthy again; closing the window ends the dashboard process. At the default 1000 × 800,
+//! during the outage, the verdict and the provider's first channel lie in view without
+//! scrolling, in both languages, and the keyboard alone reaches and runs "Check now" and the
+//! channel. Screenshots of every view, healthy and in the outage, in both languages, go to
+//! `target/e2e/` (and, with `DIALTONE_UPDATE_SCREENSHOTS=1`, to `docs/screenshots/` for the
+//! README).
 //!
-//! One test function runs the whole sequence, because WebKit allows one automation session at
-//! a time: the chain shows healthy and the provider's posts fetched from a local RSS server are
-//! listed; kamailio stops and the window shows the provider outage
-//! live; the IPC server goes away and comes back, and the window says "reconnecting" and
-//! recovers; kamailio returns and the line is healthy again; closing the window ends the
-//! dashboard process. At the default 1000 × 800, during the outage, the verdict and the
-//! provider's first channel lie in view without scrolling, in both languages, and the keyboard
-//! alone reaches and runs "Check now" and the channel. Screenshots of every view, healthy and
-//! in the outage, in both languages, go to `target/e2e/` (and, with
-//! `DIALTONE_UPDATE_SCREENSHOTS=1`, to `docs/screenshots/` for the README).
+//! [`the_real_agent_status_check_now_outage_log_and_csv_export`] puts the real `dialtone
+//! agent` binary behind the window instead, with nothing scripted: status, "Check now", the
+//! outage log and the CSV export.
+//!
+//! "Nothing changed" is only asserted after a positive marker: a newer round in the window
+//! (its verdict card's `data-checked-at`), or a status of the other line followed by a newer
+//! round of the shown one. Time bounds are multiplied by testkit's slack factor.
 //! Every helper process is stopped with SIGTERM (SIGKILL on WebKitWebDriver orphans it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed assertion
@@ -1472,8 +1480,8 @@ fn dashboard_end_to_end() {
 /// root package's tests are handed `CARGO_BIN_EXE_dialtone`; the workspace's `cargo test` (what
 /// CI runs) builds every package's binaries into the same folder before any test starts, so it
 /// lies next to this test's executable. A focused `cargo test -p dialtone-dashboard` does not
-/// build it: a missing or stale binary (older than a source it is built from) fails the test,
-/// saying how to build it, rather than testing an old agent.
+/// build it: a missing or stale binary fails the test, saying how to build it, rather than
+/// testing an old agent.
 fn agent_binary() -> PathBuf {
     let agent = support::dialtone_bin();
     let build = "cargo build --locked --bin dialtone, or run the workspace's cargo test";
@@ -1485,22 +1493,14 @@ fn agent_binary() -> PathBuf {
                 agent.display()
             )
         });
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let sources = [
-        "src",
-        "crates/core",
-        "crates/ipc",
-        "crates/engine",
-        "crates/platform",
-    ];
-    let mut newer = Vec::new();
-    for source in sources {
-        newest_sources(&root.join(source), built, &mut newer);
-    }
-    // Not Cargo.lock: any package's new dependency changes it, and cargo's own check is finer.
-    for file in ["Cargo.toml", "build.rs"] {
-        newest_sources(&root.join(file), built, &mut newer);
-    }
+    let newer: Vec<PathBuf> = agent_sources()
+        .into_iter()
+        .filter(|f| {
+            std::fs::metadata(f)
+                .and_then(|m| m.modified())
+                .is_ok_and(|m| m > built)
+        })
+        .collect();
     assert!(
         newer.is_empty(),
         "the agent binary {} is older than {newer:?}: build it: {build}",
@@ -1509,17 +1509,42 @@ fn agent_binary() -> PathBuf {
     agent
 }
 
-/// Adds the files under `path` (a file or a folder) changed after `built` to `newer`.
-fn newest_sources(path: &Path, built: std::time::SystemTime, newer: &mut Vec<PathBuf>) {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return;
-    };
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
-            newest_sources(&entry.path(), built, newer);
+/// The files the agent binary is built from on this system: the sources of the app's crates,
+/// their unit tests and other systems' code aside (changes there rebuild no Linux binary, and
+/// a guard that `cargo build` cannot satisfy would be a trap). Manifests and files included
+/// from elsewhere (icons, the autostart template) are left out too: this guards against a
+/// forgotten rebuild; it is not cargo's own check.
+fn agent_sources() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    collect_sources(&root.join("src"), &mut files);
+    for krate in ["core", "ipc", "engine", "platform"] {
+        collect_sources(&root.join("crates").join(krate).join("src"), &mut files);
+    }
+    files
+}
+
+/// Adds the files under `dir` to `files`, unit tests and other systems' code aside.
+fn collect_sources(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let skipped = [
+            "tests",
+            "tests.rs",
+            "test_support.rs",
+            "windows",
+            "windows.rs",
+            "macos",
+        ];
+        if skipped.iter().any(|s| name == *s) {
+            continue;
         }
-    } else if meta.modified().is_ok_and(|m| m > built) {
-        newer.push(path.to_path_buf());
+        if path.is_dir() {
+            collect_sources(&path, files);
+        } else {
+            files.push(path);
+        }
     }
 }
 
