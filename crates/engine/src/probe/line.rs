@@ -230,7 +230,9 @@ impl AccountMemory {
     fn remember(&mut self, observation: &AccountObservation) {
         let held_back = matches!(
             observation.outcome,
-            AccountOutcome::Suspended { .. } | AccountOutcome::Deferred { .. }
+            AccountOutcome::Suspended { .. }
+                | AccountOutcome::Deferred { .. }
+                | AccountOutcome::Paused { .. }
         );
         self.no_answer_streak = if matches!(observation.outcome, AccountOutcome::NoAnswer) {
             self.no_answer_streak.saturating_add(1)
@@ -315,7 +317,14 @@ impl LineProber {
                     Err(e) => {
                         // The probe could not even send (no socket): that is this computer's
                         // problem, recorded as a transport failure so the round still counts.
+                        // The error's kind goes with it: a socket this computer could not open
+                        // (EMFILE) is a local finding the diagnosis must never blame on the
+                        // provider.
                         tracing::warn!("OPTIONS probe could not run: {e}");
+                        let detail = match e {
+                            sip::SipError::Bind { detail, .. } => detail,
+                            other => other.to_string().into(),
+                        };
                         targets
                             .first()
                             .map(|target| SipExchange {
@@ -323,7 +332,7 @@ impl LineProber {
                                 target: target.clone(),
                                 outcome: SipOutcome::TransportFailed {
                                     kind: TransportFailure::Unreachable,
-                                    detail: e.to_string().into(),
+                                    detail,
                                 },
                                 transmissions: 0,
                                 ignored: 0,
@@ -382,10 +391,15 @@ impl LineProber {
                 }
                 None
             }
-            Err(e @ sip::SipError::LoginChecksPaused { .. }) => {
-                // Nothing was sent; the next scheduled check tries the ledger again.
-                tracing::warn!("{e}");
-                None
+            Err(sip::SipError::LoginChecksPaused { source }) => {
+                // Nothing was sent; the next scheduled check tries the ledger again. The user
+                // sees why in the account layer, not only in the log.
+                tracing::warn!("login checks paused: {source}");
+                let aor = self.settings.account.as_ref().map(|a| a.aor.as_str());
+                Some(sip::register::paused_observation(
+                    &source,
+                    aor.unwrap_or_default(),
+                ))
             }
             Err(e) => {
                 tracing::warn!("REGISTER query could not run: {e}");
@@ -467,7 +481,9 @@ impl LineProber {
         provider: &ProviderObservation,
         account: Option<&AccountObservation>,
     ) -> Acquaintance {
-        let answered = |x: &SipExchange| matches!(x.outcome, SipOutcome::Response { .. });
+        // Any answer counts, also one dialtone could not use (100 Trying only, oversized,
+        // rewritten by an ALG): such a registrar is there, and its silence later is news.
+        let answered = |x: &SipExchange| x.outcome.heard_from();
         let seen = Acquaintance {
             resolved: matches!(provider.resolution, Resolution::Resolved { .. }),
             answered_options: provider.exchanges.iter().any(answered),
