@@ -130,6 +130,7 @@ impl LineSettings {
             dns_name: network.dns_name,
             timeout,
         };
+        let sip_domain = registrar.as_ref().map(|(_, parsed)| parsed.host.clone());
         Ok(LineSettings {
             registrar,
             transport,
@@ -141,6 +142,8 @@ impl LineSettings {
             sip: SipSettings {
                 timeout,
                 extra_ca,
+                // TLS certificates must name the domain the user configured (RFC 5922 §4).
+                sip_domain,
                 ..SipSettings::default()
             },
             timeout,

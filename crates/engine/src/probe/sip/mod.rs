@@ -44,6 +44,9 @@ pub struct SipSettings {
     /// A PEM file with extra CA certificates to trust for TLS (besides the webpki roots), e.g.
     /// a private registrar's self-signed certificate.
     pub extra_ca: Option<PathBuf>,
+    /// The SIP domain a registrar's TLS certificate must name (RFC 5922 §4): the registrar's
+    /// host as configured, not the SRV target DNS pointed at. `None`: the target's own name.
+    pub sip_domain: Option<String>,
 }
 
 impl Default for SipSettings {
@@ -53,6 +56,7 @@ impl Default for SipSettings {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             extra_ca: None,
+            sip_domain: None,
         }
     }
 }

@@ -3,7 +3,10 @@
 
 use super::message::{self, find_header_end, SipResponse, TransactionId};
 use super::{SipError, SipSettings};
-use dialtone_core::observation::{Detail, SipOutcome, SipTarget, Transport, TransportFailure};
+use crate::tls::{names_someone_else, SipDomainVerifier};
+use dialtone_core::observation::{
+    Detail, FailureKind, SipOutcome, SipTarget, Transport, TransportFailure,
+};
 use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
 use std::io;
 use std::net::SocketAddr;
@@ -108,8 +111,13 @@ fn failure_kind(err: &io::Error) -> TransportFailure {
     }
 }
 
-/// Builds the TLS client configuration: webpki roots plus the optional extra CA file.
-fn tls_config(settings: &SipSettings) -> Result<Arc<rustls::ClientConfig>, SipError> {
+/// Builds the TLS client configuration for `target`: webpki roots plus the optional extra CA
+/// file, and the certificate checked against the SIP domain ([`SipSettings::sip_domain`],
+/// else the target's own name), RFC 5922 §4.
+fn tls_config(
+    settings: &SipSettings,
+    target: &SipTarget,
+) -> Result<Arc<rustls::ClientConfig>, SipError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = &settings.extra_ca {
@@ -132,14 +140,44 @@ fn tls_config(settings: &SipSettings) -> Result<Arc<rustls::ClientConfig>, SipEr
             })?;
         }
     }
+    let verifier = SipDomainVerifier::new(roots, tls_domain(settings, target), &target.host)
+        .map_err(|detail| SipError::BadTarget {
+            peer: target.address,
+            detail,
+        })?;
     let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| SipError::Tls {
             detail: e.to_string(),
         })?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// The name a registrar's certificate must carry: the SIP domain when known, else the name
+/// the target was reached by.
+fn tls_domain<'a>(settings: &'a SipSettings, target: &'a SipTarget) -> &'a str {
+    settings.sip_domain.as_deref().unwrap_or(&target.host)
+}
+
+/// The evidence of a failed TLS handshake: a certificate that does not name the SIP domain
+/// says so, with the names it carries (rustls' words); anything else by its kind.
+fn tls_failure_detail(error: &io::Error, domain: &str) -> Detail {
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) if names_someone_else(tls) => Detail {
+            context: vec![domain.to_string()],
+            causes: vec![
+                FailureKind::CertificateNotForSipDomain,
+                FailureKind::Other(tls.to_string()),
+            ],
+        },
+        _ => Detail::io(error),
+    }
 }
 
 impl Connection {
@@ -182,7 +220,7 @@ impl Connection {
             }
             Transport::Tcp | Transport::Tls => {
                 let tls = if target.transport == Transport::Tls {
-                    Some(tls_config(settings)?)
+                    Some(tls_config(settings, target)?)
                 } else {
                     None
                 };
@@ -199,19 +237,32 @@ impl Connection {
                 let stream: Box<dyn SipStream> = match tls {
                     None => Box::new(tcp),
                     Some(config) => {
-                        let name = ServerName::try_from(target.host.clone()).map_err(|e| {
+                        // The SNI names the SIP domain too: a server hosting several domains
+                        // shows the certificate for the one we mean.
+                        let domain = tls_domain(settings, target);
+                        let name = ServerName::try_from(domain.to_string()).map_err(|e| {
                             SipError::BadTarget {
                                 peer: target.address,
-                                detail: format!("TLS server name {:?}: {e}", target.host),
+                                detail: format!("TLS server name {domain:?}: {e}"),
                             }
                         })?;
                         let connector = tokio_rustls::TlsConnector::from(config);
                         let remaining = settings.timeout.saturating_sub(started.elapsed());
-                        let handshake = connector.connect(name, tcp);
-                        match within(remaining, started, handshake, |_| TransportFailure::Tls).await
-                        {
-                            Ok(tls) => Box::new(tls),
-                            Err(failed) => return Ok(Err(failed)),
+                        match timeout(remaining, connector.connect(name, tcp)).await {
+                            Ok(Ok(tls)) => Box::new(tls),
+                            Ok(Err(e)) => {
+                                return Ok(Err(TransactionResult::failed(
+                                    TransportFailure::Tls,
+                                    tls_failure_detail(&e, domain),
+                                    started.elapsed(),
+                                )))
+                            }
+                            Err(_) => {
+                                return Ok(Err(TransactionResult::ended(
+                                    SipOutcome::Timeout,
+                                    started.elapsed(),
+                                )))
+                            }
                         }
                     }
                 };
