@@ -682,3 +682,49 @@ impl From<Detail> for String {
         detail.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// EMFILE, ENFILE and ENOBUFS at socket() are this computer's own trouble, whatever the
+    /// probe meant to reach; kept across a round trip through the stored words too.
+    #[test]
+    fn a_socket_that_cannot_be_opened_is_known_by_its_kind() {
+        for errno in [23, 24, 105] {
+            let detail = Detail::io(&io::Error::from_raw_os_error(errno)).within("connect");
+            assert!(detail.no_socket(), "{errno}: {detail}");
+            let stored = Detail::from(String::from(detail.clone()));
+            assert!(stored.no_socket(), "{errno}: {stored}");
+        }
+        let refused = Detail::io(&io::Error::from_raw_os_error(111));
+        assert!(!refused.no_socket());
+    }
+
+    /// Answers dialtone could not use are answers; silence and transport failures are not.
+    #[test]
+    fn what_counts_as_heard_from() {
+        let failed = |kind| SipOutcome::TransportFailed {
+            kind,
+            detail: Detail::default(),
+        };
+        for kind in [
+            TransportFailure::ProvisionalOnly,
+            TransportFailure::Incomplete,
+            TransportFailure::TooLarge,
+            TransportFailure::Mismatched,
+        ] {
+            assert!(failed(kind).heard_from(), "{kind:?}");
+        }
+        for kind in [
+            TransportFailure::Refused,
+            TransportFailure::Unreachable,
+            TransportFailure::Closed,
+            TransportFailure::Tls,
+            TransportFailure::Protocol,
+        ] {
+            assert!(!failed(kind).heard_from(), "{kind:?}");
+        }
+        assert!(!SipOutcome::Timeout.heard_from());
+    }
+}
