@@ -57,6 +57,8 @@ fn out_of_sockets_round() {
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
     let registrar = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // A DNS server on loopback that would be asked (and never answers).
+    let dns = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let list = anchors
         .iter()
         .map(|l| format!("\"{}\"", l.local_addr().unwrap()))
@@ -64,9 +66,10 @@ fn out_of_sockets_round() {
         .join(", ");
     let text = format!(
         "[account]\nregistrar = \"sip:{}\"\n\
-         [network]\nanchors = [{list}]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n\
-         [router]\nurl = \"off\"\n",
-        registrar.local_addr().unwrap()
+         [network]\nanchors = [{list}]\ngateway = \"127.0.0.1\"\ndns_name = \"example.com\"\n\
+         dns_server = \"{}\"\n[router]\nurl = \"off\"\n",
+        registrar.local_addr().unwrap(),
+        dns.local_addr().unwrap()
     );
     let config = Config::parse(&text, Path::new("test.toml")).unwrap();
     let mut settings = LineSettings::from_config(&config, None, &Catalog::builtin().unwrap())
@@ -110,6 +113,7 @@ fn out_of_sockets_round() {
         let addr = anchor.local_addr().unwrap().to_string();
         assert!(checks.iter().any(|c| c.contains(&addr)), "{addr}: {all}");
     }
+    assert!(checks.iter().any(|c| c == "example.com"), "DNS: {all}");
     let sip = registrar.local_addr().unwrap().to_string();
     assert!(checks.iter().any(|c| c.contains(&sip)), "{sip}: {all}");
     // In the words people read first, both languages.

@@ -270,6 +270,16 @@ fn dns_outcome(kind: &str, rtt_ms: f64) -> DnsOutcome {
         "timeout" => DnsOutcome::Timeout {
             after: Duration::from_secs(3),
         },
+        // This computer could not open a socket (EMFILE), as the resolver probe records it.
+        "no_socket" => DnsOutcome::Failed {
+            detail: Detail {
+                context: vec!["A/AAAA via 192.168.1.1:53".into()],
+                causes: vec![
+                    FailureKind::NoSocket,
+                    FailureKind::Other("no connections available".into()),
+                ],
+            },
+        },
         other => panic!("unknown dns outcome {other:?}"),
     }
 }

@@ -432,11 +432,24 @@ impl Resolver {
                     .within(format!("{name} {kind} via {}", self.server)),
             }
         } else {
-            DnsOutcome::Failed {
-                // The resolver's own message, with any I/O error by its kind (no errno).
-                detail: Detail::chain(e).within(format!("{name} {kind} via {}", self.server)),
+            // The resolver's own message, with any I/O error by its kind (no errno).
+            let mut detail = Detail::chain(e).within(format!("{name} {kind} via {}", self.server));
+            if cannot_open_a_socket() {
+                // hickory says only "no connections available" when socket() fails (EMFILE):
+                // that is this computer's trouble, not the DNS server's, and must say so.
+                detail.causes.insert(0, FailureKind::NoSocket);
             }
+            DnsOutcome::Failed { detail }
         }
+    }
+}
+
+/// Whether this computer cannot open a socket right now (EMFILE, ENFILE, ENOBUFS): asked after
+/// a lookup failed without saying why, since hickory hides the operating system's error.
+fn cannot_open_a_socket() -> bool {
+    match std::net::UdpSocket::bind(("127.0.0.1", 0)) {
+        Ok(_) => false,
+        Err(e) => FailureKind::of_io(&e) == FailureKind::NoSocket,
     }
 }
 
