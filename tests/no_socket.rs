@@ -59,11 +59,12 @@ fn out_of_sockets_round() {
     let registrar = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     // A DNS server on loopback that would be asked (and never answers).
     let dns = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let list = anchors
-        .iter()
-        .map(|l| format!("\"{}\"", l.local_addr().unwrap()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // One TCP anchor and one HTTP anchor: their errors come through different libraries.
+    let list = format!(
+        "\"{}\", \"http://{}/generate_204\"",
+        anchors[0].local_addr().unwrap(),
+        anchors[1].local_addr().unwrap()
+    );
     let text = format!(
         "[account]\nregistrar = \"sip:{}\"\n\
          [network]\nanchors = [{list}]\ngateway = \"127.0.0.1\"\ndns_name = \"example.com\"\n\

@@ -326,7 +326,8 @@ impl LineProber {
                         tracing::warn!("OPTIONS probe could not run: {e}");
                         let detail = match e {
                             sip::SipError::Bind { detail, .. } => detail,
-                            other => other.to_string().into(),
+                            // E.g. the CA file unreadable for want of a file descriptor.
+                            other => super::locate::explain_locally(other.to_string().into()),
                         };
                         targets
                             .first()
