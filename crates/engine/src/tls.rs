@@ -144,6 +144,30 @@ impl ServerCertVerifier for SipDomainVerifier {
 mod tests {
     use super::*;
 
+    /// Only a host *under* the SIP domain may show its own name; a name that merely ends in
+    /// the same letters, or the domain inside a longer name, gets no pass.
+    #[test]
+    fn only_a_target_under_the_domain_may_be_named_by_itself() {
+        let roots = || {
+            let mut roots = RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            roots
+        };
+        for (target, within) in [
+            ("sip1.example.net", true),
+            ("SIP1.Example.NET", true),
+            ("example.net", false),
+            ("badexample.net", false),
+            ("sip.example.net.attacker.test", false),
+            ("srv.elsewhere.test", false),
+        ] {
+            let verifier = SipDomainVerifier::new(roots(), "example.net", target);
+            let verifier = verifier.unwrap_or_else(|e| panic!("{target}: {e}"));
+            assert_eq!(verifier.within.is_some(), within, "{target}");
+        }
+        assert!(SipDomainVerifier::new(roots(), "not a name", "x.test").is_err());
+    }
+
     #[test]
     fn a_reqwest_client_builds_from_the_builder() {
         // Would panic ("No rustls crypto provider is configured") without a default.

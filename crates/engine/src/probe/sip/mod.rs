@@ -8,6 +8,10 @@
 //!   T1 doubling to T2 until [`SipSettings::timeout`]), TCP or TLS. Any response proves the server
 //!   alive. Responses are accepted only when they match Via branch, Call-ID and CSeq (and, on UDP,
 //!   come from the address we sent to); everything else is counted in `SipExchange::ignored`.
+//!   A transaction that ends without a final answer says what did come, if anything: only a
+//!   provisional answer, an incomplete or oversized one, or answers whose branch or Call-ID was
+//!   rewritten on the way (a SIP ALG): answers all the same, never "silence".
+//! - TLS certificates are checked against [`SipSettings::sip_domain`] (RFC 5922 §4).
 //! - [`AccountProber`]: the REGISTER query without Contact (lists bindings, adds none) with digest
 //!   authentication; after a rejection it sends nothing until [`AccountProber::reset`] or new
 //!   credentials ([`AccountProber::set_account`]).
@@ -36,6 +40,8 @@ use std::time::Duration;
 pub struct SipSettings {
     /// Overall time one transaction may take (UDP keeps retransmitting until then). RFC 3261's
     /// Timer F is 32 s; a health check gives up earlier, but never after a single short wait.
+    /// On TCP/TLS an answer that has begun to arrive by then gets one more `timeout` to finish:
+    /// a late answer is an answer.
     pub timeout: Duration,
     /// RFC 3261 T1 (RTT estimate), the first retransmission interval: 500 ms.
     pub t1: Duration,
