@@ -726,3 +726,70 @@ async fn udp_answers_rewritten_on_the_way_name_a_sip_alg() {
     assert!(detail.contains("SIP/2.0 200 OK, other Call-ID"), "{detail}");
     assert_provider_failure_not_silence(&ex, "SIP ALG");
 }
+
+/// The line's own rounds: a registrar that only ever said `100 Trying` has been heard from,
+/// so when it later falls silent that is an outage, not "has never answered this computer".
+#[tokio::test]
+async fn a_registrar_that_only_said_trying_counts_as_heard_from_in_later_rounds() {
+    use dialtone_core::diagnosis::{diagnose, Thresholds};
+    use dialtone_core::verdict::Verdict;
+    use dialtone_engine::probe::line::{LineProber, LineSettings};
+    use dialtone_engine::probe::{ProbeScope, Prober};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let silent = Arc::new(AtomicBool::new(false));
+    let quiet = silent.clone();
+    let addr = udp_peer(move |_, req| {
+        if quiet.load(Ordering::SeqCst) {
+            vec![]
+        } else {
+            vec![reply(req, "100 Trying", "")]
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let anchors = support::loopback_anchors();
+    let text = format!(
+        "[account]\nregistrar = \"sip:{addr}\"\n\
+         [network]\nanchors = [{}]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n\
+         [router]\nurl = \"off\"\n",
+        support::anchors_toml(&anchors)
+    );
+    let config =
+        dialtone_core::config::Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let catalog = dialtone_core::catalog::Catalog::builtin().unwrap();
+    let mut settings = LineSettings::from_config(&config, None, &catalog).unwrap();
+    settings.login_ledger = Some(dir.path().join("logins.json"));
+    settings.timeout = Duration::from_millis(1_200);
+    settings.sip.timeout = settings.timeout;
+    let round = |settings: LineSettings| async move {
+        // A new prober each round, as after a restart: what it knows comes from the ledger.
+        let prober = LineProber::new(settings).unwrap();
+        let snapshot = tokio::time::timeout(GUARD, prober.probe(ProbeScope::default()))
+            .await
+            .expect("a round within the guard time");
+        diagnose(&snapshot, &Thresholds::default())
+    };
+    let first = round(settings.clone()).await;
+    assert_eq!(
+        first.verdict,
+        Verdict::ProviderOutage,
+        "{:#?}",
+        first.layers
+    );
+    assert!(!first.registrar_never_answered());
+    silent.store(true, Ordering::SeqCst);
+    let second = round(settings).await;
+    assert_eq!(
+        second.verdict,
+        Verdict::ProviderOutage,
+        "{:#?}",
+        second.layers
+    );
+    assert!(
+        !second.registrar_never_answered(),
+        "it answered before: {:#?}",
+        second.layers
+    );
+}
