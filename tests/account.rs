@@ -1003,6 +1003,11 @@ async fn a_round_with_an_unusable_login_ledger_says_why_in_the_account_layer() {
         plain[0].starts_with("Login checks are paused: dialtone cannot"),
         "{plain:?}"
     );
+    let plain_de = d.plain_evidence(Layer::Account, Lang::De);
+    assert!(
+        plain_de[0].starts_with("Anmeldeprüfungen sind pausiert: das Verzeichnis von"),
+        "{plain_de:?}"
+    );
     assert!(
         !format!("{en}{de}{plain:?}").contains("os error"),
         "{en} {de}"
