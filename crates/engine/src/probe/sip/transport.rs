@@ -452,6 +452,15 @@ impl Heard {
     }
 }
 
+/// The bytes of a message still arriving, without the keep-alive CRLFs before it.
+fn pending(buffer: &[u8]) -> &[u8] {
+    let skip = buffer
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
+    &buffer[skip..]
+}
+
 /// The first line of what came (the status line of a response), for evidence.
 fn first_line(bytes: &[u8]) -> String {
     let end = bytes
@@ -598,7 +607,7 @@ async fn stream_transact(
                 // An answer that has begun to arrive is an answer: a registrar trickling a
                 // correct 200 OK past the deadline is slow, not gone. It gets one more
                 // timeout to finish; what came by then is the evidence either way.
-                None if buffer.starts_with(b"SIP/2.0 ") => {
+                None if pending(buffer).starts_with(b"SIP/2.0 ") => {
                     let grace = deadline + settings.timeout;
                     match read_answer(stream, buffer, id, started, grace, &mut result, &mut heard)
                         .await
@@ -606,8 +615,12 @@ async fn stream_transact(
                         Some(outcome) => outcome,
                         None => SipOutcome::TransportFailed {
                             kind: TransportFailure::Incomplete,
-                            detail: format!("{}, {} bytes", first_line(buffer), buffer.len())
-                                .into(),
+                            detail: format!(
+                                "{}, {} bytes",
+                                first_line(pending(buffer)),
+                                pending(buffer).len()
+                            )
+                            .into(),
                         },
                     }
                 }
