@@ -988,3 +988,81 @@ async fn an_unusable_login_ledger_sends_no_login_and_says_why() {
     assert!(!text.contains(PASSWORD), "{text}");
     assert!(peer.requests().is_empty(), "{:?}", peer.requests());
 }
+
+/// The line's own round with a login ledger it cannot use: the account layer says why, in
+/// the evidence and in both languages, instead of only in the log (issue 17, point 5).
+#[tokio::test]
+async fn a_round_with_an_unusable_login_ledger_says_why_in_the_account_layer() {
+    use dialtone_core::diagnosis::{diagnose, Fact, Thresholds};
+    use dialtone_core::locale::Lang;
+    use dialtone_core::verdict::{Layer, LayerStatus};
+    use dialtone_engine::probe::line::{LineProber, LineSettings};
+    use dialtone_engine::probe::{ProbeScope, Prober};
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("state"), "").unwrap();
+    let ledger = dir.path().join("state/logins.json");
+    let peer = Peer::start(|req| vec![reply(req, "200 OK", "")]).await;
+    let anchors = support::loopback_anchors();
+    let text = format!(
+        "[account]\nregistrar = \"sip:{}\"\nuser = \"alice\"\n\
+         [network]\nanchors = [{}]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n\
+         [router]\nurl = \"off\"\n[thresholds]\nexpect_binding = false\n",
+        peer.addr,
+        support::anchors_toml(&anchors)
+    );
+    let config =
+        dialtone_core::config::Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let catalog = dialtone_core::catalog::Catalog::builtin().unwrap();
+    let mut settings =
+        LineSettings::from_config(&config, Some(Secret::new(PASSWORD)), &catalog).unwrap();
+    settings.login_ledger = Some(ledger.clone());
+    let prober = LineProber::new(settings).unwrap();
+    let snapshot = prober.probe(ProbeScope { account: true }).await;
+    let d = diagnose(&snapshot, &Thresholds::default());
+    let account = d.layer(Layer::Account).unwrap();
+    let all = format!("{:#?}", d.layers);
+    assert_eq!(account.status, LayerStatus::Skipped, "{all}");
+    assert!(
+        matches!(
+            account.evidence.first(),
+            Some(Fact::LoginChecksPaused { .. })
+        ),
+        "{all}"
+    );
+    let path = ledger.display().to_string();
+    let en = account.evidence[0].render(Lang::En);
+    assert!(
+        en.starts_with(&format!(
+            "login checks paused: cannot create the directory of {path}"
+        )),
+        "{en}"
+    );
+    let de = account.evidence[0].render(Lang::De);
+    assert!(
+        de.starts_with(&format!(
+            "Anmeldeprüfungen pausiert: das Verzeichnis von {path} kann nicht angelegt werden"
+        )),
+        "{de}"
+    );
+    let plain = d.plain_evidence(Layer::Account, Lang::En);
+    assert!(
+        plain[0].starts_with("Login checks are paused: dialtone cannot"),
+        "{plain:?}"
+    );
+    let plain_de = d.plain_evidence(Layer::Account, Lang::De);
+    assert!(
+        plain_de[0].starts_with("Anmeldeprüfungen sind pausiert: das Verzeichnis von"),
+        "{plain_de:?}"
+    );
+    assert!(
+        !format!("{en}{de}{plain:?}").contains("os error"),
+        "{en} {de}"
+    );
+    // Nothing went out but the OPTIONS check: no REGISTER, so no password.
+    let requests = peer.requests();
+    assert!(
+        !requests.iter().any(|r| r.starts_with("REGISTER")),
+        "{requests:?}"
+    );
+}

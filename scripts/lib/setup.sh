@@ -71,6 +71,8 @@ install_test_deps() {
   install_build_deps
   # procps: sysctl, which turns on forwarding inside the fault suite's router namespaces.
   apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base procps
+  # util-linux: prlimit, which runs the out-of-sockets round under a small file limit.
+  apt_install util-linux
   # The router layer's lab: miniupnpd as a real UPnP IGD in the router namespace (curl waits
   # for its description).
   apt_install miniupnpd-nftables curl
