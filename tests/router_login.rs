@@ -1,5 +1,5 @@
 //! The router login goes only where it belongs (issue 17, points 1, 5 and 7): to the box it was
-//! first accepted by, never to another network's gateway (a *stranger* stand-in that offers
+//! first accepted by (over https where the box offers it), never to another network's gateway (a *stranger* stand-in that offers
 //! MD5 digest without `qop`), one login per box at a time across the lines of one process and
 //! across processes, and not at all while the login ledger cannot be used. The boxes are the
 //! scripted FRITZ!Box of [`dialtone_testkit::fritzbox`] on loopback; `router.url = "auto"`
@@ -163,6 +163,27 @@ async fn the_same_gateway_address_on_another_network_gets_no_cached_login() {
     assert_eq!(kind(&again), None, "{again:?}");
     let ledger = std::fs::read_to_string(&ledger).unwrap();
     assert!(!ledger.contains("suspended\": {"), "{ledger}");
+}
+
+#[tokio::test]
+async fn a_box_with_https_gets_the_login_over_tls_only() {
+    // The FRITZ!Box names its TLS port in DeviceInfo:GetSecurityPort (no login needed).
+    let ip = address(9);
+    let fritz = FritzBox::start_at(&at_gateway(ip), &[("4930123456", "registered")]).with_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let line = prober(ROUTER_PASSWORD, Some(dir.path().join("logins.json")));
+    for _ in 0..2 {
+        let seen = line.probe(Some(ip)).await.unwrap();
+        assert_eq!(seen.voip.len(), 1, "{seen:?}");
+        assert_eq!(kind(&seen), None, "{seen:?}");
+    }
+    let s = fritz.script();
+    assert!(s.authorized > 0, "{:#?}", s.requests);
+    assert_eq!(
+        s.authorized_plain, 0,
+        "a login went over plain http: {:#?}",
+        s.requests
+    );
 }
 
 #[tokio::test]

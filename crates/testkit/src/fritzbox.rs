@@ -10,11 +10,15 @@
 //! The same server plays a *stranger*: another network's gateway with its own identity, which
 //! offers MD5 digest without `qop` and its own nonce (what an offline cracker would ask for).
 //! Every request that carried an `Authorization` header is counted, on any path, so a test can
-//! show that none reached it. No traffic leaves loopback.
+//! show that none reached it.
+//!
+//! [`FritzBox::with_tls`] adds the box's TLS port (a self-signed certificate for `fritz.box`,
+//! as a FRITZ!Box has), named by `DeviceInfo:GetSecurityPort`; without it that action is
+//! unknown here (404), as on a box without https. No traffic leaves loopback.
 
 use md5::{Digest, Md5};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,6 +56,10 @@ pub struct Script {
     pub delay: Duration,
     /// Requests (any path) that carried an Authorization header.
     pub authorized: u32,
+    /// Of those, the ones that came over plain http.
+    pub authorized_plain: u32,
+    /// The TLS port `GetSecurityPort` names ([`FritzBox::with_tls`]).
+    pub security_port: Option<u16>,
     /// Control requests rejected for a wrong password.
     pub rejected: u32,
     /// Control requests answered 503.
@@ -96,10 +104,52 @@ impl FritzBox {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let script = shared.clone();
-                std::thread::spawn(move || serve(stream, &script));
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    serve(stream, false, &script);
+                });
             }
         });
         FritzBox { addr, script }
+    }
+
+    /// Opens the box's TLS port (on the same address, a free port) and names it in
+    /// `GetSecurityPort`.
+    pub fn with_tls(self) -> FritzBox {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let cert = CertificateDer::from_pem_slice(include_bytes!("fritzbox/box-cert.pem"))
+            .unwrap_or_else(|e| panic!("the stand-in's certificate: {e}"));
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("fritzbox/box-key.pem"))
+            .unwrap_or_else(|e| panic!("the stand-in's key: {e}"));
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(vec![cert], key))
+        .unwrap_or_else(|e| panic!("the stand-in's TLS set-up: {e}"));
+        let config = Arc::new(config);
+        let listener = TcpListener::bind((self.addr.ip(), 0))
+            .unwrap_or_else(|e| panic!("bind the TLS port: {e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("local address: {e}"))
+            .port();
+        self.script().security_port = Some(port);
+        let shared = self.script.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (script, config) = (shared.clone(), config.clone());
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let Ok(session) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    serve(rustls::StreamOwned::new(session, stream), true, &script);
+                });
+            }
+        });
+        self
     }
 
     /// Another network's gateway at `addr`: a box of another identity that asks for MD5
@@ -163,12 +213,13 @@ fn authorized(header: &str) -> bool {
     get("username") == ROUTER_USER && get("nonce") == NONCE && get("response") == want
 }
 
-fn respond(stream: &mut TcpStream, status: &str, extra: &str, body: &str) {
+fn respond(stream: &mut impl Write, status: &str, extra: &str, body: &str) {
     let _ = write!(
         stream,
         "HTTP/1.1 {status}\r\nContent-Type: text/xml; charset=\"utf-8\"\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
         body.len()
     );
+    let _ = stream.flush();
 }
 
 /// A SOAP answer of the X_VoIP service.
@@ -233,12 +284,8 @@ impl Drop for InFlight<'_> {
     }
 }
 
-fn serve(mut stream: TcpStream, script: &Arc<Mutex<Script>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let Ok(clone) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(clone);
+fn serve<S: Read + Write>(mut stream: S, tls: bool, script: &Arc<Mutex<Script>>) {
+    let mut reader = BufReader::new(&mut stream);
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
         return;
@@ -259,6 +306,7 @@ fn serve(mut stream: TcpStream, script: &Arc<Mutex<Script>>) {
         .unwrap_or(0);
     let mut body = vec![0u8; len.min(1 << 20)];
     let _ = reader.read_exact(&mut body);
+    drop(reader);
     let body = String::from_utf8_lossy(&body).to_string();
     let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
     let mut s = script
@@ -267,6 +315,9 @@ fn serve(mut stream: TcpStream, script: &Arc<Mutex<Script>>) {
     s.requests.push(line.trim().to_string());
     if header("authorization").is_some() {
         s.authorized += 1;
+        if !tls {
+            s.authorized_plain += 1;
+        }
     }
     match (line.starts_with("GET"), path.as_str()) {
         (true, "/tr64desc.xml") => {
@@ -287,6 +338,16 @@ fn serve(mut stream: TcpStream, script: &Arc<Mutex<Script>>) {
         (true, "/igddesc.xml") => {
             drop(s);
             respond(&mut stream, "200 OK", "", &igddesc());
+        }
+        (false, "/upnp/control/deviceinfo") if s.security_port.is_some() => {
+            let port = s.security_port.unwrap_or_default();
+            drop(s);
+            let reply = soap(
+                "GetSecurityPort",
+                &format!("<NewSecurityPort>{port}</NewSecurityPort>"),
+            )
+            .replace("service:X_VoIP:1", "service:DeviceInfo:1");
+            respond(&mut stream, "200 OK", "", &reply);
         }
         (false, "/igdupnp/control/WANCommonIFC1" | "/igdupnp/control/WANIPConn1")
             if s.igd_hidden =>
