@@ -14,6 +14,13 @@
 //!   restarts) less than [`MIN_LOGIN_GAP`] after another one's attempt with the same
 //!   credentials waits for the rest of that minute, even if the other crashed between sending
 //!   and hearing back.
+//! - for the router's TR-064 login, the box it belongs to ([`pin_router`]): the identity of the
+//!   box that first accepted it, so that no other box (another network's gateway) is ever sent
+//!   it; the router's rejections are kept under that identity.
+//!
+//! A login to a router runs under a [`LoginLock`] (a lock file beside the ledger, per box and
+//! user) from the ledger check to the write of what it learnt: the lines of one process and
+//! other processes log in one after another, each reading the others' rejections first.
 //!
 //! The fingerprint is an iterated, salted SHA-256 of the AOR, the digest user and the password;
 //! the password itself is never written. The file is 0600 in a 0700 directory, and every
