@@ -235,7 +235,9 @@ async fn lines_of_one_process_log_in_one_at_a_time_and_a_rejection_stops_the_res
     // The rejection is the box's (point 6: the ledger key is its identity and the user).
     let text = std::fs::read_to_string(&ledger).unwrap();
     assert!(
-        text.contains(&format!("\"router {HOME_UDN}|{ROUTER_USER}|{ROUTER_USER}\"")),
+        text.contains(&format!(
+            "\"router {HOME_UDN}|{ROUTER_USER}|{ROUTER_USER}\""
+        )),
         "{text}"
     );
     let kinds: Vec<_> = rounds.iter().map(|r| kind(r.as_ref().unwrap())).collect();
