@@ -207,6 +207,8 @@ struct Script {
     calls: Mutex<Vec<Call>>,
     active: AtomicUsize,
     max_active: AtomicUsize,
+    /// When the monitor told the prober that the network changed.
+    forgotten: Mutex<Vec<Duration>>,
 }
 
 /// A prober that plays a script and records each call's time and scope.
@@ -224,6 +226,7 @@ impl Scripted {
             calls: Mutex::new(Vec::new()),
             active: AtomicUsize::new(0),
             max_active: AtomicUsize::new(0),
+            forgotten: Mutex::new(Vec::new()),
         }))
     }
 
@@ -275,6 +278,14 @@ impl Prober for Scripted {
             tokio::time::sleep(step.takes).await;
             snapshot(step.kind)
         }
+    }
+
+    fn network_changed(&self) {
+        self.0
+            .forgotten
+            .lock()
+            .unwrap()
+            .push(self.0.start.elapsed());
     }
 }
 
@@ -605,6 +616,33 @@ async fn network_change_abandons_the_round_in_flight() {
         "the rerun keeps the abandoned round's scope"
     );
     assert_eq!(prober.0.max_active.load(Ordering::SeqCst), 1);
+    run.stop().await;
+}
+
+/// The probes hear of a network change before their next round, so nothing learnt on the old
+/// network (the router's place, its login challenge) is used on the new one.
+#[tokio::test(start_paused = true)]
+async fn a_network_change_reaches_the_prober_before_its_next_round() {
+    let prober = Scripted::new([taking(Verdict::Healthy, 10)]);
+    let run = start(&prober, Schedule::default());
+    // During a round: told before the rerun at 3.
+    until(&prober, 3).await;
+    run.handle.network_changed();
+    until(&prober, 14).await;
+    // While idle: told before the round it causes, at 20.
+    until(&prober, 20).await;
+    run.handle.network_changed();
+    until(&prober, 21).await;
+    let told: Vec<u64> = prober
+        .0
+        .forgotten
+        .lock()
+        .unwrap()
+        .iter()
+        .map(Duration::as_secs)
+        .collect();
+    assert_eq!(told, [3, 20], "{:?}", prober.starts());
+    assert_eq!(prober.starts()[..3], [0, 3, 20]);
     run.stop().await;
 }
 

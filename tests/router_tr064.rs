@@ -1,342 +1,20 @@
-//! The router layer against a scripted FRITZ!Box: no FRITZ!Box exists here, so a small HTTP
-//! server on loopback answers with documents and SOAP shaped as AVM's published TR-064
-//! documents describe them ("TR-064 – First Steps" and the X_VoIP service description):
-//! `tr64desc.xml` with the services nested in the device list, `igddesc.xml` for the IGD part,
-//! HTTP digest (MD5, qop=auth, realm "F!Box SOAP-Auth"), `GetMaxVoIPNumbers`,
-//! `X_AVM-DE_GetVoIPStatus` per account with SOAP fault 713 past the last one,
-//! `X_AVM-DE_GetVoIPAccount` (which carries the box's SIP password in `NewVoIPPassword`),
-//! HTTP 503 bursts and an oversized description. The registrar is a real kamailio on loopback.
-//! No traffic leaves loopback.
+//! The router layer against the scripted FRITZ!Box of [`dialtone_testkit::fritzbox`] (shaped
+//! as AVM's published TR-064 documents describe the box). The registrar is a real kamailio on
+//! loopback. No traffic leaves loopback.
 #![allow(clippy::unwrap_used)]
 
 use dialtone_testkit as support;
 use dialtone_testkit::layer;
 
 use dialtone_core::observation::Transport;
-use md5::{Digest, Md5};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::kamailio::Kamailio;
 
-const ROUTER_USER: &str = "dialtone";
-const ROUTER_PASSWORD: &str = "box-Pa55word-7q";
-/// What the box's `X_AVM-DE_GetVoIPAccount` returns as the SIP password.
-const BOX_SIP_PASSWORD: &str = "SIP-from-the-box-x9Z";
-const REALM: &str = "F!Box SOAP-Auth";
-const NONCE: &str = "4F1A6C0B2D9E8877";
-
-/// What the scripted box does, and what it saw.
-#[derive(Default)]
-struct Script {
-    /// (number, AVM status word) per account index.
-    accounts: Vec<(String, String)>,
-    /// Answer this many control requests with 503 first.
-    busy: u32,
-    /// Serve a tr64desc.xml of this many bytes instead of the real one.
-    huge_description: Option<usize>,
-    /// "Statusinformationen über UPnP übertragen" off: the IGD actions answer UPnP error 606.
-    igd_hidden: bool,
-    /// Control requests that carried an Authorization header.
-    authorized: u32,
-    /// Control requests rejected for a wrong password.
-    rejected: u32,
-    /// Control requests answered 503.
-    answered_busy: u32,
-    /// Every request line.
-    requests: Vec<String>,
-}
-
-struct FritzBox {
-    port: u16,
-    script: Arc<Mutex<Script>>,
-}
-
-impl FritzBox {
-    fn start(accounts: &[(&str, &str)]) -> FritzBox {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let script = Arc::new(Mutex::new(Script {
-            accounts: accounts
-                .iter()
-                .map(|(n, s)| (n.to_string(), s.to_string()))
-                .collect(),
-            ..Script::default()
-        }));
-        let shared = script.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let script = shared.clone();
-                std::thread::spawn(move || serve(stream, port, &script));
-            }
-        });
-        FritzBox { port, script }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn script(&self) -> std::sync::MutexGuard<'_, Script> {
-        self.script.lock().unwrap()
-    }
-}
-
-fn md5_hex(s: &str) -> String {
-    hex::encode(Md5::digest(s.as_bytes()))
-}
-
-/// The digest parameters of an `Authorization: Digest …` header.
-fn digest_params(value: &str) -> Vec<(String, String)> {
-    let rest = value.trim().strip_prefix("Digest").unwrap_or("");
-    let mut out = Vec::new();
-    for part in rest.split(',') {
-        if let Some((k, v)) = part.split_once('=') {
-            out.push((k.trim().to_string(), v.trim().trim_matches('"').to_string()));
-        }
-    }
-    out
-}
-
-fn authorized(header: &str) -> bool {
-    let p = digest_params(header);
-    let get = |k: &str| {
-        p.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let ha1 = md5_hex(&format!("{}:{REALM}:{ROUTER_PASSWORD}", get("username")));
-    let ha2 = md5_hex(&format!("POST:{}", get("uri")));
-    let want = md5_hex(&format!(
-        "{ha1}:{}:{}:{}:{}:{ha2}",
-        get("nonce"),
-        get("nc"),
-        get("cnonce"),
-        get("qop")
-    ));
-    get("username") == ROUTER_USER && get("nonce") == NONCE && get("response") == want
-}
-
-fn respond(stream: &mut TcpStream, status: &str, extra: &str, body: &str) {
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: text/xml; charset=\"utf-8\"\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-}
-
-fn soap(action: &str, args: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\"?>\n<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" \
-         s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body>\
-         <u:{action}Response xmlns:u=\"urn:dslforum-org:service:X_VoIP:1\">{args}</u:{action}Response>\
-         </s:Body></s:Envelope>"
-    )
-}
-
-fn fault(code: u32, description: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\"?>\n<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>\
-         <s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail>\
-         <UPnPError xmlns=\"urn:dslforum-org:control-1-0\"><errorCode>{code}</errorCode>\
-         <errorDescription>{description}</errorDescription></UPnPError></detail></s:Fault>\
-         </s:Body></s:Envelope>"
-    )
-}
-
-fn tr64desc() -> String {
-    "<?xml version=\"1.0\"?>\n<root xmlns=\"urn:dslforum-org:device-1-0\"><specVersion><major>1</major><minor>0</minor></specVersion>\
-     <device><deviceType>urn:dslforum-org:device:InternetGatewayDevice:1</deviceType>\
-     <friendlyName>FRITZ!Box 7590</friendlyName><manufacturer>AVM</manufacturer><modelName>FRITZ!Box 7590</modelName>\
-     <serviceList><service><serviceType>urn:dslforum-org:service:DeviceInfo:1</serviceType>\
-     <serviceId>urn:DeviceInfo-com:serviceId:DeviceInfo1</serviceId><controlURL>/upnp/control/deviceinfo</controlURL>\
-     <eventSubURL>/upnp/control/deviceinfo</eventSubURL><SCPDURL>/deviceinfoSCPD.xml</SCPDURL></service>\
-     <service><serviceType>urn:dslforum-org:service:X_VoIP:1</serviceType><serviceId>urn:X_VoIP-com:serviceId:X_VoIP1</serviceId>\
-     <controlURL>/upnp/control/x_voip</controlURL><eventSubURL>/upnp/control/x_voip</eventSubURL><SCPDURL>/x_voipSCPD.xml</SCPDURL></service>\
-     </serviceList><deviceList><device><deviceType>urn:dslforum-org:device:LANDevice:1</deviceType></device>\
-     <device><deviceType>urn:dslforum-org:device:WANDevice:1</deviceType></device></deviceList></device></root>"
-        .to_string()
-}
-
-fn igddesc() -> String {
-    "<?xml version=\"1.0\"?>\n<root xmlns=\"urn:schemas-upnp-org:device-1-0\"><device>\
-     <deviceType>urn:schemas-upnp-org:device:InternetGatewayDevice:1</deviceType><friendlyName>FRITZ!Box 7590</friendlyName>\
-     <modelName>FRITZ!Box 7590</modelName><deviceList><device><deviceType>urn:schemas-upnp-org:device:WANDevice:1</deviceType>\
-     <serviceList><service><serviceType>urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1</serviceType>\
-     <controlURL>/igdupnp/control/WANCommonIFC1</controlURL></service></serviceList><deviceList><device>\
-     <deviceType>urn:schemas-upnp-org:device:WANConnectionDevice:1</deviceType><serviceList><service>\
-     <serviceType>urn:schemas-upnp-org:service:WANIPConnection:1</serviceType><controlURL>/igdupnp/control/WANIPConn1</controlURL>\
-     </service></serviceList></device></deviceList></device></deviceList></device></root>"
-        .to_string()
-}
-
-fn serve(mut stream: TcpStream, _port: u16, script: &Arc<Mutex<Script>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let header = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let len: usize = header("content-length")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0u8; len.min(1 << 20)];
-    let _ = reader.read_exact(&mut body);
-    let body = String::from_utf8_lossy(&body).to_string();
-    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut s = script.lock().unwrap();
-    s.requests.push(line.trim().to_string());
-    match (line.starts_with("GET"), path.as_str()) {
-        (true, "/tr64desc.xml") => {
-            let doc = match s.huge_description {
-                Some(size) => {
-                    let filler = "<service><serviceType>x</serviceType></service>";
-                    format!(
-                        "<root><device>{}</device></root>",
-                        filler.repeat(size / filler.len())
-                    )
-                }
-                None => tr64desc(),
-            };
-            drop(s);
-            respond(&mut stream, "200 OK", "", &doc);
-        }
-        (true, "/igddesc.xml") => {
-            drop(s);
-            respond(&mut stream, "200 OK", "", &igddesc());
-        }
-        (false, "/igdupnp/control/WANCommonIFC1" | "/igdupnp/control/WANIPConn1")
-            if s.igd_hidden =>
-        {
-            drop(s);
-            respond(
-                &mut stream,
-                "500 Internal Server Error",
-                "",
-                &fault(606, "Action Not Authorized"),
-            );
-        }
-        (false, "/igdupnp/control/WANCommonIFC1") => {
-            drop(s);
-            respond(&mut stream, "200 OK", "", &soap("GetCommonLinkProperties", "<NewWANAccessType>DSL</NewWANAccessType><NewLayer1UpstreamMaxBitRate>40000000</NewLayer1UpstreamMaxBitRate><NewLayer1DownstreamMaxBitRate>100000000</NewLayer1DownstreamMaxBitRate><NewPhysicalLinkStatus>Up</NewPhysicalLinkStatus>"));
-        }
-        (false, "/igdupnp/control/WANIPConn1") => {
-            let action = header("soapaction").unwrap_or_default();
-            drop(s);
-            if action.contains("GetStatusInfo") {
-                respond(&mut stream, "200 OK", "", &soap("GetStatusInfo", "<NewConnectionStatus>Connected</NewConnectionStatus><NewLastConnectionError>ERROR_NONE</NewLastConnectionError><NewUptime>86400</NewUptime>"));
-            } else {
-                respond(
-                    &mut stream,
-                    "200 OK",
-                    "",
-                    &soap(
-                        "GetExternalIPAddress",
-                        "<NewExternalIPAddress>100.72.14.3</NewExternalIPAddress>",
-                    ),
-                );
-            }
-        }
-        (false, "/upnp/control/x_voip") => {
-            if s.busy > 0 {
-                s.busy -= 1;
-                s.answered_busy += 1;
-                drop(s);
-                respond(&mut stream, "503 Service Unavailable", "", "");
-                return;
-            }
-            let challenge = format!(
-                "WWW-Authenticate: Digest realm=\"{REALM}\", nonce=\"{NONCE}\", algorithm=MD5, qop=\"auth\"\r\n"
-            );
-            let Some(auth) = header("authorization") else {
-                drop(s);
-                respond(&mut stream, "401 Unauthorized", &challenge, "");
-                return;
-            };
-            s.authorized += 1;
-            if !authorized(&auth) {
-                s.rejected += 1;
-                drop(s);
-                respond(&mut stream, "401 Unauthorized", &challenge, "");
-                return;
-            }
-            let action = header("soapaction").unwrap_or_default();
-            let index: usize = body
-                .split("<NewVoIPAccountIndex>")
-                .nth(1)
-                .and_then(|r| r.split('<').next())
-                .and_then(|i| i.trim().parse().ok())
-                .unwrap_or(0);
-            let account = s.accounts.get(index).cloned();
-            drop(s);
-            let reply = if action.contains("GetMaxVoIPNumbers") {
-                soap(
-                    "GetMaxVoIPNumbers",
-                    "<NewMaxVoIPNumbers>20</NewMaxVoIPNumbers>",
-                )
-            } else if action.contains("X_AVM-DE_GetVoIPStatus") {
-                match account {
-                    Some((_, status)) => soap(
-                        "X_AVM-DE_GetVoIPStatus",
-                        &format!("<NewX_AVM-DE_VoIPStatus>{status}</NewX_AVM-DE_VoIPStatus>"),
-                    ),
-                    None => {
-                        respond(
-                            &mut stream,
-                            "500 Internal Server Error",
-                            "",
-                            &fault(713, "SpecifiedArrayIndexInvalid"),
-                        );
-                        return;
-                    }
-                }
-            } else if action.contains("X_AVM-DE_GetVoIPAccount") {
-                match account {
-                    Some((number, _)) => soap(
-                        "X_AVM-DE_GetVoIPAccount",
-                        &format!(
-                            "<NewVoIPRegistrar>sip.1und1.de</NewVoIPRegistrar><NewVoIPNumber>{number}</NewVoIPNumber>\
-                             <NewVoIPUsername>{number}</NewVoIPUsername><NewVoIPPassword>{BOX_SIP_PASSWORD}</NewVoIPPassword>\
-                             <NewVoIPOutboundProxy></NewVoIPOutboundProxy><NewVoIPSTUNServer>stun.example.net</NewVoIPSTUNServer>"
-                        ),
-                    ),
-                    None => {
-                        respond(&mut stream, "500 Internal Server Error", "", &fault(713, "SpecifiedArrayIndexInvalid"));
-                        return;
-                    }
-                }
-            } else {
-                respond(
-                    &mut stream,
-                    "500 Internal Server Error",
-                    "",
-                    &fault(401, "Invalid Action"),
-                );
-                return;
-            };
-            respond(&mut stream, "200 OK", "", &reply);
-        }
-        _ => {
-            drop(s);
-            respond(&mut stream, "404 Not Found", "", "");
-        }
-    }
-}
+use support::fritzbox::{FritzBox, BOX_SIP_PASSWORD, ROUTER_PASSWORD, ROUTER_USER};
 
 /// `dialtone --lang en SUB` with only what every run here needs: its own config, state and
 /// home in `dir`, the loopback gateway, no DNS probe, a 2 s timeout and the anchors.
@@ -482,11 +160,12 @@ fn not_registered_on_the_box_is_an_account_problem_while_the_registrar_answers()
     // The output and the debug log carry neither the box's SIP password nor the router's.
     assert_no_secret("stdout", &out.stdout);
     assert_no_secret("stderr", &out.stderr);
-    // Requests this round: igddesc + 3 IGD actions + tr64desc + GetMaxVoIPNumbers (401, then
-    // answered) + 2 × (status, account) answered up front + the 713 past the last account.
+    // Requests this round: igddesc + 3 IGD actions + tr64desc + GetSecurityPort (this box
+    // has no https) + GetMaxVoIPNumbers (401, then answered) + 2 × (status, account) answered
+    // up front + the 713 past the last account.
     let s = rig.fritz.script();
     assert_eq!(s.rejected, 0);
-    assert!(s.requests.len() <= 12, "{:#?}", s.requests);
+    assert!(s.requests.len() <= 13, "{:#?}", s.requests);
 
     drop(s);
     // The text face, as a person reads it.
@@ -720,10 +399,10 @@ async fn a_round_asks_the_box_a_handful_of_times() {
         "first round: {n1} requests; next round: {n2}: {:#?}",
         &requests[n1..]
     );
-    // First: igddesc, 3 IGD actions, tr64desc, GetMaxVoIPNumbers (challenge + answer), the
-    // account's status and number, the 713 past it. Then: 3 IGD actions, the status (digest
-    // answered up front), the 713.
-    assert_eq!(n1, 10, "{requests:#?}");
+    // First: igddesc, 3 IGD actions, tr64desc, GetSecurityPort (this box has no https),
+    // GetMaxVoIPNumbers (challenge + answer), the account's status and number, the 713 past
+    // it. Then: 3 IGD actions, the status (digest answered up front), the 713.
+    assert_eq!(n1, 11, "{requests:#?}");
     assert_eq!(n2, 5, "{:#?}", &requests[n1..]);
     assert_eq!(fritz.script().rejected, 0);
 }

@@ -130,6 +130,11 @@ pub enum RouterErrorKind {
     LoginSuspended,
     /// The router answered HTTP 503 (too many requests): dialtone backs off.
     Busy,
+    /// The router at this address is not the box the login belongs to (another network's
+    /// gateway, or a box that does not say who it is): no login was sent to it.
+    WrongRouter,
+    /// The login ledger cannot be used: no login was sent ("login checks paused").
+    LoginPaused,
 }
 
 /// The NAT situation the router's external IPv4 address reveals.

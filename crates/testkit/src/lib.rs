@@ -8,6 +8,7 @@
 
 pub mod desktop;
 pub mod dns;
+pub mod fritzbox;
 pub mod gate;
 pub mod igd;
 pub mod kamailio;

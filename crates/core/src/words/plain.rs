@@ -460,6 +460,14 @@ impl Fact {
                     "Your router is busy: dialtone asks it less often",
                     "Ihr Router ist ausgelastet: dialtone fragt ihn seltener",
                 ),
+                RouterErrorKind::WrongRouter => pick(
+                    "This network's router is not the one the router login belongs to: dialtone does not log in to it",
+                    "Der Router dieses Netzes ist nicht der, zu dem die Router-Anmeldung gehört: dialtone meldet sich nicht an ihm an",
+                ),
+                RouterErrorKind::LoginPaused => pick(
+                    "dialtone cannot keep track of its router logins (its state folder is not writable): it does not log in to the router",
+                    "dialtone kann seine Router-Anmeldungen nicht festhalten (sein Statusordner ist nicht beschreibbar): es meldet sich nicht am Router an",
+                ),
             },
             Fact::RouterLink { up, .. } => match up {
                 true => pick(
@@ -906,6 +914,8 @@ mod tests {
             RouterErrorKind::LoginRejected,
             RouterErrorKind::LoginSuspended,
             RouterErrorKind::Busy,
+            RouterErrorKind::WrongRouter,
+            RouterErrorKind::LoginPaused,
         ] {
             facts.push(Fact::RouterProblem {
                 kind,

@@ -26,6 +26,10 @@ fn router_problem_words(kind: RouterErrorKind, detail: &str, lang: Lang) -> Stri
         (RouterErrorKind::LoginSuspended, true) => format!("Anmeldung am Router pausiert nach einer Ablehnung ({detail}), bis das Router-Passwort geändert wird"),
         (RouterErrorKind::Busy, false) => format!("the router is busy ({detail}): dialtone asks it less often"),
         (RouterErrorKind::Busy, true) => format!("der Router ist überlastet ({detail}): dialtone fragt ihn seltener"),
+        (RouterErrorKind::WrongRouter, false) => format!("this is not the router the login belongs to ({detail}); no login was sent to it"),
+        (RouterErrorKind::WrongRouter, true) => format!("das ist nicht der Router, zu dem die Anmeldung gehört ({detail}); keine Anmeldung an ihn gesendet"),
+        (RouterErrorKind::LoginPaused, false) => format!("router login checks paused: {detail}; no login was sent"),
+        (RouterErrorKind::LoginPaused, true) => format!("Anmeldeprüfungen am Router pausiert: {detail}; keine Anmeldung gesendet"),
     }
 }
 

@@ -272,6 +272,9 @@ impl<P: Prober, C: Clock> Engine<P, C> {
             }
             if stale {
                 self.tracker.discard_streak();
+                // What the probes learnt of the old network (the router's place, its login
+                // challenge) must not be used on the new one.
+                self.prober.network_changed();
             }
             let scope = ProbeScope {
                 account: check_now || self.account_due(),
@@ -302,11 +305,13 @@ impl<P: Prober, C: Clock> Engine<P, C> {
                 RoundEnd::NetworkChanged => {
                     tracing::debug!("network changed during a round: rerunning it");
                     self.tracker.discard_streak();
+                    self.prober.network_changed();
                 }
                 RoundEnd::Done(snapshot) => {
                     if self.slept() {
                         tracing::info!("slept during a round: discarding its result");
                         self.tracker.discard_streak();
+                        self.prober.network_changed();
                         continue;
                     }
                     return Some((*snapshot, started_at, started));

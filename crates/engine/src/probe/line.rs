@@ -414,6 +414,10 @@ impl LineProber {
 }
 
 impl Prober for LineProber {
+    fn network_changed(&self) {
+        self.router.network_changed();
+    }
+
     async fn probe(&self, scope: ProbeScope) -> Snapshot {
         let taken_at = Utc::now();
         let device = device::probe();

@@ -27,4 +27,8 @@ pub struct ProbeScope {
 pub trait Prober: Send + Sync + 'static {
     /// Probes every layer (the account only when `scope.account`) and reports what it saw.
     fn probe(&self, scope: ProbeScope) -> impl Future<Output = Snapshot> + Send;
+
+    /// The network changed or the machine woke: forget what was learnt on the old network
+    /// (where the router is, its login challenge) before the next round. Nothing by default.
+    fn network_changed(&self) {}
 }

@@ -10,6 +10,7 @@
 //! [`dialtone_core::router::RouterErrorKind`]).
 
 pub mod igd;
+mod login;
 pub mod soap;
 pub mod tr064;
 pub mod xml;
@@ -47,7 +48,8 @@ pub struct RouterSettings {
     /// Per-request timeout.
     pub timeout: Duration,
     /// The login guard's ledger, where a rejected router login is kept like a SIP one (every
-    /// dialtone process, every restart); `None` keeps it in this process only.
+    /// dialtone process, every restart), with the box the login belongs to and the lock that
+    /// lets one login at a time go to a box; `None` keeps all of it in this process only.
     pub ledger: Option<std::path::PathBuf>,
 }
 
@@ -66,6 +68,9 @@ impl RouterSettings {
 /// What the prober remembers between rounds.
 #[derive(Debug, Default)]
 struct Memory {
+    /// The gateway address everything below was found at (`auto`): another one is another
+    /// network, and all of it is forgotten.
+    gateway: Option<IpAddr>,
     igd: Option<Igd>,
     /// The last failed discovery: when, and what it found.
     failed: Option<(Instant, RouterObservation)>,
@@ -77,15 +82,28 @@ struct Memory {
     numbers: HashMap<u32, tr064::AccountInfo>,
     /// `GetMaxVoIPNumbers`, asked once.
     max: Option<u32>,
-    /// The login the box rejected, and when: nothing is sent with it again (also written to the
-    /// login guard's ledger, and read back from it once per prober); a different user or
-    /// password lifts it.
-    rejected: Option<(DateTime<Utc>, String, Secret)>,
-    /// Whether the login guard's ledger has been read for this prober.
-    ledger_read: bool,
+    /// The box the login belongs to, once known here (from the ledger or a good login): kept
+    /// across network changes, it is the login's, not the network's.
+    pinned: Option<String>,
+    /// The login the box rejected, and when: nothing is sent with it to that box again (also
+    /// written to the login guard's ledger, which is read before every login); a different
+    /// user or password lifts it.
+    rejected: Option<(String, DateTime<Utc>, String, Secret)>,
     /// After an HTTP 503: no TR-064 request before then, and the next back-off.
     busy_until: Option<Instant>,
     backoff: Duration,
+}
+
+impl Memory {
+    /// Forgets every location, answer and back-off of the network it was learnt on (the pin
+    /// and a rejection stay: they belong to the login and the box).
+    fn forget_network(&mut self) {
+        *self = Memory {
+            pinned: self.pinned.take(),
+            rejected: self.rejected.take(),
+            ..Memory::default()
+        };
+    }
 }
 
 /// The first back-off after an HTTP 503; doubled on each further 503, up to [`MAX_BACKOFF`].
@@ -118,10 +136,39 @@ impl RouterProber {
         }
     }
 
+    /// The network changed (or the machine woke): the router at the gateway's address may be
+    /// another one. Forgets where the IGD and TR-064 were found and the box's digest challenge,
+    /// so the next login starts by reading the box's description (and identity) again.
+    pub fn network_changed(&self) {
+        if let Ok(mut m) = self.memory.lock() {
+            m.forget_network();
+        }
+        if let Some(http) = &self.http {
+            http.forget();
+        }
+    }
+
     /// One round: `None` when the router check is off.
     pub async fn probe(&self, gateway: Option<IpAddr>) -> Option<RouterObservation> {
         if self.settings.target == RouterUrl::Off {
             return None;
+        }
+        // Another gateway is another network, whether or not a network change was seen.
+        let moved = self
+            .memory
+            .lock()
+            .map(|mut m| {
+                let moved = m.gateway.is_some() && m.gateway != gateway;
+                m.gateway = gateway;
+                moved
+            })
+            .unwrap_or(false);
+        if moved {
+            tracing::info!("the gateway changed: forgetting the router found at the old one");
+            self.network_changed();
+            if let Ok(mut m) = self.memory.lock() {
+                m.gateway = gateway;
+            }
         }
         let mut observation = self.igd_part(gateway).await;
         if let (Some(login), Some(http)) = (&self.settings.login, &self.http) {
@@ -179,31 +226,9 @@ impl RouterProber {
         }
     }
 
-    /// `true` the first time it is asked: the ledger is read once per prober.
-    fn take_ledger_read(&self) -> bool {
-        self.memory
-            .lock()
-            .map(|mut m| !std::mem::replace(&mut m.ledger_read, true))
-            .unwrap_or(false)
-    }
-
-    /// The login guard of `login` at this router (keyed by the router setting and the user).
-    fn guard(&self, login: &Login) -> crate::probe::sip::guard::LoginGuard {
-        let router = match &self.settings.target {
-            RouterUrl::Auto => "router auto".to_string(),
-            RouterUrl::At(url) => format!("router {url}"),
-            RouterUrl::Off => "router off".to_string(),
-        };
-        crate::probe::sip::guard::LoginGuard::new(
-            self.settings.ledger.clone(),
-            &router,
-            &login.user,
-            &login.user,
-            &login.password,
-        )
-    }
-
     /// The FRITZ!Box TR-064 part (with a login): the phone accounts' registration states.
+    /// The login goes only to the box it belongs to, one login per box at a time, and only
+    /// while the login ledger can be used (see [`login`]).
     async fn voip_part(
         &self,
         http: &RouterHttp,
@@ -219,51 +244,23 @@ impl RouterProber {
                     RouterErrorKind::LoginRejected
                         | RouterErrorKind::LoginSuspended
                         | RouterErrorKind::Busy
+                        | RouterErrorKind::WrongRouter
+                        | RouterErrorKind::LoginPaused
                 );
             if replace {
                 observation.error = Some(RouterError { kind, detail });
             }
         };
-        let (cached, failed_at, mut numbers, mut max, rejected, busy_until) =
-            match self.memory.lock() {
-                Ok(m) => (
-                    m.tr064.clone(),
-                    m.tr064_failed,
-                    m.numbers.clone(),
-                    m.max,
-                    m.rejected.clone(),
-                    m.busy_until,
-                ),
-                Err(_) => return,
-            };
-        // Once per prober, the ledger: a login rejected by another process or before a restart
-        // stands too (from then on this prober's memory holds it; no file read every round).
-        let guard = self.guard(login);
-        let rejected = match (rejected, self.take_ledger_read()) {
-            (None, true) => match guard.gate(Utc::now()) {
-                Ok(crate::probe::sip::guard::Gate::Suspended { since, .. }) => {
-                    let held = (since, login.user.clone(), login.password.clone());
-                    if let Ok(mut m) = self.memory.lock() {
-                        m.rejected = Some(held.clone());
-                    }
-                    Some(held)
-                }
-                _ => None,
-            },
-            (rejected, _) => rejected,
+        let (busy_until, mut numbers, mut max, known, rejected) = match self.memory.lock() {
+            Ok(m) => (
+                m.busy_until,
+                m.numbers.clone(),
+                m.max,
+                m.pinned.clone(),
+                m.rejected.clone(),
+            ),
+            Err(_) => return,
         };
-        if let Some((since, user, password)) = rejected {
-            if user == login.user && password == login.password {
-                note(
-                    RouterErrorKind::LoginSuspended,
-                    format!(
-                        "user {user}, rejected {}",
-                        since.format("%Y-%m-%d %H:%M UTC")
-                    ),
-                );
-                return;
-            }
-        }
         if let Some(until) = busy_until {
             let left = until.saturating_duration_since(Instant::now());
             if !left.is_zero() {
@@ -274,59 +271,96 @@ impl RouterProber {
                 return;
             }
         }
-        let located = match cached {
-            Some(t) => t,
-            None => {
-                if failed_at.is_some_and(|at| at.elapsed() < REDISCOVER) {
-                    return;
-                }
-                let Some(url) = self.tr064_url(gateway) else {
-                    return;
-                };
-                let found = match http.description(&url).await {
-                    Ok(doc) => tr064::read_description(&url, &doc).map_err(|detail| {
-                        RequestError::Malformed {
-                            op: "GET".into(),
-                            url: url.to_string(),
-                            detail,
-                        }
-                    }),
-                    Err(e) => Err(e),
-                };
-                match found {
-                    Ok(t) => {
-                        if let Ok(mut m) = self.memory.lock() {
-                            m.tr064 = Some(t.clone());
-                            m.tr064_failed = None;
-                        }
-                        t
+        let located = match self.locate(http, gateway).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!("TR-064 description: {e}");
+                match &e {
+                    RequestError::TooLarge { .. } | RequestError::Malformed { .. } => {
+                        observation.reachable = true;
+                        note(RouterErrorKind::BadAnswer, e.to_string());
                     }
-                    Err(e) => {
-                        if let Ok(mut m) = self.memory.lock() {
-                            m.tr064_failed = Some(Instant::now());
-                        }
-                        tracing::debug!("TR-064 description: {e}");
-                        match &e {
-                            RequestError::TooLarge { .. } | RequestError::Malformed { .. } => {
-                                observation.reachable = true;
-                                note(RouterErrorKind::BadAnswer, e.to_string());
-                            }
-                            RequestError::Status { code: 503, .. } => {
-                                self.back_off();
-                                note(RouterErrorKind::Busy, e.to_string());
-                            }
-                            // No TR-064 here (not a FRITZ!Box): the IGD view is all there is.
-                            _ => {}
-                        }
-                        return;
+                    RequestError::Status { code: 503, .. } => {
+                        self.back_off();
+                        note(RouterErrorKind::Busy, e.to_string());
                     }
+                    // No TR-064 here (not a FRITZ!Box): the IGD view is all there is.
+                    _ => {}
                 }
+                return;
+            }
+        };
+        let identity = located.identity.as_deref();
+        let suspended = |since: DateTime<Utc>| {
+            format!(
+                "user {}, rejected {}",
+                login.user,
+                since.format("%Y-%m-%d %H:%M UTC")
+            )
+        };
+        if let Some((at_box, since, user, password)) = &rejected {
+            if Some(at_box.as_str()) == identity
+                && *user == login.user
+                && *password == login.password
+            {
+                note(RouterErrorKind::LoginSuspended, suspended(*since));
+                return;
+            }
+        }
+        let permit = match login::permit(
+            self.settings.ledger.as_deref(),
+            login,
+            identity,
+            known.as_deref(),
+            // Another line's login at this box takes a few requests; the whole TR-064 part
+            // has three timeouts.
+            self.settings.timeout * 2,
+        )
+        .await
+        {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                // Nothing authenticated went out, and no challenge of this box is kept.
+                http.forget();
+                match refusal {
+                    login::Refusal::Paused(why) => {
+                        tracing::warn!("router login checks paused: {why}");
+                        note(RouterErrorKind::LoginPaused, why);
+                    }
+                    login::Refusal::WrongRouter(what) => {
+                        tracing::info!("no router login sent: {what}");
+                        observation.reachable = true;
+                        note(RouterErrorKind::WrongRouter, what);
+                    }
+                    login::Refusal::Suspended(since) => {
+                        note(RouterErrorKind::LoginSuspended, suspended(since));
+                    }
+                    login::Refusal::Elsewhere => tracing::info!(
+                        "another dialtone line or process is logging in to the router: not this round"
+                    ),
+                }
+                return;
             }
         };
         let result = tr064::read_voip(http, &located, login, &mut numbers, &mut max).await;
         if let Ok(mut m) = self.memory.lock() {
             m.numbers = numbers;
             m.max = max;
+        }
+        let accepted = matches!(result, Ok(_) | Err(RequestError::Fault { .. }));
+        if let (true, Some(identity)) = (accepted, identity) {
+            // The first good login: from now on the login goes to this box only.
+            if !permit.pinned {
+                tracing::info!("the router login belongs to the box {identity} from now on");
+                if let Err(why) = login::pin(self.settings.ledger.as_deref(), login, identity) {
+                    tracing::warn!("router login checks paused: {why}");
+                    note(RouterErrorKind::LoginPaused, why);
+                }
+            }
+            if let Ok(mut m) = self.memory.lock() {
+                m.pinned = Some(identity.to_string());
+            }
         }
         match result {
             Ok(VoipRead::Accounts(accounts)) => {
@@ -358,10 +392,16 @@ impl RouterProber {
                 tracing::warn!(
                     "router login rejected: {e}; not retried until the password changes"
                 );
-                if let Ok(mut m) = self.memory.lock() {
-                    m.rejected = Some((Utc::now(), login.user.clone(), login.password.clone()));
+                let now = Utc::now();
+                if let (Ok(mut m), Some(identity)) = (self.memory.lock(), identity) {
+                    m.rejected = Some((
+                        identity.to_string(),
+                        now,
+                        login.user.clone(),
+                        login.password.clone(),
+                    ));
                 }
-                if let Err(e) = guard.reject(Utc::now(), 401) {
+                if let Err(e) = permit.guard.reject(now, 401) {
                     tracing::warn!("{e}; the rejection is remembered by this process only");
                 }
                 note(
@@ -384,6 +424,53 @@ impl RouterProber {
                 note(RouterErrorKind::BadAnswer, e.to_string());
             }
         }
+        // The lock is released here, after the ledger knows what this login learnt.
+        drop(permit);
+    }
+
+    /// The TR-064 description, located once (and again after a network change): `Ok(None)`
+    /// while a failed attempt is recent or there is nothing to ask.
+    async fn locate(
+        &self,
+        http: &RouterHttp,
+        gateway: Option<IpAddr>,
+    ) -> Result<Option<Tr064>, RequestError> {
+        let (cached, failed_at) = match self.memory.lock() {
+            Ok(m) => (m.tr064.clone(), m.tr064_failed),
+            Err(_) => return Ok(None),
+        };
+        if let Some(t) = cached {
+            return Ok(Some(t));
+        }
+        if failed_at.is_some_and(|at| at.elapsed() < REDISCOVER) {
+            return Ok(None);
+        }
+        let Some(url) = self.tr064_url(gateway) else {
+            return Ok(None);
+        };
+        let mut found = match http.description(&url).await {
+            Ok(doc) => {
+                tr064::read_description(&url, &doc).map_err(|detail| RequestError::Malformed {
+                    op: "GET".into(),
+                    url: url.to_string(),
+                    detail,
+                })
+            }
+            Err(e) => Err(e),
+        };
+        if let Ok(t) = &mut found {
+            tr064::prefer_tls(http, t).await;
+        }
+        if let Ok(mut m) = self.memory.lock() {
+            match &found {
+                Ok(t) => {
+                    m.tr064 = Some(t.clone());
+                    m.tr064_failed = None;
+                }
+                Err(_) => m.tr064_failed = Some(Instant::now()),
+            }
+        }
+        found.map(Some)
     }
 
     /// Starts (or doubles) the back-off after an HTTP 503; returns its length.

@@ -116,9 +116,11 @@ pub struct Login {
 pub struct RouterHttp {
     client: reqwest::Client,
     timeout: Duration,
-    /// The router's last digest challenge and the nonce count used with it: answered up front
-    /// on the next request, so a logged-in action costs one request, not two.
-    digest: Arc<Mutex<Option<(digest::Chosen, u32)>>>,
+    /// The router's last digest challenge, the origin (scheme, host, port) it came from and
+    /// the nonce count used with it: answered up front on the next request to that origin, so
+    /// a logged-in action costs one request, not two. Never sent anywhere else, and forgotten
+    /// on a network change ([`RouterHttp::forget`]).
+    digest: Arc<Mutex<Option<(String, digest::Chosen, u32)>>>,
 }
 
 /// A SOAP action's out-arguments, in order (secrets already dropped by the parser).
@@ -126,9 +128,12 @@ pub type OutArgs = Vec<(String, String)>;
 
 impl RouterHttp {
     /// A client with `timeout` per request, no proxy (the router is on the LAN) and no
-    /// redirects.
+    /// redirects. Over https it takes the box's self-signed certificate (a FRITZ!Box has no
+    /// other): TLS keeps the digest login from listeners on the way; which box it is, is
+    /// checked by its identity before any login (see `login`).
     pub fn new(timeout: Duration) -> Result<RouterHttp, reqwest::Error> {
         let client = crate::tls::http_client_builder()
+            .tls_danger_accept_invalid_certs(true)
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
@@ -140,6 +145,14 @@ impl RouterHttp {
             timeout,
             digest: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// Forgets the cached digest challenge: the next login starts with an unauthenticated
+    /// request (after a network change the box at that address may be another one).
+    pub fn forget(&self) {
+        if let Ok(mut cached) = self.digest.lock() {
+            *cached = None;
+        }
     }
 
     fn error(&self, op: &str, url: &Url, e: &reqwest::Error) -> RequestError {
@@ -247,10 +260,15 @@ impl RouterHttp {
             }
             request.send()
         };
-        // With a login and a challenge from an earlier request, answer it up front.
+        // With a login and a challenge from an earlier request to this very origin, answer it
+        // up front.
+        let origin = control.origin().ascii_serialization();
         let upfront = login.and_then(|login| {
             let mut cached = self.digest.lock().ok()?;
-            let (chosen, nc) = cached.as_mut()?;
+            let (from, chosen, nc) = cached.as_mut()?;
+            if *from != origin {
+                return None;
+            }
             *nc += 1;
             Some(authorization(chosen, control, login, *nc))
         });
@@ -276,7 +294,7 @@ impl RouterHttp {
                     })?;
                 let value = authorization(&chosen, control, login, 1);
                 if let Ok(mut cached) = self.digest.lock() {
-                    *cached = Some((chosen, 1));
+                    *cached = Some((origin.clone(), chosen, 1));
                 }
                 response = send(Some(value))
                     .await

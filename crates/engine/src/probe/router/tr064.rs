@@ -32,6 +32,26 @@ pub struct Tr064 {
     pub model: Option<String>,
     /// `X_VoIP`: service type and control URL.
     pub voip: (String, Url),
+    /// `DeviceInfo`: service type and control URL, for `GetSecurityPort` (no login needed).
+    pub device_info: Option<(String, Url)>,
+    /// Who the box is: the root device's `UDN`, else its `serialNumber` (`None` when it says
+    /// neither). The router login goes only to the box it was first accepted by.
+    pub identity: Option<String>,
+}
+
+/// The longest identity kept (a UDN is `uuid:` and 36 characters).
+const MAX_IDENTITY: usize = 80;
+
+/// The root device's identity: its `UDN`, else its `serialNumber`.
+fn identity(doc: &Element) -> Option<String> {
+    let device = doc.child("device")?;
+    ["UDN", "serialNumber"].iter().find_map(|name| {
+        device
+            .child_text(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && !v.chars().any(char::is_control))
+            .map(|v| v.chars().take(MAX_IDENTITY).collect())
+    })
 }
 
 /// The TR-064 description URL for a base URL (scheme, host, port).
@@ -53,22 +73,54 @@ pub fn read_description(url: &Url, doc: &Element) -> Result<Tr064, String> {
     }
     let (model, services) =
         super::xml::device_and_services(doc, "a TR-064 description without a <device>")?;
-    let voip = services
-        .iter()
-        .find_map(|s| {
+    // Only controls on the description's own host: a description cannot send the login on.
+    let service = |prefix: &str| {
+        services.iter().find_map(|s| {
             let st = s.child_text("serviceType")?;
-            if !st.starts_with("urn:dslforum-org:service:X_VoIP:") {
+            if !st.starts_with(prefix) {
                 return None;
             }
             let control = url.join(s.child_text("controlURL")?).ok()?;
             (control.host_str() == url.host_str()).then(|| (st.to_string(), control))
         })
+    };
+    let voip = service("urn:dslforum-org:service:X_VoIP:")
         .ok_or("the TR-064 description has no X_VoIP service (no telephony on this box?)")?;
     Ok(Tr064 {
         description: url.clone(),
         model,
         voip,
+        device_info: service("urn:dslforum-org:service:DeviceInfo:"),
+        identity: identity(doc),
     })
+}
+
+/// Moves the X_VoIP control to https, on the port the box names in
+/// `DeviceInfo:GetSecurityPort` (49443 on a FRITZ!Box; the action needs no login), so that the
+/// digest login never travels in clear text. Left on http when the box names no port.
+pub async fn prefer_tls(http: &RouterHttp, box_: &mut Tr064) {
+    let Some((st, control)) = &box_.device_info else {
+        return;
+    };
+    if box_.voip.1.scheme() == "https" {
+        return;
+    }
+    let port = match http.action(control, st, "GetSecurityPort", &[], None).await {
+        Ok(out) => arg(&out, "NewSecurityPort")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .filter(|p| *p != 0),
+        Err(e) => {
+            tracing::debug!("TR-064 GetSecurityPort: {e}; the login stays on http");
+            None
+        }
+    };
+    if let Some(port) = port {
+        let mut secure = box_.voip.1.clone();
+        if secure.set_scheme("https").is_ok() && secure.set_port(Some(port)).is_ok() {
+            tracing::debug!("TR-064 login over https, port {port}");
+            box_.voip.1 = secure;
+        }
+    }
 }
 
 /// What `X_AVM-DE_GetVoIPAccount` told about one account (asked once per index).

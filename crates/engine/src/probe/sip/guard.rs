@@ -14,6 +14,13 @@
 //!   restarts) less than [`MIN_LOGIN_GAP`] after another one's attempt with the same
 //!   credentials waits for the rest of that minute, even if the other crashed between sending
 //!   and hearing back.
+//! - for the router's TR-064 login, the box it belongs to ([`pin_router`]): the identity of the
+//!   box that first accepted it, so that no other box (another network's gateway) is ever sent
+//!   it; the router's rejections are kept under that identity.
+//!
+//! A login to a router runs under a [`LoginLock`] (a lock file beside the ledger, per box and
+//! user) from the ledger check to the write of what it learnt: the lines of one process and
+//! other processes log in one after another, each reading the others' rejections first.
 //!
 //! The fingerprint is an iterated, salted SHA-256 of the AOR, the digest user and the password;
 //! the password itself is never written. The file is 0600 in a 0700 directory, and every
@@ -141,7 +148,122 @@ struct Ledger {
     /// heard from is judged differently from one that answered yesterday.
     #[serde(default)]
     registrars: BTreeMap<String, Acquaintance>,
+    /// The router each router login belongs to, by box user: the identity of the box that
+    /// first accepted it (see [`pinned_router`]).
+    #[serde(default)]
+    routers: BTreeMap<String, RouterPin>,
 }
+
+/// The box a router login was first accepted by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct RouterPin {
+    /// The box's identity (its UDN, else its serial number).
+    identity: String,
+    /// Since when.
+    since: DateTime<Utc>,
+    /// Hex salt of `fingerprint`.
+    salt: String,
+    /// The credentials it was accepted with: a new password is a new set-up.
+    fingerprint: String,
+}
+
+/// The identity of the box the router login `user`/`password` belongs to: the one that first
+/// accepted it, from any dialtone process. `None` before the first good login, and after the
+/// password changed (a new password is a new set-up: the next box that accepts it is its box).
+pub fn pinned_router(
+    path: &Path,
+    user: &str,
+    password: &Secret,
+) -> Result<Option<String>, GuardError> {
+    let (key, user, password) = (router_pin_key(user), user.to_string(), password.clone());
+    update(path, move |ledger| {
+        let pin = ledger.routers.get(&key)?;
+        (fingerprint(&pin.salt, ROUTER_PIN_AOR, &user, &password) == pin.fingerprint)
+            .then(|| pin.identity.clone())
+    })
+}
+
+/// Records that the box `identity` accepted the router login `user`/`password` at `at`: from
+/// now on that login is sent to this box only.
+pub fn pin_router(
+    path: &Path,
+    user: &str,
+    password: &Secret,
+    identity: &str,
+    at: DateTime<Utc>,
+) -> Result<(), GuardError> {
+    let salt = hex::encode(rand::random::<[u8; 16]>());
+    let pin = RouterPin {
+        identity: identity.to_string(),
+        since: at,
+        fingerprint: fingerprint(&salt, ROUTER_PIN_AOR, user, password),
+        salt,
+    };
+    let key = router_pin_key(user);
+    update(path, move |ledger| {
+        ledger.routers.insert(key, pin);
+    })
+}
+
+/// What stands for the AOR in a router pin's fingerprint.
+const ROUTER_PIN_AOR: &str = "router";
+
+fn router_pin_key(user: &str) -> String {
+    format!("router|{user}")
+}
+
+/// The right to log in to one router (or account) now, held by one line of one process at a
+/// time: an exclusive `flock` on a file beside the ledger, named after the login's ledger key.
+/// Held from the ledger check before a login to the ledger write after it, so that a second
+/// line or process waits, then reads what the first learnt (a rejection, a pin) before it
+/// sends anything: never N logins with one password at once.
+#[derive(Debug)]
+pub struct LoginLock {
+    _file: std::fs::File,
+}
+
+impl LoginLock {
+    /// Takes the lock of the login `key` beside the ledger at `ledger`, waiting at most
+    /// `wait`; `Ok(None)` when another holder kept it that long.
+    pub async fn acquire(
+        ledger: &Path,
+        key: &str,
+        wait: std::time::Duration,
+    ) -> Result<Option<LoginLock>, GuardError> {
+        let mut digest = Sha256::new();
+        digest.update(key.as_bytes());
+        let name = format!("login-{}.lock", &hex::encode(digest.finalize())[..16]);
+        let dir = ledger.parent().unwrap_or_else(|| Path::new("."));
+        let path = dir.join(name);
+        let io = |action: &'static str| {
+            let path = path.clone();
+            move |e: std::io::Error| GuardError::Io {
+                action,
+                path,
+                detail: e.to_string(),
+            }
+        };
+        fs::create_private_dir(dir).map_err(|e| GuardError::Io {
+            action: "create the directory of",
+            path: ledger.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        let file = open_lock_file(&path).map_err(io("write"))?;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if fs::try_lock_exclusive(&file).map_err(io("lock"))? {
+                return Ok(Some(LoginLock { _file: file }));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
+    }
+}
+
+/// How often a waiting [`LoginLock::acquire`] tries again (a flock cannot be awaited).
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// What has been seen of `registrar` from here, by any dialtone process.
 pub fn acquaintance(path: &Path, registrar: &str) -> Result<Acquaintance, GuardError> {
