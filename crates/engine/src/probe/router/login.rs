@@ -101,6 +101,14 @@ pub(super) async fn permit(
             None => false,
         },
     };
+    if !pinned {
+        // A rejection recorded before logins were pinned to a box holds for the first box.
+        if let Some(since) =
+            guard::legacy_router_rejection(path, &login.user, &login.password).map_err(paused)?
+        {
+            return Err(Refusal::Suspended(since));
+        }
+    }
     match guard.gate(Utc::now()).map_err(paused)? {
         Gate::Suspended { since, .. } => Err(Refusal::Suspended(since)),
         // The router gets no Retry-After and no attempt records: its rounds are paced by the

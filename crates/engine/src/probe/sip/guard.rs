@@ -205,6 +205,35 @@ pub fn pin_router(
     })
 }
 
+/// A rejection of the router login `user`/`password` that a dialtone before box pinning
+/// recorded: it keyed router logins by the `router.url` setting (`router auto|USER|USER`,
+/// `router http://…|USER|USER`), not by the box. Such a rejection holds for the box the login
+/// is pinned to next, until the password changes, so an upgrade does not resend a password a
+/// router turned away.
+pub fn legacy_router_rejection(
+    path: &Path,
+    user: &str,
+    password: &Secret,
+) -> Result<Option<DateTime<Utc>>, GuardError> {
+    let (user, password) = (user.to_string(), password.clone());
+    update(path, move |ledger| {
+        ledger
+            .accounts
+            .iter()
+            .filter(|(key, _)| {
+                let mut parts = key.splitn(3, '|');
+                let target = parts.next().unwrap_or_default();
+                let legacy = target
+                    .strip_prefix("router ")
+                    .is_some_and(|t| t == "auto" || t.contains("://"));
+                legacy && parts.next() == Some(&user) && parts.next() == Some(&user)
+            })
+            .filter(|(_, e)| fingerprint(&e.salt, &user, &user, &password) == e.fingerprint)
+            .filter_map(|(_, e)| e.suspended.map(|r| r.since))
+            .min()
+    })
+}
+
 /// What stands for the AOR in a router pin's fingerprint.
 const ROUTER_PIN_AOR: &str = "router";
 
@@ -857,6 +886,48 @@ mod tests {
         );
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("sip:SIP.example.net|"), "{text}");
+    }
+
+    #[test]
+    fn a_router_rejection_from_before_box_pinning_holds_until_the_password_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logins.json");
+        let now = Utc::now();
+        let salt = "00".repeat(16);
+        let print = fingerprint(&salt, "box", "box", &Secret::new("wrong"));
+        // As the dialtone before box pinning wrote it: keyed by `router.url`.
+        let old = serde_json::json!({ "accounts": {
+            "router auto|box|box": {
+                "salt": salt, "fingerprint": print,
+                "suspended": { "since": now, "code": 401 }
+            }
+        }});
+        std::fs::write(&path, old.to_string()).unwrap();
+        assert_eq!(
+            legacy_router_rejection(&path, "box", &Secret::new("wrong")).unwrap(),
+            Some(now)
+        );
+        // Another password, another user: not that rejection.
+        assert_eq!(
+            legacy_router_rejection(&path, "box", &Secret::new("new")).unwrap(),
+            None
+        );
+        assert_eq!(
+            legacy_router_rejection(&path, "other", &Secret::new("wrong")).unwrap(),
+            None
+        );
+        // Today's keys (the box's identity) are not legacy ones.
+        let current = serde_json::json!({ "accounts": {
+            "router uuid:1234|box|box": {
+                "salt": salt, "fingerprint": print,
+                "suspended": { "since": now, "code": 401 }
+            }
+        }});
+        std::fs::write(&path, current.to_string()).unwrap();
+        assert_eq!(
+            legacy_router_rejection(&path, "box", &Secret::new("wrong")).unwrap(),
+            None
+        );
     }
 
     #[test]
