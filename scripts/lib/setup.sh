@@ -49,7 +49,7 @@ install_package_deps() {
 # The arm64 build of the agent for an always-on box (scripts/package --arch arm64): Rust's
 # aarch64 target, Debian's cross gcc (the linker, and the C of ring and SQLite) with the arm64
 # C library, and qemu-user to run the result here (the man pages are made by the very binary
-# being packaged; tests/package_arm64.rs runs its check and watch).
+# being packaged; tests/package.rs runs its check and watch).
 install_arm64_deps() {
   install_build_deps
   apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
@@ -86,6 +86,6 @@ install_test_deps() {
   # The package test (tests/package.rs): scripts/package's tools, and lintian to judge the .deb.
   install_package_deps
   apt_install lintian
-  # The arm64 package test (tests/package_arm64.rs): the cross toolchain and qemu-user.
+  # The arm64 package test (tests/package.rs): the cross toolchain and qemu-user.
   install_arm64_deps
 }
