@@ -23,7 +23,48 @@ pub fn load(path: &Path) -> Result<Option<Config>, ConfigError> {
     };
     let config = Config::parse(&text, path)?;
     config.validate(&path.display().to_string())?;
+    guard_secrets(&config, path)?;
     Ok(Some(config))
+}
+
+/// Refuses a config whose alert URLs or `[smtp] password` carry a secret when the file is
+/// readable by anyone but its owner (issue 19): the secret would be everybody's. Names the
+/// file and the first key that carries one.
+fn guard_secrets(config: &Config, path: &Path) -> Result<(), ConfigError> {
+    let key = config
+        .alerts
+        .iter()
+        .enumerate()
+        .find(|(_, a)| {
+            dialtone_core::alert::AlertTarget::from_config(a).is_ok_and(|t| t.carries_secret())
+        })
+        .map(|(i, _)| format!("alert[{i}].url"))
+        .or_else(|| {
+            config
+                .smtp
+                .as_ref()
+                .and_then(|s| s.password.as_ref())
+                .map(|_| "smtp.password".to_string())
+        });
+    let Some(key) = key else {
+        return Ok(());
+    };
+    let mode = dialtone_platform::fs::access_bits(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if mode & 0o077 != 0 {
+        return Err(ConfigError::Invalid {
+            origin: path.display().to_string(),
+            key,
+            message: format!(
+                "carries a secret, but the file is readable by others (mode {:o}): `chmod 600 {}`, or use an environment variable or the keyring",
+                mode & 0o777,
+                path.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Writes `config` to `path` (creating the directory), readable by the user only.
@@ -71,5 +112,33 @@ mod tests {
         assert_eq!(load(&dir.path().join("missing.toml")).expect("ok"), None);
         let mode = dialtone_platform::fs::access_bits(&path).unwrap();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_config_with_alert_secrets_must_be_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[[alert]]\nurl = \"ntfys://ntfy.sh/secret-topic\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("alert[0].url") && e.contains("chmod 600"), "{e}");
+        assert!(e.contains(&path.display().to_string()), "{e}");
+        assert!(!e.contains("secret-topic"), "{e}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(load(&path).unwrap().unwrap().alerts.len(), 1);
+        // A mail target carries no secret; its [smtp] password would.
+        std::fs::write(&path, "[[alert]]\nurl = \"mailto:me@example.org\"\n[smtp]\nhost = \"mail.example.org\"\nuser = \"me@example.org\"\npassword = \"pw\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("smtp.password"), "{e}");
+        // And a bad URL is named by its key.
+        std::fs::write(&path, "[[alert]]\nurl = \"gopher://x/y\"\n").unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("alert[0].url"), "{e}");
+        std::fs::write(&path, "[[alert]]\nurl = \"mailto:me@example.org\"\n").unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("smtp"), "{e}");
     }
 }

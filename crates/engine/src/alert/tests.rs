@@ -1,0 +1,1 @@
+//! The alerter against real local targets.
