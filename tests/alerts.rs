@@ -1,0 +1,520 @@
+//! Alerts that reach the phone (issue 19), end to end with real parts: `dialtone watch` against
+//! kamailio, e-mail through a real SMTP server (Debian's python3-aiosmtpd, STARTTLS with a test
+//! CA and plain), Apprise for real (Debian's `apprise`) to a local json:// endpoint, a webhook
+//! receiver, and an ntfy server.
+//!
+//! No ntfy server is packaged in Debian or on PyPI: the ntfy endpoint here is a scripted server
+//! that implements ntfy's publish API as ntfy's documentation describes it (a POST of the
+//! message to `/TOPIC` with the headers Title, Priority, Tags, Click and Actions, answered with
+//! the message as JSON).
+
+use dialtone_core::observation::Transport;
+use dialtone_testkit as support;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::kamailio::{Kamailio, KamailioOptions};
+
+/// One HTTP request as a recorder got it.
+#[derive(Debug, Clone)]
+struct Request {
+    path: String,
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+/// An HTTP server on loopback that records every request and answers it with `reply`.
+struct Recorder {
+    port: u16,
+    got: Arc<Mutex<Vec<Request>>>,
+}
+
+type Reply = fn(&Request) -> (u16, Vec<u8>);
+
+impl Recorder {
+    fn start(reply: Reply) -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let seen = got.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let seen = seen.clone();
+                std::thread::spawn(move || serve(stream, reply, &seen));
+            }
+        });
+        Recorder { port, got }
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn wait_for(&self, n: usize, within: Duration) -> Vec<Request> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.requests().len() >= n {
+                return self.requests();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "{n} requests expected within {within:?}, got {:#?}",
+            self.requests()
+        );
+    }
+}
+
+fn serve(stream: TcpStream, reply: Reply, seen: &Mutex<Vec<Request>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut first = String::new();
+    if reader.read_line(&mut first).unwrap_or(0) == 0 {
+        return;
+    }
+    let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let len = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let request = Request {
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let (status, answer) = reply(&request);
+    if status < 300 {
+        seen.lock().unwrap().push(request);
+    }
+    let mut stream = stream;
+    let head = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", answer.len());
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(&answer));
+}
+
+fn ok(_: &Request) -> (u16, Vec<u8>) {
+    (200, b"{}".to_vec())
+}
+
+/// ntfy's answer to a publish: the message as JSON (see the module's doc).
+fn ntfy_publish(r: &Request) -> (u16, Vec<u8>) {
+    let topic = r.path.trim_start_matches('/');
+    let answer = serde_json::json!({
+        "id": "test1", "time": 0, "event": "message", "topic": topic, "message": r.body,
+        "title": r.headers.get("title"), "priority": r.headers.get("priority"),
+    });
+    (200, answer.to_string().into_bytes())
+}
+
+/// A real SMTP server (aiosmtpd) storing each mail in a Maildir.
+struct Smtpd {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl Smtpd {
+    /// Plain, or STARTTLS (required) with `tls` = (certificate, key).
+    fn start(dir: &Path, tls: Option<(&Path, &Path)>) -> Option<Smtpd> {
+        let python = Path::new("/usr/bin/python3");
+        let has = python.exists()
+            && Command::new(python)
+                .args(["-c", "import aiosmtpd"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !support::gate::require(has, "Debian's python3-aiosmtpd (a real SMTP server)") {
+            return None;
+        }
+        let maildir = dir.join(if tls.is_some() {
+            "maildir-tls"
+        } else {
+            "maildir"
+        });
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(maildir.join(sub)).unwrap();
+        }
+        let port = support::free_port();
+        let mut cmd = Command::new(python);
+        cmd.args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ]);
+        if let Some((cert, key)) = tls {
+            cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
+        }
+        let child = cmd
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Smtpd {
+            child,
+            port,
+            maildir,
+        })
+    }
+
+    /// Every mail so far, oldest first: (subject, body) decoded by Python's email package,
+    /// and the raw message.
+    fn mails(&self) -> Vec<(String, String, String)> {
+        let mut files: Vec<_> = std::fs::read_dir(self.maildir.join("new"))
+            .unwrap()
+            .flatten()
+            .map(|e| (e.metadata().unwrap().modified().unwrap(), e.path()))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|(_, path)| {
+                let out = Command::new("/usr/bin/python3")
+                    .args(["-c", "import email,sys\nfrom email import policy\nm=email.message_from_binary_file(open(sys.argv[1],'rb'),policy=policy.default)\nprint(m['subject'])\nprint(m.get_content(),end='')"])
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8(out.stdout).unwrap();
+                let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
+                (subject.to_string(), body.to_string(), std::fs::read_to_string(&path).unwrap())
+            })
+            .collect()
+    }
+
+    fn wait_for(&self, n: usize, within: Duration) -> Vec<(String, String, String)> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.mails().len() >= n {
+                return self.mails();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "{n} mails expected within {within:?}, got {:#?}",
+            self.mails()
+        );
+    }
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A provider of the test's own, with an X account and a status page and no feeds (nothing
+/// leaves the machine).
+const CATALOG: &str = r#"
+[[provider]]
+id = "testprov"
+name = "Testprov"
+channels = [
+    { kind = "status_page", label = "Status page", label_de = "Statusseite", url = "https://status.testprov.example/" },
+    { kind = "x", label = "Testprov on X", label_de = "Testprov auf X", url = "https://x.com/testprov" },
+]
+"#;
+
+/// Writes the catalog and a config (mode 0600) with `extra` appended; the config's path.
+fn config(dir: &Path, registrar: &str, anchors: &[TcpListener], extra: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(dir.join("providers.toml"), CATALOG).unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "provider = \"testprov\"\n[account]\nregistrar = \"{registrar}\"\n\
+             [network]\nanchors = [{}]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n\
+             [thresholds]\nexpect_binding = false\n{extra}",
+            support::anchors_toml(anchors)
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// `dialtone SUB` with the test's config, catalog, history and home.
+fn dialtone(dir: &Path, sub: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    cmd.args(sub)
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .arg("--catalog")
+        .arg(dir.join("providers.toml"))
+        .arg("--db")
+        .arg(dir.join("history.sqlite3"))
+        .env("XDG_CONFIG_HOME", dir)
+        .env("XDG_STATE_HOME", dir)
+        .env("HOME", dir)
+        .env("RUST_LOG", "info")
+        .env(dialtone::cli::alert::RETRY_MAX_VAR, "1")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    cmd
+}
+
+fn watch(dir: &Path) -> (Child, std::sync::mpsc::Receiver<(Instant, String)>) {
+    let mut cmd = dialtone(dir, &["watch"]);
+    cmd.args([
+        "--json",
+        "--interval",
+        "1",
+        "--recheck",
+        "1",
+        "--timeout",
+        "1",
+        "--lang",
+        "en",
+    ]);
+    support::spawn_with_lines(&mut cmd).unwrap()
+}
+
+fn next_change(rx: &std::sync::mpsc::Receiver<(Instant, String)>, to: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (_, line) = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no change to {to} within 30 s"));
+        let change: Value = serde_json::from_str(&line).unwrap();
+        if change["to"] == to {
+            return change;
+        }
+    }
+}
+
+fn kamailio(tls: bool) -> Kamailio {
+    Kamailio::start(KamailioOptions {
+        tls,
+        ..KamailioOptions::default()
+    })
+}
+
+#[test]
+fn an_outage_and_its_recovery_reach_mail_ntfy_and_webhook_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut k = kamailio(true);
+    let Some(smtp) = Smtpd::start(
+        dir.path(),
+        Some((&k.dir().join("server.pem"), &k.dir().join("server.key"))),
+    ) else {
+        return;
+    };
+    let ntfy = Recorder::start(ntfy_publish);
+    let hook = Recorder::start(ok);
+    let anchors = support::loopback_anchors();
+    let extra = format!(
+        "[[alert]]\nurl = \"mailto:line@example.org\"\nlang = \"de\"\n\
+         [[alert]]\nurl = \"ntfy://127.0.0.1:{}/line-7f3k\"\nlang = \"en\"\n\
+         [[alert]]\nurl = \"http://127.0.0.1:{}/hook\"\nlabel = \"Büro\"\nlang = \"en\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nfrom = \"dialtone <dialtone@example.org>\"\nca_file = \"{}\"\n",
+        ntfy.port,
+        hook.port,
+        smtp.port,
+        k.ca_cert_path().display()
+    );
+    config(
+        dir.path(),
+        &k.registrar_uri(Transport::Udp),
+        &anchors,
+        &extra,
+    );
+    let (mut child, rx) = watch(dir.path());
+    next_change(&rx, "healthy");
+
+    k.stop();
+    let outage = next_change(&rx, "provider_outage");
+    let mails = smtp.wait_for(1, Duration::from_secs(20));
+    let pushes = ntfy.wait_for(1, Duration::from_secs(20));
+    let hooks = hook.wait_for(1, Duration::from_secs(20));
+    let (subject, body, raw) = &mails[0];
+    assert_eq!(subject, "Telefonie von Testprov gestört", "{raw}");
+    assert!(
+        body.contains("Testprov auf X: https://x.com/testprov"),
+        "{body}"
+    );
+    assert!(body.contains("Anschluss: testprov"), "{body}");
+    let p = &pushes[0];
+    assert_eq!(p.path, "/line-7f3k");
+    assert_eq!(p.headers["title"], "Testprov telephony is down");
+    assert_eq!(p.headers["priority"], "high");
+    assert_eq!(p.headers["tags"], "warning");
+    assert_eq!(p.headers["click"], "https://x.com/testprov");
+    assert_eq!(
+        p.headers["actions"],
+        "view, Testprov on X, https://x.com/testprov; view, Status page, https://status.testprov.example/"
+    );
+    let h: Value = serde_json::from_str(&hooks[0].body).unwrap();
+    assert_eq!(h["event"], "outage");
+    assert_eq!(h["line"], "Büro");
+    assert_eq!(h["verdict"], "provider_outage");
+    assert_eq!(h["previous"], "healthy");
+    assert_eq!(h["since"], outage["since"]);
+    assert_eq!(h["channels"][0]["url"], "https://x.com/testprov");
+    let mut keys: Vec<&String> = h.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "channels",
+            "duration_s",
+            "event",
+            "headline",
+            "lang",
+            "line",
+            "post",
+            "previous",
+            "reason",
+            "since",
+            "until",
+            "verdict"
+        ]
+    );
+
+    k.start_again();
+    let recovery = next_change(&rx, "healthy");
+    let mails = smtp.wait_for(2, Duration::from_secs(20));
+    let pushes = ntfy.wait_for(2, Duration::from_secs(20));
+    let hooks = hook.wait_for(2, Duration::from_secs(20));
+    let (subject, body, raw) = &mails[1];
+    assert_eq!(subject, "Ihr Anschluss funktioniert wieder", "{raw}");
+    assert!(
+        body.starts_with("Die Telefonie von Testprov war von "),
+        "{body}"
+    );
+    assert!(body.contains(" gestört ("), "the duration: {body}");
+    assert_eq!(pushes[1].headers["priority"], "default");
+    assert_eq!(pushes[1].headers["tags"], "white_check_mark");
+    let h: Value = serde_json::from_str(&hooks[1].body).unwrap();
+    assert_eq!(h["event"], "recovery");
+    assert_eq!(h["since"], outage["since"]);
+    assert_eq!(h["until"], recovery["since"]);
+    assert!(h["duration_s"].as_i64().unwrap() >= 1, "{h:#}");
+
+    // Nothing twice.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(smtp.mails().len(), 2);
+    assert_eq!(ntfy.requests().len(), 2);
+    assert_eq!(hook.requests().len(), 2);
+    support::stop(&mut child, Duration::from_secs(5)).expect("watch stops on SIGTERM");
+    println!("--- the outage mail as received ---\n{}", mails[0].2);
+    println!(
+        "--- the recovery webhook body as received ---\n{}",
+        hooks[1].body
+    );
+}
+
+#[test]
+fn alert_test_reaches_plain_smtp_and_apprise_and_names_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(smtp) = Smtpd::start(dir.path(), None) else {
+        return;
+    };
+    let has_apprise = Command::new("apprise")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !support::gate::require(has_apprise, "the apprise command (Debian's apprise)") {
+        return;
+    }
+    let json = Recorder::start(ok);
+    let anchors = support::loopback_anchors();
+    let extra = format!(
+        "[[alert]]\nurl = \"mailto:line@example.org\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"dialtone@example.org\"\n",
+        smtp.port
+    );
+    config(dir.path(), "sip:127.0.0.1:9", &anchors, &extra);
+    let apprise = format!("apprise:json://127.0.0.1:{}/notify-secret", json.port);
+    let out = dialtone(
+        dir.path(),
+        &["--lang", "de", "alert", "test", "--alert", &apprise],
+    )
+    .output()
+    .unwrap();
+    let printed = support::printed(&out);
+    assert!(out.status.success(), "{printed}");
+    assert!(
+        printed.contains("mailto:***@example.org: delivered"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("apprise:json://***: delivered"),
+        "{printed}"
+    );
+    assert!(!printed.contains("notify-secret"), "{printed}");
+    let mails = smtp.wait_for(1, Duration::from_secs(5));
+    assert_eq!(mails[0].0, "dialtone-Testalarm");
+    let got = json.wait_for(1, Duration::from_secs(5));
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["title"], "dialtone-Testalarm", "{body:#}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Dies ist ein Test"),
+        "{body:#}"
+    );
+
+    // A target that cannot be reached: named (redacted) with the reason, exit status not 0.
+    let closed = support::free_port();
+    let hook = format!("http://127.0.0.1:{closed}/hook-secret");
+    let out = dialtone(dir.path(), &["alert", "test", "--alert", &hook])
+        .output()
+        .unwrap();
+    let printed = support::printed(&out);
+    assert!(!out.status.success(), "{printed}");
+    assert!(
+        printed.contains(&format!("http://127.0.0.1:{closed}/***: not delivered")),
+        "{printed}"
+    );
+    assert!(!printed.contains("hook-secret"), "{printed}");
+
+    // `alert list` shows the targets redacted.
+    let ntfy = "ntfys://ntfy.example/topic-secret";
+    let out = dialtone(dir.path(), &["alert", "list", "--alert", ntfy])
+        .output()
+        .unwrap();
+    let printed = support::printed(&out);
+    assert!(out.status.success(), "{printed}");
+    assert!(
+        printed.contains("mailto:***@example.org [email]"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("ntfys://ntfy.example/*** [ntfy]"),
+        "{printed}"
+    );
+    assert!(!printed.contains("topic-secret"), "{printed}");
+}
