@@ -103,10 +103,16 @@ fn serve(stream: TcpStream, reply: Reply, seen: &Mutex<Vec<Request>>) {
     };
     let (status, answer) = reply(&request);
     if status < 300 {
-        seen.lock().unwrap().push(request);
+        seen.lock().unwrap().push(request.clone());
     }
     let mut stream = stream;
-    let head = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", answer.len());
+    // A redirect points back at the same path: a loop.
+    let location = if (300..400).contains(&status) {
+        format!("location: {}\r\n", request.path)
+    } else {
+        String::new()
+    };
+    let head = format!("HTTP/1.1 {status} X\r\n{location}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", answer.len());
     let _ = stream
         .write_all(head.as_bytes())
         .and_then(|()| stream.write_all(&answer));
@@ -517,4 +523,330 @@ fn alert_test_reaches_plain_smtp_and_apprise_and_names_what_failed() {
         "{printed}"
     );
     assert!(!printed.contains("topic-secret"), "{printed}");
+}
+
+/// Rejects TCP to a loopback port for as long as it lives: an nftables table of the test's own,
+/// removed on drop (root only).
+struct Blocked {
+    table: String,
+}
+
+impl Blocked {
+    fn port(port: u16) -> Option<Blocked> {
+        if !support::gate::require_root("block the webhook's port with nftables") {
+            return None;
+        }
+        let table = format!("dialtone_alerts_{}_{port}", std::process::id());
+        let script = format!(
+            "table inet {table} {{\n chain out {{\n  type filter hook output priority 0; policy accept;\n  \
+             ip daddr 127.0.0.1 tcp dport {port} reject with tcp reset\n }}\n}}\n"
+        );
+        let mut child = Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "nft refused {script}");
+        Some(Blocked { table })
+    }
+}
+
+impl Drop for Blocked {
+    fn drop(&mut self) {
+        let _ = Command::new("nft")
+            .args(["delete", "table", "inet", &self.table])
+            .status();
+    }
+}
+
+/// The outbox's alerts, read from its file.
+fn outbox(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("alert-outbox.json")).unwrap_or_default();
+    serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["entries"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// An outage while the webhook's port is blocked, its recovery, then the port restored: both
+/// alerts arrive once, in order, with their original times; with `restart`, `watch` is killed
+/// (SIGKILL) during the outage and started again, which must neither lose the alert nor alert
+/// the same outage twice.
+fn outbox_run(restart: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut k = kamailio(false);
+    let hook = Recorder::start(ok);
+    let Some(blocked) = Blocked::port(hook.port) else {
+        return;
+    };
+    let anchors = support::loopback_anchors();
+    let extra = format!("[[alert]]\nurl = \"http://127.0.0.1:{}/hook\"\n", hook.port);
+    config(
+        dir.path(),
+        &k.registrar_uri(Transport::Udp),
+        &anchors,
+        &extra,
+    );
+    let (mut child, mut rx) = watch(dir.path());
+    next_change(&rx, "healthy");
+    k.stop();
+    let outage = next_change(&rx, "provider_outage");
+    // Tries fail meanwhile (the port answers with a reset).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !outbox(dir.path())
+        .first()
+        .is_some_and(|e| e["attempts"].as_u64() >= Some(2))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no failed tries: {:#?}",
+            outbox(dir.path())
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if restart {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (again, again_rx) = watch(dir.path());
+        (child, rx) = (again, again_rx);
+        let seen = next_change(&rx, "provider_outage");
+        assert_eq!(seen["from"], "unknown");
+    }
+    k.start_again();
+    let recovery = next_change(&rx, "healthy");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(hook.requests().is_empty(), "the port is blocked");
+    let waiting = outbox(dir.path());
+    assert_eq!(waiting.len(), 2, "{waiting:#?}");
+    assert!(
+        waiting.iter().all(|e| e["state"] == "pending"),
+        "{waiting:#?}"
+    );
+
+    drop(blocked);
+    let got = hook.wait_for(2, Duration::from_secs(15));
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies[0]["event"], "outage");
+    assert_eq!(bodies[0]["since"], outage["since"], "its original time");
+    assert_eq!(bodies[1]["event"], "recovery");
+    assert_eq!(
+        bodies[1]["since"], outage["since"],
+        "the outage's start, from before any restart"
+    );
+    assert_eq!(bodies[1]["until"], recovery["since"]);
+    // Each with its own id, sent along.
+    assert_ne!(
+        got[0].headers["x-dialtone-id"],
+        got[1].headers["x-dialtone-id"]
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        hook.requests().len(),
+        2,
+        "never twice: {:#?}",
+        hook.requests()
+    );
+    support::stop(&mut child, Duration::from_secs(5)).expect("watch stops on SIGTERM");
+    let done = outbox(dir.path());
+    assert!(done.iter().all(|e| e["state"] == "delivered"), "{done:#?}");
+}
+
+#[test]
+fn alerts_wait_in_the_outbox_while_the_webhook_is_blocked_and_arrive_once_in_order() {
+    outbox_run(false);
+}
+
+#[test]
+fn the_outbox_survives_a_killed_watch_and_the_outage_is_not_alerted_twice() {
+    outbox_run(true);
+}
+
+/// A target that accepts and never answers.
+fn silent() -> (u16, Arc<Mutex<Vec<TcpStream>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming().flatten() {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    (port, held)
+}
+
+/// A target answering 500 with a 50 MB body, streamed.
+fn flood() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                let _ = s.read(&mut buf);
+                let size = 50 * 1024 * 1024;
+                let head = format!("HTTP/1.1 500 Flood\r\ncontent-length: {size}\r\n\r\n");
+                if s.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                for _ in 0..size / chunk.len() {
+                    if s.write_all(&chunk).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn redirect_loop(_: &Request) -> (u16, Vec<u8>) {
+    (302, Vec::new())
+}
+
+/// The sum of `dialtone_checks_total` on the exporter at `port`.
+fn checks(port: u16) -> u64 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text.lines()
+        .filter(|l| l.starts_with("dialtone_checks_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// The peak resident memory of process `pid`, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn hostile_targets_cost_bounded_time_and_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut k = kamailio(false);
+    let (quiet, _held) = silent();
+    let failing = Recorder::start(|_| (500, b"{\"error\":\"nope\"}".to_vec()));
+    let looping = Recorder::start(redirect_loop);
+    let huge = flood();
+    let anchors = support::loopback_anchors();
+    let extra = format!(
+        "[[alert]]\nurl = \"http://127.0.0.1:{quiet}/silent\"\n\
+         [[alert]]\nurl = \"http://127.0.0.1:{}/500\"\n\
+         [[alert]]\nurl = \"http://127.0.0.1:{}/loop\"\n\
+         [[alert]]\nurl = \"http://127.0.0.1:{huge}/huge\"\n",
+        failing.port, looping.port
+    );
+    config(
+        dir.path(),
+        &k.registrar_uri(Transport::Udp),
+        &anchors,
+        &extra,
+    );
+    let metrics = support::free_port();
+    let mut cmd = dialtone(dir.path(), &["watch"]);
+    cmd.args([
+        "--json",
+        "--interval",
+        "1",
+        "--recheck",
+        "1",
+        "--timeout",
+        "1",
+        "--lang",
+        "en",
+    ])
+    .args(["--metrics", &metrics.to_string()]);
+    let (mut child, rx) = support::spawn_with_lines(&mut cmd).unwrap();
+    next_change(&rx, "healthy");
+    k.stop();
+    next_change(&rx, "provider_outage");
+    k.start_again();
+    let started = Instant::now();
+    next_change(&rx, "healthy");
+    // Two good checks at a 1 s re-check confirm the recovery, whatever the targets do.
+    assert!(
+        started.elapsed() < support::gate::slack(Duration::from_secs(8)),
+        "{:?}",
+        started.elapsed()
+    );
+    // Every target is being tried (and failing) now; the rounds keep their 1 s schedule.
+    let tries = |dir: &Path| {
+        outbox(dir)
+            .iter()
+            .map(|e| e["attempts"].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tries(dir.path()) < 6 {
+        assert!(Instant::now() < deadline, "{:#?}", outbox(dir.path()));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let before = checks(metrics);
+    std::thread::sleep(Duration::from_secs(10));
+    let rounds = checks(metrics) - before;
+    assert!(rounds >= 7, "{rounds} rounds in 10 s at a 1 s interval");
+    // The silent target's first try ends at its deadline (15 s).
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let silent_failed = |dir: &Path| {
+        outbox(dir).iter().any(|e| {
+            e["shown"]
+                .as_str()
+                .is_some_and(|s| s.contains(&format!(":{quiet}")))
+                && e["last_error"].is_string()
+        })
+    };
+    while !silent_failed(dir.path()) {
+        assert!(Instant::now() < deadline, "{:#?}", outbox(dir.path()));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let peak = peak_rss_kib(child.id());
+    assert!(
+        peak < 48 * 1024,
+        "peak RSS {peak} KiB: a 50 MB body must not be read"
+    );
+    let entries = outbox(dir.path());
+    for e in &entries {
+        assert_eq!(e["state"], "pending", "{e:#}");
+        let why = e["last_error"].as_str().unwrap_or("");
+        assert!(
+            !why.contains("/silent") && !why.contains("/huge"),
+            "redacted: {why}"
+        );
+    }
+    let says = |port: u16| {
+        entries
+            .iter()
+            .filter(|e| e["shown"].as_str().unwrap().contains(&format!(":{port}")))
+            .filter_map(|e| e["last_error"].as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    assert!(says(quiet).contains("no answer"), "{}", says(quiet));
+    assert!(says(failing.port).contains("500"), "{}", says(failing.port));
+    assert!(
+        says(looping.port).contains("redirects"),
+        "{}",
+        says(looping.port)
+    );
+    assert!(says(huge).contains("500"), "{}", says(huge));
+    println!("hostile targets: {rounds} rounds in 10 s, peak RSS {peak} KiB");
+    support::stop(&mut child, Duration::from_secs(5)).expect("watch stops on SIGTERM");
 }
