@@ -8,6 +8,8 @@
 //! message to `/TOPIC` with the headers Title, Priority, Tags, Click and Actions, answered with
 //! the message as JSON).
 
+#![allow(clippy::unwrap_used)]
+
 use dialtone_core::observation::Transport;
 use dialtone_testkit as support;
 use serde_json::Value;
@@ -507,6 +509,31 @@ fn alert_test_reaches_plain_smtp_and_apprise_and_names_what_failed() {
     );
     assert!(!printed.contains("hook-secret"), "{printed}");
 
+    // A config whose alert URL carries a secret must be the owner's alone: refused, naming
+    // the file and the key, never the secret.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.path().join("config.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            format!("{text}[[alert]]\nurl = \"ntfys://ntfy.example/topic-secret\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = dialtone(dir.path(), &["alert", "list"]).output().unwrap();
+        let printed = support::printed(&out);
+        assert_eq!(out.status.code(), Some(3), "{printed}");
+        assert!(
+            printed.contains("alert[1].url") && printed.contains("chmod 600"),
+            "{printed}"
+        );
+        assert!(printed.contains(&path.display().to_string()), "{printed}");
+        assert!(!printed.contains("topic-secret"), "{printed}");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
     // `alert list` shows the targets redacted.
     let ntfy = "ntfys://ntfy.example/topic-secret";
     let out = dialtone(dir.path(), &["alert", "list", "--alert", ntfy])
@@ -599,10 +626,13 @@ fn outbox_run(restart: bool) {
     let outage = next_change(&rx, "provider_outage");
     // Tries fail meanwhile (the port answers with a reset).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !outbox(dir.path())
-        .first()
-        .is_some_and(|e| e["attempts"].as_u64() >= Some(2))
-    {
+    let tried = |dir: &Path| {
+        outbox(dir)
+            .first()
+            .and_then(|e| e["attempts"].as_u64())
+            .unwrap_or(0)
+    };
+    while tried(dir.path()) < 2 {
         assert!(
             Instant::now() < deadline,
             "no failed tries: {:#?}",
