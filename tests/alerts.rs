@@ -288,6 +288,7 @@ fn dialtone(dir: &Path, sub: &[&str]) -> Command {
         .env("HOME", dir)
         .env("RUST_LOG", "info")
         .env(dialtone::cli::alert::RETRY_MAX_VAR, "1")
+        .env("DIALTONE_TEST_NTFY_TOKEN", "tk_testtoken")
         .env_remove("DBUS_SESSION_BUS_ADDRESS");
     cmd
 }
@@ -344,7 +345,7 @@ fn an_outage_and_its_recovery_reach_mail_ntfy_and_webhook_once_each() {
     let anchors = support::loopback_anchors();
     let extra = format!(
         "[[alert]]\nurl = \"mailto:line@example.org\"\nlang = \"de\"\n\
-         [[alert]]\nurl = \"ntfy://127.0.0.1:{}/line-7f3k\"\nlang = \"en\"\n\
+         [[alert]]\nurl = \"ntfy://127.0.0.1:{}/line-7f3k\"\nlang = \"en\"\ntoken_env = \"DIALTONE_TEST_NTFY_TOKEN\"\n\
          [[alert]]\nurl = \"http://127.0.0.1:{}/hook\"\nlabel = \"Büro\"\nlang = \"en\"\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nfrom = \"dialtone <dialtone@example.org>\"\nca_file = \"{}\"\n",
         ntfy.port,
@@ -378,6 +379,7 @@ fn an_outage_and_its_recovery_reach_mail_ntfy_and_webhook_once_each() {
     assert_eq!(p.headers["title"], "Testprov telephony is down");
     assert_eq!(p.headers["priority"], "high");
     assert_eq!(p.headers["tags"], "warning");
+    assert_eq!(p.headers["authorization"], "Bearer tk_testtoken");
     assert_eq!(p.headers["click"], "https://x.com/testprov");
     assert_eq!(
         p.headers["actions"],

@@ -68,8 +68,10 @@ pub struct AlertConfig {
     /// What it hears of; default [`EventKind::DEFAULT`].
     pub events: Option<Vec<EventKind>>,
     /// The environment variable holding an access token (ntfy: sent as `Bearer`; webhook:
-    /// the same header). The keyring entry `alert:HOST` is tried when unset.
+    /// the same header).
     pub token_env: Option<String>,
+    /// The token itself: accepted only from a config file readable by its owner alone.
+    pub token: Option<String>,
 }
 
 /// How the SMTP connection is secured (`[smtp] security`).
@@ -324,6 +326,8 @@ pub struct AlertTarget {
     pub events: Vec<EventKind>,
     /// Its token's variable, if any.
     pub token_env: Option<String>,
+    /// Its token from the config, if any.
+    pub token: Option<crate::secret::Secret>,
 }
 
 impl AlertTarget {
@@ -363,6 +367,7 @@ impl AlertTarget {
             label: config.label.clone(),
             events,
             token_env: config.token_env.clone(),
+            token: config.token.clone().map(crate::secret::Secret::new),
         })
     }
 
@@ -383,6 +388,9 @@ impl AlertTarget {
     /// readable by its owner alone: an Apprise URL's tokens, a user or password, an ntfy topic
     /// (on a public server the topic is the only key), a webhook's path or query.
     pub fn carries_secret(&self) -> bool {
+        if self.token.is_some() {
+            return true;
+        }
         match &self.target {
             Target::Mail { .. } => false,
             Target::Ntfy { .. } | Target::Apprise { .. } => true,

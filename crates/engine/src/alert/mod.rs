@@ -142,7 +142,7 @@ impl AlertSetup {
                             target.shown()
                         ))
                     })?),
-                    None => None,
+                    None => target.token.clone(),
                 };
                 Ok(Resolved {
                     key: target_key(&target.url),
@@ -265,6 +265,7 @@ impl Alerter {
         let outbox = Outbox::open(&setup.outbox).map_err(|e| e.to_string())?;
         let (inbox, rx) = mpsc::channel(INBOX);
         let task = Task {
+            writer: Writer::spawn(outbox.path().to_path_buf())?,
             setup,
             lines,
             outbox,
@@ -313,8 +314,39 @@ struct Tried {
     outcome: Result<(), String>,
 }
 
+/// The thread that writes the outbox file, newest state first.
+struct Writer {
+    tx: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    fn spawn(path: PathBuf) -> Result<Writer, String> {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::Builder::new()
+            .name("dialtone-outbox".into())
+            .spawn(move || {
+                while let Ok(mut bytes) = rx.recv() {
+                    // Only the newest of what queued up meanwhile needs writing.
+                    while let Ok(newer) = rx.try_recv() {
+                        bytes = newer;
+                    }
+                    if let Err(e) = outbox::write_file(&path, &bytes) {
+                        tracing::warn!("{e}");
+                    }
+                }
+            })
+            .map_err(|e| format!("starting the alert outbox writer: {e}"))?;
+        Ok(Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
 /// The alerter's task: the outbox's one owner.
 struct Task {
+    writer: Writer,
     setup: AlertSetup,
     lines: Vec<LineInfo>,
     outbox: Outbox,
@@ -345,11 +377,23 @@ impl Task {
             }
         }
         self.save();
+        // The last state on disk before the task ends (a shutdown waits for it).
+        self.writer.tx = None;
+        if let Some(thread) = self.writer.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 
+    /// Hands the outbox's state to the writer thread: the file's sync must not hold up this
+    /// runtime, whose other tasks are the line monitors (`watch` runs on one thread).
     fn save(&self) {
-        if let Err(e) = self.outbox.save() {
-            tracing::warn!("{e}");
+        match self.outbox.snapshot() {
+            Ok(bytes) => {
+                if let Some(tx) = &self.writer.tx {
+                    let _ = tx.send(bytes);
+                }
+            }
+            Err(e) => tracing::warn!("{e}"),
         }
     }
 
@@ -548,22 +592,30 @@ impl Task {
                 ..self.setup.policy.clone()
             }
         };
-        let why = tried.outcome.as_ref().err().cloned();
+        let why = tried.outcome.as_ref().err().cloned().unwrap_or_default();
+        let what = self
+            .outbox
+            .entries()
+            .iter()
+            .find(|e| e.id == tried.id)
+            .map(|e| {
+                format!(
+                    "{} alert ({}) to {}",
+                    e.alert.message.event, e.alert.message.line, e.shown
+                )
+            })
+            .unwrap_or_else(|| "an alert".into());
         match self
             .outbox
             .record(&tried.id, tried.outcome, Utc::now(), &policy)
         {
-            Some(State::Delivered { .. }) => tracing::info!("alert {} delivered", tried.id),
+            Some(State::Delivered { .. }) => tracing::info!("{what}: delivered"),
             Some(State::GivenUp { .. }) => tracing::warn!(
-                "alert {} given up after {} h of failures: {}",
-                tried.id,
-                policy.give_up.num_hours(),
-                why.unwrap_or_default()
+                "{what}: given up, not accepted within {} h: {why}",
+                policy.give_up.num_hours()
             ),
             Some(State::Pending { next_try }) => tracing::warn!(
-                "alert {} not delivered: {}; next try at {}",
-                tried.id,
-                why.unwrap_or_default(),
+                "{what}: not delivered ({why}); next try at {}",
                 next_try.format("%H:%M:%S")
             ),
             None => {}

@@ -122,6 +122,33 @@ pub struct Outbox {
     content: Content,
 }
 
+/// Writes `bytes` as the outbox at `path`: beside, synced, renamed over, so a crash leaves the
+/// old or the new file, never half of one. Blocking (the sync can take long on an SD card).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OutboxError> {
+    use dialtone_platform::fs::OpenPrivate;
+    use std::io::Write;
+    let io = |source| OutboxError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    // A leftover from a crash may have other access bits: created afresh, it gets the user's.
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .private()
+        .open(&tmp)
+        .map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
 /// A target's key in the outbox: a hash of its URL, so the file names no secret.
 pub fn target_key(url: &str) -> String {
     use sha2::Digest;
@@ -155,32 +182,17 @@ impl Outbox {
         &self.path
     }
 
-    /// Writes the outbox: beside, synced, renamed over, so a crash leaves the old or the new.
+    /// Writes the outbox now (see [`write_file`]).
     pub fn save(&self) -> Result<(), OutboxError> {
-        use dialtone_platform::fs::OpenPrivate;
-        use std::io::Write;
-        let io = |source| OutboxError::Io {
+        write_file(&self.path, &self.snapshot()?)
+    }
+
+    /// The outbox as its file holds it, for a writer elsewhere ([`write_file`]).
+    pub fn snapshot(&self) -> Result<Vec<u8>, OutboxError> {
+        serde_json::to_vec_pretty(&self.content).map_err(|e| OutboxError::Io {
             path: self.path.clone(),
-            source,
-        };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let tmp = self.path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(&self.content)
-            .map_err(std::io::Error::other)
-            .map_err(io)?;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .private()
-            .open(&tmp)
-            .map_err(io)?;
-        file.write_all(&bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        drop(file);
-        std::fs::rename(&tmp, &self.path).map_err(io)
+            source: std::io::Error::other(e),
+        })
     }
 
     /// Every alert, oldest first.
