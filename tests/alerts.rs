@@ -882,3 +882,67 @@ fn hostile_targets_cost_bounded_time_and_memory() {
     println!("hostile targets: {rounds} rounds in 10 s, peak RSS {peak} KiB");
     support::stop(&mut child, Duration::from_secs(5)).expect("watch stops on SIGTERM");
 }
+
+/// The shipped unit for `dialtone watch` on an always-on box: `systemd-analyze verify` passes
+/// (man pages not looked up: the package is not installed here) and `systemd-analyze security`
+/// rates its exposure low.
+#[test]
+fn the_watch_unit_verifies_and_is_hardened() {
+    let has = Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !support::gate::require(has, "systemd-analyze (package systemd)") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/dialtone-watch.service"),
+    )
+    .unwrap();
+    assert!(
+        unit.contains("ExecStart=/usr/bin/dialtone watch "),
+        "{unit}"
+    );
+    // verify checks that the binary exists: the one this test run built stands in for it.
+    let path = dir.path().join("dialtone-watch.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/dialtone", env!("CARGO_BIN_EXE_dialtone")),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        support::printed(&out)
+    );
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = support::printed(&out);
+    let score: f64 = text
+        .split("Overall exposure level for dialtone-watch.service:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no score in {text}"));
+    println!("systemd-analyze security: {score}");
+    assert!(score <= 2.0, "exposure {score}: {text}");
+    // The flags it runs watch with are the command line's.
+    let help = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(["watch", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--config") && help.contains("--db") && help.contains("--alert"),
+        "{help}"
+    );
+}

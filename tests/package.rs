@@ -149,6 +149,7 @@ fn the_package_installs_the_app_and_passes_lintian() {
         "/usr/share/bash-completion/completions/dialtone".into(),
         "/usr/share/zsh/vendor-completions/_dialtone".into(),
         "/usr/share/fish/vendor_completions.d/dialtone.fish".into(),
+        "/lib/systemd/system/dialtone-watch.service".into(),
     ];
     for size in [16, 22, 24, 32, 48, 64, 128, 256, 512] {
         wanted.push(format!(
