@@ -7,7 +7,7 @@ use super::report::ChangeReport;
 use super::{runtime, setup_failed, WatchArgs};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{EXIT_ALREADY_WATCHED, EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
-use dialtone_engine::alert::{AlertSetup, Alerter};
+use dialtone_engine::alert::{AlertSetup, Alerter, SpawnError};
 use dialtone_engine::lines::{LineEvent, Lines, LinesError, Sharing};
 use dialtone_engine::setup::Prepared;
 use std::future::Future;
@@ -111,6 +111,8 @@ async fn watch(
     if let Some(setup) = plan.alerts {
         match Alerter::spawn(setup, super::alert::line_infos(&plan.lines), &shutdown) {
             Ok((handle, task)) => alerter = Some((handle, task)),
+            // The other process alerts; this one watches on without sending twice.
+            Err(e @ SpawnError::Busy(_)) => tracing::warn!("{e}: this watch sends no alerts"),
             Err(e) => {
                 tracing::error!("{e}");
                 shutdown.cancel();

@@ -260,12 +260,31 @@ impl Alerter {
         setup: AlertSetup,
         lines: Vec<LineInfo>,
         token: &CancellationToken,
-    ) -> Result<(Alerter, JoinHandle<()>), String> {
-        let transports = Arc::new(setup.transports()?);
-        let outbox = Outbox::open(&setup.outbox).map_err(|e| e.to_string())?;
+    ) -> Result<(Alerter, JoinHandle<()>), SpawnError> {
+        let lock = take_outbox(&setup.outbox)?;
+        let transports = Arc::new(setup.transports().map_err(SpawnError::Failed)?);
+        let outbox = match Outbox::open(&setup.outbox) {
+            Ok(outbox) => outbox,
+            // A broken file must not stop the watch: it is kept aside for a look, and the
+            // alerts start afresh (what it held is lost, which the log says).
+            Err(e @ outbox::OutboxError::Corrupt { .. }) => {
+                let aside = setup
+                    .outbox
+                    .with_extension(format!("corrupt-{}", Utc::now().timestamp()));
+                tracing::error!(
+                    "{e}; moved to {} and starting with an empty outbox",
+                    aside.display()
+                );
+                std::fs::rename(&setup.outbox, &aside)
+                    .map_err(|e| format!("moving the broken alert outbox aside: {e}"))?;
+                Outbox::open(&setup.outbox).map_err(|e| e.to_string())?
+            }
+            Err(e) => return Err(SpawnError::Failed(e.to_string())),
+        };
         let (inbox, rx) = mpsc::channel(INBOX);
         let task = Task {
-            writer: Writer::spawn(outbox.path().to_path_buf())?,
+            _lock: lock,
+            writer: Writer::spawn(outbox.path().to_path_buf()).map_err(SpawnError::Failed)?,
             setup,
             lines,
             outbox,
@@ -344,8 +363,52 @@ impl Writer {
     }
 }
 
+/// Why the alerter did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// Another process sends the alerts of this outbox (a second `watch`, or the agent).
+    #[error("another dialtone process sends the alerts of {} already", .0.display())]
+    Busy(PathBuf),
+    /// It could not start.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for SpawnError {
+    fn from(why: String) -> SpawnError {
+        SpawnError::Failed(why)
+    }
+}
+
+/// Takes the outbox for this process: one sender per outbox, or two processes would send
+/// every alert twice and overwrite each other's record. Held while the returned file is open.
+fn take_outbox(outbox: &Path) -> Result<std::fs::File, SpawnError> {
+    use dialtone_platform::fs::OpenPrivate;
+    let path = outbox.with_extension("lock");
+    let failed = |e: std::io::Error| {
+        SpawnError::Failed(format!("alert outbox lock {}: {e}", path.display()))
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .private()
+        .open(&path)
+        .map_err(failed)?;
+    match dialtone_platform::fs::try_lock_exclusive(&file) {
+        Ok(true) => Ok(file),
+        Ok(false) => Err(SpawnError::Busy(outbox.to_path_buf())),
+        Err(e) => Err(failed(e)),
+    }
+}
+
 /// The alerter's task: the outbox's one owner.
 struct Task {
+    /// The outbox's lock, held as long as the task runs.
+    _lock: std::fs::File,
     writer: Writer,
     setup: AlertSetup,
     lines: Vec<LineInfo>,

@@ -230,3 +230,44 @@ async fn a_restart_during_an_outage_does_not_alert_it_again_and_the_recovery_cou
     token.cancel();
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_broken_outbox_is_moved_aside_and_alerts_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, got) = webhook(200).await;
+    let path = dir.path().join("o.json");
+    std::fs::write(&path, "{ not json").unwrap();
+    let token = CancellationToken::new();
+    let (alerter, task) =
+        Alerter::spawn(setup(&url, &path, Policy::default()), line(), &token).unwrap();
+    alerter.offer(&change(Verdict::Healthy, Verdict::InternetDown, Utc::now()));
+    wait_for("the alert", || got.lock().unwrap().len() == 1).await;
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("o.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    token.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn one_process_sends_the_alerts_of_an_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _) = webhook(200).await;
+    let path = dir.path().join("o.json");
+    let token = CancellationToken::new();
+    let (_alerter, task) =
+        Alerter::spawn(setup(&url, &path, Policy::default()), line(), &token).unwrap();
+    let second = Alerter::spawn(setup(&url, &path, Policy::default()), line(), &token);
+    assert!(matches!(second, Err(SpawnError::Busy(_))));
+    token.cancel();
+    task.await.unwrap();
+    // Free again once the first has ended.
+    let token = CancellationToken::new();
+    let (_alerter, task) =
+        Alerter::spawn(setup(&url, &path, Policy::default()), line(), &token).unwrap();
+    token.cancel();
+    task.await.unwrap();
+}
