@@ -690,6 +690,21 @@ fn outbox_run(restart: bool) {
     support::stop(&mut child, Duration::from_secs(5)).expect("watch stops on SIGTERM");
     let done = outbox(dir.path());
     assert!(done.iter().all(|e| e["state"] == "delivered"), "{done:#?}");
+    // `alert list` shows both, delivered, the target redacted.
+    let out = dialtone(dir.path(), &["alert", "list"]).output().unwrap();
+    let listed = support::printed(&out);
+    assert!(out.status.success(), "{listed}");
+    let shown = format!("http://127.0.0.1:{}/***", hook.port);
+    let rows: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.contains(&format!("to {shown}: delivered")))
+        .collect();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(
+        rows[0].contains(" outage ") && rows[1].contains(" recovery "),
+        "{listed}"
+    );
+    assert!(!listed.contains("/hook"), "{listed}");
 }
 
 #[test]
@@ -834,7 +849,9 @@ fn hostile_targets_cost_bounded_time_and_memory() {
     let before = checks(metrics);
     std::thread::sleep(Duration::from_secs(10));
     let rounds = checks(metrics) - before;
-    assert!(rounds >= 7, "{rounds} rounds in 10 s at a 1 s interval");
+    // A monitor held up by a target would manage one or two (the silent one holds a try for
+    // 15 s); a loaded CI machine may stretch the 1 s interval a little.
+    assert!(rounds >= 6, "{rounds} rounds in 10 s at a 1 s interval");
     // The silent target's first try ends at its deadline (15 s).
     let deadline = Instant::now() + Duration::from_secs(25);
     let silent_failed = |dir: &Path| {
