@@ -13,233 +13,23 @@
 use dialtone_core::observation::Transport;
 use dialtone_testkit as support;
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::kamailio::{Kamailio, KamailioOptions};
+use support::smtp::Smtpd;
+use support::webhook::{ntfy_publish, ok, Recorder, Request};
 
-/// One HTTP request as a recorder got it.
-#[derive(Debug, Clone)]
-struct Request {
-    path: String,
-    headers: BTreeMap<String, String>,
-    body: String,
-}
-
-/// An HTTP server on loopback that records every request and answers it with `reply`.
-struct Recorder {
-    port: u16,
-    got: Arc<Mutex<Vec<Request>>>,
-}
-
-type Reply = fn(&Request) -> (u16, Vec<u8>);
-
-impl Recorder {
-    fn start(reply: Reply) -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let seen = got.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, reply, &seen));
-            }
-        });
-        Recorder { port, got }
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.got.lock().unwrap().clone()
-    }
-
-    fn wait_for(&self, n: usize, within: Duration) -> Vec<Request> {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if self.requests().len() >= n {
-                return self.requests();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "{n} requests expected within {within:?}, got {:#?}",
-            self.requests()
-        );
-    }
-}
-
-fn serve(stream: TcpStream, reply: Reply, seen: &Mutex<Vec<Request>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut first = String::new();
-    if reader.read_line(&mut first).unwrap_or(0) == 0 {
-        return;
-    }
-    let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let len = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
-    let request = Request {
-        path,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    };
-    let (status, answer) = reply(&request);
-    if status < 300 {
-        seen.lock().unwrap().push(request.clone());
-    }
-    let mut stream = stream;
-    // A redirect points back at the same path: a loop.
-    let location = if (300..400).contains(&status) {
-        format!("location: {}\r\n", request.path)
-    } else {
-        String::new()
-    };
-    let head = format!("HTTP/1.1 {status} X\r\n{location}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", answer.len());
-    let _ = stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(&answer));
-}
-
-fn ok(_: &Request) -> (u16, Vec<u8>) {
-    (200, b"{}".to_vec())
-}
-
-/// ntfy's answer to a publish: the message as JSON (see the module's doc).
-fn ntfy_publish(r: &Request) -> (u16, Vec<u8>) {
-    let topic = r.path.trim_start_matches('/');
-    let answer = serde_json::json!({
-        "id": "test1", "time": 0, "event": "message", "topic": topic, "message": r.body,
-        "title": r.headers.get("title"), "priority": r.headers.get("priority"),
-    });
-    (200, answer.to_string().into_bytes())
-}
-
-/// A real SMTP server (aiosmtpd) storing each mail in a Maildir.
-struct Smtpd {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
-}
-
-impl Smtpd {
-    /// Plain, or STARTTLS (required) with `tls` = (certificate, key).
-    fn start(dir: &Path, tls: Option<(&Path, &Path)>) -> Option<Smtpd> {
-        let python = Path::new("/usr/bin/python3");
-        let has = python.exists()
-            && Command::new(python)
-                .args(["-c", "import aiosmtpd"])
-                .status()
-                .is_ok_and(|s| s.success());
-        if !support::gate::require(has, "Debian's python3-aiosmtpd (a real SMTP server)") {
-            return None;
-        }
-        let maildir = dir.join(if tls.is_some() {
-            "maildir-tls"
-        } else {
-            "maildir"
-        });
-        for sub in ["tmp", "new", "cur"] {
-            std::fs::create_dir_all(maildir.join(sub)).unwrap();
-        }
-        let port = support::free_port();
-        let mut cmd = Command::new(python);
-        cmd.args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ]);
-        if let Some((cert, key)) = tls {
-            cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
-        }
-        let child = cmd
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(Smtpd {
-            child,
-            port,
-            maildir,
-        })
-    }
-
-    /// Every mail so far, oldest first: (subject, body) decoded by Python's email package,
-    /// and the raw message.
-    fn mails(&self) -> Vec<(String, String, String)> {
-        let mut files: Vec<_> = std::fs::read_dir(self.maildir.join("new"))
-            .unwrap()
-            .flatten()
-            .map(|e| (e.metadata().unwrap().modified().unwrap(), e.path()))
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .map(|(_, path)| {
-                let out = Command::new("/usr/bin/python3")
-                    .args(["-c", "import email,sys\nfrom email import policy\nm=email.message_from_binary_file(open(sys.argv[1],'rb'),policy=policy.default)\nprint(m['subject'])\nprint(m.get_content(),end='')"])
-                    .arg(&path)
-                    .output()
-                    .unwrap();
-                let text = String::from_utf8(out.stdout).unwrap();
-                let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
-                (subject.to_string(), body.to_string(), std::fs::read_to_string(&path).unwrap())
-            })
-            .collect()
-    }
-
-    fn wait_for(&self, n: usize, within: Duration) -> Vec<(String, String, String)> {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if self.mails().len() >= n {
-                return self.mails();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "{n} mails expected within {within:?}, got {:#?}",
-            self.mails()
-        );
-    }
-}
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Debian's aiosmtpd, or the test fails under CI (and is skipped, saying so, elsewhere).
+fn smtpd(dir: &Path, tls: Option<(&Path, &Path)>) -> Option<Smtpd> {
+    support::gate::require(
+        support::smtp::available(),
+        "Debian's python3-aiosmtpd (a real SMTP server)",
+    )
+    .then(|| Smtpd::start(dir, tls))
 }
 
 /// A provider of the test's own, with an X account and a status page and no feeds (nothing
@@ -334,7 +124,7 @@ fn kamailio(tls: bool) -> Kamailio {
 fn an_outage_and_its_recovery_reach_mail_ntfy_and_webhook_once_each() {
     let dir = tempfile::tempdir().unwrap();
     let mut k = kamailio(true);
-    let Some(smtp) = Smtpd::start(
+    let Some(smtp) = smtpd(
         dir.path(),
         Some((&k.dir().join("server.pem"), &k.dir().join("server.key"))),
     ) else {
@@ -367,7 +157,7 @@ fn an_outage_and_its_recovery_reach_mail_ntfy_and_webhook_once_each() {
     let mails = smtp.wait_for(1, Duration::from_secs(20));
     let pushes = ntfy.wait_for(1, Duration::from_secs(20));
     let hooks = hook.wait_for(1, Duration::from_secs(20));
-    let (subject, body, raw) = &mails[0];
+    let (subject, body, raw) = (&mails[0].subject, &mails[0].body, &mails[0].raw);
     assert_eq!(subject, "Telefonie von Testprov gestört", "{raw}");
     assert!(
         body.contains("Testprov auf X: https://x.com/testprov"),
@@ -417,7 +207,7 @@ fn an_outage_and_its_recovery_reach_mail_ntfy_and_webhook_once_each() {
     let mails = smtp.wait_for(2, Duration::from_secs(20));
     let pushes = ntfy.wait_for(2, Duration::from_secs(20));
     let hooks = hook.wait_for(2, Duration::from_secs(20));
-    let (subject, body, raw) = &mails[1];
+    let (subject, body, raw) = (&mails[1].subject, &mails[1].body, &mails[1].raw);
     assert_eq!(subject, "Ihr Anschluss funktioniert wieder", "{raw}");
     assert!(
         body.starts_with("Die Telefonie von Testprov war von "),
@@ -438,7 +228,7 @@ fn an_outage_and_its_recovery_reach_mail_ntfy_and_webhook_once_each() {
     assert_eq!(ntfy.requests().len(), 2);
     assert_eq!(hook.requests().len(), 2);
     support::stop(&mut child, Duration::from_secs(5)).expect("watch stops on SIGTERM");
-    println!("--- the outage mail as received ---\n{}", mails[0].2);
+    println!("--- the outage mail as received ---\n{}", mails[0].raw);
     println!(
         "--- the recovery webhook body as received ---\n{}",
         hooks[1].body
@@ -448,7 +238,7 @@ fn an_outage_and_its_recovery_reach_mail_ntfy_and_webhook_once_each() {
 #[test]
 fn alert_test_reaches_plain_smtp_and_apprise_and_names_what_failed() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(smtp) = Smtpd::start(dir.path(), None) else {
+    let Some(smtp) = smtpd(dir.path(), None) else {
         return;
     };
     let has_apprise = Command::new("apprise")
@@ -485,7 +275,7 @@ fn alert_test_reaches_plain_smtp_and_apprise_and_names_what_failed() {
     );
     assert!(!printed.contains("notify-secret"), "{printed}");
     let mails = smtp.wait_for(1, Duration::from_secs(5));
-    assert_eq!(mails[0].0, "dialtone-Testalarm");
+    assert_eq!(mails[0].subject, "dialtone-Testalarm");
     let got = json.wait_for(1, Duration::from_secs(5));
     let body: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(body["title"], "dialtone-Testalarm", "{body:#}");
