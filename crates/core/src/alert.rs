@@ -72,6 +72,9 @@ pub struct AlertConfig {
     pub token_env: Option<String>,
     /// The token itself: accepted only from a config file readable by its owner alone.
     pub token: Option<String>,
+    /// At most this many alerts per hour to this target (default 5); past it one "unstable"
+    /// alert, and the latest change once the hour has room again.
+    pub per_hour: Option<u32>,
 }
 
 /// How the SMTP connection is secured (`[smtp] security`).
@@ -328,6 +331,8 @@ pub struct AlertTarget {
     pub token_env: Option<String>,
     /// Its token from the config, if any.
     pub token: Option<crate::secret::Secret>,
+    /// Its own hourly limit, if any.
+    pub per_hour: Option<u32>,
 }
 
 impl AlertTarget {
@@ -355,6 +360,12 @@ impl AlertTarget {
                 "names nothing: leave it out for outage, recovery and account",
             ));
         }
+        if config.per_hour == Some(0) {
+            return Err(FieldError::new(
+                "per_hour",
+                "must be at least 1 (remove the target to send nothing)",
+            ));
+        }
         if let Some(var) = &config.token_env {
             if var.is_empty() || var.contains('=') || var.contains('\0') {
                 return Err(FieldError::new("token_env", "not a variable name"));
@@ -368,6 +379,7 @@ impl AlertTarget {
             events,
             token_env: config.token_env.clone(),
             token: config.token.clone().map(crate::secret::Secret::new),
+            per_hour: config.per_hour,
         })
     }
 

@@ -538,6 +538,16 @@ impl Task {
         self.save();
     }
 
+    /// The hour's limit of the target `key`: its own `per_hour`, else the policy's.
+    fn per_hour(&self, key: &str) -> usize {
+        self.setup
+            .targets
+            .iter()
+            .find(|t| t.key == key)
+            .and_then(|t| t.target.per_hour)
+            .map_or(self.setup.policy.per_hour, |n| n as usize)
+    }
+
     /// Queues one alert, or under the rate limit the "unstable" one, or holds it back.
     fn raise(
         &mut self,
@@ -550,7 +560,8 @@ impl Task {
     ) {
         let raised = self.outbox.raised_within_hour(&t.key, now);
         let shown = t.target.shown();
-        if raised < self.setup.policy.per_hour {
+        let limit = self.per_hour(&t.key);
+        if raised < limit {
             self.held.remove(&t.key);
             self.outbox.push(id, &t.key, shown, rendered, now, false);
             return;
@@ -574,10 +585,7 @@ impl Task {
             self.outbox
                 .push(format!("{id}-unstable"), &t.key, shown, words, now, true);
         } else {
-            tracing::info!(
-                "alert to {shown} held back: the hour's limit of {} is reached",
-                self.setup.policy.per_hour
-            );
+            tracing::info!("alert to {shown} held back: the hour's limit of {limit} is reached");
         }
         self.held.insert(t.key.clone(), (id, rendered));
     }
@@ -587,7 +595,7 @@ impl Task {
         let keys: Vec<String> = self.held.keys().cloned().collect();
         let mut any = false;
         for key in keys {
-            if self.outbox.raised_within_hour(&key, now) >= self.setup.policy.per_hour {
+            if self.outbox.raised_within_hour(&key, now) >= self.per_hour(&key) {
                 continue;
             }
             let shown = self
