@@ -859,3 +859,44 @@ async fn an_agent_without_a_socket_of_its_own_starts_no_dashboard() {
         }
     }
 }
+
+/// The tray agent sends the config's `[[alert]]` alerts as `dialtone watch` does, naming the
+/// line and its provider as they are now, with its outbox beside the history.
+#[tokio::test]
+async fn the_agent_sends_alerts_for_confirmed_changes() {
+    use crate::test_support::{change, diagnosis};
+    use dialtone_core::verdict::Verdict;
+    use dialtone_engine::lines::LineEvent;
+    use dialtone_testkit::webhook::{ok, Recorder};
+    let hook = Recorder::start(ok);
+    // No path in the URL: nothing secret in it, so the test's 0644 config is accepted.
+    let config = format!(
+        "[account]\nregistrar = \"sip:127.0.0.1:9;transport=udp\"\n\
+         [[alert]]\nurl = \"http://127.0.0.1:{}\"\n",
+        hook.port
+    );
+    let f = fixture_config(true, Some(&config));
+    assert!(f.agent.alerter.is_some(), "the config's target is alerted");
+    let since = Utc::now();
+    let outage = change(
+        Verdict::Healthy,
+        Verdict::ProviderOutage,
+        since - chrono::TimeDelta::minutes(5),
+        since,
+        diagnosis(Verdict::ProviderOutage, None, since),
+    );
+    assert!(f.agent.post(present::Input::Line(LineEvent::Changed {
+        index: 0,
+        change: outage,
+    })));
+    let got =
+        tokio::task::spawn_blocking(move || hook.wait_for(1, std::time::Duration::from_secs(10)))
+            .await
+            .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["event"], "outage");
+    assert_eq!(body["verdict"], "provider_outage");
+    assert!(f.dir.path().join("alert-outbox.json").exists());
+    f.agent.shutdown.cancel();
+    f.agent.stop_line().await;
+}

@@ -69,29 +69,14 @@ pub(super) fn setup(
     lang: Lang,
 ) -> Result<AlertSetup, ExitCode> {
     let config = lines.first().map(|p| p.config.clone()).unwrap_or_default();
-    let Some(outbox) = dialtone_engine::alert::outbox_path(history) else {
-        tracing::error!("no state directory for the alert outbox (set HOME, or give --db)");
-        return Err(ExitCode::from(EXIT_CONFIG_ERROR));
-    };
-    let lang = config.desktop.language.unwrap_or(lang);
-    let mut setup = AlertSetup::resolve(&config, extra, lang, outbox).map_err(|e| {
+    AlertSetup::for_run(&config, extra, history, lang).map_err(|e| {
         tracing::error!("{e}");
         ExitCode::from(EXIT_CONFIG_ERROR)
-    })?;
-    // The longest wait between tries (default 300 s): an always-on box on a flaky uplink may
-    // want it shorter, and the tests do.
-    if let Some(secs) = std::env::var(RETRY_MAX_VAR)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        setup.policy.max_retry = std::time::Duration::from_secs(secs.max(1));
-        setup.policy.first_retry = setup.policy.first_retry.min(setup.policy.max_retry);
-    }
-    Ok(setup)
+    })
 }
 
 /// The environment variable that caps the wait between two tries of an alert, in seconds.
-pub const RETRY_MAX_VAR: &str = "DIALTONE_ALERT_RETRY_MAX_SECS";
+pub const RETRY_MAX_VAR: &str = dialtone_engine::alert::RETRY_MAX_VAR;
 
 /// Runs `dialtone alert`.
 pub(super) fn run(args: &AlertArgs, lang: Lang, out: &mut dyn Write) -> ExitCode {

@@ -34,6 +34,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The environment variable that caps the wait between two tries of an alert, in seconds.
+pub const RETRY_MAX_VAR: &str = "DIALTONE_ALERT_RETRY_MAX_SECS";
+
 /// How delivery paces itself.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -172,6 +175,34 @@ impl AlertSetup {
         })
     }
 
+    /// The setup of a run (`watch`, the agent): `config`'s targets and `extra`, the language
+    /// the config's (else `lang`), the outbox beside `history` (else in the state dir), the
+    /// longest wait between tries from [`RETRY_MAX_VAR`] when set.
+    pub fn for_run(
+        config: &Config,
+        extra: &[String],
+        history: Option<&Path>,
+        lang: Lang,
+    ) -> Result<AlertSetup, AlertSetupError> {
+        let outbox = outbox_path(history).ok_or_else(|| {
+            AlertSetupError::Invalid(
+                "no state directory for the alert outbox (set HOME, or give --db)".into(),
+            )
+        })?;
+        let lang = config.desktop.language.unwrap_or(lang);
+        let mut setup = AlertSetup::resolve(config, extra, lang, outbox)?;
+        // The longest wait between tries (default 300 s): an always-on box on a flaky uplink
+        // may want it shorter, and the tests do.
+        if let Some(secs) = std::env::var(RETRY_MAX_VAR)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            setup.policy.max_retry = Duration::from_secs(secs.max(1));
+            setup.policy.first_retry = setup.policy.first_retry.min(setup.policy.max_retry);
+        }
+        Ok(setup)
+    }
+
     /// Whether there is any target.
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
@@ -240,7 +271,7 @@ pub struct LineInfo {
 
 /// What the alerter's task is told.
 enum Input {
-    Changed(usize, Box<VerdictChanged>),
+    Changed(usize, Box<VerdictChanged>, Option<LineInfo>),
     Post(usize, StatusPost),
 }
 
@@ -299,9 +330,15 @@ impl Alerter {
 
     /// Offers a line event: a confirmed change, or the feeds' latest post. Never waits.
     pub fn offer(&self, event: &LineEvent) {
+        self.offer_line(event, None);
+    }
+
+    /// [`Alerter::offer`], with what the line is now (its label, provider and channels), for
+    /// a presenter whose lines change while it runs (the tray agent's settings).
+    pub fn offer_line(&self, event: &LineEvent, line: Option<LineInfo>) {
         let input = match event {
             LineEvent::Changed { index, change } => {
-                Input::Changed(*index, Box::new(change.clone()))
+                Input::Changed(*index, Box::new(change.clone()), line)
             }
             LineEvent::Feeds { index, feeds } => match latest_post(feeds) {
                 Some(post) => Input::Post(*index, post),
@@ -431,7 +468,15 @@ impl Task {
             tokio::select! {
                 () = token.cancelled() => break,
                 input = inbox.recv() => match input {
-                    Some(Input::Changed(index, change)) => self.changed(index, &change),
+                    Some(Input::Changed(index, change, line)) => {
+                        if let Some(line) = line {
+                            if self.lines.len() <= index {
+                                self.lines.resize_with(index + 1, LineInfo::default);
+                            }
+                            self.lines[index] = line;
+                        }
+                        self.changed(index, &change);
+                    }
                     Some(Input::Post(index, post)) => { self.posts.insert(index, post); }
                     None => break,
                 },
