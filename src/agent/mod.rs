@@ -10,6 +10,7 @@
 //! dashboard's events. The tray shows the worst line. One cancellation token stops everything
 //! on SIGTERM/SIGINT or "Quit", and the socket is removed on the way out.
 
+mod alerts;
 mod dashboard;
 pub(crate) mod handler;
 mod present;
@@ -148,6 +149,8 @@ pub(crate) struct Agent {
     /// sends them already; and its task, awaited at shutdown (the outbox's last write).
     alerter: Option<dialtone_engine::alert::Alerter>,
     alerts_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The history file the alert outbox lies beside (`None`: the state dir).
+    alert_base: Option<PathBuf>,
 }
 
 /// The alerter of the config's `[[alert]]` targets (issue 19), as `dialtone watch` runs it:
@@ -265,6 +268,7 @@ impl Agent {
             exporter: Mutex::new(None),
             alerter,
             alerts_task: Mutex::new(alerts_task),
+            alert_base: outbox_beside,
             options,
         });
         runtime.spawn(present::present(agent.clone(), input));

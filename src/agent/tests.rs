@@ -869,6 +869,7 @@ async fn the_agent_sends_alerts_for_confirmed_changes() {
     use dialtone_engine::lines::LineEvent;
     use dialtone_testkit::webhook::{ok, Recorder};
     let hook = Recorder::start(ok);
+    let port = hook.port;
     // No path in the URL: nothing secret in it, so the test's 0644 config is accepted.
     let config = format!(
         "[account]\nregistrar = \"sip:127.0.0.1:9;transport=udp\"\n\
@@ -897,6 +898,38 @@ async fn the_agent_sends_alerts_for_confirmed_changes() {
     assert_eq!(body["event"], "outage");
     assert_eq!(body["verdict"], "provider_outage");
     assert!(f.dir.path().join("alert-outbox.json").exists());
+
+    // The dashboard's "Alerts" part: the target redacted, the outbox, a test to every target.
+    let shown = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let alerts = loop {
+        let Ok(Response::Alerts { alerts }) = f.agent.handle(Request::Alerts).await else {
+            panic!("alerts answered otherwise");
+        };
+        if alerts
+            .outbox
+            .first()
+            .is_some_and(|e| e.state == "delivered")
+            || std::time::Instant::now() > deadline
+        {
+            break alerts;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(alerts.targets.len(), 1);
+    assert_eq!(alerts.targets[0].shown, shown);
+    assert_eq!(alerts.targets[0].kind, "webhook");
+    assert_eq!(alerts.outbox.len(), 1, "{alerts:?}");
+    assert_eq!(alerts.outbox[0].state, "delivered");
+    assert_eq!(alerts.outbox[0].event, "outage");
+    match f.agent.handle(Request::TestAlerts { line: None }).await {
+        Ok(Response::AlertsTested { results }) => {
+            assert_eq!(results.len(), 1);
+            assert!(results[0].delivered, "{results:?}");
+            assert_eq!(results[0].target, shown);
+        }
+        other => panic!("{other:?}"),
+    }
     f.agent.shutdown.cancel();
     f.agent.stop_line().await;
 }
