@@ -326,6 +326,20 @@ fn alert_test_reaches_plain_smtp_and_apprise_and_names_what_failed() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 
+    // The SMTP password's keyring entry needs a login to belong to (none here: no AUTH).
+    let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(["password", "--smtp-login", "--config"])
+        .arg(dir.path().join("config.toml"))
+        .args(["set", "--stdin"])
+        .env("HOME", dir.path())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let printed = support::printed(&out);
+    assert_eq!(out.status.code(), Some(3), "{printed}");
+    assert!(printed.contains("[smtp] host and user"), "{printed}");
+
     // `alert list` shows the targets redacted.
     let ntfy = "ntfys://ntfy.example/topic-secret";
     let out = dialtone(dir.path(), &["alert", "list", "--alert", ntfy])

@@ -237,7 +237,7 @@ fn smtp_password(
     if let Some(password) = &smtp.password {
         return Ok(Some(Secret::new(password.clone())));
     }
-    let account = format!("smtp:{user}@{}", smtp.host.trim());
+    let account = smtp_keyring_account(smtp).unwrap_or_else(|| format!("smtp:{user}"));
     match crate::secret::from_keyring(&account) {
         Ok(found) => Ok(found),
         Err(e) => {
@@ -245,6 +245,14 @@ fn smtp_password(
             Ok(None)
         }
     }
+}
+
+/// The keyring entry of the SMTP password (`smtp:USER@HOST`, under the service
+/// [`crate::secret::KEYRING_SERVICE`]), when `[smtp]` logs in; `dialtone password set
+/// --smtp-login` stores it.
+pub fn smtp_keyring_account(smtp: &dialtone_core::alert::SmtpConfig) -> Option<String> {
+    let user = smtp.user.as_deref()?;
+    Some(format!("smtp:{user}@{}", smtp.host.trim()))
 }
 
 /// The outbox's default place: beside the history file when there is one (the state the

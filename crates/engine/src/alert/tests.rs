@@ -271,3 +271,18 @@ async fn one_process_sends_the_alerts_of_an_outbox() {
     token.cancel();
     task.await.unwrap();
 }
+
+#[test]
+fn the_smtp_password_has_one_keyring_entry() {
+    let smtp = dialtone_core::alert::SmtpConfig {
+        host: " mail.example.org ".into(),
+        user: Some("me@example.org".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        smtp_keyring_account(&smtp).as_deref(),
+        Some("smtp:me@example.org@mail.example.org")
+    );
+    let anonymous = dialtone_core::alert::SmtpConfig { user: None, ..smtp };
+    assert_eq!(smtp_keyring_account(&anonymous), None);
+}
