@@ -166,6 +166,7 @@ fn the_package_installs_the_app_and_passes_lintian() {
         "/usr/share/bash-completion/completions/dialtone".into(),
         "/usr/share/zsh/vendor-completions/_dialtone".into(),
         "/usr/share/fish/vendor_completions.d/dialtone.fish".into(),
+        "/lib/systemd/system/dialtone-watch.service".into(),
     ];
     for size in [16, 22, 24, 32, 48, 64, 128, 256, 512] {
         wanted.push(format!(
@@ -377,65 +378,90 @@ fn check_watch_service(root: &Path) {
     run_as_the_service(root, &text);
 }
 
-/// `dialtone watch` as the unit runs it: the unit's Environment= with every absolute folder
-/// moved under a scratch root, as a user id of its own (systemd's DynamicUser), with the
-/// folders systemd would make (state and cache owned by that user, 0700; the configuration
-/// folder root's, world-readable). The line is on loopback with nothing answering, so the first
+/// `dialtone watch` as the unit runs it: its ExecStart with the unit's Environment=, every
+/// absolute folder moved under a scratch root, as a user id of its own (systemd's DynamicUser),
+/// with what systemd prepares: the state, cache and runtime folders owned by that user (0700),
+/// and the config, root's and 0600 in /etc/dialtone, handed over as a credential (a copy only
+/// the service's user may read). The line is on loopback with nothing answering, so the first
 /// verdict comes at once.
 fn run_as_the_service(root: &Path, unit: &str) {
     use std::io::{BufRead, BufReader};
     use std::os::unix::fs::PermissionsExt;
     const UID: u32 = 61_873;
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
 
     let base = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    mode(base.path(), 0o755);
+    let moved = |path: &str| base.path().join(path.trim_start_matches('/'));
     let env: Vec<(String, PathBuf)> = unit
         .lines()
         .filter_map(|l| l.strip_prefix("Environment="))
         .flat_map(str::split_whitespace)
         .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_string(), base.path().join(v.trim_start_matches('/'))))
+        .map(|(k, v)| (k.to_string(), moved(v)))
         .collect();
     assert!(
         env.iter().any(|(k, _)| k == "XDG_STATE_HOME"),
         "the unit sets the XDG folders: {env:?}"
     );
-    let config = base.path().join("etc/dialtone");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::set_permissions(
-        base.path().join("etc"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o755)).unwrap();
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed = silent.local_addr().unwrap().port();
     drop(silent);
+    let config = moved("/etc/dialtone/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(
-        config.join("config.toml"),
+        &config,
         format!(
             "[account]\nregistrar = \"sip:127.0.0.1:{closed}\"\n\n[network]\n\
              anchors = [\"127.0.0.1:{closed}\"]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n"
         ),
     )
     .unwrap();
-    std::fs::set_permissions(
-        config.join("config.toml"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
-    for dir in ["var/lib/dialtone", "var/cache/dialtone"] {
-        let dir = base.path().join(dir);
+    mode(&config, 0o600);
+    // LoadCredential=NAME:PATH: systemd copies PATH into $CREDENTIALS_DIRECTORY/NAME.
+    let (name, source) = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("LoadCredential="))
+        .and_then(|c| c.split_once(':'))
+        .expect("the unit hands the config over as a credential");
+    assert_eq!(moved(source), config);
+    let credentials = base.path().join("credentials");
+    for dir in ["/var/lib/dialtone", "/var/cache/dialtone", "/run/dialtone"] {
+        let dir = moved(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for up in [
-            dir.parent().unwrap(),
-            dir.parent().unwrap().parent().unwrap(),
-        ] {
-            std::fs::set_permissions(up, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut up = dir.parent();
+        while let Some(parent) = up.filter(|p| *p != base.path()) {
+            mode(parent, 0o755);
+            up = parent.parent();
         }
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-        run(Command::new("chown").arg(format!("{UID}:{UID}")).arg(&dir));
     }
+    std::fs::create_dir_all(&credentials).unwrap();
+    std::fs::copy(&config, credentials.join(name)).unwrap();
+    mode(&credentials.join(name), 0o400);
+    for dir in [
+        credentials.clone(),
+        moved("/var/lib/dialtone"),
+        moved("/var/cache/dialtone"),
+        moved("/run/dialtone"),
+    ] {
+        mode(&dir, 0o700);
+        run(Command::new("chown")
+            .arg("-R")
+            .arg(format!("{UID}:{UID}"))
+            .arg(&dir));
+    }
+    let exec: Vec<String> = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart")
+        .split_whitespace()
+        .map(|word| {
+            word.replace("/usr/bin/dialtone", &root.join("usr/bin/dialtone").display().to_string())
+                .replace("${CREDENTIALS_DIRECTORY}", &credentials.display().to_string())
+        })
+        .collect();
 
     let mut watch = Command::new("setpriv")
         .args([
@@ -443,8 +469,8 @@ fn run_as_the_service(root: &Path, unit: &str) {
             format!("--regid={UID}"),
             "--clear-groups".into(),
         ])
-        .arg(root.join("usr/bin/dialtone"))
-        .args(["watch", "--json", "--interval", "1", "--recheck", "1"])
+        .args(&exec)
+        .args(["--json", "--interval", "1", "--recheck", "1"])
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .envs(env.iter().map(|(k, v)| (k, v)))

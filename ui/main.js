@@ -544,6 +544,48 @@ async function loadSettings() {
   } catch (err) {
     showError(err);
   }
+  loadAlerts();
+}
+
+// ---------- alerts (ntfy, e-mail, webhooks, Apprise; targets come redacted) ----------
+
+function listItems(id, items) {
+  const list = $(id);
+  list.replaceChildren(...items.map((text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    return li;
+  }));
+}
+
+async function loadAlerts() {
+  try {
+    const a = await invoke("alerts");
+    $("alerts-none").hidden = a.targets.length > 0;
+    $("alerts-test").hidden = a.targets.length === 0;
+    listItems("alerts-targets", a.targets.map((x) => `${x.shown} (${x.kind}: ${x.events.join(", ")})`));
+    $("alerts-outbox-empty").hidden = a.outbox.length > 0;
+    listItems("alerts-outbox", a.outbox.slice().reverse().map((e) =>
+      t("alerts_entry", {
+        time: when(e.created),
+        line: e.line, headline: e.headline, target: e.target,
+        state: t("alerts_state." + e.state), attempts: e.attempts,
+      })));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function testAlerts() {
+  listItems("alerts-results", [t("alerts_testing")]);
+  try {
+    const results = await call("test_alerts", lineArg());
+    listItems("alerts-results", results.map((r) => r.delivered
+      ? t("alerts_delivered", { target: r.target })
+      : t("alerts_failed", { target: r.target, reason: r.reason || "" })));
+  } catch (_) {
+    listItems("alerts-results", []);
+  }
 }
 
 function accountFrom(registrar, user, previous) {
@@ -682,6 +724,7 @@ async function start() {
   $("report-form").addEventListener("submit", submitReport);
   $("export-csv").addEventListener("click", () => exportLog("csv"));
   $("export-html").addEventListener("click", () => exportLog("html"));
+  $("alerts-test").addEventListener("click", testAlerts);
   $("store-password").addEventListener("click", () => storePassword("set-password"));
   $("set-registrar").addEventListener("change", () => detect("set-registrar", "set-detected", "set-provider"));
   $("setup-registrar").addEventListener("change", () => detect("setup-registrar", "setup-detected", "setup-provider"));

@@ -83,6 +83,9 @@ install_test_deps() {
   # The fleet test (tests/fleet.rs): a real Prometheus server scraping `dialtone watch
   # --metrics`, with promtool to check the scrape and the shipped rules.
   apt_install prometheus
+  # The alert tests (tests/alerts.rs): a real SMTP server (python3-aiosmtpd, run with Debian's
+  # /usr/bin/python3) and the Apprise command delivering to a local json:// endpoint.
+  apt_install python3-aiosmtpd apprise
   # The package test (tests/package.rs): scripts/package's tools, and lintian to judge the .deb.
   install_package_deps
   apt_install lintian

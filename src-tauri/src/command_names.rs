@@ -24,7 +24,9 @@ macro_rules! with_dashboard_commands {
             connection,
             episodes,
             attach_report,
-            export_log
+            export_log,
+            alerts,
+            test_alerts
         )
     };
 }

@@ -15,8 +15,8 @@ use dialtone_core::outage::FaultReport;
 use dialtone_core::report::{self, ReportInput};
 use dialtone_core::secret::Secret;
 use dialtone_ipc::protocol::{
-    EpisodesReply, ExportFormat, FeedsReply, HistoryReply, Settings, MAX_EPISODE_DAYS,
-    MAX_HISTORY_HOURS, MAX_PAUSE_MINUTES,
+    AlertTestView, AlertsReply, EpisodesReply, ExportFormat, FeedsReply, HistoryReply, Settings,
+    MAX_EPISODE_DAYS, MAX_HISTORY_HOURS, MAX_PAUSE_MINUTES,
 };
 use serde::Serialize;
 use std::io::Write;
@@ -215,6 +215,28 @@ pub async fn allowed_links(agent: &Agent) -> Result<Vec<String>, CommandError> {
         }
     }
     Ok(links)
+}
+
+/// The alert targets (redacted by the agent) and the outbox, for the Alerts settings.
+#[tauri::command]
+pub async fn alerts(agent: State<'_, Agent>) -> Result<AlertsReply, CommandError> {
+    agent
+        .call("alerts", |mut c| async move { c.alerts().await })
+        .await
+}
+
+/// Sends a test alert to every target; per target, delivered or why not.
+#[tauri::command]
+pub async fn test_alerts(
+    agent: State<'_, Agent>,
+    line: Option<String>,
+) -> Result<Vec<AlertTestView>, CommandError> {
+    let line = validate_line(line)?;
+    agent
+        .call("test_alerts", |mut c| async move {
+            c.test_alerts(line.as_deref()).await
+        })
+        .await
 }
 
 /// Pauses notifications for `minutes` (0 resumes); returns the new status.

@@ -1415,6 +1415,28 @@ fn dashboard_end_to_end() {
         assert!(form["providers"].as_u64().unwrap() > 3, "the catalog picker: {form}");
         driver.screenshot(&[&artefacts.join("dashboard-settings.png")]).await;
 
+        // The Alerts part: the agent's target as it sent it (redacted), the outbox, and a
+        // test alert whose outcome is shown per target.
+        let alerts = poll_js(
+            &driver,
+            "the alert targets",
+            r#"return {targets: document.getElementById('alerts-targets').textContent,
+                       empty: !document.getElementById('alerts-outbox-empty').hidden};"#,
+            |a| a["targets"].as_str().is_some_and(|t| t.contains("ntfys://ntfy.sh/***")),
+        )
+        .await;
+        assert_eq!(alerts["empty"], true, "{alerts}");
+        driver
+            .js("document.getElementById('alerts-test').click(); return 0;")
+            .await;
+        poll_js(
+            &driver,
+            "the test alert's outcome",
+            "return document.getElementById('alerts-results').textContent;",
+            |r| r.as_str() == Some("ntfys://ntfy.sh/***: delivered"),
+        )
+        .await;
+
         // 5. Closing the window ends the dashboard process (and its WebKit helpers).
         let app = find_dashboard(driver_proc.pid(), &binary).expect("the dashboard process");
         let rss_mb = tree_rss_kb(app) as f64 / 1024.0;

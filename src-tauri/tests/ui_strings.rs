@@ -126,6 +126,10 @@ fn everything_the_rust_side_sends_has_words() {
     for verdict in ["internet_down", "local_problem", "account_problem"] {
         needed.push(format!("steps.{verdict}"));
     }
+    // An outbox entry's state, as the agent names it (src/agent/alerts.rs).
+    for state in ["pending", "delivered", "given_up"] {
+        needed.push(format!("alerts_state.{state}"));
+    }
     for kind in [
         "agent_unreachable",
         "connection",

@@ -448,6 +448,10 @@ impl Agent {
             Request::History { hours, line } => {
                 self.history(hours, self.line_index(line.as_deref())?).await
             }
+            Request::Alerts => self.alerts_reply().await,
+            Request::TestAlerts { line } => {
+                self.test_alerts(self.line_index(line.as_deref())?).await
+            }
             Request::Episodes { days, line } => {
                 self.episodes(days, self.line_index(line.as_deref())?).await
             }

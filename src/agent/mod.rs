@@ -10,6 +10,7 @@
 //! dashboard's events. The tray shows the worst line. One cancellation token stops everything
 //! on SIGTERM/SIGINT or "Quit", and the socket is removed on the way out.
 
+mod alerts;
 mod dashboard;
 pub(crate) mod handler;
 mod present;
@@ -144,6 +145,40 @@ pub(crate) struct Agent {
     /// The Prometheus exporter (`[metrics] listen`) and the address it was asked for, started
     /// with the first lines; each line generation attaches its monitor under its label.
     exporter: Mutex<Option<(std::net::SocketAddr, crate::metrics::Exporter)>>,
+    /// Alerts to the phone (`[[alert]]`), when the config has targets and no `dialtone watch`
+    /// sends them already; and its task, awaited at shutdown (the outbox's last write).
+    alerter: Option<dialtone_engine::alert::Alerter>,
+    alerts_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The history file the alert outbox lies beside (`None`: the state dir).
+    alert_base: Option<PathBuf>,
+}
+
+/// The alerter of the config's `[[alert]]` targets (issue 19), as `dialtone watch` runs it:
+/// its outbox beside the history. When a `watch` already sends the alerts of that outbox, it
+/// goes on doing so and the agent sends none (one sender per outbox, never two alerts).
+fn spawn_alerts(
+    config: &Config,
+    history: Option<&std::path::Path>,
+    lang: Lang,
+    token: &CancellationToken,
+) -> (
+    Option<dialtone_engine::alert::Alerter>,
+    Option<tokio::task::JoinHandle<()>>,
+) {
+    use dialtone_engine::alert::{AlertSetup, Alerter};
+    if config.alerts.is_empty() {
+        return (None, None);
+    }
+    let spawned = AlertSetup::for_run(config, &[], history, lang)
+        .map_err(|e| e.to_string())
+        .and_then(|setup| Alerter::spawn(setup, Vec::new(), token).map_err(|e| e.to_string()));
+    match spawned {
+        Ok((alerter, task)) => (Some(alerter), Some(task)),
+        Err(e) => {
+            tracing::warn!("{e}; the agent sends no alerts");
+            (None, None)
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -162,6 +197,7 @@ impl Agent {
             .catalog()
             .map_err(|e| AgentError::Setup(SetupError::Catalog(e)))?;
         let history_path = options.overrides.history_path();
+        let outbox_beside = history_path.clone();
         // With `[[line]]` tables each line has a file of its own beside this one (as for
         // `dialtone watch`), opened when first read.
         let several = config.has_line_tables();
@@ -204,6 +240,8 @@ impl Agent {
             &shutdown,
             Arc::new(move |event| to_inbox.send(Input::Line(event)).is_ok()),
         );
+        let (alerter, alerts_task) =
+            spawn_alerts(&config, outbox_beside.as_deref(), lang, &shutdown);
         let agent = Arc::new(Agent {
             config_path,
             catalog,
@@ -228,6 +266,9 @@ impl Agent {
             quit: CancellationToken::new(),
             shutdown,
             exporter: Mutex::new(None),
+            alerter,
+            alerts_task: Mutex::new(alerts_task),
+            alert_base: outbox_beside,
             options,
         });
         runtime.spawn(present::present(agent.clone(), input));
@@ -420,6 +461,11 @@ impl Agent {
     /// Stops every line's monitor generation (at shutdown).
     pub(crate) async fn stop_line(&self) {
         self.lines.lock().await.stop().await;
+        // The alerter ends with the shutdown token; its last outbox write is waited for.
+        let alerts = lock(&self.alerts_task).take();
+        if let Some(task) = alerts.filter(|_| self.shutdown.is_cancelled()) {
+            let _ = task.await;
+        }
     }
 
     /// Something every line's status carries changed (paused alerts, settings, restarts):

@@ -65,6 +65,9 @@ impl Agent {
     }
 
     fn present_line(&self, event: LineEvent) {
+        if let Some(alerter) = &self.alerter {
+            alerter.offer_line(&event, self.alert_line(&event));
+        }
         match event {
             LineEvent::Started { index } => self.line_started(index),
             LineEvent::Checked { index } => self.line_changed(index),
@@ -72,6 +75,25 @@ impl Agent {
             LineEvent::Feeds { index, feeds } => self.feeds_polled(index, &feeds),
             LineEvent::Stopped { index, why, .. } => self.monitor_failed(index, Some(why)),
         }
+    }
+
+    /// What the alerter needs of the line a change is about, as it is now (settings may have
+    /// changed its provider since the agent started).
+    fn alert_line(&self, event: &LineEvent) -> Option<dialtone_engine::alert::LineInfo> {
+        let LineEvent::Changed { index, .. } = event else {
+            return None;
+        };
+        let state = lock(&self.state);
+        let line = state.line(*index)?;
+        Some(dialtone_engine::alert::LineInfo {
+            label: line.label.clone(),
+            provider: line.provider.as_ref().map(|p| p.name.clone()),
+            channels: line
+                .provider
+                .as_ref()
+                .map(|p| p.channels.clone())
+                .unwrap_or_default(),
+        })
     }
 
     /// A generation of the line at `index` started. After a dead monitor (the runner's

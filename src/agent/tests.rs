@@ -859,3 +859,77 @@ async fn an_agent_without_a_socket_of_its_own_starts_no_dashboard() {
         }
     }
 }
+
+/// The tray agent sends the config's `[[alert]]` alerts as `dialtone watch` does, naming the
+/// line and its provider as they are now, with its outbox beside the history.
+#[tokio::test]
+async fn the_agent_sends_alerts_for_confirmed_changes() {
+    use crate::test_support::{change, diagnosis};
+    use dialtone_core::verdict::Verdict;
+    use dialtone_engine::lines::LineEvent;
+    use dialtone_testkit::webhook::{ok, Recorder};
+    let hook = Recorder::start(ok);
+    let port = hook.port;
+    // No path in the URL: nothing secret in it, so the test's 0644 config is accepted.
+    let config = format!(
+        "[account]\nregistrar = \"sip:127.0.0.1:9;transport=udp\"\n\
+         [[alert]]\nurl = \"http://127.0.0.1:{}\"\n",
+        hook.port
+    );
+    let f = fixture_config(true, Some(&config));
+    assert!(f.agent.alerter.is_some(), "the config's target is alerted");
+    let since = Utc::now();
+    let outage = change(
+        Verdict::Healthy,
+        Verdict::ProviderOutage,
+        since - chrono::TimeDelta::minutes(5),
+        since,
+        diagnosis(Verdict::ProviderOutage, None, since),
+    );
+    assert!(f.agent.post(present::Input::Line(LineEvent::Changed {
+        index: 0,
+        change: outage,
+    })));
+    let got =
+        tokio::task::spawn_blocking(move || hook.wait_for(1, std::time::Duration::from_secs(10)))
+            .await
+            .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["event"], "outage");
+    assert_eq!(body["verdict"], "provider_outage");
+    assert!(f.dir.path().join("alert-outbox.json").exists());
+
+    // The dashboard's "Alerts" part: the target redacted, the outbox, a test to every target.
+    let shown = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let alerts = loop {
+        let Ok(Response::Alerts { alerts }) = f.agent.handle(Request::Alerts).await else {
+            panic!("alerts answered otherwise");
+        };
+        if alerts
+            .outbox
+            .first()
+            .is_some_and(|e| e.state == "delivered")
+            || std::time::Instant::now() > deadline
+        {
+            break alerts;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(alerts.targets.len(), 1);
+    assert_eq!(alerts.targets[0].shown, shown);
+    assert_eq!(alerts.targets[0].kind, "webhook");
+    assert_eq!(alerts.outbox.len(), 1, "{alerts:?}");
+    assert_eq!(alerts.outbox[0].state, "delivered");
+    assert_eq!(alerts.outbox[0].event, "outage");
+    match f.agent.handle(Request::TestAlerts { line: None }).await {
+        Ok(Response::AlertsTested { results }) => {
+            assert_eq!(results.len(), 1);
+            assert!(results[0].delivered, "{results:?}");
+            assert_eq!(results[0].target, shown);
+        }
+        other => panic!("{other:?}"),
+    }
+    f.agent.shutdown.cancel();
+    f.agent.stop_line().await;
+}

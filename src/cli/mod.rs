@@ -5,6 +5,7 @@
 //! outage, 13 internet down, 14 local problem, 15 unknown; 2 usage error (clap), 3 config error,
 //! 4 the check could not run.
 
+pub mod alert;
 mod args;
 pub mod log;
 pub mod package_files;
@@ -86,6 +87,9 @@ pub enum Command {
     Password(password::PasswordArgs),
     /// List outage episodes, record fault reports, export the outage log (CSV, HTML).
     Log(log::LogArgs),
+    /// Alerts that reach the phone (ntfy, e-mail, webhooks, Apprise): send a test, list the
+    /// targets and the outbox.
+    Alert(alert::AlertArgs),
 }
 
 /// Arguments of `dialtone check`.
@@ -113,6 +117,10 @@ pub struct WatchArgs {
     /// (default: the config's `metrics.listen`; off when neither is set).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
+    /// Also alert this target for this run, besides the config's `[[alert]]` ones:
+    /// `ntfys://HOST/TOPIC`, `mailto:ADDR`, `https://…` (webhook), `apprise:URL` (repeatable).
+    #[arg(long = "alert", value_name = "URL")]
+    pub alerts: Vec<String>,
     /// Schedule and history flags, shared with the agent.
     #[command(flatten)]
     pub monitor: MonitorArgs,
@@ -153,6 +161,7 @@ pub fn main() -> ExitCode {
         },
         Some(Command::Password(args)) => password::run(&args, &mut stdout),
         Some(Command::Log(args)) => log::run(&args, lang, &mut stdout),
+        Some(Command::Alert(args)) => alert::run(&args, lang, &mut stdout),
     }
 }
 

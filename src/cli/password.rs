@@ -1,5 +1,6 @@
 //! `dialtone password set|clear`: keeps the SIP password (or, with `--router-login`, the
-//! FRITZ!Box user's password) in the OS keyring, never in the config.
+//! FRITZ!Box user's password; with `--smtp-login`, the mail server's for e-mail alerts) in the
+//! OS keyring, never in the config.
 
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use dialtone_engine::credentials::{keyring_account, router_keyring_account};
@@ -19,6 +20,10 @@ pub struct PasswordArgs {
     /// The router login's password (`router.user` / `--router-user`) instead of the SIP one.
     #[arg(long)]
     pub router_login: bool,
+    /// The mail server's password for e-mail alerts (`[smtp] user` at `host`) instead of the
+    /// SIP one.
+    #[arg(long, conflicts_with = "router_login")]
+    pub smtp_login: bool,
 }
 
 /// `dialtone password` actions.
@@ -46,7 +51,17 @@ pub(super) fn run(args: &PasswordArgs, out: &mut dyn Write) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG_ERROR);
         }
     };
-    let account = if args.router_login {
+    let account = if args.smtp_login {
+        let Some(account) = config
+            .smtp
+            .as_ref()
+            .and_then(dialtone_engine::alert::smtp_keyring_account)
+        else {
+            tracing::error!("no mail server login configured: set [smtp] host and user");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        };
+        account
+    } else if args.router_login {
         let Some(user) = config.router.user.as_deref() else {
             tracing::error!("no router user configured: set router.user (or pass --router-user)");
             return ExitCode::from(EXIT_CONFIG_ERROR);

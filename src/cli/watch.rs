@@ -7,6 +7,7 @@ use super::report::ChangeReport;
 use super::{runtime, setup_failed, WatchArgs};
 use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{EXIT_ALREADY_WATCHED, EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
+use dialtone_engine::alert::{AlertSetup, Alerter, SpawnError};
 use dialtone_engine::lines::{LineEvent, Lines, LinesError, Sharing};
 use dialtone_engine::setup::Prepared;
 use std::future::Future;
@@ -40,12 +41,19 @@ pub(super) fn run(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode
             return ExitCode::from(EXIT_CONFIG_ERROR);
         }
     };
+    let history = overrides.history_path();
+    let alerts = match super::alert::setup(&lines, &args.alerts, history.as_deref(), lang) {
+        Ok(setup) if setup.is_empty() => None,
+        Ok(setup) => Some(setup),
+        Err(code) => return code,
+    };
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);
     };
     let plan = Plan {
         lines,
-        history: overrides.history_path(),
+        alerts,
+        history,
         metrics,
         json: args.json,
         lang,
@@ -56,6 +64,7 @@ pub(super) fn run(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode
 /// What a watch runs, resolved from the command line and the config.
 struct Plan {
     lines: Vec<Prepared>,
+    alerts: Option<AlertSetup>,
     history: Option<PathBuf>,
     metrics: Option<SocketAddr>,
     json: bool,
@@ -97,6 +106,20 @@ async fn watch(
             }
         }
     }
+    // Alerts hear every line event before the report is printed; they never wait for it.
+    let mut alerter = None;
+    if let Some(setup) = plan.alerts {
+        match Alerter::spawn(setup, super::alert::line_infos(&plan.lines), &shutdown) {
+            Ok((handle, task)) => alerter = Some((handle, task)),
+            // The other process alerts; this one watches on without sending twice.
+            Err(e @ SpawnError::Busy(_)) => tracing::warn!("{e}: this watch sends no alerts"),
+            Err(e) => {
+                tracing::error!("{e}");
+                shutdown.cancel();
+                return ExitCode::from(EXIT_CONFIG_ERROR);
+            }
+        }
+    }
     // A `[[line]]` line is named in each report.
     let shown: Vec<Option<String>> = plan
         .lines
@@ -110,10 +133,15 @@ async fn watch(
             loop {
                 let (index, change) = tokio::select! {
                     () = &mut stop => break,
-                    event = events.recv() => match event {
-                        Some(LineEvent::Changed { index, change }) => (index, change),
-                        Some(_) => continue,
-                        None => break,
+                    event = events.recv() => {
+                        if let (Some((alerts, _)), Some(event)) = (&alerter, &event) {
+                            alerts.offer(event);
+                        }
+                        match event {
+                            Some(LineEvent::Changed { index, change }) => (index, change),
+                            Some(_) => continue,
+                            None => break,
+                        }
                     },
                 };
                 let mut report = ChangeReport::new(&change, plan.lang);
@@ -143,6 +171,9 @@ async fn watch(
     };
     shutdown.cancel();
     runner.stop().await;
+    if let Some((_, task)) = alerter {
+        let _ = task.await;
+    }
     if let Some(server) = exporter {
         let _ = server.await;
     }
@@ -172,6 +203,7 @@ mod tests {
         };
         Plan {
             lines: overrides.resolve_lines().unwrap(),
+            alerts: None,
             history: None,
             metrics: None,
             json: false,

@@ -41,6 +41,12 @@ pub struct Config {
     /// top-level `provider`, `[account]` and `[router]` are the one line.
     #[serde(rename = "line", skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<LineConfig>,
+    /// Alerts that leave the machine (`[[alert]]`): ntfy, e-mail, webhooks, Apprise.
+    #[serde(rename = "alert", skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::alert::AlertConfig>,
+    /// The mail server for `mailto:` alerts (`[smtp]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<crate::alert::SmtpConfig>,
 }
 
 /// One line of several (`[[line]]`).
@@ -382,6 +388,7 @@ impl Config {
             .parse_listen()
             .map_err(|e| invalid(format!("metrics.{}", e.key), e.message))?;
         self.validate_lines(origin)?;
+        self.validate_alerts(origin)?;
         if self.thresholds.min_anchors == 0 {
             return Err(invalid(
                 "thresholds.min_anchors".into(),
@@ -393,6 +400,31 @@ impl Config {
 }
 
 impl Config {
+    /// The `[[alert]]` tables and `[smtp]`: each URL a target, and a mail server for e-mail.
+    fn validate_alerts(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| ConfigError::Invalid {
+            origin: origin.to_string(),
+            key,
+            message,
+        };
+        let mut mail = false;
+        for (i, alert) in self.alerts.iter().enumerate() {
+            let target = crate::alert::AlertTarget::from_config(alert)
+                .map_err(|e| invalid(format!("alert[{i}].{}", e.key), e.message))?;
+            mail |= matches!(target.target, crate::alert::Target::Mail { .. });
+        }
+        match &self.smtp {
+            Some(smtp) => smtp
+                .validate()
+                .map_err(|e| invalid(format!("smtp.{}", e.key), e.message)),
+            None if mail => Err(invalid(
+                "smtp".into(),
+                "a mailto: alert needs an [smtp] table (host, port, security, user, from)".into(),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The `[[line]]` tables: each named once, each account and router valid, and no top-level
     /// line beside them (whose would it be?).
     fn validate_lines(&self, origin: &str) -> Result<(), ConfigError> {

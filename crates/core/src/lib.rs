@@ -10,6 +10,7 @@
 //! [`report`]) live here once, so the agent, the CLI and the dashboard cannot disagree.
 
 pub mod address;
+pub mod alert;
 pub mod catalog;
 pub mod config;
 pub mod diagnosis;

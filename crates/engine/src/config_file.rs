@@ -23,7 +23,48 @@ pub fn load(path: &Path) -> Result<Option<Config>, ConfigError> {
     };
     let config = Config::parse(&text, path)?;
     config.validate(&path.display().to_string())?;
+    guard_secrets(&config, path)?;
     Ok(Some(config))
+}
+
+/// Refuses a config whose alert URLs or `[smtp] password` carry a secret when the file is
+/// readable by anyone but its owner (issue 19): the secret would be everybody's. Names the
+/// file and the first key that carries one.
+fn guard_secrets(config: &Config, path: &Path) -> Result<(), ConfigError> {
+    let key = config
+        .alerts
+        .iter()
+        .enumerate()
+        .find(|(_, a)| {
+            dialtone_core::alert::AlertTarget::from_config(a).is_ok_and(|t| t.carries_secret())
+        })
+        .map(|(i, _)| format!("alert[{i}].url"))
+        .or_else(|| {
+            config
+                .smtp
+                .as_ref()
+                .and_then(|s| s.password.as_ref())
+                .map(|_| "smtp.password".to_string())
+        });
+    let Some(key) = key else {
+        return Ok(());
+    };
+    let mode = dialtone_platform::fs::access_bits(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if mode & 0o077 != 0 {
+        return Err(ConfigError::Invalid {
+            origin: path.display().to_string(),
+            key,
+            message: format!(
+                "carries a secret, but the file is readable by others (mode {:o}): `chmod 600 {}`, or use an environment variable or the keyring",
+                mode & 0o777,
+                path.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Writes `config` to `path` (creating the directory), readable by the user only.
@@ -71,5 +112,23 @@ mod tests {
         assert_eq!(load(&dir.path().join("missing.toml")).expect("ok"), None);
         let mode = dialtone_platform::fs::access_bits(&path).unwrap();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn alert_settings_errors_name_the_key() {
+        // The refusal of a config readable by others is tested end to end in tests/alerts.rs
+        // (setting a file's mode names the OS, which only the platform seam may).
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[[alert]]\nurl = \"ntfys://ntfy.sh/secret-topic\"\n").unwrap();
+        dialtone_platform::fs::restrict_to_user(&path).unwrap();
+        assert_eq!(load(&path).unwrap().unwrap().alerts.len(), 1);
+        // And a bad URL is named by its key.
+        std::fs::write(&path, "[[alert]]\nurl = \"gopher://x/y\"\n").unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("alert[0].url"), "{e}");
+        std::fs::write(&path, "[[alert]]\nurl = \"mailto:me@example.org\"\n").unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("smtp"), "{e}");
     }
 }

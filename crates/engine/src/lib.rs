@@ -9,6 +9,7 @@
 //! the app and only read what the monitor publishes: this crate links no tray, notification,
 //! command-line, metrics or UI crate (`tests/crate_graph.rs` checks).
 
+pub mod alert;
 pub mod catalog_file;
 pub mod config_file;
 pub mod credentials;

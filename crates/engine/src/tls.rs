@@ -33,7 +33,7 @@ pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
 
 /// Makes ring the process-wide default provider, once. Safe from any thread, any number of
 /// times: when another caller won the race, its (identical) provider stays.
-fn install_default() {
+pub(crate) fn install_default() {
     if CryptoProvider::get_default().is_none() {
         // `Err` only means a default is already installed, which is what we want.
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -7,8 +7,9 @@
 
 use crate::framing::{self, Frame};
 use crate::protocol::{
-    AgentStatus, ChannelsReply, ClientMessage, EpisodesReply, ErrorReply, Event, ExportFormat,
-    FeedsReply, HistoryReply, Request, Response, ServerMessage, Settings, PROTOCOL_VERSION,
+    AgentStatus, AlertTestView, AlertsReply, ChannelsReply, ClientMessage, EpisodesReply,
+    ErrorReply, Event, ExportFormat, FeedsReply, HistoryReply, Request, Response, ServerMessage,
+    Settings, PROTOCOL_VERSION,
 };
 use chrono::{DateTime, Utc};
 use dialtone_core::locale::Lang;
@@ -490,6 +491,29 @@ impl Client {
             Response::Export { file_name, content } => Ok((file_name, content)),
             _ => Err(ClientError::Unexpected {
                 request: "export_log",
+            }),
+        }
+    }
+
+    /// The alert targets (redacted) and the outbox.
+    pub async fn alerts(&mut self) -> Result<AlertsReply, ClientError> {
+        match self.request(Request::Alerts).await? {
+            Response::Alerts { alerts } => Ok(alerts),
+            _ => Err(ClientError::Unexpected { request: "alerts" }),
+        }
+    }
+
+    /// Sends a test alert to every target, naming the line labelled `line` (`None`: the
+    /// first); per target, delivered or why not.
+    pub async fn test_alerts(
+        &mut self,
+        line: Option<&str>,
+    ) -> Result<Vec<AlertTestView>, ClientError> {
+        let line = line.map(str::to_string);
+        match self.request(Request::TestAlerts { line }).await? {
+            Response::AlertsTested { results } => Ok(results),
+            _ => Err(ClientError::Unexpected {
+                request: "test_alerts",
             }),
         }
     }

@@ -15,6 +15,8 @@ pub mod kamailio;
 pub mod lab;
 pub mod netns;
 pub mod sip;
+pub mod smtp;
+pub mod webhook;
 
 pub use gate::{in_ci, require, require_root, slack};
 

@@ -9,9 +9,10 @@ use dialtone_core::locale::Lang;
 use dialtone_core::verdict::{Layer, Verdict};
 use dialtone_engine::monitor::{MonitorHandle, Status, VerdictChanged};
 use dialtone_ipc::protocol::{
-    AgentStatus, Bilingual, ChannelView, ChannelsReply, EpisodeView, EpisodesReply, ErrorReply,
-    Event, ExportFormat, FeedsReply, HistoryPoint, HistoryReply, LineSummary, OutageView,
-    ProviderInfo, ReportView, Request, Response, Settings, MAX_HISTORY_HOURS,
+    AgentStatus, AlertTargetView, AlertTestView, AlertsReply, Bilingual, ChannelView,
+    ChannelsReply, EpisodeView, EpisodesReply, ErrorReply, Event, ExportFormat, FeedsReply,
+    HistoryPoint, HistoryReply, LineSummary, OutageView, ProviderInfo, ReportView, Request,
+    Response, Settings, MAX_HISTORY_HOURS,
 };
 use dialtone_ipc::server::Handler;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -547,6 +548,24 @@ impl Handler for ScriptedAgent {
                     content: (script.render)(&self.episodes_now()),
                 })
             }
+            // One ntfy target, redacted as the agent sends it, and an empty outbox.
+            Request::Alerts => Ok(Response::Alerts {
+                alerts: AlertsReply {
+                    targets: vec![AlertTargetView {
+                        shown: "ntfys://ntfy.sh/***".into(),
+                        kind: "ntfy".into(),
+                        events: vec!["outage".into(), "recovery".into(), "account".into()],
+                    }],
+                    outbox: Vec::new(),
+                },
+            }),
+            Request::TestAlerts { .. } => Ok(Response::AlertsTested {
+                results: vec![AlertTestView {
+                    target: "ntfys://ntfy.sh/***".into(),
+                    delivered: true,
+                    reason: None,
+                }],
+            }),
             other => Err(ErrorReply::Unavailable {
                 what: other.name().into(),
                 detail: "not scripted in this agent".into(),

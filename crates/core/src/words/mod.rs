@@ -8,11 +8,13 @@
 //! finding the same way. Where the words are a fixed table (error kinds, layers, transport
 //! failures) they are one, in the style of the dashboard's `ui/i18n.js`.
 
+mod alert;
 mod detail;
 mod plain;
 mod render;
 mod summary;
 
+pub use alert::{render_alert, AlertEvent, AlertFacts, RenderedAlert};
 pub use detail::{
     detail_words, error_chain_words, io_error_words, io_kind_words, os_words, NO_SOCKET_WORDS,
 };

@@ -12,12 +12,14 @@
 //!
 //! [`Status`]: dialtone_core::schedule::Status
 
+mod alerts;
 mod bilingual;
 mod outages;
 mod provider;
 mod settings;
 mod status;
 
+pub use alerts::{AlertTargetView, AlertTestView, AlertsReply, OutboxView, MAX_OUTBOX_ENTRIES};
 pub use bilingual::Bilingual;
 pub use outages::{
     EpisodeView, EpisodesReply, ExportFormat, HistoryPoint, HistoryReply, OutageView, ReportView,
@@ -192,6 +194,14 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         line: Option<String>,
     },
+    /// The alert targets (redacted) and the outbox ([`Response::Alerts`]).
+    Alerts,
+    /// Sends a test alert to every target ([`Response::AlertsTested`]).
+    TestAlerts {
+        /// Which line the test names (its label), when the config has several; none: the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
+    },
 }
 
 impl Request {
@@ -214,6 +224,8 @@ impl Request {
             Request::Episodes { .. } => "episodes",
             Request::AttachReport { .. } => "attach_report",
             Request::ExportLog { .. } => "export_log",
+            Request::Alerts => "alerts",
+            Request::TestAlerts { .. } => "test_alerts",
         }
     }
 }
@@ -276,6 +288,16 @@ pub enum Response {
         file_name: String,
         /// The file's text (UTF-8), at most [`MAX_EXPORT_BYTES`].
         content: String,
+    },
+    /// Answer to [`Request::Alerts`].
+    Alerts {
+        /// The targets and the outbox.
+        alerts: AlertsReply,
+    },
+    /// Answer to [`Request::TestAlerts`]: per target, delivered or why not.
+    AlertsTested {
+        /// One per target, in the config's order.
+        results: Vec<AlertTestView>,
     },
 }
 

@@ -1,0 +1,106 @@
+//! E-mail alerts through the `[smtp]` server, with lettre: STARTTLS (required, never a silent
+//! fallback to plain), implicit TLS, or none for a relay on the LAN; AUTH when a user is set.
+//! The subject is the alert's headline (RFC 2047-encoded by lettre when it has umlauts), the
+//! body its text with the provider's links; the Message-ID carries the alert's id, so a mail
+//! sent twice after a crash is recognisable as the same one.
+
+use super::outbox::Entry;
+use dialtone_core::alert::{SmtpConfig, SmtpSecurity};
+use dialtone_core::secret::Secret;
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::time::Duration;
+
+/// The mail server, ready to send.
+pub(crate) struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    server: String,
+}
+
+impl Mailer {
+    /// A mailer for `config` with `password` (when it logs in), each SMTP command bounded by
+    /// `timeout`. The error names the key at fault.
+    pub(crate) fn new(
+        config: &SmtpConfig,
+        password: Option<&Secret>,
+        timeout: Duration,
+    ) -> Result<Mailer, String> {
+        crate::tls::install_default();
+        let host = config.host.trim().to_string();
+        let server = format!("{host}:{}", config.port());
+        let from = config
+            .from
+            .as_deref()
+            .or(config.user.as_deref())
+            .unwrap_or_default()
+            .parse::<Mailbox>()
+            .map_err(|e| format!("smtp.from: not an address ({e})"))?;
+        let mut tls = TlsParameters::builder(host.clone());
+        if let Some(path) = &config.ca_file {
+            let pem =
+                std::fs::read(path).map_err(|e| format!("smtp.ca_file {}: {e}", path.display()))?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|e| format!("smtp.ca_file {}: {e}", path.display()))?;
+            tls = tls.add_root_certificate(cert);
+        }
+        let tls = || {
+            tls.clone()
+                .build_rustls()
+                .map_err(|e| format!("smtp: TLS for {server}: {e}"))
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
+            .port(config.port())
+            .timeout(Some(timeout));
+        builder = match config.security {
+            SmtpSecurity::Starttls => builder.tls(Tls::Required(tls()?)),
+            SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls()?)),
+            SmtpSecurity::None => builder.tls(Tls::None),
+        };
+        if let Some(user) = &config.user {
+            let password = password.ok_or_else(|| {
+                format!("smtp.user {user:?} has no password (password_env, the keyring, or smtp.password)")
+            })?;
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
+        }
+        Ok(Mailer {
+            transport: builder.build(),
+            from,
+            server,
+        })
+    }
+
+    /// Sends `entry` to `to`; `Ok` once the server accepted it.
+    pub(crate) async fn send(&self, to: &str, entry: &Entry) -> Result<(), String> {
+        let to = to
+            .parse::<Mailbox>()
+            .map_err(|e| format!("not an address ({e})"))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(entry.alert.message.headline.clone())
+            .message_id(Some(format!("<{}@dialtone>", entry.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(entry.alert.text.clone())
+            .map_err(|e| format!("building the mail: {e}"))?;
+        self.transport.send(message).await.map(drop).map_err(|e| {
+            let kind = if e.is_permanent() {
+                "refused"
+            } else if e.is_transient() {
+                "deferred"
+            } else if e.is_timeout() {
+                "no answer in time"
+            } else if e.is_tls() {
+                "TLS failed"
+            } else {
+                "failed"
+            };
+            format!("mail server {}: {kind} ({e})", self.server)
+        })
+    }
+}
