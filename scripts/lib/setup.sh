@@ -68,6 +68,8 @@ install_test_deps() {
   # The package test (tests/package.rs): scripts/package's tools, and lintian to judge the .deb.
   install_package_deps
   apt_install lintian
+  # tests/windows.rs: the cross-build's toolchain and wine to run it.
+  install_windows_deps
 }
 
 # The Windows cross-build and its stand-in (issue 18): the Rust standard library for

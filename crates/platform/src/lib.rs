@@ -119,6 +119,14 @@ pub mod local {
         imp::local::default_endpoint(env)
     }
 
+    /// The private directory for what belongs with the endpoint (the watch locks of the
+    /// accounts): beside it where endpoints are files (the socket's directory on Linux), else
+    /// the user's local app data (`%LOCALAPPDATA%\\dialtone\\run\\<pipe>` on Windows).
+    /// `None` when the user has no such place.
+    pub fn companion_dir(endpoint: &Path) -> Option<PathBuf> {
+        imp::local::companion_dir(endpoint)
+    }
+
     /// A bound endpoint, accepting connections.
     pub struct LocalListener(imp::local::Listener);
 

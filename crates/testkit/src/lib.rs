@@ -14,6 +14,7 @@ pub mod kamailio;
 pub mod lab;
 pub mod netns;
 pub mod sip;
+pub mod wine;
 
 pub use gate::{in_ci, require, require_root, slack};
 

@@ -56,6 +56,11 @@ pub(crate) fn default_endpoint(_env: &dyn Fn(&str) -> Option<OsString>) -> Optio
     Some(pipe_name(&super::current_user()))
 }
 
+pub(crate) fn companion_dir(endpoint: &Path) -> Option<PathBuf> {
+    let local = std::env::var_os("LOCALAPPDATA").map(PathBuf::from);
+    super::rules::companion_dir(endpoint, local.as_deref())
+}
+
 /// Creates an instance of the pipe `name`: only the user may open it, never from another
 /// computer.
 fn create_instance(name: &Path, first: bool) -> io::Result<NamedPipeServer> {

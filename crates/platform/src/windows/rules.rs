@@ -33,6 +33,20 @@ pub(crate) fn pipe_path(path: &Path, sid: &str) -> PathBuf {
     PathBuf::from(format!("{PIPE_PREFIX}dialtone-{sid}-{flat}"))
 }
 
+/// Where the files that belong with the endpoint go: for a pipe, a directory named after it
+/// in the user's local app data (`local`, `%LOCALAPPDATA%`), since a pipe has no directory;
+/// for a file path (an override), its own directory, as on Linux.
+pub(crate) fn companion_dir(endpoint: &Path, local: Option<&Path>) -> Option<PathBuf> {
+    let text = endpoint.to_string_lossy();
+    match text.get(..PIPE_PREFIX.len()) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(PIPE_PREFIX) => {
+            let pipe = &text[PIPE_PREFIX.len()..];
+            Some(local?.join("dialtone").join("run").join(pipe))
+        }
+        _ => endpoint.parent().map(Path::to_path_buf),
+    }
+}
+
 /// Whether `text` is a SID in its string form (`S-1-5-21-…`): the pipe name and the security
 /// descriptors are built from it, so anything else (an empty string from a failed lookup) must
 /// not get that far.
@@ -114,6 +128,7 @@ pub(crate) fn pipe_taken(os_error: Option<i32>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
     use super::*;
 
     const SID: &str = "S-1-5-21-3623811015-3361044348-30300820-1013";
@@ -134,6 +149,31 @@ mod tests {
         assert!(text.starts_with(r"\\.\pipe\dialtone-S-1-5-21-"), "{text}");
         assert!(!text[PIPE_PREFIX.len()..].contains('\\'), "{text}");
         assert_ne!(mapped, pipe_path(Path::new(r"C:\Temp\b\agent.sock"), SID));
+    }
+
+    #[test]
+    fn what_belongs_with_a_pipe_lives_in_local_app_data() {
+        let local = Path::new(r"C:\Users\jane\AppData\Local");
+        let pipe = pipe_name(SID);
+        let dir = companion_dir(&pipe, Some(local)).unwrap();
+        assert!(
+            dir.starts_with(local.join("dialtone").join("run")),
+            "{}",
+            dir.display()
+        );
+        assert!(
+            dir.ends_with(format!("dialtone-{SID}")),
+            "{}",
+            dir.display()
+        );
+        // No local app data: nowhere, rather than somewhere shared.
+        assert_eq!(companion_dir(&pipe, None), None);
+        // A file path keeps its own directory.
+        let file = Path::new("/tmp/t/agent.sock");
+        assert_eq!(
+            companion_dir(file, Some(local)),
+            Some(PathBuf::from("/tmp/t"))
+        );
     }
 
     #[test]
