@@ -54,7 +54,11 @@ mod registry {
                     .and_then(|key| key.set_string(RUN_VALUE_NAME, run_value(&exe))),
             )
         } else {
+            // Opened for writing: `open` alone reads, and removing a value is a write.
             match CURRENT_USER
+                .options()
+                .read()
+                .write()
                 .open(RUN_KEY)
                 .and_then(|key| key.remove_value(RUN_VALUE_NAME))
             {
@@ -91,5 +95,26 @@ mod tests {
         assert_eq!(RUN_KEY, r"Software\Microsoft\Windows\CurrentVersion\Run");
         // The uninstaller removes the value by this name (packaging/windows/dialtone.nsi).
         assert_eq!(RUN_VALUE_NAME, "dialtone");
+    }
+
+    // The real registry (under wine, the test prefix's): what the menu item does, undone.
+    #[cfg(all(windows, feature = "autostart"))]
+    #[test]
+    fn the_run_value_is_written_and_removed() {
+        #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
+        let before = is_enabled();
+        set(true).unwrap();
+        assert!(is_enabled());
+        let exe = std::env::current_exe().unwrap();
+        let value = windows_registry::CURRENT_USER
+            .open(RUN_KEY)
+            .and_then(|key| key.get_string(RUN_VALUE_NAME))
+            .unwrap();
+        assert_eq!(value, run_value(&exe));
+        set(false).unwrap();
+        assert!(!is_enabled());
+        // Removing what is not there is no error.
+        set(false).unwrap();
+        set(before).unwrap();
     }
 }

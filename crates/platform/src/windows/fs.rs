@@ -65,3 +65,49 @@ pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<bool> {
         Err(TryLockError::Error(e)) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
+    use crate::fs;
+    use std::fs::OpenOptions;
+
+    #[test]
+    fn private_files_and_directories_are_the_users_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("a/b/data");
+        fs::create_private_file(&file).unwrap();
+        assert_eq!(fs::access_bits(&file).unwrap(), 0o600);
+        assert_eq!(fs::access_bits(&tmp.path().join("a/b")).unwrap(), 0o700);
+        assert_eq!(fs::access_bits(&tmp.path().join("a")).unwrap(), 0o700);
+        // A file made later in the private directory inherits its DACL on Windows; wine keeps
+        // file access as Unix modes and inherits nothing, so that is not asserted here.
+        // A file elsewhere (the temp dir's inherited entries) is opened up, then restricted.
+        let loose = tmp.path().join("loose");
+        std::fs::write(&loose, "x").unwrap();
+        fs::restrict_to_user(&loose).unwrap();
+        assert_eq!(fs::access_bits(&loose).unwrap(), 0o600);
+    }
+
+    #[test]
+    fn an_exclusive_lock_is_held_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("lock");
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .unwrap()
+        };
+        let first = open();
+        assert!(fs::try_lock_exclusive(&first).unwrap());
+        let second = open();
+        assert!(!fs::try_lock_exclusive(&second).unwrap());
+        drop(first);
+        assert!(fs::try_lock_exclusive(&second).unwrap());
+        drop(second);
+        fs::lock_exclusive(&open()).unwrap();
+    }
+}

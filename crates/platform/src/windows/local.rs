@@ -1,5 +1,5 @@
-//! The local IPC endpoint as a named pipe per user (`\\.\pipe\dialtone-<SID>`): created as the
-//! first instance (a second agent is refused by Windows itself, atomically, so no lock file is
+//! The local IPC endpoint as a named pipe per user (`\\.\pipe\dialtone-<SID>`): one agent per
+//! pipe by a named mutex and the pipe's first-instance flag (both atomic, so no lock file is
 //! needed), refusing remote clients, with a DACL that grants the user alone; each end learns
 //! the other's user from the peer process's token (`GetNamedPipeClientProcessId` /
 //! `GetNamedPipeServerProcessId`), the same promise as `SO_PEERCRED` on Linux.
@@ -9,7 +9,7 @@
 
 #![allow(unsafe_code)] // Win32: the security attributes at creation, the peer's process id.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::windows::io::AsRawHandle;
 use std::path::{Path, PathBuf};
@@ -21,10 +21,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::windows::named_pipe::{
     ClientOptions, NamedPipeClient, NamedPipeServer, ServerOptions,
 };
+use windows_sys::Win32::Foundation::{CloseHandle, GetLastError, ERROR_ALREADY_EXISTS, HANDLE};
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
 use windows_sys::Win32::System::Pipes::{GetNamedPipeClientProcessId, GetNamedPipeServerProcessId};
+use windows_sys::Win32::System::Threading::CreateMutexW;
 
-use super::rules::{pipe_name, pipe_path, pipe_sddl, pipe_taken};
+use super::rules::{agent_mutex_name, pipe_name, pipe_path, pipe_sddl, pipe_taken};
 use super::security::{process_user_sid, Descriptor};
 use crate::local::EndpointError;
 
@@ -49,6 +51,36 @@ pub(crate) type WriteHalf = tokio::io::WriteHalf<Stream>;
 pub(crate) struct Listener {
     name: PathBuf,
     waiting: tokio::sync::Mutex<NamedPipeServer>,
+    _one_agent: AgentMutex,
+}
+
+/// The named mutex held while the listener lives: a second agent at the same pipe finds it
+/// taken. Windows closes it with the process, however that ends.
+struct AgentMutex(HANDLE);
+
+// The handle is only closed, from whichever thread drops the listener.
+unsafe impl Send for AgentMutex {}
+unsafe impl Sync for AgentMutex {}
+
+impl AgentMutex {
+    /// Takes the mutex for `pipe`; `Ok(None)` when another process holds it.
+    fn take(pipe: &Path) -> io::Result<Option<AgentMutex>> {
+        let name = super::security::wide(OsStr::new(&agent_mutex_name(pipe)));
+        let handle = unsafe { CreateMutexW(std::ptr::null(), 0, name.as_ptr()) };
+        if handle.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        // Read before any other call can change it.
+        let existed = unsafe { GetLastError() } == ERROR_ALREADY_EXISTS;
+        let mutex = AgentMutex(handle);
+        Ok((!existed).then_some(mutex))
+    }
+}
+
+impl Drop for AgentMutex {
+    fn drop(&mut self) {
+        unsafe { CloseHandle(self.0) };
+    }
 }
 
 pub(crate) fn default_endpoint(_env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
@@ -82,10 +114,16 @@ fn create_instance(name: &Path, first: bool) -> io::Result<NamedPipeServer> {
 
 pub(crate) async fn bind(path: &Path) -> Result<Listener, EndpointError> {
     let name = pipe_path(path, &super::current_user());
+    let one_agent = match AgentMutex::take(&name) {
+        Ok(Some(mutex)) => mutex,
+        Ok(None) => return Err(EndpointError::AlreadyRunning { path: name }),
+        Err(source) => return Err(EndpointError::Bind { path: name, source }),
+    };
     match create_instance(&name, true) {
         Ok(first) => Ok(Listener {
             name,
             waiting: tokio::sync::Mutex::new(first),
+            _one_agent: one_agent,
         }),
         // The first instance exists: an agent of this user serves it (or someone squats the
         // name, whom every client then refuses by SID).
@@ -182,5 +220,49 @@ impl AsyncWrite for Stream {
             Stream::Server(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Client(c) => Pin::new(c).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn the_pipe_is_one_agents_and_each_end_sees_the_users_sid() {
+        let name = PathBuf::from(format!(r"\\.\pipe\dialtone-unit-{}", std::process::id()));
+        let listener = bind(&name).await.unwrap();
+        // The first instance is taken: a second agent is told so, atomically.
+        match bind(&name).await {
+            Err(EndpointError::AlreadyRunning { path }) => assert_eq!(path, name),
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("two agents bound the same pipe"),
+        }
+        let me = super::super::current_user();
+        assert!(super::super::rules::is_sid(&me), "{me}");
+        let (served, client) = tokio::join!(accept(&listener), connect(&name));
+        let (mut served, mut client) = (served.unwrap(), client.unwrap());
+        assert_eq!(peer_user(&served).unwrap(), me);
+        assert_eq!(peer_user(&client).unwrap(), me);
+        client.write_all(b"ping\n").await.unwrap();
+        let mut got = [0u8; 5];
+        served.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"ping\n");
+        // A second client gets the next instance while the first is connected.
+        let (second, other) = tokio::join!(accept(&listener), connect(&name));
+        assert_eq!(peer_user(&second.unwrap()).unwrap(), me);
+        drop(other);
+        release(listener).unwrap();
+        drop((served, client));
+        // Gone with its handles: the next agent binds.
+        release(bind(&name).await.unwrap()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_not_found() {
+        let name = PathBuf::from(format!(r"\\.\pipe\dialtone-none-{}", std::process::id()));
+        let e = connect(&name).await.err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound, "{e}");
     }
 }

@@ -412,4 +412,39 @@ mod tests {
         // IP_DEST_HOST_UNREACHABLE
         assert_eq!(echo_answered(11003), None);
     }
+
+    // The IP Helper calls themselves (under wine: the host's interfaces and routes as wine
+    // reports them): whatever the machine has, the seam's promises hold.
+    #[cfg(windows)]
+    #[test]
+    fn the_ip_helper_tables_keep_the_seams_promises() {
+        let found = interfaces();
+        assert!(found.windows(2).all(|w| w[0].name < w[1].name), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .all(|i| i.addresses.iter().any(|a| !a.is_loopback())),
+            "{found:?}"
+        );
+        if let Some(route) = default_route() {
+            assert!(
+                found.iter().any(|i| i.name == route.interface),
+                "{route:?} leaves by an interface that is not up: {found:?}"
+            );
+        }
+        assert_eq!(found, interfaces(), "two calls on one network differ");
+    }
+
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn loopback_answers_an_icmp_echo() {
+        use crate::net::Echo;
+        let echo = icmp_echo(
+            Ipv4Addr::LOCALHOST.into(),
+            std::time::Duration::from_secs(2),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("no ICMP echo at all: {e}"));
+        assert!(matches!(echo, Echo::Replied { .. }), "{echo:?}");
+    }
 }

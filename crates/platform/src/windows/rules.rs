@@ -47,6 +47,19 @@ pub(crate) fn companion_dir(endpoint: &Path, local: Option<&Path>) -> Option<Pat
     }
 }
 
+/// The named mutex that makes one agent per pipe, in the session's own namespace (`Local\`):
+/// Windows documents `FILE_FLAG_FIRST_PIPE_INSTANCE` for the same, but wine ignores it, and a
+/// mutex says "someone has it" on both. Object names cannot hold a backslash after the
+/// namespace.
+pub(crate) fn agent_mutex_name(pipe: &Path) -> String {
+    let text = pipe.to_string_lossy();
+    let name = text
+        .get(..PIPE_PREFIX.len())
+        .filter(|p| p.eq_ignore_ascii_case(PIPE_PREFIX))
+        .map_or(&*text, |_| &text[PIPE_PREFIX.len()..]);
+    format!(r"Local\dialtone-agent-{}", name.replace('\\', "/"))
+}
+
 /// Whether `text` is a SID in its string form (`S-1-5-21-…`): the pipe name and the security
 /// descriptors are built from it, so anything else (an empty string from a failed lookup) must
 /// not get that far.
@@ -81,7 +94,9 @@ pub(crate) fn private_file_sddl(sid: &str) -> String {
 /// The access a file's descriptor grants, in the Unix bits `fs::access_bits` reports: the
 /// owner's `rw` (`rwx` for a directory) when an allow entry names `sid` (or the owner rights),
 /// the same for group and others when an allow entry names anyone else; a missing DACL lets
-/// everyone in. Deny entries only take away, so they add nothing here.
+/// everyone in. Deny entries only take away, so they add nothing here. LocalSystem (`SY`) is
+/// the operating system itself, which reads every file anyway (as root does a 0600 file on
+/// Linux): an entry for it grants no other user anything.
 pub(crate) fn access_bits_from_sddl(sddl: &str, sid: &str, is_dir: bool) -> u32 {
     let full: u32 = if is_dir { 0o7 } else { 0o6 };
     let Some(dacl) = sddl.split("D:").nth(1) else {
@@ -99,7 +114,7 @@ pub(crate) fn access_bits_from_sddl(sddl: &str, sid: &str, is_dir: bool) -> u32 
         let (Some(kind), Some(trustee)) = (fields.first(), fields.get(5)) else {
             continue;
         };
-        if *kind != "A" {
+        if *kind != "A" || *trustee == "SY" {
             continue;
         }
         // `OW` (owner rights) is the file's owner: the user for files they create.
@@ -177,6 +192,18 @@ mod tests {
     }
 
     #[test]
+    fn one_agent_per_pipe_is_a_mutex_named_after_it() {
+        let pipe = pipe_name(SID);
+        assert_eq!(
+            agent_mutex_name(&pipe),
+            format!(r"Local\dialtone-agent-dialtone-{SID}")
+        );
+        let odd = Path::new(r"\\.\pipe\a\b");
+        assert_eq!(agent_mutex_name(odd), r"Local\dialtone-agent-a/b");
+        assert_ne!(agent_mutex_name(&pipe), agent_mutex_name(odd));
+    }
+
+    #[test]
     fn only_sid_strings_are_sids() {
         assert!(is_sid(SID));
         assert!(is_sid("S-1-5-18"));
@@ -215,6 +242,9 @@ mod tests {
         let profile = format!("O:{SID}G:{SID}D:AI(A;ID;FA;;;{SID})(A;ID;FA;;;SY)(A;ID;FA;;;BA)");
         assert_eq!(access_bits_from_sddl(&profile, SID, false), 0o666);
         assert_eq!(access_bits_from_sddl(&profile, SID, true), 0o777);
+        // LocalSystem besides the user (what wine reports for a 0600 file) is still private.
+        let with_system = format!("D:(A;;FA;;;SY)(A;;FA;;;{SID})");
+        assert_eq!(access_bits_from_sddl(&with_system, SID, false), 0o600);
         // A deny entry for everyone takes nothing from the owner and grants nobody.
         let denied = format!("D:P(D;;FA;;;WD)(A;;FA;;;{SID})");
         assert_eq!(access_bits_from_sddl(&denied, SID, false), 0o600);
