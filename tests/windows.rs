@@ -255,3 +255,30 @@ fn the_agent_serves_its_pipe_and_a_second_start_hands_over() {
         "the first agent ended"
     );
 }
+
+#[test]
+fn the_version_names_the_commit_on_windows_too() {
+    let Some(prefix) = prefix() else { return };
+    let out = prefix
+        .command("dialtone.exe")
+        .arg("--version")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    // Built from this checkout (scripts/test builds it right before the tests): its commit,
+    // else (a source tarball) "unknown", as on Linux.
+    let commit = head.unwrap_or_else(|| "unknown".into());
+    assert!(
+        shown.contains(&format!("(commit {commit})")),
+        "{shown} does not name {commit}: rebuild with cargo build --target {} -p dialtone",
+        wine::TARGET
+    );
+}
