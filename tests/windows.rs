@@ -1,5 +1,6 @@
 //! The Windows build under wine (the only Windows here), against a real kamailio on loopback:
-//! `dialtone.exe check` names each layer's failure as on Linux, and the login ledger holds a
+//! `dialtone.exe check` names each layer's failure as on Linux (silent anchors need root for
+//! nftables, as CI runs), and the login ledger holds a
 //! rejected password back on the next check (so the ledger and its lock work on Windows); the
 //! agent serves its named pipe and a second start finds it there and hands over.
 //!
@@ -54,6 +55,13 @@ impl Anchors {
                 .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
                 .collect(),
         )
+    }
+
+    fn ports(&self) -> Vec<u16> {
+        self.0
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect()
     }
 
     fn args(&self) -> Vec<String> {
@@ -173,6 +181,14 @@ fn check_under_wine_names_each_layer_and_holds_a_rejected_login_back() {
         json.to_string().contains("rejected"),
         "the held-back login is not explained: {json:#}"
     );
+
+    // The anchors go silent (their SYNs dropped; root, as CI runs): the internet is down while
+    // the router still answers.
+    if let Some(_silent) = dialtone_testkit::netns::DropPorts::new(&anchors.ports()) {
+        let (json, out) = check(&prefix, &line, &[]);
+        assert_verdict(&json, &out, "internet_down", 13);
+        assert_eq!(layer(&json, "home_network")["status"], "ok", "{json:#}");
+    }
 
     // kamailio stopped, the internet fine: the provider's outage, within the timeout.
     k.stop();
