@@ -203,10 +203,10 @@ fn check_under_wine_names_each_layer_and_holds_a_rejected_login_back() {
     );
 }
 
-/// Kills the agent when the test ends, however it ends.
-struct Agent(Child);
+/// Kills the program under wine when the test ends, however it ends.
+struct Running(Child);
 
-impl Drop for Agent {
+impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -231,7 +231,7 @@ fn the_agent_serves_its_pipe_and_a_second_start_hands_over() {
     let at = line.iter().position(|a| a == "--config").unwrap();
     line[at + 1] = windows_path(&config);
 
-    let mut agent = Agent(
+    let mut agent = Running(
         prefix
             .command("dialtone.exe")
             .arg("agent")
@@ -297,4 +297,51 @@ fn the_version_names_the_commit_on_windows_too() {
         "{shown} does not name {commit}: rebuild with cargo build --target {} -p dialtone",
         wine::TARGET
     );
+}
+
+#[test]
+fn watch_under_wine_confirms_an_outage_and_its_end() {
+    let Some(prefix) = prefix() else { return };
+    let mut k = Kamailio::start(KamailioOptions::default());
+    let anchors = Anchors::start();
+    // The history in SQLite on the Windows side too (WAL, the private file).
+    let db = windows_path(&prefix.scratch("watch").join("history.sqlite3"));
+    let (child, lines) = dialtone_testkit::spawn_with_lines(
+        prefix
+            .command("dialtone.exe")
+            .arg("watch")
+            .args(line_args(
+                &prefix,
+                &k.registrar_uri(Transport::Udp),
+                &anchors.args(),
+            ))
+            .args([
+                "--json",
+                "--interval",
+                "1",
+                "--recheck",
+                "1",
+                "--timeout",
+                "1",
+            ])
+            .args(["--db", &db]),
+    )
+    .unwrap();
+    let _watch = Running(child);
+    let next = || -> Value {
+        let (_, line) = lines
+            .recv_timeout(slack(Duration::from_secs(20)))
+            .expect("a change within 20 s");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    };
+    let first = next();
+    assert_eq!(first["to"], "healthy", "{first:#}");
+    k.stop();
+    let second = next();
+    assert_eq!(second["from"], "healthy");
+    assert_eq!(second["to"], "provider_outage", "{second:#}");
+    k.start_again();
+    let third = next();
+    assert_eq!(third["to"], "healthy", "{third:#}");
+    assert!(third["lasted_secs"].as_i64().unwrap() >= 1, "{third:#}");
 }
