@@ -345,3 +345,34 @@ fn watch_under_wine_confirms_an_outage_and_its_end() {
     assert_eq!(third["to"], "healthy", "{third:#}");
     assert!(third["lasted_secs"].as_i64().unwrap() >= 1, "{third:#}");
 }
+
+#[test]
+fn the_dashboard_without_webview2_says_where_to_get_it_and_ends_without_a_panic() {
+    let dashboard = wine::exe("dialtone-dashboard");
+    let loader = dashboard.with_file_name("WebView2Loader.dll");
+    if !require(
+        wine::available() && dashboard.exists() && loader.exists(),
+        &format!(
+            "wine and {} beside WebView2Loader.dll (cargo build --target {} -p dialtone-dashboard)",
+            dashboard.display(),
+            wine::TARGET
+        ),
+    ) {
+        return;
+    }
+    // wine has no WebView2 runtime: the case of a Windows without it.
+    let prefix = Prefix::new(&[&dashboard, &loader]);
+    let out = prefix
+        .command("dialtone-dashboard.exe")
+        .env("DIALTONE_SOCKET", r"\\.\pipe\dialtone-no-agent")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{said}");
+    assert!(!said.contains("panicked"), "{said}");
+    assert!(said.contains("WebView2 runtime"), "{said}");
+    assert!(
+        said.contains("https://developer.microsoft.com/microsoft-edge/webview2/"),
+        "{said}"
+    );
+}
