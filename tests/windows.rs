@@ -376,3 +376,169 @@ fn the_dashboard_without_webview2_says_where_to_get_it_and_ends_without_a_panic(
         "{said}"
     );
 }
+
+/// `reg query KEY` in the prefix: the key's values as `reg` prints them, or `None` when the
+/// key does not exist.
+fn reg_query(prefix: &Prefix, key: &str) -> Option<String> {
+    let out = prefix
+        .windows_command("reg")
+        .args(["query", key])
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn the_installer_installs_for_the_user_and_the_uninstaller_keeps_the_history() {
+    let (agent, dashboard) = (wine::exe("dialtone"), wine::exe("dialtone-dashboard"));
+    if !require(
+        wine::available()
+            && std::path::Path::new("/usr/bin/makensis").exists()
+            && agent.exists()
+            && dashboard.exists(),
+        &format!(
+            "wine, MinGW-w64 and NSIS (scripts/lib/setup.sh install_windows_deps) and both .exe \
+             files (cargo build --target {} -p dialtone -p dialtone-dashboard)",
+            wine::TARGET
+        ),
+    ) {
+        return;
+    }
+    // The installer of the debug build this run tests, packed the way users get it.
+    let out_dir = tempfile::tempdir().unwrap();
+    let packed = std::process::Command::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/package"),
+    )
+    .args([
+        "--windows",
+        "--profile",
+        "dev",
+        "--no-build",
+        "--fast",
+        "--output",
+    ])
+    .arg(out_dir.path())
+    .stderr(Stdio::inherit())
+    .output()
+    .unwrap();
+    assert!(packed.status.success(), "scripts/package --windows failed");
+    let stdout = String::from_utf8_lossy(&packed.stdout);
+    let installer = std::path::PathBuf::from(stdout.lines().last().unwrap().trim());
+    assert!(installer.is_file(), "{}", installer.display());
+    let setup = installer
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+
+    let prefix = Prefix::new(&[&installer]);
+    let install = |args: &[&str]| {
+        let status = prefix.command(&setup).args(args).status().unwrap();
+        assert!(status.success(), "{setup} {args:?}: {status}");
+    };
+    install(&["/S", "/AUTOSTART"]);
+    let users = prefix.drive_c().join("users");
+    let home = std::fs::read_dir(&users)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n != "Public"))
+        .expect("a user profile in the prefix");
+    let user = home.file_name().unwrap().to_string_lossy().into_owned();
+    let dir = home.join("AppData/Local/Programs/dialtone");
+    for file in [
+        "dialtone.exe",
+        "dialtone-dashboard.exe",
+        "WebView2Loader.dll",
+        "uninstall.exe",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} not installed");
+    }
+    assert!(
+        !dir.join("bcryptprimitives.dll").exists(),
+        "the wine shim was shipped"
+    );
+    let shortcut = home.join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/dialtone.lnk");
+    assert!(shortcut.is_file(), "no Start-menu shortcut");
+    let exe = format!(r"C:\users\{user}\AppData\Local\Programs\dialtone\dialtone.exe");
+    let run_key = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
+    let uninstall_key = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\dialtone";
+    let run = reg_query(&prefix, run_key).unwrap_or_default();
+    assert!(run.contains(&format!("\"{exe}\"")), "{run}");
+    let entry = reg_query(&prefix, uninstall_key).expect("no Apps & features entry");
+    assert!(entry.contains("QuietUninstallString"), "{entry}");
+
+    // The installed agent runs a check (wine needs the test-only shim beside it for that).
+    std::fs::copy(
+        prefix.bin().join("bcryptprimitives.dll"),
+        dir.join("bcryptprimitives.dll"),
+    )
+    .unwrap();
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let anchors = Anchors::start();
+    let out = prefix
+        .windows_command(&exe)
+        .arg("check")
+        .arg("--json")
+        .args(["--timeout", "2"])
+        .args(line_args(
+            &prefix,
+            &format!("sip:{closed}"),
+            &anchors.args(),
+        ))
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_verdict(&json, &out, "provider_outage", 12);
+    std::fs::remove_file(dir.join("bcryptprimitives.dll")).unwrap();
+
+    // The user's config and history, which neither an upgrade nor the uninstaller touch.
+    let history = home.join("AppData/Local/dialtone/data/history.sqlite3");
+    let config = home.join("AppData/Roaming/dialtone/config/config.toml");
+    for kept in [&history, &config] {
+        std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+        std::fs::write(kept, "kept").unwrap();
+    }
+    // An upgrade: the same installer over the installed one.
+    install(&["/S"]);
+    assert!(dir.join("dialtone.exe").is_file());
+    for kept in [&history, &config] {
+        assert_eq!(std::fs::read_to_string(kept).unwrap(), "kept");
+    }
+
+    // The silent uninstall runs from a copy of itself and returns at once: wait for its work.
+    let status = prefix
+        .windows_command(&format!(
+            r"C:\users\{user}\AppData\Local\Programs\dialtone\uninstall.exe"
+        ))
+        .arg("/S")
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let started = Instant::now();
+    while dir.exists() {
+        assert!(
+            started.elapsed() < slack(Duration::from_secs(30)),
+            "the program directory is still there: {:?}",
+            std::fs::read_dir(&dir).map(|d| d.count())
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!shortcut.exists(), "the shortcut stayed");
+    let run = reg_query(&prefix, run_key).unwrap_or_default();
+    assert!(!run.contains("dialtone"), "{run}");
+    assert_eq!(reg_query(&prefix, uninstall_key), None);
+    for kept in [&history, &config] {
+        assert_eq!(
+            std::fs::read_to_string(kept).unwrap(),
+            "kept",
+            "{} was removed",
+            kept.display()
+        );
+    }
+}

@@ -184,6 +184,12 @@ impl Prefix {
         self.wine_command(&self.bin().join(program))
     }
 
+    /// A program as Windows names it (`reg`, `C:\users\…\uninstall.exe`) under wine, quiet,
+    /// in this prefix.
+    pub fn windows_command(&self, program: &str) -> Command {
+        self.wine_command(Path::new(program))
+    }
+
     fn wine_command(&self, program: &Path) -> Command {
         let mut cmd = Command::new(WINE64);
         cmd.arg(program)
