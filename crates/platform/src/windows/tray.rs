@@ -3,20 +3,20 @@
 //! that thread must pump messages; Explorer's notification area is always there to show it.
 //! Windows 11 puts a new icon in the overflow until the user pins it.
 
-#![allow(unsafe_code)] // the message loop's three Win32 calls, on a MSG this function owns.
+#![allow(unsafe_code)] // the message pump's Win32 calls, on a MSG this function owns.
 
 use crate::tray::TrayHostError;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
+use std::time::Duration;
 use windows_sys::Win32::UI::WindowsAndMessaging::{
-    DispatchMessageW, MsgWaitForMultipleObjects, PeekMessageW, TranslateMessage, MSG, PM_REMOVE,
-    QS_ALLINPUT,
+    DispatchMessageW, PeekMessageW, TranslateMessage, MSG, PM_REMOVE,
 };
 
-/// How long the loop sleeps when neither a window message nor a command comes: commands
-/// arrive on a channel Windows cannot wait on, so they are looked at this often (a verdict
-/// change reaches the tray within it).
-const COMMAND_POLL_MS: u32 = 100;
+/// How often the loop looks for window messages while it waits for commands: a click on the
+/// icon or its menu is handled within this. (Waiting on both at once would take
+/// `MsgWaitForMultipleObjects` with no handles, which wine answers at once, spinning the loop.)
+const MESSAGE_POLL: Duration = Duration::from_millis(50);
 
 pub(crate) fn host_present() -> Result<bool, TrayHostError> {
     // The notification area belongs to the shell; with no shell running there is no desktop
@@ -29,20 +29,16 @@ pub(crate) fn run_loop<C>(
     mut on_command: impl FnMut(C) -> ControlFlow<()>,
 ) {
     loop {
-        loop {
-            match inbox.try_recv() {
-                Ok(command) => {
-                    if on_command(command).is_break() {
-                        return;
-                    }
-                }
-                Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => return,
-            }
-        }
         pump_messages();
-        // Wakes at once for any window message (a click, the menu), else after the poll time.
-        unsafe { MsgWaitForMultipleObjects(0, std::ptr::null(), 0, COMMAND_POLL_MS, QS_ALLINPUT) };
+        match inbox.recv_timeout(MESSAGE_POLL) {
+            Ok(command) => {
+                if on_command(command).is_break() {
+                    return;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
     }
 }
 
