@@ -6,10 +6,11 @@
 use dialtone_core::verdict::{EXIT_CONFIG_ERROR, EXIT_RUNTIME_ERROR};
 use std::process::ExitCode;
 
-/// A SIGTERM listener that never fires when it could not be installed.
+/// A SIGTERM listener (on Windows: the system shutting down, the console's counterpart) that
+/// never fires when it could not be installed.
 pub(crate) struct Terminate(
     #[cfg(unix)] Option<tokio::signal::unix::Signal>,
-    #[cfg(not(unix))] Option<()>,
+    #[cfg(windows)] Option<tokio::signal::windows::CtrlShutdown>,
 );
 
 impl Terminate {
@@ -21,15 +22,14 @@ impl Terminate {
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
             )
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
         {
-            Terminate(None)
+            Terminate(tokio::signal::windows::ctrl_shutdown().ok())
         }
     }
 
     /// Waits for the signal.
     pub(crate) async fn recv(&mut self) {
-        #[cfg(unix)]
         if let Some(signal) = self.0.as_mut() {
             signal.recv().await;
             return;

@@ -703,4 +703,3 @@ fn hostile_targets_cost_bounded_time_and_memory() {
     println!("hostile targets: {rounds} rounds in 10 s, peak RSS {peak} KiB");
     support::stop(&mut child, Duration::from_secs(5)).expect("watch stops on SIGTERM");
 }
-

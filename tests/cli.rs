@@ -10,9 +10,10 @@ use dialtone_testkit::layer;
 use dialtone_core::observation::Transport;
 use serde_json::Value;
 use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use support::kamailio::{Kamailio, KamailioOptions};
+use support::netns::DropPorts;
 
 const PASSWORD: &str = "s3cr3t-Pa55";
 
@@ -293,52 +294,6 @@ fn a_registrar_answering_503_is_a_provider_outage_with_the_servers_words() {
             .contains("reports a failure"),
         "{json:#}"
     );
-}
-
-/// Drops outgoing TCP SYNs to the given loopback ports for as long as it lives (root only).
-struct DropPorts {
-    table: String,
-}
-
-impl DropPorts {
-    /// `None` when not root ([`support::require`] fails the test instead in CI).
-    fn new(ports: &[u16]) -> Option<DropPorts> {
-        if !support::require_root("drop packets with nftables") {
-            return None;
-        }
-        let table = format!("dialtone_cli_{}", std::process::id());
-        let ports = ports
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let script = format!(
-            "table inet {table} {{\n chain anchors_out {{\n  type filter hook output priority 0; policy accept;\n  \
-             ip daddr 127.0.0.1 tcp dport {{ {ports} }} drop\n }}\n}}\n"
-        );
-        let status = Command::new("nft")
-            .args(["-f", "-"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(script.as_bytes())?;
-                child.wait()
-            });
-        assert!(
-            status.map(|s| s.success()).unwrap_or(false),
-            "nft failed for {script}"
-        );
-        Some(DropPorts { table })
-    }
-}
-
-impl Drop for DropPorts {
-    fn drop(&mut self) {
-        let _ = Command::new("nft")
-            .args(["delete", "table", "inet", &self.table])
-            .status();
-    }
 }
 
 #[test]

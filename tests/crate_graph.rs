@@ -212,14 +212,24 @@ fn the_engine_links_no_presenter() {
     );
 }
 
-/// What differs between operating systems lives in `crates/platform` (one module per OS), so
-/// a second OS is an added module there, not `cfg` across the tree. Tests, comments and docs
+/// What differs between operating systems lives in `crates/platform` (one module per OS; Linux
+/// and Windows names alike), so an OS is an added module there, not `cfg` across the tree. Tests, comments and docs
 /// included: a Linux-only assertion or a sentence about `/proc/` is a sign the code next to it
 /// is, too. Not scanned: `tests/`, `benches/` and `crates/testkit`, which drive Linux network
 /// namespaces, sockets and a private D-Bus by nature.
 #[test]
 fn only_the_platform_seam_names_the_operating_system() {
-    const OS_NAMES: [&str; 5] = ["std::os::unix", "rustix", "zbus", "ksni", "/proc/"];
+    const OS_NAMES: [&str; 9] = [
+        "std::os::unix",
+        "rustix",
+        "zbus",
+        "ksni",
+        "/proc/",
+        "std::os::windows",
+        "windows_sys",
+        "windows_registry",
+        "named_pipe",
+    ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     for dir in [

@@ -458,8 +458,14 @@ fn run_as_the_service(root: &Path, unit: &str) {
         .expect("ExecStart")
         .split_whitespace()
         .map(|word| {
-            word.replace("/usr/bin/dialtone", &root.join("usr/bin/dialtone").display().to_string())
-                .replace("${CREDENTIALS_DIRECTORY}", &credentials.display().to_string())
+            word.replace(
+                "/usr/bin/dialtone",
+                &root.join("usr/bin/dialtone").display().to_string(),
+            )
+            .replace(
+                "${CREDENTIALS_DIRECTORY}",
+                &credentials.display().to_string(),
+            )
         })
         .collect();
 

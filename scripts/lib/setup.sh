@@ -91,4 +91,18 @@ install_test_deps() {
   apt_install lintian
   # The arm64 package test (tests/package.rs): the cross toolchain and qemu-user.
   install_arm64_deps
+  # tests/windows.rs: the cross-build's toolchain and wine to run it.
+  install_windows_deps
+}
+
+# The Windows cross-build and its stand-in (issue 18): the Rust standard library for
+# x86_64-pc-windows-gnu, Debian's mingw-w64 as its linker (named in .cargo/config.toml), and
+# wine to run the .exe under test (64-bit programs start through /usr/lib/wine/wine64), and NSIS
+# for the installer (scripts/package --windows).
+install_windows_deps() {
+  apt_install gcc-mingw-w64-x86-64 wine wine64 nsis
+  if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+    echo "== adding the Rust target x86_64-pc-windows-gnu"
+    rustup target add x86_64-pc-windows-gnu
+  fi
 }

@@ -13,3 +13,7 @@ pub const WINDOW_FAILED: i32 = 1;
 /// directory): a setup problem, so the code the agent and the CLI give configuration errors.
 // A widening cast: `i32::from` is not usable in a constant.
 pub const NO_AGENT_SOCKET: i32 = EXIT_CONFIG_ERROR as i32;
+
+/// No web view runtime to show the window in (a Windows without Microsoft's WebView2
+/// runtime): said with where to get it, instead of the panic Tauri would end in.
+pub const NO_WEBVIEW: i32 = 6;

@@ -29,7 +29,13 @@ pub(super) fn program() -> PathBuf {
     }
     std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(PROGRAM)))
+        // `.exe` on Windows, nothing elsewhere.
+        .and_then(|exe| {
+            exe.parent().map(|dir| {
+                dir.join(PROGRAM)
+                    .with_extension(std::env::consts::EXE_EXTENSION)
+            })
+        })
         .filter(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from(PROGRAM))
 }

@@ -19,8 +19,9 @@ use std::thread::JoinHandle;
 /// Why the tray could not be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum TrayError {
-    /// tray-icon could not register the item (typically: no session bus).
-    #[error("registering the tray icon on the session bus: {0}")]
+    /// tray-icon could not register the item (typically: no session bus on Linux, no desktop
+    /// window on Windows).
+    #[error("registering the tray icon: {0}")]
     Register(String),
     /// An icon did not decode.
     #[error(transparent)]

@@ -322,10 +322,11 @@ impl Prepared {
         let Some(key) = self.login_key() else {
             return Ok(None);
         };
-        // Beside the agent's socket: the user's runtime dir (or its private fallback).
+        // With the agent's endpoint: beside its socket in the user's runtime dir (or its private
+        // fallback); for a pipe, which has no directory, in the user's local app data.
         let dir = dialtone_ipc::socket_path()
             .ok()
-            .and_then(|socket| socket.parent().map(Path::to_path_buf))
+            .and_then(|socket| dialtone_platform::local::companion_dir(&socket))
             .ok_or_else(|| WatchLockError::Io {
                 path: PathBuf::from("(runtime dir)"),
                 detail: "no runtime directory for the lock".into(),

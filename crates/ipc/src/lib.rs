@@ -104,4 +104,16 @@ mod tests {
             Err(IpcError::NoRuntimeDir)
         ));
     }
+
+    // A pipe has no directory: the user's own pipe whatever the environment holds, and the
+    // override as it is.
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_the_endpoint_is_the_users_own_pipe() {
+        let pipe = socket_path_from(env(&[("XDG_RUNTIME_DIR", "/run/user/1000")])).unwrap();
+        let text = pipe.to_string_lossy().into_owned();
+        assert!(text.starts_with(r"\\.\pipe\dialtone-S-1-"), "{text}");
+        let chosen = socket_path_from(env(&[(SOCKET_ENV, r"\\.\pipe\mine")])).unwrap();
+        assert_eq!(chosen, Path::new(r"\\.\pipe\mine"));
+    }
 }

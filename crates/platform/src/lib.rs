@@ -1,7 +1,8 @@
 //! The one platform seam: everything dialtone does that differs between operating systems,
-//! declared and documented once here and implemented by one module per OS (`linux/` today).
+//! declared and documented once here and implemented by one module per OS (`linux/`,
+//! `windows/`).
 //!
-//! A second operating system is an added module (`windows/`, selected below) and a block of
+//! An operating system is an added module (selected below) and a block of
 //! dependencies in this crate's `Cargo.toml`, not `cfg` across the tree: the functions and types
 //! here call into `imp`, so a missing piece of a new OS is a compile error in this file, not a
 //! surprise at run time. Outside this crate nothing names `std::os::unix`, `rustix`, `zbus`,
@@ -22,15 +23,26 @@
 //! which is the same on every OS. Network changes are polled (`monitor::network`), with
 //! [`net::interfaces`] and [`net::default_route`] as the fingerprint.
 
+// Only the Windows module calls a C API (Win32, which has no safe form); it allows unsafe code
+// on exactly those functions. Everywhere else there is none, and cannot be.
+#![cfg_attr(not(windows), forbid(unsafe_code))]
+
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
 use linux as imp;
 
-#[cfg(not(target_os = "linux"))]
+// Compiled on every OS under test: its pure decisions (pipe names, SDDL, routes, the Run
+// value) are unit-tested on Linux too; its Win32 calls are `cfg(windows)` inside.
+#[cfg(any(windows, test))]
+mod windows;
+#[cfg(windows)]
+use windows as imp;
+
+#[cfg(not(any(target_os = "linux", windows)))]
 compile_error!(
     "dialtone-platform has no implementation for this operating system yet: add its module \
-     beside src/linux/ and select it in src/lib.rs"
+     beside src/linux/ and src/windows/ and select it in src/lib.rs"
 );
 
 use std::fmt;
@@ -105,6 +117,14 @@ pub mod local {
     /// the user has no place of their own. An override (`DIALTONE_SOCKET`) is the caller's.
     pub fn default_endpoint(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
         imp::local::default_endpoint(env)
+    }
+
+    /// The private directory for what belongs with the endpoint (the watch locks of the
+    /// accounts): beside it where endpoints are files (the socket's directory on Linux), else
+    /// the user's local app data (`%LOCALAPPDATA%\\dialtone\\run\\<pipe>` on Windows).
+    /// `None` when the user has no such place.
+    pub fn companion_dir(endpoint: &Path) -> Option<PathBuf> {
+        imp::local::companion_dir(endpoint)
     }
 
     /// A bound endpoint, accepting connections.
@@ -230,8 +250,8 @@ pub mod fs {
             .truncate(false)
             .write(true)
             .private()
-            .open(path)
-            .map(drop)
+            .open(path)?;
+        imp::fs::created_private(path)
     }
 
     /// Makes an existing file readable by the user only.

@@ -17,6 +17,7 @@ pub mod netns;
 pub mod sip;
 pub mod smtp;
 pub mod webhook;
+pub mod wine;
 
 pub use gate::{in_ci, require, require_root, slack};
 

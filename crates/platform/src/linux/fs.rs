@@ -20,6 +20,11 @@ pub(crate) fn access_bits(path: &Path) -> io::Result<u32> {
     Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
 }
 
+/// The mode given at creation already made the file private.
+pub(crate) fn created_private(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
 pub(crate) fn private(options: &mut OpenOptions) -> &mut OpenOptions {
     options.mode(0o600)
 }

@@ -33,6 +33,10 @@ pub(crate) fn default_endpoint(env: &dyn Fn(&str) -> Option<OsString>) -> Option
     Some(state.join("dialtone").join("run").join("agent.sock"))
 }
 
+pub(crate) fn companion_dir(socket: &Path) -> Option<PathBuf> {
+    socket.parent().map(Path::to_path_buf)
+}
+
 pub(crate) async fn bind(path: &Path) -> Result<Listener, EndpointError> {
     prepare_dir(path)?;
     // Before the stale-socket check: two agents starting together would otherwise both find a

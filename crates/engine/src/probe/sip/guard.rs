@@ -336,10 +336,15 @@ impl std::fmt::Debug for LoginGuard {
     }
 }
 
-/// The ledger's default place: `logins.json` in dialtone's XDG state dir.
+/// The ledger's default place: `logins.json` in dialtone's XDG state dir, or where the OS has
+/// no such dir (Windows: `%LOCALAPPDATA%\dialtone\data`) in its local (not roaming) data dir:
+/// a ledger that roamed to another computer would hold back logins that never happened there.
 pub fn default_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "dialtone")
-        .and_then(|dirs| dirs.state_dir().map(|d| d.join(FILE_NAME)))
+    directories::ProjectDirs::from("", "", "dialtone").map(|dirs| {
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .join(FILE_NAME)
+    })
 }
 
 /// The ledger key of an account at a registrar: the registrar normalised

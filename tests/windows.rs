@@ -1,0 +1,544 @@
+//! The Windows build under wine (the only Windows here), against a real kamailio on loopback:
+//! `dialtone.exe check` names each layer's failure as on Linux (silent anchors need root for
+//! nftables, as CI runs), and the login ledger holds a
+//! rejected password back on the next check (so the ledger and its lock work on Windows); the
+//! agent serves its named pipe and a second start finds it there and hands over.
+//!
+//! Needs wine and MinGW-w64 (`scripts/lib/setup.sh` `install_windows_deps`) and the cross-built
+//! agent: `cargo build --target x86_64-pc-windows-gnu -p dialtone` (scripts/test builds it
+//! before the tests). Without them the tests say so and pass, except in CI, where they fail.
+//!
+//! What wine cannot show: another user's client being refused by the pipe (wine runs every
+//! program as one user, so both ends always have the same SID), toasts (no WinRT), and
+//! anything that depends on Windows' own ACL enforcement. Each prefix runs on an Xvfb display
+//! of its own (wine's desktop process needs one).
+#![allow(clippy::unwrap_used)]
+
+use dialtone_core::observation::Transport;
+use dialtone_testkit::kamailio::{Kamailio, KamailioOptions};
+use dialtone_testkit::wine::{self, windows_path, Prefix};
+use dialtone_testkit::{layer, require, slack};
+use serde_json::Value;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "w1ne-Pa55";
+
+/// A prefix with `dialtone.exe` in it, or `None` (skipped) where wine or the build is missing.
+fn prefix() -> Option<Prefix> {
+    let exe = wine::exe("dialtone");
+    if !require(
+        wine::available() && exe.exists(),
+        &format!(
+            "wine and MinGW-w64 (scripts/lib/setup.sh install_windows_deps) and {} \
+             (cargo build --target {} -p dialtone)",
+            exe.display(),
+            wine::TARGET
+        ),
+    ) {
+        return None;
+    }
+    let started = Instant::now();
+    let prefix = Prefix::new(&[&exe]);
+    println!("wine prefix ready in {:?}", started.elapsed());
+    Some(prefix)
+}
+
+/// Two internet anchors that accept connections while the value lives.
+struct Anchors(Vec<TcpListener>);
+
+impl Anchors {
+    fn start() -> Anchors {
+        Anchors(
+            (0..2)
+                .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+                .collect(),
+        )
+    }
+
+    fn ports(&self) -> Vec<u16> {
+        self.0
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect()
+    }
+
+    fn args(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .flat_map(|l| ["--anchor".to_string(), l.local_addr().unwrap().to_string()])
+            .collect()
+    }
+}
+
+/// The line's flags: the registrar, everything else on loopback, no config file.
+fn line_args(prefix: &Prefix, registrar: &str, anchors: &[String]) -> Vec<String> {
+    let config = windows_path(&prefix.scratch("config").join("none.toml"));
+    let mut args: Vec<String> = [
+        "--registrar",
+        registrar,
+        "--gateway",
+        "127.0.0.1",
+        "--dns-name",
+        "none",
+        "--expect-binding",
+        "no",
+        "--lang",
+        "en",
+        "--config",
+        &config,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend_from_slice(anchors);
+    args
+}
+
+/// `dialtone.exe check --json` with `extra` flags: the report and the process's output.
+fn check(prefix: &Prefix, line: &[String], extra: &[&str]) -> (Value, Output) {
+    let started = Instant::now();
+    let out = prefix
+        .command("dialtone.exe")
+        .args(["check", "--json", "--timeout", "2"])
+        .args(line)
+        .args(extra)
+        .env("DIALTONE_RIGHT", PASSWORD)
+        .env("DIALTONE_WRONG", "not-the-password")
+        .output()
+        .unwrap();
+    println!("check {extra:?} under wine: {:?}", started.elapsed());
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (json, out)
+}
+
+fn assert_verdict(json: &Value, out: &Output, verdict: &str, code: i32) {
+    assert_eq!(json["verdict"], verdict, "{json:#}");
+    assert_eq!(out.status.code(), Some(code), "{json:#}");
+}
+
+#[test]
+fn check_under_wine_names_each_layer_and_holds_a_rejected_login_back() {
+    let Some(prefix) = prefix() else { return };
+    let mut k = Kamailio::start(KamailioOptions {
+        users: vec![("alice".into(), PASSWORD.into())],
+        ..KamailioOptions::default()
+    });
+    let anchors = Anchors::start();
+    let registrar = k.registrar_uri(Transport::Udp);
+    let line = line_args(&prefix, &registrar, &anchors.args());
+    let right = ["--user", "alice", "--password-env", "DIALTONE_RIGHT"];
+    let wrong = ["--user", "alice", "--password-env", "DIALTONE_WRONG"];
+
+    // The right login: the REGISTER query's digest works, every layer is fine.
+    let (json, out) = check(&prefix, &line, &right);
+    assert_verdict(&json, &out, "healthy", 0);
+    assert_eq!(layer(&json, "account")["status"], "ok", "{json:#}");
+    assert_eq!(layer(&json, "internet")["status"], "ok", "{json:#}");
+
+    // The wrong password: rejected once, never shown.
+    let before = k.authenticated_registers();
+    let (json, out) = check(&prefix, &line, &wrong);
+    assert_verdict(&json, &out, "account_problem", 11);
+    assert!(
+        layer(&json, "account")["evidence"]
+            .to_string()
+            .contains("403"),
+        "{json:#}"
+    );
+    assert!(!json.to_string().contains("not-the-password"));
+    assert_eq!(k.authenticated_registers() - before, 1, "{}", k.log());
+    // The ledger is in %LOCALAPPDATA% (there is no state dir on Windows).
+    let ledgers: Vec<_> = std::fs::read_dir(prefix.drive_c().join("users"))
+        .unwrap()
+        .filter_map(|user| {
+            let path = user
+                .ok()?
+                .path()
+                .join("AppData/Local/dialtone/data/logins.json");
+            path.exists().then_some(path)
+        })
+        .collect();
+    assert_eq!(ledgers.len(), 1, "no login ledger under %LOCALAPPDATA%");
+
+    // The next check with the same password sends nothing and says why.
+    let (json, out) = check(&prefix, &line, &wrong);
+    assert_verdict(&json, &out, "account_problem", 11);
+    assert_eq!(
+        k.authenticated_registers() - before,
+        1,
+        "the rejected password went out again:\n{}",
+        k.log()
+    );
+    assert!(
+        json.to_string().contains("rejected"),
+        "the held-back login is not explained: {json:#}"
+    );
+
+    // The anchors go silent (their SYNs dropped; root, as CI runs): the internet is down while
+    // the router still answers.
+    if let Some(_silent) = dialtone_testkit::netns::DropPorts::new(&anchors.ports()) {
+        let (json, out) = check(&prefix, &line, &[]);
+        assert_verdict(&json, &out, "internet_down", 13);
+        assert_eq!(layer(&json, "home_network")["status"], "ok", "{json:#}");
+    }
+
+    // kamailio stopped, the internet fine: the provider's outage, within the timeout.
+    k.stop();
+    let started = Instant::now();
+    let (json, out) = check(&prefix, &line, &[]);
+    assert_verdict(&json, &out, "provider_outage", 12);
+    assert_eq!(json["failing_layer"], "provider");
+    assert!(
+        started.elapsed() < slack(Duration::from_secs(15)),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Kills the program under wine when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_agent_serves_its_pipe_and_a_second_start_hands_over() {
+    let Some(prefix) = prefix() else { return };
+    let k = Kamailio::start(KamailioOptions::default());
+    let anchors = Anchors::start();
+    // A metrics port: once it answers, the agent is past binding its pipe (it binds first).
+    let metrics = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = prefix.scratch("agent").join("config.toml");
+    std::fs::write(&config, format!("[metrics]\nlisten = \"{metrics}\"\n")).unwrap();
+    let pipe = format!(r"\\.\pipe\dialtone-test-{}", std::process::id());
+    let mut line = line_args(&prefix, &k.registrar_uri(Transport::Udp), &anchors.args());
+    // The config with the metrics replaces the empty one.
+    let at = line.iter().position(|a| a == "--config").unwrap();
+    line[at + 1] = windows_path(&config);
+
+    let mut agent = Running(
+        prefix
+            .command("dialtone.exe")
+            .arg("agent")
+            .args(&line)
+            .arg("--no-history")
+            .env("DIALTONE_SOCKET", &pipe)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while TcpStream::connect(metrics).is_err() {
+        assert!(
+            agent.0.try_wait().unwrap().is_none(),
+            "the agent under wine ended before it served"
+        );
+        assert!(
+            started.elapsed() < slack(Duration::from_secs(30)),
+            "the agent under wine never served its metrics"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A second start (no arguments, as from the Start menu) finds the agent on the pipe, asks
+    // it to open the dashboard and ends; the first one goes on.
+    let second = prefix
+        .command("dialtone.exe")
+        .env("DIALTONE_SOCKET", &pipe)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{said}");
+    assert!(said.contains("already running"), "{said}");
+    assert!(
+        agent.0.try_wait().unwrap().is_none(),
+        "the first agent ended"
+    );
+}
+
+#[test]
+fn the_version_names_the_commit_on_windows_too() {
+    let Some(prefix) = prefix() else { return };
+    let out = prefix
+        .command("dialtone.exe")
+        .arg("--version")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    // Built from this checkout (scripts/test builds it right before the tests): its commit,
+    // else (a source tarball) "unknown", as on Linux.
+    let commit = head.unwrap_or_else(|| "unknown".into());
+    assert!(
+        shown.contains(&format!("(commit {commit})")),
+        "{shown} does not name {commit}: rebuild with cargo build --target {} -p dialtone",
+        wine::TARGET
+    );
+}
+
+#[test]
+fn watch_under_wine_confirms_an_outage_and_its_end() {
+    let Some(prefix) = prefix() else { return };
+    let mut k = Kamailio::start(KamailioOptions::default());
+    let anchors = Anchors::start();
+    // The history in SQLite on the Windows side too (WAL, the private file).
+    let db = windows_path(&prefix.scratch("watch").join("history.sqlite3"));
+    let (child, lines) = dialtone_testkit::spawn_with_lines(
+        prefix
+            .command("dialtone.exe")
+            .arg("watch")
+            .args(line_args(
+                &prefix,
+                &k.registrar_uri(Transport::Udp),
+                &anchors.args(),
+            ))
+            .args([
+                "--json",
+                "--interval",
+                "1",
+                "--recheck",
+                "1",
+                "--timeout",
+                "1",
+            ])
+            .args(["--db", &db]),
+    )
+    .unwrap();
+    let _watch = Running(child);
+    let next = || -> Value {
+        let (_, line) = lines
+            .recv_timeout(slack(Duration::from_secs(20)))
+            .expect("a change within 20 s");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    };
+    let first = next();
+    assert_eq!(first["to"], "healthy", "{first:#}");
+    k.stop();
+    let second = next();
+    assert_eq!(second["from"], "healthy");
+    assert_eq!(second["to"], "provider_outage", "{second:#}");
+    k.start_again();
+    let third = next();
+    assert_eq!(third["to"], "healthy", "{third:#}");
+    assert!(third["lasted_secs"].as_i64().unwrap() >= 1, "{third:#}");
+}
+
+#[test]
+fn the_dashboard_without_webview2_says_where_to_get_it_and_ends_without_a_panic() {
+    let dashboard = wine::exe("dialtone-dashboard");
+    let loader = dashboard.with_file_name("WebView2Loader.dll");
+    if !require(
+        wine::available() && dashboard.exists() && loader.exists(),
+        &format!(
+            "wine and {} beside WebView2Loader.dll (cargo build --target {} -p dialtone-dashboard)",
+            dashboard.display(),
+            wine::TARGET
+        ),
+    ) {
+        return;
+    }
+    // wine has no WebView2 runtime: the case of a Windows without it.
+    let prefix = Prefix::new(&[&dashboard, &loader]);
+    let out = prefix
+        .command("dialtone-dashboard.exe")
+        .env("DIALTONE_SOCKET", r"\\.\pipe\dialtone-no-agent")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{said}");
+    assert!(!said.contains("panicked"), "{said}");
+    assert!(said.contains("WebView2 runtime"), "{said}");
+    assert!(
+        said.contains("https://developer.microsoft.com/microsoft-edge/webview2/"),
+        "{said}"
+    );
+}
+
+/// `reg query KEY` in the prefix: the key's values as `reg` prints them, or `None` when the
+/// key does not exist.
+fn reg_query(prefix: &Prefix, key: &str) -> Option<String> {
+    let out = prefix
+        .windows_command("reg")
+        .args(["query", key])
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn the_installer_installs_for_the_user_and_the_uninstaller_keeps_the_history() {
+    let (agent, dashboard) = (wine::exe("dialtone"), wine::exe("dialtone-dashboard"));
+    if !require(
+        wine::available()
+            && std::path::Path::new("/usr/bin/makensis").exists()
+            && agent.exists()
+            && dashboard.exists(),
+        &format!(
+            "wine, MinGW-w64 and NSIS (scripts/lib/setup.sh install_windows_deps) and both .exe \
+             files (cargo build --target {} -p dialtone -p dialtone-dashboard)",
+            wine::TARGET
+        ),
+    ) {
+        return;
+    }
+    // The installer of the debug build this run tests, packed the way users get it.
+    let out_dir = tempfile::tempdir().unwrap();
+    let packed = std::process::Command::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/package"),
+    )
+    .args([
+        "--windows",
+        "--profile",
+        "dev",
+        "--no-build",
+        "--fast",
+        "--output",
+    ])
+    .arg(out_dir.path())
+    .stderr(Stdio::inherit())
+    .output()
+    .unwrap();
+    assert!(packed.status.success(), "scripts/package --windows failed");
+    let stdout = String::from_utf8_lossy(&packed.stdout);
+    let installer = std::path::PathBuf::from(stdout.lines().last().unwrap().trim());
+    assert!(installer.is_file(), "{}", installer.display());
+    let setup = installer
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+
+    let prefix = Prefix::new(&[&installer]);
+    let install = |args: &[&str]| {
+        let status = prefix.command(&setup).args(args).status().unwrap();
+        assert!(status.success(), "{setup} {args:?}: {status}");
+    };
+    install(&["/S", "/AUTOSTART"]);
+    let users = prefix.drive_c().join("users");
+    let home = std::fs::read_dir(&users)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n != "Public"))
+        .expect("a user profile in the prefix");
+    let user = home.file_name().unwrap().to_string_lossy().into_owned();
+    let dir = home.join("AppData/Local/Programs/dialtone");
+    for file in [
+        "dialtone.exe",
+        "dialtone-dashboard.exe",
+        "WebView2Loader.dll",
+        "uninstall.exe",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} not installed");
+    }
+    assert!(
+        !dir.join("bcryptprimitives.dll").exists(),
+        "the wine shim was shipped"
+    );
+    let shortcut = home.join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/dialtone.lnk");
+    assert!(shortcut.is_file(), "no Start-menu shortcut");
+    let exe = format!(r"C:\users\{user}\AppData\Local\Programs\dialtone\dialtone.exe");
+    let run_key = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
+    let uninstall_key = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\dialtone";
+    let run = reg_query(&prefix, run_key).unwrap_or_default();
+    assert!(run.contains(&format!("\"{exe}\"")), "{run}");
+    let entry = reg_query(&prefix, uninstall_key).expect("no Apps & features entry");
+    assert!(entry.contains("QuietUninstallString"), "{entry}");
+
+    // The installed agent runs a check (wine needs the test-only shim beside it for that).
+    std::fs::copy(
+        prefix.bin().join("bcryptprimitives.dll"),
+        dir.join("bcryptprimitives.dll"),
+    )
+    .unwrap();
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let anchors = Anchors::start();
+    let out = prefix
+        .windows_command(&exe)
+        .arg("check")
+        .arg("--json")
+        .args(["--timeout", "2"])
+        .args(line_args(
+            &prefix,
+            &format!("sip:{closed}"),
+            &anchors.args(),
+        ))
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_verdict(&json, &out, "provider_outage", 12);
+    std::fs::remove_file(dir.join("bcryptprimitives.dll")).unwrap();
+
+    // The user's config and history, which neither an upgrade nor the uninstaller touch.
+    let history = home.join("AppData/Local/dialtone/data/history.sqlite3");
+    let config = home.join("AppData/Roaming/dialtone/config/config.toml");
+    for kept in [&history, &config] {
+        std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+        std::fs::write(kept, "kept").unwrap();
+    }
+    // An upgrade: the same installer over the installed one.
+    install(&["/S"]);
+    assert!(dir.join("dialtone.exe").is_file());
+    for kept in [&history, &config] {
+        assert_eq!(std::fs::read_to_string(kept).unwrap(), "kept");
+    }
+
+    // The silent uninstall runs from a copy of itself and returns at once: wait for its work.
+    let status = prefix
+        .windows_command(&format!(
+            r"C:\users\{user}\AppData\Local\Programs\dialtone\uninstall.exe"
+        ))
+        .arg("/S")
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let started = Instant::now();
+    while dir.exists() {
+        assert!(
+            started.elapsed() < slack(Duration::from_secs(30)),
+            "the program directory is still there: {:?}",
+            std::fs::read_dir(&dir).map(|d| d.count())
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!shortcut.exists(), "the shortcut stayed");
+    let run = reg_query(&prefix, run_key).unwrap_or_default();
+    assert!(!run.contains("dialtone"), "{run}");
+    assert_eq!(reg_query(&prefix, uninstall_key), None);
+    for kept in [&history, &config] {
+        assert_eq!(
+            std::fs::read_to_string(kept).unwrap(),
+            "kept",
+            "{} was removed",
+            kept.display()
+        );
+    }
+}
