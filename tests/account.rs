@@ -183,19 +183,48 @@ async fn kamailio_sha256_challenge_is_answered() {
     assert_accepted_without_bindings(&obs, &k);
 }
 
+/// The datagram a test sends after the requests it counts: see [`received_all`].
+const MARKER: &[u8] = b"dialtone-test-marker";
+
+/// Sends [`MARKER`] to `to` and waits until `arrived` counts it. Datagrams on loopback are
+/// queued at the receiver as they are sent, so by then everything sent to `to` before this
+/// call has been received: the positive marker before asserting that nothing more was sent
+/// (instead of sleeping and hoping a stray datagram would have arrived by then).
+async fn received_all(to: SocketAddr, arrived: impl Fn() -> u32) {
+    let before = arrived();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.send_to(MARKER, to).await.unwrap();
+    let limit = support::slack(Duration::from_secs(5));
+    let deadline = std::time::Instant::now() + limit;
+    while arrived() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the marker did not reach {to} within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// A UDP relay in front of kamailio that counts the requests it forwards, so a test can prove
-/// how many REGISTERs actually left the prober.
-async fn counting_relay(upstream: SocketAddr) -> (SocketAddr, Arc<AtomicU32>) {
+/// how many REGISTERs actually left the prober; and the [`MARKER`]s it received (not
+/// forwarded).
+async fn counting_relay(upstream: SocketAddr) -> (SocketAddr, Arc<AtomicU32>, Arc<AtomicU32>) {
     let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
     let back = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
     back.connect(upstream).await.unwrap();
     let addr = front.local_addr().unwrap();
     let count = Arc::new(AtomicU32::new(0));
+    let markers = Arc::new(AtomicU32::new(0));
     let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
     let (f, b, c, cl) = (front.clone(), back.clone(), count.clone(), client.clone());
+    let m = markers.clone();
     tokio::spawn(async move {
         let mut buf = vec![0u8; 65_536];
         while let Ok((n, from)) = f.recv_from(&mut buf).await {
+            if &buf[..n] == MARKER {
+                m.fetch_add(1, Ordering::SeqCst);
+                continue;
+            }
             if buf[..n].starts_with(b"REGISTER ") {
                 c.fetch_add(1, Ordering::SeqCst);
             }
@@ -212,13 +241,14 @@ async fn counting_relay(upstream: SocketAddr) -> (SocketAddr, Arc<AtomicU32>) {
             }
         }
     });
-    (addr, count)
+    (addr, count, markers)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kamailio_wrong_password_is_rejected_then_suspended_without_sending() {
     let k = kamailio(KamailioOptions::default());
-    let (relay, count) = counting_relay(SocketAddr::new(k.ip(), k.udp_port())).await;
+    let (relay, count, markers) = counting_relay(SocketAddr::new(k.ip(), k.udp_port())).await;
+    let relayed_all = || received_all(relay, || markers.load(Ordering::SeqCst));
     let t = [loopback_target(Transport::Udp, relay)];
     let prober = AccountProber::new(account("alice", "wrong-pw"));
     let obs = run(&prober, &t, &sip(4_000)).await;
@@ -240,8 +270,8 @@ async fn kamailio_wrong_password_is_rejected_then_suspended_without_sending() {
     };
     assert_eq!((since, code), (obs.checked_at, 403));
     assert_eq!(again.exchange, None);
-    // Give a stray datagram time to reach the relay before counting.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Whatever the query sent has reached the relay before counting.
+    relayed_all().await;
     assert_eq!(
         count.load(Ordering::SeqCst),
         2,
@@ -252,7 +282,7 @@ async fn kamailio_wrong_password_is_rejected_then_suspended_without_sending() {
     prober.set_account(account("alice", "wrong-pw")).await;
     let again = run(&prober, &t, &sip(4_000)).await;
     assert!(matches!(again.outcome, AccountOutcome::Suspended { .. }));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    relayed_all().await;
     assert_eq!(count.load(Ordering::SeqCst), 2);
 
     // New credentials lift the suspension and are sent through the same relay.
@@ -381,9 +411,11 @@ fn check_digest(
 }
 
 /// A scripted UDP registrar. Every request is logged; `script` returns the datagrams to send.
+/// [`MARKER`]s are counted apart and not answered.
 struct Peer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<String>>>,
+    markers: Arc<AtomicU32>,
 }
 
 impl Peer {
@@ -394,10 +426,16 @@ impl Peer {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = socket.local_addr().unwrap();
         let requests: Arc<Mutex<Vec<String>>> = Arc::default();
+        let markers = Arc::new(AtomicU32::new(0));
         let log = requests.clone();
+        let m = markers.clone();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 65_536];
             while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                if &buf[..n] == MARKER {
+                    m.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
                 let text = String::from_utf8_lossy(&buf[..n]).into_owned();
                 log.lock().unwrap().push(text.clone());
                 for datagram in script(&text) {
@@ -405,11 +443,20 @@ impl Peer {
                 }
             }
         });
-        Peer { addr, requests }
+        Peer {
+            addr,
+            requests,
+            markers,
+        }
     }
 
     fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// Waits until everything sent to the peer so far has reached it ([`received_all`]).
+    async fn received_all(&self) {
+        received_all(self.addr, || self.markers.load(Ordering::SeqCst)).await;
     }
 
     fn target(&self) -> SipTarget {
@@ -604,7 +651,7 @@ async fn scripted_401_after_answer_is_rejected_and_then_suspended() {
         again.outcome,
         AccountOutcome::Suspended { code: 401, .. }
     ));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    peer.received_all().await;
     assert_eq!(peer.requests().len(), 2, "suspended query sent something");
     prober.reset().await;
     let after_reset = run(&prober, &[peer.target()], &sip(3_000)).await;
@@ -940,4 +987,82 @@ async fn an_unusable_login_ledger_sends_no_login_and_says_why() {
     );
     assert!(!text.contains(PASSWORD), "{text}");
     assert!(peer.requests().is_empty(), "{:?}", peer.requests());
+}
+
+/// The line's own round with a login ledger it cannot use: the account layer says why, in
+/// the evidence and in both languages, instead of only in the log (issue 17, point 5).
+#[tokio::test]
+async fn a_round_with_an_unusable_login_ledger_says_why_in_the_account_layer() {
+    use dialtone_core::diagnosis::{diagnose, Fact, Thresholds};
+    use dialtone_core::locale::Lang;
+    use dialtone_core::verdict::{Layer, LayerStatus};
+    use dialtone_engine::probe::line::{LineProber, LineSettings};
+    use dialtone_engine::probe::{ProbeScope, Prober};
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("state"), "").unwrap();
+    let ledger = dir.path().join("state/logins.json");
+    let peer = Peer::start(|req| vec![reply(req, "200 OK", "")]).await;
+    let anchors = support::loopback_anchors();
+    let text = format!(
+        "[account]\nregistrar = \"sip:{}\"\nuser = \"alice\"\n\
+         [network]\nanchors = [{}]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n\
+         [router]\nurl = \"off\"\n[thresholds]\nexpect_binding = false\n",
+        peer.addr,
+        support::anchors_toml(&anchors)
+    );
+    let config =
+        dialtone_core::config::Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let catalog = dialtone_core::catalog::Catalog::builtin().unwrap();
+    let mut settings =
+        LineSettings::from_config(&config, Some(Secret::new(PASSWORD)), &catalog).unwrap();
+    settings.login_ledger = Some(ledger.clone());
+    let prober = LineProber::new(settings).unwrap();
+    let snapshot = prober.probe(ProbeScope { account: true }).await;
+    let d = diagnose(&snapshot, &Thresholds::default());
+    let account = d.layer(Layer::Account).unwrap();
+    let all = format!("{:#?}", d.layers);
+    assert_eq!(account.status, LayerStatus::Skipped, "{all}");
+    assert!(
+        matches!(
+            account.evidence.first(),
+            Some(Fact::LoginChecksPaused { .. })
+        ),
+        "{all}"
+    );
+    let path = ledger.display().to_string();
+    let en = account.evidence[0].render(Lang::En);
+    assert!(
+        en.starts_with(&format!(
+            "login checks paused: cannot create the directory of {path}"
+        )),
+        "{en}"
+    );
+    let de = account.evidence[0].render(Lang::De);
+    assert!(
+        de.starts_with(&format!(
+            "Anmeldeprüfungen pausiert: das Verzeichnis von {path} kann nicht angelegt werden"
+        )),
+        "{de}"
+    );
+    let plain = d.plain_evidence(Layer::Account, Lang::En);
+    assert!(
+        plain[0].starts_with("Login checks are paused: dialtone cannot"),
+        "{plain:?}"
+    );
+    let plain_de = d.plain_evidence(Layer::Account, Lang::De);
+    assert!(
+        plain_de[0].starts_with("Anmeldeprüfungen sind pausiert: das Verzeichnis von"),
+        "{plain_de:?}"
+    );
+    assert!(
+        !format!("{en}{de}{plain:?}").contains("os error"),
+        "{en} {de}"
+    );
+    // Nothing went out but the OPTIONS check: no REGISTER, so no password.
+    let requests = peer.requests();
+    assert!(
+        !requests.iter().any(|r| r.starts_with("REGISTER")),
+        "{requests:?}"
+    );
 }

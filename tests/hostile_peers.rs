@@ -500,3 +500,296 @@ async fn silent_targets_share_one_budget() {
     // The first target had the whole budget, so it was retransmitted (at 0 and 0.5 s).
     assert!(exchanges[0].transmissions >= 2, "{:?}", exchanges[0]);
 }
+
+// ---- Misbehaving registrars as a new user meets them (issue 17, point 12) ----
+//
+// No real registrar does any of this: scripted peers on loopback stand in for a broken
+// server (only `100 Trying`, a trickled or oversized answer) and for a SIP ALG in the router
+// that rewrites the Call-ID on the way. An answer is an answer: the evidence says what came
+// and from where, the registrar counts as heard from, and the verdict is not "cannot tell".
+
+/// The diagnosis of a round in which everything below the provider works and the registrar,
+/// never heard from here before, gave `exchange`.
+fn diagnosed(exchange: &SipExchange) -> dialtone_core::diagnosis::Diagnosis {
+    use dialtone_core::observation::*;
+    let now = chrono::Utc::now();
+    let gateway: std::net::IpAddr = "192.168.1.1".parse().unwrap();
+    let answered = || Reach::Answered {
+        method: ReachMethod::TcpConnect,
+        rtt: Duration::from_millis(20),
+    };
+    let snapshot = Snapshot {
+        taken_at: now,
+        device: DeviceObservation {
+            interfaces: vec![Interface {
+                name: "eth0".into(),
+                addresses: vec!["192.168.1.10".parse().unwrap()],
+            }],
+            default_route: Some(DefaultRoute {
+                interface: "eth0".into(),
+                gateway: Some(gateway),
+            }),
+        },
+        home_network: Some(GatewayObservation {
+            address: Some(gateway),
+            source: GatewaySource::Detected,
+            reach: Some(answered()),
+        }),
+        router: None,
+        internet: Some(InternetObservation {
+            dns: None,
+            anchors: vec![
+                AnchorObservation {
+                    target: "198.51.100.1:443".into(),
+                    reach: answered(),
+                },
+                AnchorObservation {
+                    target: "198.51.100.2:443".into(),
+                    reach: answered(),
+                },
+            ],
+        }),
+        provider: Some(ProviderObservation {
+            registrar: format!("sip:{}", exchange.target.address),
+            provider_name: None,
+            resolution: Resolution::Resolved {
+                targets: vec![exchange.target.clone()],
+                path: vec!["literal".into()],
+                rtt: Duration::ZERO,
+            },
+            exchanges: vec![exchange.clone()],
+            acquaintance: Some(Acquaintance {
+                resolved: true,
+                ..Acquaintance::default()
+            }),
+        }),
+        account: None,
+    };
+    dialtone_core::diagnosis::diagnose(&snapshot, &Default::default())
+}
+
+/// The provider layer's evidence in English, the technical register.
+fn provider_evidence(d: &dialtone_core::diagnosis::Diagnosis) -> String {
+    use dialtone_core::locale::Lang;
+    d.layer(dialtone_core::verdict::Layer::Provider)
+        .map(|r| {
+            r.evidence
+                .iter()
+                .map(|f| f.render(Lang::En))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .unwrap_or_default()
+}
+
+/// An answer that is no final answer: the registrar's failure, never "cannot tell".
+fn assert_provider_failure_not_silence(ex: &SipExchange, says: &str) {
+    use dialtone_core::verdict::Verdict;
+    assert!(ex.outcome.heard_from(), "{ex:?}");
+    let d = diagnosed(ex);
+    let evidence = provider_evidence(&d);
+    assert_eq!(d.verdict, Verdict::ProviderOutage, "{evidence}");
+    assert!(!d.registrar_never_answered(), "{evidence}");
+    assert!(!evidence.contains("stays silent"), "{evidence}");
+    assert!(evidence.contains(says), "{evidence} lacks {says:?}");
+    // From where: the target's address is in the evidence.
+    assert!(
+        evidence.contains(&ex.target.address.to_string()),
+        "{evidence}"
+    );
+}
+
+#[tokio::test]
+async fn udp_only_100_trying_is_an_answer_not_silence() {
+    let addr = udp_peer(|_, req| vec![reply(req, "100 Trying", "")]).await;
+    let ex = probe_at(Transport::Udp, addr, 1_500).await;
+    let SipOutcome::TransportFailed { kind, detail } = &ex.outcome else {
+        panic!("{ex:?}");
+    };
+    assert_eq!(*kind, TransportFailure::ProvisionalOnly, "{ex:?}");
+    assert_eq!(detail, "SIP/2.0 100 Trying");
+    // Provisional answers to our request are not stray messages.
+    assert_eq!(ex.ignored, 0, "{ex:?}");
+    assert_provider_failure_not_silence(&ex, "answered only provisionally");
+}
+
+#[tokio::test]
+async fn tcp_only_100_trying_is_an_answer_not_silence() {
+    let addr = tcp_peer(|mut s| async move {
+        let req = read_request(&mut s).await;
+        let _ = s.write_all(&reply(&req, "100 Trying", "")).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let ex = probe_at(Transport::Tcp, addr, 1_000).await;
+    assert_failure(&ex, TransportFailure::ProvisionalOnly);
+    assert_provider_failure_not_silence(&ex, "SIP/2.0 100 Trying");
+}
+
+/// Writes `bytes` in `pieces` pieces spread evenly over `over`.
+async fn trickle(s: &mut tokio::net::TcpStream, bytes: &[u8], pieces: usize, over: Duration) {
+    let size = bytes.len().div_ceil(pieces);
+    let pause = over / pieces as u32;
+    for chunk in bytes.chunks(size) {
+        if s.write_all(chunk).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+#[tokio::test]
+async fn tcp_a_correct_answer_trickled_past_the_timeout_is_a_late_answer() {
+    // The whole 200 OK takes 1.6 s to arrive; the probe's timeout is 1 s.
+    let addr = tcp_peer(|mut s| async move {
+        let req = read_request(&mut s).await;
+        trickle(
+            &mut s,
+            &reply(&req, "200 OK", ""),
+            16,
+            Duration::from_millis(1_600),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let ex = probe_at(Transport::Tcp, addr, 1_000).await;
+    let SipOutcome::Response { code, rtt, .. } = &ex.outcome else {
+        panic!("a late answer is an answer: {ex:?}");
+    };
+    assert_eq!(*code, 200);
+    assert!(*rtt > Duration::from_secs(1), "{rtt:?}");
+    // Late but correct: the line works, slowly.
+    let d = diagnosed(&ex);
+    assert_eq!(
+        d.verdict,
+        dialtone_core::verdict::Verdict::Degraded,
+        "{}",
+        provider_evidence(&d)
+    );
+    assert!(provider_evidence(&d).contains("200 OK"));
+}
+
+#[tokio::test]
+async fn tcp_an_answer_that_never_finishes_is_incomplete_with_its_status_line() {
+    // A few bytes every half second: not done after the timeout and its grace (2 × 1 s).
+    let addr = tcp_peer(|mut s| async move {
+        let req = read_request(&mut s).await;
+        trickle(
+            &mut s,
+            &reply(&req, "200 OK", ""),
+            60,
+            Duration::from_secs(30),
+        )
+        .await;
+    })
+    .await;
+    let ex = probe_at(Transport::Tcp, addr, 1_000).await;
+    assert_failure(&ex, TransportFailure::Incomplete);
+    assert!(
+        ex.elapsed >= Duration::from_millis(1_900)
+            && ex.elapsed < support::slack(Duration::from_secs(3)),
+        "{ex:?}"
+    );
+    assert_provider_failure_not_silence(&ex, "SIP/2.0 200 OK");
+}
+
+#[tokio::test]
+async fn tcp_an_answer_just_over_64_kib_says_what_came() {
+    let addr = tcp_peer(|mut s| async move {
+        let req = read_request(&mut s).await;
+        let padding = format!("X-Padding: {}\r\n", "a".repeat(66_000));
+        let _ = s.write_all(&reply(&req, "200 OK", &padding)).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let ex = probe_at(Transport::Tcp, addr, 2_000).await;
+    assert_failure(&ex, TransportFailure::TooLarge);
+    assert_provider_failure_not_silence(&ex, "SIP/2.0 200 OK");
+}
+
+#[tokio::test]
+async fn udp_answers_rewritten_on_the_way_name_a_sip_alg() {
+    // Every answer comes back from the registrar's address with another Call-ID, as a SIP
+    // ALG that rewrites it on the way out and not on the way back would deliver it.
+    let addr = udp_peer(|_, req| {
+        let good = String::from_utf8(reply(req, "200 OK", "")).unwrap();
+        let call_id = header(std::str::from_utf8(req).unwrap(), "call-id").to_string();
+        vec![good.replace(&call_id, "alg-rewritten").into_bytes()]
+    })
+    .await;
+    let ex = probe_at(Transport::Udp, addr, 1_500).await;
+    let SipOutcome::TransportFailed { kind, detail } = &ex.outcome else {
+        panic!("{ex:?}");
+    };
+    assert_eq!(*kind, TransportFailure::Mismatched, "{ex:?}");
+    assert!(detail.contains("SIP/2.0 200 OK, other Call-ID"), "{detail}");
+    assert_provider_failure_not_silence(&ex, "SIP ALG");
+}
+
+/// The line's own rounds: a registrar that only ever said `100 Trying` has been heard from,
+/// so when it later falls silent that is an outage, not "has never answered this computer".
+#[tokio::test]
+async fn a_registrar_that_only_said_trying_counts_as_heard_from_in_later_rounds() {
+    use dialtone_core::diagnosis::{diagnose, Thresholds};
+    use dialtone_core::verdict::Verdict;
+    use dialtone_engine::probe::line::{LineProber, LineSettings};
+    use dialtone_engine::probe::{ProbeScope, Prober};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let silent = Arc::new(AtomicBool::new(false));
+    let quiet = silent.clone();
+    let addr = udp_peer(move |_, req| {
+        if quiet.load(Ordering::SeqCst) {
+            vec![]
+        } else {
+            vec![reply(req, "100 Trying", "")]
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let anchors = support::loopback_anchors();
+    let text = format!(
+        "[account]\nregistrar = \"sip:{addr}\"\n\
+         [network]\nanchors = [{}]\ngateway = \"127.0.0.1\"\ndns_name = \"none\"\n\
+         [router]\nurl = \"off\"\n",
+        support::anchors_toml(&anchors)
+    );
+    let config =
+        dialtone_core::config::Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let catalog = dialtone_core::catalog::Catalog::builtin().unwrap();
+    let mut settings = LineSettings::from_config(&config, None, &catalog).unwrap();
+    settings.login_ledger = Some(dir.path().join("logins.json"));
+    settings.timeout = Duration::from_millis(1_200);
+    settings.sip.timeout = settings.timeout;
+    let round = |settings: LineSettings| async move {
+        // A new prober each round, as after a restart: what it knows comes from the ledger.
+        let prober = LineProber::new(settings).unwrap();
+        let snapshot = tokio::time::timeout(GUARD, prober.probe(ProbeScope::default()))
+            .await
+            .expect("a round within the guard time");
+        diagnose(&snapshot, &Thresholds::default())
+    };
+    let first = round(settings.clone()).await;
+    assert_eq!(
+        first.verdict,
+        Verdict::ProviderOutage,
+        "{:#?}",
+        first.layers
+    );
+    assert!(!first.registrar_never_answered());
+    silent.store(true, Ordering::SeqCst);
+    let second = round(settings).await;
+    assert_eq!(
+        second.verdict,
+        Verdict::ProviderOutage,
+        "{:#?}",
+        second.layers
+    );
+    assert!(
+        !second.registrar_never_answered(),
+        "it answered before: {:#?}",
+        second.layers
+    );
+}

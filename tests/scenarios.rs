@@ -270,6 +270,16 @@ fn dns_outcome(kind: &str, rtt_ms: f64) -> DnsOutcome {
         "timeout" => DnsOutcome::Timeout {
             after: Duration::from_secs(3),
         },
+        // This computer could not open a socket (EMFILE), as the resolver probe records it.
+        "no_socket" => DnsOutcome::Failed {
+            detail: Detail {
+                context: vec!["A/AAAA via 192.168.1.1:53".into()],
+                causes: vec![
+                    FailureKind::NoSocket,
+                    FailureKind::Other("no connections available".into()),
+                ],
+            },
+        },
         other => panic!("unknown dns outcome {other:?}"),
     }
 }
@@ -284,6 +294,10 @@ fn exchange(spec: &ExchangeSpec, host: &str) -> SipExchange {
             TransportFailure::Unreachable => "No route to host (os error 113)",
             TransportFailure::Closed => "Connection reset by peer (os error 104)",
             TransportFailure::Tls => "invalid peer certificate: UnknownIssuer",
+            TransportFailure::TooLarge => "SIP/2.0 200 OK, over 65536 bytes of headers",
+            TransportFailure::ProvisionalOnly => "SIP/2.0 100 Trying",
+            TransportFailure::Incomplete => "SIP/2.0 200 OK, 120 bytes",
+            TransportFailure::Mismatched => "2× SIP/2.0 200 OK, other Call-ID",
             _ => "not a SIP response",
         }
         .into(),
@@ -301,6 +315,15 @@ fn exchange(spec: &ExchangeSpec, host: &str) -> SipExchange {
         "closed" => failure(TransportFailure::Closed),
         "tls" => failure(TransportFailure::Tls),
         "protocol" => failure(TransportFailure::Protocol),
+        "too_large" => failure(TransportFailure::TooLarge),
+        "provisional" => failure(TransportFailure::ProvisionalOnly),
+        "incomplete" => failure(TransportFailure::Incomplete),
+        "mismatched" => failure(TransportFailure::Mismatched),
+        // This computer could not open a socket (EMFILE): as the probes record it now.
+        "no_socket" => SipOutcome::TransportFailed {
+            kind: TransportFailure::Unreachable,
+            detail: Detail::of(FailureKind::NoSocket),
+        },
         other => panic!("unknown sip outcome {other:?}"),
     };
     SipExchange {
@@ -425,6 +448,11 @@ impl Scenario {
                     detail: a.reason.clone(),
                 },
                 "no_answer" => AccountOutcome::NoAnswer,
+                "paused" => AccountOutcome::Paused {
+                    action: LedgerAction::Write,
+                    path: "/home/alice/.local/state/dialtone/logins.json".into(),
+                    detail: a.reason.clone(),
+                },
                 other => panic!("unknown account result {other:?}"),
             },
             exchange: a.exchange.as_ref().map(|x| exchange(x, &p.host)),
@@ -478,6 +506,10 @@ fn reach_of(kind: &str, rtt_ms: f64) -> Reach {
         // As older versions stored it (see `exchange`).
         "unreachable" => Reach::Unreachable {
             detail: "No route to host (os error 113)".into(),
+        },
+        // This computer could not open a socket (EMFILE), as the probes record it.
+        "no_socket" => Reach::Unreachable {
+            detail: Detail::of(FailureKind::NoSocket).within("connect"),
         },
         other => panic!("unknown reach {other:?}"),
     }

@@ -149,6 +149,9 @@ function renderStatus(view) {
   const l = lang();
   const card = $("verdict-card");
   card.dataset.verdict = view.verdict;
+  // Which round the window shows, machine-readable: the visible time is only to the minute, and
+  // the end-to-end test needs to see that a new round (a "Check now", the next status) arrived.
+  card.dataset.checkedAt = view.checked_at || "";
   $("verdict-glyph").textContent = VERDICT_GLYPH[view.verdict] || "?";
   // The headline is an aria-live region: written only when its words change, so the 30 s
   // re-render that ages "since" does not read the verdict out again.

@@ -46,6 +46,22 @@ install_package_deps() {
   fi
 }
 
+# The arm64 build of the agent for an always-on box (scripts/package --arch arm64): Rust's
+# aarch64 target, Debian's cross gcc (the linker, and the C of ring and SQLite) with the arm64
+# C library, and qemu-user to run the result here (the man pages are made by the very binary
+# being packaged; tests/package_arm64.rs runs its check and watch).
+install_arm64_deps() {
+  install_build_deps
+  apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    echo "== rustup target add aarch64-unknown-linux-gnu"
+    rustup target add aarch64-unknown-linux-gnu
+  fi
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+  export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+  export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
+}
+
 # What the tests talk to: a real registrar (kamailio, with TLS), a real SIP user agent (sipsak),
 # a real DNS server (dnsmasq), network namespaces and nftables for fault injection; for the tray
 # agent's end-to-end tests a private desktop: Xvfb, a D-Bus session bus (dbus-daemon,
@@ -55,6 +71,8 @@ install_test_deps() {
   install_build_deps
   # procps: sysctl, which turns on forwarding inside the fault suite's router namespaces.
   apt_install kamailio kamailio-tls-modules sipsak openssl iproute2 nftables dnsmasq-base procps
+  # util-linux: prlimit, which runs the out-of-sockets round under a small file limit.
+  apt_install util-linux
   # The router layer's lab: miniupnpd as a real UPnP IGD in the router namespace (curl waits
   # for its description).
   apt_install miniupnpd-nftables curl
@@ -68,6 +86,8 @@ install_test_deps() {
   # The package test (tests/package.rs): scripts/package's tools, and lintian to judge the .deb.
   install_package_deps
   apt_install lintian
+  # The arm64 package test (tests/package_arm64.rs): the cross toolchain and qemu-user.
+  install_arm64_deps
 }
 
 # The Windows cross-build and its stand-in (issue 18): the Rust standard library for

@@ -7,6 +7,8 @@
 
 mod common;
 
+use dialtone_testkit as support;
+
 use common::RunningAgent;
 use dialtone_dashboard::agent::Agent;
 use dialtone_dashboard::events::{self, Backoff, Connection, Outgoing, Sink};
@@ -647,6 +649,7 @@ fn next_matching(
     limit: Duration,
     want: impl Fn(&Outgoing) -> bool,
 ) -> Outgoing {
+    let limit = support::slack(limit);
     let deadline = std::time::Instant::now() + limit;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -698,21 +701,47 @@ fn the_event_pump_reports_reconnecting_and_recovers_after_an_agent_restart() {
     tauri::async_runtime::block_on(agent.stop());
     next_matching(&rx, Duration::from_secs(5), is(Connection::Reconnecting));
     assert!(!link.is_connected());
-    // Several retries (50 ms backoff, up to 400 ms) fail while the agent is away.
-    std::thread::sleep(Duration::from_millis(900));
+    // Retries (50 ms backoff, up to 400 ms) fail while the agent is away. Seen, not slept
+    // for: a stand-in on the socket path hangs up on each attempt (so none subscribes) until
+    // three have come; only then does the absence of a second "reconnecting" below say that
+    // retries do not repeat it.
+    let stand_in = std::os::unix::net::UnixListener::bind(agent.path()).unwrap();
+    stand_in.set_nonblocking(true).unwrap();
+    let limit = support::slack(Duration::from_secs(5));
+    let deadline = std::time::Instant::now() + limit;
+    let mut attempts = 0;
+    while attempts < 3 {
+        match stand_in.accept() {
+            Ok((hung_up, _)) => {
+                drop(hung_up);
+                attempts += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "only {attempts} reconnection attempts within {limit:?}"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("the stand-in socket: {e}"),
+        }
+    }
+    drop(stand_in);
+    std::fs::remove_file(agent.path()).unwrap();
 
     // It comes back on the same socket: the pump re-subscribes and sends the status at once.
     // Its "connected" proves the retries ran all along; only then does the absence of a
     // second "reconnecting" among everything sent before it mean something.
     tauri::async_runtime::block_on(agent.restart());
     let mut before_connected = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let limit = support::slack(Duration::from_secs(5));
+    let deadline = std::time::Instant::now() + limit;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
             Ok(Outgoing::Connection(Connection::Connected)) => break,
             Ok(m) => before_connected.push(m),
-            Err(e) => panic!("not connected again within 5 s: {e}"),
+            Err(e) => panic!("not connected again within {limit:?}: {e}"),
         }
     }
     let repeated = before_connected

@@ -318,7 +318,28 @@ pub enum SipOutcome {
     },
 }
 
-/// Categories of transport failure.
+impl SipOutcome {
+    /// Whether the target answered in SIP at all: a final response, or one of the answers
+    /// dialtone could not use (a provisional answer only, an incomplete, oversized or
+    /// mismatched one). Such a registrar has been heard from: its silence later is news, and
+    /// this round is not "silence" either.
+    pub fn heard_from(&self) -> bool {
+        match self {
+            SipOutcome::Response { .. } => true,
+            SipOutcome::TransportFailed { kind, .. } => matches!(
+                kind,
+                TransportFailure::TooLarge
+                    | TransportFailure::ProvisionalOnly
+                    | TransportFailure::Incomplete
+                    | TransportFailure::Mismatched
+            ),
+            SipOutcome::Timeout => false,
+        }
+    }
+}
+
+/// Categories of transport failure: how a transaction ended without a final answer dialtone
+/// could accept. The last four are answers all the same (see [`SipOutcome::heard_from`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TransportFailure {
@@ -334,8 +355,18 @@ pub enum TransportFailure {
     /// datagrams came back).
     Protocol,
     /// The peer answered with a message larger than dialtone accepts (64 kB of headers, the
-    /// UDP datagram limit; 64 kB of body).
+    /// UDP datagram limit; 64 kB of body). The detail names the status line that came.
     TooLarge,
+    /// Only a provisional answer came (`100 Trying`), never a final one: the server took the
+    /// request and did not finish it. The detail is the status line.
+    ProvisionalOnly,
+    /// An answer had begun to arrive (on a stream) and was still incomplete when dialtone
+    /// stopped waiting. The detail is its status line and how much came.
+    Incomplete,
+    /// Answers came from the target that do not belong to this request: the branch or the
+    /// Call-ID differs while method and sequence number match. A SIP ALG in the router
+    /// rewriting messages does that. The detail is the status line and what differed.
+    Mismatched,
 }
 
 /// A registration binding reported by the registrar (a phone or router on this line).
@@ -397,6 +428,30 @@ pub enum AccountOutcome {
     },
     /// No final answer to the query: see `exchange` (timeout, transport failure, 5xx).
     NoAnswer,
+    /// Not sent: the login ledger (which remembers rejections and waits across restarts and
+    /// processes) cannot be used, and a guard that forgets could resend a rejected password.
+    Paused {
+        /// What could not be done with the file.
+        action: LedgerAction,
+        /// The file.
+        path: String,
+        /// The operating system's error, as written (worded when shown).
+        detail: String,
+    },
+}
+
+/// What could not be done with the login ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerAction {
+    /// Lock it against other processes.
+    Lock,
+    /// Read it.
+    Read,
+    /// Write it (or its lock file).
+    Write,
+    /// Create the directory it lives in.
+    CreateDirectory,
 }
 
 /// What kind of failure an attempt met, as the operating system, the resolver or a library
@@ -444,6 +499,12 @@ pub enum FailureKind {
     NoRecords(String),
     /// The DNS server answered with this response code (`SERVFAIL`, `REFUSED`).
     DnsServerAnswered(String),
+    /// This computer could not open a socket: too many open files or connections (EMFILE,
+    /// ENFILE), or no buffer space (ENOBUFS). A local finding: nothing was sent.
+    NoSocket,
+    /// The registrar's TLS certificate does not name the SIP domain (RFC 5922 §4); it may
+    /// name the SRV target, which unauthenticated DNS supplied and so proves nothing.
+    CertificateNotForSipDomain,
     /// An error with no kind of its own here (a TLS certificate problem, a resolver's protocol
     /// error): its message as the library wrote it, errno and all (cleaned when shown).
     Other(String),
@@ -457,6 +518,8 @@ impl FailureKind {
             // ENETUNREACH, EHOSTUNREACH and ENETDOWN on Linux, for a std that leaves them
             // uncategorised: the kind alone would say only "system error".
             return match (FailureKind::of_io_kind(error.kind()), code) {
+                // EMFILE, ENFILE, ENOBUFS (Linux); WSAEMFILE, WSAENOBUFS (Windows).
+                (_, 23 | 24 | 105 | 10024 | 10055) => FailureKind::NoSocket,
                 (FailureKind::System, 101) => FailureKind::NetworkUnreachable,
                 (FailureKind::System, 113) => FailureKind::NoRoute,
                 (FailureKind::System, 100) => FailureKind::NetworkDown,
@@ -556,6 +619,13 @@ impl Detail {
         self
     }
 
+    /// Whether this computer could not open a socket for it ([`FailureKind::NoSocket`]): a
+    /// local finding, whatever the probe was trying to reach.
+    pub fn no_socket(&self) -> bool {
+        self.causes.contains(&FailureKind::NoSocket)
+            || self.english().contains(crate::words::NO_SOCKET_WORDS)
+    }
+
     /// Whether its English words contain `text`.
     pub fn contains(&self, text: &str) -> bool {
         self.english().contains(text)
@@ -610,5 +680,51 @@ impl PartialEq<&str> for Detail {
 impl From<Detail> for String {
     fn from(detail: Detail) -> String {
         detail.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// EMFILE, ENFILE and ENOBUFS at socket() are this computer's own trouble, whatever the
+    /// probe meant to reach; kept across a round trip through the stored words too.
+    #[test]
+    fn a_socket_that_cannot_be_opened_is_known_by_its_kind() {
+        for errno in [23, 24, 105] {
+            let detail = Detail::io(&io::Error::from_raw_os_error(errno)).within("connect");
+            assert!(detail.no_socket(), "{errno}: {detail}");
+            let stored = Detail::from(String::from(detail.clone()));
+            assert!(stored.no_socket(), "{errno}: {stored}");
+        }
+        let refused = Detail::io(&io::Error::from_raw_os_error(111));
+        assert!(!refused.no_socket());
+    }
+
+    /// Answers dialtone could not use are answers; silence and transport failures are not.
+    #[test]
+    fn what_counts_as_heard_from() {
+        let failed = |kind| SipOutcome::TransportFailed {
+            kind,
+            detail: Detail::default(),
+        };
+        for kind in [
+            TransportFailure::ProvisionalOnly,
+            TransportFailure::Incomplete,
+            TransportFailure::TooLarge,
+            TransportFailure::Mismatched,
+        ] {
+            assert!(failed(kind).heard_from(), "{kind:?}");
+        }
+        for kind in [
+            TransportFailure::Refused,
+            TransportFailure::Unreachable,
+            TransportFailure::Closed,
+            TransportFailure::Tls,
+            TransportFailure::Protocol,
+        ] {
+            assert!(!failed(kind).heard_from(), "{kind:?}");
+        }
+        assert!(!SipOutcome::Timeout.heard_from());
     }
 }

@@ -185,6 +185,14 @@ impl ScriptedAgent {
         self.status_of(None)
     }
 
+    /// The status of the line labelled `label`, as its subscribers are sent it.
+    pub(crate) fn status_of_label(&self, label: &str) -> AgentStatus {
+        let line = self
+            .pick(Some(label))
+            .unwrap_or_else(|e| panic!("no line {label:?}: {e:?}"));
+        self.status_of(line.as_deref())
+    }
+
     /// The status of `line`, the first when `None`.
     fn status_of(&self, line: Option<&Line>) -> AgentStatus {
         // Taken first: `lines()` locks the second line, and the literal locks the pause.

@@ -5,7 +5,9 @@
 //! two registers: [`Fact::render`] technical and [`Fact::plain`] for people (both in
 //! [`crate::words`]).
 
-use crate::observation::{DnsOutcome, ReachMethod, SipTarget, Transport, TransportFailure};
+use crate::observation::{
+    DnsOutcome, LedgerAction, ReachMethod, SipTarget, Transport, TransportFailure,
+};
 use crate::router::{NatKind, RouterErrorKind, VoipStatus};
 use crate::verdict::Layer;
 use chrono::{DateTime, Utc};
@@ -35,6 +37,12 @@ pub enum Fact {
     },
     /// No network interface is up with an address (loopback aside).
     NoInterface,
+    /// This computer could not open a socket for these checks (too many open files or
+    /// connections): nothing was sent, so their failure says nothing about what they check.
+    CannotOpenSocket {
+        /// What each check was for: a host, an address, a name.
+        checks: Vec<String>,
+    },
     /// Interfaces that are up and have an address.
     InterfacesUp {
         /// Their kernel names.
@@ -245,6 +253,16 @@ pub enum Fact {
     },
     /// The REGISTER query got no final answer (see the accompanying SIP fact).
     AccountNoAnswer,
+    /// No login is sent while the login ledger cannot be used: a guard that forgets could
+    /// resend a rejected password.
+    LoginChecksPaused {
+        /// What could not be done with the file.
+        action: LedgerAction,
+        /// The file.
+        path: String,
+        /// The operating system's error, as written.
+        detail: String,
+    },
     /// The router's status interface answered.
     RouterFound {
         /// Its model name, when the description gave one.
@@ -419,6 +437,8 @@ impl Fact {
     pub fn is_problem(&self) -> bool {
         match self {
             Fact::NoInterface
+            | Fact::CannotOpenSocket { .. }
+            | Fact::LoginChecksPaused { .. }
             | Fact::NoDefaultRoute
             | Fact::GatewayTimeout { .. }
             | Fact::GatewayLate { .. }

@@ -40,6 +40,9 @@
 //!   "registered" while the registrar is silent to dialtone keeps the account working and
 //!   turns the provider's failure into a degradation (the router's registration is proof that
 //!   the provider serves this line).
+//! - A check that could not open a socket on this computer (too many open files or
+//!   connections: EMFILE, ENFILE, ENOBUFS) sent nothing: the device layer fails with that
+//!   finding, so it can never confirm a provider or internet outage.
 //! - A round without a provider check (none configured) cannot say the line works: when nothing
 //!   failed below, the verdict is unknown.
 
@@ -51,7 +54,9 @@ pub use fact::{server_failed, DnsResult, Fact, Measure, TargetRef};
 // The words are made in `crate::words`; this path keeps working for the crates that use it.
 pub use crate::words::layer_words;
 
-use network::{assess_device, assess_gateway, assess_internet, assess_router, late_gateway};
+use network::{
+    assess_device, assess_gateway, assess_internet, assess_router, late_gateway, sockets_not_opened,
+};
 use telephony::{assess_account, assess_provider, trust_router_registration};
 
 use crate::observation::{AccountOutcome, Binding, Snapshot};
@@ -204,8 +209,17 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
         home_network.evidence.insert(0, late);
         home_network.fail();
     }
+    let mut device = assess_device(&snapshot.device);
+    let checks = sockets_not_opened(snapshot);
+    if !checks.is_empty() {
+        // This computer's own trouble: the checks that could not run say nothing about the
+        // layers above, so it is the lowest failure and no provider or internet outage can
+        // rest on them.
+        device.evidence.insert(0, Fact::CannotOpenSocket { checks });
+        device.fail();
+    }
     let assessments = [
-        (Layer::Device, assess_device(&snapshot.device)),
+        (Layer::Device, device),
         (Layer::HomeNetwork, home_network),
         (Layer::Router, assess_router(router, internet_works)),
         (Layer::Internet, internet),

@@ -5,11 +5,71 @@
 use super::fact::{self, DnsResult, Fact, Measure};
 use super::{Assessment, Thresholds};
 use crate::observation::{
-    DeviceObservation, DnsOutcome, GatewayObservation, InternetObservation, Reach,
+    DeviceObservation, DnsOutcome, GatewayObservation, InternetObservation, Reach, Resolution,
+    SipExchange, SipOutcome, Snapshot,
 };
 use crate::router::{NatKind, RouterErrorKind, RouterObservation, RECENT_RECONNECT_SECS};
 use crate::verdict::{Layer, LayerStatus, Verdict};
 use std::time::Duration;
+
+/// The checks of this round that could not open a socket (too many open files or connections
+/// on this computer), each named by what it was for. Their failures say nothing about the
+/// router, the internet or the provider: nothing was sent. A flood of connections to this
+/// computer (e.g. to its metrics exporter) must not read as someone else's outage.
+pub(super) fn sockets_not_opened(snapshot: &Snapshot) -> Vec<String> {
+    let mut checks = Vec::new();
+    if let Some(GatewayObservation {
+        address: Some(address),
+        reach: Some(Reach::Unreachable { detail }),
+        ..
+    }) = &snapshot.home_network
+    {
+        if detail.no_socket() {
+            checks.push(address.to_string());
+        }
+    }
+    if let Some(internet) = &snapshot.internet {
+        if let Some(dns) = &internet.dns {
+            if let DnsOutcome::Failed { detail } | DnsOutcome::NotFound { detail } = &dns.outcome {
+                if detail.no_socket() {
+                    checks.push(dns.name.clone());
+                }
+            }
+        }
+        for anchor in &internet.anchors {
+            if let Reach::Unreachable { detail } = &anchor.reach {
+                if detail.no_socket() {
+                    checks.push(anchor.target.clone());
+                }
+            }
+        }
+    }
+    let exchange = |x: &SipExchange| match &x.outcome {
+        SipOutcome::TransportFailed { detail, .. } if detail.no_socket() => Some(format!(
+            "{} ({})",
+            x.target.address,
+            x.target.transport.as_str()
+        )),
+        _ => None,
+    };
+    if let Some(provider) = &snapshot.provider {
+        if let Resolution::Failed {
+            outcome: DnsOutcome::Failed { detail } | DnsOutcome::NotFound { detail },
+            name,
+        } = &provider.resolution
+        {
+            if detail.no_socket() {
+                checks.push(name.clone());
+            }
+        }
+        checks.extend(provider.exchanges.iter().filter_map(exchange));
+    }
+    if let Some(x) = snapshot.account.as_ref().and_then(|a| a.exchange.as_ref()) {
+        checks.extend(exchange(x));
+    }
+    checks.dedup();
+    checks
+}
 
 pub(super) fn assess_device(device: &DeviceObservation) -> Assessment {
     let mut a = Assessment::new(Verdict::LocalProblem);

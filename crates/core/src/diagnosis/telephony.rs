@@ -320,6 +320,20 @@ pub(super) fn assess_register_query(account: &AccountObservation, th: &Threshold
             });
             a.fail();
         }
+        AccountOutcome::Paused {
+            action,
+            path,
+            detail,
+        } => {
+            // Nothing was sent, so nothing is known about the account: the layer is not
+            // checked, and says why.
+            a.evidence.push(Fact::LoginChecksPaused {
+                action: *action,
+                path: path.clone(),
+                detail: detail.clone(),
+            });
+            a.status = LayerStatus::Skipped;
+        }
         AccountOutcome::NoAnswer => {
             a.evidence.push(Fact::AccountNoAnswer);
             match &account.exchange {

@@ -12,11 +12,26 @@ use crate::observation::{Detail, FailureKind};
 use std::fmt;
 use std::io;
 
+/// How [`FailureKind::NoSocket`] is said in English: what a stored detail keeps, and what
+/// [`Detail::no_socket`] recognises in one read back from history.
+pub const NO_SOCKET_WORDS: &str =
+    "this computer could not open a socket (too many open files or connections)";
+
 /// The failure kinds with fixed words, in English (as stored) and German.
 ///
 /// The English words are also what a fact keeps, so that a stored detail can be worded in
 /// German when it is shown. The order is the order German replaces them in.
-static KINDS: [(FailureKind, &str, &str); 17] = [
+static KINDS: [(FailureKind, &str, &str); 19] = [
+    (
+        FailureKind::NoSocket,
+        NO_SOCKET_WORDS,
+        "dieser Computer konnte keinen Socket öffnen (zu viele offene Dateien oder Verbindungen)",
+    ),
+    (
+        FailureKind::CertificateNotForSipDomain,
+        "the certificate does not name the SIP domain",
+        "das Zertifikat nennt die SIP-Domain nicht",
+    ),
     (
         FailureKind::Refused,
         "connection refused",

@@ -13,7 +13,9 @@ mod plain;
 mod render;
 mod summary;
 
-pub use detail::{detail_words, error_chain_words, io_error_words, io_kind_words, os_words};
+pub use detail::{
+    detail_words, error_chain_words, io_error_words, io_kind_words, os_words, NO_SOCKET_WORDS,
+};
 
 pub(crate) use detail::detail_suffix;
 

@@ -163,6 +163,17 @@ impl Fact {
                 ),
                 Layer::Device => pick("Not checked this time", "Diesmal nicht geprüft"),
             },
+            Fact::CannotOpenSocket { .. } => pick(
+                "This computer could not open a socket (too many open files or connections), so dialtone could not check the line",
+                "Dieser Computer konnte keinen Socket öffnen (zu viele offene Dateien oder Verbindungen), darum konnte dialtone den Anschluss nicht prüfen",
+            ),
+            Fact::LoginChecksPaused { action, path, .. } => {
+                let cannot = super::render::ledger_action_words(*action, path, lang);
+                match lang {
+                    Lang::En => format!("Login checks are paused: dialtone {cannot}, where it keeps track of logins"),
+                    Lang::De => format!("Anmeldeprüfungen sind pausiert: {cannot}; dort hält dialtone die Anmeldungen fest"),
+                }
+            }
             Fact::NoInterface => pick(
                 "This computer has no network connection: is Wi-Fi off or the cable unplugged?",
                 "Dieser Computer hat keine Netzwerkverbindung: Ist das WLAN aus oder das Kabel gezogen?",
@@ -298,6 +309,20 @@ impl Fact {
                     lang,
                     "answered with far too much data",
                     "antwortete mit viel zu vielen Daten",
+                ),
+                TransportFailure::ProvisionalOnly => server.says(
+                    lang,
+                    "said only that it is working on the request, and never answered it",
+                    "sagte nur, dass er die Anfrage bearbeitet, und beantwortete sie nie",
+                ),
+                TransportFailure::Incomplete => server.says(
+                    lang,
+                    "began to answer but never finished",
+                    "begann zu antworten, wurde aber nie fertig",
+                ),
+                TransportFailure::Mismatched => pick(
+                    "Answers came back that do not match dialtone's questions: a SIP setting in your router (SIP ALG) may be changing them",
+                    "Es kamen Antworten zurück, die nicht zu den Fragen von dialtone passen: eine SIP-Funktion Ihres Routers (SIP-ALG) verändert sie vielleicht",
                 ),
             },
             Fact::NoSipTarget { .. } => match lang {
@@ -646,6 +671,14 @@ mod tests {
                 why: "paused".into(),
             },
             Fact::NoInterface,
+            Fact::CannotOpenSocket {
+                checks: vec!["198.51.100.1:443".into()],
+            },
+            Fact::LoginChecksPaused {
+                action: crate::observation::LedgerAction::Write,
+                path: "/root/.local/state/dialtone/logins.json".into(),
+                detail: "Permission denied (os error 13)".into(),
+            },
             Fact::InterfacesUp {
                 names: vec!["eth0".into()],
             },
@@ -838,6 +871,12 @@ mod tests {
             ),
             (TransportFailure::Protocol, "not SIP"),
             (TransportFailure::TooLarge, ""),
+            (TransportFailure::ProvisionalOnly, "SIP/2.0 100 Trying"),
+            (TransportFailure::Incomplete, "SIP/2.0 200 OK, 40 bytes"),
+            (
+                TransportFailure::Mismatched,
+                "2× SIP/2.0 200 OK, other Call-ID",
+            ),
         ] {
             facts.push(Fact::SipTransportFailed {
                 method: "OPTIONS".into(),

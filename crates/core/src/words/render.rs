@@ -6,7 +6,7 @@
 use super::{detail_suffix, detail_words, duration_words, layer_words, span_words};
 use crate::diagnosis::{server_failed, DnsResult, Fact, Measure, TargetRef};
 use crate::locale::Lang;
-use crate::observation::{ReachMethod, TransportFailure};
+use crate::observation::{LedgerAction, ReachMethod, TransportFailure};
 use crate::router::{NatKind, RouterErrorKind, VoipStatus};
 use crate::verdict::Layer;
 
@@ -26,6 +26,24 @@ fn router_problem_words(kind: RouterErrorKind, detail: &str, lang: Lang) -> Stri
         (RouterErrorKind::LoginSuspended, true) => format!("Anmeldung am Router pausiert nach einer Ablehnung ({detail}), bis das Router-Passwort geändert wird"),
         (RouterErrorKind::Busy, false) => format!("the router is busy ({detail}): dialtone asks it less often"),
         (RouterErrorKind::Busy, true) => format!("der Router ist überlastet ({detail}): dialtone fragt ihn seltener"),
+    }
+}
+
+/// "cannot write /path" / "/path kann nicht geschrieben werden".
+pub(super) fn ledger_action_words(action: LedgerAction, path: &str, lang: Lang) -> String {
+    match (action, lang) {
+        (LedgerAction::Lock, Lang::En) => format!("cannot lock {path}"),
+        (LedgerAction::Read, Lang::En) => format!("cannot read {path}"),
+        (LedgerAction::Write, Lang::En) => format!("cannot write {path}"),
+        (LedgerAction::CreateDirectory, Lang::En) => {
+            format!("cannot create the directory of {path}")
+        }
+        (LedgerAction::Lock, Lang::De) => format!("{path} kann nicht gesperrt werden"),
+        (LedgerAction::Read, Lang::De) => format!("{path} kann nicht gelesen werden"),
+        (LedgerAction::Write, Lang::De) => format!("{path} kann nicht geschrieben werden"),
+        (LedgerAction::CreateDirectory, Lang::De) => {
+            format!("das Verzeichnis von {path} kann nicht angelegt werden")
+        }
     }
 }
 
@@ -75,7 +93,7 @@ const NOT_PROBED: [(Layer, &str, &str); 6] = [
 ];
 
 /// What each kind of transport failure is called, in English and German.
-const TRANSPORT_FAILURES: [(TransportFailure, &str, &str); 6] = [
+const TRANSPORT_FAILURES: [(TransportFailure, &str, &str); 9] = [
     (
         TransportFailure::Refused,
         "connection refused",
@@ -105,6 +123,21 @@ const TRANSPORT_FAILURES: [(TransportFailure, &str, &str); 6] = [
         TransportFailure::TooLarge,
         "the server answered with a message too large to accept",
         "der Server antwortete mit einer Nachricht, die zu groß ist, um sie anzunehmen",
+    ),
+    (
+        TransportFailure::ProvisionalOnly,
+        "the server answered only provisionally, never with a final answer",
+        "der Server antwortete nur vorläufig, nie endgültig",
+    ),
+    (
+        TransportFailure::Incomplete,
+        "the server's answer was still incomplete when dialtone stopped waiting",
+        "die Antwort des Servers war noch unvollständig, als dialtone aufhörte zu warten",
+    ),
+    (
+        TransportFailure::Mismatched,
+        "answers came that were changed on the way and no longer match the request: a SIP ALG in the router may be rewriting SIP",
+        "es kamen Antworten, die unterwegs verändert wurden und nicht mehr zur Anfrage passen: vielleicht schreibt ein SIP-ALG im Router SIP um",
     ),
 ];
 
@@ -155,6 +188,27 @@ impl Fact {
                 .find(|(l, _, _)| l == layer)
                 .map_or("", |(_, en, de)| lang.pick(en, de))
                 .to_string(),
+            Fact::CannotOpenSocket { checks } => {
+                let list = checks.join(", ");
+                if de {
+                    format!("dieser Computer konnte keinen Socket öffnen, um {list} zu prüfen (zu viele offene Dateien oder Verbindungen); nichts wurde gesendet")
+                } else {
+                    format!("this computer could not open a socket to check {list} (too many open files or connections); nothing was sent")
+                }
+            }
+            Fact::LoginChecksPaused {
+                action,
+                path,
+                detail,
+            } => {
+                let why = detail_words(detail, lang);
+                let cannot = ledger_action_words(*action, path, lang);
+                if de {
+                    format!("Anmeldeprüfungen pausiert: {cannot} ({why}); bis das wieder geht, wird keine Anmeldung gesendet")
+                } else {
+                    format!("login checks paused: {cannot} ({why}); no login is sent until it can")
+                }
+            }
             Fact::NoInterface => lang
                 .pick(
                     "no network interface is up with an address (Wi-Fi off? cable unplugged?)",
@@ -747,6 +801,9 @@ mod tests {
             F::Tls,
             F::Protocol,
             F::TooLarge,
+            F::ProvisionalOnly,
+            F::Incomplete,
+            F::Mismatched,
         ] {
             assert!(!failure_words(kind, Lang::En).is_empty(), "{kind:?}");
         }

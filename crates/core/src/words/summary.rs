@@ -164,6 +164,12 @@ impl Diagnosis {
                 }
                 .to_string()
             }
+            Verdict::LocalProblem if self.has_fact(|f| matches!(f, Fact::CannotOpenSocket { .. })) => lang
+                .pick(
+                    "This computer could not open a socket for the checks (too many open files or connections): that says nothing about your line, your internet or your provider.",
+                    "Dieser Computer konnte für die Prüfungen keinen Socket öffnen (zu viele offene Dateien oder Verbindungen): das sagt nichts über Ihren Anschluss, Ihr Internet oder Ihren Anbieter.",
+                )
+                .to_string(),
             Verdict::LocalProblem => lang
                 .pick(
                     "This computer or your home network has no connection: check Wi-Fi, cable and router.",

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use crate::probe::gateway::tcp_reach;
-use crate::probe::locate::Resolver;
+use crate::probe::locate::{explain_locally, Resolver};
 use dialtone_core::address::{Anchor, AnchorKind};
 use dialtone_core::observation::{
     AnchorObservation, Detail, DnsObservation, DnsOutcome, InternetObservation, Reach, ReachMethod,
@@ -113,8 +113,11 @@ async fn http_reach(
         Ok(c) => c,
         Err(e) => {
             return Reach::Unreachable {
-                detail: Detail::chain(&e).within(format!("set up HTTP client for {url}")),
-            }
+                // Without free file descriptors the client cannot even read the CA files.
+                detail: explain_locally(
+                    Detail::chain(&e).within(format!("set up HTTP client for {url}")),
+                ),
+            };
         }
     };
     match client.get(url.clone()).send().await {
@@ -128,7 +131,7 @@ async fn http_reach(
             rtt: start.elapsed(),
         },
         Err(e) => Reach::Unreachable {
-            detail: Detail::chain(&e).within(format!("GET {url}")),
+            detail: explain_locally(Detail::chain(&e).within(format!("GET {url}"))),
         },
     }
 }

@@ -130,6 +130,7 @@ impl LineSettings {
             dns_name: network.dns_name,
             timeout,
         };
+        let sip_domain = registrar.as_ref().map(|(_, parsed)| parsed.host.clone());
         Ok(LineSettings {
             registrar,
             transport,
@@ -141,6 +142,8 @@ impl LineSettings {
             sip: SipSettings {
                 timeout,
                 extra_ca,
+                // TLS certificates must name the domain the user configured (RFC 5922 §4).
+                sip_domain,
                 ..SipSettings::default()
             },
             timeout,
@@ -230,7 +233,9 @@ impl AccountMemory {
     fn remember(&mut self, observation: &AccountObservation) {
         let held_back = matches!(
             observation.outcome,
-            AccountOutcome::Suspended { .. } | AccountOutcome::Deferred { .. }
+            AccountOutcome::Suspended { .. }
+                | AccountOutcome::Deferred { .. }
+                | AccountOutcome::Paused { .. }
         );
         self.no_answer_streak = if matches!(observation.outcome, AccountOutcome::NoAnswer) {
             self.no_answer_streak.saturating_add(1)
@@ -315,7 +320,15 @@ impl LineProber {
                     Err(e) => {
                         // The probe could not even send (no socket): that is this computer's
                         // problem, recorded as a transport failure so the round still counts.
+                        // The error's kind goes with it: a socket this computer could not open
+                        // (EMFILE) is a local finding the diagnosis must never blame on the
+                        // provider.
                         tracing::warn!("OPTIONS probe could not run: {e}");
+                        let detail = match e {
+                            sip::SipError::Bind { detail, .. } => detail,
+                            // E.g. the CA file unreadable for want of a file descriptor.
+                            other => super::locate::explain_locally(other.to_string().into()),
+                        };
                         targets
                             .first()
                             .map(|target| SipExchange {
@@ -323,7 +336,7 @@ impl LineProber {
                                 target: target.clone(),
                                 outcome: SipOutcome::TransportFailed {
                                     kind: TransportFailure::Unreachable,
-                                    detail: e.to_string().into(),
+                                    detail,
                                 },
                                 transmissions: 0,
                                 ignored: 0,
@@ -382,10 +395,15 @@ impl LineProber {
                 }
                 None
             }
-            Err(e @ sip::SipError::LoginChecksPaused { .. }) => {
-                // Nothing was sent; the next scheduled check tries the ledger again.
-                tracing::warn!("{e}");
-                None
+            Err(sip::SipError::LoginChecksPaused { source }) => {
+                // Nothing was sent; the next scheduled check tries the ledger again. The user
+                // sees why in the account layer, not only in the log.
+                tracing::warn!("login checks paused: {source}");
+                let aor = self.settings.account.as_ref().map(|a| a.aor.as_str());
+                Some(sip::register::paused_observation(
+                    &source,
+                    aor.unwrap_or_default(),
+                ))
             }
             Err(e) => {
                 tracing::warn!("REGISTER query could not run: {e}");
@@ -467,7 +485,9 @@ impl LineProber {
         provider: &ProviderObservation,
         account: Option<&AccountObservation>,
     ) -> Acquaintance {
-        let answered = |x: &SipExchange| matches!(x.outcome, SipOutcome::Response { .. });
+        // Any answer counts, also one dialtone could not use (100 Trying only, oversized,
+        // rewritten by an ALG): such a registrar is there, and its silence later is news.
+        let answered = |x: &SipExchange| x.outcome.heard_from();
         let seen = Acquaintance {
             resolved: matches!(provider.resolution, Resolution::Resolved { .. }),
             answered_options: provider.exchanges.iter().any(answered),

@@ -432,12 +432,32 @@ impl Resolver {
                     .within(format!("{name} {kind} via {}", self.server)),
             }
         } else {
+            // The resolver's own message, with any I/O error by its kind (no errno).
+            // hickory says only "no connections available" when socket() fails (EMFILE):
+            // that is this computer's trouble, not the DNS server's, and must say so.
             DnsOutcome::Failed {
-                // The resolver's own message, with any I/O error by its kind (no errno).
-                detail: Detail::chain(e).within(format!("{name} {kind} via {}", self.server)),
+                detail: explain_locally(
+                    Detail::chain(e).within(format!("{name} {kind} via {}", self.server)),
+                ),
             }
         }
     }
+}
+
+/// `detail` of a failure a library reported without the operating system's error (hickory's
+/// "no connections available", reqwest's "No CA certificates were loaded" when it cannot open
+/// the CA files): when this computer cannot open a socket right now (EMFILE, ENFILE,
+/// ENOBUFS), that is said first ([`FailureKind::NoSocket`]), so the failure reads as this
+/// computer's and never as the server's.
+pub(crate) fn explain_locally(mut detail: Detail) -> Detail {
+    let cannot_open = match std::net::UdpSocket::bind(("127.0.0.1", 0)) {
+        Ok(_) => false,
+        Err(e) => FailureKind::of_io(&e) == FailureKind::NoSocket,
+    };
+    if cannot_open && !detail.no_socket() {
+        detail.causes.insert(0, FailureKind::NoSocket);
+    }
+    detail
 }
 
 fn tune(opts: &mut ResolverOpts, timeout: Duration) {

@@ -113,6 +113,32 @@ impl SipResponse {
             && self.cseq() == Some((id.cseq, id.method.as_str()))
     }
 
+    /// What differs when this response answers our request (same CSeq number and method) but
+    /// with another branch or Call-ID: `Some("other branch")`, `Some("other Call-ID")` or
+    /// `Some("other branch and Call-ID")`. A SIP ALG in a router that rewrites these on the way out
+    /// and not back does exactly that; a response to another request (other CSeq) is `None`.
+    pub fn rewritten(&self, id: &TransactionId) -> Option<&'static str> {
+        if self.cseq() != Some((id.cseq, id.method.as_str())) {
+            return None;
+        }
+        let branch = self.top_via_branch() != Some(id.branch.as_str());
+        let call_id = self.call_id() != Some(id.call_id.as_str());
+        match (branch, call_id) {
+            (true, true) => Some("other branch and Call-ID"),
+            (true, false) => Some("other branch"),
+            (false, true) => Some("other Call-ID"),
+            (false, false) => None,
+        }
+    }
+
+    /// The status line as sent, e.g. `SIP/2.0 100 Trying` (the evidence of what came).
+    pub fn status_line(&self) -> String {
+        format!("SIP/2.0 {} {}", self.code, self.reason)
+            .chars()
+            .take(120)
+            .collect()
+    }
+
     /// `Retry-After` in seconds (RFC 3261 §20.33: delta-seconds, optional comment and params).
     pub fn retry_after(&self) -> Option<u32> {
         retry_after_secs(self.header("retry-after")?)

@@ -8,6 +8,10 @@
 //!   T1 doubling to T2 until [`SipSettings::timeout`]), TCP or TLS. Any response proves the server
 //!   alive. Responses are accepted only when they match Via branch, Call-ID and CSeq (and, on UDP,
 //!   come from the address we sent to); everything else is counted in `SipExchange::ignored`.
+//!   A transaction that ends without a final answer says what did come, if anything: only a
+//!   provisional answer, an incomplete or oversized one, or answers whose branch or Call-ID was
+//!   rewritten on the way (a SIP ALG): answers all the same, never "silence".
+//! - TLS certificates are checked against [`SipSettings::sip_domain`] (RFC 5922 §4).
 //! - [`AccountProber`]: the REGISTER query without Contact (lists bindings, adds none) with digest
 //!   authentication; after a rejection it sends nothing until [`AccountProber::reset`] or new
 //!   credentials ([`AccountProber::set_account`]).
@@ -36,6 +40,8 @@ use std::time::Duration;
 pub struct SipSettings {
     /// Overall time one transaction may take (UDP keeps retransmitting until then). RFC 3261's
     /// Timer F is 32 s; a health check gives up earlier, but never after a single short wait.
+    /// On TCP/TLS an answer that has begun to arrive by then gets one more `timeout` to finish:
+    /// a late answer is an answer.
     pub timeout: Duration,
     /// RFC 3261 T1 (RTT estimate), the first retransmission interval: 500 ms.
     pub t1: Duration,
@@ -44,6 +50,9 @@ pub struct SipSettings {
     /// A PEM file with extra CA certificates to trust for TLS (besides the webpki roots), e.g.
     /// a private registrar's self-signed certificate.
     pub extra_ca: Option<PathBuf>,
+    /// The SIP domain a registrar's TLS certificate must name (RFC 5922 §4): the registrar's
+    /// host as configured, not the SRV target DNS pointed at. `None`: the target's own name.
+    pub sip_domain: Option<String>,
 }
 
 impl Default for SipSettings {
@@ -53,6 +62,7 @@ impl Default for SipSettings {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             extra_ca: None,
+            sip_domain: None,
         }
     }
 }

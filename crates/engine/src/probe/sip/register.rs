@@ -8,14 +8,14 @@
 //! that holds across restarts and processes too.
 
 use super::digest::{self, DigestRequest};
-use super::guard::{Gate, LoginGuard};
+use super::guard::{Gate, GuardError, LoginGuard};
 use super::message::{self, RequestSpec, SipResponse, TransactionId};
 use super::transport::{Connection, TransactionResult};
 use super::{SipError, SipSettings};
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use dialtone_core::observation::{
-    AccountObservation, AccountOutcome, SipExchange, SipOutcome, SipTarget, Transport,
+    AccountObservation, AccountOutcome, LedgerAction, SipExchange, SipOutcome, SipTarget, Transport,
 };
 use tokio::sync::Mutex;
 
@@ -286,6 +286,33 @@ impl AccountProber {
             outcome,
             exchange: last,
         })
+    }
+}
+
+/// What the account layer shows while the login ledger cannot be used
+/// ([`SipError::LoginChecksPaused`]): nothing was sent, and the user reads why ("login checks
+/// paused: cannot write …") instead of finding it only in the log.
+pub fn paused_observation(source: &GuardError, aor: &str) -> AccountObservation {
+    let GuardError::Io {
+        action,
+        path,
+        detail,
+    } = source;
+    let action = match *action {
+        "lock" => LedgerAction::Lock,
+        "read" => LedgerAction::Read,
+        "create the directory of" => LedgerAction::CreateDirectory,
+        _ => LedgerAction::Write,
+    };
+    AccountObservation {
+        checked_at: Utc::now(),
+        aor: aor.to_string(),
+        outcome: AccountOutcome::Paused {
+            action,
+            path: path.display().to_string(),
+            detail: detail.clone(),
+        },
+        exchange: None,
     }
 }
 

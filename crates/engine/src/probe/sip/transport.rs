@@ -3,7 +3,10 @@
 
 use super::message::{self, find_header_end, SipResponse, TransactionId};
 use super::{SipError, SipSettings};
-use dialtone_core::observation::{Detail, SipOutcome, SipTarget, Transport, TransportFailure};
+use crate::tls::{names_someone_else, SipDomainVerifier};
+use dialtone_core::observation::{
+    Detail, FailureKind, SipOutcome, SipTarget, Transport, TransportFailure,
+};
 use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
 use std::io;
 use std::net::SocketAddr;
@@ -99,15 +102,22 @@ fn failure_kind(err: &io::Error) -> TransportFailure {
         | io::ErrorKind::BrokenPipe
         | io::ErrorKind::UnexpectedEof => TransportFailure::Closed,
         _ => match err.raw_os_error() {
-            // ENETUNREACH / EHOSTUNREACH on platforms where std maps them to `Other`.
-            Some(101) | Some(113) => TransportFailure::Unreachable,
+            // ENETUNREACH / EHOSTUNREACH on platforms where std maps them to `Other`; and no
+            // socket at all (EMFILE, ENFILE, ENOBUFS): nothing left this computer, the detail
+            // says why ([`dialtone_core::observation::FailureKind::NoSocket`]).
+            Some(101 | 113 | 23 | 24 | 105) => TransportFailure::Unreachable,
             _ => TransportFailure::Closed,
         },
     }
 }
 
-/// Builds the TLS client configuration: webpki roots plus the optional extra CA file.
-fn tls_config(settings: &SipSettings) -> Result<Arc<rustls::ClientConfig>, SipError> {
+/// Builds the TLS client configuration for `target`: webpki roots plus the optional extra CA
+/// file, and the certificate checked against the SIP domain ([`SipSettings::sip_domain`],
+/// else the target's own name), RFC 5922 §4.
+fn tls_config(
+    settings: &SipSettings,
+    target: &SipTarget,
+) -> Result<Arc<rustls::ClientConfig>, SipError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = &settings.extra_ca {
@@ -130,14 +140,44 @@ fn tls_config(settings: &SipSettings) -> Result<Arc<rustls::ClientConfig>, SipEr
             })?;
         }
     }
+    let verifier = SipDomainVerifier::new(roots, tls_domain(settings, target), &target.host)
+        .map_err(|detail| SipError::BadTarget {
+            peer: target.address,
+            detail,
+        })?;
     let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| SipError::Tls {
             detail: e.to_string(),
         })?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// The name a registrar's certificate must carry: the SIP domain when known, else the name
+/// the target was reached by.
+fn tls_domain<'a>(settings: &'a SipSettings, target: &'a SipTarget) -> &'a str {
+    settings.sip_domain.as_deref().unwrap_or(&target.host)
+}
+
+/// The evidence of a failed TLS handshake: a certificate that does not name the SIP domain
+/// says so, with the names it carries (rustls' words); anything else by its kind.
+fn tls_failure_detail(error: &io::Error, domain: &str) -> Detail {
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) if names_someone_else(tls) => Detail {
+            context: vec![domain.to_string()],
+            causes: vec![
+                FailureKind::CertificateNotForSipDomain,
+                FailureKind::Other(tls.to_string()),
+            ],
+        },
+        _ => Detail::io(error),
+    }
 }
 
 impl Connection {
@@ -180,7 +220,7 @@ impl Connection {
             }
             Transport::Tcp | Transport::Tls => {
                 let tls = if target.transport == Transport::Tls {
-                    Some(tls_config(settings)?)
+                    Some(tls_config(settings, target)?)
                 } else {
                     None
                 };
@@ -197,19 +237,32 @@ impl Connection {
                 let stream: Box<dyn SipStream> = match tls {
                     None => Box::new(tcp),
                     Some(config) => {
-                        let name = ServerName::try_from(target.host.clone()).map_err(|e| {
+                        // The SNI names the SIP domain too: a server hosting several domains
+                        // shows the certificate for the one we mean.
+                        let domain = tls_domain(settings, target);
+                        let name = ServerName::try_from(domain.to_string()).map_err(|e| {
                             SipError::BadTarget {
                                 peer: target.address,
-                                detail: format!("TLS server name {:?}: {e}", target.host),
+                                detail: format!("TLS server name {domain:?}: {e}"),
                             }
                         })?;
                         let connector = tokio_rustls::TlsConnector::from(config);
                         let remaining = settings.timeout.saturating_sub(started.elapsed());
-                        let handshake = connector.connect(name, tcp);
-                        match within(remaining, started, handshake, |_| TransportFailure::Tls).await
-                        {
-                            Ok(tls) => Box::new(tls),
-                            Err(failed) => return Ok(Err(failed)),
+                        match timeout(remaining, connector.connect(name, tcp)).await {
+                            Ok(Ok(tls)) => Box::new(tls),
+                            Ok(Err(e)) => {
+                                return Ok(Err(TransactionResult::failed(
+                                    TransportFailure::Tls,
+                                    tls_failure_detail(&e, domain),
+                                    started.elapsed(),
+                                )))
+                            }
+                            Err(_) => {
+                                return Ok(Err(TransactionResult::ended(
+                                    SipOutcome::Timeout,
+                                    started.elapsed(),
+                                )))
+                            }
                         }
                     }
                 };
@@ -267,24 +320,13 @@ async fn udp_transact(
     let mut interval = settings.t1;
     let mut next_send = started;
     let mut provisional = false;
-    // The last datagram from the target that could not be read as SIP: if nothing better comes,
-    // the registrar *answered*, and the evidence must say with what, not "no answer".
-    let mut unreadable: Option<(usize, message::ParseError)> = None;
+    let mut heard = Heard::default();
     loop {
         let now = Instant::now();
         if now >= deadline {
-            result.outcome = match unreadable.take() {
-                Some((bytes, e)) => SipOutcome::TransportFailed {
-                    kind: if matches!(e, message::ParseError::TooLarge(_)) {
-                        TransportFailure::TooLarge
-                    } else {
-                        TransportFailure::Protocol
-                    },
-                    detail: format!("answered with {bytes} bytes dialtone cannot accept: {e}")
-                        .into(),
-                },
-                None => SipOutcome::Timeout,
-            };
+            result.outcome = std::mem::take(&mut heard)
+                .outcome()
+                .unwrap_or(SipOutcome::Timeout);
             break;
         }
         if now >= next_send {
@@ -318,6 +360,7 @@ async fn udp_transact(
                 Ok(n) => match message::parse_response(&buf[..n]) {
                     Ok(response) if response.matches(id) => {
                         if response.code < 200 {
+                            heard.note(&response, id);
                             if !provisional {
                                 provisional = true;
                                 interval = settings.t2;
@@ -334,14 +377,15 @@ async fn udp_transact(
                         result.response = Some(response);
                         break;
                     }
-                    Ok(_) => {
+                    Ok(response) => {
                         tracing::debug!(bytes = n, "ignored a response to another request");
+                        heard.note(&response, id);
                         result.ignored += 1;
                     }
                     Err(e) => {
                         tracing::debug!(bytes = n, error = %e, "ignored a datagram that is not SIP");
                         result.ignored += 1;
-                        unreadable = Some((n, e));
+                        heard.unreadable = Some((n, e));
                     }
                 },
             },
@@ -350,6 +394,81 @@ async fn udp_transact(
     }
     result.elapsed = started.elapsed();
     result
+}
+
+/// What came back before the deadline without being the final answer: if nothing better
+/// comes, the registrar *answered*, and the evidence must say with what, never "no answer".
+#[derive(Default)]
+struct Heard {
+    /// The status line of the last provisional response to our request (`100 Trying`).
+    provisional: Option<String>,
+    /// Final responses to our request's CSeq with another branch or Call-ID: how many, the
+    /// last one's status line and what differed (a SIP ALG in the router does this).
+    rewritten: Option<(u32, String, &'static str)>,
+    /// The last datagram from the target that could not be read as SIP.
+    unreadable: Option<(usize, message::ParseError)>,
+}
+
+impl Heard {
+    /// Notes a response that is not the final answer to `id`; `true` when it is a
+    /// provisional answer to it (not a stray message).
+    fn note(&mut self, response: &SipResponse, id: &TransactionId) -> bool {
+        if response.matches(id) {
+            self.provisional = Some(response.status_line());
+            return true;
+        }
+        if let Some(what) = response.rewritten(id) {
+            let count = self.rewritten.as_ref().map_or(0, |(n, _, _)| *n);
+            self.rewritten = Some((count + 1, response.status_line(), what));
+        }
+        false
+    }
+
+    /// The outcome at the deadline when no final answer came: what did come, if anything.
+    /// A provisional answer to our request is the surest sign of a live server, then
+    /// rewritten answers, then unreadable ones.
+    fn outcome(self) -> Option<SipOutcome> {
+        if let Some(status) = self.provisional {
+            return Some(SipOutcome::TransportFailed {
+                kind: TransportFailure::ProvisionalOnly,
+                detail: status.into(),
+            });
+        }
+        if let Some((count, status, what)) = self.rewritten {
+            return Some(SipOutcome::TransportFailed {
+                kind: TransportFailure::Mismatched,
+                detail: format!("{count}× {status}, {what}").into(),
+            });
+        }
+        self.unreadable
+            .map(|(bytes, e)| SipOutcome::TransportFailed {
+                kind: if matches!(e, message::ParseError::TooLarge(_)) {
+                    TransportFailure::TooLarge
+                } else {
+                    TransportFailure::Protocol
+                },
+                detail: format!("answered with {bytes} bytes dialtone cannot accept: {e}").into(),
+            })
+    }
+}
+
+/// The bytes of a message still arriving, without the keep-alive CRLFs before it.
+fn pending(buffer: &[u8]) -> &[u8] {
+    let skip = buffer
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
+    &buffer[skip..]
+}
+
+/// The first line of what came (the status line of a response), for evidence.
+fn first_line(bytes: &[u8]) -> String {
+    let end = bytes
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(bytes.len())
+        .min(120);
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
 /// What reading one framed message from a stream gave.
@@ -378,7 +497,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
         }
         if let Some(end) = find_header_end(buffer) {
             if end > message::MAX_HEADER_BYTES {
-                return header_too_large();
+                return header_too_large(buffer);
             }
             let head = String::from_utf8_lossy(&buffer[..end]);
             let length = match content_length(&head) {
@@ -386,7 +505,12 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
                 Some(Ok(len)) => {
                     return Framed::Failed(
                         TransportFailure::TooLarge,
-                        format!("Content-Length {len} exceeds the limit").into(),
+                        format!(
+                            "{}, Content-Length {len} over {}",
+                            first_line(buffer),
+                            message::MAX_BODY_BYTES
+                        )
+                        .into(),
                     )
                 }
                 Some(Err(())) => {
@@ -405,7 +529,7 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
                 return Framed::Message(message);
             }
         } else if buffer.len() > message::MAX_HEADER_BYTES {
-            return header_too_large();
+            return header_too_large(buffer);
         }
         match stream.read(&mut chunk).await {
             Ok(0) => {
@@ -420,12 +544,14 @@ async fn read_framed(stream: &mut Box<dyn SipStream>, buffer: &mut Vec<u8>) -> F
     }
 }
 
-/// A header section past [`message::MAX_HEADER_BYTES`]: refused before it is parsed.
-fn header_too_large() -> Framed {
+/// A header section past [`message::MAX_HEADER_BYTES`]: refused before it is parsed, with
+/// its status line as the evidence of what came.
+fn header_too_large(buffer: &[u8]) -> Framed {
     Framed::Failed(
         TransportFailure::TooLarge,
         format!(
-            "header section larger than {} bytes",
+            "{}, over {} bytes of headers",
+            first_line(buffer),
             message::MAX_HEADER_BYTES
         )
         .into(),
@@ -457,51 +583,106 @@ async fn stream_transact(
         ignored: 0,
         elapsed: Duration::ZERO,
     };
-    let work = async {
-        if let Err(e) = async {
-            stream.write_all(request).await?;
-            stream.flush().await
-        }
-        .await
-        {
-            return SipOutcome::TransportFailed {
-                kind: failure_kind(&e),
-                detail: Detail::io(&e),
-            };
-        }
-        loop {
-            match read_framed(stream, buffer).await {
-                Framed::Failed(kind, detail) => {
-                    return SipOutcome::TransportFailed { kind, detail };
+    let mut heard = Heard::default();
+    let written = timeout(settings.timeout, async {
+        stream.write_all(request).await?;
+        stream.flush().await
+    })
+    .await;
+    result.outcome = match written {
+        Ok(Ok(())) => {
+            let deadline = started + settings.timeout;
+            match read_answer(
+                stream,
+                buffer,
+                id,
+                started,
+                deadline,
+                &mut result,
+                &mut heard,
+            )
+            .await
+            {
+                Some(outcome) => outcome,
+                // An answer that has begun to arrive is an answer: a registrar trickling a
+                // correct 200 OK past the deadline is slow, not gone. It gets one more
+                // timeout to finish; what came by then is the evidence either way.
+                None if pending(buffer).starts_with(b"SIP/2.0 ") => {
+                    let grace = deadline + settings.timeout;
+                    match read_answer(stream, buffer, id, started, grace, &mut result, &mut heard)
+                        .await
+                    {
+                        Some(outcome) => outcome,
+                        None => SipOutcome::TransportFailed {
+                            kind: TransportFailure::Incomplete,
+                            detail: format!(
+                                "{}, {} bytes",
+                                first_line(pending(buffer)),
+                                pending(buffer).len()
+                            )
+                            .into(),
+                        },
+                    }
                 }
-                Framed::Message(bytes) => match message::parse_response(&bytes) {
-                    Err(e) => {
-                        // The frame looked like SIP but is not: we cannot trust the framing.
-                        return SipOutcome::TransportFailed {
-                            kind: TransportFailure::Protocol,
-                            detail: e.to_string().into(),
-                        };
-                    }
-                    Ok(response) if response.matches(id) && response.code >= 200 => {
-                        let outcome = SipOutcome::Response {
-                            code: response.code,
-                            reason: response.reason.clone(),
-                            rtt: started.elapsed(),
-                            retry_after: response.retry_after(),
-                        };
-                        result.response = Some(response);
-                        return outcome;
-                    }
-                    Ok(response) if response.matches(id) => {} // provisional: keep waiting
-                    Ok(_) => result.ignored += 1,
-                },
+                None => heard.outcome().unwrap_or(SipOutcome::Timeout),
             }
         }
+        Ok(Err(e)) => SipOutcome::TransportFailed {
+            kind: failure_kind(&e),
+            detail: Detail::io(&e),
+        },
+        Err(_) => SipOutcome::Timeout,
     };
-    let outcome = timeout(settings.timeout, work)
-        .await
-        .unwrap_or(SipOutcome::Timeout);
-    result.outcome = outcome;
     result.elapsed = started.elapsed();
     result
+}
+
+/// Reads framed messages until the final response to `id` (its outcome, the response kept in
+/// `result`), a failure, or `deadline` (`None`; the bytes of a message still arriving stay in
+/// `buffer`). Provisional and mismatched answers on the way are noted in `heard`.
+async fn read_answer(
+    stream: &mut Box<dyn SipStream>,
+    buffer: &mut Vec<u8>,
+    id: &TransactionId,
+    started: Instant,
+    deadline: Instant,
+    result: &mut TransactionResult,
+    heard: &mut Heard,
+) -> Option<SipOutcome> {
+    loop {
+        let framed = match tokio::time::timeout_at(deadline, read_framed(stream, buffer)).await {
+            Ok(framed) => framed,
+            Err(_) => return None,
+        };
+        match framed {
+            Framed::Failed(kind, detail) => {
+                return Some(SipOutcome::TransportFailed { kind, detail });
+            }
+            Framed::Message(bytes) => match message::parse_response(&bytes) {
+                Err(e) => {
+                    // The frame looked like SIP but is not: we cannot trust the framing.
+                    return Some(SipOutcome::TransportFailed {
+                        kind: TransportFailure::Protocol,
+                        detail: e.to_string().into(),
+                    });
+                }
+                Ok(response) if response.matches(id) && response.code >= 200 => {
+                    let outcome = SipOutcome::Response {
+                        code: response.code,
+                        reason: response.reason.clone(),
+                        rtt: started.elapsed(),
+                        retry_after: response.retry_after(),
+                    };
+                    result.response = Some(response);
+                    return Some(outcome);
+                }
+                Ok(response) => {
+                    // Provisional answers to our request are not stray; everything else is.
+                    if !heard.note(&response, id) {
+                        result.ignored += 1;
+                    }
+                }
+            },
+        }
+    }
 }
