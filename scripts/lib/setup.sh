@@ -88,6 +88,8 @@ install_test_deps() {
   apt_install lintian
   # The arm64 package test (tests/package_arm64.rs): the cross toolchain and qemu-user.
   install_arm64_deps
+  # The Windows installer test (tests/windows_installer.rs): mingw-w64, wine and makensis.
+  install_windows_package_deps
 }
 
 # The Windows cross-build and its stand-in (issue 18): the Rust standard library for
