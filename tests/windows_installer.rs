@@ -264,6 +264,33 @@ impl Prefix {
         println!("uninstall /S {args:?}: {:?}", started.elapsed());
     }
 
+    /// The Linux processes of this prefix's running `dialtone.exe`s (wine runs each Windows
+    /// process as one Linux process, its command line the Windows one).
+    fn dialtone_processes(&self) -> Vec<u32> {
+        let prefix = format!("WINEPREFIX={}", self.path().display());
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let read = |name: &str| std::fs::read(entry.path().join(name)).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&read("cmdline"))
+                .to_lowercase()
+                .replace('/', "\\");
+            let ours = read("environ")
+                .split(|b| *b == 0)
+                .any(|var| var == prefix.as_bytes());
+            if ours && cmdline.contains(r"programs\dialtone\dialtone.exe") {
+                found.push(pid);
+            }
+        }
+        found
+    }
+
     /// The installed `dialtone.exe` with `args`.
     fn dialtone(&self, args: &[&str]) -> Output {
         output(
@@ -285,9 +312,9 @@ impl Prefix {
         })
     }
 
-    /// `watch --json` of the installed program until its first verdict, so that it has opened
-    /// (made) its history; then stopped.
-    fn watch_once(&self) -> Value {
+    /// `watch --json` of the installed program until its first verdict and its first round in
+    /// the `history` file; then stopped. Returns the verdict and the rounds recorded.
+    fn watch_once(&self, history: &Path) -> (Value, i64) {
         let mut child = self
             .wine()
             .arg(self.install_dir().join("dialtone.exe"))
@@ -306,9 +333,18 @@ impl Prefix {
             }
         });
         let event = rx.recv_timeout(slack(Duration::from_secs(30)));
+        // The recorder commits on a thread of its own, maybe after the verdict is printed.
+        let deadline = Instant::now() + slack(Duration::from_secs(20));
+        let rounds = loop {
+            match recorded_checks(history) {
+                Some(n) if n > 0 => break n,
+                _ if Instant::now() > deadline => break 0,
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        };
         let _ = child.kill();
         let _ = child.wait();
-        event.expect("watch under wine reported no verdict")
+        (event.expect("watch under wine reported no verdict"), rounds)
     }
 }
 
@@ -333,6 +369,26 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     files
+}
+
+/// How many rounds the history file at `path` holds, read while the program under wine may
+/// still write it: read-only, because a writable connection that believed itself the last one
+/// would checkpoint and remove the WAL (SQLite's locks under wine and on Linux do not see each
+/// other); WAL frames carry checksums, so a half-written one is not read. None when it cannot
+/// be read yet.
+fn recorded_checks(path: &Path) -> Option<i64> {
+    let db =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
+    db.query_row("SELECT count(*) FROM checks", [], |row| row.get(0))
+        .ok()
+}
+
+/// How many rounds the history file at `path` holds, once no program uses it.
+fn checks(path: &Path) -> i64 {
+    let db = rusqlite::Connection::open(path).unwrap();
+    db.query_row("SELECT count(*) FROM checks", [], |row| row.get(0))
+        .unwrap()
 }
 
 /// `value`'s define in the .nsi (`!define NAME "value"`).
@@ -507,10 +563,10 @@ fn silent_install_upgrade_and_uninstall_under_wine_keep_the_users_config_and_his
     .unwrap();
     let report = p.check();
     assert_eq!(report["verdict"], "healthy", "{report:#}");
-    let first = p.watch_once();
-    assert_eq!(first["verdict"], "healthy", "{first:#}");
     let history = p.roaming().join("data/history.sqlite3");
-    assert!(history.is_file(), "watch made its history at {history:?}");
+    let (first, checks_before) = p.watch_once(&history);
+    assert_eq!(first["verdict"], "healthy", "{first:#}");
+    assert!(checks_before > 0, "watch recorded its round in {history:?}");
     let users_files = snapshot(&p.roaming());
 
     // 2. The upgrade: this release over the older one, asking for start at login.
@@ -540,22 +596,53 @@ fn silent_install_upgrade_and_uninstall_under_wine_keep_the_users_config_and_his
     let report = p.check();
     assert_eq!(report["verdict"], "provider_outage", "{report:#}");
 
-    // A later silent upgrade without the switch keeps the user's choice.
+    // A later silent upgrade without the switch keeps the user's choice. A dialtone of the
+    // user's runs meanwhile (holding dialtone.exe open, which Windows would not let the
+    // installer replace): the installer stops it, and starts the agent again afterwards.
+    let mut running = p
+        .wine()
+        .arg(p.install_dir().join("dialtone.exe"))
+        .args(["watch", "--interval", "1", "--no-history"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + slack(Duration::from_secs(10));
+    while p.dialtone_processes().is_empty() {
+        assert!(Instant::now() < deadline, "the watch never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     p.install(&installer, &["/S"]);
+    let stopped = (0..100).find_map(|_| {
+        let done = running.try_wait().unwrap();
+        if done.is_none() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        done
+    });
+    if stopped.is_none() {
+        let _ = running.kill();
+        panic!("the upgrade left the running dialtone running");
+    }
+    let _ = running.wait();
     assert!(p.reg(RUN_KEY, "dialtone").is_some(), "start at login kept");
+    assert_eq!(
+        p.dialtone_processes().len(),
+        1,
+        "the agent started again after the upgrade"
+    );
 
-    // 3. The silent uninstall: program, shortcut, entry and Run value go; the user's files stay.
-    let users_files = snapshot(&p.roaming());
+    // 3. The silent uninstall: it stops the agent, and program, shortcut, entry and Run value
+    // go; the user's config and history stay (the agent may have added to the history).
+    let config_text = std::fs::read(&config).unwrap();
     p.uninstall(&[]);
     assert!(!p.install_dir().exists());
+    assert!(p.dialtone_processes().is_empty(), "the agent was stopped");
     assert!(!p.shortcut().exists(), "shortcut removed");
     assert_eq!(p.reg(UNINSTALL_KEY, "UninstallString"), None);
     assert_eq!(p.reg(RUN_KEY, "dialtone"), None, "Run value removed");
-    assert_eq!(
-        snapshot(&p.roaming()),
-        users_files,
-        "config and history kept"
-    );
+    assert_eq!(std::fs::read(&config).unwrap(), config_text, "config kept");
+    assert!(checks(&history) >= checks_before, "history kept");
     assert!(p.local().join("data").is_dir(), "the login ledger kept");
 
     // 4. Asked to, the uninstaller deletes the user's settings and history too.
