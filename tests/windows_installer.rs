@@ -4,8 +4,11 @@
 //! in place (and the Run value only when asked); the installed `dialtone.exe` names its commit
 //! and checks a real kamailio on loopback with the config in `%APPDATA%\dialtone`; an upgrade
 //! over an older install keeps that config and the history the program wrote, and keeps the
-//! start at login; a silent uninstall removes the program, shortcut, entry and Run value and
-//! leaves the user's files, unless asked to purge them.
+//! start at login; an upgrade while dialtone runs stops it and starts the agent again; a silent
+//! uninstall stops the agent and removes the program, shortcut, entry and Run value and leaves
+//! the user's files, unless asked to purge them. About 25 s: wineboot (~6 s) runs while the
+//! installers are built, and wine's null display driver spares each program the wait for a
+//! desktop that a machine without X never shows.
 //!
 //! Needs wine, MinGW-w64 and makensis (`scripts/lib/setup.sh` `install_windows_package_deps`)
 //! and the cross-built agent (`cargo build --target x86_64-pc-windows-gnu -p dialtone --bin
