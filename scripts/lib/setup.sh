@@ -106,3 +106,10 @@ install_windows_deps() {
     rustup target add x86_64-pc-windows-gnu
   fi
 }
+
+# scripts/package --windows: the toolchain above and Debian's makensis (nsis), which packs the
+# per-user installer from packaging/windows/dialtone.nsi.
+install_windows_package_deps() {
+  install_build_deps
+  install_windows_deps
+}
