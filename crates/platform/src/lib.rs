@@ -39,6 +39,9 @@ mod windows;
 #[cfg(windows)]
 use windows as imp;
 
+#[cfg(feature = "secret-store")]
+mod keyring_store;
+
 #[cfg(not(any(target_os = "linux", windows)))]
 compile_error!(
     "dialtone-platform has no implementation for this operating system yet: add its module \
@@ -389,7 +392,7 @@ pub mod secrets {
     /// (D-Bus on Linux): call it off the async workers.
     pub fn get(service: &str, account: &str) -> Result<Option<String>, SecretStoreError> {
         #[cfg(feature = "secret-store")]
-        return crate::imp::secrets::get(service, account);
+        return crate::keyring_store::get(service, account);
         #[cfg(not(feature = "secret-store"))]
         Err(unavailable("reading", service, account))
     }
@@ -397,7 +400,7 @@ pub mod secrets {
     /// Stores `password` for `service`/`account`, replacing an earlier one. Blocking.
     pub fn set(service: &str, account: &str, password: &str) -> Result<(), SecretStoreError> {
         #[cfg(feature = "secret-store")]
-        return crate::imp::secrets::set(service, account, password);
+        return crate::keyring_store::set(service, account, password);
         #[cfg(not(feature = "secret-store"))]
         {
             let _ = password;
@@ -408,7 +411,7 @@ pub mod secrets {
     /// Removes the password stored for `service`/`account`; none stored is fine. Blocking.
     pub fn delete(service: &str, account: &str) -> Result<(), SecretStoreError> {
         #[cfg(feature = "secret-store")]
-        return crate::imp::secrets::delete(service, account);
+        return crate::keyring_store::delete(service, account);
         #[cfg(not(feature = "secret-store"))]
         Err(unavailable("deleting", service, account))
     }

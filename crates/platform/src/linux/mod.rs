@@ -13,8 +13,6 @@ pub(crate) mod autostart;
 pub(crate) mod net;
 #[cfg(feature = "notify")]
 pub(crate) mod notify;
-#[cfg(feature = "secret-store")]
-pub(crate) mod secrets;
 #[cfg(feature = "tray")]
 pub(crate) mod tray;
 

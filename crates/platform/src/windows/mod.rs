@@ -20,8 +20,6 @@ pub(crate) mod fs;
 pub(crate) mod local;
 #[cfg(all(windows, feature = "notify"))]
 pub(crate) mod notify;
-#[cfg(all(windows, feature = "secret-store"))]
-pub(crate) mod secrets;
 #[cfg(windows)]
 pub(crate) mod security;
 #[cfg(all(windows, feature = "tray"))]

@@ -1,4 +1,7 @@
-//! The secret store on Linux: the Secret Service (GNOME Keyring, KWallet) through `keyring`.
+//! The OS secret store through `keyring`, the same three calls on every system: the Secret
+//! Service (GNOME Keyring, KWallet) on Linux, the Credential Manager (a generic credential per
+//! service/account) on Windows. Which backend is this crate's `Cargo.toml`'s choice per target;
+//! the calls and what a missing entry means are one rule, here.
 
 use crate::secrets::SecretStoreError;
 
