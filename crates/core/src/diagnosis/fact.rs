@@ -241,6 +241,12 @@ pub enum Fact {
         /// The registrar as configured.
         registrar: String,
     },
+    /// A registrar that has answered OPTIONS before was silent to them this round, yet
+    /// answered the REGISTER query: reachable, so not an outage, but messages go missing.
+    RegistrarAnsweredLoginOnly {
+        /// The registrar as configured.
+        registrar: String,
+    },
     /// The resolver says a name that always exists does not: DNS is broken or hijacked.
     DnsDeniesKnownName {
         /// The name (e.g. `example.com`).
@@ -459,6 +465,7 @@ impl Fact {
             | Fact::AccountNoAnswer
             | Fact::RouterContradicted
             | Fact::RouterStillRegistered { .. }
+            | Fact::RegistrarAnsweredLoginOnly { .. }
             | Fact::RouterRegisteredUntilRenewal { .. } => true,
             // A router that tells nothing is no router evidence, not a fault; a broken answer,
             // a refused login or a switch to turn on is something to act on.

@@ -84,6 +84,20 @@ pub(super) fn assess_provider(
         a.status = LayerStatus::Ok;
         return a;
     }
+    // A registrar that answers OPTIONS as a rule, silent to them this round while it answered
+    // the login in the same round, is reachable: its silence is lost datagrams (every
+    // retransmission of a check can go missing on a lossy path), not an outage. Red would not
+    // be a fact, so the layer reads degraded and says why.
+    if silent && register_answered {
+        a.evidence.insert(
+            0,
+            Fact::RegistrarAnsweredLoginOnly {
+                registrar: provider.registrar.clone(),
+            },
+        );
+        a.status = LayerStatus::Degraded;
+        return a;
+    }
     let name_not_found = matches!(
         &provider.resolution,
         Resolution::Failed {

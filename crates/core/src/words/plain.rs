@@ -409,6 +409,11 @@ impl Fact {
                 "ignores simple checks but answers the login check: it works",
                 "ignoriert einfache Prüfungen, beantwortet aber die Anmeldeprüfung: er funktioniert",
             ),
+            Fact::RegistrarAnsweredLoginOnly { .. } => server.says(
+                lang,
+                "missed this round's simple checks but answered the login check: it is reachable, yet messages to it go missing",
+                "hat die einfachen Prüfungen dieser Runde verpasst, aber die Anmeldeprüfung beantwortet: er ist erreichbar, doch Nachrichten an ihn gehen verloren",
+            ),
             Fact::DnsDeniesKnownName { .. } => pick(
                 "Looking up names (DNS) gives false answers: is this a Wi-Fi with a login page, or a filter?",
                 "Die Namensauflösung (DNS) liefert falsche Antworten: Ist das ein WLAN mit Anmeldeseite oder ein Filter?",
@@ -776,6 +781,9 @@ mod tests {
                 name_not_found: false,
             },
             Fact::RegistrarIgnoresOptions {
+                registrar: "sip.1und1.de".into(),
+            },
+            Fact::RegistrarAnsweredLoginOnly {
                 registrar: "sip.1und1.de".into(),
             },
             Fact::DnsDeniesKnownName {

@@ -558,6 +558,17 @@ impl Fact {
                     )
                 }
             }
+            Fact::RegistrarAnsweredLoginOnly { registrar } => {
+                if de {
+                    format!(
+                        "{registrar} hat in dieser Runde auf keine OPTIONS-Prüfung geantwortet (sonst schon), aber die REGISTER-Abfrage beantwortet: er ist erreichbar; Nachrichten an ihn gehen verloren"
+                    )
+                } else {
+                    format!(
+                        "{registrar} answered none of this round's OPTIONS checks (it does as a rule), but answered the REGISTER query: it is reachable; messages to it go missing"
+                    )
+                }
+            }
             Fact::DnsDeniesKnownName { name } => {
                 if de {
                     format!(
