@@ -657,6 +657,37 @@ async fn poll_js(
     panic!("the window never showed {what}; last: {last:#}");
 }
 
+/// Opens the Outages view and polls its rows (each `[episode id, cell texts…]`) until `want`
+/// holds.
+async fn outage_rows(driver: &WebDriver, want: impl Fn(&[Value]) -> bool) -> Value {
+    driver
+        .js("document.querySelector('button.nav[data-view=outages]').click(); return 0;")
+        .await;
+    poll_js(
+        driver,
+        "the outage log",
+        r#"return [...document.querySelectorAll('#outages-body tr')].map(tr =>
+               [tr.dataset.episode, ...[...tr.children].map(td => td.textContent)]);"#,
+        |rows| rows.as_array().is_some_and(|r| want(r)),
+    )
+    .await
+}
+
+/// Clicks "Export CSV" and returns the path the window says it wrote.
+async fn export_csv(driver: &WebDriver) -> PathBuf {
+    driver
+        .js("document.getElementById('export-csv').click(); return 0;")
+        .await;
+    let saved = poll_js(
+        driver,
+        "the export's path",
+        "return document.getElementById('export-result').dataset.path || '';",
+        |p| p.as_str().is_some_and(|p| !p.is_empty()),
+    )
+    .await;
+    PathBuf::from(saved.as_str().unwrap_or_default())
+}
+
 /// When the round the window shows was taken (its verdict card's `data-checked-at`).
 fn dom_checked_at(dom: &Value) -> Option<DateTime<Utc>> {
     dom["checkedAt"]
@@ -1345,19 +1376,9 @@ fn dashboard_end_to_end() {
         }
 
         // The outage is in the Outages view as one ended episode, blamed on the provider.
-        driver
-            .js("document.querySelector('button.nav[data-view=outages]').click(); return 0;")
-            .await;
-        let rows = poll_js(
-            &driver,
-            "the outage log",
-            r#"return [...document.querySelectorAll('#outages-body tr')].map(tr =>
-                   [...tr.children].map(td => td.textContent));"#,
-            |rows| rows.as_array().is_some_and(|r| r.len() == 1 && r[0][1] != "ongoing"),
-        )
-        .await;
-        assert!(rows[0][3].as_str().unwrap().contains("Provider outage"), "{rows}");
-        assert_eq!(rows[0][4], "Provider", "{rows}");
+        let rows = outage_rows(&driver, |r| r.len() == 1 && r[0][2] != "ongoing").await;
+        assert!(rows[0][4].as_str().unwrap().contains("Provider outage"), "{rows}");
+        assert_eq!(rows[0][5], "Provider", "{rows}");
 
         // Attach a fault report in the form: it is listed with the episode.
         driver
@@ -1378,17 +1399,7 @@ fn dashboard_end_to_end() {
         assert_eq!(ipc.handler.seen.lock().unwrap().reports.len(), 1);
 
         // Export CSV: the dashboard writes the file and the window says where.
-        driver
-            .js("document.getElementById('export-csv').click(); return 0;")
-            .await;
-        let saved = poll_js(
-            &driver,
-            "the export's path",
-            "return document.getElementById('export-result').dataset.path || '';",
-            |p| p.as_str().is_some_and(|p| !p.is_empty()),
-        )
-        .await;
-        let saved = PathBuf::from(saved.as_str().unwrap());
+        let saved = export_csv(&driver).await;
         assert_eq!(saved, export_dir.join("dialtone-outages-e2e.csv"));
         let csv = std::fs::read_to_string(&saved).unwrap();
         assert_eq!(csv.lines().nth(1), Some("1,provider"), "{csv}");
@@ -1776,17 +1787,7 @@ fn the_real_agent_status_check_now_outage_log_and_csv_export() {
         };
         assert_eq!(episode.verdict, Verdict::ProviderOutage, "{episode:?}");
         assert_eq!(episode.end, None, "{episode:?}");
-        driver
-            .js("document.querySelector('button.nav[data-view=outages]').click(); return 0;")
-            .await;
-        let rows = poll_js(
-            &driver,
-            "the outage log",
-            r#"return [...document.querySelectorAll('#outages-body tr')].map(tr =>
-                   [tr.dataset.episode, ...[...tr.children].map(td => td.textContent)]);"#,
-            |rows| rows.as_array().is_some_and(|r| !r.is_empty()),
-        )
-        .await;
+        let rows = outage_rows(&driver, |r| !r.is_empty()).await;
         let row = &rows[0];
         assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
         assert_eq!(row[0], episode.id.to_string(), "{rows}");
@@ -1799,17 +1800,7 @@ fn the_real_agent_status_check_now_outage_log_and_csv_export() {
         driver.screenshot(&[&artefacts.join("outages.png")]).await;
 
         // 5. The CSV the window writes holds that episode: the agent's own rendering.
-        driver
-            .js("document.getElementById('export-csv').click(); return 0;")
-            .await;
-        let saved = poll_js(
-            &driver,
-            "the export's path",
-            "return document.getElementById('export-result').dataset.path || '';",
-            |p| p.as_str().is_some_and(|p| !p.is_empty()),
-        )
-        .await;
-        let saved = PathBuf::from(saved.as_str().unwrap());
+        let saved = export_csv(&driver).await;
         assert_eq!(
             saved.parent(),
             Some(export_dir.as_path()),

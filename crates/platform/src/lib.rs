@@ -292,6 +292,53 @@ pub mod fs {
     pub fn try_lock_exclusive(file: &File) -> io::Result<bool> {
         imp::fs::try_lock_exclusive(file)
     }
+
+    /// The contract every system's module keeps, tested once here (and under wine for
+    /// Windows); what only one system can show stays beside its module.
+    #[cfg(test)]
+    #[allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn private_files_and_directories_are_the_users_only() {
+            let tmp = tempfile::tempdir().unwrap();
+            let file = tmp.path().join("a/b/data");
+            create_private_file(&file).unwrap();
+            assert_eq!(access_bits(&file).unwrap(), 0o600);
+            assert_eq!(access_bits(&tmp.path().join("a/b")).unwrap(), 0o700);
+            assert_eq!(access_bits(&tmp.path().join("a")).unwrap(), 0o700);
+            // A file made elsewhere (with the temp dir's inherited access) is restricted.
+            let loose = tmp.path().join("loose");
+            std::fs::write(&loose, "x").unwrap();
+            restrict_to_user(&loose).unwrap();
+            assert_eq!(access_bits(&loose).unwrap(), 0o600);
+        }
+
+        #[test]
+        fn an_exclusive_lock_is_held_once() {
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("lock");
+            let open = || {
+                OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .unwrap()
+            };
+            let first = open();
+            assert!(try_lock_exclusive(&first).unwrap());
+            // The lock belongs to the open file (flock; LockFileEx), so a second open of the
+            // same path is another holder.
+            let second = open();
+            assert!(!try_lock_exclusive(&second).unwrap());
+            drop(first);
+            assert!(try_lock_exclusive(&second).unwrap());
+            drop(second);
+            lock_exclusive(&open()).unwrap();
+        }
+    }
 }
 
 #[cfg(feature = "net")]
