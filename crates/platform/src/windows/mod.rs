@@ -14,6 +14,8 @@ pub(crate) mod autostart;
 #[cfg(feature = "net")]
 pub(crate) mod net;
 
+#[cfg(all(windows, feature = "dialog"))]
+pub(crate) mod dialog;
 #[cfg(windows)]
 pub(crate) mod fs;
 #[cfg(windows)]
