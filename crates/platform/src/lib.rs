@@ -499,8 +499,21 @@ pub mod notify {
         pub icon: Icon,
         /// An earlier notification this one takes the place of.
         pub replaces: Option<NotificationId>,
-        /// Buttons as (key, label); only shown where [`actions_supported`] says so.
-        pub actions: &'a [(String, String)],
+        /// Buttons; only shown where [`actions_supported`] says so.
+        pub actions: &'a [Action],
+    }
+
+    /// A button of a notification.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Action {
+        /// What [`Shown::wait_for_action`] reports when it is clicked (Linux).
+        pub key: String,
+        /// Its label.
+        pub label: String,
+        /// The link it stands for, already let through by the link gate
+        /// (`dialtone_core::link::checked`): on Windows the button opens it itself
+        /// (protocol activation), without a click coming back to the caller.
+        pub link: String,
     }
 
     /// Why a notification was not shown (typically: no notification server).
