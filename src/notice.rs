@@ -224,12 +224,8 @@ fn worker(inbox: mpsc::Receiver<Job>) {
     for (generation, job) in (1u64..).zip(inbox) {
         newest.store(generation, std::sync::atomic::Ordering::SeqCst);
         let supported = *actions_supported.get_or_insert_with(notify::actions_supported);
-        let buttons: Vec<(String, String)> = if supported {
-            job.notice
-                .actions
-                .iter()
-                .map(|a| (a.key.clone(), a.label.clone()))
-                .collect()
+        let buttons = if supported {
+            buttons(&job.notice.actions, &job.allowed)
         } else {
             Vec::new()
         };
@@ -251,7 +247,7 @@ fn worker(inbox: mpsc::Receiver<Job>) {
                     NoticeKind::Outage => Some(handle.id()),
                     NoticeKind::Recovery | NoticeKind::Quality => None,
                 };
-                if supported && !job.notice.actions.is_empty() {
+                if !buttons.is_empty() {
                     let actions = job.notice.actions.clone();
                     let allowed = job.allowed;
                     let newest = newest.clone();
@@ -280,6 +276,25 @@ fn worker(inbox: mpsc::Receiver<Job>) {
             }
         }
     }
+}
+
+/// The notice's buttons whose links pass the gate, each with its checked link: on Windows a
+/// button opens its link itself (the click never comes back to [`on_action`]), so the gate is
+/// applied before the button exists.
+fn buttons(actions: &[NoticeAction], allowed: &[String]) -> Vec<notify::Action> {
+    actions
+        .iter()
+        .filter_map(|a| {
+            let link = crate::link::checked(&a.url, allowed.iter().map(String::as_str))
+                .map_err(|e| tracing::warn!("no button for it: {e}"))
+                .ok()?;
+            Some(notify::Action {
+                key: a.key.clone(),
+                label: a.label.clone(),
+                link: link.as_str().to_string(),
+            })
+        })
+        .collect()
 }
 
 fn on_action(key: &str, actions: &[NoticeAction], allowed: &[String]) {
@@ -526,5 +541,36 @@ mod tests {
         assert_eq!(duration_words(TimeDelta::seconds(40), Lang::En), "40 s");
         assert_eq!(duration_words(TimeDelta::minutes(12), Lang::En), "12 min");
         assert_eq!(duration_words(TimeDelta::hours(50), Lang::De), "2 T 2 h");
+    }
+
+    #[test]
+    fn only_links_the_gate_lets_through_become_buttons_with_the_checked_link() {
+        let n = provider_outage_notice(Lang::En);
+        let both = ["https://x.com/1und1", "https://status.example.net/"].map(String::from);
+        let labels: Vec<_> = buttons(&n.actions, &both)
+            .into_iter()
+            .map(|b| (b.key, b.label, b.link))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("channel:1", "Open 1&1 on X", "https://x.com/1und1"),
+                (
+                    "channel:2",
+                    "Open status page",
+                    "https://status.example.net/"
+                ),
+            ]
+            .map(|(k, l, u)| (k.to_string(), l.to_string(), u.to_string()))
+        );
+        // A channel that is no longer among the allowed links (settings changed) gets no button:
+        // on Windows the button would open it without asking the gate again.
+        let x_only = ["https://x.com/1und1".to_string()];
+        let keys: Vec<_> = buttons(&n.actions, &x_only)
+            .into_iter()
+            .map(|b| b.key)
+            .collect();
+        assert_eq!(keys, ["channel:1"]);
+        assert!(buttons(&n.actions, &[]).is_empty());
     }
 }

@@ -348,12 +348,33 @@ fn watch_under_wine_confirms_an_outage_and_its_end() {
 
 #[test]
 fn the_dashboard_without_webview2_says_where_to_get_it_and_ends_without_a_panic() {
+    /// Whether `xdotool` (finds the dashboard's message box and answers it) is installed.
+    fn xdotool_available() -> bool {
+        std::process::Command::new("xdotool")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// `xdotool args` on `display`: its standard output.
+    fn xdotool(display: &str, args: &[&str]) -> String {
+        let out = std::process::Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", display)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     let dashboard = wine::exe("dialtone-dashboard");
     let loader = dashboard.with_file_name("WebView2Loader.dll");
     if !require(
-        wine::available() && dashboard.exists() && loader.exists(),
+        wine::available() && dashboard.exists() && loader.exists() && xdotool_available(),
         &format!(
-            "wine and {} beside WebView2Loader.dll (cargo build --target {} -p dialtone-dashboard)",
+            "wine, xdotool (scripts/lib/setup.sh install_windows_deps) and {} beside \
+             WebView2Loader.dll (cargo build --target {} -p dialtone-dashboard)",
             dashboard.display(),
             wine::TARGET
         ),
@@ -362,17 +383,82 @@ fn the_dashboard_without_webview2_says_where_to_get_it_and_ends_without_a_panic(
     }
     // wine has no WebView2 runtime: the case of a Windows without it.
     let prefix = Prefix::new(&[&dashboard, &loader]);
-    let out = prefix
-        .command("dialtone-dashboard.exe")
-        .env("DIALTONE_SOCKET", r"\\.\pipe\dialtone-no-agent")
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(6), "{said}");
+    let stderr = prefix.scratch("dashboard").join("stderr.log");
+    let started = Instant::now();
+    let mut running = Running(
+        prefix
+            .command("dialtone-dashboard.exe")
+            .env("DIALTONE_SOCKET", r"\\.\pipe\dialtone-no-agent")
+            .env("LANG", "en_US.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    // The message box, found on the prefix's X display by its title (the core's words).
+    let title = dialtone_core::words::no_webview_words(dialtone_core::locale::Lang::En).title;
+    let window = loop {
+        let found = xdotool(prefix.display(), &["search", "--name", title]);
+        if let Some(id) = found.lines().next().filter(|id| !id.is_empty()) {
+            break id.to_string();
+        }
+        let ended = running.0.try_wait().unwrap();
+        assert!(
+            ended.is_none() && started.elapsed() < slack(Duration::from_secs(30)),
+            "no window titled {title:?} after {:?} (ended: {ended:?}); stderr: {}",
+            started.elapsed(),
+            std::fs::read_to_string(&stderr).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    println!("message box {window} up after {:?}", started.elapsed());
+    // The box waits for its answer: the process must still be there.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        running.0.try_wait().unwrap().is_none(),
+        "ended without an answer"
+    );
+    // A screenshot for the test's artefacts (and docs/screenshots), where ImageMagick is there.
+    let shot = prefix.scratch("dashboard").join("no-webview2-box.png");
+    let _ = std::process::Command::new("import")
+        .args(["-display", prefix.display(), "-window", "root"])
+        .arg(&shot)
+        .status();
+    if shot.exists() {
+        let keep = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/screenshots/dashboard-no-webview2-en.png");
+        let _ = std::fs::create_dir_all(keep.parent().unwrap());
+        let _ = std::fs::copy(&shot, &keep);
+        println!("screenshot: {}", keep.display());
+    }
+    // "No" (its mnemonic, N): the box closes without opening a browser on this machine.
+    xdotool(prefix.display(), &["windowfocus", &window]);
+    xdotool(prefix.display(), &["key", "n"]);
+    let code = loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            started.elapsed() < slack(Duration::from_secs(45)),
+            "the dashboard did not end after the box was answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let said = std::fs::read_to_string(&stderr).unwrap();
+    assert_eq!(code, Some(6), "{said}");
     assert!(!said.contains("panicked"), "{said}");
     assert!(said.contains("WebView2 runtime"), "{said}");
     assert!(
         said.contains("https://developer.microsoft.com/microsoft-edge/webview2/"),
         "{said}"
+    );
+    // The box was answered, so it is gone (not merely hidden behind the ended process).
+    assert_eq!(
+        xdotool(prefix.display(), &["search", "--name", title]).trim(),
+        "",
+        "the box is still up"
     );
 }

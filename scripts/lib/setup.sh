@@ -98,9 +98,10 @@ install_test_deps() {
 # The Windows cross-build and its stand-in (issue 18): the Rust standard library for
 # x86_64-pc-windows-gnu, Debian's mingw-w64 as its linker (named in .cargo/config.toml), and
 # wine to run the .exe under test (64-bit programs start through /usr/lib/wine/wine64), and NSIS
-# for the installer (scripts/package --windows).
+# for the installer (scripts/package --windows); xdotool answers the dashboard's message box
+# under wine in tests/windows.rs.
 install_windows_deps() {
-  apt_install gcc-mingw-w64-x86-64 wine wine64 nsis
+  apt_install gcc-mingw-w64-x86-64 wine wine64 nsis xdotool
   if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
     echo "== adding the Rust target x86_64-pc-windows-gnu"
     rustup target add x86_64-pc-windows-gnu

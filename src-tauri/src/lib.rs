@@ -16,6 +16,7 @@ pub mod events;
 pub mod exit;
 pub mod links;
 pub mod view;
+pub mod webview;
 
 use agent::Agent;
 use events::{Backoff, Outgoing, Sink, CHANGED_EVENT, CONNECTION_EVENT, STATUS_EVENT};
@@ -48,11 +49,6 @@ fn init_logging() {
         .try_init();
 }
 
-/// What the log says when there is no web view runtime.
-const NO_WEBVIEW_RUNTIME: &str = "no web view runtime to show the dashboard in: on Windows, \
-install Microsoft's WebView2 runtime (https://developer.microsoft.com/microsoft-edge/webview2/); \
-the agent and its tray keep running";
-
 /// Stops the event pump when the app exits (kept in Tauri's state).
 struct PumpStop(CancellationToken);
 
@@ -69,8 +65,9 @@ pub fn run() {
     };
     // Without a web view runtime Tauri panics while it sets the window up; Windows 10/11 ship
     // WebView2, but it can be missing (removed, or an old build).
-    if let Err(e) = tauri::webview_version() {
-        tracing::error!("{NO_WEBVIEW_RUNTIME} ({e})");
+    if let Err(why) = webview::runtime() {
+        // The window's own default language: the system's, as `system_lang` gives it.
+        webview::say_missing(&why, commands::system_lang());
         std::process::exit(exit::NO_WEBVIEW);
     }
     let app = match run_app(tauri::Builder::default(), agent, Backoff::default()).build(context()) {

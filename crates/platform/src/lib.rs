@@ -18,6 +18,8 @@
 //! - [`secrets`]: the OS secret store (feature `secret-store`; without it, "no store").
 //! - [`tray`] (feature `tray`), [`notify`] (feature `notify`), [`autostart`] (feature
 //!   `autostart`): the desktop parts only the agent links.
+//! - [`dialog`] (feature `dialog`): a yes/no message box, for what the dashboard must say
+//!   before it has a window (no web view runtime).
 //!
 //! Sleep and wake need nothing here: the monitor notices a wake from the wall clock jumping,
 //! which is the same on every OS. Network changes are polled (`monitor::network`), with
@@ -544,8 +546,21 @@ pub mod notify {
         pub icon: Icon,
         /// An earlier notification this one takes the place of.
         pub replaces: Option<NotificationId>,
-        /// Buttons as (key, label); only shown where [`actions_supported`] says so.
-        pub actions: &'a [(String, String)],
+        /// Buttons; only shown where [`actions_supported`] says so.
+        pub actions: &'a [Action],
+    }
+
+    /// A button of a notification.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Action {
+        /// What [`Shown::wait_for_action`] reports when it is clicked (Linux).
+        pub key: String,
+        /// Its label.
+        pub label: String,
+        /// The link it stands for, already let through by the link gate
+        /// (`dialtone_core::link::checked`): on Windows the button opens it itself
+        /// (protocol activation), without a click coming back to the caller.
+        pub link: String,
     }
 
     /// Why a notification was not shown (typically: no notification server).
@@ -580,6 +595,28 @@ pub mod notify {
         pub fn wait_for_action(self, on_action: impl FnOnce(&str)) {
             imp::notify::wait_for_action(self.0, on_action)
         }
+    }
+}
+
+#[cfg(feature = "dialog")]
+pub mod dialog {
+    //! A yes/no message box of the system's own, for what must be said where no window of ours
+    //! can be (the dashboard without a web view runtime). Blocking until answered.
+
+    use crate::imp;
+
+    /// Why the box could not be shown (no desktop to show it on, or no such box here).
+    #[derive(Debug, thiserror::Error)]
+    #[error("showing the message box: {detail}")]
+    pub struct DialogError {
+        /// The system's words.
+        pub detail: String,
+    }
+
+    /// Shows `text` under `title` with a warning sign and Yes/No buttons; `true` when the user
+    /// picked Yes. Blocks until the box is closed.
+    pub fn ask_yes_no(title: &str, text: &str) -> Result<bool, DialogError> {
+        imp::dialog::ask_yes_no(title, text)
     }
 }
 

@@ -9,12 +9,14 @@
 //! failures) they are one, in the style of the dashboard's `ui/i18n.js`.
 
 mod alert;
+mod dashboard;
 mod detail;
 mod plain;
 mod render;
 mod summary;
 
 pub use alert::{render_alert, AlertEvent, AlertFacts, RenderedAlert};
+pub use dashboard::{no_webview_words, NoWebViewWords, WEBVIEW2_DOWNLOAD_URL};
 pub use detail::{
     detail_words, error_chain_words, io_error_words, io_kind_words, os_words, NO_SOCKET_WORDS,
 };

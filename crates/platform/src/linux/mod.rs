@@ -9,6 +9,8 @@ pub(crate) mod local;
 
 #[cfg(feature = "autostart")]
 pub(crate) mod autostart;
+#[cfg(feature = "dialog")]
+pub(crate) mod dialog;
 #[cfg(feature = "net")]
 pub(crate) mod net;
 #[cfg(feature = "notify")]

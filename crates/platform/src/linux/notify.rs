@@ -44,8 +44,8 @@ pub(crate) fn show(toast: &Toast<'_>) -> Result<Shown, NotifyError> {
     if let Some(NotificationId(id)) = toast.replaces {
         notification.id(id);
     }
-    for (key, label) in toast.actions {
-        notification.action(key, label);
+    for action in toast.actions {
+        notification.action(&action.key, &action.label);
     }
     notification.show().map_err(|e| NotifyError {
         detail: e.to_string(),

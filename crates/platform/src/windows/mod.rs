@@ -3,9 +3,9 @@
 //! Win32 backend with a message loop, toasts and the per-user Run key. One file per part of the
 //! seam, with the names `lib.rs` calls.
 //!
-//! What needs no Windows (pipe names, SDDL, the route and interface choice, the Run value) is
-//! in plain functions compiled on every OS under test, so Linux CI checks those decisions; the
-//! Win32 calls around them are `cfg(windows)`.
+//! What needs no Windows (pipe names, SDDL, the route and interface choice, the Run value, the
+//! toast's XML) is in plain functions compiled on every OS under test, so Linux CI checks those
+//! decisions; the Win32 calls around them are `cfg(windows)`.
 
 pub(crate) mod rules;
 
@@ -14,6 +14,8 @@ pub(crate) mod autostart;
 #[cfg(feature = "net")]
 pub(crate) mod net;
 
+#[cfg(all(windows, feature = "dialog"))]
+pub(crate) mod dialog;
 #[cfg(windows)]
 pub(crate) mod fs;
 #[cfg(windows)]
@@ -22,6 +24,8 @@ pub(crate) mod local;
 pub(crate) mod notify;
 #[cfg(windows)]
 pub(crate) mod security;
+#[cfg(any(all(windows, feature = "notify"), test))]
+pub(crate) mod toast;
 #[cfg(all(windows, feature = "tray"))]
 pub(crate) mod tray;
 
