@@ -212,6 +212,10 @@ struct AccountSpec {
     #[serde(default)]
     reason: String,
     exchange: Option<ExchangeSpec>,
+    /// How long before the round the query ran (account checks are rare, so a round may carry
+    /// an older one); 0 = in this round.
+    #[serde(default)]
+    age_s: i64,
 }
 
 #[derive(Deserialize)]
@@ -419,7 +423,7 @@ impl Scenario {
             },
         });
         let account = self.account.as_ref().map(|a| AccountObservation {
-            checked_at: taken_at(),
+            checked_at: taken_at() - chrono::Duration::seconds(a.age_s),
             aor: "sip:alice@sip.example.net".into(),
             outcome: match a.result.as_str() {
                 "accepted" => AccountOutcome::Accepted {

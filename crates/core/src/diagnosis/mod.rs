@@ -196,6 +196,7 @@ pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
     let mut provider = assess_provider(
         snapshot.provider.as_ref(),
         snapshot.account.as_ref(),
+        snapshot.taken_at,
         thresholds,
     );
     trust_router_registration(&mut provider, snapshot.provider.as_ref(), router);

@@ -10,6 +10,7 @@ use crate::observation::{
 };
 use crate::router::{RouterObservation, VoipStatus};
 use crate::verdict::{Layer, LayerStatus, Verdict};
+use chrono::{DateTime, Utc};
 
 /// The evidence one SIP transaction leaves.
 pub(super) fn exchange_fact(exchange: &SipExchange) -> Fact {
@@ -59,6 +60,7 @@ pub(super) fn response_code(exchange: &SipExchange) -> Option<u16> {
 pub(super) fn assess_provider(
     provider: Option<&ProviderObservation>,
     account: Option<&AccountObservation>,
+    round_started: DateTime<Utc>,
     th: &Thresholds,
 ) -> Assessment {
     let mut a = assess_registrar(provider, th);
@@ -87,8 +89,12 @@ pub(super) fn assess_provider(
     // A registrar that answers OPTIONS as a rule, silent to them this round while it answered
     // the login in the same round, is reachable: its silence is lost datagrams (every
     // retransmission of a check can go missing on a lossy path), not an outage. Red would not
-    // be a fact, so the layer reads degraded and says why.
-    if silent && register_answered {
+    // be a fact, so the layer reads degraded and says why. Only an answer from this round
+    // counts: logins are rare, so a round usually carries the last query's, from before the
+    // registrar went silent.
+    let answered_this_round =
+        register_answered && account.is_some_and(|acc| acc.checked_at >= round_started);
+    if silent && answered_this_round {
         a.evidence.insert(
             0,
             Fact::RegistrarAnsweredLoginOnly {
