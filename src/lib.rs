@@ -18,3 +18,11 @@ mod shutdown;
 #[cfg(test)]
 mod test_support;
 pub mod tray;
+
+/// The user's language where no `--lang` or setting names one: the OS's locale (the
+/// environment on Linux, the display language on Windows), English when it names none.
+pub(crate) fn system_lang() -> dialtone_core::locale::Lang {
+    dialtone_core::locale::Lang::from_locale(
+        &dialtone_platform::locale::user_locale().unwrap_or_default(),
+    )
+}

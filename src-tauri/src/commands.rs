@@ -449,7 +449,7 @@ pub fn detect_provider(registrar: String) -> Result<Option<ProviderChoice>, Comm
 /// The system's language (the window's default until the user picks one).
 #[tauri::command]
 pub fn system_lang() -> Lang {
-    Lang::from_env()
+    Lang::from_locale(&dialtone_platform::locale::user_locale().unwrap_or_default())
 }
 
 /// Whether the event stream is connected (for a window that loads after the first event).

@@ -265,7 +265,7 @@ impl Agent {
                 .options
                 .lang_flag
                 .or(settings.language)
-                .unwrap_or_else(dialtone_core::locale::Lang::from_env);
+                .unwrap_or_else(crate::system_lang);
             changed
         };
         if let Some(lines) = changed_lines {

@@ -215,7 +215,7 @@ impl Agent {
         let lang = options
             .lang_flag
             .or(config.desktop.language)
-            .unwrap_or_else(Lang::from_env);
+            .unwrap_or_else(crate::system_lang);
         let (events, _) = broadcast::channel(64);
         let notifier = if options.notifications {
             Notifier::spawn()

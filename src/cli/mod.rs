@@ -145,7 +145,7 @@ pub fn main() -> ExitCode {
         LangArg::De => Lang::De,
         LangArg::En => Lang::En,
     });
-    let lang = lang_flag.unwrap_or_else(Lang::from_env);
+    let lang = lang_flag.unwrap_or_else(crate::system_lang);
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Some(Command::Check(args)) => run_check(&args, lang, &mut stdout),

@@ -14,7 +14,8 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// Picks the language from a POSIX locale string such as `de_DE.UTF-8`; English otherwise.
+    /// Picks the language from a locale name such as `de_DE.UTF-8` (POSIX) or `de-AT`
+    /// (Windows); English otherwise, and for an empty one.
     pub fn from_locale(locale: &str) -> Lang {
         let lower = locale.trim().to_ascii_lowercase();
         if lower == "de"
@@ -26,16 +27,6 @@ impl Lang {
         } else {
             Lang::En
         }
-    }
-
-    /// The language of the current process, from `LC_ALL`, `LC_MESSAGES` or `LANG` (first set wins).
-    pub fn from_env() -> Lang {
-        ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .filter_map(|key| std::env::var(key).ok())
-            .find(|value| !value.is_empty())
-            .map(|value| Lang::from_locale(&value))
-            .unwrap_or_default()
     }
 
     /// Picks the English or German text.

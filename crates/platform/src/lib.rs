@@ -20,6 +20,7 @@
 //!   `autostart`): the desktop parts only the agent links.
 //! - [`dialog`] (feature `dialog`): a yes/no message box, for what the dashboard must say
 //!   before it has a window (no web view runtime).
+//! - [`locale`]: the user's language setting, where this OS keeps it.
 //!
 //! Sleep and wake need nothing here: the monitor notices a wake from the wall clock jumping,
 //! which is the same on every OS. Network changes are polled (`monitor::network`), with
@@ -653,5 +654,22 @@ pub mod autostart {
     /// Makes the running executable start at login, or stops it.
     pub fn set(enabled: bool) -> Result<(), AutostartError> {
         imp::autostart::set(enabled)
+    }
+}
+
+pub mod locale {
+    //! The user's locale as the OS keeps it: on Linux the `LC_ALL`, `LC_MESSAGES`, `LANG`
+    //! variables (`de_DE.UTF-8`); on Windows the same variables when set (a shell may set
+    //! them), else the user's display language (`de-DE`), since Windows programs find no `LANG`.
+
+    use crate::imp;
+
+    /// The user's locale name, or `None` when the OS names none.
+    pub fn user_locale() -> Option<String> {
+        let from_env = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|key| std::env::var(key).ok())
+            .find(|value| !value.is_empty());
+        from_env.or_else(imp::locale::user_locale)
     }
 }

@@ -7,6 +7,14 @@ pub(crate) mod fs;
 pub(crate) mod limits;
 pub(crate) mod local;
 
+pub(crate) mod locale {
+    //! Linux keeps the locale in the environment only (read by `crate::locale`).
+
+    pub(crate) fn user_locale() -> Option<String> {
+        None
+    }
+}
+
 #[cfg(feature = "autostart")]
 pub(crate) mod autostart;
 #[cfg(feature = "dialog")]

@@ -20,6 +20,8 @@ pub(crate) mod dialog;
 pub(crate) mod fs;
 #[cfg(windows)]
 pub(crate) mod local;
+#[cfg(windows)]
+pub(crate) mod locale;
 #[cfg(all(windows, feature = "notify"))]
 pub(crate) mod notify;
 #[cfg(windows)]
