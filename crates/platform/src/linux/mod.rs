@@ -10,6 +10,8 @@ pub(crate) mod local;
 #[cfg(feature = "autostart")]
 pub(crate) mod autostart;
 #[cfg(feature = "net")]
+pub(crate) mod events;
+#[cfg(feature = "net")]
 pub(crate) mod net;
 #[cfg(feature = "notify")]
 pub(crate) mod notify;
