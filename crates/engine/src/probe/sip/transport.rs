@@ -410,7 +410,7 @@ async fn receive(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
         let ready = socket.ready(Interest::READABLE).await?;
         match socket.try_recv(buf) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if ready.is_read_closed() || ready.is_error() {
+                if ready.is_read_closed() {
                     let pending = socket.take_error()?;
                     tracing::debug!(error = ?pending, "UDP socket closed for reading with nothing to read");
                     // Without a pending error the system only said the socket ended: that
