@@ -115,7 +115,9 @@ mod ffi {
 
     impl Drop for Subscription {
         fn drop(&mut self) {
-            // CancelMibChangeNotify2 returns once no callback of that registration runs.
+            // CancelMibChangeNotify2 waits for a callback of its registration under way
+            // (Microsoft: never call it from one, nor holding what one waits for), so it runs
+            // before the subscriber's lock is taken, never under it.
             for handle in self.mib.drain(..) {
                 unsafe { CancelMibChangeNotify2(handle) };
             }
