@@ -11,7 +11,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use dialtone_core::diagnosis::{diagnose, Thresholds};
 use dialtone_core::observation::*;
 use dialtone_core::verdict::Verdict;
-use dialtone_engine::monitor::network::spawn_network_watcher;
+use dialtone_engine::monitor::network::{
+    spawn_network_watcher, spawn_network_watcher_with, Notifications, SystemEvent,
+};
 use dialtone_engine::monitor::{spawn_with, Clock, MonitorHandle, Schedule, FAST_RECOVERY_WINDOW};
 use dialtone_engine::probe::{ProbeScope, Prober};
 use serde::Deserialize;
@@ -703,6 +705,103 @@ async fn network_watcher_reports_a_changed_fingerprint() {
     // at once and the cadence continues from it.
     until(&prober, 50).await;
     assert_eq!(prober.starts(), [0, 9, 39]);
+    run.stop().await;
+    watcher.await.unwrap();
+}
+
+/// A fingerprint that reads `before` until `switch` is raised, then `after`.
+fn switchable(
+    before: &'static str,
+    after: &'static str,
+) -> (
+    Arc<AtomicUsize>,
+    impl FnMut() -> &'static str + Send + 'static,
+) {
+    let switch = Arc::new(AtomicUsize::new(0));
+    let read = Arc::clone(&switch);
+    (switch, move || {
+        if read.load(Ordering::SeqCst) == 0 {
+            before
+        } else {
+            after
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_os_notification_makes_the_watcher_look_before_its_next_poll() {
+    let prober = Scripted::instant(&[Verdict::Healthy]);
+    let run = start(&prober, Schedule::default());
+    let (switch, fingerprint) = switchable("eth0 via 192.168.1.1", "wlan0 via 10.0.0.1");
+    let notifications = Notifications::none();
+    let os = notifications.sender();
+    // A poll every minute: only the notification can explain a round before 60.
+    let watcher = spawn_network_watcher_with(
+        vec![run.handle.clone()],
+        Duration::from_secs(60),
+        fingerprint,
+        notifications,
+        run.shutdown.clone(),
+    );
+    until(&prober, 10).await;
+    // The link changes at 10: a burst of notifications (interface, address, route) over 300 ms.
+    switch.store(1, Ordering::SeqCst);
+    for _ in 0..3 {
+        os.send(SystemEvent::NetworkChanged);
+        tokio::time::sleep(ms(150)).await;
+    }
+    until(&prober, 20).await;
+    // One round for the burst, SETTLE after its last notification (10.3 + 0.5 s).
+    let calls = prober.calls();
+    assert_eq!(calls.len(), 2, "{:?}", prober.starts());
+    assert_eq!(calls[1].at, Duration::from_millis(10_800), "{calls:?}");
+    run.stop().await;
+    watcher.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notification_that_changed_nothing_the_probes_use_runs_no_round() {
+    let prober = Scripted::instant(&[Verdict::Healthy]);
+    let run = start(&prober, Schedule::default());
+    let notifications = Notifications::none();
+    let os = notifications.sender();
+    let watcher = spawn_network_watcher_with(
+        vec![run.handle.clone()],
+        Duration::from_secs(60),
+        || "eth0 via 192.168.1.1",
+        notifications,
+        run.shutdown.clone(),
+    );
+    until(&prober, 10).await;
+    os.send(SystemEvent::NetworkChanged);
+    until(&prober, 25).await;
+    assert_eq!(prober.starts(), [0], "the same network was re-checked");
+    run.stop().await;
+    watcher.await.unwrap();
+}
+
+/// On Windows the monotonic clock counts through sleep, so the monitor's own wake check sees
+/// no jump: the OS's resume notification alone says the machine slept, and the line is checked
+/// again even when the network looks the same.
+#[tokio::test(start_paused = true)]
+async fn a_resume_the_os_reports_rechecks_the_same_network() {
+    let prober = Scripted::instant(&[Verdict::Healthy]);
+    let run = start(&prober, Schedule::default());
+    let notifications = Notifications::none();
+    let os = notifications.sender();
+    let watcher = spawn_network_watcher_with(
+        vec![run.handle.clone()],
+        Duration::from_secs(60),
+        || "eth0 via 192.168.1.1",
+        notifications,
+        run.shutdown.clone(),
+    );
+    until(&prober, 12).await;
+    os.send(SystemEvent::Resumed);
+    until(&prober, 20).await;
+    let calls = prober.calls();
+    assert_eq!(calls.len(), 2, "{:?}", prober.starts());
+    assert_eq!(calls[1].at, Duration::from_millis(12_500), "{calls:?}");
     run.stop().await;
     watcher.await.unwrap();
 }

@@ -2,7 +2,8 @@
 //! `dialtone.exe check` names each layer's failure as on Linux (silent anchors need root for
 //! nftables, as CI runs), and the login ledger holds a
 //! rejected password back on the next check (so the ledger and its lock work on Windows); the
-//! agent serves its named pipe and a second start finds it there and hands over.
+//! agent serves its named pipe and a second start finds it there and hands over; with the
+//! registrar's UDP port closed the agent reports the refusal and idles instead of spinning.
 //!
 //! Needs wine and MinGW-w64 (`scripts/lib/setup.sh` `install_windows_deps`) and the cross-built
 //! agent: `cargo build --target x86_64-pc-windows-gnu -p dialtone` (scripts/test builds it
@@ -460,5 +461,114 @@ fn the_dashboard_without_webview2_says_where_to_get_it_and_ends_without_a_panic(
         xdotool(prefix.display(), &["search", "--name", title]).trim(),
         "",
         "the box is still up"
+    );
+}
+
+/// A loopback UDP port nobody listens on: a SIP request there draws ICMP port-unreachable.
+fn closed_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The agent's metrics text, or `None` while it does not answer.
+fn scrape(metrics: std::net::SocketAddr) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect_timeout(&metrics, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// The CPU time (user + system, every thread) process `pid` has used so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name (which may hold spaces) close with ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Regression: after an ICMP port-unreachable wine marks the SIP socket closed for reading while
+/// a receive finds nothing; tokio keeps that readiness for good and its `recv` retried without
+/// yielding, so the agent spun in the OPTIONS receive and never finished a round (still
+/// unknown). `check` and `watch` (one-thread runtimes) met the refusal on the next send instead:
+/// a race they happened to win. A closed port is evidence, as on Linux: the agent confirms
+/// provider_outage within a few timeouts, and idles between checks.
+#[test]
+fn the_agent_reports_a_closed_registrar_port_and_does_not_spin() {
+    let Some(prefix) = prefix() else { return };
+    let anchors = Anchors::start();
+    let metrics = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = prefix.scratch("closed").join("config.toml");
+    std::fs::write(&config, format!("[metrics]\nlisten = \"{metrics}\"\n")).unwrap();
+    let registrar = format!("sip:127.0.0.1:{};transport=udp", closed_udp_port());
+    let mut line = line_args(&prefix, &registrar, &anchors.args());
+    let at = line.iter().position(|a| a == "--config").unwrap();
+    line[at + 1] = windows_path(&config);
+    let pipe = format!(r"\\.\pipe\dialtone-closed-{}", std::process::id());
+    let mut agent = Running(
+        prefix
+            .command("dialtone.exe")
+            .arg("agent")
+            .args(&line)
+            .args(["--timeout", "2", "--interval", "30", "--recheck", "2"])
+            .arg("--no-history")
+            .env("DIALTONE_SOCKET", &pipe)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    let outage = "dialtone_line_verdict{line=";
+    let text = loop {
+        assert!(
+            agent.0.try_wait().unwrap().is_none(),
+            "the agent under wine ended"
+        );
+        let text = scrape(metrics).unwrap_or_default();
+        let confirmed = text.lines().any(|l| {
+            l.starts_with(outage) && l.contains("verdict=\"provider_outage\"") && l.ends_with(" 1")
+        });
+        if confirmed {
+            break text;
+        }
+        assert!(
+            started.elapsed() < slack(Duration::from_secs(40)),
+            "no provider_outage from the agent within 40 s:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    println!(
+        "agent under wine: provider_outage confirmed after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("dialtone_layer_up{")
+            && l.contains("layer=\"provider\"")
+            && l.ends_with(" 0")),
+        "the provider layer is not the one down:\n{text}"
+    );
+
+    // Confirmed; the next check is 30 s away: the agent idles. The spinning receive cost the
+    // wine process about 200 ticks in 4 s (half a core, the wine server busy besides); an idle
+    // agent a few ticks over the whole span.
+    let pid = agent.0.id();
+    let span = Duration::from_secs(4);
+    let before = cpu_ticks(pid);
+    std::thread::sleep(span);
+    let used = cpu_ticks(pid) - before;
+    println!("agent under wine: {used} clock ticks of CPU in {span:?} while idle");
+    assert!(
+        used < 50,
+        "the agent used {used} ticks (1/100 s each) in {span:?} between checks"
     );
 }

@@ -15,6 +15,8 @@
 //!   per-user named pipe on Windows) and the peer's identity.
 //! - [`fs`]: files and directories only the user can read, and an inter-process lock.
 //! - [`net`] (feature `net`): interfaces, the default route, the gateway's ICMP echo.
+//! - [`events`] (feature `net`): what the OS tells of its own accord, a changed network or a
+//!   resume from sleep (Windows' IP Helper and power notifications; nothing on Linux).
 //! - [`secrets`]: the OS secret store (feature `secret-store`; without it, "no store").
 //! - [`tray`] (feature `tray`), [`notify`] (feature `notify`), [`autostart`] (feature
 //!   `autostart`): the desktop parts only the agent links.
@@ -22,9 +24,10 @@
 //!   before it has a window (no web view runtime).
 //! - [`locale`]: the user's language setting, where this OS keeps it.
 //!
-//! Sleep and wake need nothing here: the monitor notices a wake from the wall clock jumping,
-//! which is the same on every OS. Network changes are polled (`monitor::network`), with
-//! [`net::interfaces`] and [`net::default_route`] as the fingerprint.
+//! Network changes are polled on every OS (`monitor::network`), with [`net::interfaces`] and
+//! [`net::default_route`] as the fingerprint, and the monitor notices a wake from the wall clock
+//! jumping ahead of the monotonic one. Where the OS says so itself ([`events`]), the poll comes
+//! at once; a resume is said outright on Windows, whose monotonic clock counts through sleep.
 
 // Only the Windows module calls a C API (Win32, which has no safe form); it allows unsafe code
 // on exactly those functions. Everywhere else there is none, and cannot be.
@@ -404,6 +407,49 @@ pub mod net {
     /// `net.ipv4.ping_group_range`); the caller then relies on other means.
     pub async fn icmp_echo(ip: IpAddr, timeout: Duration) -> io::Result<Echo> {
         imp::net::icmp_echo(ip, timeout).await
+    }
+}
+
+#[cfg(feature = "net")]
+pub mod events {
+    //! What the operating system tells of its own accord: the network changed, the machine
+    //! resumed from sleep. On Windows the IP Helper's change notifications (interfaces,
+    //! addresses, default routes) and the power manager's resume callback; on Linux nothing
+    //! (polling and the clock serve there). The OS module decides which of its notifications
+    //! count; debouncing and what a change means are the engine's.
+
+    use crate::imp;
+    use std::io;
+
+    /// One notification that counts.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum SystemEvent {
+        /// An interface, an address or a default route came, went or changed.
+        NetworkChanged,
+        /// The machine resumed from sleep or hibernation.
+        Resumed,
+    }
+
+    /// Live registrations with the OS; dropping it unregisters them, and the subscriber hears
+    /// nothing more.
+    pub struct Subscription(imp::events::Subscription);
+
+    impl Subscription {
+        /// What is registered (`interfaces`, `addresses`, `routes`, `resume`), for the log:
+        /// a source the OS refused is left out rather than failing the rest.
+        pub fn sources(&self) -> &[&'static str] {
+            self.0.sources()
+        }
+    }
+
+    /// Subscribes `deliver` to the OS's notifications. It is called on a thread of the OS's
+    /// own, possibly several at once, and must return at once (raise a flag, send on a
+    /// channel). `Ok(None)` where this OS sends nothing (Linux); `Err` when it has
+    /// notifications but would register none.
+    pub fn subscribe(
+        deliver: impl Fn(SystemEvent) + Send + Sync + 'static,
+    ) -> io::Result<Option<Subscription>> {
+        imp::events::subscribe(Box::new(deliver)).map(|s| s.map(Subscription))
     }
 }
 

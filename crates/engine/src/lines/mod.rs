@@ -358,13 +358,15 @@ impl Lines {
     }
 
     /// One poller of the network for every line (200 lines polling the same routing table
-    /// would cost 200 reads): a change makes each current monitor re-check at once.
+    /// would cost 200 reads), listening to the OS's own notifications where it sends them: a
+    /// change or a resume makes each current monitor re-check at once.
     fn watch_network(&mut self) {
         if self.network.is_none() {
-            self.network = Some(crate::monitor::network::spawn_network_watcher(
+            self.network = Some(crate::monitor::network::spawn_network_watcher_with(
                 self.shared.handles.clone(),
                 crate::monitor::network::DEFAULT_POLL,
                 crate::probe::device::probe,
+                crate::monitor::network::Notifications::subscribe(),
                 self.token.clone(),
             ));
         }

@@ -30,7 +30,8 @@
 //!   full round (with the account check) runs are served by that round, whose result is only
 //!   seconds older than them, rather than by a second REGISTER.
 //! - `network_changed` (or a wake from sleep, detected when the wall clock moved more than
-//!   [`WAKE_JUMP`] beyond the monotonic clock across one wait or round) discards the open
+//!   [`WAKE_JUMP`] beyond the monotonic clock across one wait or round, or reported by the OS
+//!   through the network watcher where that clock counts through sleep) discards the open
 //!   streak and re-checks at once. A round in flight when the network changes is abandoned and
 //!   rerun with the same scope: its result describes the old network. A round across which the
 //!   machine slept is discarded the same way. The confirmed verdict stays: a network change
@@ -64,8 +65,10 @@ use tokio_util::sync::CancellationToken;
 pub const FAST_RECOVERY_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// How far the wall clock may run ahead of the monotonic clock across one wait before the
-/// monitor concludes the machine slept (the monotonic clock stops during suspend). Small NTP
-/// corrections stay far below it; a false positive only costs one extra round.
+/// monitor concludes the machine slept (the monotonic clock stops during suspend on Linux;
+/// Windows' counts through it, so there the OS's resume notification says it, see
+/// [`network`]). Small NTP corrections stay far below it; a false positive only costs one
+/// extra round.
 pub const WAKE_JUMP: Duration = Duration::from_secs(30);
 
 /// The shortest interval the monitor uses, whatever the schedule says: a zero interval would

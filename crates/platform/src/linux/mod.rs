@@ -20,6 +20,8 @@ pub(crate) mod autostart;
 #[cfg(feature = "dialog")]
 pub(crate) mod dialog;
 #[cfg(feature = "net")]
+pub(crate) mod events;
+#[cfg(feature = "net")]
 pub(crate) mod net;
 #[cfg(feature = "notify")]
 pub(crate) mod notify;

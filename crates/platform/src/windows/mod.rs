@@ -1,5 +1,6 @@
 //! Windows: a per-user named pipe whose two ends check each other's SID, owner-only DACLs and
-//! std's file lock, the IP Helper API for the network, the Credential Manager, tray-icon's
+//! std's file lock, the IP Helper API for the network and its change notifications, the power
+//! manager's resume callback, the Credential Manager, tray-icon's
 //! Win32 backend with a message loop, toasts and the per-user Run key. One file per part of the
 //! seam, with the names `lib.rs` calls.
 //!
@@ -11,6 +12,8 @@ pub(crate) mod rules;
 
 #[cfg(any(feature = "autostart", test))]
 pub(crate) mod autostart;
+#[cfg(feature = "net")]
+pub(crate) mod events;
 #[cfg(feature = "net")]
 pub(crate) mod net;
 

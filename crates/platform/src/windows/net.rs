@@ -99,7 +99,7 @@ pub(crate) fn echo_answered(status: u32) -> Option<bool> {
 }
 
 #[cfg(windows)]
-pub(crate) use ffi::{default_route, icmp_echo, interfaces};
+pub(crate) use ffi::{default_route, icmp_echo, interfaces, ip_of_inet};
 
 /// The IP Helper calls. Each copies what it needs out of the OS's buffers before freeing them.
 #[cfg(windows)]
@@ -209,7 +209,8 @@ mod ffi {
         rows
     }
 
-    fn ip_of_inet(addr: &SOCKADDR_INET) -> Option<IpAddr> {
+    /// The address in a `SOCKADDR_INET` (also what the change notifications' rows carry).
+    pub(crate) fn ip_of_inet(addr: &SOCKADDR_INET) -> Option<IpAddr> {
         // The union's family field is shared by both variants.
         match unsafe { addr.si_family } {
             AF_INET => Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(unsafe {

@@ -12,7 +12,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{sleep_until, timeout, Instant};
 
@@ -330,7 +330,7 @@ async fn udp_transact(
             break;
         }
         if now >= next_send {
-            match socket.send(request).await {
+            match socket.send(request).await.map_err(udp_error) {
                 Ok(_) => result.transmissions += 1,
                 Err(e) => {
                     result.outcome = SipOutcome::TransportFailed {
@@ -349,7 +349,7 @@ async fn udp_transact(
             };
         }
         tokio::select! {
-            received = socket.recv(&mut buf) => match received {
+            received = receive(socket, &mut buf) => match received.map_err(udp_error) {
                 Err(e) => {
                     result.outcome = SipOutcome::TransportFailed {
                         kind: failure_kind(&e),
@@ -394,6 +394,47 @@ async fn udp_transact(
     }
     result.elapsed = started.elapsed();
     result
+}
+
+/// The next datagram on the connected `socket`.
+///
+/// Not tokio's `recv`, which retries inside one poll while the socket reports readiness: tokio
+/// keeps a socket's "closed for reading" readiness for good, so when the system marks it so
+/// and a receive then finds nothing (wine does after an ICMP port-unreachable on loopback),
+/// `recv` retries without end and without yielding, one core busy and the transaction's own
+/// timer never served (the agent stayed "unknown"). Here a socket closed for reading with no
+/// datagram ends the receive with the error it holds (`SO_ERROR`; wine keeps the ICMP's
+/// WSAECONNREFUSED there): the refusal, as Linux reports it.
+async fn receive(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        let ready = socket.ready(Interest::READABLE).await?;
+        match socket.try_recv(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if ready.is_read_closed() {
+                    let pending = socket.take_error()?;
+                    tracing::debug!(error = ?pending, "UDP socket closed for reading with nothing to read");
+                    // Without a pending error the system only said the socket ended: that
+                    // is what the evidence says, not a guessed refusal.
+                    return Err(pending.unwrap_or_else(|| io::ErrorKind::ConnectionAborted.into()));
+                }
+                // A wake-up with nothing to read (a datagram dropped for its checksum after
+                // the readiness was reported): let the other branches run, then wait again.
+                tokio::task::yield_now().await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A connected UDP socket's error, the same finding on every system: Windows reports the ICMP
+/// port-unreachable a request drew as a reset (WSAECONNRESET) on the next send or receive,
+/// where Linux says "connection refused"; UDP has no connection to reset, so it is the refusal.
+fn udp_error(error: io::Error) -> io::Error {
+    if error.kind() == io::ErrorKind::ConnectionReset {
+        io::ErrorKind::ConnectionRefused.into()
+    } else {
+        error
+    }
 }
 
 /// What came back before the deadline without being the final answer: if nothing better
@@ -684,5 +725,25 @@ async fn read_answer(
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Windows' word for the ICMP port-unreachable on UDP (WSAECONNRESET) is the refusal Linux
+    /// reports (ECONNREFUSED): one finding, worded once, on both systems.
+    #[test]
+    fn a_reset_on_udp_is_the_refusal_linux_reports() {
+        let windows = udp_error(io::Error::from(io::ErrorKind::ConnectionReset));
+        let linux = udp_error(io::Error::from(io::ErrorKind::ConnectionRefused));
+        for e in [&windows, &linux] {
+            assert_eq!(failure_kind(e), TransportFailure::Refused, "{e:?}");
+            assert_eq!(Detail::io(e), "connection refused", "{e:?}");
+        }
+        // Anything else stays what it is.
+        let unreachable = udp_error(io::Error::from(io::ErrorKind::HostUnreachable));
+        assert_eq!(failure_kind(&unreachable), TransportFailure::Unreachable);
     }
 }
