@@ -104,3 +104,36 @@ impl Mailer {
         })
     }
 }
+/// The SMTP password: `password_env`, the config's own `password` (the file's mode was
+/// checked when it was loaded), or the keyring entry `smtp:USER@HOST`.
+pub(crate) fn smtp_password(
+    smtp: &dialtone_core::alert::SmtpConfig,
+) -> Result<Option<Secret>, super::AlertSetupError> {
+    let Some(user) = &smtp.user else {
+        return Ok(None);
+    };
+    if let Some(var) = &smtp.password_env {
+        return crate::secret::from_env(var).map(Some).map_err(|_| {
+            super::AlertSetupError::Secret(format!("smtp.password_env: {var} is not set"))
+        });
+    }
+    if let Some(password) = &smtp.password {
+        return Ok(Some(Secret::new(password.clone())));
+    }
+    let account = smtp_keyring_account(smtp).unwrap_or_else(|| format!("smtp:{user}"));
+    match super::token::from_keyring_off_runtime(&account) {
+        Ok(found) => Ok(found),
+        Err(e) => {
+            tracing::warn!("{e}");
+            Ok(None)
+        }
+    }
+}
+
+/// The keyring entry of the SMTP password (`smtp:USER@HOST`, under the service
+/// [`crate::secret::KEYRING_SERVICE`]), when `[smtp]` logs in; `dialtone password set
+/// --smtp-login` stores it.
+pub fn smtp_keyring_account(smtp: &dialtone_core::alert::SmtpConfig) -> Option<String> {
+    let user = smtp.user.as_deref()?;
+    Some(format!("smtp:{user}@{}", smtp.host.trim()))
+}

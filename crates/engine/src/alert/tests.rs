@@ -286,3 +286,64 @@ fn the_smtp_password_has_one_keyring_entry() {
     let anonymous = dialtone_core::alert::SmtpConfig { user: None, ..smtp };
     assert_eq!(smtp_keyring_account(&anonymous), None);
 }
+
+#[tokio::test]
+async fn a_pause_holds_new_alarms_back_lets_recoveries_through_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, got) = webhook(200).await;
+    let path = dir.path().join("o.json");
+    let token = CancellationToken::new();
+    let (alerter, task) =
+        Alerter::spawn(setup(&url, &path, Policy::default()), line(), &token).unwrap();
+    let t0 = Utc::now();
+    // Told of an outage, then paused: its recovery still goes (the phone must not be left
+    // believing the line is down), the next outage does not, nor its recovery.
+    alerter.offer(&change(Verdict::Healthy, Verdict::ProviderOutage, t0));
+    wait_for("the outage", || got.lock().unwrap().len() == 1).await;
+    let until = Utc::now() + TimeDelta::hours(1);
+    alerter.pause(Some(until));
+    assert_eq!(alerter.paused_until(), Some(until));
+    let at = |s| t0 + TimeDelta::seconds(s);
+    alerter.offer(&change(Verdict::ProviderOutage, Verdict::Healthy, at(30)));
+    wait_for("the recovery", || got.lock().unwrap().len() == 2).await;
+    alerter.offer(&change(Verdict::Healthy, Verdict::InternetDown, at(60)));
+    alerter.offer(&change(Verdict::InternetDown, Verdict::Healthy, at(90)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let events: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["outage", "recovery"]);
+    token.cancel();
+    task.await.unwrap();
+
+    // A restart keeps the pause (it is in the outbox); lifted, alarms go again.
+    let token = CancellationToken::new();
+    let (alerter, task) =
+        Alerter::spawn(setup(&url, &path, Policy::default()), line(), &token).unwrap();
+    assert_eq!(alerter.paused_until(), Some(until));
+    alerter.offer(&change(Verdict::Healthy, Verdict::AccountProblem, at(120)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        got.lock().unwrap().len(),
+        2,
+        "still paused after the restart"
+    );
+    alerter.pause(None);
+    assert_eq!(alerter.paused_until(), None);
+    alerter.offer(&change(
+        Verdict::AccountProblem,
+        Verdict::InternetDown,
+        at(150),
+    ));
+    wait_for("the alarm after the pause", || {
+        got.lock().unwrap().len() == 3
+    })
+    .await;
+    token.cancel();
+    task.await.unwrap();
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(!saved.contains("paused_until"), "{saved}");
+}

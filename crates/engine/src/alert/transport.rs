@@ -7,7 +7,8 @@
 
 use super::outbox::Entry;
 use super::Resolved;
-use dialtone_core::alert::Target;
+use dialtone_core::alert::{Target, TOKEN_PLACEHOLDER};
+use dialtone_core::secret::Secret;
 use std::time::Duration;
 
 /// Redirects followed before a target counts as failing.
@@ -56,7 +57,7 @@ impl Transports {
                     Some(mailer) => mailer.send(to, entry).await,
                     None => Err("no [smtp] mail server is configured".into()),
                 },
-                Target::Apprise { url } => self.apprise(url, entry).await,
+                Target::Apprise { url } => self.apprise(url, target, entry).await,
             }
         })
         .await;
@@ -125,12 +126,18 @@ impl Transports {
         accepted(request.send().await).await
     }
 
-    async fn apprise(&self, url: &str, entry: &Entry) -> Result<(), String> {
+    async fn apprise(&self, url: &str, target: &Resolved, entry: &Entry) -> Result<(), String> {
         let message = &entry.alert.message;
+        let token = target.token.as_ref().map(Secret::expose).unwrap_or("");
+        let url = url.replace(TOKEN_PLACEHOLDER, token);
         let mut command = tokio::process::Command::new(&self.apprise);
+        // The URL goes in APPRISE_URLS, which apprise reads when no URL is on its command
+        // line: a process's arguments are readable by every user of the machine
+        // (the process list shows them), its environment only by its owner.
         command
-            .args(["-t", &message.headline, "-b", &entry.alert.text, "--"])
-            .arg(url)
+            .args(["-t", &message.headline, "-b", &entry.alert.text])
+            .env("APPRISE_URLS", &url)
+            .env_remove("APPRISE_CONFIG")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -154,7 +161,11 @@ impl Transports {
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
-        let last: String = last.replace(url, "***").chars().take(200).collect();
+        let mut last = last.replace(&url, "***");
+        if !token.is_empty() {
+            last = last.replace(token, "***");
+        }
+        let last: String = last.chars().take(200).collect();
         Err(format!("apprise failed ({}): {last}", out.status))
     }
 }
