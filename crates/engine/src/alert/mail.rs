@@ -21,6 +21,18 @@ pub(crate) struct Mailer {
 }
 
 impl Mailer {
+    /// What [`Mailer::new`] would refuse without building anything: the sender's address, a
+    /// login without a password. The error names the key at fault.
+    pub(crate) fn check(config: &SmtpConfig, password: Option<&Secret>) -> Result<(), String> {
+        sender(config)?;
+        match (&config.user, password) {
+            (Some(user), None) => Err(format!(
+                "smtp.user {user:?} has no password (password_env, the keyring, or smtp.password)"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// A mailer for `config` with `password` (when it logs in), each SMTP command bounded by
     /// `timeout`. The error names the key at fault.
     pub(crate) fn new(
@@ -31,13 +43,7 @@ impl Mailer {
         crate::tls::install_default();
         let host = config.host.trim().to_string();
         let server = format!("{host}:{}", config.port());
-        let from = config
-            .from
-            .as_deref()
-            .or(config.user.as_deref())
-            .unwrap_or_default()
-            .parse::<Mailbox>()
-            .map_err(|e| format!("smtp.from: not an address ({e})"))?;
+        let from = sender(config)?;
         let mut tls = TlsParameters::builder(host.clone());
         if let Some(path) = &config.ca_file {
             let pem =
@@ -104,6 +110,17 @@ impl Mailer {
         })
     }
 }
+/// The sender: `from`, else the login.
+fn sender(config: &SmtpConfig) -> Result<Mailbox, String> {
+    config
+        .from
+        .as_deref()
+        .or(config.user.as_deref())
+        .unwrap_or_default()
+        .parse::<Mailbox>()
+        .map_err(|e| format!("smtp.from: not an address ({e})"))
+}
+
 /// The SMTP password: `password_env`, the config's own `password` (the file's mode was
 /// checked when it was loaded), or the keyring entry `smtp:USER@HOST`.
 pub(crate) fn smtp_password(

@@ -214,15 +214,7 @@ impl AlertSetup {
     }
 
     fn transports(&self) -> Result<transport::Transports, String> {
-        let mailer = match &self.smtp {
-            Some((config, password)) => Some(mail::Mailer::new(
-                config,
-                password.as_ref(),
-                self.policy.timeout,
-            )?),
-            None => None,
-        };
-        transport::Transports::new(self.policy.timeout, mailer)
+        transport::Transports::new(self.policy.timeout, self.smtp.clone())
     }
 }
 

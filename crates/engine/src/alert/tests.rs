@@ -347,3 +347,66 @@ async fn a_pause_holds_new_alarms_back_lets_recoveries_through_and_survives_a_re
     let saved = std::fs::read_to_string(&path).unwrap();
     assert!(!saved.contains("paused_until"), "{saved}");
 }
+
+/// The HTTP client and the mailer (each with its TLS root store) are built at their first
+/// try, not when the alerter starts; what can be checked without them is checked at once.
+#[tokio::test]
+async fn transports_are_built_at_the_first_try_not_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, got) = webhook(200).await;
+    let setup = setup(&url, &dir.path().join("o.json"), Policy::default());
+    let transports = setup.transports().unwrap();
+    assert_eq!(transports.built(), (false, false));
+    let now = Utc::now();
+    let facts = AlertFacts {
+        event: AlertEvent::Test,
+        line: "Home",
+        verdict: Verdict::Healthy,
+        previous: Verdict::Healthy,
+        since: now,
+        until: None,
+        at: now,
+        diagnosis: None,
+        provider: None,
+        channels: &[],
+        post: None,
+        offset: local_offset(),
+    };
+    let entry = outbox::Entry {
+        id: "x".into(),
+        target: setup.targets[0].key.clone(),
+        shown: setup.targets[0].target.shown(),
+        alert: render_alert(&facts, Lang::En),
+        created: Utc::now(),
+        state: State::Pending {
+            next_try: Utc::now(),
+        },
+        attempts: 0,
+        last_error: None,
+    };
+    transports.deliver(&setup.targets[0], &entry).await.unwrap();
+    assert_eq!(got.lock().unwrap().len(), 1);
+    assert_eq!(
+        transports.built(),
+        (true, false),
+        "the mailer is never needed here"
+    );
+
+    // A login without a password is refused when the alerter starts, naming the key.
+    let config = Config {
+        alerts: vec![dialtone_core::alert::AlertConfig {
+            url: "mailto:me@example.org".into(),
+            ..Default::default()
+        }],
+        smtp: Some(dialtone_core::alert::SmtpConfig {
+            host: "127.0.0.1".into(),
+            user: Some("me@example.org".into()),
+            password_env: None,
+            ..Default::default()
+        }),
+        ..Config::default()
+    };
+    let setup = AlertSetup::resolve(&config, &[], Lang::En, dir.path().join("p.json")).unwrap();
+    let e = setup.transports().err().unwrap();
+    assert!(e.contains("smtp.user"), "{e}");
+}
