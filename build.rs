@@ -1,5 +1,4 @@
-//! Records the git commit the agent is built from, for `dialtone --version`, and on Linux
-//! (glibc) links the binaries with packed relative relocations (see [`link_args`]).
+//! Records the git commit the agent is built from, for `dialtone --version`.
 //!
 //! `DIALTONE_GIT_COMMIT` is the short hash of HEAD, or "unknown" when there is no git
 //! repository (a source tarball) or no `git` program: a release build must never fail for
@@ -64,20 +63,4 @@ fn main() {
         println!("cargo:rerun-if-changed=build.rs");
     }
     println!("cargo:rustc-env=DIALTONE_GIT_COMMIT={commit}");
-    link_args();
-}
-
-/// Packs the binaries' relative relocations (DT_RELR, `-z pack-relative-relocs`: binutils
-/// 2.38, glibc 2.36, both Debian 12's). A position-independent binary carries one 24-byte
-/// entry per pointer in its static data (vtables, string tables), which the loader reads in
-/// full at every start: 25,763 of them, 622 KB of the release binary read into an idle
-/// `watch`'s RSS. Packed, they take a few kilobytes; the binary stays PIE, so ASLR stays.
-/// Only the final link changes (no dependency is rebuilt), and only for glibc targets (the
-/// Windows cross-build's linker knows no such flag).
-fn link_args() {
-    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    if os == "linux" && env == "gnu" {
-        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
-    }
 }
