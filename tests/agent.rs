@@ -390,7 +390,7 @@ fn agent_end_to_end_on_a_private_desktop() {
         "Check now",
         "1&1's channels",
         "Open dashboard",
-        "Pause alerts for 1 hour",
+        "Pause notifications for 1 hour",
         "Start at login",
         "Quit",
     ] {
@@ -610,10 +610,14 @@ fn agent_end_to_end_on_a_private_desktop() {
         "nothing else was opened"
     );
 
-    // "Pause alerts for 1 hour": the next outage moves the tray but notifies nobody.
-    click(&desktop, &agent, "Pause alerts for 1 hour");
+    // "Pause notifications for 1 hour": the next outage moves the tray but notifies nobody.
+    click(&desktop, &agent, "Pause notifications for 1 hour");
     wait_until("the resume item", Duration::from_secs(5), || {
-        find(&menu(&desktop, &agent), "Resume alerts (paused until ").is_some()
+        find(
+            &menu(&desktop, &agent),
+            "Resume notifications (paused until ",
+        )
+        .is_some()
     });
     k.stop();
     click(&desktop, &agent, "Check now");

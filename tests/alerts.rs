@@ -358,6 +358,184 @@ fn alert_test_reaches_plain_smtp_and_apprise_and_names_what_failed() {
     assert!(!printed.contains("topic-secret"), "{printed}");
 }
 
+/// `dialtone SUB --config … --catalog … THEN` (a subcommand's own flags come before its
+/// action, as with `dialtone password`) on the test's files, joined to `desktop`'s bus (its
+/// Secret Service), with `stdin` as its input; its output.
+fn on_desktop(
+    dir: &Path,
+    desktop: &support::desktop::Desktop,
+    sub: &[&str],
+    then: &[&str],
+    stdin: &str,
+) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(sub)
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .arg("--catalog")
+        .arg(dir.join("providers.toml"))
+        .args(then)
+        .env("XDG_CONFIG_HOME", dir)
+        .env("XDG_STATE_HOME", dir)
+        .env("XDG_DATA_HOME", dir)
+        .env("HOME", dir)
+        .env("RUST_LOG", "info")
+        .env_remove("DIALTONE_TEST_NTFY_TOKEN")
+        .envs(desktop.env())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A target's token kept in the OS keyring: stored with `dialtone alert token set` into a real
+/// Secret Service (gnome-keyring-daemon on a private session bus), read back when alerts are
+/// set up, sent to the ntfy server as `Authorization: Bearer` and put into an Apprise URL's
+/// `{token}`, and never printed or logged; `alert token clear` forgets it.
+#[test]
+fn a_token_from_the_keyring_reaches_ntfy_as_bearer_and_apprise_in_place_and_nowhere_else() {
+    use support::desktop::Desktop;
+    if !support::gate::require(
+        Desktop::keyring_available(),
+        "gnome-keyring-daemon (package gnome-keyring, a real Secret Service)",
+    ) {
+        return;
+    }
+    let has_apprise = Command::new("apprise")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !support::gate::require(has_apprise, "the apprise command (Debian's apprise)") {
+        return;
+    }
+    let mut desktop = Desktop::start_without_tray_host(false);
+    desktop.start_keyring();
+    let dir = tempfile::tempdir().unwrap();
+    let ntfy = Recorder::start(ntfy_publish);
+    let json = Recorder::start(ok);
+    let anchors = support::loopback_anchors();
+    let extra = format!(
+        "[[alert]]\nurl = \"ntfy://127.0.0.1:{}/kr-topic-secret\"\nlang = \"en\"\n\
+         [[alert]]\nurl = \"apprise:json://127.0.0.1:{}/hook/{{token}}\"\n\
+         [[alert]]\nurl = \"mailto:line@example.org\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = 9\nsecurity = \"none\"\nfrom = \"d@example.org\"\n",
+        ntfy.port, json.port
+    );
+    config(dir.path(), "sip:127.0.0.1:9", &anchors, &extra);
+    let (ntfy_token, apprise_token) = ("tk_kr_ntfy_8h2m", "kr-apprise-4q9z");
+    let secrets = [ntfy_token, apprise_token, "kr-topic-secret"];
+    let clean = |printed: &str| {
+        for s in secrets {
+            assert!(!printed.contains(s), "{s} shown: {printed}");
+        }
+    };
+
+    // Without a token, the Apprise URL with {token} cannot be set up: named, redacted.
+    let out = on_desktop(dir.path(), &desktop, &["alert", "list"], &[], "");
+    let printed = support::printed(&out);
+    assert_eq!(out.status.code(), Some(3), "{printed}");
+    assert!(
+        printed.contains(
+            "apprise:json://***: the URL has {token} but no token was found: set token_env, \
+             or store one with `dialtone alert token set 2`"
+        ),
+        "{printed}"
+    );
+
+    for (n, token) in [("1", ntfy_token), ("2", apprise_token)] {
+        let out = on_desktop(
+            dir.path(),
+            &desktop,
+            &["alert", "token"],
+            &["set", n, "--stdin"],
+            &format!("{token}\n"),
+        );
+        let printed = support::printed(&out);
+        assert!(out.status.success(), "{printed}");
+        assert!(
+            printed.contains("keyring entry dialtone/alert:"),
+            "{printed}"
+        );
+        clean(&printed);
+    }
+    // An e-mail target takes no token, and there is no target 4.
+    for n in ["3", "4"] {
+        let out = on_desktop(
+            dir.path(),
+            &desktop,
+            &["alert", "token"],
+            &["set", n, "--stdin"],
+            "x\n",
+        );
+        assert_eq!(out.status.code(), Some(3), "{}", support::printed(&out));
+    }
+
+    let out = on_desktop(dir.path(), &desktop, &["alert", "list"], &[], "");
+    let printed = support::printed(&out);
+    assert!(out.status.success(), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "1. ntfy://127.0.0.1:{}/*** [ntfy] events: outage, recovery, account, token from keyring dialtone/alert:",
+            ntfy.port
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("2. apprise:json://*** [apprise]") && printed.contains("3. mailto:"),
+        "{printed}"
+    );
+    clean(&printed);
+
+    // The test alert: ntfy gets the token as Bearer, apprise the URL with it in place.
+    let out = on_desktop(dir.path(), &desktop, &["alert", "test"], &[], "");
+    let printed = support::printed(&out);
+    assert!(
+        printed.contains(&format!("ntfy://127.0.0.1:{}/***: delivered", ntfy.port))
+            && printed.contains("apprise:json://***: delivered"),
+        "{printed}"
+    );
+    clean(&printed);
+    let pushes = ntfy.wait_for(1, Duration::from_secs(10));
+    assert_eq!(pushes[0].path, "/kr-topic-secret");
+    assert_eq!(
+        pushes[0].headers["authorization"],
+        format!("Bearer {ntfy_token}")
+    );
+    let posts = json.wait_for(1, Duration::from_secs(10));
+    assert_eq!(posts[0].path, format!("/hook/{apprise_token}"));
+
+    // Forgotten: ntfy is sent without a token again.
+    let out = on_desktop(
+        dir.path(),
+        &desktop,
+        &["alert", "token"],
+        &["clear", "1"],
+        "",
+    );
+    assert!(out.status.success(), "{}", support::printed(&out));
+    let out = on_desktop(dir.path(), &desktop, &["alert", "test"], &[], "");
+    let printed = support::printed(&out);
+    assert!(
+        printed.contains(&format!("ntfy://127.0.0.1:{}/***: delivered", ntfy.port)),
+        "{printed}"
+    );
+    clean(&printed);
+    let pushes = ntfy.wait_for(2, Duration::from_secs(10));
+    assert!(
+        !pushes[1].headers.contains_key("authorization"),
+        "{:?}",
+        pushes[1].headers
+    );
+}
+
 /// Rejects TCP to a loopback port for as long as it lives: an nftables table of the test's own,
 /// removed on drop (root only).
 struct Blocked {

@@ -86,6 +86,8 @@ install_test_deps() {
   # The alert tests (tests/alerts.rs): a real SMTP server (python3-aiosmtpd, run with Debian's
   # /usr/bin/python3) and the Apprise command delivering to a local json:// endpoint.
   apt_install python3-aiosmtpd apprise
+  # An alert token kept in a real Secret Service: gnome-keyring-daemon on the test's bus.
+  apt_install gnome-keyring
   # The package test (tests/package.rs): scripts/package's tools, and lintian to judge the .deb.
   install_package_deps
   apt_install lintian

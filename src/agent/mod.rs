@@ -249,7 +249,8 @@ impl Agent {
                 lines,
                 config,
                 lang,
-                paused_until: None,
+                // A pause set from the tray before a restart is kept by the alert outbox.
+                paused_until: alerter.as_ref().and_then(|a| a.paused_until()),
                 generation: 0,
                 tray_icon_hidden: false,
             }),
@@ -478,9 +479,14 @@ impl Agent {
         self.refresh_tray();
     }
 
-    /// Pauses notifications until `until` (`None` resumes them).
+    /// Pauses this agent's desktop notifications and, when it sends the config's alerts, new
+    /// alarms to those targets too (recorded in their outbox), until `until` (`None` resumes
+    /// both). A `dialtone watch` that sends the alerts instead is another process: not paused.
     pub(crate) fn pause_alerts(&self, until: Option<DateTime<Utc>>) {
         lock(&self.state).paused_until = until;
+        if let Some(alerter) = &self.alerter {
+            alerter.pause(until);
+        }
         self.status_changed();
     }
 

@@ -933,3 +933,60 @@ async fn the_agent_sends_alerts_for_confirmed_changes() {
     f.agent.shutdown.cancel();
     f.agent.stop_line().await;
 }
+
+/// The tray's pause covers this agent's alerts too when it sends them: new alarms are held
+/// back, the pause is in the outbox (so a restarted agent is still paused and shows it), and
+/// resuming lifts both.
+#[tokio::test]
+async fn pausing_from_the_tray_pauses_the_agents_alerts_and_survives_a_restart() {
+    use crate::test_support::{change, diagnosis};
+    use dialtone_core::verdict::Verdict;
+    use dialtone_engine::lines::LineEvent;
+    use dialtone_testkit::webhook::{ok, Recorder};
+    let hook = Recorder::start(ok);
+    let config = format!(
+        "[account]\nregistrar = \"sip:127.0.0.1:9;transport=udp\"\n\
+         [[alert]]\nurl = \"http://127.0.0.1:{}\"\n",
+        hook.port
+    );
+    let f = fixture_config(true, Some(&config));
+    let alerter = f
+        .agent
+        .alerter
+        .clone()
+        .expect("the config's target is alerted");
+    f.agent.on_menu(crate::tray::MenuAction::PauseAlerts).await;
+    let until = alerter.paused_until().expect("the alerts are paused");
+    assert_eq!(lock(&f.agent.state).paused_until, Some(until));
+    let since = Utc::now();
+    let outage = change(
+        Verdict::Healthy,
+        Verdict::ProviderOutage,
+        since - chrono::TimeDelta::minutes(5),
+        since,
+        diagnosis(Verdict::ProviderOutage, None, since),
+    );
+    assert!(f.agent.post(present::Input::Line(LineEvent::Changed {
+        index: 0,
+        change: outage,
+    })));
+    let outbox = f.dir.path().join("alert-outbox.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&outbox).is_ok_and(|s| s.contains("paused_until")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pause never reached the outbox"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(hook.requests().is_empty(), "a paused agent sent an alert");
+
+    // The same outbox after a restart: still paused until the same time.
+    let reopened = dialtone_engine::alert::outbox::Outbox::open(&outbox).unwrap();
+    assert_eq!(reopened.paused_until(), Some(until));
+
+    f.agent.on_menu(crate::tray::MenuAction::ResumeAlerts).await;
+    assert_eq!(alerter.paused_until(), None);
+    assert_eq!(lock(&f.agent.state).paused_until, None);
+}

@@ -6,7 +6,7 @@ use crate::tray::{MenuAction, Panel, TrayContext, TrayHost};
 use chrono::Utc;
 use std::sync::Arc;
 
-/// "Pause alerts for 1 hour".
+/// "Pause notifications (and alerts) for 1 hour".
 const PAUSE_FROM_MENU: chrono::TimeDelta =
     chrono::TimeDelta::minutes(dialtone_ipc::protocol::DEFAULT_PAUSE_MINUTES as i64);
 
@@ -74,6 +74,7 @@ impl Agent {
             provider: status.provider.as_ref().map(|p| p.name.as_str()),
             channels: &channels,
             alerts_paused_until: status.alerts_paused_until,
+            sends_alerts: self.alerter.is_some(),
             start_at_login: crate::autostart::is_enabled(),
             offset: local_offset(),
         };

@@ -146,19 +146,25 @@ fn report(out: &mut dyn Write, result: std::fmt::Arguments<'_>) -> ExitCode {
 }
 
 fn read_password(from_stdin: bool, account: &str) -> Result<Secret, String> {
-    let password = if from_stdin {
+    read_secret(from_stdin, "password", account)
+}
+
+/// Reads a `what` (a password, a token) for `whose` from the terminal without echo, or the
+/// first line of stdin; an empty one is refused.
+pub(super) fn read_secret(from_stdin: bool, what: &str, whose: &str) -> Result<Secret, String> {
+    let secret = if from_stdin {
         let mut line = String::new();
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| format!("reading the password from stdin: {e}"))?;
+            .map_err(|e| format!("reading the {what} from stdin: {e}"))?;
         line.trim_end_matches(['\r', '\n']).to_string()
     } else {
-        rpassword::prompt_password(format!("password for {account}: "))
-            .map_err(|e| format!("reading the password from the terminal: {e}"))?
+        rpassword::prompt_password(format!("{what} for {whose}: "))
+            .map_err(|e| format!("reading the {what} from the terminal: {e}"))?
     };
-    if password.is_empty() {
-        return Err("the password is empty; nothing stored".into());
+    if secret.is_empty() {
+        return Err(format!("the {what} is empty; nothing stored"));
     }
-    Ok(Secret::new(password))
+    Ok(Secret::new(secret))
 }

@@ -42,10 +42,16 @@ pub(super) fn run(args: &WatchArgs, lang: Lang, out: &mut dyn Write) -> ExitCode
         }
     };
     let history = overrides.history_path();
-    let alerts = match super::alert::setup(&lines, &args.alerts, history.as_deref(), lang) {
-        Ok(setup) if setup.is_empty() => None,
-        Ok(setup) => Some(setup),
-        Err(code) => return code,
+    // No targets: none of the alert machinery is set up (not even the outbox's path).
+    let no_targets = args.alerts.is_empty() && lines.iter().all(|p| p.config.alerts.is_empty());
+    let alerts = if no_targets {
+        None
+    } else {
+        match super::alert::setup(&lines, &args.alerts, history.as_deref(), lang) {
+            Ok(setup) if setup.is_empty() => None,
+            Ok(setup) => Some(setup),
+            Err(code) => return code,
+        }
     };
     let Some(rt) = runtime() else {
         return ExitCode::from(EXIT_RUNTIME_ERROR);

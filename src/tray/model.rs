@@ -149,8 +149,12 @@ pub struct TrayContext<'a> {
     pub provider: Option<&'a str>,
     /// The provider's channels (catalog order).
     pub channels: &'a [ChannelView],
-    /// Notifications are paused until then.
+    /// Notifications (and, with [`TrayContext::sends_alerts`], new alerts) are paused until
+    /// then.
     pub alerts_paused_until: Option<DateTime<Utc>>,
+    /// Whether this agent sends the config's `[[alert]]` targets their alerts (so the pause
+    /// covers them too); not when it has none or a `dialtone watch` sends them.
+    pub sends_alerts: bool,
     /// Whether the autostart entry exists.
     pub start_at_login: bool,
     /// The user's UTC offset, for "since 09:12".
@@ -387,20 +391,31 @@ pub fn tray_model(
             t("Set up in the dashboard", "Im Dashboard einrichten")
         },
     });
+    // Says what the pause covers: this agent's desktop notifications, and its alerts to the
+    // config's targets only when it is the one sending them (a `watch` elsewhere is not paused).
+    let what = match (ctx.sends_alerts, lang) {
+        (false, Lang::En) => "notifications",
+        (false, Lang::De) => "Meldungen",
+        (true, Lang::En) => "notifications and alerts",
+        (true, Lang::De) => "Meldungen und Alarme",
+    };
     match ctx.alerts_paused_until.filter(|until| *until > now) {
         Some(until) => {
             let at = clock_time(until, now, ctx.offset, lang);
             menu.push(MenuEntry::Action {
                 action: MenuAction::ResumeAlerts,
                 text: match lang {
-                    Lang::En => format!("Resume alerts (paused until {at})"),
-                    Lang::De => format!("Meldungen fortsetzen (pausiert bis {at})"),
+                    Lang::En => format!("Resume {what} (paused until {at})"),
+                    Lang::De => format!("{what} fortsetzen (pausiert bis {at})"),
                 },
             });
         }
         None => menu.push(MenuEntry::Action {
             action: MenuAction::PauseAlerts,
-            text: t("Pause alerts for 1 hour", "Meldungen 1 Stunde pausieren"),
+            text: match lang {
+                Lang::En => format!("Pause {what} for 1 hour"),
+                Lang::De => format!("{what} 1 Stunde pausieren"),
+            },
         }),
     }
     menu.push(MenuEntry::Check {

@@ -58,6 +58,7 @@ fn ctx(channels: &[ChannelView]) -> TrayContext<'_> {
         provider: Some("1&1"),
         channels,
         alerts_paused_until: None,
+        sends_alerts: false,
         start_at_login: false,
         offset: FixedOffset::east_opt(3600).unwrap(),
         monitor_failure: None,
@@ -110,7 +111,7 @@ fn healthy_line_in_english() {
             "Check now",
             "1&1's channels > 1&1 on X (@1und1) | Hotline 0721 9600 | allestörungen.de: 1&1 (crowd reports, not official)",
             "Open dashboard",
-            "Pause alerts for 1 hour",
+            "Pause notifications for 1 hour",
             "Start at login (false)",
             "---",
             "Quit",
@@ -480,4 +481,65 @@ fn a_suspended_login_offers_one_more_try_in_the_menu() {
     let fine = checked(Verdict::Healthy, None);
     let m = tray_model(&fine, &ctx(&ch), Lang::En, at(9, 54, 0));
     assert!(!labels(&m.menu).iter().any(|l| l == "Try the login again"));
+}
+
+/// The pause item says what it pauses: the desktop notifications, and the alerts only when
+/// this agent is the one sending them (a `watch` elsewhere is not paused by it).
+#[test]
+fn the_pause_item_names_alerts_only_when_this_agent_sends_them() {
+    let ch = channels();
+    let s = checked(Verdict::Healthy, None);
+    let item = |sends_alerts: bool, paused: bool, lang: Lang| {
+        let mut c = ctx(&ch);
+        c.sends_alerts = sends_alerts;
+        c.alerts_paused_until = paused.then(|| at(10, 50, 0));
+        let m = tray_model(&s, &c, lang, at(9, 54, 0));
+        labels(&m.menu)
+            .into_iter()
+            .find(|l| l.to_lowercase().contains("paus"))
+            .unwrap()
+    };
+    let cases = [
+        (false, false, Lang::En, "Pause notifications for 1 hour"),
+        (
+            true,
+            false,
+            Lang::En,
+            "Pause notifications and alerts for 1 hour",
+        ),
+        (
+            false,
+            true,
+            Lang::En,
+            "Resume notifications (paused until 11:50)",
+        ),
+        (
+            true,
+            true,
+            Lang::En,
+            "Resume notifications and alerts (paused until 11:50)",
+        ),
+        (false, false, Lang::De, "Meldungen 1 Stunde pausieren"),
+        (
+            true,
+            false,
+            Lang::De,
+            "Meldungen und Alarme 1 Stunde pausieren",
+        ),
+        (
+            false,
+            true,
+            Lang::De,
+            "Meldungen fortsetzen (pausiert bis 11:50)",
+        ),
+        (
+            true,
+            true,
+            Lang::De,
+            "Meldungen und Alarme fortsetzen (pausiert bis 11:50)",
+        ),
+    ];
+    for (sends, paused, lang, want) in cases {
+        assert_eq!(item(sends, paused, lang), want, "{sends} {paused} {lang:?}");
+    }
 }

@@ -186,7 +186,9 @@ pub enum Target {
     },
     /// The `apprise` command with this URL (`tgram://…`, `matrix://…`, …).
     Apprise {
-        /// The Apprise URL, which usually carries its service's token.
+        /// The Apprise URL, which usually carries its service's token: either in itself, or
+        /// as the placeholder [`TOKEN_PLACEHOLDER`] that the target's token replaces when it
+        /// is sent (so the token can live in the keyring or the environment).
         url: String,
     },
 }
@@ -314,6 +316,11 @@ pub fn redact(text: &str) -> String {
     }
 }
 
+/// The placeholder in an Apprise URL that the target's token (`token_env`, `token`, or the
+/// keyring) replaces when the alert is sent: `apprise:tgram://{token}/CHATID`. Apprise URLs
+/// put their secret anywhere (a host, a user, a path segment), so the user marks the spot.
+pub const TOKEN_PLACEHOLDER: &str = "{token}";
+
 /// One `[[alert]]` table, checked: its parsed target and what it hears of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertTarget {
@@ -391,21 +398,39 @@ impl AlertTarget {
         })
     }
 
+    /// Whether a token means anything to this target: sent as `Authorization: Bearer` (ntfy,
+    /// a webhook) or put in place of [`TOKEN_PLACEHOLDER`] (an Apprise URL that has it). An
+    /// e-mail target's secret is the `[smtp]` password instead.
+    pub fn takes_token(&self) -> bool {
+        match &self.target {
+            Target::Ntfy { .. } | Target::Webhook { .. } => true,
+            Target::Apprise { url } => url.contains(TOKEN_PLACEHOLDER),
+            Target::Mail { .. } => false,
+        }
+    }
+
+    /// Whether it cannot be sent without a token: an Apprise URL with [`TOKEN_PLACEHOLDER`].
+    pub fn needs_token(&self) -> bool {
+        matches!(&self.target, Target::Apprise { url } if url.contains(TOKEN_PLACEHOLDER))
+    }
+
     /// The URL as it may be shown.
     pub fn shown(&self) -> String {
         redact(&self.url)
     }
 
     /// Whether the URL itself carries something secret, so that the file it comes from must be
-    /// readable by its owner alone: an Apprise URL's tokens, a user or password, an ntfy topic
-    /// (on a public server the topic is the only key), a webhook's path or query.
+    /// readable by its owner alone: an Apprise URL's tokens (unless they were moved out into
+    /// [`TOKEN_PLACEHOLDER`]), a user or password, an ntfy topic (on a public server the topic
+    /// is the only key), a webhook's path or query.
     pub fn carries_secret(&self) -> bool {
         if self.token.is_some() {
             return true;
         }
         match &self.target {
             Target::Mail { .. } => false,
-            Target::Ntfy { .. } | Target::Apprise { .. } => true,
+            Target::Ntfy { .. } => true,
+            Target::Apprise { url } => !url.contains(TOKEN_PLACEHOLDER),
             Target::Webhook { url } => {
                 !url.username().is_empty()
                     || url.password().is_some()
@@ -549,6 +574,24 @@ mod tests {
             let e = Target::parse(bad).unwrap_err();
             assert_eq!(e.key, "url", "{bad}");
         }
+    }
+
+    #[test]
+    fn which_targets_take_a_token_and_which_urls_stay_secret_without_one() {
+        let target = |url: &str| AlertTarget::from_flag(url).unwrap();
+        let ntfy = target("ntfys://ntfy.sh/topic");
+        assert!(ntfy.takes_token() && !ntfy.needs_token() && ntfy.carries_secret());
+        let hook = target("http://192.168.1.2:8123/");
+        assert!(hook.takes_token() && !hook.needs_token() && !hook.carries_secret());
+        let mail = target("mailto:me@example.org");
+        assert!(!mail.takes_token() && !mail.needs_token());
+        // An Apprise URL with its token inside is a secret; with the token moved out into the
+        // placeholder it is not, and it cannot be sent without one.
+        let inline = target("apprise:tgram://BOTTOKEN/CHATID");
+        assert!(!inline.takes_token() && inline.carries_secret());
+        let moved = target("apprise:tgram://{token}/CHATID");
+        assert!(moved.takes_token() && moved.needs_token() && !moved.carries_secret());
+        assert_eq!(moved.shown(), "apprise:tgram://***");
     }
 
     #[test]

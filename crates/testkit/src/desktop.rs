@@ -87,6 +87,16 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 }
 
 impl Desktop {
+    /// Whether a Secret Service can be started for [`Desktop::start_keyring`].
+    pub fn keyring_available() -> bool {
+        Command::new("gnome-keyring-daemon")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Starts the bus with a tray host, and with `notifications` also Xvfb, dunst and the
     /// Notify recorder.
     pub fn start(notifications: bool) -> Desktop {
@@ -147,6 +157,46 @@ impl Desktop {
         self.children.push(child);
         let session: &Desktop = self;
         wait_for(what, Duration::from_secs(10), || ready(session));
+    }
+
+    /// Starts a real Secret Service on the bus: gnome-keyring-daemon (secrets component only)
+    /// with its keyrings in the session's temp dir, its login keyring created and unlocked with
+    /// a throwaway password, so that the `keyring` crate's calls work as on a desktop.
+    pub fn start_keyring(&mut self) {
+        let home = self.dir.path().join("keyring-home");
+        let runtime = self.dir.path().join("keyring-run");
+        for dir in [&home, &runtime] {
+            std::fs::create_dir_all(dir).expect("keyring dirs");
+            std::fs::set_permissions(
+                dir,
+                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+            )
+            .expect("keyring dir mode");
+        }
+        let mut child = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .envs(self.env())
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("gnome-keyring-daemon (package gnome-keyring): {e}"));
+        // --unlock reads the login keyring's password from stdin up to its end.
+        if let Some(mut stdin) = child.stdin.take() {
+            std::io::Write::write_all(&mut stdin, b"dialtone-test").expect("keyring password");
+        }
+        self.children.push(child);
+        let login = home.join("data/keyrings/login.keyring");
+        let session: &Desktop = self;
+        wait_for("gnome-keyring-daemon", Duration::from_secs(10), || {
+            login.exists()
+                && session
+                    .busctl(&["list"])
+                    .is_some_and(|out| out.contains("org.freedesktop.secrets"))
+        });
     }
 
     fn start_tray_host(&mut self) {

@@ -21,6 +21,18 @@ pub(crate) struct Mailer {
 }
 
 impl Mailer {
+    /// What [`Mailer::new`] would refuse without building anything: the sender's address, a
+    /// login without a password. The error names the key at fault.
+    pub(crate) fn check(config: &SmtpConfig, password: Option<&Secret>) -> Result<(), String> {
+        sender(config)?;
+        match (&config.user, password) {
+            (Some(user), None) => Err(format!(
+                "smtp.user {user:?} has no password (password_env, the keyring, or smtp.password)"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// A mailer for `config` with `password` (when it logs in), each SMTP command bounded by
     /// `timeout`. The error names the key at fault.
     pub(crate) fn new(
@@ -31,13 +43,7 @@ impl Mailer {
         crate::tls::install_default();
         let host = config.host.trim().to_string();
         let server = format!("{host}:{}", config.port());
-        let from = config
-            .from
-            .as_deref()
-            .or(config.user.as_deref())
-            .unwrap_or_default()
-            .parse::<Mailbox>()
-            .map_err(|e| format!("smtp.from: not an address ({e})"))?;
+        let from = sender(config)?;
         let mut tls = TlsParameters::builder(host.clone());
         if let Some(path) = &config.ca_file {
             let pem =
@@ -103,4 +109,48 @@ impl Mailer {
             format!("mail server {}: {kind} ({e})", self.server)
         })
     }
+}
+/// The sender: `from`, else the login.
+fn sender(config: &SmtpConfig) -> Result<Mailbox, String> {
+    config
+        .from
+        .as_deref()
+        .or(config.user.as_deref())
+        .unwrap_or_default()
+        .parse::<Mailbox>()
+        .map_err(|e| format!("smtp.from: not an address ({e})"))
+}
+
+/// The SMTP password: `password_env`, the config's own `password` (the file's mode was
+/// checked when it was loaded), or the keyring entry `smtp:USER@HOST`.
+pub(crate) fn smtp_password(
+    smtp: &dialtone_core::alert::SmtpConfig,
+) -> Result<Option<Secret>, super::AlertSetupError> {
+    let Some(user) = &smtp.user else {
+        return Ok(None);
+    };
+    if let Some(var) = &smtp.password_env {
+        return crate::secret::from_env(var).map(Some).map_err(|_| {
+            super::AlertSetupError::Secret(format!("smtp.password_env: {var} is not set"))
+        });
+    }
+    if let Some(password) = &smtp.password {
+        return Ok(Some(Secret::new(password.clone())));
+    }
+    let account = smtp_keyring_account(smtp).unwrap_or_else(|| format!("smtp:{user}"));
+    match super::token::from_keyring_off_runtime(&account) {
+        Ok(found) => Ok(found),
+        Err(e) => {
+            tracing::warn!("{e}");
+            Ok(None)
+        }
+    }
+}
+
+/// The keyring entry of the SMTP password (`smtp:USER@HOST`, under the service
+/// [`crate::secret::KEYRING_SERVICE`]), when `[smtp]` logs in; `dialtone password set
+/// --smtp-login` stores it.
+pub fn smtp_keyring_account(smtp: &dialtone_core::alert::SmtpConfig) -> Option<String> {
+    let user = smtp.user.as_deref()?;
+    Some(format!("smtp:{user}@{}", smtp.host.trim()))
 }

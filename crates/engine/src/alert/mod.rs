@@ -11,7 +11,9 @@
 //! back (an internet_down alert can only leave once the internet is up again).
 
 pub mod mail;
+pub use mail::smtp_keyring_account;
 pub mod outbox;
+pub mod token;
 pub mod transport;
 
 use crate::feed::PolledFeed;
@@ -92,8 +94,10 @@ pub struct Resolved {
     pub target: AlertTarget,
     /// Its outbox key.
     pub key: String,
-    /// Its token (ntfy, webhook), when it has one.
+    /// Its token (ntfy, webhook, an Apprise URL's `{token}`), when it has one.
     pub token: Option<Secret>,
+    /// Where the token came from (shown by `alert list`; never the token).
+    pub token_source: Option<token::TokenSource>,
 }
 
 /// Every target of a run, resolved, and where their outbox is.
@@ -137,20 +141,21 @@ impl AlertSetup {
         }
         let targets = targets
             .into_iter()
-            .map(|target| {
-                let token = match &target.token_env {
-                    Some(var) => Some(crate::secret::from_env(var).map_err(|_| {
-                        AlertSetupError::Secret(format!(
-                            "{}: token_env {var} is not set",
-                            target.shown()
-                        ))
-                    })?),
-                    None => target.token.clone(),
-                };
+            .enumerate()
+            .map(|(i, target)| {
+                let found = token::resolve(
+                    &target,
+                    i + 1,
+                    |var| crate::secret::from_env(var).ok(),
+                    token::from_keyring_off_runtime,
+                )
+                .map_err(AlertSetupError::Secret)?;
+                let (token, token_source) = found.unzip();
                 Ok(Resolved {
                     key: target_key(&target.url),
                     target,
                     token,
+                    token_source,
                 })
             })
             .collect::<Result<Vec<_>, AlertSetupError>>()?;
@@ -158,7 +163,7 @@ impl AlertSetup {
             .iter()
             .any(|t| matches!(t.target.target, dialtone_core::alert::Target::Mail { .. }));
         let smtp = match (&config.smtp, mail) {
-            (Some(smtp), true) => Some((smtp.clone(), smtp_password(smtp)?)),
+            (Some(smtp), true) => Some((smtp.clone(), mail::smtp_password(smtp)?)),
             (None, true) => {
                 return Err(AlertSetupError::Invalid(
                     "a mailto: alert needs an [smtp] table in the config".into(),
@@ -209,50 +214,8 @@ impl AlertSetup {
     }
 
     fn transports(&self) -> Result<transport::Transports, String> {
-        let mailer = match &self.smtp {
-            Some((config, password)) => Some(mail::Mailer::new(
-                config,
-                password.as_ref(),
-                self.policy.timeout,
-            )?),
-            None => None,
-        };
-        transport::Transports::new(self.policy.timeout, mailer)
+        transport::Transports::new(self.policy.timeout, self.smtp.clone())
     }
-}
-
-/// The SMTP password: `password_env`, the config's own `password` (the file's mode was
-/// checked when it was loaded), or the keyring entry `smtp:USER@HOST`.
-fn smtp_password(
-    smtp: &dialtone_core::alert::SmtpConfig,
-) -> Result<Option<Secret>, AlertSetupError> {
-    let Some(user) = &smtp.user else {
-        return Ok(None);
-    };
-    if let Some(var) = &smtp.password_env {
-        return crate::secret::from_env(var)
-            .map(Some)
-            .map_err(|_| AlertSetupError::Secret(format!("smtp.password_env: {var} is not set")));
-    }
-    if let Some(password) = &smtp.password {
-        return Ok(Some(Secret::new(password.clone())));
-    }
-    let account = smtp_keyring_account(smtp).unwrap_or_else(|| format!("smtp:{user}"));
-    match crate::secret::from_keyring(&account) {
-        Ok(found) => Ok(found),
-        Err(e) => {
-            tracing::warn!("{e}");
-            Ok(None)
-        }
-    }
-}
-
-/// The keyring entry of the SMTP password (`smtp:USER@HOST`, under the service
-/// [`crate::secret::KEYRING_SERVICE`]), when `[smtp]` logs in; `dialtone password set
-/// --smtp-login` stores it.
-pub fn smtp_keyring_account(smtp: &dialtone_core::alert::SmtpConfig) -> Option<String> {
-    let user = smtp.user.as_deref()?;
-    Some(format!("smtp:{user}@{}", smtp.host.trim()))
 }
 
 /// The outbox's default place: beside the history file when there is one (the state the
@@ -281,12 +244,15 @@ pub struct LineInfo {
 enum Input {
     Changed(usize, Box<VerdictChanged>, Option<LineInfo>),
     Post(usize, StatusPost),
+    Pause(Option<DateTime<Utc>>),
 }
 
 /// The handle a presenter offers line events to (see the module's doc).
 #[derive(Clone)]
 pub struct Alerter {
     inbox: mpsc::Sender<Input>,
+    /// The pause in force (see [`Alerter::pause`]), as the outbox records it.
+    paused: Arc<std::sync::Mutex<Option<DateTime<Utc>>>>,
 }
 
 /// How many changes may wait for the alerter before more are dropped (with a log line).
@@ -300,7 +266,7 @@ impl Alerter {
         lines: Vec<LineInfo>,
         token: &CancellationToken,
     ) -> Result<(Alerter, JoinHandle<()>), SpawnError> {
-        let lock = take_outbox(&setup.outbox)?;
+        let lock = outbox::take(&setup.outbox)?;
         let transports = Arc::new(setup.transports().map_err(SpawnError::Failed)?);
         let outbox = match Outbox::open(&setup.outbox) {
             Ok(outbox) => outbox,
@@ -321,9 +287,11 @@ impl Alerter {
             Err(e) => return Err(SpawnError::Failed(e.to_string())),
         };
         let (inbox, rx) = mpsc::channel(INBOX);
+        let paused = Arc::new(std::sync::Mutex::new(outbox.paused_until()));
         let task = Task {
             _lock: lock,
-            writer: Writer::spawn(outbox.path().to_path_buf()).map_err(SpawnError::Failed)?,
+            writer: outbox::Writer::spawn(outbox.path().to_path_buf())
+                .map_err(SpawnError::Failed)?,
             setup,
             lines,
             outbox,
@@ -333,7 +301,26 @@ impl Alerter {
             busy: HashSet::new(),
         };
         let handle = tokio::spawn(task.run(rx, token.clone()));
-        Ok((Alerter { inbox }, handle))
+        Ok((Alerter { inbox, paused }, handle))
+    }
+
+    /// Holds new alarms back until `until` (`None` lifts the pause), recorded in the outbox so
+    /// a restart keeps it. A recovery of something a target was already told of is still
+    /// sent: a phone must not be left believing the line is down. What was held back is not
+    /// sent later (a pause is "do not wake me", not "tell me afterwards").
+    pub fn pause(&self, until: Option<DateTime<Utc>>) {
+        if let Ok(mut paused) = self.paused.lock() {
+            *paused = until;
+        }
+        if self.inbox.try_send(Input::Pause(until)).is_err() {
+            tracing::warn!("alerts are behind: the pause was not recorded in the outbox");
+        }
+    }
+
+    /// The pause in force, if any (the outbox's when the alerter started, or set since).
+    pub fn paused_until(&self) -> Option<DateTime<Utc>> {
+        let paused = self.paused.lock().ok().and_then(|p| *p);
+        paused.filter(|until| *until > Utc::now())
     }
 
     /// Offers a line event: a confirmed change, or the feeds' latest post. Never waits.
@@ -378,36 +365,6 @@ struct Tried {
     outcome: Result<(), String>,
 }
 
-/// The thread that writes the outbox file, newest state first.
-struct Writer {
-    tx: Option<std::sync::mpsc::Sender<Vec<u8>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Writer {
-    fn spawn(path: PathBuf) -> Result<Writer, String> {
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let thread = std::thread::Builder::new()
-            .name("dialtone-outbox".into())
-            .spawn(move || {
-                while let Ok(mut bytes) = rx.recv() {
-                    // Only the newest of what queued up meanwhile needs writing.
-                    while let Ok(newer) = rx.try_recv() {
-                        bytes = newer;
-                    }
-                    if let Err(e) = outbox::write_file(&path, &bytes) {
-                        tracing::warn!("{e}");
-                    }
-                }
-            })
-            .map_err(|e| format!("starting the alert outbox writer: {e}"))?;
-        Ok(Writer {
-            tx: Some(tx),
-            thread: Some(thread),
-        })
-    }
-}
-
 /// Why the alerter did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
@@ -425,36 +382,11 @@ impl From<String> for SpawnError {
     }
 }
 
-/// Takes the outbox for this process: one sender per outbox, or two processes would send
-/// every alert twice and overwrite each other's record. Held while the returned file is open.
-fn take_outbox(outbox: &Path) -> Result<std::fs::File, SpawnError> {
-    use dialtone_platform::fs::OpenPrivate;
-    let path = outbox.with_extension("lock");
-    let failed = |e: std::io::Error| {
-        SpawnError::Failed(format!("alert outbox lock {}: {e}", path.display()))
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(failed)?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .private()
-        .open(&path)
-        .map_err(failed)?;
-    match dialtone_platform::fs::try_lock_exclusive(&file) {
-        Ok(true) => Ok(file),
-        Ok(false) => Err(SpawnError::Busy(outbox.to_path_buf())),
-        Err(e) => Err(failed(e)),
-    }
-}
-
 /// The alerter's task: the outbox's one owner.
 struct Task {
     /// The outbox's lock, held as long as the task runs.
     _lock: std::fs::File,
-    writer: Writer,
+    writer: outbox::Writer,
     setup: AlertSetup,
     lines: Vec<LineInfo>,
     outbox: Outbox,
@@ -486,6 +418,10 @@ impl Task {
                         self.changed(index, &change);
                     }
                     Some(Input::Post(index, post)) => { self.posts.insert(index, post); }
+                    Some(Input::Pause(until)) => {
+                        self.outbox.set_paused_until(until);
+                        self.save();
+                    }
                     None => break,
                 },
                 Some(tried) = done.recv() => self.tried(tried),
@@ -537,9 +473,20 @@ impl Task {
             self.outbox.retry_all_now(now);
         }
         let post = self.posts.get(&index).cloned();
+        let paused = self.outbox.paused_until().filter(|until| *until > now);
         for t in self.setup.targets.clone() {
             let told = self.outbox.told(&t.key, &line.label);
             let kind = select(change.to, &t.target.events, told.map(|t| t.verdict));
+            if let (Some(until), Some(new)) = (paused, kind.filter(|k| *k != EventKind::Recovery)) {
+                // Not told, so no recovery of it follows either.
+                tracing::info!(
+                    "alerts paused until {until}: {} of {} not sent to {}",
+                    new.as_str(),
+                    line.label,
+                    t.target.shown()
+                );
+                continue;
+            }
             let after = alerted_after(told.map(|t| t.verdict), change.to, kind);
             // A bad state that goes on keeps the time it began.
             let since = match (told, after) {

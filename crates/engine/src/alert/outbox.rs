@@ -113,6 +113,10 @@ struct Content {
     raised: BTreeMap<String, Vec<DateTime<Utc>>>,
     /// target → when it was last sent an "unstable" alert.
     unstable: BTreeMap<String, DateTime<Utc>>,
+    /// New alarms are held back until then (the tray's pause), kept here so that a restart
+    /// does not lose it; absent in files from before the pause existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    paused_until: Option<DateTime<Utc>>,
 }
 
 /// The outbox (see the module's doc).
@@ -203,6 +207,16 @@ impl Outbox {
     /// What `target` was told about `line`.
     pub fn told(&self, target: &str, line: &str) -> Option<Told> {
         self.content.told.get(&format!("{target}/{line}")).copied()
+    }
+
+    /// Until when new alarms are held back, if a pause was set (it may have run out).
+    pub fn paused_until(&self) -> Option<DateTime<Utc>> {
+        self.content.paused_until
+    }
+
+    /// Holds new alarms back until `until`; `None` lifts the pause.
+    pub fn set_paused_until(&mut self, until: Option<DateTime<Utc>>) {
+        self.content.paused_until = until;
     }
 
     /// Records what `target` counts as told about `line`.
@@ -371,6 +385,61 @@ impl Outbox {
                 true
             }
         });
+    }
+}
+
+/// The thread that writes the outbox file, newest state first.
+pub(crate) struct Writer {
+    pub(crate) tx: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    pub(crate) thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(path: PathBuf) -> Result<Writer, String> {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::Builder::new()
+            .name("dialtone-outbox".into())
+            .spawn(move || {
+                while let Ok(mut bytes) = rx.recv() {
+                    // Only the newest of what queued up meanwhile needs writing.
+                    while let Ok(newer) = rx.try_recv() {
+                        bytes = newer;
+                    }
+                    if let Err(e) = write_file(&path, &bytes) {
+                        tracing::warn!("{e}");
+                    }
+                }
+            })
+            .map_err(|e| format!("starting the alert outbox writer: {e}"))?;
+        Ok(Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// Takes the outbox for this process: one sender per outbox, or two processes would send
+/// every alert twice and overwrite each other's record. Held while the returned file is open.
+pub(crate) fn take(outbox: &Path) -> Result<std::fs::File, super::SpawnError> {
+    use dialtone_platform::fs::OpenPrivate;
+    let path = outbox.with_extension("lock");
+    let failed = |e: std::io::Error| {
+        super::SpawnError::Failed(format!("alert outbox lock {}: {e}", path.display()))
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .private()
+        .open(&path)
+        .map_err(failed)?;
+    match dialtone_platform::fs::try_lock_exclusive(&file) {
+        Ok(true) => Ok(file),
+        Ok(false) => Err(super::SpawnError::Busy(outbox.to_path_buf())),
+        Err(e) => Err(failed(e)),
     }
 }
 

@@ -286,3 +286,127 @@ fn the_smtp_password_has_one_keyring_entry() {
     let anonymous = dialtone_core::alert::SmtpConfig { user: None, ..smtp };
     assert_eq!(smtp_keyring_account(&anonymous), None);
 }
+
+#[tokio::test]
+async fn a_pause_holds_new_alarms_back_lets_recoveries_through_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, got) = webhook(200).await;
+    let path = dir.path().join("o.json");
+    let token = CancellationToken::new();
+    let (alerter, task) =
+        Alerter::spawn(setup(&url, &path, Policy::default()), line(), &token).unwrap();
+    let t0 = Utc::now();
+    // Told of an outage, then paused: its recovery still goes (the phone must not be left
+    // believing the line is down), the next outage does not, nor its recovery.
+    alerter.offer(&change(Verdict::Healthy, Verdict::ProviderOutage, t0));
+    wait_for("the outage", || got.lock().unwrap().len() == 1).await;
+    let until = Utc::now() + TimeDelta::hours(1);
+    alerter.pause(Some(until));
+    assert_eq!(alerter.paused_until(), Some(until));
+    let at = |s| t0 + TimeDelta::seconds(s);
+    alerter.offer(&change(Verdict::ProviderOutage, Verdict::Healthy, at(30)));
+    wait_for("the recovery", || got.lock().unwrap().len() == 2).await;
+    alerter.offer(&change(Verdict::Healthy, Verdict::InternetDown, at(60)));
+    alerter.offer(&change(Verdict::InternetDown, Verdict::Healthy, at(90)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let events: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["outage", "recovery"]);
+    token.cancel();
+    task.await.unwrap();
+
+    // A restart keeps the pause (it is in the outbox); lifted, alarms go again.
+    let token = CancellationToken::new();
+    let (alerter, task) =
+        Alerter::spawn(setup(&url, &path, Policy::default()), line(), &token).unwrap();
+    assert_eq!(alerter.paused_until(), Some(until));
+    alerter.offer(&change(Verdict::Healthy, Verdict::AccountProblem, at(120)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        got.lock().unwrap().len(),
+        2,
+        "still paused after the restart"
+    );
+    alerter.pause(None);
+    assert_eq!(alerter.paused_until(), None);
+    alerter.offer(&change(
+        Verdict::AccountProblem,
+        Verdict::InternetDown,
+        at(150),
+    ));
+    wait_for("the alarm after the pause", || {
+        got.lock().unwrap().len() == 3
+    })
+    .await;
+    token.cancel();
+    task.await.unwrap();
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(!saved.contains("paused_until"), "{saved}");
+}
+
+/// The HTTP client and the mailer (each with its TLS root store) are built at their first
+/// try, not when the alerter starts; what can be checked without them is checked at once.
+#[tokio::test]
+async fn transports_are_built_at_the_first_try_not_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, got) = webhook(200).await;
+    let setup = setup(&url, &dir.path().join("o.json"), Policy::default());
+    let transports = setup.transports().unwrap();
+    assert_eq!(transports.built(), (false, false));
+    let now = Utc::now();
+    let facts = AlertFacts {
+        event: AlertEvent::Test,
+        line: "Home",
+        verdict: Verdict::Healthy,
+        previous: Verdict::Healthy,
+        since: now,
+        until: None,
+        at: now,
+        diagnosis: None,
+        provider: None,
+        channels: &[],
+        post: None,
+        offset: local_offset(),
+    };
+    let entry = outbox::Entry {
+        id: "x".into(),
+        target: setup.targets[0].key.clone(),
+        shown: setup.targets[0].target.shown(),
+        alert: render_alert(&facts, Lang::En),
+        created: Utc::now(),
+        state: State::Pending {
+            next_try: Utc::now(),
+        },
+        attempts: 0,
+        last_error: None,
+    };
+    transports.deliver(&setup.targets[0], &entry).await.unwrap();
+    assert_eq!(got.lock().unwrap().len(), 1);
+    assert_eq!(
+        transports.built(),
+        (true, false),
+        "the mailer is never needed here"
+    );
+
+    // A login without a password is refused when the alerter starts, naming the key.
+    let config = Config {
+        alerts: vec![dialtone_core::alert::AlertConfig {
+            url: "mailto:me@example.org".into(),
+            ..Default::default()
+        }],
+        smtp: Some(dialtone_core::alert::SmtpConfig {
+            host: "127.0.0.1".into(),
+            user: Some("me@example.org".into()),
+            password_env: None,
+            ..Default::default()
+        }),
+        ..Config::default()
+    };
+    let setup = AlertSetup::resolve(&config, &[], Lang::En, dir.path().join("p.json")).unwrap();
+    let e = setup.transports().err().unwrap();
+    assert!(e.contains("smtp.user"), "{e}");
+}

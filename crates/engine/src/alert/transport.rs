@@ -7,7 +7,8 @@
 
 use super::outbox::Entry;
 use super::Resolved;
-use dialtone_core::alert::Target;
+use dialtone_core::alert::{SmtpConfig, Target, TOKEN_PLACEHOLDER};
+use dialtone_core::secret::Secret;
 use std::time::Duration;
 
 /// Redirects followed before a target counts as failing.
@@ -16,33 +17,68 @@ pub const MAX_REDIRECTS: usize = 3;
 /// The most of an error answer read, for the log.
 const MAX_ANSWER: usize = 512;
 
-/// The tools a try needs: one HTTP client, the mailer, the command's deadline.
+/// The tools a try needs: one HTTP client, the mailer, the command's deadline. The client and
+/// the mailer are built at their first try, not when the alerter starts: each carries a TLS
+/// configuration with its root store, which an always-on box that alerts once a month should
+/// not hold from the start (issue 19's footprint figures, docs/benchmarks.md).
 pub(crate) struct Transports {
-    http: reqwest::Client,
-    pub(crate) mailer: Option<super::mail::Mailer>,
+    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    smtp: Option<(SmtpConfig, Option<Secret>)>,
+    mailer: std::sync::OnceLock<Result<super::mail::Mailer, String>>,
     apprise: std::path::PathBuf,
     timeout: Duration,
 }
 
 impl Transports {
-    /// The tools for `timeout` per try (the whole request, connection included).
+    /// The tools for `timeout` per try (the whole request, connection included), e-mail
+    /// through `smtp` (its settings and password) when there is a mail target. What can be
+    /// checked without building anything is checked now (the sender, the login's password).
     pub(crate) fn new(
         timeout: Duration,
-        mailer: Option<super::mail::Mailer>,
+        smtp: Option<(SmtpConfig, Option<Secret>)>,
     ) -> Result<Transports, String> {
-        let http = crate::tls::http_client_builder()
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .user_agent(concat!("dialtone/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("building the HTTP client for alerts: {e}"))?;
+        if let Some((config, password)) = &smtp {
+            super::mail::Mailer::check(config, password.as_ref())?;
+        }
         Ok(Transports {
-            http,
-            mailer,
+            http: std::sync::OnceLock::new(),
+            smtp,
+            mailer: std::sync::OnceLock::new(),
             apprise: std::path::PathBuf::from("apprise"),
             timeout,
         })
+    }
+
+    /// The HTTP client, built at the first webhook or ntfy try.
+    fn http(&self) -> Result<&reqwest::Client, String> {
+        let timeout = self.timeout;
+        let built = self.http.get_or_init(|| {
+            crate::tls::http_client_builder()
+                .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+                .connect_timeout(timeout)
+                .timeout(timeout)
+                .user_agent(concat!("dialtone/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| format!("building the HTTP client for alerts: {e}"))
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
+
+    /// The mailer, built at the first e-mail try.
+    fn mailer(&self) -> Result<&super::mail::Mailer, String> {
+        let Some((config, password)) = &self.smtp else {
+            return Err("no [smtp] mail server is configured".into());
+        };
+        let built = self
+            .mailer
+            .get_or_init(|| super::mail::Mailer::new(config, password.as_ref(), self.timeout));
+        built.as_ref().map_err(Clone::clone)
+    }
+
+    /// Whether the HTTP client and the mailer were built (by a try).
+    #[cfg(test)]
+    pub(crate) fn built(&self) -> (bool, bool) {
+        (self.http.get().is_some(), self.mailer.get().is_some())
     }
 
     /// One try of `entry` to `target`: `Ok` once the target accepted it.
@@ -52,11 +88,8 @@ impl Transports {
             match &target.target.target {
                 Target::Webhook { url } => self.webhook(url.as_str(), target, entry).await,
                 Target::Ntfy { server, topic } => self.ntfy(server, topic, target, entry).await,
-                Target::Mail { to } => match &self.mailer {
-                    Some(mailer) => mailer.send(to, entry).await,
-                    None => Err("no [smtp] mail server is configured".into()),
-                },
-                Target::Apprise { url } => self.apprise(url, entry).await,
+                Target::Mail { to } => self.mailer()?.send(to, entry).await,
+                Target::Apprise { url } => self.apprise(url, target, entry).await,
             }
         })
         .await;
@@ -72,7 +105,7 @@ impl Transports {
 
     async fn webhook(&self, url: &str, target: &Resolved, entry: &Entry) -> Result<(), String> {
         let mut request = self
-            .http
+            .http()?
             .post(url)
             .header("X-Dialtone-Id", &entry.id)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -100,7 +133,7 @@ impl Transports {
             _ => "warning",
         };
         let mut request = self
-            .http
+            .http()?
             .post(url)
             .header("Title", header_text(&message.headline))
             .header("Priority", if outage { "high" } else { "default" })
@@ -125,12 +158,18 @@ impl Transports {
         accepted(request.send().await).await
     }
 
-    async fn apprise(&self, url: &str, entry: &Entry) -> Result<(), String> {
+    async fn apprise(&self, url: &str, target: &Resolved, entry: &Entry) -> Result<(), String> {
         let message = &entry.alert.message;
+        let token = target.token.as_ref().map(Secret::expose).unwrap_or("");
+        let url = url.replace(TOKEN_PLACEHOLDER, token);
         let mut command = tokio::process::Command::new(&self.apprise);
+        // The URL goes in APPRISE_URLS, which apprise reads when no URL is on its command
+        // line: a process's arguments are readable by every user of the machine
+        // (the process list shows them), its environment only by its owner.
         command
-            .args(["-t", &message.headline, "-b", &entry.alert.text, "--"])
-            .arg(url)
+            .args(["-t", &message.headline, "-b", &entry.alert.text])
+            .env("APPRISE_URLS", &url)
+            .env_remove("APPRISE_CONFIG")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -154,7 +193,11 @@ impl Transports {
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
-        let last: String = last.replace(url, "***").chars().take(200).collect();
+        let mut last = last.replace(&url, "***");
+        if !token.is_empty() {
+            last = last.replace(token, "***");
+        }
+        let last: String = last.chars().take(200).collect();
         Err(format!("apprise failed ({}): {last}", out.status))
     }
 }
