@@ -76,15 +76,7 @@ fn watch(dir: &Path, args: &[&str]) -> Command {
 }
 
 fn next_change(rx: &Receiver<(Instant, String)>, to: &str) -> Value {
-    loop {
-        let (_, line) = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no change to {to} within 30 s"));
-        let change: Value = serde_json::from_str(&line).unwrap();
-        if change["to"] == to {
-            return change;
-        }
-    }
+    support::change_to(rx, to, Duration::from_secs(30))
 }
 
 fn millis_after(at: SystemTime, since: DateTime<Utc>) -> f64 {
@@ -118,19 +110,9 @@ fn latency() {
         &anchors,
         &alerts,
     );
-    let (mut child, rx) = support::spawn_with_lines(&mut watch(
-        dir.path(),
-        &[
-            "--json",
-            "--interval",
-            "1",
-            "--recheck",
-            "1",
-            "--timeout",
-            "1",
-        ],
-    ))
-    .unwrap();
+    let (mut child, rx) =
+        support::spawn_with_lines(watch(dir.path(), &["--json"]).args(support::FAST_ROUNDS))
+            .unwrap();
     next_change(&rx, "healthy");
     let (mut webhook, mut mail) = (Vec::new(), Vec::new());
     for i in 0..TRIALS {

@@ -85,32 +85,13 @@ fn dialtone(dir: &Path, sub: &[&str]) -> Command {
 
 fn watch(dir: &Path) -> (Child, std::sync::mpsc::Receiver<(Instant, String)>) {
     let mut cmd = dialtone(dir, &["watch"]);
-    cmd.args([
-        "--json",
-        "--interval",
-        "1",
-        "--recheck",
-        "1",
-        "--timeout",
-        "1",
-        "--lang",
-        "en",
-    ]);
+    cmd.args(["--json", "--lang", "en"])
+        .args(support::FAST_ROUNDS);
     support::spawn_with_lines(&mut cmd).unwrap()
 }
 
 fn next_change(rx: &std::sync::mpsc::Receiver<(Instant, String)>, to: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let (_, line) = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no change to {to} within 30 s"));
-        let change: Value = serde_json::from_str(&line).unwrap();
-        if change["to"] == to {
-            return change;
-        }
-    }
+    support::change_to(rx, to, Duration::from_secs(30))
 }
 
 fn kamailio(tls: bool) -> Kamailio {
@@ -791,18 +772,9 @@ fn hostile_targets_cost_bounded_time_and_memory() {
     );
     let metrics = support::free_port();
     let mut cmd = dialtone(dir.path(), &["watch"]);
-    cmd.args([
-        "--json",
-        "--interval",
-        "1",
-        "--recheck",
-        "1",
-        "--timeout",
-        "1",
-        "--lang",
-        "en",
-    ])
-    .args(["--metrics", &metrics.to_string()]);
+    cmd.args(["--json", "--lang", "en"])
+        .args(support::FAST_ROUNDS)
+        .args(["--metrics", &metrics.to_string()]);
     let (mut child, rx) = support::spawn_with_lines(&mut cmd).unwrap();
     next_change(&rx, "healthy");
     k.stop();

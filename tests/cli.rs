@@ -410,22 +410,12 @@ fn watch_prints_each_confirmed_change() {
         dialtone("watch", &k.registrar_uri(Transport::Udp), &anchors)
             .arg("--db")
             .arg(&db)
-            .args([
-                "--json",
-                "--interval",
-                "1",
-                "--recheck",
-                "1",
-                "--timeout",
-                "1",
-            ]),
+            .arg("--json")
+            .args(support::FAST_ROUNDS),
     )
     .unwrap();
     let next = |rx: &std::sync::mpsc::Receiver<(Instant, String)>| -> Value {
-        let (_, line) = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("a change within 20 s");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+        support::next_json(rx, Duration::from_secs(20))
     };
     let first = next(&rx);
     assert_eq!(first["event"], "verdict_changed");

@@ -316,25 +316,13 @@ fn watch_under_wine_confirms_an_outage_and_its_end() {
                 &k.registrar_uri(Transport::Udp),
                 &anchors.args(),
             ))
-            .args([
-                "--json",
-                "--interval",
-                "1",
-                "--recheck",
-                "1",
-                "--timeout",
-                "1",
-            ])
+            .arg("--json")
+            .args(dialtone_testkit::FAST_ROUNDS)
             .args(["--db", &db]),
     )
     .unwrap();
     let _watch = Running(child);
-    let next = || -> Value {
-        let (_, line) = lines
-            .recv_timeout(slack(Duration::from_secs(20)))
-            .expect("a change within 20 s");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
-    };
+    let next = || -> Value { dialtone_testkit::next_json(&lines, Duration::from_secs(20)) };
     let first = next();
     assert_eq!(first["to"], "healthy", "{first:#}");
     k.stop();

@@ -113,16 +113,8 @@ fn without_toasts_the_agent_says_so_and_keeps_the_lines_state() {
             "off",
         ])
         .args(["--expect-binding", "no", "--lang", "en", "--no-history"])
-        .args([
-            "--interval",
-            "1",
-            "--recheck",
-            "1",
-            "--timeout",
-            "1",
-            "--confirmations",
-            "1",
-        ])
+        .args(dialtone_testkit::FAST_ROUNDS)
+        .args(["--confirmations", "1"])
         .args(["--config", &windows_path(&config)]);
     for anchor in &anchors {
         cmd.args(["--anchor", &anchor.local_addr().unwrap().to_string()]);

@@ -148,6 +148,45 @@ pub fn spawn_with_lines(
     Ok((child, line_reader(stdout)))
 }
 
+/// The fastest schedule the command line takes (a round a second, one recheck, one-second
+/// timeouts): what the tests and benchmarks that watch a line run it with.
+pub const FAST_ROUNDS: [&str; 6] = ["--interval", "1", "--recheck", "1", "--timeout", "1"];
+
+/// The next line of a [`spawn_with_lines`] child as JSON (a `watch --json` change), within
+/// `within` (times the test slack); panics naming the wait, or the line that is not JSON.
+pub fn next_json(lines: &Receiver<(Instant, String)>, within: Duration) -> serde_json::Value {
+    json_line(lines, slack(within), "a line")
+}
+
+fn json_line(
+    lines: &Receiver<(Instant, String)>,
+    within: Duration,
+    what: &str,
+) -> serde_json::Value {
+    let (_, line) = lines
+        .recv_timeout(within)
+        .unwrap_or_else(|e| panic!("no {what} within {within:?} ({e})"));
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+}
+
+/// Skips `watch --json` changes until one goes `to` the verdict, within `within` in all
+/// (times the test slack).
+pub fn change_to(
+    lines: &Receiver<(Instant, String)>,
+    to: &str,
+    within: Duration,
+) -> serde_json::Value {
+    let deadline = Instant::now() + slack(within);
+    let what = format!("change to {to}");
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let change = json_line(lines, left, &what);
+        if change["to"] == to {
+            return change;
+        }
+    }
+}
+
 fn line_reader(stdout: impl Read + Send + 'static) -> Receiver<(Instant, String)> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
