@@ -82,3 +82,20 @@ fn pump_messages() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under wine (96 DPI unless configured) this is 16 px; on a Windows at 125 % it is 20.
+    #[test]
+    fn the_icon_size_is_the_small_icon_metric_at_the_system_dpi() {
+        let px = icon_px();
+        let dpi = unsafe { GetDpiForSystem() };
+        assert_eq!(
+            px,
+            Some(super::super::rules::small_icon_px(dpi)),
+            "at {dpi} DPI"
+        );
+    }
+}
