@@ -366,6 +366,8 @@ fn keep_screenshot(display: &str, name: &str) {
         return;
     };
     std::fs::create_dir_all(&dir).unwrap();
+    // The tip is traced as it is about to show: let it be drawn.
+    std::thread::sleep(Duration::from_millis(500));
     let path = dir.join(name);
     let status = Command::new(IMPORT)
         .args(["-display", display, "-silent", "-window", "root"])
