@@ -122,7 +122,8 @@ impl Agent {
 impl Agent {
     /// Says once, on the first start with a tray, where the OS may have put the new icon
     /// (Windows 11: in the overflow, until the user pins it). Remembered in the state dir
-    /// (beside the login ledger), so it is said once per user, not once per start.
+    /// (`%LOCALAPPDATA%\dialtone\data` on Windows), so it is said once per user, not once
+    /// per start.
     fn first_run_hint(&self) {
         if !dialtone_platform::tray::NEW_ICONS_MAY_BE_HIDDEN {
             return;
@@ -130,9 +131,13 @@ impl Agent {
         let Some(notifier) = self.notifier.as_ref() else {
             return;
         };
-        let Some(dir) = dialtone_engine::probe::sip::guard::default_path()
-            .and_then(|ledger| ledger.parent().map(Path::to_path_buf))
-        else {
+        // The state dir, as the login ledger and the alert outbox find it: XDG's, or where the
+        // OS has none (Windows) the local (not roaming) data dir.
+        let Some(dir) = directories::ProjectDirs::from("", "", "dialtone").map(|d| {
+            d.state_dir()
+                .unwrap_or_else(|| d.data_local_dir())
+                .to_path_buf()
+        }) else {
             return;
         };
         if hint_due(&dir) {
