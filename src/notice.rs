@@ -25,6 +25,9 @@ pub(crate) enum NoticeKind {
     Recovery,
     /// The line works but got slow, or stopped being slow.
     Quality,
+    /// Something about dialtone itself, said once (the tray's first-run hint): it neither
+    /// replaces the line's notification nor is replaced by it.
+    Hint,
 }
 
 /// A button on the notification.
@@ -178,6 +181,18 @@ pub(crate) fn notice(
     })
 }
 
+/// The tray's first-run hint where the OS may hide a new icon (Windows 11's overflow): where
+/// the icon is and how to pin it.
+pub(crate) fn overflow_hint(lang: Lang) -> Notice {
+    let words = dialtone_core::words::overflow_hint(lang);
+    Notice {
+        kind: NoticeKind::Hint,
+        summary: words.summary.to_string(),
+        body: words.body.to_string(),
+        actions: Vec::new(),
+    }
+}
+
 /// A notification waiting to be shown, with the links its buttons may open.
 struct Job {
     notice: Notice,
@@ -235,9 +250,14 @@ fn worker(inbox: mpsc::Receiver<Job>) {
             body: &job.notice.body,
             icon: match job.notice.kind {
                 NoticeKind::Outage => notify::Icon::Warning,
-                NoticeKind::Recovery | NoticeKind::Quality => notify::Icon::Information,
+                NoticeKind::Recovery | NoticeKind::Quality | NoticeKind::Hint => {
+                    notify::Icon::Information
+                }
             },
-            replaces: current,
+            replaces: match job.notice.kind {
+                NoticeKind::Hint => None,
+                _ => current,
+            },
             actions: &buttons,
         };
         match notify::show(&toast) {
@@ -246,6 +266,7 @@ fn worker(inbox: mpsc::Receiver<Job>) {
                 current = match job.notice.kind {
                     NoticeKind::Outage => Some(handle.id()),
                     NoticeKind::Recovery | NoticeKind::Quality => None,
+                    NoticeKind::Hint => current,
                 };
                 if !buttons.is_empty() {
                     let actions = job.notice.actions.clone();

@@ -207,9 +207,10 @@ fn committed_icons_match_the_generator() {
     );
 }
 
-/// The application icon's hicolor sizes that `src-tauri/icons/` does not have (it has 32, 128,
-/// 256 and 512 px, which the package ships as they are: see `[package.metadata.deb]`).
-const APP_ICON_SIZES: [u32; 5] = [16, 22, 24, 48, 64];
+/// The application icon's sizes that `src-tauri/icons/` does not have (it has 32, 128, 256 and
+/// 512 px, which the package ships as they are: see `[package.metadata.deb]`): hicolor's, and
+/// 20 px for the Windows `.ico` (125 % scaling; scripts/lib/package-windows.sh).
+const APP_ICON_SIZES: [u32; 6] = [16, 20, 22, 24, 48, 64];
 
 /// Scales the 512 px application icon down to `size`: halving with a bilinear filter (at an
 /// exact half that is a 2 × 2 box average, so no detail aliases away) while the icon is at least

@@ -64,7 +64,10 @@ package_windows() {
   x86_64-w64-mingw32-strip -o "$stage/dialtone.exe" "$out_dir/dialtone.exe"
   x86_64-w64-mingw32-strip -o "$stage/dialtone-dashboard.exe" "$out_dir/dialtone-dashboard.exe"
   cp "$out_dir/WebView2Loader.dll" "$stage/"
-  make_ico "$stage/dialtone.ico" packaging/icons/{16x16,24x24,48x48,64x64}/dialtone.png
+  # 16/20/24/32 px: the small icon at 100/125/150/200 % scaling, so Windows picks one, not a
+  # scaled one; 48/64 for large icons.
+  make_ico "$stage/dialtone.ico" packaging/icons/{16x16,20x20,24x24}/dialtone.png \
+    src-tauri/icons/32x32.png packaging/icons/{48x48,64x64}/dialtone.png
 
   version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
   # The commit as build.rs records it for `dialtone --version`.

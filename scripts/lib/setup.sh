@@ -95,6 +95,8 @@ install_test_deps() {
   install_arm64_deps
   # tests/windows.rs: the cross-build's toolchain and wine to run it.
   install_windows_deps
+  # tests/windows_tray.rs: the screenshot of wine's tray and the mouse that hovers its icon.
+  apt_install imagemagick xdotool
 }
 
 # The Windows cross-build and its stand-in (issue 18): the Rust standard library for

@@ -4,7 +4,11 @@
 use super::{local_offset, lock, Agent};
 use crate::tray::{MenuAction, Panel, TrayContext, TrayHost};
 use chrono::Utc;
+use std::path::Path;
 use std::sync::Arc;
+
+/// The file whose existence says the tray's first-run hint was given, in dialtone's state dir.
+const HINT_GIVEN: &str = "tray-hint-given";
 
 /// "Pause notifications (and alerts) for 1 hour".
 const PAUSE_FROM_MENU: chrono::TimeDelta =
@@ -116,6 +120,58 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Says once, on the first start with a tray, where the OS may have put the new icon
+    /// (Windows 11: in the overflow, until the user pins it). Remembered in the state dir
+    /// (`%LOCALAPPDATA%\dialtone\data` on Windows), so it is said once per user, not once
+    /// per start.
+    fn first_run_hint(&self) {
+        if !dialtone_platform::tray::NEW_ICONS_MAY_BE_HIDDEN {
+            return;
+        }
+        let Some(notifier) = self.notifier.as_ref() else {
+            return;
+        };
+        // The state dir, as the login ledger and the alert outbox find it: XDG's, or where the
+        // OS has none (Windows) the local (not roaming) data dir.
+        let Some(dir) = directories::ProjectDirs::from("", "", "dialtone").map(|d| {
+            d.state_dir()
+                .unwrap_or_else(|| d.data_local_dir())
+                .to_path_buf()
+        }) else {
+            return;
+        };
+        if hint_due(&dir) {
+            let lang = lock(&self.state).lang;
+            notifier.show(crate::notice::overflow_hint(lang), Vec::new());
+        }
+    }
+}
+
+/// Whether the first-run hint is still to be given, remembering in `dir` that it is given now:
+/// true once. When the mark cannot be written the hint is not given, so that a read-only state
+/// dir does not repeat it at every start.
+fn hint_due(dir: &Path) -> bool {
+    let mark = dir.join(HINT_GIVEN);
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&mark)
+    });
+    match written {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(e) => {
+            tracing::warn!(
+                "cannot remember the tray hint in {}: {e}; it is not given",
+                mark.display()
+            );
+            false
+        }
+    }
+}
+
 /// What the log says when no tray host shows the icon (the dashboard says it in EN and DE).
 const NO_TRAY_HOST: &str =
     "no tray host (StatusNotifierWatcher) on the session bus, so no icon is shown; \
@@ -147,10 +203,45 @@ pub(super) async fn start_tray(
             }
             *lock(&agent.tray) = Some(tray);
             agent.refresh_tray();
+            agent.first_run_hint();
         }
         Ok((_, Err(e))) => tracing::warn!(
             "no tray icon ({e}); monitoring, notifications and the dashboard still work"
         ),
         Err(e) => tracing::warn!("no tray icon: {e}"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_run_hint_is_due_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        assert!(hint_due(&state), "the first start gives it");
+        assert!(state.join(HINT_GIVEN).exists());
+        assert!(!hint_due(&state), "a second start does not");
+        // A state dir that cannot be made (a file is in the way): not given, not repeated.
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, b"").unwrap();
+        assert!(!hint_due(&blocked.join("state")));
+    }
+
+    #[test]
+    fn the_hint_is_its_own_notice_in_the_users_language() {
+        let de = crate::notice::overflow_hint(dialtone_core::locale::Lang::De);
+        assert_eq!(de.kind, crate::notice::NoticeKind::Hint);
+        assert_eq!(de.summary, "dialtone ist im Infobereich");
+        assert!(de
+            .body
+            .contains("Einstellungen → Personalisierung → Taskleiste"));
+        assert!(de.actions.is_empty());
+        let en = crate::notice::overflow_hint(dialtone_core::locale::Lang::En);
+        assert!(en
+            .body
+            .contains("Settings → Personalization → Taskbar → Other system tray icons"));
     }
 }

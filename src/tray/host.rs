@@ -5,7 +5,7 @@
 //! each new model (in the seam's loop, which gives the OS what it needs from that thread);
 //! menu clicks come back as [`MenuAction`]s on a tokio channel.
 
-use super::icon::{self, Panel, TRAY_SIZE};
+use super::icon::{self, Panel};
 use super::model::{MenuAction, MenuEntry, TrayModel};
 use dialtone_core::verdict::Verdict;
 use dialtone_platform::tray::tray_icon::menu::{
@@ -161,7 +161,9 @@ impl Shown {
 }
 
 fn tray_icon_for(verdict: Verdict, panel: Panel) -> Result<Icon, TrayError> {
-    let rgba = icon::rgba(verdict, TRAY_SIZE, panel)?;
+    // The size the tray draws at now (Windows: per DPI scaling), so nothing is rescaled.
+    let size = icon::size_for(dialtone_platform::tray::icon_px());
+    let rgba = icon::rgba(verdict, size, panel)?;
     Icon::from_rgba(rgba.pixels, rgba.size, rgba.size).map_err(|e| {
         TrayError::Icon(icon::IconError::Decode {
             name: verdict.as_str(),

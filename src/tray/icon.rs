@@ -7,12 +7,27 @@
 
 use dialtone_core::verdict::Verdict;
 
-/// The tray sizes rendered, in pixels (square).
-pub const SIZES: [u32; 5] = [16, 22, 24, 32, 48];
+/// The tray sizes rendered, in pixels (square): 16/20/24/32 are Windows' notification area
+/// at 100/125/150/200 % scaling, 22/24 common Linux panels, 48 a large one.
+pub const SIZES: [u32; 6] = [16, 20, 22, 24, 32, 48];
 
-/// The size handed to the tray host. tray-icon passes one pixmap, and hosts scale it; 32 px
-/// stays crisp when scaled down to a 16–24 px panel and is not blurry on a HiDPI one.
+/// The size handed to a tray host that scales the pixmap itself (Linux): 32 px stays crisp
+/// when scaled down to a 16–24 px panel and is not blurry on a HiDPI one.
 pub const TRAY_SIZE: u32 = 32;
+
+/// The rendered size to hand over when the tray draws icons at `px` pixels
+/// ([`dialtone_platform::tray::icon_px`]): that size when it is rendered, else the next larger
+/// one (the shell scales down, which keeps edges sharper than scaling up), else the largest;
+/// [`TRAY_SIZE`] when the host does not say.
+pub fn size_for(px: Option<u32>) -> u32 {
+    let Some(px) = px else {
+        return TRAY_SIZE;
+    };
+    SIZES
+        .into_iter()
+        .find(|&size| size >= px)
+        .unwrap_or(SIZES[SIZES.len() - 1])
+}
 
 /// The disc's fill colour (sRGB) of the icon for `verdict`. Tests read the tray's pixels and
 /// look for it. The icon is the verdict itself ("not set up" shows [`Verdict::Unknown`]; the
@@ -92,6 +107,8 @@ macro_rules! icon_table {
                     match (size, panel) {
                         (16, Panel::Light) => Some(include_bytes!(concat!("../../icons/", $n, "-16-light.png")).as_slice()),
                         (16, Panel::Dark) => Some(include_bytes!(concat!("../../icons/", $n, "-16-dark.png")).as_slice()),
+                        (20, Panel::Light) => Some(include_bytes!(concat!("../../icons/", $n, "-20-light.png")).as_slice()),
+                        (20, Panel::Dark) => Some(include_bytes!(concat!("../../icons/", $n, "-20-dark.png")).as_slice()),
                         (22, Panel::Light) => Some(include_bytes!(concat!("../../icons/", $n, "-22-light.png")).as_slice()),
                         (22, Panel::Dark) => Some(include_bytes!(concat!("../../icons/", $n, "-22-dark.png")).as_slice()),
                         (24, Panel::Light) => Some(include_bytes!(concat!("../../icons/", $n, "-24-light.png")).as_slice()),
@@ -220,6 +237,21 @@ mod tests {
         assert_eq!(ids.len(), Verdict::ALL.len());
         let colours: std::collections::HashSet<_> = Verdict::ALL.into_iter().map(colour).collect();
         assert_eq!(colours.len(), Verdict::ALL.len());
+    }
+
+    #[test]
+    fn the_size_drawn_is_the_size_handed_over() {
+        // Windows at 100, 125, 150 and 200 %: exactly the rendered icon, nothing scaled.
+        for px in [16, 20, 24, 32] {
+            assert_eq!(size_for(Some(px)), px);
+            assert!(png(Verdict::Healthy, px, Panel::Dark).is_some());
+        }
+        // 175 % (28 px) and 250 % (40 px): the next larger one, scaled down by the shell.
+        assert_eq!(size_for(Some(28)), 32);
+        assert_eq!(size_for(Some(40)), 48);
+        // Beyond the largest, the largest; a host that scales itself gets the 32 px one.
+        assert_eq!(size_for(Some(64)), 48);
+        assert_eq!(size_for(None), TRAY_SIZE);
     }
 
     #[test]

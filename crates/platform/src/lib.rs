@@ -551,6 +551,18 @@ pub mod tray {
         imp::tray::host_present()
     }
 
+    /// The size in pixels the tray draws icons at, where the OS says (Windows: the small-icon
+    /// metric at the system DPI, so the icon handed over is the one drawn, not a scaled one);
+    /// `None` where the host scales whatever it gets (Linux). Asked again for each new icon,
+    /// so a changed scaling is followed from the next one.
+    pub fn icon_px() -> Option<u32> {
+        imp::tray::icon_px()
+    }
+
+    /// Whether this OS may hide a new tray icon until the user pins it (Windows 11 puts it in
+    /// the overflow behind `^`), so the first start says where it is.
+    pub const NEW_ICONS_MAY_BE_HIDDEN: bool = imp::tray::NEW_ICONS_MAY_BE_HIDDEN;
+
     /// The tray thread's loop: hands each command from `inbox` to `on_command` until it says
     /// stop or the sender is gone, doing meanwhile whatever the OS needs from the thread that
     /// owns the tray icon (a message loop on Windows; nothing on Linux, where the backend

@@ -1,7 +1,7 @@
 //! Every word dialtone shows about a line, in English and German, in one place: the findings
 //! of the probes (error kinds, `detail.rs`), the facts of a diagnosis in the technical register
 //! (`render.rs`) and in plain words (`plain.rs`), and the summaries and reasons a person reads
-//! first (`summary.rs`).
+//! first (`summary.rs`), and the tray's first-run hint (`tray.rs`).
 //!
 //! The probes and the rules of [`crate::diagnosis`] hold kinds, numbers and names; the words
 //! are made here, when they are shown, so that a presenter in either language words the same
@@ -14,12 +14,14 @@ mod detail;
 mod plain;
 mod render;
 mod summary;
+mod tray;
 
 pub use alert::{render_alert, AlertEvent, AlertFacts, RenderedAlert};
 pub use dashboard::{no_webview_words, NoWebViewWords, WEBVIEW2_DOWNLOAD_URL};
 pub use detail::{
     detail_words, error_chain_words, io_error_words, io_kind_words, os_words, NO_SOCKET_WORDS,
 };
+pub use tray::{overflow_hint, TrayHint};
 
 pub(crate) use detail::detail_suffix;
 

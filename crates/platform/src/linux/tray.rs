@@ -19,6 +19,14 @@ pub(crate) fn host_present() -> Result<bool, TrayHostError> {
     dbus.name_has_owner(name).map_err(|e| error(e.into()))
 }
 
+/// A StatusNotifierItem shows wherever the host puts it; nothing is hidden by default.
+pub(crate) const NEW_ICONS_MAY_BE_HIDDEN: bool = false;
+
+/// The host scales the pixmap to its panel itself, and no panel size is known here.
+pub(crate) fn icon_px() -> Option<u32> {
+    None
+}
+
 pub(crate) fn run_loop<C>(
     inbox: mpsc::Receiver<C>,
     mut on_command: impl FnMut(C) -> ControlFlow<()>,

@@ -141,6 +141,19 @@ pub(crate) fn pipe_taken(os_error: Option<i32>) -> bool {
     matches!(os_error, Some(5) | Some(231))
 }
 
+/// The DPI at 100 % scaling, where a small icon (`SM_CXSMICON`) is 16 px.
+const BASE_DPI: u32 = 96;
+
+/// The notification area's icon size in pixels at `dpi`, as Windows scales `SM_CXSMICON`
+/// (`MulDiv(16, dpi, 96)`, rounding half up): 16 at 100 %, 20 at 125 %, 24 at 150 %, 32 at
+/// 200 %. Used where `GetSystemMetricsForDpi` has no answer; a DPI of 0 (no answer either)
+/// counts as 100 %.
+#[cfg_attr(not(feature = "tray"), allow(dead_code))]
+pub(crate) fn small_icon_px(dpi: u32) -> u32 {
+    let dpi = if dpi == 0 { BASE_DPI } else { dpi };
+    (16 * dpi + BASE_DPI / 2) / BASE_DPI
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed assertion
@@ -271,5 +284,16 @@ mod tests {
         assert!(pipe_taken(Some(231)));
         assert!(!pipe_taken(Some(2)));
         assert!(!pipe_taken(None));
+    }
+
+    #[test]
+    fn the_small_icon_follows_the_scaling() {
+        // 100, 125, 150, 175, 200 and 250 %.
+        let sizes: Vec<u32> = [96, 120, 144, 168, 192, 240]
+            .into_iter()
+            .map(small_icon_px)
+            .collect();
+        assert_eq!(sizes, [16, 20, 24, 28, 32, 40]);
+        assert_eq!(small_icon_px(0), 16, "no answer counts as 100 %");
     }
 }
