@@ -469,6 +469,27 @@ fn agent_end_to_end_on_a_private_desktop() {
         "the first agent still runs"
     );
 
+    // A left click on the icon (the item's Activate, which tray hosts send for it) opens the
+    // dashboard too.
+    std::fs::remove_file(dir.join("dashboard-started")).unwrap();
+    desktop
+        .busctl(&[
+            "call",
+            &agent.item(),
+            "/StatusNotifierItem",
+            "org.kde.StatusNotifierItem",
+            "Activate",
+            "ii",
+            "0",
+            "0",
+        ])
+        .expect("StatusNotifierItem Activate");
+    wait_until(
+        "the dashboard started by a click",
+        Duration::from_secs(5),
+        || dir.join("dashboard-started").exists(),
+    );
+
     // The password goes to the keyring (none on this bus) and never comes back or into logs.
     let secret = "hunter2-never-shown";
     rt().block_on(async {

@@ -11,7 +11,9 @@ use dialtone_core::verdict::Verdict;
 use dialtone_platform::tray::tray_icon::menu::{
     CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu,
 };
-use dialtone_platform::tray::tray_icon::{Icon, TrayIcon, TrayIconBuilder};
+use dialtone_platform::tray::tray_icon::{
+    Icon, MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent,
+};
 use std::ops::ControlFlow;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -49,12 +51,18 @@ impl TrayHost {
         panel: Panel,
         actions: tokio::sync::mpsc::UnboundedSender<MenuAction>,
     ) -> Result<TrayHost, TrayError> {
+        let clicks = actions.clone();
         MenuEvent::set_event_handler(Some(move |event: MenuEvent| {
             match MenuAction::from_id(event.id.as_ref()) {
                 Some(action) => {
                     let _ = actions.send(action);
                 }
                 None => tracing::debug!(id = ?event.id, "tray: click on an unknown item"),
+            }
+        }));
+        TrayIconEvent::set_event_handler(Some(move |event: TrayIconEvent| {
+            if let Some(action) = icon_click_action(&event) {
+                let _ = clicks.send(action);
             }
         }));
         let (commands, inbox) = mpsc::channel::<Command>();
@@ -107,6 +115,7 @@ impl Drop for TrayHost {
             let _ = thread.join();
         }
         MenuEvent::set_event_handler(None::<fn(MenuEvent)>);
+        TrayIconEvent::set_event_handler(None::<fn(TrayIconEvent)>);
     }
 }
 
@@ -125,6 +134,8 @@ impl Shown {
             .with_tooltip(&model.tooltip)
             .with_title(&model.title)
             .with_menu(Box::new(build_menu(&model.menu)))
+            // The left click opens the dashboard (below); the menu is the right click's.
+            .with_menu_on_left_click(false)
             .build()
             .map_err(|e| TrayError::Register(e.to_string()))?;
         Ok(Shown {
@@ -170,6 +181,21 @@ fn tray_icon_for(verdict: Verdict, panel: Panel) -> Result<Icon, TrayError> {
             detail: e.to_string(),
         })
     })
+}
+
+/// What a click on the icon itself does: the primary (left) click, once released, opens the
+/// dashboard, as on other tray apps (Windows: `WM_LBUTTONUP`; Linux: the StatusNotifierItem's
+/// `Activate`, which hosts send for the primary click). Other buttons and moves do nothing here:
+/// the right click is the menu's, handled by the OS.
+fn icon_click_action(event: &TrayIconEvent) -> Option<MenuAction> {
+    match event {
+        TrayIconEvent::Click {
+            button: MouseButton::Left,
+            button_state: MouseButtonState::Up,
+            ..
+        } => Some(MenuAction::OpenDashboard),
+        _ => None,
+    }
 }
 
 /// muda reads `&` as a mnemonic marker: "1&1" would show as "1_1". `&&` is a literal `&`.
@@ -249,5 +275,39 @@ mod tests {
     #[test]
     fn ampersands_survive_the_mnemonic_parser() {
         assert_eq!(label("1&1's channels"), "1&&1's channels");
+    }
+
+    fn click(button: MouseButton, button_state: MouseButtonState) -> TrayIconEvent {
+        TrayIconEvent::Click {
+            id: "dialtone".into(),
+            position: Default::default(),
+            rect: Default::default(),
+            button,
+            button_state,
+        }
+    }
+
+    #[test]
+    fn the_left_click_released_opens_the_dashboard_and_nothing_else_does() {
+        use MouseButton::{Left, Middle, Right};
+        use MouseButtonState::{Down, Up};
+        assert_eq!(
+            icon_click_action(&click(Left, Up)),
+            Some(MenuAction::OpenDashboard)
+        );
+        for (button, state) in [(Left, Down), (Right, Up), (Right, Down), (Middle, Up)] {
+            assert_eq!(
+                icon_click_action(&click(button, state)),
+                None,
+                "{button:?} {state:?}"
+            );
+        }
+        let double = TrayIconEvent::DoubleClick {
+            id: "dialtone".into(),
+            position: Default::default(),
+            rect: Default::default(),
+            button: Left,
+        };
+        assert_eq!(icon_click_action(&double), None);
     }
 }
