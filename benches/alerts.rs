@@ -61,8 +61,15 @@ fn restrict(path: &Path) {
 }
 
 fn watch(dir: &Path, args: &[&str]) -> Command {
+    face(dir, "watch", args)
+}
+
+/// `dialtone watch` or `dialtone agent` on the config in `dir`, with its state there and no
+/// session bus (the agent then has no tray and no notifications: what is measured is the
+/// engine and the alerts, side by side with `watch`; the Desktop section measures the tray).
+fn face(dir: &Path, face: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(support::dialtone_bin());
-    cmd.arg("watch")
+    cmd.arg(face)
         .args(args)
         .arg("--config")
         .arg(dir.join("config.toml"))
@@ -166,8 +173,8 @@ fn rss(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// One idle watch for `secs`; (RSS at the end, max), in MB.
-fn idle(secs: u64, alerts: &str, smtp_port: u16, k: &Kamailio) -> (f64, f64) {
+/// One idle `watch` or `agent` (`which`) for `secs`; (RSS at the end, max), in MB.
+fn idle(which: &str, secs: u64, alerts: &str, smtp_port: u16, k: &Kamailio) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let anchors = support::loopback_anchors();
     let alerts = alerts.replace("SMTP_PORT", &smtp_port.to_string());
@@ -177,7 +184,10 @@ fn idle(secs: u64, alerts: &str, smtp_port: u16, k: &Kamailio) -> (f64, f64) {
         &anchors,
         &alerts,
     );
-    let mut child: Child = watch(dir.path(), &[])
+    let mut child: Child = face(dir.path(), which, &[])
+        // The agent's own endpoint in the scratch dir, and no dashboard to start.
+        .env("DIALTONE_SOCKET", dir.path().join("agent.sock"))
+        .env("DIALTONE_DASHBOARD", "/bin/true")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -205,21 +215,43 @@ fn footprint(secs: u64, quick: bool) {
          [smtp]\nhost = \"127.0.0.1\"\nport = SMTP_PORT\nsecurity = \"none\"\nfrom = \"dialtone@example.org\"\n",
         hook.port, hook.port, hook.port
     );
-    let (none, with) = std::thread::scope(|scope| {
-        let none = scope.spawn(|| idle(secs, "", smtp.port, &k));
-        let with = scope.spawn(|| idle(secs, &targets, smtp.port, &k));
-        (none.join().unwrap(), with.join().unwrap())
+    let rows = std::thread::scope(|scope| {
+        let runs: Vec<_> = ["watch", "agent"]
+            .into_iter()
+            .map(|which| {
+                let (k, targets, port) = (&k, &targets, smtp.port);
+                (
+                    which,
+                    scope.spawn(move || idle(which, secs, "", port, k)),
+                    scope.spawn(move || idle(which, secs, targets, port, k)),
+                )
+            })
+            .collect();
+        runs.into_iter()
+            .map(|(which, none, with)| (which, none.join().unwrap(), with.join().unwrap()))
+            .collect::<Vec<_>>()
     });
     println!(
-        "Idle `dialtone watch` (default settings, healthy line) over **{secs} s**{}, `VmRSS` every \
-         0.5 s after 8 s of settling; both at the same time.\n",
-        if quick { " (quick mode; the full run is 600 s)" } else { "" }
+        "Idle `dialtone watch` and `dialtone agent` (default settings, healthy line; the agent \
+         without a session bus, so without tray and notifications: the Desktop section measures \
+         those) over **{secs} s**{}, `VmRSS` every 0.5 s after 8 s of settling; all four at the \
+         same time.\n",
+        if quick {
+            " (quick mode; the full run is 600 s)"
+        } else {
+            ""
+        }
     );
-    support::table_head(&["`dialtone watch`", "RSS end", "RSS max"]);
-    println!("| no alert targets | {:.1} MB | {:.1} MB |", none.0, none.1);
-    println!(
-        "| 4 targets (webhook, ntfy, e-mail, Apprise) | {:.1} MB | {:.1} MB |",
-        with.0, with.1
-    );
+    support::table_head(&["process", "alert targets", "RSS end", "RSS max"]);
+    for (which, none, with) in rows {
+        println!(
+            "| `dialtone {which}` | none | {:.1} MB | {:.1} MB |",
+            none.0, none.1
+        );
+        println!(
+            "| `dialtone {which}` | 4 (webhook, ntfy, e-mail, Apprise) | {:.1} MB | {:.1} MB |",
+            with.0, with.1
+        );
+    }
     println!();
 }
