@@ -101,24 +101,22 @@ impl Prefix {
         // starts with the prefix (services, explorer) live as long as it does, so they are not
         // started again by each program, inheriting its output pipes, which kept the test
         // waiting for their end (seconds per run) after the program itself had finished.
-        std::fs::create_dir_all(prefix.dir.path().join("prefix")).expect("prefix dir");
-        let server = Command::new(WINESERVER)
-            .arg("-p")
-            .env("WINEPREFIX", prefix.dir.path().join("prefix"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("start wineserver");
-        assert!(server.success(), "wineserver -p: {server}");
-        let boot = prefix
-            .wine_command(Path::new("wineboot"))
-            .arg("-i")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("run wineboot");
-        assert!(boot.success(), "wineboot -i: {boot}");
+        // wineboot fails now and then for reasons of wine's own (exit 53 once in a CI run, with
+        // six prefixes made at once on two cores); a prefix that did not boot is made again,
+        // from nothing, up to three times, and wine's words for each failure are kept.
+        let mut failures = Vec::new();
+        while let Err(failure) = prefix.boot() {
+            failures.push(failure);
+            assert!(
+                failures.len() < 3,
+                "wine could not make a prefix in 3 tries:\n{}",
+                failures.join("\n")
+            );
+            println!(
+                "making the wine prefix again after: {}",
+                failures.join("; ")
+            );
+        }
         // One window kept open: wine's desktop process (explorer) ends with the last program
         // that has one, and starting it again costs every later program 10 s (it waits for an
         // RPC service this wine cannot start). Notepad keeps it, and is stopped with the server.
@@ -188,6 +186,49 @@ impl Prefix {
     /// in this prefix.
     pub fn windows_command(&self, program: &str) -> Command {
         self.wine_command(Path::new(program))
+    }
+
+    /// Starts the prefix's wine server and boots the prefix; on failure, stops the server and
+    /// removes what was made, and says what wine said.
+    fn boot(&self) -> Result<(), String> {
+        let dir = self.dir.path().join("prefix");
+        std::fs::create_dir_all(&dir).expect("prefix dir");
+        let server = Command::new(WINESERVER)
+            .arg("-p")
+            .env("WINEPREFIX", &dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("start wineserver");
+        assert!(server.success(), "wineserver -p: {server}");
+        // Its words go to a file, not a pipe: the helpers wine starts with the prefix inherit
+        // the handle and live on, and a pipe would not end until they do.
+        let log = self.dir.path().join("wineboot.log");
+        let boot = self
+            .wine_command(Path::new("wineboot"))
+            .arg("-i")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("wineboot's log"))
+            .status()
+            .expect("run wineboot");
+        if boot.success() {
+            return Ok(());
+        }
+        let _ = Command::new(WINESERVER)
+            .arg("-k")
+            .env("WINEPREFIX", &dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&dir);
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = said.lines().rev().take(5).collect();
+        Err(format!(
+            "wineboot -i: {boot} ({})",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        ))
     }
 
     fn wine_command(&self, program: &Path) -> Command {
