@@ -132,13 +132,7 @@ impl Agent {
         let Some(notifier) = self.notifier.as_ref() else {
             return;
         };
-        // The state dir, as the login ledger and the alert outbox find it: XDG's, or where the
-        // OS has none (Windows) the local (not roaming) data dir.
-        let Some(dir) = directories::ProjectDirs::from("", "", "dialtone").map(|d| {
-            d.state_dir()
-                .unwrap_or_else(|| d.data_local_dir())
-                .to_path_buf()
-        }) else {
+        let Some(dir) = dialtone_engine::state_dir() else {
             return;
         };
         if hint_due(&dir) {

@@ -27,3 +27,16 @@ mod tls;
 pub use lines::{LineEvent, LineHandles, Lines, LinesError, Sharing};
 pub use monitor::{MonitorHandle, Status, VerdictChanged};
 pub use setup::{Overrides, Prepared, SetupError};
+
+/// dialtone's state directory, where what must survive restarts on this computer lives (the
+/// login ledger, the alert outbox, the tray's first-run mark): the XDG state dir, or where the
+/// OS has none (Windows: `%LOCALAPPDATA%\dialtone\data`) its local, not roaming, data dir —
+/// state that roamed to another computer would speak of things that never happened there.
+/// `None` when the OS names no home for the user.
+pub fn state_dir() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("", "", "dialtone").map(|dirs| {
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf()
+    })
+}

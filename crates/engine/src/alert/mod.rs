@@ -224,9 +224,7 @@ pub fn outbox_path(history: Option<&Path>) -> Option<PathBuf> {
     if let Some(dir) = history.and_then(Path::parent) {
         return Some(dir.join(outbox::OUTBOX_FILE));
     }
-    let dirs = directories::ProjectDirs::from("", "", "dialtone")?;
-    let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
-    Some(dir.join(outbox::OUTBOX_FILE))
+    crate::state_dir().map(|dir| dir.join(outbox::OUTBOX_FILE))
 }
 
 /// What the alerter knows of a line.

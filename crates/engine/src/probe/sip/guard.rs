@@ -336,15 +336,11 @@ impl std::fmt::Debug for LoginGuard {
     }
 }
 
-/// The ledger's default place: `logins.json` in dialtone's XDG state dir, or where the OS has
-/// no such dir (Windows: `%LOCALAPPDATA%\dialtone\data`) in its local (not roaming) data dir:
-/// a ledger that roamed to another computer would hold back logins that never happened there.
+/// The ledger's default place: `logins.json` in dialtone's state dir ([`crate::state_dir`],
+/// never a roaming one: a ledger that roamed to another computer would hold back logins that
+/// never happened there).
 pub fn default_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "dialtone").map(|dirs| {
-        dirs.state_dir()
-            .unwrap_or_else(|| dirs.data_local_dir())
-            .join(FILE_NAME)
-    })
+    crate::state_dir().map(|dir| dir.join(FILE_NAME))
 }
 
 /// The ledger key of an account at a registrar: the registrar normalised
