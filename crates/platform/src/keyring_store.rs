@@ -5,7 +5,33 @@
 
 use crate::secrets::SecretStoreError;
 
+/// Runs one keyring call on a thread of its own. The Linux backend (the Secret Service over
+/// zbus on tokio) blocks on a runtime of its own, which panics on a thread that already drives
+/// tokio — the agent's IPC handlers and its alert setup are such threads. Keyring calls are
+/// rare (a setup, a login), so a short-lived thread each costs nothing that matters.
+fn off_runtime<T: Send>(
+    op: &'static str,
+    service: &str,
+    account: &str,
+    call: impl FnOnce() -> Result<T, SecretStoreError> + Send,
+) -> Result<T, SecretStoreError> {
+    std::thread::scope(|scope| {
+        scope.spawn(call).join().unwrap_or_else(|_| {
+            Err(SecretStoreError::new(
+                op,
+                service,
+                account,
+                "the keyring call panicked".into(),
+            ))
+        })
+    })
+}
+
 pub(crate) fn get(service: &str, account: &str) -> Result<Option<String>, SecretStoreError> {
+    off_runtime("reading", service, account, || get_here(service, account))
+}
+
+fn get_here(service: &str, account: &str) -> Result<Option<String>, SecretStoreError> {
     let error =
         |e: keyring::Error| SecretStoreError::new("reading", service, account, e.to_string());
     match keyring::Entry::new(service, account)
@@ -19,6 +45,12 @@ pub(crate) fn get(service: &str, account: &str) -> Result<Option<String>, Secret
 }
 
 pub(crate) fn set(service: &str, account: &str, password: &str) -> Result<(), SecretStoreError> {
+    off_runtime("storing", service, account, || {
+        set_here(service, account, password)
+    })
+}
+
+fn set_here(service: &str, account: &str, password: &str) -> Result<(), SecretStoreError> {
     let error =
         |e: keyring::Error| SecretStoreError::new("storing", service, account, e.to_string());
     keyring::Entry::new(service, account)
@@ -28,6 +60,12 @@ pub(crate) fn set(service: &str, account: &str, password: &str) -> Result<(), Se
 }
 
 pub(crate) fn delete(service: &str, account: &str) -> Result<(), SecretStoreError> {
+    off_runtime("deleting", service, account, || {
+        delete_here(service, account)
+    })
+}
+
+fn delete_here(service: &str, account: &str) -> Result<(), SecretStoreError> {
     let error =
         |e: keyring::Error| SecretStoreError::new("deleting", service, account, e.to_string());
     match keyring::Entry::new(service, account)

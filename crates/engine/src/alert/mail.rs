@@ -138,7 +138,7 @@ pub(crate) fn smtp_password(
         return Ok(Some(Secret::new(password.clone())));
     }
     let account = smtp_keyring_account(smtp).unwrap_or_else(|| format!("smtp:{user}"));
-    match super::token::from_keyring_off_runtime(&account) {
+    match crate::secret::from_keyring(&account) {
         Ok(found) => Ok(found),
         Err(e) => {
             tracing::warn!("{e}");

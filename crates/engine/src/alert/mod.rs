@@ -147,7 +147,7 @@ impl AlertSetup {
                     &target,
                     i + 1,
                     |var| crate::secret::from_env(var).ok(),
-                    token::from_keyring_off_runtime,
+                    crate::secret::from_keyring,
                 )
                 .map_err(AlertSetupError::Secret)?;
                 let (token, token_source) = found.unzip();

@@ -49,23 +49,6 @@ pub fn keyring_account(url: &str) -> String {
     format!("alert:{}", target_key(url))
 }
 
-/// [`crate::secret::from_keyring`] on a thread of its own: the Secret Service client blocks on
-/// a runtime of its own, which panics on a thread that drives tokio (the agent sets its alerts
-/// up on one), and the lookup is short.
-pub(crate) fn from_keyring_off_runtime(account: &str) -> Result<Option<Secret>, SecretError> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| crate::secret::from_keyring(account))
-            .join()
-            .unwrap_or_else(|_| {
-                Err(SecretError::Keyring {
-                    account: account.to_string(),
-                    detail: "the keyring lookup failed".into(),
-                })
-            })
-    })
-}
-
 /// The token of target number `number` (as `dialtone alert list` counts, from 1) and where it
 /// came from, looked up in the order of the module's doc; `env` reads a variable, `keyring` an
 /// account (blocking on Linux: D-Bus). `Err` is the message for the log: it names the target
